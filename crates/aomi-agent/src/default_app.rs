@@ -1,0 +1,281 @@
+//! The default app: a linear agent loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aomi_core::{
+    AomiApp, AppError, BoxFuture, ChatMessage, FinishReason, Role, TurnInput, TurnSink, UiChunk, WalletContext,
+};
+use aomi_llm::{LlmClient, ModelEvent, ModelRequest};
+use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::sink::RecordingSink;
+
+/// What a turn answers when no model is configured.
+pub const NO_MODEL_MESSAGE: &str = "No language model is configured, so I can only run direct commands. \
+To chat, restart aomi with a model: set `ANTHROPIC_API_KEY` (Anthropic, default model claude-sonnet-4-5), \
+or `AOMI_MODEL=openai:<model>` with `OPENAI_API_KEY` and/or `OPENAI_BASE_URL` for OpenAI or any \
+OpenAI-compatible server (Ollama, vLLM, llama.cpp).";
+
+const PREAMBLE: &str = "You are aomi, an assistant for EVM blockchains. You read the chain with your tools, \
+explain what you find plainly, and prepare transactions that the user's own wallet simulates, shows and signs. \
+Never invent addresses, balances or amounts: take them from tools, the contract database or the user. \
+When a tool fails, say what failed and what the user can do. Amounts are exact integers in base units with \
+the token's decimals; never round them silently.";
+
+/// Settings of the default app.
+#[derive(Debug, Clone)]
+pub struct DefaultAppConfig {
+    /// Model calls per turn before the turn stops with a visible message.
+    pub max_steps: usize,
+    /// Timeout of a tool call whose tool sets none.
+    pub tool_timeout: Duration,
+}
+
+impl Default for DefaultAppConfig {
+    fn default() -> Self {
+        DefaultAppConfig { max_steps: 12, tool_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// The default app: model → tools → model, until a text answer or the step limit.
+#[derive(Debug, Clone)]
+pub struct DefaultApp {
+    name: String,
+    llm: Option<LlmClient>,
+    scheduler: ToolScheduler,
+    config: DefaultAppConfig,
+}
+
+impl DefaultApp {
+    /// The app named `default` with a model (or none: then every turn explains how to configure
+    /// one) and a tool set.
+    pub fn new(llm: Option<LlmClient>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
+        let scheduler = ToolScheduler::new(Arc::new(tools), config.tool_timeout);
+        DefaultApp { name: aomi_core::turn::DEFAULT_APP.to_owned(), llm, scheduler, config }
+    }
+
+    /// The same app under another name.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    fn system_prompt(wallet: Option<&WalletContext>) -> String {
+        let wallet = match wallet {
+            Some(WalletContext { address: Some(address), chain_id }) => {
+                format!("The user's wallet is {address}, on chain id {chain_id}.")
+            }
+            Some(WalletContext { address: None, chain_id }) => {
+                format!("No wallet is connected; the selected network is chain id {chain_id}.")
+            }
+            None => "No wallet is connected.".to_owned(),
+        };
+        format!("{PREAMBLE}\n\n{wallet}")
+    }
+
+    async fn run(&self, llm: &LlmClient, input: TurnInput, sink: &dyn TurnSink) -> FinishReason {
+        let mut history = input.history;
+        // A turn that continues an assistant message (a client tool's output came back) extends it.
+        let current = match history.last() {
+            Some(last) if last.role == Role::Assistant => history.pop(),
+            _ => None,
+        }
+        .unwrap_or_else(|| ChatMessage::assistant(new_id("msg")));
+        let sink = RecordingSink::new(sink, current);
+        let system = Self::system_prompt(input.wallet.as_ref());
+        let tools = self.scheduler.registry().specs();
+
+        for _ in 0..self.config.max_steps {
+            let mut messages = history.clone();
+            messages.push(sink.message());
+            let request = ModelRequest { system: system.clone(), messages, tools: tools.clone() };
+            sink.emit(UiChunk::StartStep);
+            let calls = match self.step(llm, request, &sink).await {
+                Ok(calls) => calls,
+                Err(error_text) => {
+                    sink.emit(UiChunk::Error { error_text });
+                    sink.emit(UiChunk::MessageMetadata { message_metadata: json!({ "incomplete": true }) });
+                    return FinishReason::Error;
+                }
+            };
+            // A step ends after its tool calls ran, as in the AI SDK's own streams.
+            let (client_calls, server_calls): (Vec<_>, Vec<_>) = calls
+                .into_iter()
+                .partition(|call| self.scheduler.registry().get(&call.name).is_some_and(|tool| tool.runs_on_client()));
+            let ran_tools = !server_calls.is_empty();
+            self.scheduler.run_all(server_calls, &input.chat_id, input.wallet.as_ref(), &sink).await;
+            sink.emit(UiChunk::FinishStep);
+            if !ran_tools && client_calls.is_empty() {
+                return FinishReason::Stop;
+            }
+            if !client_calls.is_empty() {
+                // The client runs these (a wallet signs); the turn goes on when it sends the outcome.
+                return FinishReason::ToolCalls;
+            }
+        }
+        emit_text_step(
+            &sink,
+            format!(
+                "I stopped after {} steps without reaching an answer. Ask me to continue if you want me to go on.",
+                self.config.max_steps
+            ),
+        );
+        FinishReason::Other
+    }
+
+    /// One model call: streams its text and tool calls, returns the tool calls; the caller ends the
+    /// step. An error ends the step and is returned as the text to show; the parts already
+    /// streamed stay.
+    async fn step(
+        &self,
+        llm: &LlmClient,
+        request: ModelRequest,
+        sink: &dyn TurnSink,
+    ) -> Result<Vec<ToolCallRequest>, String> {
+        let mut blocks = OpenBlocks::default();
+        let mut calls = Vec::new();
+        let mut started: Vec<String> = Vec::new();
+        let result = async {
+            let mut stream = llm.stream(request).await?;
+            while let Some(event) = stream.next().await {
+                match event? {
+                    ModelEvent::TextDelta(delta) => {
+                        let id = blocks.text(sink);
+                        sink.emit(UiChunk::TextDelta { id, delta });
+                    }
+                    ModelEvent::ReasoningDelta(delta) => {
+                        let id = blocks.reasoning(sink);
+                        sink.emit(UiChunk::ReasoningDelta { id, delta });
+                    }
+                    ModelEvent::ToolCallStart { id, name } => {
+                        blocks.close(sink);
+                        if !started.contains(&id) {
+                            started.push(id.clone());
+                            sink.emit(UiChunk::ToolInputStart { tool_call_id: id, tool_name: name });
+                        }
+                    }
+                    ModelEvent::ToolCallDelta { id, delta } => {
+                        sink.emit(UiChunk::ToolInputDelta { tool_call_id: id, input_text_delta: delta });
+                    }
+                    ModelEvent::ToolCall { id, name, arguments } => {
+                        blocks.close(sink);
+                        if !started.contains(&id) {
+                            started.push(id.clone());
+                            sink.emit(UiChunk::ToolInputStart { tool_call_id: id.clone(), tool_name: name.clone() });
+                        }
+                        sink.emit(UiChunk::ToolInputAvailable {
+                            tool_call_id: id.clone(),
+                            tool_name: name.clone(),
+                            input: arguments.clone(),
+                        });
+                        calls.push(ToolCallRequest { id, name, arguments });
+                    }
+                    ModelEvent::Done { .. } => {}
+                }
+            }
+            Ok::<(), aomi_llm::LlmError>(())
+        }
+        .await;
+        blocks.close(sink);
+        if let Err(error) = result {
+            tracing::warn!(%error, "model call failed");
+            // Tool calls whose arguments never completed are closed, so no card stays "running".
+            for id in started.iter().filter(|id| !calls.iter().any(|call| &call.id == *id)) {
+                sink.emit(UiChunk::ToolOutputError {
+                    tool_call_id: id.clone(),
+                    error_text: "the model stopped before finishing this call".into(),
+                });
+            }
+            sink.emit(UiChunk::FinishStep);
+            return Err(format!("The model call failed: {error}"));
+        }
+        Ok(calls)
+    }
+}
+
+/// The text or reasoning block currently open in a step.
+#[derive(Default)]
+struct OpenBlocks {
+    text: Option<String>,
+    reasoning: Option<String>,
+}
+
+impl OpenBlocks {
+    fn text(&mut self, sink: &dyn TurnSink) -> String {
+        if let Some(id) = self.reasoning.take() {
+            sink.emit(UiChunk::ReasoningEnd { id });
+        }
+        self.text
+            .get_or_insert_with(|| {
+                let id = new_id("txt");
+                sink.emit(UiChunk::TextStart { id: id.clone() });
+                id
+            })
+            .clone()
+    }
+
+    fn reasoning(&mut self, sink: &dyn TurnSink) -> String {
+        if let Some(id) = self.text.take() {
+            sink.emit(UiChunk::TextEnd { id });
+        }
+        self.reasoning
+            .get_or_insert_with(|| {
+                let id = new_id("rsn");
+                sink.emit(UiChunk::ReasoningStart { id: id.clone() });
+                id
+            })
+            .clone()
+    }
+
+    fn close(&mut self, sink: &dyn TurnSink) {
+        if let Some(id) = self.text.take() {
+            sink.emit(UiChunk::TextEnd { id });
+        }
+        if let Some(id) = self.reasoning.take() {
+            sink.emit(UiChunk::ReasoningEnd { id });
+        }
+    }
+}
+
+/// Emits a whole step that holds one text block: the app's own words, not the model's.
+fn emit_text_step(sink: &dyn TurnSink, text: String) {
+    let id = new_id("txt");
+    sink.emit(UiChunk::StartStep);
+    sink.emit(UiChunk::TextStart { id: id.clone() });
+    sink.emit(UiChunk::TextDelta { id: id.clone(), delta: text });
+    sink.emit(UiChunk::TextEnd { id });
+    sink.emit(UiChunk::FinishStep);
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl AomiApp for DefaultApp {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn description(&self) -> &str {
+        "The general assistant: reads the chain, explains, and prepares transactions for your wallet."
+    }
+
+    fn run_turn<'a>(
+        &'a self,
+        input: TurnInput,
+        sink: &'a dyn TurnSink,
+    ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
+        Box::pin(async move {
+            match &self.llm {
+                Some(llm) => Ok(self.run(llm, input, sink).await),
+                None => {
+                    emit_text_step(sink, NO_MODEL_MESSAGE.to_owned());
+                    Ok(FinishReason::Stop)
+                }
+            }
+        })
+    }
+}

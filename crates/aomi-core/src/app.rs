@@ -1,0 +1,53 @@
+//! The `AomiApp` trait: the agent logic behind a chat.
+
+use crate::BoxFuture;
+use crate::message::ChatMessage;
+use crate::stream::{FinishReason, UiChunk};
+use crate::turn::WalletContext;
+
+/// Receives the parts a turn produces, in order, as they happen.
+pub trait TurnSink: Send + Sync {
+    /// Emits one part. Returns false when nobody listens any more and the turn may stop early.
+    fn emit(&self, chunk: UiChunk) -> bool;
+}
+
+/// Everything an app needs to run one turn.
+#[derive(Debug, Clone)]
+pub struct TurnInput {
+    /// The chat.
+    pub chat_id: String,
+    /// The history, oldest first, ending with the new message (a user message, or an assistant
+    /// message whose client-side tool call now has its output).
+    pub history: Vec<ChatMessage>,
+    /// The wallet's state for this turn.
+    pub wallet: Option<WalletContext>,
+}
+
+/// Why an app could not run a turn. Anything that happens *during* a turn is reported as parts
+/// (an `error` part for a failed model call), not as this error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// The app is not set up to answer (no model configured); the text says how to fix it.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// Anything else.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Agent logic: a preamble, a tool set and a loop. One app object serves every chat concurrently.
+pub trait AomiApp: Send + Sync {
+    /// The app's name, as requests name it.
+    fn name(&self) -> &str;
+
+    /// A sentence on what the app does.
+    fn description(&self) -> &str;
+
+    /// Runs one turn, emitting its parts to `sink`: `start-step`, text, tool calls and results,
+    /// `finish-step`, … The caller emits `start` and then `finish` with the returned reason.
+    fn run_turn<'a>(
+        &'a self,
+        input: TurnInput,
+        sink: &'a dyn TurnSink,
+    ) -> BoxFuture<'a, Result<FinishReason, AppError>>;
+}

@@ -1,0 +1,33 @@
+//! Protocol and domain types of aomi, and the traits that tie its layers together.
+//!
+//! - [`message`]: a chat message and its parts, in the shape of the AI SDK's `UIMessage`, so that what
+//!   the server stores is what the browser renders.
+//! - [`stream`]: the parts of the AI SDK UI message stream protocol (v1), as [`stream::UiChunk`].
+//! - [`assemble`]: folds a stream of chunks into the assistant message it describes.
+//! - [`turn`]: what one chat turn asks for ([`turn::TurnRequest`]) and its wallet context.
+//! - [`tool`], [`app`], [`backend`]: the traits `Tool`, `AomiApp` and `ChatBackend`.
+//!
+//! This crate does no I/O and depends only on serde and thiserror; async trait methods return
+//! [`BoxFuture`]s so that the traits stay object safe without extra crates.
+
+pub mod app;
+pub mod assemble;
+pub mod backend;
+pub mod message;
+pub mod stream;
+pub mod tool;
+pub mod turn;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use app::{AomiApp, AppError, TurnInput, TurnSink};
+pub use assemble::MessageAssembler;
+pub use backend::{BackendError, ChatBackend, ChatSummary, PartStream};
+pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
+pub use stream::{FinishReason, UiChunk};
+pub use tool::{Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
+pub use turn::{TurnRequest, WalletContext};
+
+/// A boxed, sendable future: the return type of the async methods of this crate's traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

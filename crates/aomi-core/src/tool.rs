@@ -1,0 +1,123 @@
+//! The `Tool` trait: what the model can call.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::BoxFuture;
+use crate::turn::WalletContext;
+
+/// A tool as the model sees it: name, description and a JSON schema of its arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// The tool's name (`[a-zA-Z0-9_-]`, as the providers require).
+    pub name: String,
+    /// What it does and when to use it.
+    pub description: String,
+    /// JSON schema of its arguments (an object schema).
+    pub parameters: Value,
+}
+
+/// What a tool returns: structured data for the UI and a short summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolOutput {
+    /// Structured result; the front end formats it per tool.
+    pub data: Value,
+    /// A one-line human summary.
+    pub summary: String,
+}
+
+impl ToolOutput {
+    /// An output with data and a summary.
+    pub fn new(data: Value, summary: impl Into<String>) -> Self {
+        ToolOutput { data, summary: summary.into() }
+    }
+}
+
+/// Why a tool call failed. The text is shown to the user and given to the model, so it must say
+/// what was wrong in plain words and contain no secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ToolError {
+    /// The arguments are not what the tool takes.
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    /// The tool ran and failed.
+    #[error("{0}")]
+    Failed(String),
+    /// The tool did not finish in time.
+    #[error("timed out after {} s", .0.as_secs_f64())]
+    Timeout(Duration),
+    /// The tool panicked (a bug); the turn goes on.
+    #[error("the tool crashed: {0}")]
+    Crashed(String),
+    /// No tool of that name exists.
+    #[error("unknown tool \"{0}\"")]
+    Unknown(String),
+}
+
+/// Reports progress of a running tool call to the stream.
+pub type ProgressFn = Arc<dyn Fn(String) + Send + Sync>;
+
+/// What a tool call knows of its turn.
+#[derive(Clone)]
+pub struct ToolContext {
+    /// The chat the call belongs to.
+    pub chat_id: String,
+    /// The id of this tool call.
+    pub tool_call_id: String,
+    /// The wallet's state for this turn.
+    pub wallet: Option<WalletContext>,
+    progress: Option<ProgressFn>,
+}
+
+impl ToolContext {
+    /// A context; `progress` receives the tool's progress messages.
+    pub fn new(
+        chat_id: impl Into<String>,
+        tool_call_id: impl Into<String>,
+        wallet: Option<WalletContext>,
+        progress: Option<ProgressFn>,
+    ) -> Self {
+        ToolContext { chat_id: chat_id.into(), tool_call_id: tool_call_id.into(), wallet, progress }
+    }
+
+    /// Reports progress ("fetching block 5 of 10"); shown live, not stored.
+    pub fn progress(&self, message: impl Into<String>) {
+        if let Some(progress) = &self.progress {
+            progress(message.into());
+        }
+    }
+}
+
+impl fmt::Debug for ToolContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolContext")
+            .field("chat_id", &self.chat_id)
+            .field("tool_call_id", &self.tool_call_id)
+            .field("wallet", &self.wallet)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A tool the model can call.
+pub trait Tool: Send + Sync {
+    /// The tool's name, description and argument schema.
+    fn spec(&self) -> ToolSpec;
+
+    /// How long one call may take; `None` takes the scheduler's default.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// True for a tool that the client runs (a wallet action): the server streams the call and the
+    /// turn waits for the client to send the outcome.
+    fn runs_on_client(&self) -> bool {
+        false
+    }
+
+    /// Runs the tool. Arguments come from the model: validate them.
+    fn call<'a>(&'a self, args: Value, ctx: ToolContext) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+}

@@ -1,0 +1,311 @@
+//! [`LlmClient`]: one configured model, called one model call at a time.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aomi_core::{ChatMessage, ToolSpec};
+use futures::StreamExt;
+use rig::completion::{CompletionRequest, ToolDefinition};
+use rig::driver::Model;
+use rig::http_client::{DynHttpClient, ReqwestClient};
+use rig::message::ToolName;
+use rig::providers::anthropic::{AnthropicConfig, Messages};
+use rig::providers::openai::OpenAIConfig;
+use rig::providers::openai::wire::{Auth, Chat};
+use serde_json::{Value, json};
+
+use crate::config::{ModelConfig, Provider};
+use crate::error::{LlmError, from_rig};
+use crate::history;
+use crate::stream::{CallLog, Reply, Tap};
+
+/// The longest wait between two attempts, whatever `retry-after` asks for.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+/// The wait before the first retry when the provider names none; it doubles
+/// with each further retry.
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(250);
+
+/// How long connecting to the provider may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A stream of one model call's events. An error ends it.
+pub type ModelStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<ModelEvent, LlmError>> + Send>>;
+
+/// What one model call is asked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelRequest {
+    /// The system prompt (may be empty).
+    pub system: String,
+    /// The conversation so far, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// The tools the model may call.
+    pub tools: Vec<ToolSpec>,
+}
+
+impl ModelRequest {
+    /// A request with a system prompt and a conversation, and no tools.
+    pub fn new(system: impl Into<String>, messages: Vec<ChatMessage>) -> Self {
+        ModelRequest { system: system.into(), messages, tools: Vec::new() }
+    }
+
+    /// The same request offering `tools`.
+    #[must_use]
+    pub fn with_tools(mut self, tools: Vec<ToolSpec>) -> Self {
+        self.tools = tools;
+        self
+    }
+}
+
+/// One event of a streamed model call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelEvent {
+    /// A piece of the answer's text.
+    TextDelta(String),
+    /// A piece of the model's visible reasoning.
+    ReasoningDelta(String),
+    /// The model started a tool call: sent as soon as the provider names the
+    /// tool, before the arguments.
+    ToolCallStart {
+        /// The call's id, the same in every event of the call.
+        id: String,
+        /// The tool.
+        name: String,
+    },
+    /// A piece of a tool call's argument JSON, as the provider streams it; the
+    /// pieces joined are the JSON text of the arguments.
+    ToolCallDelta {
+        /// The call's id.
+        id: String,
+        /// The piece of JSON text.
+        delta: String,
+    },
+    /// A complete tool call. `arguments` is the JSON object the model wrote; if
+    /// the model wrote something that is not a JSON object, it is that text as
+    /// a JSON string, for the tool's validation to reject.
+    ToolCall {
+        /// The call's id.
+        id: String,
+        /// The tool.
+        name: String,
+        /// The arguments.
+        arguments: Value,
+    },
+    /// The call finished; token counts as the provider reported them.
+    Done {
+        /// Tokens of the prompt (cache reads and writes included).
+        input_tokens: Option<u64>,
+        /// Tokens of the answer.
+        output_tokens: Option<u64>,
+    },
+}
+
+/// The wire of the configured provider.
+// One lives per client, behind an `Arc`: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Backend {
+    Anthropic(Messages),
+    OpenAi(Chat),
+}
+
+struct Inner {
+    config: ModelConfig,
+    backend: Backend,
+    http: DynHttpClient,
+}
+
+/// A client of one configured model. Cheap to clone; clones share one
+/// connection pool.
+#[derive(Clone)]
+pub struct LlmClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for LlmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LlmClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl LlmClient {
+    /// A client for `config`. Fails when the configuration cannot work (an
+    /// Anthropic model without a key, a malformed base URL, …); sends nothing.
+    pub fn new(config: ModelConfig) -> Result<LlmClient, LlmError> {
+        config.validate()?;
+        let client = rig::rig_reqwest::reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|error| LlmError::Config(format!("cannot build the HTTP client: {error}")))?;
+        let http = DynHttpClient::new(ReqwestClient::from(client));
+        let key = config.api_key.clone().unwrap_or_default();
+        let backend = match config.provider {
+            Provider::Anthropic => {
+                let mut provider = AnthropicConfig::new(key);
+                if let Some(url) = &config.base_url {
+                    provider = provider.with_base_url(url);
+                }
+                Backend::Anthropic(provider.connect(http.clone()).completion(config.model.clone()).wire)
+            }
+            Provider::OpenAi => {
+                let mut provider = OpenAIConfig::new(key.clone());
+                if key.is_empty() {
+                    provider = provider.with_auth(Auth::OptionalBearer);
+                }
+                if let Some(url) = &config.base_url {
+                    provider = provider.with_base_url(url.trim_end_matches('/'));
+                }
+                Backend::OpenAi(provider.chat(config.model.clone()))
+            }
+        };
+        Ok(LlmClient { inner: Arc::new(Inner { config, backend, http }) })
+    }
+
+    /// The model as a spec: `anthropic:claude-sonnet-4-5`.
+    pub fn describe(&self) -> String {
+        self.inner.config.spec()
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &ModelConfig {
+        &self.inner.config
+    }
+
+    /// Sends one model call and streams its events.
+    ///
+    /// Returns once the first event arrived. A failure before that is this
+    /// function's error: a 429 or 5xx answer is first retried up to
+    /// `max_retries` times (waiting as `retry-after` asks, at most 5 s). A
+    /// failure after the first event ends the stream with that error, and is
+    /// not retried. No event for `idle_timeout` is [`LlmError::Timeout`]. The
+    /// stream ends after [`ModelEvent::Done`].
+    pub async fn stream(&self, request: ModelRequest) -> Result<ModelStream, LlmError> {
+        let request = self.completion_request(&request)?;
+        let mut attempt: u32 = 0;
+        loop {
+            let mut reply = self.open(request.clone())?;
+            match reply.next_event().await {
+                Some(Ok(first)) => {
+                    reply.push_front(first);
+                    return Ok(reply.into_stream());
+                }
+                Some(Err(error)) if error.is_retryable() && attempt < self.inner.config.max_retries => {
+                    let wait = retry_wait(attempt, reply.retry_after);
+                    attempt += 1;
+                    tracing::warn!(model = %self.describe(), %error, attempt, ?wait, "retrying the model call");
+                    tokio::time::sleep(wait).await;
+                }
+                Some(Err(error)) => return Err(error),
+                None => return Ok(Box::pin(futures::stream::empty())),
+            }
+        }
+    }
+
+    /// One model call whose text answer is returned whole (for titles and
+    /// typed subroutines). Streams underneath, so retries and the idle timeout
+    /// apply; tool calls the model makes are ignored.
+    pub async fn complete(&self, request: ModelRequest) -> Result<String, LlmError> {
+        let mut stream = self.stream(request).await?;
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            if let ModelEvent::TextDelta(delta) = event? {
+                text.push_str(&delta);
+            }
+        }
+        Ok(text)
+    }
+
+    /// Opens one attempt of `request`.
+    fn open(&self, request: CompletionRequest) -> Result<Reply, LlmError> {
+        let inner = &self.inner;
+        let log = Arc::new(Mutex::new(CallLog::default()));
+        let tap = Tap { http: inner.http.clone(), provider: inner.config.provider, log: Arc::clone(&log) };
+        let stream = match &inner.backend {
+            Backend::Anthropic(wire) => Model::new(wire.clone(), tap).stream(request),
+            Backend::OpenAi(wire) => Model::new(wire.clone(), tap).stream(request),
+        }
+        .map_err(|error| from_rig(&error).0)?;
+        Ok(Reply::new(stream, log, inner.config.idle_timeout))
+    }
+
+    /// `request` as rig's completion request.
+    fn completion_request(&self, request: &ModelRequest) -> Result<CompletionRequest, LlmError> {
+        let converted = history::convert(&request.messages);
+        let mut messages = converted.messages;
+        let Some(last) = messages.pop() else {
+            return Err(LlmError::Config(
+                "the conversation has no message with content to send to the model".to_owned(),
+            ));
+        };
+        let mut completion = CompletionRequest::new(last.clone());
+        messages.push(last);
+        completion.chat_history = messages;
+        let system: Vec<&str> = std::iter::once(request.system.as_str())
+            .chain(converted.system.iter().map(String::as_str))
+            .filter(|text| !text.trim().is_empty())
+            .collect();
+        if !system.is_empty() {
+            completion = completion.preamble(system.join("\n\n"));
+        }
+        let tools = request
+            .tools
+            .iter()
+            .map(|tool| {
+                let name = ToolName::new(tool.name.clone())
+                    .map_err(|_| LlmError::Config("a tool has an empty name".to_owned()))?;
+                let parameters = match &tool.parameters {
+                    Value::Object(_) => tool.parameters.clone(),
+                    _ => json!({"type": "object", "properties": {}}),
+                };
+                Ok(ToolDefinition::new(name, tool.description.clone(), parameters))
+            })
+            .collect::<Result<Vec<_>, LlmError>>()?;
+        Ok(completion.tools(tools).max_tokens(self.inner.config.max_tokens))
+    }
+}
+
+/// How long to wait before retry number `attempt + 1`.
+fn retry_wait(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    retry_after.unwrap_or_else(|| FIRST_RETRY_WAIT.saturating_mul(2u32.saturating_pow(attempt))).min(MAX_RETRY_WAIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_grow_and_are_capped() {
+        assert_eq!(retry_wait(0, None), Duration::from_millis(250));
+        assert_eq!(retry_wait(2, None), Duration::from_millis(1000));
+        assert_eq!(retry_wait(10, None), MAX_RETRY_WAIT);
+        assert_eq!(retry_wait(0, Some(Duration::from_secs(1))), Duration::from_secs(1));
+        assert_eq!(retry_wait(0, Some(Duration::from_secs(120))), MAX_RETRY_WAIT);
+    }
+
+    #[test]
+    fn new_checks_the_config() {
+        let anthropic = LlmClient::new(ModelConfig::new(Provider::Anthropic, "claude-sonnet-4-5"));
+        assert!(matches!(anthropic, Err(LlmError::Config(message)) if message.contains("ANTHROPIC_API_KEY")));
+        let mut local = ModelConfig::new(Provider::OpenAi, "llama3.1");
+        local.base_url = Some("http://127.0.0.1:11434/v1".into());
+        let client = LlmClient::new(local);
+        assert_eq!(client.map(|c| c.describe()).ok().as_deref(), Some("openai:llama3.1"));
+    }
+
+    #[test]
+    fn builds_the_request() {
+        let mut config = ModelConfig::new(Provider::OpenAi, "m");
+        config.api_key = Some("k".into());
+        let Ok(client) = LlmClient::new(config) else { panic!("client") };
+        let request = ModelRequest::new("be brief", vec![ChatMessage::user_text("u", "hi")])
+            .with_tools(vec![ToolSpec { name: "echo".into(), description: "echoes".into(), parameters: Value::Null }]);
+        let Ok(built) = client.completion_request(&request) else { panic!("request") };
+        assert_eq!(built.system_instructions(), Some("be brief"));
+        assert_eq!(built.chat_history.len(), 2);
+        assert_eq!(built.tools.first().map(|tool| tool.parameters["type"].clone()), Some(json!("object")));
+        assert_eq!(built.max_tokens, Some(crate::config::DEFAULT_MAX_TOKENS));
+        let empty = client.completion_request(&ModelRequest::default());
+        assert!(matches!(empty, Err(LlmError::Config(_))));
+    }
+}

@@ -1,0 +1,67 @@
+//! Errors as HTTP answers: a status and a JSON body `{"error": {"code", "message"}}`.
+
+use aomi_core::BackendError;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable, machine-readable code.
+    pub code: &'static str,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 with this message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+    }
+
+    /// A 404 with this message.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(error: BackendError) -> Self {
+        let (status, code) = match &error {
+            BackendError::TurnRunning(_) => (StatusCode::CONFLICT, "turn_running"),
+            BackendError::UnknownApp { .. } => (StatusCode::BAD_REQUEST, "unknown_app"),
+            BackendError::ChatNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            BackendError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            BackendError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            BackendError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+        };
+        if status.is_server_error() {
+            tracing::error!(%error, "request failed");
+        }
+        ApiError { status, code, message: error.to_string() }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            _ => "invalid_json",
+        };
+        ApiError { status, code, message: rejection.body_text() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}

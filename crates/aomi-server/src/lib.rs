@@ -1,0 +1,76 @@
+//! The HTTP/SSE chat backend.
+//!
+//! [`Backend`] implements [`ChatBackend`](aomi_core::ChatBackend): it stores each turn's user
+//! message before the model is called, runs the turn on its own task (a client that disconnects
+//! does not stop it), records every part into a [`TurnLog`](turn_log::TurnLog) that any number of
+//! readers follow from the first part, and commits the assistant message each time a step
+//! completes. [`router`] serves it over HTTP as the AI SDK UI message stream protocol.
+
+mod backend;
+mod error;
+mod routes;
+mod sse;
+pub mod turn_log;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use backend::Backend;
+pub use error::ApiError;
+
+/// Largest request body accepted, in bytes, unless configured otherwise.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The state every handler receives.
+#[derive(Clone)]
+pub struct AppState {
+    /// The chat backend.
+    pub backend: Arc<Backend>,
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: DEFAULT_BODY_LIMIT }
+    }
+}
+
+/// The HTTP routes of aomi.
+pub fn router(state: AppState, config: &ServerConfig) -> Router {
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    routes::routes()
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Binds `config.bind` and serves until `shutdown` completes. Returns the bound address through
+/// `on_bound` first (the port may have been 0).
+pub async fn serve(
+    state: AppState,
+    config: ServerConfig,
+    on_bound: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    on_bound(listener.local_addr()?);
+    axum::serve(listener, router(state, &config)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,130 @@
+//! POST /api/chat and GET /api/chat/{id}/stream.
+
+use aomi_core::turn::DEFAULT_APP;
+use aomi_core::{ChatMessage, MessagePart, Role, TurnRequest, WalletContext};
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::sse::ui_message_stream;
+use crate::{ApiError, AppState};
+
+/// Longest text a user message may carry, in bytes.
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// The body of POST /api/chat: aomi's own shape (`message`: only the new message) or the AI SDK's
+/// default (`messages`: the whole list, the last one new).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChatBody {
+    id: String,
+    #[serde(default)]
+    message: Option<ChatMessage>,
+    #[serde(default)]
+    messages: Option<Vec<ChatMessage>>,
+    #[serde(default)]
+    app: Option<String>,
+    #[serde(default)]
+    wallet: Option<WalletContext>,
+}
+
+/// POST /api/chat: starts a turn and streams it.
+pub(crate) async fn post_chat(
+    State(state): State<AppState>,
+    body: Result<Json<ChatBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let request = turn_request(body)?;
+    tracing::info!(chat_id = %request.chat_id, role = request.message.role.as_str(), "chat turn requested");
+    let log = state.backend.start_turn(request).await?;
+    Ok(ui_message_stream(log.reader(0)))
+}
+
+/// GET /api/chat/{id}/stream: the running turn from its first part, or 204 when none runs.
+pub(crate) async fn resume_stream(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    validate_chat_id(&id)?;
+    let log = state.backend.running_log(&id);
+    Ok(match log {
+        Some(log) => ui_message_stream(log.reader(0)),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// Checks a body and turns it into a [`TurnRequest`].
+fn turn_request(body: ChatBody) -> Result<TurnRequest, ApiError> {
+    validate_chat_id(&body.id)?;
+    let message = match (body.message, body.messages) {
+        (Some(message), _) => message,
+        (None, Some(mut messages)) => {
+            messages.pop().ok_or_else(|| ApiError::bad_request("\"messages\" is empty: send at least one message"))?
+        }
+        (None, None) => return Err(ApiError::bad_request("the body needs \"message\" (the new message)")),
+    };
+    validate_message(&message)?;
+    if let Some(wallet) = &body.wallet {
+        validate_wallet(wallet)?;
+    }
+    let app = body.app.filter(|a| !a.is_empty()).unwrap_or_else(|| DEFAULT_APP.to_owned());
+    Ok(TurnRequest { chat_id: body.id, message, app, wallet: body.wallet })
+}
+
+/// A chat id is 1 to 128 characters of letters, digits, `-` and `_`.
+pub(crate) fn validate_chat_id(id: &str) -> Result<(), ApiError> {
+    let ok =
+        !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(ApiError::bad_request("a chat id is 1 to 128 letters, digits, '-' or '_'")) }
+}
+
+fn validate_message(message: &ChatMessage) -> Result<(), ApiError> {
+    if message.id.is_empty() || message.id.len() > 128 {
+        return Err(ApiError::bad_request("a message id is 1 to 128 characters"));
+    }
+    match message.role {
+        Role::User => {
+            let text: usize = message
+                .parts
+                .iter()
+                .map(|part| match part {
+                    MessagePart::Text { text } => text.len(),
+                    _ => 0,
+                })
+                .sum();
+            if message.text().trim().is_empty() {
+                return Err(ApiError::bad_request("the message has no text"));
+            }
+            if text > MAX_TEXT_BYTES {
+                return Err(ApiError {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "message_too_long",
+                    message: format!("the message is {text} bytes long; the limit is {MAX_TEXT_BYTES}"),
+                });
+            }
+            Ok(())
+        }
+        Role::Assistant => {
+            if message.tool_parts().next().is_none() {
+                return Err(ApiError::bad_request("an assistant message may only carry tool outputs"));
+            }
+            Ok(())
+        }
+        Role::System => Err(ApiError::bad_request("a client cannot send a system message")),
+    }
+}
+
+fn validate_wallet(wallet: &WalletContext) -> Result<(), ApiError> {
+    if wallet.chain_id == 0 {
+        return Err(ApiError::bad_request("wallet.chainId must be a positive chain id"));
+    }
+    if let Some(address) = &wallet.address {
+        let hex = address.strip_prefix("0x").unwrap_or("");
+        if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::bad_request(format!(
+                "wallet.address \"{address}\" is not an address (0x followed by 40 hex digits)"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! The HTTP routes.
+
+mod chat;
+mod chats;
+mod health;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/chat", post(chat::post_chat))
+        .route("/api/chat/{id}/stream", get(chat::resume_stream))
+        .route("/api/chats", get(chats::list_chats))
+        .route("/api/chats/{id}", get(chats::get_chat))
+        .route("/api/apps", get(health::list_apps))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(health::not_found)
+}

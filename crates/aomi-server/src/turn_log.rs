@@ -1,0 +1,101 @@
+//! The parts of a running turn, kept so that every reader gets all of them, in order, once.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aomi_core::backend::PartStream;
+use aomi_core::{BoxFuture, UiChunk};
+use tokio::sync::Notify;
+
+#[derive(Debug, Default)]
+struct LogState {
+    parts: Vec<UiChunk>,
+    closed: bool,
+}
+
+/// An append-only log of one turn's parts. Readers start at the first part and wait for more
+/// until the log is closed, so a client that reconnects mid-turn misses nothing and sees nothing
+/// twice.
+#[derive(Debug, Default)]
+pub struct TurnLog {
+    state: Mutex<LogState>,
+    grew: Notify,
+}
+
+impl TurnLog {
+    /// An empty, open log.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn state(&self) -> MutexGuard<'_, LogState> {
+        // The lock is never held across an await or a call that can panic: recover from poison.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends a part; ignored once the log is closed.
+    pub fn push(&self, chunk: UiChunk) {
+        let mut state = self.state();
+        if !state.closed {
+            state.parts.push(chunk);
+        }
+        drop(state);
+        self.grew.notify_waiters();
+    }
+
+    /// Ends the log: readers finish after the last part.
+    pub fn close(&self) {
+        self.state().closed = true;
+        self.grew.notify_waiters();
+    }
+
+    /// How many parts the log holds.
+    pub fn len(&self) -> usize {
+        self.state().parts.len()
+    }
+
+    /// True when the log holds no part.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A reader from part `from` on.
+    pub fn reader(self: &Arc<Self>, from: usize) -> LogReader {
+        LogReader { log: Arc::clone(self), next: from }
+    }
+}
+
+/// Reads a [`TurnLog`] in order.
+#[derive(Debug)]
+pub struct LogReader {
+    log: Arc<TurnLog>,
+    next: usize,
+}
+
+impl LogReader {
+    /// The next part, waiting for it; `None` once the log is closed and read to the end.
+    pub async fn next(&mut self) -> Option<UiChunk> {
+        loop {
+            let grew = self.log.grew.notified();
+            tokio::pin!(grew);
+            // Register before looking, so a push between the look and the wait is not missed.
+            grew.as_mut().enable();
+            {
+                let state = self.log.state();
+                if let Some(chunk) = state.parts.get(self.next) {
+                    self.next += 1;
+                    return Some(chunk.clone());
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            grew.await;
+        }
+    }
+}
+
+impl PartStream for LogReader {
+    fn next_part(&mut self) -> BoxFuture<'_, Option<UiChunk>> {
+        Box::pin(self.next())
+    }
+}

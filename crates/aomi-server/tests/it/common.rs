@@ -1,0 +1,202 @@
+//! A server on a random port, backed by the stub model, and an SSE client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
+use aomi_core::stream::DONE;
+use aomi_core::{ChatMessage, UiChunk};
+use aomi_llm::{LlmClient, ModelConfig, Provider};
+use aomi_server::{AppState, Backend, ServerConfig};
+use aomi_store::MemoryStore;
+use aomi_testkit::tools::{EchoTool, PanicTool, SlowTool};
+use aomi_testkit::{Script, StubModel};
+use aomi_tools::ToolRegistry;
+use aomi_tools::time::GetCurrentTime;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const PROVIDERS: [Provider; 2] = [Provider::Anthropic, Provider::OpenAi];
+
+/// Knobs of a test server.
+pub struct Options {
+    pub provider: Provider,
+    pub max_steps: usize,
+    pub idle_timeout: Duration,
+    pub with_model: bool,
+    pub body_limit: usize,
+}
+
+impl Options {
+    pub fn new(provider: Provider) -> Self {
+        Options {
+            provider,
+            max_steps: 8,
+            idle_timeout: Duration::from_secs(10),
+            with_model: true,
+            body_limit: aomi_server::DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub stub: StubModel,
+    pub http: reqwest::Client,
+    _shutdown: oneshot::Sender<()>,
+}
+
+pub fn tools() -> ToolRegistry {
+    ToolRegistry::new()
+        .with(GetCurrentTime)
+        .with(EchoTool)
+        .with(PanicTool)
+        .with(SlowTool { timeout: Duration::from_millis(200) })
+}
+
+impl TestServer {
+    pub async fn start(script: Script, provider: Provider) -> Self {
+        Self::start_with(script, Options::new(provider)).await
+    }
+
+    pub async fn start_with(script: Script, options: Options) -> Self {
+        let stub = StubModel::start(script).await.expect("stub model starts");
+        let llm = options.with_model.then(|| {
+            let base_url = match options.provider {
+                Provider::Anthropic => stub.anthropic_base_url(),
+                Provider::OpenAi => stub.openai_base_url(),
+            };
+            let mut config = ModelConfig::parse(match options.provider {
+                Provider::Anthropic => "anthropic:claude-sonnet-4-5",
+                Provider::OpenAi => "openai:stub-model",
+            })
+            .expect("model spec parses");
+            config.api_key = Some("test-key".into());
+            config.base_url = Some(base_url);
+            config.idle_timeout = options.idle_timeout;
+            LlmClient::new(config).expect("client builds")
+        });
+        let app = DefaultApp::new(
+            llm,
+            tools(),
+            DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
+        );
+        let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(MemoryStore::new()));
+        let config = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), body_limit: options.body_limit };
+        let (bound_tx, bound_rx) = oneshot::channel();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        tokio::spawn(aomi_server::serve(
+            AppState { backend },
+            config,
+            move |addr| {
+                let _ = bound_tx.send(addr);
+            },
+            async move {
+                let _ = shutdown_rx.await;
+            },
+        ));
+        let addr = bound_rx.await.expect("server binds");
+        TestServer { url: format!("http://{addr}"), stub, http: reqwest::Client::new(), _shutdown: shutdown_tx }
+    }
+
+    pub async fn post(&self, body: &Value) -> reqwest::Response {
+        self.http.post(format!("{}/api/chat", self.url)).json(body).send().await.expect("POST /api/chat")
+    }
+
+    /// Sends a user message and reads the whole stream.
+    pub async fn turn(&self, chat_id: &str, text: &str) -> Vec<UiChunk> {
+        let response = self.post(&user_body(chat_id, text)).await;
+        assert_eq!(response.status(), 200, "POST /api/chat failed: {:?}", response.text().await);
+        read_stream(response).await
+    }
+
+    pub async fn chat(&self, chat_id: &str) -> Value {
+        let response = self.http.get(format!("{}/api/chats/{chat_id}", self.url)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn messages(&self, chat_id: &str) -> Vec<ChatMessage> {
+        serde_json::from_value(self.chat(chat_id).await["messages"].clone()).expect("messages parse")
+    }
+}
+
+pub fn user_body(chat_id: &str, text: &str) -> Value {
+    json!({
+        "id": chat_id,
+        "message": { "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] },
+        "wallet": { "chainId": 31337 }
+    })
+}
+
+/// Reads an SSE response to its end and checks the protocol's framing: the header, `[DONE]` last,
+/// and `finish` right before it.
+pub async fn read_stream(response: reqwest::Response) -> Vec<UiChunk> {
+    assert_eq!(response.headers().get("x-vercel-ai-ui-message-stream").unwrap(), "v1");
+    assert_eq!(response.headers().get("x-accel-buffering").unwrap(), "no");
+    let mut events = response.bytes_stream().eventsource();
+    let mut parts = Vec::new();
+    let mut done = false;
+    while let Some(event) = events.next().await {
+        let event = event.expect("SSE event");
+        assert!(!done, "nothing may follow [DONE]");
+        if event.data == DONE {
+            done = true;
+            continue;
+        }
+        parts.push(serde_json::from_str::<UiChunk>(&event.data).expect("a known part"));
+    }
+    assert!(done, "the stream ends with [DONE]");
+    assert!(matches!(parts.last(), Some(UiChunk::Finish { .. })), "finish is the last part: {parts:?}");
+    parts
+}
+
+/// The part types, with runs of the same delta type collapsed.
+pub fn kinds(parts: &[UiChunk]) -> Vec<String> {
+    let mut kinds: Vec<String> = Vec::new();
+    for part in parts {
+        let value = serde_json::to_value(part).unwrap();
+        let kind = value["type"].as_str().unwrap().to_owned();
+        if kind.ends_with("-delta") && kinds.last() == Some(&kind) {
+            continue;
+        }
+        kinds.push(kind);
+    }
+    kinds
+}
+
+pub fn text_of(parts: &[UiChunk]) -> String {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            UiChunk::TextDelta { delta, .. } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn errors_of(parts: &[UiChunk]) -> Vec<String> {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            UiChunk::Error { error_text } => Some(error_text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn tool_errors_of(parts: &[UiChunk]) -> Vec<String> {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            UiChunk::ToolOutputError { error_text, .. } => Some(error_text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn new_chat_id() -> String {
+    format!("chat-{}", uuid::Uuid::new_v4().simple())
+}

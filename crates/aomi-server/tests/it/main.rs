@@ -1,0 +1,8 @@
+//! Integration tests of the chat server: a real HTTP server, the real rig clients, the stub model.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+mod faults;
+mod resume;
+mod turn;
+mod validation;

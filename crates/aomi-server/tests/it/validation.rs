@@ -1,0 +1,94 @@
+//! Bad requests get clear 4xx answers and change nothing.
+
+use aomi_testkit::{Reply, Script};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+async fn error_of(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body["error"]["code"].as_str().unwrap().to_owned(), body["error"]["message"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn malformed_and_invalid_bodies_are_refused_clearly() {
+    let server = TestServer::start(Script::new().fallback(Reply::text("ok")), aomi_llm::Provider::Anthropic).await;
+    let url = format!("{}/api/chat", server.url);
+    let raw = |body: &'static str| server.http.post(&url).header("content-type", "application/json").body(body).send();
+
+    let (status, code, _) = error_of(raw("{not json").await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_json"));
+
+    let (status, _, message) =
+        error_of(raw(r#"{"message": {"id": "m", "role": "user", "parts": []}}"#).await.unwrap()).await;
+    assert_eq!(status, 422);
+    assert!(message.contains("id"), "{message}");
+
+    let (status, code, _) =
+        error_of(server.http.post(&url).body("{}").header("content-type", "text/plain").send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (415, "unsupported_media_type"));
+
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({ "id": "bad id!", "message": { "id": "m", "role": "user", "parts": [{ "type": "text", "text": "hi" }] } }),
+            "chat id",
+        ),
+        (json!({ "id": "c1" }), "message"),
+        (json!({ "id": "c1", "messages": [] }), "empty"),
+        (json!({ "id": "c1", "message": { "id": "m", "role": "user", "parts": [] } }), "no text"),
+        (
+            json!({ "id": "c1", "message": { "id": "m", "role": "system", "parts": [{ "type": "text", "text": "obey" }] } }),
+            "system",
+        ),
+        (
+            json!({ "id": "c1", "message": { "id": "m", "role": "user", "parts": [{ "type": "text", "text": "hi" }] }, "wallet": { "chainId": 1, "address": "0x123" } }),
+            "not an address",
+        ),
+        (
+            json!({ "id": "c1", "message": { "id": "m", "role": "user", "parts": [{ "type": "text", "text": "hi" }] }, "app": "nope" }),
+            "known apps: default",
+        ),
+        (
+            json!({ "id": "c1", "message": { "id": "m", "role": "assistant", "parts": [{ "type": "tool-send", "toolCallId": "x", "state": "output-available", "output": {} }] } }),
+            "not in this chat",
+        ),
+    ];
+    for (body, needle) in cases {
+        let (status, _, message) = error_of(server.post(&body).await).await;
+        assert_eq!(status, 400, "{body}: {message}");
+        assert!(message.contains(needle), "{body}: {message:?} lacks {needle:?}");
+    }
+
+    // None of the refused requests reached the model or left a message behind.
+    assert!(server.stub.requests().is_empty());
+    let response = server.http.get(format!("{}/api/chats/c1", server.url)).send().await.unwrap();
+    assert_eq!(response.status(), 404, "no chat was created");
+}
+
+#[tokio::test]
+async fn a_huge_body_is_refused_with_413() {
+    let mut options = Options::new(aomi_llm::Provider::Anthropic);
+    options.body_limit = 64 * 1024;
+    let server = TestServer::start_with(Script::new(), options).await;
+    let text = "x".repeat(100 * 1024);
+    let (status, code, _) = error_of(server.post(&user_body(&new_chat_id(), &text)).await).await;
+    assert_eq!((status, code.as_str()), (413, "body_too_large"));
+    assert!(server.stub.requests().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_chats_are_404_and_health_answers() {
+    let server = TestServer::start(Script::new(), aomi_llm::Provider::Anthropic).await;
+    let get = |path: &str| server.http.get(format!("{}{path}", server.url)).send();
+    assert_eq!(get("/nope").await.unwrap().status(), 404);
+    assert_eq!(get("/api/chats/unknown-chat").await.unwrap().status(), 404);
+    assert_eq!(get("/api/chat/unknown-chat/stream").await.unwrap().status(), 204);
+    let health: Value = get("/healthz").await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = get("/readyz").await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let apps: Value = get("/api/apps").await.unwrap().json().await.unwrap();
+    assert_eq!(apps["apps"][0]["name"], "default");
+    assert!(get("/healthz").await.unwrap().headers().contains_key("x-request-id"));
+}

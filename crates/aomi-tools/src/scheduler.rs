@@ -1,0 +1,142 @@
+//! Runs a turn's tool calls.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aomi_core::{ToolContext, ToolError, ToolOutput, TurnSink, UiChunk, WalletContext};
+use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::registry::ToolRegistry;
+
+/// One tool call the model asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallRequest {
+    /// The call's id.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments, as the model sent them.
+    pub arguments: Value,
+}
+
+/// How one call ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallResult {
+    /// The call's id.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// Its output or error.
+    pub outcome: Result<ToolOutput, ToolError>,
+}
+
+/// Runs tool calls concurrently, each under a timeout, streaming their progress and results.
+#[derive(Debug, Clone)]
+pub struct ToolScheduler {
+    registry: Arc<ToolRegistry>,
+    default_timeout: Duration,
+}
+
+impl ToolScheduler {
+    /// A scheduler over `registry`; a call whose tool sets no timeout gets `default_timeout`.
+    pub fn new(registry: Arc<ToolRegistry>, default_timeout: Duration) -> Self {
+        ToolScheduler { registry, default_timeout }
+    }
+
+    /// The tools this scheduler runs.
+    pub fn registry(&self) -> &ToolRegistry {
+        &self.registry
+    }
+
+    /// Runs every call at once and returns their results in the order of `calls`. Each result is
+    /// emitted to `sink` as soon as its call ends (`tool-output-available` / `tool-output-error`),
+    /// and progress reports as transient `data-tool-progress` parts.
+    pub async fn run_all(
+        &self,
+        calls: Vec<ToolCallRequest>,
+        chat_id: &str,
+        wallet: Option<&WalletContext>,
+        sink: &dyn TurnSink,
+    ) -> Vec<ToolCallResult> {
+        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<(String, String)>();
+        let mut running: FuturesUnordered<_> = calls
+            .iter()
+            .enumerate()
+            .map(|(index, call)| {
+                let progress_tx = progress_tx.clone();
+                let id = call.id.clone();
+                let progress = Arc::new(move |message: String| {
+                    // The receiver lives until every call ended; a send error only means the turn is gone.
+                    let _ = progress_tx.send((id.clone(), message));
+                });
+                let ctx = ToolContext::new(chat_id, &call.id, wallet.cloned(), Some(progress));
+                self.run_one(call, ctx).map(move |outcome| (index, outcome))
+            })
+            .collect();
+        drop(progress_tx);
+
+        let mut results: Vec<Option<ToolCallResult>> = vec![None; calls.len()];
+        loop {
+            tokio::select! {
+                Some((id, message)) = progress_rx.recv() => {
+                    sink.emit(UiChunk::Data {
+                        name: "tool-progress".into(),
+                        id: Some(id.clone()),
+                        data: json!({ "toolCallId": id, "message": message }),
+                        transient: Some(true),
+                    });
+                }
+                next = running.next() => {
+                    let Some((index, outcome)) = next else { break };
+                    let call = &calls[index];
+                    sink.emit(match &outcome {
+                        Ok(output) => UiChunk::ToolOutputAvailable {
+                            tool_call_id: call.id.clone(),
+                            output: serde_json::to_value(output).unwrap_or(Value::Null),
+                            preliminary: None,
+                        },
+                        Err(error) => UiChunk::ToolOutputError {
+                            tool_call_id: call.id.clone(),
+                            error_text: error.to_string(),
+                        },
+                    });
+                    results[index] = Some(ToolCallResult { id: call.id.clone(), name: call.name.clone(), outcome });
+                }
+            }
+        }
+        results.into_iter().flatten().collect()
+    }
+
+    async fn run_one(&self, call: &ToolCallRequest, ctx: ToolContext) -> Result<ToolOutput, ToolError> {
+        let tool = self.registry.get(&call.name).ok_or_else(|| ToolError::Unknown(call.name.clone()))?;
+        let limit = tool.timeout().unwrap_or(self.default_timeout);
+        let span = tracing::info_span!("tool", name = %call.name, id = %call.id);
+        let started = std::time::Instant::now();
+        // A panicking tool is a bug in that tool, not a reason to lose the turn.
+        let guarded = AssertUnwindSafe(tool.call(call.arguments.clone(), ctx)).catch_unwind();
+        let outcome = match tokio::time::timeout(limit, guarded).await {
+            Err(_) => Err(ToolError::Timeout(limit)),
+            Ok(Err(panic)) => Err(ToolError::Crashed(panic_message(panic.as_ref()))),
+            Ok(Ok(outcome)) => outcome,
+        };
+        span.in_scope(|| match &outcome {
+            Ok(_) => tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "tool ok"),
+            Err(error) => tracing::warn!(elapsed_ms = started.elapsed().as_millis() as u64, %error, "tool failed"),
+        });
+        outcome
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic".to_owned()
+    }
+}

@@ -1,0 +1,109 @@
+//! The scheduler runs calls concurrently, times them out, survives panics, and streams results.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec, TurnSink, UiChunk};
+use aomi_testkit::tools::{EchoTool, PanicTool, SlowTool};
+use aomi_tools::time::GetCurrentTime;
+use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
+use serde_json::{Value, json};
+use tokio::sync::Barrier;
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<UiChunk>>);
+
+impl TurnSink for Collect {
+    fn emit(&self, chunk: UiChunk) -> bool {
+        self.0.lock().unwrap().push(chunk);
+        true
+    }
+}
+
+/// Finishes only when `parties` calls wait on it at the same time: proves the calls overlap.
+struct Rendezvous(Arc<Barrier>);
+
+impl Tool for Rendezvous {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec { name: "meet".into(), description: "waits for the others".into(), parameters: json!({}) }
+    }
+
+    fn call<'a>(&'a self, _args: Value, _ctx: ToolContext) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            self.0.wait().await;
+            Ok(ToolOutput::new(json!("met"), "met"))
+        })
+    }
+}
+
+fn call(id: &str, name: &str, arguments: Value) -> ToolCallRequest {
+    ToolCallRequest { id: id.into(), name: name.into(), arguments }
+}
+
+#[tokio::test]
+async fn calls_run_at_the_same_time() {
+    let barrier = Arc::new(Barrier::new(3));
+    let registry = ToolRegistry::new().with(Rendezvous(barrier));
+    // Run one after another, the first call would wait forever and time out.
+    let scheduler = ToolScheduler::new(Arc::new(registry), Duration::from_secs(10));
+    let calls = (0..3).map(|i| call(&format!("c{i}"), "meet", json!({}))).collect();
+    let sink = Collect::default();
+    let results = scheduler.run_all(calls, "chat", None, &sink).await;
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r.outcome.is_ok()), "{results:?}");
+    assert_eq!(results.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["c0", "c1", "c2"]);
+}
+
+#[tokio::test]
+async fn failures_become_error_results_and_the_others_still_answer() {
+    let registry = ToolRegistry::new()
+        .with(EchoTool)
+        .with(PanicTool)
+        .with(SlowTool { timeout: Duration::from_millis(50) })
+        .with(GetCurrentTime);
+    let scheduler = ToolScheduler::new(Arc::new(registry), Duration::from_secs(10));
+    let calls = vec![
+        call("panic", "explode", json!({})),
+        call("slow", "slow", json!({ "ms": 10_000 })),
+        call("unknown", "nope", json!({})),
+        call("bad-args", "echo", json!({ "text": 5 })),
+        call("time-bad-args", "get_current_time", json!({ "x": 1 })),
+        call("ok", "echo", json!({ "text": "fine" })),
+        call("time", "get_current_time", json!({})),
+    ];
+    let sink = Collect::default();
+    let results = scheduler.run_all(calls, "chat", None, &sink).await;
+    let outcome = |id: &str| results.iter().find(|r| r.id == id).unwrap().outcome.clone();
+    assert!(matches!(outcome("panic"), Err(ToolError::Crashed(m)) if m.contains("explode was called")));
+    assert_eq!(outcome("slow"), Err(ToolError::Timeout(Duration::from_millis(50))));
+    assert_eq!(outcome("unknown"), Err(ToolError::Unknown("nope".into())));
+    assert!(matches!(outcome("bad-args"), Err(ToolError::InvalidArguments(_))));
+    assert!(matches!(outcome("time-bad-args"), Err(ToolError::InvalidArguments(_))));
+    assert_eq!(outcome("ok").unwrap().data, json!({ "echo": "fine" }));
+    let time = outcome("time").unwrap().data;
+    let unix = time["unix"].as_i64().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((now - unix).abs() < 60, "the time tool tells the real time");
+
+    // Every call ended on the stream: five errors, two outputs, and the echo's progress.
+    let parts = sink.0.lock().unwrap().clone();
+    let errors = parts.iter().filter(|p| matches!(p, UiChunk::ToolOutputError { .. })).count();
+    let outputs = parts.iter().filter(|p| matches!(p, UiChunk::ToolOutputAvailable { .. })).count();
+    assert_eq!((errors, outputs), (5, 2));
+    assert!(parts.iter().any(|p| matches!(p,
+        UiChunk::Data { name, data, transient: Some(true), .. }
+            if name == "tool-progress" && data["toolCallId"] == "ok" && data["message"] == "echoing 4 characters")));
+    let timeout_text = parts.iter().find_map(|p| match p {
+        UiChunk::ToolOutputError { tool_call_id, error_text } if tool_call_id == "slow" => Some(error_text.clone()),
+        _ => None,
+    });
+    assert_eq!(timeout_text.as_deref(), Some("timed out after 0.05 s"));
+}
+
+#[tokio::test]
+async fn the_registry_lists_specs_sorted_and_later_tools_replace_earlier_ones() {
+    let registry = ToolRegistry::new().with(GetCurrentTime).with(EchoTool).with(EchoTool);
+    assert_eq!(registry.names(), ["echo", "get_current_time"]);
+    let specs = registry.specs();
+    assert_eq!(specs[1].parameters["type"], "object");
+}

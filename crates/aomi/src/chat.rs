@@ -1,0 +1,118 @@
+//! `aomi chat`: a terminal client of the server's HTTP protocol.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, bail};
+use aomi_core::stream::DONE;
+use aomi_core::{ChatMessage, UiChunk, WalletContext};
+use clap::Args;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+/// Flags of `aomi chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The server's base URL.
+    #[arg(long, env = "AOMI_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Continue this chat (a new one by default).
+    #[arg(long)]
+    chat: Option<String>,
+    /// The app that answers.
+    #[arg(long, default_value = "default")]
+    app: String,
+    /// The chain id of the wallet context.
+    #[arg(long, default_value_t = 31337)]
+    chain_id: u64,
+    /// The wallet address of the context.
+    #[arg(long)]
+    address: Option<String>,
+    /// Send this message and exit; without it, read messages from the terminal.
+    message: Vec<String>,
+}
+
+/// Runs the client.
+pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let chat_id = args.chat.clone().unwrap_or_else(|| format!("cli-{}", uuid_like()));
+    let wallet = WalletContext { address: args.address.clone(), chain_id: args.chain_id };
+    if !args.message.is_empty() {
+        return send(&client, &args, &chat_id, &wallet, &args.message.join(" ")).await;
+    }
+    eprintln!("aomi chat {chat_id} on {} — type a message, /quit to leave", args.url);
+    let stdin = std::io::stdin();
+    loop {
+        eprint!("> ");
+        std::io::stderr().flush().ok();
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim();
+        match line {
+            "" => continue,
+            "/quit" | "/exit" => return Ok(()),
+            text => {
+                if let Err(error) = send(&client, &args, &chat_id, &wallet, text).await {
+                    eprintln!("error: {error:#}");
+                }
+            }
+        }
+    }
+}
+
+/// Sends one message and prints the streamed answer.
+async fn send(
+    client: &reqwest::Client,
+    args: &ChatArgs,
+    chat_id: &str,
+    wallet: &WalletContext,
+    text: &str,
+) -> anyhow::Result<()> {
+    let message = ChatMessage::user_text(format!("m-{}", uuid_like()), text);
+    let body = json!({ "id": chat_id, "message": message, "app": args.app, "wallet": wallet });
+    let url = format!("{}/api/chat", args.url.trim_end_matches('/'));
+    let response = client.post(&url).json(&body).send().await.with_context(|| format!("cannot reach {url}"))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let message = body["error"]["message"].as_str().unwrap_or("no details");
+        bail!("the server answered {status}: {message}");
+    }
+    let mut events = response.bytes_stream().eventsource();
+    let mut out = std::io::stdout();
+    while let Some(event) = events.next().await {
+        let event = event.context("the stream broke")?;
+        if event.data == DONE {
+            break;
+        }
+        let chunk: UiChunk = serde_json::from_str(&event.data).context("the server sent an unknown part")?;
+        write!(out, "{}", render(&chunk))?;
+        out.flush()?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// How a part looks in the terminal.
+fn render(chunk: &UiChunk) -> String {
+    match chunk {
+        UiChunk::TextDelta { delta, .. } => delta.clone(),
+        UiChunk::ToolInputAvailable { tool_name, input, .. } => format!("\n⚙ {tool_name} {input}\n"),
+        UiChunk::ToolOutputAvailable { output, .. } => {
+            let summary = output.get("summary").and_then(Value::as_str).map(str::to_owned);
+            format!("  ✓ {}\n", summary.unwrap_or_else(|| output.to_string()))
+        }
+        UiChunk::ToolOutputError { error_text, .. } => format!("  ✗ {error_text}\n"),
+        UiChunk::Data { name, data, .. } if name == "tool-progress" => {
+            format!("  … {}\n", data.get("message").and_then(Value::as_str).unwrap_or_default())
+        }
+        UiChunk::Error { error_text } => format!("\n[error] {error_text}\n"),
+        _ => String::new(),
+    }
+}
+
+fn uuid_like() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,33 @@
+//! The configuration file: TOML, every key optional; flags and environment variables win over it.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The keys of `aomi.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on (`AOMI_BIND`).
+    pub bind: Option<String>,
+    /// Model, `anthropic:<model>` or `openai:<model>` (`AOMI_MODEL`).
+    pub model: Option<String>,
+    /// Model calls per turn before the turn stops.
+    pub max_steps: Option<usize>,
+    /// Default timeout of a tool call, in seconds.
+    pub tool_timeout_secs: Option<u64>,
+    /// Seconds without a model event before the model call fails.
+    pub model_idle_timeout_secs: Option<u64>,
+    /// Largest request body, in bytes.
+    pub body_limit: Option<usize>,
+}
+
+impl FileConfig {
+    /// Reads the file; `None` gives the defaults.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else { return Ok(Self::default()) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not a valid aomi configuration", path.display()))
+    }
+}

@@ -1,0 +1,47 @@
+//! `aomi`: the command line of aomi.
+//!
+//! - `aomi serve`: the HTTP/SSE chat server.
+//! - `aomi chat`: a terminal client of the same HTTP protocol.
+
+mod chat;
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// aomi: a chat assistant for EVM blockchains.
+#[derive(Debug, Parser)]
+#[command(name = "aomi", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the chat server.
+    Serve(serve::ServeArgs),
+    /// Chats with a running server from the terminal.
+    Chat(chat::ChatArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    match Cli::parse().command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Chat(args) => chat::run(args).await,
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters, `AOMI_LOG_FORMAT=json` gives one JSON object per line.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("AOMI_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,90 @@
+//! The `aomi` binary as a user runs it: `aomi serve` as a process, `aomi chat` against it.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use aomi_agent::NO_MODEL_MESSAGE;
+use aomi_testkit::{Match, Reply, Script, StubModel};
+
+/// A child process killed on drop.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `aomi serve` on a free port with exactly these model variables; returns its URL.
+fn serve(env: &[(&str, &str)]) -> (Process, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
+    command.args(["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    for key in
+        ["AOMI_MODEL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AOMI_BIND"]
+    {
+        command.env_remove(key);
+    }
+    command.envs(env.iter().copied());
+    let mut child = command.spawn().expect("aomi serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").expect("the first line names the address").to_owned();
+    (Process(child), url)
+}
+
+fn chat(url: &str, message: &str) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(["chat", "--url", url, message])
+        .output()
+        .expect("aomi chat runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
+}
+
+#[test]
+fn serve_without_a_model_starts_and_explains_how_to_configure_one() {
+    let (_server, url) = serve(&[]);
+    let (ok, stdout, stderr) = chat(&url, "hello");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(NO_MODEL_MESSAGE), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_streams_tool_calls_and_the_answer_from_a_real_server() {
+    let script = Script::new()
+        .rule(Match::LastUserContains("time".into()), Reply::tool_call("get_current_time", serde_json::json!({})))
+        .rule(Match::LastToolResultContains("utc".into()), Reply::text("It is late."));
+    let stub = StubModel::start(script).await.unwrap();
+    let base = stub.openai_base_url();
+    let (_server, url) = serve(&[("AOMI_MODEL", "openai:stub"), ("OPENAI_BASE_URL", &base)]);
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || chat(&url, "what time is it?")).await.unwrap();
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("⚙ get_current_time"), "{stdout}");
+    assert!(stdout.contains("✓ It is "), "the tool's summary is shown: {stdout}");
+    assert!(stdout.trim_end().ends_with("It is late."), "{stdout}");
+}
+
+#[test]
+fn chat_reports_a_server_that_is_not_there() {
+    let (ok, _, stderr) = chat("http://127.0.0.1:9", "hello");
+    assert!(!ok);
+    assert!(stderr.contains("cannot reach"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_a_bad_model_spec_clearly() {
+    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--model", "gpt-4o"])
+        .env_remove("AOMI_MODEL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("anthropic:<model>") || stderr.contains("openai:<model>"), "{stderr}");
+}
