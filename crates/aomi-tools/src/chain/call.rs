@@ -58,8 +58,8 @@ fn signature_schema() -> Value {
     })
 }
 
-/// Picks the function: from its signature (completing missing outputs from a known ABI), or by name
-/// from the known ABI.
+/// Picks the function: from its signature (the known ABI's version of it when there is one), or by
+/// name from the known ABI.
 fn choose_function(
     signature: Option<&str>,
     name: Option<&str>,
@@ -69,13 +69,10 @@ fn choose_function(
 ) -> Result<Function, ToolError> {
     match (signature.filter(|s| !s.trim().is_empty()), name.filter(|n| !n.trim().is_empty())) {
         (Some(signature), _) => {
-            let mut function = parse_function(signature).map_err(|e| failed(e.into()))?;
-            if function.outputs.is_empty()
-                && let Some(known) = abi.and_then(|abi| abi.functions().find(|f| f.selector() == function.selector()))
-            {
-                function.outputs = known.outputs.clone();
-            }
-            Ok(function)
+            let function = parse_function(signature).map_err(|e| failed(e.into()))?;
+            // The known ABI's function of the same selector has names and outputs too.
+            let known = abi.and_then(|abi| abi.functions().find(|f| f.selector() == function.selector()));
+            Ok(known.cloned().unwrap_or(function))
         }
         (None, Some(name)) => {
             let Some(abi) = abi else {
