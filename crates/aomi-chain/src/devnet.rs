@@ -187,7 +187,8 @@ impl Devnet {
     /// A provider that sends from the unlocked dev accounts (anvil signs): what a test uses to
     /// play the wallet. It fills gas, nonce and chain id.
     pub fn provider(&self) -> DynProvider {
-        let url = self.url.parse().unwrap_or_else(|_| "http://127.0.0.1:8545".parse().unwrap_or_else(|_| unreachable!()));
+        let url =
+            self.url.parse().unwrap_or_else(|_| "http://127.0.0.1:8545".parse().unwrap_or_else(|_| unreachable!()));
         ProviderBuilder::new().connect_http(url).erased()
     }
 
@@ -301,7 +302,11 @@ fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, String),
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound { spawn_error(format!("not found; {INSTALL_HINT}")) } else { spawn_error(e.to_string()) }
+            if e.kind() == std::io::ErrorKind::NotFound {
+                spawn_error(format!("not found; {INSTALL_HINT}"))
+            } else {
+                spawn_error(e.to_string())
+            }
         })?;
     let stdout = child.stdout.take().ok_or_else(|| spawn_error("no stdout".into()))?;
     let stderr = child.stderr.take();
