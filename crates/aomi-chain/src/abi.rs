@@ -234,7 +234,8 @@ pub fn json_to_sol(ty: &DynSolType, param: Option<&Param>, value: &Value) -> Res
                 .zip(items)
                 .enumerate()
                 .map(|(i, (ty, item))| {
-                    json_to_sol(ty, component(param, i), item).map_err(|e| format!("field {}: {e}", field_name(param, i)))
+                    json_to_sol(ty, component(param, i), item)
+                        .map_err(|e| format!("field {}: {e}", field_name(param, i)))
                 })
                 .collect::<Result<_, _>>()
                 .map(DynSolValue::Tuple)
@@ -276,7 +277,9 @@ fn explain(ty: &DynSolType, text: &str, parser: &str) -> String {
             "\"{text}\" is not a uint{bits}: give a non-negative integer that fits in {bits} bits, as a decimal string"
         ),
         DynSolType::Int(bits) => format!("\"{text}\" is not an int{bits}"),
-        DynSolType::FixedBytes(size) => format!("\"{text}\" is not bytes{size} (0x followed by {} hex digits)", size * 2),
+        DynSolType::FixedBytes(size) => {
+            format!("\"{text}\" is not bytes{size} (0x followed by {} hex digits)", size * 2)
+        }
         DynSolType::Bytes => format!("\"{text}\" is not hex bytes"),
         DynSolType::Bool => format!("\"{text}\" is not true or false"),
         _ => format!("\"{text}\" is not a {}: {parser}", ty.sol_type_name()),
@@ -319,9 +322,8 @@ pub fn sol_to_json(value: &DynSolValue, param: Option<&Param>) -> Value {
             Value::Array(items.iter().map(|item| sol_to_json(item, param)).collect())
         }
         DynSolValue::Tuple(items) => {
-            let named = param.is_some_and(|p| {
-                p.components.len() == items.len() && p.components.iter().all(|c| !c.name.is_empty())
-            });
+            let named = param
+                .is_some_and(|p| p.components.len() == items.len() && p.components.iter().all(|c| !c.name.is_empty()));
             if named {
                 let mut map = Map::new();
                 for (i, item) in items.iter().enumerate() {

@@ -285,10 +285,11 @@ impl NetworkRegistry {
 
     /// Sets the RPC URL of a network (the devnet aomi started itself).
     pub fn set_rpc_url(&mut self, name: &str, url: &str) -> Result<(), ChainError> {
-        let network = self.networks.iter_mut().find(|n| n.name == name).ok_or_else(|| ChainError::UnknownNetwork {
-            asked: name.to_owned(),
-            known: String::new(),
-        })?;
+        let network = self
+            .networks
+            .iter_mut()
+            .find(|n| n.name == name)
+            .ok_or_else(|| ChainError::UnknownNetwork { asked: name.to_owned(), known: String::new() })?;
         network.rpc_urls = vec![url.to_owned()];
         Ok(())
     }

@@ -92,10 +92,9 @@ impl SwitchableProvider {
     pub fn current(&self) -> Result<Arc<Connection>, ChainError> {
         match &*self.current.read().unwrap_or_else(PoisonError::into_inner) {
             Current::Connected(connection) => Ok(Arc::clone(connection)),
-            Current::Unknown(chain_id) => Err(ChainError::UnknownChainId {
-                chain_id: *chain_id,
-                known: self.pool.registry().known(),
-            }),
+            Current::Unknown(chain_id) => {
+                Err(ChainError::UnknownChainId { chain_id: *chain_id, known: self.pool.registry().known() })
+            }
         }
     }
 

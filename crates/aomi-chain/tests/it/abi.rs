@@ -31,7 +31,10 @@ fn round_trip(signature: &str, args: &[Value]) -> (Vec<Value>, Vec<u8>) {
 
 #[test]
 fn simple_calls_encode_like_solidity() {
-    let (back, data) = round_trip("transfer(address,uint256)", &[json!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8"), json!("1500000")]);
+    let (back, data) = round_trip(
+        "transfer(address,uint256)",
+        &[json!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8"), json!("1500000")],
+    );
     assert_eq!(hex::encode(&data[..4]), "a9059cbb", "the selector of transfer(address,uint256)");
     assert_eq!(back, [json!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"), json!("1500000")]);
     assert_eq!(data.len(), 4 + 64);

@@ -9,7 +9,13 @@ use aomi_chain::contracts::Artifact;
 use aomi_chain::{ChainError, Devnet};
 use serde_json::{Value, json};
 
-async fn call(devnet: &Devnet, to: Address, function: &Function, args: &[Value], abi: Option<&JsonAbi>) -> Result<Vec<Value>, ChainError> {
+async fn call(
+    devnet: &Devnet,
+    to: Address,
+    function: &Function,
+    args: &[Value],
+    abi: Option<&JsonAbi>,
+) -> Result<Vec<Value>, ChainError> {
     let data = encode_call(function, args)?;
     let request = TransactionRequest::default().to(to).input(data.into());
     let network = devnet.network("devnet");

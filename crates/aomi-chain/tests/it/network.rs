@@ -34,7 +34,10 @@ fn unknown_networks_and_chain_ids_list_the_known_ones() {
     let error = registry.resolve("solana").unwrap_err();
     assert!(matches!(error, ChainError::UnknownNetwork { .. }));
     let text = error.to_string();
-    assert!(text.contains("unknown network \"solana\"") && text.contains("ethereum (1)") && text.contains("devnet (31337)"), "{text}");
+    assert!(
+        text.contains("unknown network \"solana\"") && text.contains("ethereum (1)") && text.contains("devnet (31337)"),
+        "{text}"
+    );
     let text = registry.for_chain_id(56).unwrap_err().to_string();
     assert!(text.contains("chain id 56 is not a network aomi knows") && text.contains("base (8453)"), "{text}");
     assert!(matches!(registry.resolve("999999"), Err(ChainError::UnknownChainId { chain_id: 999999, .. })));

@@ -6,7 +6,8 @@ use aomi_core::WalletContext;
 
 /// Two devnets with different chain ids, as two networks of one registry.
 async fn two_chains() -> (Devnet, Devnet, ChainSessions) {
-    let (a, b) = tokio::join!(Devnet::start(), Devnet::start_with(DevnetOptions { chain_id: 31338, ..Default::default() }));
+    let (a, b) =
+        tokio::join!(Devnet::start(), Devnet::start_with(DevnetOptions { chain_id: 31338, ..Default::default() }));
     let (a, b) = (a.unwrap(), b.unwrap());
     let registry = NetworkRegistry::from_networks(vec![a.network("devnet"), b.network("devnet-b")]).unwrap();
     let sessions = ChainSessions::new(registry, "devnet").unwrap();
