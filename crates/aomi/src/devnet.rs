@@ -71,6 +71,7 @@ pub struct ChainSetup {
     /// Every chat's provider.
     pub sessions: Arc<ChainSessions>,
     /// The devnet aomi started, if it did.
+    #[expect(dead_code, reason = "held for its Drop, which stops anvil")]
     pub devnet: Option<Devnet>,
 }
 
