@@ -233,7 +233,11 @@ impl DefaultApp {
         let id = new_id("cmd");
         sink.emit(UiChunk::StartStep);
         sink.emit(UiChunk::ToolInputStart { tool_call_id: id.clone(), tool_name: tool.clone() });
-        sink.emit(UiChunk::ToolInputAvailable { tool_call_id: id.clone(), tool_name: tool.clone(), input: args.clone() });
+        sink.emit(UiChunk::ToolInputAvailable {
+            tool_call_id: id.clone(),
+            tool_name: tool.clone(),
+            input: args.clone(),
+        });
         let call = ToolCallRequest { id, name: tool, arguments: args };
         self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), sink).await;
         sink.emit(UiChunk::FinishStep);

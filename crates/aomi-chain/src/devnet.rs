@@ -108,7 +108,7 @@ const FUNDED_ACCOUNTS: usize = 5;
 #[derive(Debug)]
 pub struct Devnet {
     child: Child,
-    url: String,
+    url: url::Url,
     chain_id: u64,
     accounts: Vec<Address>,
     contracts: DevnetContracts,
@@ -149,7 +149,8 @@ impl Devnet {
 
     /// The RPC URL (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> &str {
-        &self.url
+        // `Url` keeps the trailing slash of an empty path; the RPC URL is the origin.
+        self.url.as_str().trim_end_matches('/')
     }
 
     /// The chain id.
@@ -180,16 +181,14 @@ impl Devnet {
         });
         network.name = name.to_owned();
         network.chain_id = self.chain_id;
-        network.rpc_urls = vec![self.url.clone()];
+        network.rpc_urls = vec![self.url().to_owned()];
         network
     }
 
     /// A provider that sends from the unlocked dev accounts (anvil signs): what a test uses to
     /// play the wallet. It fills gas, nonce and chain id.
     pub fn provider(&self) -> DynProvider {
-        let url =
-            self.url.parse().unwrap_or_else(|_| "http://127.0.0.1:8545".parse().unwrap_or_else(|_| unreachable!()));
-        ProviderBuilder::new().connect_http(url).erased()
+        ProviderBuilder::new().connect_http(self.url.clone()).erased()
     }
 
     /// Records the ABIs of the deployed contracts in `known`.
@@ -249,7 +248,7 @@ impl Devnet {
         }
         self.accounts = accounts;
         self.contracts = DevnetContracts { usdc, dai, weth, order_book, reverter };
-        tracing::info!(url = %self.url, chain_id = self.chain_id, contracts = ?self.contracts, "devnet ready");
+        tracing::info!(url = self.url(), chain_id = self.chain_id, contracts = ?self.contracts, "devnet ready");
         Ok(())
     }
 }
@@ -293,7 +292,7 @@ async fn send(
 }
 
 /// Spawns anvil and reads its output until it says where it listens.
-fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, String), DevnetError> {
+fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, url::Url), DevnetError> {
     let spawn_error = |reason: String| DevnetError::Spawn { path: path.display().to_string(), reason };
     let mut child = Command::new(path)
         .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain_id.to_string()])
@@ -330,7 +329,14 @@ fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, String),
         });
     }
     match rx.recv_timeout(START_TIMEOUT) {
-        Ok(address) => Ok((child, format!("http://{address}"))),
+        Ok(address) => match format!("http://{address}").parse::<url::Url>() {
+            Ok(url) => Ok((child, url)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(DevnetError::NotListening(format!("anvil announced an odd address {address}: {e}")))
+            }
+        },
         Err(_) => {
             let status = child.try_wait().ok().flatten();
             let _ = child.kill();

@@ -53,9 +53,9 @@ pub enum ChainError {
         /// The error.
         message: String,
     },
-    /// A call reverted.
+    /// A call reverted (boxed: the reason is large and errors travel by value).
     #[error("the call reverted: {0}")]
-    Reverted(RevertReason),
+    Reverted(Box<RevertReason>),
     /// Encoding or decoding failed.
     #[error(transparent)]
     Abi(#[from] AbiError),
@@ -88,9 +88,9 @@ impl ChainError {
     ) -> Self {
         match error {
             RpcError::ErrorResp(payload) => match payload.as_revert_data() {
-                Some(data) => ChainError::Reverted(decode_revert(&data, abi)),
+                Some(data) => ChainError::Reverted(Box::new(decode_revert(&data, abi))),
                 None if payload.message.contains("execution reverted") || payload.message.contains("revert") => {
-                    ChainError::Reverted(decode_revert(&[], abi))
+                    ChainError::Reverted(Box::new(decode_revert(&[], abi)))
                 }
                 None => ChainError::Rpc { network: network.name.clone(), message: payload.message.to_string() },
             },

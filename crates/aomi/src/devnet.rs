@@ -26,8 +26,7 @@ pub struct DevnetArgs {
 
 /// Starts anvil with the project's contracts and prints where everything is, until Ctrl-C.
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
-    let devnet =
-        Devnet::start_with(DevnetOptions { chain_id: args.chain_id, port: args.port, anvil: None }).await?;
+    let devnet = Devnet::start_with(DevnetOptions { chain_id: args.chain_id, port: args.port, anvil: None }).await?;
     let mut out = std::io::stdout();
     if args.json {
         let description = json!({
@@ -72,6 +71,7 @@ pub struct ChainSetup {
     /// Every chat's provider.
     pub sessions: Arc<ChainSessions>,
     /// The devnet aomi started, if it did.
+    #[expect(dead_code, reason = "held for its Drop, which stops anvil")]
     pub devnet: Option<Devnet>,
 }
 

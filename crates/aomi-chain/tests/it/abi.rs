@@ -69,7 +69,7 @@ fn structs_may_be_objects_when_the_abi_names_their_fields() {
     });
     let function = select_function(&abi, "submit", std::slice::from_ref(&order)).unwrap();
     assert_eq!(function.signature(), ORDER);
-    let by_object = encode_call(function, &[order.clone()]).unwrap();
+    let by_object = encode_call(function, std::slice::from_ref(&order)).unwrap();
     let by_array = encode_call(&parse_function(ORDER).unwrap(), &[order_json()]).unwrap();
     assert_eq!(by_object, by_array);
     // Decoded with the ABI, the struct comes back as an object with its field names.

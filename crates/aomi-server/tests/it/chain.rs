@@ -76,15 +76,20 @@ async fn two_chains() -> (Devnet, Devnet, Arc<ChainSessions>, Address) {
 #[tokio::test]
 async fn each_turn_reads_the_chain_its_wallet_context_names() {
     let (_a, _b, sessions, marked) = two_chains().await;
-    let script = Script::new()
-        .rule(Match::LastToolResultContains("\"wei\"".into()), Reply::text("Done."))
-        .rule(Match::LastUserContains("balance".into()), Reply::tool_call("get_balance", json!({ "address": marked.to_string() })));
+    let script = Script::new().rule(Match::LastToolResultContains("\"wei\"".into()), Reply::text("Done.")).rule(
+        Match::LastUserContains("balance".into()),
+        Reply::tool_call("get_balance", json!({ "address": marked.to_string() })),
+    );
     let server = server_with_chain(script, sessions, true).await;
     let chat = new_chat_id();
     for (chain_id, network, wei) in [(31337, "devnet", "0"), (31338, "devnet-b", "7"), (31337, "devnet", "0")] {
         let parts = send(&server, &body(&chat, user("what is the balance?"), chain_id, None)).await;
         let balance = &outputs(&parts)[0];
-        assert_eq!((balance["network"].as_str(), balance["wei"].as_str()), (Some(network), Some(wei)), "chain {chain_id}");
+        assert_eq!(
+            (balance["network"].as_str(), balance["wei"].as_str()),
+            (Some(network), Some(wei)),
+            "chain {chain_id}"
+        );
         assert_eq!(text_of(&parts), "Done.");
     }
 }
@@ -98,7 +103,10 @@ async fn switch_network_then_ask_answers_on_the_new_network_in_the_same_turn() {
             Match::LastToolResultContains("Switched to devnet-b".into()),
             Reply::tool_call("get_balance", json!({ "address": marked.to_string() })),
         )
-        .rule(Match::LastUserContains("switch".into()), Reply::tool_call("switch_network", json!({ "network": "devnet-b" })));
+        .rule(
+            Match::LastUserContains("switch".into()),
+            Reply::tool_call("switch_network", json!({ "network": "devnet-b" })),
+        );
     let server = server_with_chain(script, sessions, true).await;
     let chat = new_chat_id();
     let parts = send(&server, &body(&chat, user("switch to devnet-b and show the balance"), 31337, None)).await;
@@ -106,7 +114,9 @@ async fn switch_network_then_ask_answers_on_the_new_network_in_the_same_turn() {
     assert_eq!(outputs[1]["network"], "devnet-b");
     assert_eq!(outputs[1]["wei"], "7");
     assert!(
-        parts.iter().any(|p| matches!(p, UiChunk::Data { name, data, .. } if name == "network" && data["chainId"] == 31338)),
+        parts
+            .iter()
+            .any(|p| matches!(p, UiChunk::Data { name, data, .. } if name == "network" && data["chainId"] == 31338)),
         "the front end is asked to switch the wallet"
     );
 }
@@ -150,17 +160,25 @@ async fn the_wallet_flow_sends_1_5_usdc_end_to_end() {
     let (call_id, input) = parts
         .iter()
         .find_map(|p| match p {
-            UiChunk::ToolInputAvailable { tool_call_id, tool_name, input } if tool_name == "send_transaction_to_wallet" => {
+            UiChunk::ToolInputAvailable { tool_call_id, tool_name, input }
+                if tool_name == "send_transaction_to_wallet" =>
+            {
                 Some((tool_call_id.clone(), input.clone()))
             }
             _ => None,
         })
         .unwrap();
-    assert!(!parts.iter().any(|p| matches!(p, UiChunk::ToolOutputAvailable { tool_call_id, .. } if *tool_call_id == call_id)));
+    assert!(
+        !parts
+            .iter()
+            .any(|p| matches!(p, UiChunk::ToolOutputAvailable { tool_call_id, .. } if *tool_call_id == call_id))
+    );
     let request = parts
         .iter()
         .find_map(|p| match p {
-            UiChunk::Data { name, id: Some(id), data, .. } if name == "wallet-request" && *id == call_id => Some(data["request"].clone()),
+            UiChunk::Data { name, id: Some(id), data, .. } if name == "wallet-request" && *id == call_id => {
+                Some(data["request"].clone())
+            }
             _ => None,
         })
         .expect("a data-wallet-request part");
@@ -226,11 +244,20 @@ async fn direct_commands_run_without_a_model() {
     let kinds: Vec<String> = kinds(&parts).into_iter().filter(|k| k != "data-tool-progress").collect();
     assert_eq!(
         kinds,
-        ["start", "start-step", "tool-input-start", "tool-input-available", "tool-output-available", "finish-step", "finish"]
+        [
+            "start",
+            "start-step",
+            "tool-input-start",
+            "tool-input-available",
+            "tool-output-available",
+            "finish-step",
+            "finish"
+        ]
     );
     assert_eq!(outputs(&parts)[0]["balance"], "10000");
 
-    let parts = send(&server, &body(&chat, user("/call 0x0000000000000000000000000000000000000001"), 31337, None)).await;
+    let parts =
+        send(&server, &body(&chat, user("/call 0x0000000000000000000000000000000000000001"), 31337, None)).await;
     assert!(text_of(&parts).starts_with("Usage: /call"), "{}", text_of(&parts));
     let parts = send(&server, &body(&chat, user("/balance 0x12"), 31337, None)).await;
     assert!(tool_errors_of(&parts)[0].contains("\"0x12\" is not an address"), "{parts:?}");

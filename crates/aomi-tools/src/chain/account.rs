@@ -54,8 +54,7 @@ impl Tool for GetBalance {
             let wei = conn.provider.get_balance(address).await.map_err(|e| failed(rpc(e, &conn)))?;
             let native = &conn.network.native;
             let formatted = format_units(wei, native.decimals);
-            let summary =
-                format!("{} holds {formatted} {} on {}", short(&address), native.symbol, conn.network.name);
+            let summary = format!("{} holds {formatted} {} on {}", short(&address), native.symbol, conn.network.name);
             Ok(ToolOutput::new(
                 json!({
                     "address": address,
@@ -92,7 +91,11 @@ pub(crate) struct TokenInfo {
 }
 
 /// Reads a token's symbol and decimals; a clear error when the address is not an ERC20.
-pub(crate) async fn token_info(sessions: &ChainSessions, conn: &Connection, token: Address) -> Result<TokenInfo, ChainError> {
+pub(crate) async fn token_info(
+    sessions: &ChainSessions,
+    conn: &Connection,
+    token: Address,
+) -> Result<TokenInfo, ChainError> {
     let decimals = eth_call(sessions, conn, token, IERC20::decimalsCall {}.abi_encode()).await;
     let decimals = match decimals.and_then(|data| {
         IERC20::decimalsCall::abi_decode_returns(&data).map_err(|e| ChainError::InvalidInput(e.to_string()))
@@ -160,7 +163,8 @@ impl Tool for GetTokenBalance {
             let conn = connection(&self.0, &ctx, args.network.as_deref())?;
             let owner = resolve_address(&conn, &args.owner).await.map_err(failed)?;
             let info = token_info(&self.0, &conn, token).await.map_err(failed)?;
-            let data = eth_call(&self.0, &conn, token, IERC20::balanceOfCall { owner }.abi_encode()).await.map_err(failed)?;
+            let data =
+                eth_call(&self.0, &conn, token, IERC20::balanceOfCall { owner }.abi_encode()).await.map_err(failed)?;
             let raw: U256 = IERC20::balanceOfCall::abi_decode_returns(&data)
                 .map_err(|e| ToolError::Failed(format!("balanceOf returned bad data: {e}")))?;
             let formatted = format_units(raw, info.decimals);
@@ -327,7 +331,9 @@ fn block_id(value: Option<&Value>) -> Result<BlockId, ChainError> {
     };
     Ok(match value {
         None | Some(Value::Null) => BlockId::Tag(BlockNumberOrTag::Latest),
-        Some(Value::Number(n)) => BlockId::Tag(BlockNumberOrTag::Number(n.as_u64().ok_or_else(|| bad(&n.to_string()))?)),
+        Some(Value::Number(n)) => {
+            BlockId::Tag(BlockNumberOrTag::Number(n.as_u64().ok_or_else(|| bad(&n.to_string()))?))
+        }
         Some(Value::String(text)) => {
             let t = text.trim().to_lowercase();
             match t.as_str() {

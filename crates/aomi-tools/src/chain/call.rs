@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use aomi_chain::ChainSessions;
-use aomi_chain::abi::{arguments, decode_output, describe_function, encode_call, parse_function, select_function, sol_to_json};
+use aomi_chain::abi::{
+    arguments, decode_output, describe_function, encode_call, parse_function, select_function, sol_to_json,
+};
 use aomi_chain::alloy::json_abi::{Function, JsonAbi};
 use aomi_chain::alloy::primitives::{Address, hex};
 use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
@@ -119,8 +121,13 @@ impl Tool for CallViewFunction {
             let conn = connection(&self.0, &ctx, args.network.as_deref())?;
             let address = resolve_address(&conn, &args.address).await.map_err(failed)?;
             let abi = self.0.contracts().get(conn.network.chain_id, address).map(|c| c.abi);
-            let function =
-                choose_function(args.signature.as_deref(), args.function.as_deref(), abi.as_deref(), Some(&address), &args.args)?;
+            let function = choose_function(
+                args.signature.as_deref(),
+                args.function.as_deref(),
+                abi.as_deref(),
+                Some(&address),
+                &args.args,
+            )?;
             let data = encode_call(&function, &args.args).map_err(|e| failed(e.into()))?;
             let output = eth_call(&self.0, &conn, address, data.to_vec()).await.map_err(failed)?;
             let (result, shown) = if function.outputs.is_empty() {

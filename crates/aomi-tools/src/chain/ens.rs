@@ -24,13 +24,15 @@ fn require_ens(sessions: &ChainSessions, conn: &Connection) -> Result<(), ChainE
 /// Resolves an ENS name on the connection's network.
 pub(crate) async fn resolve_name(conn: &Connection, name: &str) -> Result<Address, ChainError> {
     if !conn.network.ens {
-        return Err(ChainError::EnsUnavailable { network: conn.network.name.clone(), ens_networks: "ethereum, sepolia".into() });
+        return Err(ChainError::EnsUnavailable {
+            network: conn.network.name.clone(),
+            ens_networks: "ethereum, sepolia".into(),
+        });
     }
-    let address = conn
-        .provider
-        .resolve_name(name)
-        .await
-        .map_err(|e| ChainError::Ens(format!("the ENS name {name} does not resolve on {}: {e}", conn.network.name)))?;
+    let address =
+        conn.provider.resolve_name(name).await.map_err(|e| {
+            ChainError::Ens(format!("the ENS name {name} does not resolve on {}: {e}", conn.network.name))
+        })?;
     if address == Address::ZERO {
         return Err(ChainError::Ens(format!("the ENS name {name} has no address on {}", conn.network.name)));
     }
@@ -61,7 +63,9 @@ impl Tool for ResolveEns {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "resolve_ens".into(),
-            description: "The address an ENS name (vitalik.eth) points to. Works on networks with ENS (ethereum, sepolia).".into(),
+            description:
+                "The address an ENS name (vitalik.eth) points to. Works on networks with ENS (ethereum, sepolia)."
+                    .into(),
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -79,7 +83,10 @@ impl Tool for ResolveEns {
             let args: NameArgs = parse_args(args)?;
             let name = args.name.trim().to_lowercase();
             if !name.contains('.') || name.starts_with('.') || name.ends_with('.') {
-                return Err(ToolError::InvalidArguments(format!("\"{}\" is not an ENS name (like vitalik.eth)", args.name)));
+                return Err(ToolError::InvalidArguments(format!(
+                    "\"{}\" is not an ENS name (like vitalik.eth)",
+                    args.name
+                )));
             }
             let conn = connection(&self.0, &ctx, args.network.as_deref())?;
             require_ens(&self.0, &conn).map_err(failed)?;

@@ -72,7 +72,11 @@ impl Tool for GetTransaction {
                 format_units(value, native.decimals),
                 native.symbol,
                 to.map(|a| short(&a)).unwrap_or_else(|| "a new contract".into()),
-                decoded.as_ref().and_then(|d| d["function"].as_str()).map(|f| format!(", calling {f}")).unwrap_or_default(),
+                decoded
+                    .as_ref()
+                    .and_then(|d| d["function"].as_str())
+                    .map(|f| format!(", calling {f}"))
+                    .unwrap_or_default(),
             );
             Ok(ToolOutput::new(
                 json!({
@@ -133,14 +137,15 @@ impl Tool for GetReceipt {
             let args: HashArgs = parse_args(args)?;
             let hash = parse_hash(&args.hash, "transaction").map_err(failed)?;
             let conn = connection(&self.0, &ctx, args.network.as_deref())?;
-            let receipt = conn
-                .provider
-                .get_transaction_receipt(hash)
-                .await
-                .map_err(|e| failed(rpc(e, &conn)))?
-                .ok_or_else(|| {
-                    ToolError::Failed(format!("no receipt for {hash} on {}: unknown or still pending", conn.network.name))
-                })?;
+            let receipt =
+                conn.provider.get_transaction_receipt(hash).await.map_err(|e| failed(rpc(e, &conn)))?.ok_or_else(
+                    || {
+                        ToolError::Failed(format!(
+                            "no receipt for {hash} on {}: unknown or still pending",
+                            conn.network.name
+                        ))
+                    },
+                )?;
             let logs: Vec<Value> =
                 receipt.logs().iter().map(|log| self.decode_log(conn.network.chain_id, log)).collect();
             let status = if receipt.status() { "success" } else { "reverted" };

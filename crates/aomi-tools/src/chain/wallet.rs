@@ -96,7 +96,9 @@ impl Tool for SendTransactionToWallet {
             let gas = args.gas.as_ref().map(|g| integer(g, "gas")).transpose()?;
             let (data, decoded) = match (&args.signature, &args.data) {
                 (Some(_), Some(_)) => {
-                    return Err(ToolError::InvalidArguments("give either \"signature\" + \"args\" or \"data\", not both".into()));
+                    return Err(ToolError::InvalidArguments(
+                        "give either \"signature\" + \"args\" or \"data\", not both".into(),
+                    ));
                 }
                 (Some(signature), None) => {
                     let function = parse_function(signature).map_err(|e| failed(e.into()))?;
@@ -149,7 +151,12 @@ impl Tool for SendTransactionToWallet {
             };
             Ok(ToolOutput::new(
                 request,
-                format!("Waiting for your wallet: {} (to {}{amount} on {})", args.description.trim(), short(&to), network.name),
+                format!(
+                    "Waiting for your wallet: {} (to {}{amount} on {})",
+                    args.description.trim(),
+                    short(&to),
+                    network.name
+                ),
             ))
         })
     }

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aomi_chain::abi::parse_function;
 use aomi_chain::alloy::dyn_abi::JsonAbiExt;
 use aomi_chain::alloy::network::TransactionBuilder;
 use aomi_chain::alloy::primitives::U256;
 use aomi_chain::alloy::providers::Provider;
 use aomi_chain::alloy::rpc::types::TransactionRequest;
 use aomi_chain::alloy::sol_types::SolCall;
-use aomi_chain::abi::parse_function;
 use aomi_chain::contracts::IERC20;
 use aomi_core::{UiChunk, WalletContext};
 use aomi_tools::{ToolCallRequest, ToolScheduler};
@@ -33,16 +33,28 @@ async fn balances_native_and_erc20() {
     assert_eq!(output.data["wei"], wei.to_string());
 
     let c = *chain.devnet.contracts();
-    let usdc = chain.call("get_token_balance", json!({ "token": c.usdc.to_string(), "owner": chain.account(1) })).await.unwrap();
+    let usdc = chain
+        .call("get_token_balance", json!({ "token": c.usdc.to_string(), "owner": chain.account(1) }))
+        .await
+        .unwrap();
     assert_eq!(
         (usdc.data["raw"].as_str(), usdc.data["balance"].as_str(), usdc.data["symbol"].as_str()),
         (Some("1000000000000"), Some("1000000"), Some("USDC"))
     );
     assert_eq!(usdc.data["decimals"], 6);
-    let dai = chain.call("get_token_balance", json!({ "token": c.dai.to_string(), "owner": chain.account(1) })).await.unwrap();
-    assert_eq!((dai.data["raw"].as_str(), dai.data["decimals"].as_u64()), (Some("1000000000000000000000000"), Some(18)));
+    let dai = chain
+        .call("get_token_balance", json!({ "token": c.dai.to_string(), "owner": chain.account(1) }))
+        .await
+        .unwrap();
+    assert_eq!(
+        (dai.data["raw"].as_str(), dai.data["decimals"].as_u64()),
+        (Some("1000000000000000000000000"), Some(18))
+    );
     assert_eq!(dai.data["balance"], "1000000");
-    let weth = chain.call("get_token_balance", json!({ "token": c.weth.to_string(), "owner": chain.account(9) })).await.unwrap();
+    let weth = chain
+        .call("get_token_balance", json!({ "token": c.weth.to_string(), "owner": chain.account(9) }))
+        .await
+        .unwrap();
     assert_eq!((weth.data["balance"].as_str(), weth.data["symbol"].as_str()), (Some("0"), Some("WETH")));
 }
 
@@ -60,21 +72,25 @@ async fn contract_reads_by_signature_and_by_known_abi() {
     assert_eq!(output.data["result"], json!(["1000000000000"]));
     // By name: the devnet's ABIs are known, overloads are chosen by the arguments.
     let sum = chain
-        .call("call_view_function", json!({ "address": c.order_book.to_string(), "function": "sum", "args": [["1", "2", 39]] }))
+        .call(
+            "call_view_function",
+            json!({ "address": c.order_book.to_string(), "function": "sum", "args": [["1", "2", 39]] }),
+        )
         .await
         .unwrap();
     assert_eq!(sum.data["result"], json!(["42"]));
     let describe = chain
-        .call("call_view_function", json!({ "address": c.order_book.to_string(), "function": "describe", "args": [chain.account(1)] }))
+        .call(
+            "call_view_function",
+            json!({ "address": c.order_book.to_string(), "function": "describe", "args": [chain.account(1)] }),
+        )
         .await
         .unwrap();
     assert_eq!(describe.data["result"], json!(["an address"]));
     assert_eq!(describe.data["function"], "describe(address)(string)");
     // A signature without outputs gets them from the known ABI.
-    let name = chain
-        .call("call_view_function", json!({ "address": c.dai.to_string(), "signature": "name()" }))
-        .await
-        .unwrap();
+    let name =
+        chain.call("call_view_function", json!({ "address": c.dai.to_string(), "signature": "name()" })).await.unwrap();
     assert_eq!(name.data["result"], json!(["Dai Stablecoin"]));
     // Reverts are decoded to the custom error's name and arguments.
     let error = chain
@@ -102,7 +118,10 @@ async fn encode_function_call_round_trips_tuples_arrays_bytes32_nested_structs_a
         "salt": "0xabababababababababababababababababababababababababababababababab",
         "deadline": 1700000000
     });
-    let output = chain.call("encode_function_call", json!({ "function": "submit", "address": book, "args": [order] })).await.unwrap();
+    let output = chain
+        .call("encode_function_call", json!({ "function": "submit", "address": book, "args": [order] }))
+        .await
+        .unwrap();
     assert_eq!(output.data["signature"], "submit((address,(address,uint256),(address,uint256)[],bytes32,uint64))");
     // Decoding the calldata gives back the arguments exactly.
     let function = parse_function(output.data["signature"].as_str().unwrap()).unwrap();
@@ -128,7 +147,10 @@ async fn encode_function_call_round_trips_tuples_arrays_bytes32_nested_structs_a
     selectors.dedup();
     assert_eq!(selectors.len(), 3);
     // The encoded call runs on chain as encoded: the contract sums a uint256[].
-    let output = chain.call("encode_function_call", json!({ "signature": "sum(uint256[])", "args": [["7", "8"]] })).await.unwrap();
+    let output = chain
+        .call("encode_function_call", json!({ "signature": "sum(uint256[])", "args": [["7", "8"]] }))
+        .await
+        .unwrap();
     let data: aomi_chain::alloy::primitives::Bytes = output.data["data"].as_str().unwrap().parse().unwrap();
     let request = TransactionRequest::default().to(chain.devnet.contracts().order_book).input(data.into());
     let result = chain.devnet.provider().call(request).await.unwrap();
@@ -162,7 +184,9 @@ async fn transactions_and_receipts_decode_calls_and_logs() {
     assert_eq!(log["decoded"]["args"]["from"], json!(from.to_checksum(None)));
 
     // A deployment: the receipt names the new contract.
-    let deploy = TransactionRequest::default().from(from).with_deploy_code(aomi_chain::contracts::Artifact::reverter().unwrap().bytecode);
+    let deploy = TransactionRequest::default()
+        .from(from)
+        .with_deploy_code(aomi_chain::contracts::Artifact::reverter().unwrap().bytecode);
     let deployed = chain.devnet.provider().send_transaction(deploy).await.unwrap().get_receipt().await.unwrap();
     let receipt = chain.call("get_receipt", json!({ "hash": deployed.transaction_hash.to_string() })).await.unwrap();
     assert_eq!(receipt.data["contractAddress"], json!(deployed.contract_address.unwrap()));
@@ -190,8 +214,12 @@ async fn blocks_gas_and_accounts() {
     let price: u128 = gas.data["gasPriceWei"].as_str().unwrap().parse().unwrap();
     assert_eq!(price, chain.devnet.provider().get_gas_price().await.unwrap());
 
-    let usdc = chain.call("get_account_info", json!({ "address": chain.devnet.contracts().usdc.to_string() })).await.unwrap();
-    assert_eq!((usdc.data["isContract"].as_bool(), usdc.data["contractName"].as_str()), (Some(true), Some("TestToken")));
+    let usdc =
+        chain.call("get_account_info", json!({ "address": chain.devnet.contracts().usdc.to_string() })).await.unwrap();
+    assert_eq!(
+        (usdc.data["isContract"].as_bool(), usdc.data["contractName"].as_str()),
+        (Some(true), Some("TestToken"))
+    );
     let fresh = chain.call("get_account_info", json!({ "address": chain.account(9) })).await.unwrap();
     assert_eq!((fresh.data["isContract"].as_bool(), fresh.data["nonce"].as_u64()), (Some(false), Some(0)));
     let deployer = chain.call("get_account_info", json!({ "address": chain.account(0) })).await.unwrap();
@@ -216,14 +244,20 @@ async fn switch_network_moves_only_its_chat_and_asks_the_wallet_to_follow() {
     let chain = Chain::start().await;
     let scheduler = ToolScheduler::new(Arc::new(chain.tools.clone()), Duration::from_secs(10));
     let sink = Collect::default();
-    let call = ToolCallRequest { id: "s1".into(), name: "switch_network".into(), arguments: json!({ "network": "base-sepolia" }) };
+    let call = ToolCallRequest {
+        id: "s1".into(),
+        name: "switch_network".into(),
+        arguments: json!({ "network": "base-sepolia" }),
+    };
     let wallet = WalletContext { address: None, chain_id: 31337 };
     let results = scheduler.run_all(vec![call], "mover", Some(&wallet), &sink).await;
     let output = results[0].outcome.clone().unwrap();
     assert_eq!((output.data["network"].as_str(), output.data["chainId"].as_u64()), (Some("base-sepolia"), Some(84532)));
     assert_eq!(output.data["previous"], "devnet");
     let parts = sink.parts();
-    let network_part = parts.iter().position(|p| matches!(p, UiChunk::Data { name, data, .. } if name == "network" && data["chainId"] == 84532));
+    let network_part = parts
+        .iter()
+        .position(|p| matches!(p, UiChunk::Data { name, data, .. } if name == "network" && data["chainId"] == 84532));
     let output_part = parts.iter().position(|p| matches!(p, UiChunk::ToolOutputAvailable { .. }));
     assert!(network_part.unwrap() < output_part.unwrap(), "data-network comes before the result: {parts:?}");
     assert_eq!(chain.sessions.connection("mover", None).unwrap().network.name, "base-sepolia");
@@ -234,7 +268,11 @@ async fn switch_network_moves_only_its_chat_and_asks_the_wallet_to_follow() {
     assert!(listed.data["networks"].as_array().unwrap().len() >= 8);
     let error = chain.call_in("mover", "switch_network", json!({ "network": "narnia" })).await.unwrap_err().to_string();
     assert!(error.contains("unknown network \"narnia\"") && error.contains("sepolia (11155111)"), "{error}");
-    assert_eq!(chain.sessions.connection("mover", None).unwrap().network.name, "base-sepolia", "a failed switch changes nothing");
+    assert_eq!(
+        chain.sessions.connection("mover", None).unwrap().network.name,
+        "base-sepolia",
+        "a failed switch changes nothing"
+    );
 }
 
 #[tokio::test]
@@ -265,7 +303,10 @@ async fn send_transaction_to_wallet_builds_the_exact_request() {
     assert_eq!(output.data["decodedCall"]["args"]["1"], "1500000");
 
     let eth = chain
-        .call("send_transaction_to_wallet", json!({ "to": recipient.to_string(), "value": "1500000000000000000", "description": "Send 1.5 ETH" }))
+        .call(
+            "send_transaction_to_wallet",
+            json!({ "to": recipient.to_string(), "value": "1500000000000000000", "description": "Send 1.5 ETH" }),
+        )
         .await
         .unwrap();
     assert_eq!((eth.data["value"].as_str(), eth.data["data"].as_str()), (Some("1500000000000000000"), Some("0x")));

@@ -52,8 +52,16 @@ async fn bad_arguments_are_named_in_the_error() {
         ("get_balance", json!({}), "missing field `address`"),
         ("get_balance", json!({ "address": chain.account(1), "colour": "red" }), "unknown field `colour`"),
         ("get_balance", json!({ "address": chain.account(1), "network": "mars" }), "unknown network \"mars\""),
-        ("get_token_balance", json!({ "token": chain.account(1), "owner": chain.account(1) }), "is not a contract on devnet"),
-        ("get_token_balance", json!({ "token": book, "owner": chain.account(1) }), "does not answer decimals() like an ERC20"),
+        (
+            "get_token_balance",
+            json!({ "token": chain.account(1), "owner": chain.account(1) }),
+            "is not a contract on devnet",
+        ),
+        (
+            "get_token_balance",
+            json!({ "token": book, "owner": chain.account(1) }),
+            "does not answer decimals() like an ERC20",
+        ),
         (
             "call_view_function",
             json!({ "address": usdc, "signature": "balanceOf(address)(uint256)", "args": [] }),
@@ -92,7 +100,11 @@ async fn bad_arguments_are_named_in_the_error() {
             json!({ "to": usdc, "signature": "transfer(address,uint256)", "args": [chain.account(1)], "description": "x" }),
             "takes 2 argument(s) but 1 were given",
         ),
-        ("send_transaction_to_wallet", json!({ "to": chain.account(1), "description": " " }), "\"description\" must say"),
+        (
+            "send_transaction_to_wallet",
+            json!({ "to": chain.account(1), "description": " " }),
+            "\"description\" must say",
+        ),
         ("send_transaction_to_wallet", json!({ "to": chain.account(1), "value": "1" }), "missing field `description`"),
         (
             "send_transaction_to_wallet",
