@@ -67,10 +67,11 @@ fn insufficient_balance(input: &RiskInput<'_>) -> Option<String> {
 
 fn value_to_non_payable(input: &RiskInput<'_>) -> Option<String> {
     let (request, facts) = (input.request, input.facts);
-    let fires = !request.value.is_zero()
-        && !input.report.success
-        && facts.to_is_contract == Some(true)
-        && facts.succeeds_without_value == Some(true);
+    // With calldata, the coin is to blame when the same call without it succeeds; without
+    // calldata, sending coin is all the transaction does.
+    let coin_is_the_cause = request.data.is_empty() || facts.succeeds_without_value == Some(true);
+    let fires =
+        !request.value.is_zero() && !input.report.success && facts.to_is_contract == Some(true) && coin_is_the_cause;
     fires.then(|| {
         format!(
             "{} is a contract that does not accept {} here: the transaction fails only because {} {} is attached.",

@@ -36,7 +36,9 @@ use crate::risk::{self, Facts, RiskInput, TokenInfo};
 use crate::session::{Connection, KnownContracts};
 use crate::simulation::calldata::{TokenCall, minimum_outputs};
 use crate::simulation::events::{ApprovalEvent, Move, Movements, read_logs};
-use crate::simulation::report::{Amount, Approval, AssetChange, Revert, SimulationReport, Standard, format_delta};
+use crate::simulation::report::{
+    Amount, Approval, AssetChange, Revert, SimulationReport, Standard, format_delta, short,
+};
 use crate::simulation::request::SimulationRequest;
 use crate::simulation::revert;
 use crate::units::format_units;
@@ -94,30 +96,34 @@ pub async fn simulate_with(
     let abi = known.get(request.chain_id, request.to).map(|c| c.abi);
     let tx = call_json(request.from, request.to, request.value, &request.data, request.gas);
 
-    let (first, gas_price, to_code, sender_balance) = tokio::join!(
+    let (first, latest, gas_price, to_code, sender_balance) = tokio::join!(
         simulate_calls(provider, vec![tx.clone()], BlockNumberOrTag::Latest),
+        provider.get_block_number(),
         provider.get_gas_price(),
         provider.get_code_at(request.to),
         provider.get_balance(request.from),
     );
+    // The block the simulation ran on. Not read from the simulated block's number: the spec makes
+    // it the base block + 1, anvil makes it the base block.
+    let latest = latest.map_err(rpc)?;
     let gas_price = U256::from(gas_price.map_err(rpc)?);
     let to_is_contract = has_code(&to_code.map_err(rpc)?);
     let token_call = TokenCall::decode(&request.data);
 
     let (mode, outcome) = match first {
-        Ok((number, mut calls)) if calls.len() == 1 => {
+        Ok(mut calls) if calls.len() == 1 => {
             let call = calls.remove(0);
-            (Mode::Simulate, Outcome::simulated(call, number.checked_sub(1), request.gas, abi.as_deref()))
+            (Mode::Simulate, Outcome::simulated(call, latest, request.gas, abi.as_deref()))
         }
-        Ok((_, calls)) => {
+        Ok(calls) => {
             return Err(ChainError::Rpc {
                 network: network.name.clone(),
                 message: format!("eth_simulateV1 answered {} results for one call", calls.len()),
             });
         }
-        Err(SimFailure::Rejected(message)) => (Mode::Simulate, Outcome::rejected(&message)),
+        Err(SimFailure::Rejected(message)) => (Mode::Simulate, Outcome::rejected(&message, latest)),
         Err(SimFailure::Unsupported) => {
-            (Mode::Call, Outcome::called(provider, request, abi.as_deref(), network).await?)
+            (Mode::Call, Outcome::called(provider, request, abi.as_deref(), network, latest).await?)
         }
         Err(SimFailure::Rpc(error)) => return Err(rpc(error)),
     };
@@ -162,7 +168,8 @@ pub async fn simulate_with(
     code_targets.extend(recipient);
     let code_targets: Vec<Address> = code_targets.into_iter().collect();
     let base = outcome.base_block.map(BlockNumberOrTag::Number).unwrap_or(BlockNumberOrTag::Latest);
-    let retry_without_value = !request.value.is_zero() && !outcome.success && to_is_contract;
+    let retry_without_value =
+        !request.value.is_zero() && !request.data.is_empty() && !outcome.success && to_is_contract;
 
     let (reads, codes, sent_before, succeeds_without_value) = tokio::join!(
         plan.run(provider, mode, outcome.success.then_some(&tx), base),
@@ -181,7 +188,7 @@ pub async fn simulate_with(
             }
             let call = call_json(request.from, request.to, U256::ZERO, &request.data, request.gas);
             match simulate_calls(provider, vec![call], base).await {
-                Ok((_, calls)) => calls.first().map(|c| c.status.to::<u64>() == 1),
+                Ok(calls) => calls.first().map(|c| c.status.to::<u64>() == 1),
                 Err(_) => None,
             }
         },
@@ -190,9 +197,12 @@ pub async fn simulate_with(
         code_targets.iter().zip(codes).filter_map(|(a, code)| code.ok().map(|c| (*a, has_code(&c)))).collect();
 
     // The report.
+    let called_erc20 = called_token.filter(|t| reads.decimals.contains_key(t));
     let native = &network.native;
     let mut mismatches = Vec::new();
-    let asset_changes = asset_changes(&movements, &reads, native, &mut mismatches);
+    let mut asset_changes = asset_changes(&movements, &reads, native, &mut mismatches);
+    // The sender's own changes first: they are what the person signs for.
+    asset_changes.sort_by_key(|c| c.address != request.from);
     let approvals = approvals(&movements.approvals, &reads);
     let fee = outcome.gas_used.map(|gas| U256::from(gas).saturating_mul(gas_price));
     let mut report = SimulationReport {
@@ -219,8 +229,8 @@ pub async fn simulate_with(
         fee,
         to_is_contract: Some(to_is_contract),
         sender_balance: sender_balance.ok(),
-        token: called_token.map(|t| reads.token_info(t)),
-        sender_token_balance: called_token.and_then(|t| reads.before.get(&(t, request.from)).copied()),
+        token: called_erc20.map(|t| reads.token_info(t)),
+        sender_token_balance: called_erc20.and_then(|t| reads.before.get(&(t, request.from)).copied()),
         token_call,
         recipient,
         recipient_is_token: reads.recipient_is_token,
@@ -257,7 +267,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn simulated(call: SimCall, base_block: Option<u64>, gas_limit: Option<u64>, abi: Option<&JsonAbi>) -> Self {
+    fn simulated(call: SimCall, base_block: u64, gas_limit: Option<u64>, abi: Option<&JsonAbi>) -> Self {
         let gas_used = call.gas_used.to::<u64>();
         let success = call.status.to::<u64>() == 1;
         let revert = (!success).then(|| {
@@ -275,11 +285,11 @@ impl Outcome {
         } else {
             Vec::new()
         };
-        Outcome { success, revert, gas_used: Some(gas_used), logs, base_block }
+        Outcome { success, revert, gas_used: Some(gas_used), logs, base_block: Some(base_block) }
     }
 
-    fn rejected(message: &str) -> Self {
-        Outcome { revert: Some(revert::rejected(message)), ..Outcome::default() }
+    fn rejected(message: &str, base_block: u64) -> Self {
+        Outcome { revert: Some(revert::rejected(message)), base_block: Some(base_block), ..Outcome::default() }
     }
 
     /// The limited outcome: `eth_call`, then `eth_estimateGas` when it succeeds.
@@ -288,14 +298,14 @@ impl Outcome {
         request: &SimulationRequest,
         abi: Option<&JsonAbi>,
         network: &crate::network::Network,
+        base_block: u64,
     ) -> Result<Self, ChainError> {
         let tx = request.transaction();
-        let (block, call) = tokio::join!(provider.get_block_number(), provider.call(tx.clone()));
-        let base_block = block.ok();
-        match call {
+        let base = Outcome { base_block: Some(base_block), ..Outcome::default() };
+        match provider.call(tx.clone()).block(base_block.into()).await {
             Ok(_) => {
                 let gas = provider.estimate_gas(tx).await.map_err(|e| ChainError::from_rpc(e, network, abi))?;
-                Ok(Outcome { success: true, gas_used: Some(gas), base_block, ..Outcome::default() })
+                Ok(Outcome { success: true, gas_used: Some(gas), ..base })
             }
             Err(RpcError::ErrorResp(payload)) => {
                 let revert = match payload.as_revert_data() {
@@ -303,7 +313,7 @@ impl Outcome {
                     None if payload.message.contains("revert") => revert::without_data(&payload.message, 0, None),
                     None => revert::rejected(&payload.message),
                 };
-                Ok(Outcome { revert: Some(revert), base_block, ..Outcome::default() })
+                Ok(Outcome { revert: Some(revert), ..base })
             }
             Err(other) => Err(ChainError::from_rpc(other, network, abi)),
         }
@@ -411,7 +421,7 @@ impl ReadPlan {
             Mode::Simulate => {
                 let calls = reads.iter().map(|(_, call)| call.clone()).collect();
                 match simulate_calls(provider, calls, block).await {
-                    Ok((_, calls)) if calls.len() == reads.len() => {
+                    Ok(calls) if calls.len() == reads.len() => {
                         calls.into_iter().map(|c| (c.status.to::<u64>() == 1).then_some(c.return_data)).collect()
                     }
                     Ok(_) | Err(_) => {
@@ -522,7 +532,10 @@ fn asset_changes(
         *fungible.entry((token, m.from)).or_default() -= signed(m.amount);
         *fungible.entry((token, m.to)).or_default() += signed(m.amount);
     }
-    let pairs: BTreeSet<(Address, Address)> = fungible.keys().copied().chain(reads.after.keys().copied()).collect();
+    // Pairs read without an event are kept only for tokens that answer `decimals()`: an ERC721
+    // called with `transferFrom` (the ERC20 selector) is not an ERC20.
+    let read_pairs = reads.after.keys().filter(|(token, _)| reads.decimals.contains_key(token)).copied();
+    let pairs: BTreeSet<(Address, Address)> = fungible.keys().copied().chain(read_pairs).collect();
     for (token, holder) in pairs.into_iter().filter(|(_, h)| !h.is_zero()) {
         let from_events = fungible.get(&(token, holder)).copied().unwrap_or_default();
         let from_balances = match (reads.before.get(&(token, holder)), reads.after.get(&(token, holder))) {
@@ -559,7 +572,8 @@ fn asset_changes(
             continue;
         }
         let symbol = reads.symbols.get(&token).cloned();
-        let formatted = format!("{} #{id}", format_delta(delta, Some(0), symbol.as_deref()));
+        let label = symbol.clone().unwrap_or_else(|| short(&token));
+        let formatted = format!("{} #{id}", format_delta(delta, Some(0), Some(&label)));
         changes.push(AssetChange {
             address: holder,
             token: Some(token),
@@ -580,7 +594,7 @@ fn approvals(events: &[ApprovalEvent], reads: &Reads) -> Vec<Approval> {
         .iter()
         .map(|a| {
             let info = reads.token_info(a.token);
-            let symbol = info.symbol.clone().unwrap_or_else(|| "tokens".into());
+            let symbol = info.symbol.clone().unwrap_or_else(|| short(&a.token));
             let unlimited = match (a.standard, a.amount, a.token_id) {
                 (Standard::Erc20, Some(amount), _) => amount >= UNLIMITED_ALLOWANCE,
                 (_, None, None) => a.granted,
@@ -629,7 +643,8 @@ async fn sent_before(provider: &ChainProvider, from: Address, to: Address, lates
 /// Code that makes an address a contract. An EIP-7702 delegation (0xef0100 + address) does not:
 /// the account is still controlled by a key.
 fn has_code(code: &[u8]) -> bool {
-    !code.is_empty() && !(code.len() == 23 && code.starts_with(&[0xef, 0x01, 0x00]))
+    let delegation = code.len() == 23 && code.starts_with(&[0xef, 0x01, 0x00]);
+    !code.is_empty() && !delegation
 }
 
 /// One call of an `eth_simulateV1` block, in the JSON the spec defines.
@@ -649,7 +664,6 @@ fn call_json(from: Address, to: Address, value: U256, data: &[u8], gas: Option<u
 /// An `eth_simulateV1` result block, reduced to what aomi reads (nodes add their own block fields).
 #[derive(Debug, Deserialize)]
 struct SimBlock {
-    number: U64,
     calls: Vec<SimCall>,
 }
 
@@ -710,13 +724,12 @@ enum SimFailure {
     Rpc(RpcError<TransportErrorKind>),
 }
 
-/// Runs `calls` in one simulated block on top of `block`; returns the simulated block's number
-/// and the calls' results.
+/// Runs `calls` in one simulated block on top of `block`; returns the calls' results.
 async fn simulate_calls(
     provider: &ChainProvider,
     calls: Vec<Value>,
     block: BlockNumberOrTag,
-) -> Result<(u64, Vec<SimCall>), SimFailure> {
+) -> Result<Vec<SimCall>, SimFailure> {
     let payload = json!({
         "blockStateCalls": [{ "calls": calls }],
         "traceTransfers": true,
@@ -747,5 +760,5 @@ async fn simulate_calls(
         .into_iter()
         .next()
         .ok_or_else(|| SimFailure::Rpc(RpcError::local_usage_str("eth_simulateV1 answered no block")))?;
-    Ok((block.number.to::<u64>(), block.calls))
+    Ok(block.calls)
 }

@@ -269,7 +269,7 @@ fn decode_log(log: &LogData, address: Address, chain_id: u64, known: &KnownContr
         event: None,
         signature: None,
         args: None,
-        topics: log.topics().iter().map(|t| hex::encode_prefixed(t)).collect(),
+        topics: log.topics().iter().map(hex::encode_prefixed).collect(),
         data: hex::encode_prefixed(&log.data),
     };
     let Some(topic0) = log.topics().first() else { return raw };

@@ -4,4 +4,6 @@
 mod abi;
 mod devnet;
 mod network;
+mod risk;
 mod session;
+mod simulation;
