@@ -86,7 +86,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let backend = Backend::new(apps, Arc::new(MemoryStore::new()));
     let config = ServerConfig { bind, body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT) };
     aomi_server::serve(
-        AppState { backend },
+        AppState::new(backend).with_chain(Arc::clone(&chain.sessions)),
         config,
         |addr| {
             // Scripts and tests read this line to find the port.

@@ -3,6 +3,7 @@
 mod chat;
 mod chats;
 mod health;
+mod simulate;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -16,6 +17,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/chats", get(chats::list_chats))
         .route("/api/chats/{id}", get(chats::get_chat))
         .route("/api/apps", get(health::list_apps))
+        .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(health::not_found)

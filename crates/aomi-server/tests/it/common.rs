@@ -29,6 +29,8 @@ pub struct Options {
     pub body_limit: usize,
     /// Tools added to the test tools (the chain tools).
     pub extra_tools: ToolRegistry,
+    /// The chain layer of the chain routes (`POST /api/simulate`).
+    pub chain: Option<Arc<aomi_chain::ChainSessions>>,
 }
 
 impl Options {
@@ -40,6 +42,7 @@ impl Options {
             with_model: true,
             body_limit: aomi_server::DEFAULT_BODY_LIMIT,
             extra_tools: ToolRegistry::new(),
+            chain: None,
         }
     }
 }
@@ -91,7 +94,7 @@ impl TestServer {
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(
-            AppState { backend },
+            AppState { backend, chain: options.chain },
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);

@@ -5,5 +5,6 @@ mod chain;
 mod common;
 mod faults;
 mod resume;
+mod simulation;
 mod turn;
 mod validation;
