@@ -8,16 +8,17 @@
 //!
 //! # The method, and why
 //!
-//! Three ways were measured on the same anvil, simulating the same ERC20 `transfer`, 50 runs
-//! each, directly and behind a proxy that delays every HTTP request (a stand-in for the round trip
-//! to a remote RPC; the probe is `docs/probes/simulation-methods`):
+//! Three ways were measured against `eth_call` on the same anvil, simulating the same ERC20
+//! `transfer`, 50 runs each, behind a proxy that holds every HTTP request back by 0, 20 or 50 ms (a
+//! stand-in for the round trip to a remote RPC). The probe is `docs/probes/simulation-methods`
+//! (release build, anvil 1.7.1, 2 shared cores):
 //!
-//! | method | requests per simulation | median / p95, local | median / p95, +20 ms | median / p95, +50 ms |
+//! | method | requests per simulation | median / p95, +0 ms | +20 ms | +50 ms |
 //! |---|---|---|---|---|
-//! | `eth_call` (baseline, no effects) | 1 | 1.45 / 10.7 ms | 22.1 / 25.7 ms | 52.0 / 56.3 ms |
-//! | `eth_simulateV1` + `traceTransfers` | 1 | 1.58 / 4.0 ms | 22.2 / 23.4 ms | 52.3 / 128 ms |
-//! | `debug_traceCall` callTracer + logs | 1 | 1.48 / 30.2 ms | 21.9 / 26.3 ms | 52.1 / 59.7 ms |
-//! | revm 43 fork over alloy (`CacheDB<AlloyDB>`) | 13 | 17.7 / 36.6 ms | 176 / 209 ms | 382 / 543 ms |
+//! | `eth_call` (baseline, no effects) | 1 | 1.61 / 1.80 ms | 21.9 / 26.4 ms | 52.1 / 56.0 ms |
+//! | `eth_simulateV1` + `traceTransfers` | 1 | 1.62 / 1.76 ms | 22.0 / 26.2 ms | 52.1 / 57.4 ms |
+//! | `debug_traceCall`, call tracer with logs | 1 | 1.47 / 1.56 ms | 21.9 / 28.3 ms | 52.1 / 57.2 ms |
+//! | revm 43 fork over alloy (`CacheDB<AlloyDB>`) | 13 | 24.8 / 42.7 ms | 177 / 188 ms | 392 / 400 ms |
 //!
 //! The node-side methods cost one round trip, as much as a plain `eth_call`. The in-process revm
 //! fork needs every account and storage slot it touches, fetched one after another as execution
@@ -29,12 +30,14 @@
 //! 1.14.9), Nethermind, Erigon, reth and the OP-stack clients, and by anvil; with
 //! `traceTransfers` it reports every native transfer, internal calls included, as a log.
 //!
-//! **aomi uses `eth_simulateV1`.** A report takes two rounds (described in `simulation/engine.rs`): the simulation,
-//! then, on the same block, one more `eth_simulateV1` that reads each token's decimals, symbol and
-//! the holders' balances before and after the transaction, so ERC20 changes are balance
-//! differences read on chain rather than what the events claim. A node without the method gets
-//! a limited report (`eth_call`, amounts read from the calldata) with a `simulation-limited`
-//! warning rather than no report; a revm fork remains the option for such nodes if they matter.
+//! **aomi uses `eth_simulateV1`.** A report takes two rounds (see `simulation/engine.rs`): the
+//! simulation, then, on the same block, one more `eth_simulateV1` that reads each token's
+//! decimals, symbol and the holders' balances before and after the transaction, so ERC20 changes
+//! are balance differences read on chain rather than what the events claim. With the risk checks'
+//! reads that is 6 to 8 requests in two rounds: about 2.3 times an `eth_call` behind a 20 ms round
+//! trip (docs/benchmarks.md, "Simulation"). A node without the method gets a limited report
+//! (`eth_call`, amounts read from the calldata) with a `simulation-limited` warning rather than
+//! none; a revm fork remains the option for such nodes if they come to matter.
 //!
 //! Simulations run with `validation: false`, as `eth_call` does: no nonce or fee checks, so
 //! the report shows what the call does, and the fee is estimated separately (gas used times the

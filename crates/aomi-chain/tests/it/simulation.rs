@@ -182,9 +182,6 @@ pub async fn simulate_execute_compare(
     watch: &[(Asset, Address)],
 ) -> Case {
     let report = env.simulate(&request).await;
-    if std::env::var("SIM_DEBUG").is_ok() {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap());
-    }
     let expected = simulated(&report);
     let mut keys: Vec<(Asset, Address)> = expected.keys().cloned().collect();
     keys.extend(watch.iter().cloned());
@@ -207,16 +204,24 @@ pub async fn simulate_execute_compare(
         let simulated = expected.get(&(asset.clone(), *holder)).copied().unwrap_or_default();
         assert_eq!(simulated, executed, "{name}: {asset:?} of {holder}");
     }
+    // Reached only when every simulated change equals the executed one.
     println!(
-        "| {name} | {} | {} | {} | {} |",
+        "| {name} | {} | {} | {} | {} | equal; gas {} = {} |",
         if report.success { "success" } else { "reverts" },
         if report.asset_changes.is_empty() {
             "none".to_owned()
         } else {
-            report.asset_changes.iter().map(|c| c.formatted.clone()).collect::<Vec<_>>().join(", ")
+            report
+                .asset_changes
+                .iter()
+                .map(|c| format!("{} {}", short(c.address), c.formatted))
+                .collect::<Vec<_>>()
+                .join(", ")
         },
         report.revert.as_ref().map(|r| format!("{} ({})", r.reason, r.kind)).unwrap_or_default(),
         report.warnings.iter().map(|w| w.id.clone()).collect::<Vec<_>>().join(", "),
+        report.gas_used.unwrap_or_default(),
+        receipt.gas_used,
     );
     Case { report, receipt }
 }
@@ -231,7 +236,8 @@ async fn simulated_changes_equal_executed_changes() {
     let c = *env.devnet.contracts();
     let (alice, bob) = (env.account(0), env.account(8));
     let transfer = |to: Address, amount: u64| IERC20::transferCall { to, amount: U256::from(amount) }.abi_encode();
-    println!("| case | outcome | simulated asset changes | revert | warnings |\n|---|---|---|---|---|");
+    println!("| case | outcome | simulated asset changes | revert | warnings | executed on anvil |");
+    println!("|---|---|---|---|---|---|");
 
     // A coin transfer.
     let case = simulate_execute_compare(
