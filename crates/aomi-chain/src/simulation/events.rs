@@ -151,10 +151,11 @@ impl Movements {
 }
 
 /// Reads the logs of a successful transaction on `chain_id`.
-pub(crate) fn read_logs(logs: &[LogData], addresses: &[Address], chain_id: u64, known: &KnownContracts) -> Movements {
+pub(crate) fn read_logs(logs: &[(Address, LogData)], chain_id: u64, known: &KnownContracts) -> Movements {
     let mut movements = Movements::default();
     let mut wraps = Vec::new();
-    for (log, &address) in logs.iter().zip(addresses) {
+    for (address, log) in logs {
+        let address = *address;
         if address == NATIVE_TRANSFER_EMITTER {
             if let Ok(transfer) = erc20::Transfer::decode_log_data(log) {
                 movements.native.push(Move {

@@ -44,11 +44,14 @@
 //! node's gas price). A failed call moves nothing, whatever logs a node returns for it.
 
 pub mod calldata;
+mod changes;
 mod engine;
 mod events;
+mod reads;
 pub mod report;
 mod request;
 mod revert;
+mod rpc;
 
 pub use engine::{METHOD_CALL, METHOD_SIMULATE, SimulationOptions, UNLIMITED_ALLOWANCE, simulate, simulate_with};
 pub use events::NATIVE_TRANSFER_EMITTER;
