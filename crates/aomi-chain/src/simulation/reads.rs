@@ -4,8 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, Bytes, U256, hex};
+use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolValue};
 use futures::future::join_all;
 use serde_json::Value;
@@ -107,34 +108,41 @@ impl ReadPlan {
         tx: Option<&Value>,
         block: BlockNumberOrTag,
     ) -> Reads {
-        let read = |to: Address, data: Vec<u8>| call_json(Address::ZERO, to, U256::ZERO, &data, None);
-        let mut reads: Vec<(Read, Value)> = Vec::new();
+        let decimals = || Bytes::from(IERC20::decimalsCall {}.abi_encode());
+        let balance = |owner: Address| Bytes::from(IERC20::balanceOfCall { owner }.abi_encode());
+        let mut reads: Vec<(Read, Address, Bytes)> = Vec::new();
         for &token in &self.fungible {
-            reads.push((Read::Decimals(token), read(token, IERC20::decimalsCall {}.abi_encode())));
+            reads.push((Read::Decimals(token), token, decimals()));
         }
         for &token in self.fungible.iter().chain(&self.collectibles) {
-            reads.push((Read::Symbol(token), read(token, IERC20::symbolCall {}.abi_encode())));
+            reads.push((Read::Symbol(token), token, IERC20::symbolCall {}.abi_encode().into()));
         }
         if let Some(recipient) = self.recipient {
-            reads.push((Read::RecipientDecimals, read(recipient, IERC20::decimalsCall {}.abi_encode())));
+            reads.push((Read::RecipientDecimals, recipient, decimals()));
         }
-        let balance = |token: Address, owner: Address| read(token, IERC20::balanceOfCall { owner }.abi_encode());
         for &(token, holder) in &self.holders {
-            reads.push((Read::Before(token, holder), balance(token, holder)));
+            reads.push((Read::Before(token, holder), token, balance(holder)));
         }
-        if let (Some(tx), Mode::Simulate) = (tx, mode) {
-            reads.push((Read::Transaction, tx.clone()));
+        let tx = tx.filter(|_| mode == Mode::Simulate);
+        if tx.is_some() {
+            reads.push((Read::Transaction, Address::ZERO, Bytes::new()));
             for &(token, holder) in &self.holders {
-                reads.push((Read::After(token, holder), balance(token, holder)));
+                reads.push((Read::After(token, holder), token, balance(holder)));
             }
         }
         let mut out = Reads::default();
         if reads.is_empty() {
             return out;
         }
-        let answers: Vec<Option<Bytes>> = match mode {
-            Mode::Simulate => {
-                let calls = reads.iter().map(|(_, call)| call.clone()).collect();
+        let answers: Vec<Option<Bytes>> = match (mode, tx) {
+            (Mode::Simulate, tx) => {
+                let calls = reads
+                    .iter()
+                    .map(|(read, to, data)| match (read, tx) {
+                        (Read::Transaction, Some(tx)) => tx.clone(),
+                        _ => call_json(Address::ZERO, *to, U256::ZERO, data, None),
+                    })
+                    .collect();
                 match simulate_calls(provider, calls, block).await {
                     Ok(calls) if calls.len() == reads.len() => {
                         calls.into_iter().map(|c| c.succeeded().then_some(c.return_data)).collect()
@@ -145,18 +153,15 @@ impl ReadPlan {
                     }
                 }
             }
-            Mode::Call => {
-                let calls = reads.iter().map(|(_, call)| {
-                    let to = call["to"].as_str().and_then(|a| a.parse::<Address>().ok()).unwrap_or_default();
-                    let data = call["input"].as_str().and_then(|d| hex::decode(d).ok()).unwrap_or_default();
-                    let request =
-                        alloy::rpc::types::TransactionRequest::default().to(to).input(Bytes::from(data).into());
+            (Mode::Call, _) => {
+                join_all(reads.iter().map(|(_, to, data)| {
+                    let request = TransactionRequest::default().to(*to).input(data.clone().into());
                     async move { provider.call(request).block(block.into()).await.ok() }
-                });
-                join_all(calls).await
+                }))
+                .await
             }
         };
-        for ((read, _), answer) in reads.iter().zip(answers) {
+        for ((read, _, _), answer) in reads.iter().zip(answers) {
             let Some(data) = answer else {
                 if let Read::RecipientDecimals = read {
                     out.recipient_is_token = Some(false);
