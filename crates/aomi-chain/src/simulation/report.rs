@@ -136,7 +136,8 @@ impl AssetChange {
     }
 }
 
-/// Formats a signed base-unit amount with its decimals and symbol: "-1.5 USDC", "+42 (base units)".
+/// Formats a signed base-unit amount with its decimals and symbol: "-1.5 USDC"; without decimals,
+/// the base units themselves.
 pub fn format_delta(delta: I256, decimals: Option<u8>, symbol: Option<&str>) -> String {
     let sign = if delta.is_negative() { "-" } else { "+" };
     let magnitude = delta.unsigned_abs();
