@@ -80,18 +80,24 @@ impl ToolScheduler {
         drop(progress_tx);
 
         let mut results: Vec<Option<ToolCallResult>> = vec![None; calls.len()];
+        let emit_progress = |(id, message): (String, String)| {
+            sink.emit(UiChunk::Data {
+                name: "tool-progress".into(),
+                id: Some(id.clone()),
+                data: json!({ "toolCallId": id, "message": message }),
+                transient: Some(true),
+            });
+        };
         loop {
             tokio::select! {
-                Some((id, message)) = progress_rx.recv() => {
-                    sink.emit(UiChunk::Data {
-                        name: "tool-progress".into(),
-                        id: Some(id.clone()),
-                        data: json!({ "toolCallId": id, "message": message }),
-                        transient: Some(true),
-                    });
-                }
+                // Progress first, so a call's progress never arrives after its result.
+                biased;
+                Some(progress) = progress_rx.recv() => emit_progress(progress),
                 next = running.next() => {
                     let Some((index, outcome)) = next else { break };
+                    while let Ok(progress) = progress_rx.try_recv() {
+                        emit_progress(progress);
+                    }
                     let call = &calls[index];
                     sink.emit(match &outcome {
                         Ok(output) => UiChunk::ToolOutputAvailable {
