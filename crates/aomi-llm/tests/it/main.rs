@@ -4,6 +4,7 @@
 mod config;
 mod failures;
 mod streaming;
+mod subroutine;
 mod wire;
 
 use std::time::Duration;
