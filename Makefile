@@ -3,11 +3,12 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node web-deps
+.PHONY: run test build lint test-rust test-node web-deps tools-deps contracts
 
-## Runs aomi: the chat server on http://127.0.0.1:8080 (see README for the model variables).
-run:
-	cargo run -p aomi -- serve
+## Runs aomi: the chat server on http://127.0.0.1:8080 with a local anvil devnet (see README for the
+## model variables).
+run: tools-deps
+	cargo run -p aomi -- serve --devnet
 
 ## Runs every check and test: format, clippy, Rust tests, the AI SDK client test.
 test: lint test-rust test-node
@@ -19,11 +20,22 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test-rust:
+test-rust: tools-deps
 	cargo test --workspace
+
+## The Rust side's node tools: anvil (devnet, tests), cast (benchmark), solcjs (contracts), at the
+## lock file's versions. `npm install --no-save` rather than `npm ci`: the lock file holds only the
+## platform packages of anvil and cast that the registry serves here, and `npm ci` refuses a lock
+## file without the other platforms' optional packages.
+tools-deps:
+	npm install --prefix tools --no-audit --no-fund --no-save
+
+## Recompiles contracts/src into the committed contracts/artifacts.
+contracts: tools-deps
+	node contracts/compile.mjs
 
 web-deps:
 	npm ci --prefix web --no-audit --no-fund
 
-test-node: build web-deps
+test-node: build web-deps tools-deps
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/

@@ -21,6 +21,12 @@ pub struct FileConfig {
     pub model_idle_timeout_secs: Option<u64>,
     /// Largest request body, in bytes.
     pub body_limit: Option<usize>,
+    /// A TOML file of networks (`AOMI_NETWORKS`).
+    pub networks_file: Option<std::path::PathBuf>,
+    /// Start the local devnet (`--devnet`).
+    pub devnet: Option<bool>,
+    /// The network of a chat with no wallet context.
+    pub default_network: Option<String>,
 }
 
 impl FileConfig {

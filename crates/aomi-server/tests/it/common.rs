@@ -27,6 +27,8 @@ pub struct Options {
     pub idle_timeout: Duration,
     pub with_model: bool,
     pub body_limit: usize,
+    /// Tools added to the test tools (the chain tools).
+    pub extra_tools: ToolRegistry,
 }
 
 impl Options {
@@ -37,6 +39,7 @@ impl Options {
             idle_timeout: Duration::from_secs(10),
             with_model: true,
             body_limit: aomi_server::DEFAULT_BODY_LIMIT,
+            extra_tools: ToolRegistry::new(),
         }
     }
 }
@@ -80,7 +83,7 @@ impl TestServer {
         });
         let app = DefaultApp::new(
             llm,
-            tools(),
+            tools().merge(options.extra_tools),
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
         );
         let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(MemoryStore::new()));
