@@ -82,6 +82,8 @@ impl ToolScheduler {
         let mut results: Vec<Option<ToolCallResult>> = vec![None; calls.len()];
         loop {
             tokio::select! {
+                // Progress first: a tool's progress, sent before it finished, is shown before its result.
+                biased;
                 Some((id, message)) = progress_rx.recv() => {
                     sink.emit(UiChunk::Data {
                         name: "tool-progress".into(),

@@ -3,6 +3,7 @@
 
 mod common;
 mod faults;
+mod history;
 mod resume;
 mod turn;
 mod validation;
