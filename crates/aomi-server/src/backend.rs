@@ -220,7 +220,7 @@ impl Backend {
             turn_id: prepared.turn_id,
             log: Arc::clone(&log),
             stopping: self.stopping.clone(),
-            title: prepared.untitled.then(|| (self.titler.clone(), prepared.first_message)),
+            title: prepared.title_from.map(|first| (self.titler.clone(), first)),
         };
         tokio::spawn(runner::run(turn, guard).instrument(span));
         Ok(log)
@@ -229,6 +229,9 @@ impl Backend {
     /// Checks the request against the chat, claims the chat in the store, stores the new message
     /// and returns what the turn needs.
     async fn prepare(&self, request: &TurnRequest) -> Result<Prepared, BackendError> {
+        if request.message.role == Role::System {
+            return Err(BackendError::BadRequest("a client cannot send a system message".into()));
+        }
         let chat_id = request.chat_id.as_str();
         let sender = request.wallet.as_ref().and_then(|w| w.address.as_ref()).map(|a| a.to_lowercase());
         match self.store.chat(chat_id).await? {
@@ -246,8 +249,8 @@ impl Backend {
             })
             .await?;
         let message_id = match request.message.role {
-            Role::User => new_message_id(),
-            _ => request.message.id.clone(),
+            Role::Assistant => request.message.id.clone(),
+            _ => new_message_id(),
         };
         let turn_id = format!("turn_{}", uuid::Uuid::new_v4().simple());
         // The claim comes before reading the history: a turn that ended on another instance
@@ -257,7 +260,8 @@ impl Backend {
         let claim = Claim { store: Arc::clone(&self.store), turn_id: Some(turn_id) };
         let mut history = self.store.messages(chat_id).await?;
         let assistant = match request.message.role {
-            Role::User => {
+            // (A system message was refused above.)
+            Role::User | Role::System => {
                 if history.iter().any(|m| m.id == request.message.id) {
                     return Err(BackendError::BadRequest(format!(
                         "message {} is already in this chat; send a new message id",
@@ -287,16 +291,9 @@ impl Backend {
                 history.truncate(position + 1);
                 history.pop().unwrap_or_else(|| ChatMessage::assistant(new_message_id()))
             }
-            Role::System => return Err(BackendError::BadRequest("a client cannot send a system message".into())),
         };
-        let first_message = history.iter().find(|m| m.role == Role::User).cloned();
-        Ok(Prepared {
-            untitled: chat.title.is_none() && first_message.is_some(),
-            first_message: first_message.unwrap_or_else(|| ChatMessage::user_text("", "")),
-            history,
-            assistant,
-            turn_id: claim.keep(),
-        })
+        let title_from = chat.title.is_none().then(|| history.iter().find(|m| m.role == Role::User).cloned()).flatten();
+        Ok(Prepared { title_from, history, assistant, turn_id: claim.keep() })
     }
 }
 
@@ -305,8 +302,8 @@ struct Prepared {
     history: Vec<ChatMessage>,
     assistant: ChatMessage,
     turn_id: String,
-    untitled: bool,
-    first_message: ChatMessage,
+    /// The chat's first user message, when the chat has no title yet.
+    title_from: Option<ChatMessage>,
 }
 
 /// Refuses a request about a chat owned by another wallet (or sent without a wallet).
