@@ -146,6 +146,14 @@ impl TestServer {
         self.http.get(format!("{}{path}", self.url)).send().await.expect("GET")
     }
 
+    /// The messages of a chat owned by `owner`.
+    pub async fn messages_of(&self, chat_id: &str, owner: &str) -> Vec<ChatMessage> {
+        let response = self.get(&format!("/api/chats/{chat_id}?owner={owner}")).await;
+        assert_eq!(response.status(), 200);
+        let chat: Value = response.json().await.unwrap();
+        serde_json::from_value(chat["messages"].clone()).expect("messages parse")
+    }
+
     pub async fn messages(&self, chat_id: &str) -> Vec<ChatMessage> {
         serde_json::from_value(self.chat(chat_id).await["messages"].clone()).expect("messages parse")
     }
