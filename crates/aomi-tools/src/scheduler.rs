@@ -118,6 +118,8 @@ impl ToolScheduler {
         let mut results: Vec<Option<ToolCallResult>> = vec![None; calls.len()];
         loop {
             tokio::select! {
+                // A tool's own parts first, so none arrives after its result.
+                biased;
                 Some(chunk) = events_rx.recv() => {
                     sink.emit(chunk);
                 }
