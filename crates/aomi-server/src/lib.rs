@@ -18,6 +18,7 @@ mod routes;
 mod runner;
 mod sse;
 mod title;
+pub mod transactions;
 pub mod turn_log;
 
 use std::net::SocketAddr;

@@ -11,8 +11,8 @@ use aomi_chain::contracts::IERC20;
 use aomi_chain::{ChainSessions, Devnet, NetworkRegistry};
 use aomi_core::{FinishReason, UiChunk};
 use aomi_llm::Provider as ModelProvider;
+use aomi_store::TransactionOutcome;
 use aomi_testkit::{Match, Reply, Script};
-use aomi_tools::chain::chain_tools;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -42,7 +42,6 @@ async fn setup() -> Setup {
 
 async fn server(setup: &Setup, script: Script) -> TestServer {
     let mut options = Options::new(ModelProvider::Anthropic);
-    options.extra_tools = chain_tools(Arc::clone(&setup.sessions));
     options.chain = Some(Arc::clone(&setup.sessions));
     TestServer::start_with(script, options).await
 }
@@ -64,15 +63,16 @@ fn script(setup: &Setup, amount: &str) -> Script {
     )
 }
 
-async fn turn(server: &TestServer, setup: &Setup, text: &str) -> Vec<UiChunk> {
-    let body = json!({
-        "id": new_chat_id(),
-        "message": { "id": "u-1", "role": "user", "parts": [{ "type": "text", "text": text }] },
-        "wallet": { "chainId": 31337, "address": setup.holder.to_string() }
-    });
+async fn turn(server: &TestServer, setup: &Setup, chat: &str, message: Value) -> Vec<UiChunk> {
+    let body =
+        json!({ "id": chat, "message": message, "wallet": { "chainId": 31337, "address": setup.holder.to_string() } });
     let response = server.post(&body).await;
     assert_eq!(response.status(), 200);
     read_stream(response).await
+}
+
+fn user(text: &str) -> Value {
+    json!({ "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] })
 }
 
 fn data_parts<'a>(parts: &'a [UiChunk], kind: &str) -> Vec<&'a Value> {
@@ -96,7 +96,8 @@ fn finish_reason(parts: &[UiChunk]) -> Option<FinishReason> {
 async fn sending_2000_usdc_with_1000_is_explained_and_never_reaches_the_wallet() {
     let setup = setup().await;
     let server = server(&setup, script(&setup, "2000000000")).await;
-    let parts = turn(&server, &setup, "send 2000 USDC to my friend").await;
+    let chat = new_chat_id();
+    let parts = turn(&server, &setup, &chat, user("send 2000 USDC to my friend")).await;
 
     let simulation = data_parts(&parts, "simulation");
     assert_eq!(simulation.len(), 1, "the report is on the stream");
@@ -111,13 +112,19 @@ async fn sending_2000_usdc_with_1000_is_explained_and_never_reaches_the_wallet()
     let seen = server.stub.requests().last().unwrap().body.to_string();
     assert!(seen.contains("ERC20InsufficientBalance") && seen.contains("holds only 1000 USDC"), "{seen}");
     assert!(!seen.contains("\"logs\"") && !seen.contains("topics"), "no raw trace: {seen}");
+    assert!(server.backend.store().chat_transactions(&chat).await.unwrap().is_empty(), "nothing was requested");
 }
 
 #[tokio::test]
-async fn a_valid_send_reaches_the_wallet_with_its_report() {
+async fn a_valid_send_reaches_the_wallet_with_its_report_and_both_are_stored() {
     let setup = setup().await;
-    let server = server(&setup, script(&setup, "500000000")).await;
-    let parts = turn(&server, &setup, "send 500 USDC to my friend").await;
+    let server = server(
+        &setup,
+        script(&setup, "500000000").rule(Match::LastToolResultContains("transactionHash".into()), Reply::text("Sent.")),
+    )
+    .await;
+    let chat = new_chat_id();
+    let parts = turn(&server, &setup, &chat, user("send 500 USDC to my friend")).await;
 
     assert_eq!(finish_reason(&parts), Some(FinishReason::ToolCalls), "the call waits for the wallet");
     let position = |kind: &str| {
@@ -138,6 +145,53 @@ async fn a_valid_send_reaches_the_wallet_with_its_report() {
     assert_eq!(report["assetChanges"][0]["address"], json!(setup.holder));
     assert!(request["summary"].as_str().unwrap().contains("The simulation succeeds"));
     assert!(tool_errors_of(&parts).is_empty());
+
+    // The request is stored with its report, pending.
+    let call_id = request["toolCallId"].as_str().unwrap();
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].request.id, aomi_server::transactions::transaction_id(&chat, call_id));
+    assert_eq!(stored[0].request.simulation.as_ref().unwrap()["assetChanges"][1]["formatted"], "+500 USDC");
+    assert_eq!(stored[0].request.request["to"], json!(setup.devnet.contracts().usdc));
+    assert_eq!(stored[0].outcome, TransactionOutcome::Pending);
+
+    // The test plays the wallet, and the hash becomes the stored outcome.
+    let tx = &request["request"];
+    let send = TransactionRequest::default()
+        .from(setup.holder)
+        .to(tx["to"].as_str().unwrap().parse().unwrap())
+        .input(aomi_chain::alloy::primitives::hex::decode(tx["data"].as_str().unwrap()).unwrap().into());
+    let receipt = setup.devnet.provider().send_transaction(send).await.unwrap().get_receipt().await.unwrap();
+    let hash = receipt.transaction_hash.to_string();
+    let message_id = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::Start { message_id, .. } => message_id.clone(),
+            _ => None,
+        })
+        .unwrap();
+    let input = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::ToolInputAvailable { input, .. } => Some(input.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let answer = json!({
+        "id": message_id,
+        "role": "assistant",
+        "parts": [{
+            "type": "tool-send_transaction_to_wallet",
+            "toolCallId": call_id,
+            "state": "output-available",
+            "input": input,
+            "output": { "transactionHash": hash }
+        }]
+    });
+    let parts = turn(&server, &setup, &chat, answer).await;
+    assert_eq!(text_of(&parts), "Sent.");
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored[0].outcome, TransactionOutcome::Sent { tx_hash: hash.to_lowercase() });
 }
 
 async fn post_simulate(server: &TestServer, body: &Value) -> (u16, Value) {
