@@ -2,9 +2,14 @@
 //!
 //! - `aomi serve`: the HTTP/SSE chat server.
 //! - `aomi chat`: a terminal client of the same HTTP protocol.
+//! - `aomi bench`: the serving benchmark (latency, throughput, memory) against the stub model.
+//! - `aomi eval`: the agent's eval scenarios, scripted or with a real model.
 
+mod bench;
 mod chat;
 mod config;
+mod eval;
+mod progress;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +28,11 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Chats with a running server from the terminal.
     Chat(chat::ChatArgs),
+    /// Benchmarks a server: latency through aomi against the model called directly, many users,
+    /// memory. Writes a Markdown and a JSON report and SVG plots.
+    Bench(bench::BenchArgs),
+    /// Runs the eval scenarios (evals/*.toml) with the scripted stub model or a real model.
+    Eval(eval::EvalArgs),
 }
 
 #[tokio::main]
@@ -31,6 +41,8 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve::run(args).await,
         Command::Chat(args) => chat::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
+        Command::Eval(args) => eval::run(args).await,
     }
 }
 
