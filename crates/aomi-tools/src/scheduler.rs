@@ -79,18 +79,24 @@ impl ToolScheduler {
             .collect();
         drop(progress_tx);
 
+        let emit_progress = |(id, message): (String, String)| {
+            sink.emit(UiChunk::Data {
+                name: "tool-progress".into(),
+                id: Some(id.clone()),
+                data: json!({ "toolCallId": id, "message": message }),
+                transient: Some(true),
+            });
+        };
         let mut results: Vec<Option<ToolCallResult>> = vec![None; calls.len()];
         loop {
             tokio::select! {
-                Some((id, message)) = progress_rx.recv() => {
-                    sink.emit(UiChunk::Data {
-                        name: "tool-progress".into(),
-                        id: Some(id.clone()),
-                        data: json!({ "toolCallId": id, "message": message }),
-                        transient: Some(true),
-                    });
-                }
+                Some(progress) = progress_rx.recv() => emit_progress(progress),
                 next = running.next() => {
+                    // Progress a call reported while this poll ran is emitted first: select! may
+                    // pick this branch while it waits, and it must neither be lost nor follow the result.
+                    while let Ok(progress) = progress_rx.try_recv() {
+                        emit_progress(progress);
+                    }
                     let Some((index, outcome)) = next else { break };
                     let call = &calls[index];
                     sink.emit(match &outcome {
