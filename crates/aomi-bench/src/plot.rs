@@ -116,7 +116,14 @@ fn line_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, series: Vec<
         .y_label_area_size(64)
         .build_cartesian_2d(0.0..x_max * 1.02, 0.0..y_max)
         .map_err(|e| failed(&e))?;
-    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(|e| failed(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()
+        .map_err(|e| failed(&e))?;
     for line in series.into_iter().filter(|s| !s.points.is_empty()) {
         let color = line.color;
         chart
