@@ -296,6 +296,7 @@ impl BenchReport {
         }
         let i = &self.integrity;
         let _ = writeln!(out, "- turns checked: {}, errors: {}, lost parts: {}\n", i.turns, i.errors, i.lost_parts);
+        out.push_str(&self.headlines());
         let _ = writeln!(
             out,
             "Times in ms, from sending the request. \"aomi\" goes through `aomi serve` (HTTP, agent loop, \
@@ -357,6 +358,56 @@ impl BenchReport {
                 let _ = writeln!(out, "- {problem}");
             }
         }
+        out
+    }
+
+    /// The figures the issue asks for side by side, as a Markdown list.
+    pub fn headlines(&self) -> String {
+        let mut out = String::from("## Headlines\n\n");
+        for point in [self.concurrency.first(), self.concurrency.last()].into_iter().flatten() {
+            let (a, d) = (point.aomi.first_text, point.direct.first_text);
+            let _ = writeln!(
+                out,
+                "- time to first text at {} user(s), p50: {} ms through aomi, {} ms direct ({})",
+                point.users,
+                ms(a, p50),
+                ms(d, p50),
+                times(ratio(a, d, p50))
+            );
+            if self.concurrency.len() == 1 {
+                break;
+            }
+        }
+        let at = |turn: usize| self.conversation.iter().find(|p| p.turn == turn);
+        let overhead = |p: &TurnPoint, f: fn(&Latencies) -> Option<Summary>| {
+            f(&p.aomi).zip(f(&p.direct)).map(|(a, d)| a.p50_ms - d.p50_ms)
+        };
+        let last = self.config.conversation_turns();
+        if let (Some(first), Some(last)) = (at(1), at(last)) {
+            let show = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+            let _ = writeln!(
+                out,
+                "- aomi's overhead (aomi − direct, p50) at turn {} vs turn 1: first text {} ms vs {} ms, full turn {} ms vs {} ms",
+                last.turn,
+                show(overhead(last, |l| l.first_text)),
+                show(overhead(first, |l| l.first_text)),
+                show(overhead(last, |l| l.full_turn)),
+                show(overhead(first, |l| l.full_turn)),
+            );
+        }
+        if let Some((users, memory)) = self.concurrency.iter().rev().find_map(|p| p.memory.map(|m| (p.users, m))) {
+            let _ = writeln!(
+                out,
+                "- server RSS per session at {users} users: {} KiB while running, {} KiB kept after (peak RSS {} MiB)",
+                kib(memory.per_session_active_bytes),
+                kib(memory.per_session_retained_bytes),
+                mib(memory.peak_bytes)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "- a chain read through aomi vs raw alloy vs the `cast` binary: waits for the chain layer (anvil)\n"
+        );
         out
     }
 

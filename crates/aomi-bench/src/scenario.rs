@@ -89,8 +89,8 @@ impl BenchConfig {
     /// The run whose figures docs/benchmarks.md records.
     pub fn full() -> Self {
         BenchConfig {
-            stub: StubPace { ttft_ms: 200, tokens_per_second: 100.0, chars_per_token: 4 },
-            conversation: ConversationLength { turns: vec![1, 10, 50], chats: 5, kind: TurnKind::Tools(1) },
+            stub: StubPace { ttft_ms: 100, tokens_per_second: 200.0, chars_per_token: 4 },
+            conversation: ConversationLength { turns: vec![1, 10, 50], chats: 3, kind: TurnKind::Tools(1) },
             concurrency: Concurrency { users: vec![1, 10, 50, 100], turns_per_user: 10, kind: TurnKind::Text },
             tool_heavy: ToolHeavy { calls: 5, users: 10, turns_per_user: 10 },
         }

@@ -54,7 +54,16 @@ async fn a_small_run_loses_nothing_and_reports_every_scenario() {
     assert_eq!(heavy.aomi.first_text.unwrap().count, 4);
 
     let markdown = report.to_markdown();
-    for section in ["## Conversation length", "## Concurrency", "## Tool-heavy turns", "| 5 |", "per session"] {
+    for section in [
+        "## Headlines",
+        "at 4 user(s), p50",
+        "at turn 5 vs turn 1",
+        "RSS per session at 4 users",
+        "## Conversation length",
+        "## Concurrency",
+        "## Tool-heavy turns",
+        "| 5 |",
+    ] {
         assert!(markdown.contains(section), "{section} missing:\n{markdown}");
     }
     assert!(markdown.contains("errors: 0, lost parts: 0"));
