@@ -21,6 +21,10 @@ pub struct Machine {
     pub cpu: String,
     /// The operating system and architecture.
     pub os: String,
+    /// The load average (1, 5, 15 minutes) when the run started: other work on the machine skews
+    /// the figures.
+    #[serde(default)]
+    pub load_average: String,
 }
 
 impl Machine {
@@ -39,6 +43,9 @@ impl Machine {
             cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
             cpu,
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            load_average: std::fs::read_to_string("/proc/loadavg")
+                .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
         }
     }
 }
@@ -278,12 +285,13 @@ impl BenchReport {
         let _ = writeln!(out, "# aomi bench\n");
         let _ = writeln!(
             out,
-            "- command: `{}`\n- machine: {} cores, {}, {}\n- server: {}\n- started: {} ({:.0} s)\n- stub model: \
+            "- command: `{}`\n- machine: {} cores, {}, {}, load average {} at the start\n- server: {}\n- started: {} ({:.0} s)\n- stub model: \
              time to first token {} ms, {} tokens/s, {} characters per token",
             self.command,
             self.machine.cores,
             self.machine.cpu,
             self.machine.os,
+            self.machine.load_average,
             self.server,
             self.started_at,
             self.elapsed_secs,

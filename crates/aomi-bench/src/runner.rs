@@ -47,6 +47,7 @@ pub async fn run(
 ) -> Result<BenchReport, Error> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
+    let machine = Machine::this();
     let runner = Runner {
         client: ChatClient::new(&target.url),
         http: reqwest::Client::new(),
@@ -88,7 +89,7 @@ pub async fn run(
         version: REPORT_VERSION,
         started_at,
         elapsed_secs: started.elapsed().as_secs_f64(),
-        machine: Machine::this(),
+        machine,
         command: info.command,
         server: info.server,
         config: config.clone(),
