@@ -156,6 +156,9 @@ pub struct LoadPoint {
     pub direct_turns_per_second: f64,
     /// The server's memory, when its process is known.
     pub memory: Option<Memory>,
+    /// The server's CPU time (user + system) per turn through aomi, in ms, when its process is known.
+    #[serde(default)]
+    pub server_cpu_ms_per_turn: Option<f64>,
 }
 
 /// Whether every turn arrived whole.
@@ -467,6 +470,12 @@ impl BenchReport {
                 "higher",
             ));
             rows.push((
+                label("server CPU ms per turn"),
+                old.and_then(|o| o.server_cpu_ms_per_turn),
+                point.server_cpu_ms_per_turn,
+                "lower",
+            ));
+            rows.push((
                 label("RSS per session KiB"),
                 old.and_then(|o| o.memory).map(|m| m.per_session_active_bytes as f64 / 1024.0),
                 point.memory.map(|m| m.per_session_active_bytes as f64 / 1024.0),
@@ -502,9 +511,9 @@ fn describe(kind: TurnKind) -> String {
 fn load_table(out: &mut String, points: &[LoadPoint]) {
     let _ = writeln!(
         out,
-        "| users | turns | first text aomi p50 | first text direct p50 | ratio | first text aomi p95 | full turn aomi p50 / p95 / p99 | full turn direct p50 / p95 / p99 | turns/s aomi | turns/s direct |"
+        "| users | turns | first text aomi p50 | first text direct p50 | ratio | first text aomi p95 | full turn aomi p50 / p95 / p99 | full turn direct p50 / p95 / p99 | turns/s aomi | turns/s direct | server CPU ms/turn |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for point in points {
         let (a, d) = (&point.aomi, &point.direct);
         let spread = |s: Option<Summary>| {
@@ -512,7 +521,7 @@ fn load_table(out: &mut String, points: &[LoadPoint]) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {} |",
             point.users,
             point.users * point.turns_per_user,
             ms(a.first_text, p50),
@@ -522,7 +531,8 @@ fn load_table(out: &mut String, points: &[LoadPoint]) {
             spread(a.full_turn),
             spread(d.full_turn),
             point.aomi_turns_per_second,
-            point.direct_turns_per_second
+            point.direct_turns_per_second,
+            point.server_cpu_ms_per_turn.map(|ms| format!("{ms:.1}")).unwrap_or_else(|| "–".into())
         );
     }
 }

@@ -15,7 +15,7 @@ use crate::report::{
     BenchReport, Integrity, Latencies, LoadPoint, Machine, Memory, Problem, REPORT_VERSION, Samples, TurnPoint,
 };
 use crate::scenario::BenchConfig;
-use crate::server::{Target, rss_bytes};
+use crate::server::{Target, cpu_time, rss_bytes};
 use crate::stub::{ANSWER, TurnKind};
 
 /// A system prompt of about the size of aomi's, for the direct calls.
@@ -167,6 +167,7 @@ impl Runner {
     /// against the stub directly.
     async fn load(&self, users: usize, turns: usize, kind: TurnKind) -> (LoadPoint, Integrity) {
         let before = self.pid.and_then(rss_bytes);
+        let cpu_before = self.pid.and_then(cpu_time);
         let sampler = self.pid.map(RssSampler::start);
         let started = Instant::now();
         let scenario = format!("{users}u-{}", kind.label());
@@ -174,6 +175,7 @@ impl Runner {
         let aomi_wall = started.elapsed();
         let peak = sampler.map(RssSampler::stop);
         let after = self.pid.and_then(rss_bytes);
+        let cpu = self.pid.and_then(cpu_time).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
 
         let mut integrity = Integrity::default();
         let mut aomi = Samples::default();
@@ -215,6 +217,7 @@ impl Runner {
             aomi_turns_per_second: rate(aomi_wall),
             direct_turns_per_second: rate(direct_wall),
             memory,
+            server_cpu_ms_per_turn: cpu.map(|cpu| cpu.as_secs_f64() * 1000.0 / (users * turns).max(1) as f64),
         };
         (point, integrity)
     }

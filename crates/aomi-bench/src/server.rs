@@ -111,6 +111,17 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The CPU time process `pid` used so far, user and system (`/proc/<pid>/stat`, in USER_HZ ticks of
+/// 1/100 s, as on every Linux architecture aomi runs on); `None` where that cannot be read.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +131,18 @@ mod tests {
         let rss = rss_bytes(std::process::id());
         assert!(rss.is_some_and(|bytes| bytes > 0), "{rss:?}");
         assert_eq!(rss_bytes(u32::MAX), None);
+    }
+
+    #[test]
+    fn reads_our_own_cpu_time() {
+        let before = cpu_time(std::process::id());
+        let mut x = 0u64;
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        let after = cpu_time(std::process::id());
+        assert!(before.is_some() && after >= before, "{before:?} {after:?} {x}");
+        assert_eq!(cpu_time(u32::MAX), None);
     }
 }

@@ -49,6 +49,7 @@ async fn a_small_run_loses_nothing_and_reports_every_scenario() {
     assert_eq!(four.aomi.full_turn.unwrap().count, 8);
     assert!(four.aomi_turns_per_second > 0.0 && four.direct_turns_per_second > 0.0);
     assert!(four.memory.is_some(), "the process is known, so memory is read");
+    assert!(four.server_cpu_ms_per_turn.is_some(), "and its CPU time");
     let heavy = report.tool_heavy.as_ref().unwrap();
     assert_eq!(heavy.kind, TurnKind::Tools(5));
     assert_eq!(heavy.aomi.first_text.unwrap().count, 4);
