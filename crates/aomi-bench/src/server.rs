@@ -68,8 +68,13 @@ impl ServeProcess {
             for var in MODEL_VARS {
                 command.env_remove(var);
             }
-            command.env("AOMI_MODEL", "openai:bench-stub").env("OPENAI_BASE_URL", base_url);
+            // Titles would be one more model call per chat, taking a scripted reply meant for a turn.
+            command
+                .env("AOMI_MODEL", "openai:bench-stub")
+                .env("OPENAI_BASE_URL", base_url)
+                .env("AOMI_TITLES", "first-message");
         }
+        command.env_remove("AOMI_DATABASE_URL");
         command.env("AOMI_DATA_DIR", data_dir);
         let mut child =
             command.spawn().map_err(|e| Error::Server(format!("cannot start {} serve: {e}", program.display())))?;
