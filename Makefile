@@ -3,15 +3,15 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node web-deps tools-deps contracts
+.PHONY: run test build lint test-rust test-node test-bench web-deps tools-deps contracts
 
 ## Runs aomi: the chat server on http://127.0.0.1:8080 with a local anvil devnet (see README for the
 ## model variables).
 run: tools-deps
 	cargo run -p aomi -- serve --devnet
 
-## Runs every check and test: format, clippy, Rust tests, the AI SDK client test.
-test: lint test-rust test-node
+## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the bench smoke run.
+test: lint test-rust test-node test-bench
 
 build:
 	cargo build --workspace --bins
@@ -39,3 +39,9 @@ web-deps:
 
 test-node: build web-deps tools-deps
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/
+
+## A smoke run of the benchmark (fails on any error or lost part; timings are printed, not asserted)
+## and the eval scenarios with the scripted stub model.
+test-bench: build
+	$(BIN_DIR)/aomi bench --quick --out $(CARGO_TARGET_DIR)/bench-smoke
+	$(BIN_DIR)/aomi eval evals
