@@ -11,6 +11,8 @@
 //! - [`contracts`]: the project's compiled contracts and the ERC20 interface.
 //! - [`devnet`]: [`Devnet`], anvil with the contracts deployed; the tests' fixture too.
 //! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
+//! - [`simulation`]: what a transaction would do before it is signed; [`risk`]: the safety checks
+//!   on it.
 
 pub mod abi;
 pub mod contracts;
@@ -18,7 +20,9 @@ pub mod devnet;
 pub mod error;
 pub mod network;
 pub mod provider;
+pub mod risk;
 pub mod session;
+pub mod simulation;
 pub mod units;
 
 pub use devnet::{Devnet, DevnetContracts, DevnetError, DevnetOptions};

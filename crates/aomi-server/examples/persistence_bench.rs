@@ -59,7 +59,7 @@ impl Server {
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let config = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), ..ServerConfig::default() };
         tokio::spawn(aomi_server::serve(
-            AppState { backend },
+            AppState::new(backend),
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);

@@ -288,6 +288,7 @@ impl Backend {
                     return Err(BackendError::BadRequest("the message answers no open tool call of this chat".into()));
                 }
                 self.store.put_message(chat_id, stored).await?;
+                crate::transactions::record_outcomes(self.store.as_ref(), chat_id, stored, &request.message).await;
                 history.truncate(position + 1);
                 history.pop().unwrap_or_else(|| ChatMessage::assistant(new_message_id()))
             }

@@ -18,6 +18,7 @@ mod routes;
 mod runner;
 mod sse;
 mod title;
+pub mod transactions;
 pub mod turn_log;
 
 use std::net::SocketAddr;
@@ -41,6 +42,22 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     /// The chat backend.
     pub backend: Arc<Backend>,
+    /// The networks, for routes that read the chain (`POST /api/simulate`); `None` serves them
+    /// as unavailable.
+    pub chain: Option<Arc<aomi_chain::ChainSessions>>,
+}
+
+impl AppState {
+    /// The state of a backend without a chain layer.
+    pub fn new(backend: Arc<Backend>) -> Self {
+        AppState { backend, chain: None }
+    }
+
+    /// The same state with the chain layer.
+    pub fn with_chain(mut self, chain: Arc<aomi_chain::ChainSessions>) -> Self {
+        self.chain = Some(chain);
+        self
+    }
 }
 
 /// Settings of the HTTP server.

@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_llm::{LlmClient, ModelConfig};
+use aomi_server::transactions::recorded_chain_tools;
 use aomi_server::{AppState, Backend, BackendOptions, ServerConfig, Titler};
 use aomi_store::{Location, StoreConfig};
 use aomi_tools::ToolRegistry;
-use aomi_tools::chain::chain_tools;
 use aomi_tools::time::GetCurrentTime;
 use clap::Args;
 
@@ -108,14 +108,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.default_network.or(file.default_network.clone()),
     )
     .await?;
-    let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools(Arc::clone(&chain.sessions)));
+    let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store));
+    let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
     backend.start().await.context("cannot recover the turns of a previous run")?;
     let config = ServerConfig { bind, body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT) };
     let stopping = Arc::clone(&backend);
     aomi_server::serve(
-        AppState { backend },
+        AppState::new(backend).with_chain(Arc::clone(&chain.sessions)),
         config,
         |addr| {
             // Scripts and tests read this line to find the port.

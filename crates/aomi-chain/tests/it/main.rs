@@ -2,6 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod abi;
+mod bench;
 mod devnet;
+mod limited;
 mod network;
+mod risk;
+mod rpc_proxy;
 mod session;
+mod simulation;

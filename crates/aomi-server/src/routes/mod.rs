@@ -3,6 +3,7 @@
 mod chat;
 pub(crate) mod chats;
 mod health;
+mod simulate;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -17,6 +18,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/chats/{id}", get(chats::get_chat).patch(chats::update_chat).delete(chats::delete_chat))
         .route("/api/search", get(chats::search))
         .route("/api/apps", get(health::list_apps))
+        .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(health::not_found)

@@ -31,6 +31,9 @@ pub struct Options {
     pub extra_tools: ToolRegistry,
     /// A database URL; a fresh SQLite file when `None`.
     pub database_url: Option<String>,
+    /// The chain layer: the chain tools (recording wallet requests in the store) and the chain
+    /// routes (`POST /api/simulate`).
+    pub chain: Option<Arc<aomi_chain::ChainSessions>>,
 }
 
 impl Options {
@@ -43,6 +46,7 @@ impl Options {
             body_limit: aomi_server::DEFAULT_BODY_LIMIT,
             extra_tools: ToolRegistry::new(),
             database_url: None,
+            chain: None,
         }
     }
 }
@@ -86,11 +90,6 @@ impl TestServer {
             config.idle_timeout = options.idle_timeout;
             LlmClient::new(config).expect("client builds")
         });
-        let app = DefaultApp::new(
-            llm,
-            tools().merge(options.extra_tools),
-            DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
-        );
         let (store, dir) = match &options.database_url {
             Some(url) => (aomi_store::connect(url).await.expect("the database opens"), None),
             None => {
@@ -99,13 +98,23 @@ impl TestServer {
                 (aomi_store::connect_with(&config).await.expect("the SQLite store opens"), Some(dir))
             }
         };
+        let mut tools = tools().merge(options.extra_tools);
+        if let Some(chain) = &options.chain {
+            // As `aomi serve` does: the chain tools, recording wallet requests in this store.
+            tools = tools.merge(aomi_server::transactions::recorded_chain_tools(Arc::clone(chain), Arc::clone(&store)));
+        }
+        let app = DefaultApp::new(
+            llm,
+            tools,
+            DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
+        );
         let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
         backend.start().await.expect("the backend starts");
         let config = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), body_limit: options.body_limit };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(
-            AppState { backend: Arc::clone(&backend) },
+            AppState { backend: Arc::clone(&backend), chain: options.chain },
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);

@@ -6,5 +6,6 @@ mod common;
 mod faults;
 mod history;
 mod resume;
+mod simulation;
 mod turn;
 mod validation;

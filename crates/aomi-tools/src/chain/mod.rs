@@ -9,6 +9,7 @@ mod account;
 mod call;
 mod ens;
 mod network;
+mod simulate;
 mod tx;
 mod wallet;
 
@@ -24,6 +25,7 @@ pub use account::{GetAccountInfo, GetBalance, GetBlock, GetGasPrice, GetTokenBal
 pub use call::{CallViewFunction, EncodeFunctionCall};
 pub use ens::{LookupAddress, ResolveEns};
 pub use network::SwitchNetwork;
+pub use simulate::{OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, TransactionRecorder};
 pub use tx::{GetReceipt, GetTransaction};
 pub use wallet::SendTransactionToWallet;
 
@@ -52,7 +54,7 @@ pub fn chain_tools(sessions: Arc<ChainSessions>) -> ToolRegistry {
         .with(ResolveEns(s()))
         .with(LookupAddress(s()))
         .with(SwitchNetwork(s()))
-        .with(SendTransactionToWallet(s()))
+        .with(SimulateBeforeSend::new(s()))
         .with_hook(sessions)
 }
 

@@ -2,8 +2,8 @@
 //! the transaction request; the wallet (never the server) signs and sends it, and the front end
 //! returns `{"transactionHash": "0x…"}` (or an error for a rejection) as the call's output.
 //!
-//! Simulation before the request is shown belongs between building and returning the request (see
-//! [`ToolScheduler::prepare_client_calls`](crate::ToolScheduler::prepare_client_calls)).
+//! This is the builder; the registered tool is [`SimulateBeforeSend`](super::SimulateBeforeSend),
+//! which simulates what this builds before the request leaves the server.
 
 use std::sync::Arc;
 

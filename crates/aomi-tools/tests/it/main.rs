@@ -6,3 +6,4 @@ mod chain;
 mod chain_errors;
 mod fixture;
 mod scheduler;
+mod simulate;

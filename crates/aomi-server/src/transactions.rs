@@ -1,0 +1,91 @@
+//! Requested transactions in the store: each wallet request with the simulation report shown
+//! before signing, and what the wallet answered.
+//!
+//! A request is recorded under `<chat id>/<tool call id>` (a tool call id is unique within its
+//! chat, not across chats) when `send_transaction_to_wallet` sends it to the wallet; the wallet's
+//! answer (a hash, or a rejection) sets its outcome when the client returns the call's output.
+
+use std::sync::Arc;
+
+use aomi_chain::ChainSessions;
+use aomi_core::{BoxFuture, ChatMessage, MessagePart, ToolState};
+use aomi_store::{NewTransaction, Store, StoreError, TransactionOutcome};
+use aomi_tools::ToolRegistry;
+use aomi_tools::chain::{RequestedTransaction, SimulateBeforeSend, TransactionRecorder, chain_tools};
+
+/// The tool whose calls are transactions.
+const SEND_TOOL: &str = "send_transaction_to_wallet";
+
+/// The chain tools, with every wallet request and its report recorded in `store`.
+pub fn recorded_chain_tools(sessions: Arc<ChainSessions>, store: Arc<dyn Store>) -> ToolRegistry {
+    let recorder = Arc::new(StoreTransactions { store });
+    // A later tool of the same name replaces the unrecorded one.
+    chain_tools(Arc::clone(&sessions)).with(SimulateBeforeSend::new(sessions).recording_to(recorder))
+}
+
+/// The store's transactions table as the tools' [`TransactionRecorder`].
+#[derive(Debug, Clone)]
+pub struct StoreTransactions {
+    store: Arc<dyn Store>,
+}
+
+impl StoreTransactions {
+    /// Records into `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        StoreTransactions { store }
+    }
+}
+
+/// The id a request is stored under.
+pub fn transaction_id(chat_id: &str, tool_call_id: &str) -> String {
+    format!("{chat_id}/{tool_call_id}")
+}
+
+impl TransactionRecorder for StoreTransactions {
+    fn record<'a>(&'a self, transaction: RequestedTransaction) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let record = NewTransaction {
+                id: transaction_id(&transaction.chat_id, &transaction.id),
+                chat_id: transaction.chat_id,
+                message_id: None,
+                chain_id: transaction.chain_id,
+                from: transaction.from,
+                request: transaction.request,
+                simulation: transaction.simulation,
+            };
+            self.store.put_transaction(&record).await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Sets the outcome of every wallet request of `stored` that `incoming` answers: sent with its
+/// hash, or rejected with the wallet's reason. A request that was never recorded is skipped.
+pub(crate) async fn record_outcomes(store: &dyn Store, chat_id: &str, stored: &ChatMessage, incoming: &ChatMessage) {
+    for part in &stored.parts {
+        let MessagePart::Tool(tool) = part else { continue };
+        if tool.tool_name != SEND_TOOL || !incoming.tool_parts().any(|reply| reply.tool_call_id == tool.tool_call_id) {
+            continue;
+        }
+        let outcome = match tool.state {
+            ToolState::OutputAvailable => {
+                match tool.output.as_ref().and_then(|o| o["transactionHash"].as_str()).filter(|h| is_hash(h)) {
+                    Some(hash) => TransactionOutcome::Sent { tx_hash: hash.to_lowercase() },
+                    None => {
+                        TransactionOutcome::Failed { error: "the wallet answered without a transaction hash".into() }
+                    }
+                }
+            }
+            ToolState::OutputError => TransactionOutcome::Rejected { reason: tool.error_text.clone() },
+            _ => continue,
+        };
+        let id = transaction_id(chat_id, &tool.tool_call_id);
+        match store.set_transaction_outcome(&id, &outcome).await {
+            Ok(()) | Err(StoreError::TransactionNotFound(_)) => {}
+            Err(error) => tracing::warn!(%error, %id, "the wallet's answer was not recorded"),
+        }
+    }
+}
+
+fn is_hash(text: &str) -> bool {
+    text.len() == 66 && text.starts_with("0x") && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}

@@ -1,0 +1,284 @@
+//! Simulation through the server: the wallet flow with the stub model (a failing send is explained
+//! and never reaches the wallet; a good one carries its report), and `POST /api/simulate`.
+
+use std::sync::Arc;
+
+use aomi_chain::alloy::primitives::{Address, U256};
+use aomi_chain::alloy::providers::Provider;
+use aomi_chain::alloy::rpc::types::TransactionRequest;
+use aomi_chain::alloy::sol_types::SolCall;
+use aomi_chain::contracts::IERC20;
+use aomi_chain::{ChainSessions, Devnet, NetworkRegistry};
+use aomi_core::{FinishReason, UiChunk};
+use aomi_llm::Provider as ModelProvider;
+use aomi_store::TransactionOutcome;
+use aomi_testkit::{Match, Reply, Script};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const EXPLANATION: &str = "I did not send it: you hold 1000 USDC, so sending 2000 USDC would fail.";
+
+struct Setup {
+    devnet: Devnet,
+    sessions: Arc<ChainSessions>,
+    /// Holds exactly 1000 USDC.
+    holder: Address,
+    friend: Address,
+}
+
+async fn setup() -> Setup {
+    let devnet = Devnet::start().await.expect("anvil starts (npm install --prefix tools)");
+    let mut registry = NetworkRegistry::builtin();
+    registry.set_rpc_url("devnet", devnet.url()).unwrap();
+    let sessions = Arc::new(ChainSessions::new(registry, "devnet").unwrap());
+    devnet.register_contracts(sessions.contracts()).unwrap();
+    let (holder, friend) = (devnet.accounts()[6], devnet.accounts()[7]);
+    let fund = IERC20::transferCall { to: holder, amount: U256::from(1_000_000_000u64) }.abi_encode();
+    let fund = TransactionRequest::default().from(devnet.accounts()[0]).to(devnet.contracts().usdc).input(fund.into());
+    devnet.provider().send_transaction(fund).await.unwrap().get_receipt().await.unwrap();
+    Setup { devnet, sessions, holder, friend }
+}
+
+async fn server(setup: &Setup, script: Script) -> TestServer {
+    let mut options = Options::new(ModelProvider::Anthropic);
+    options.chain = Some(Arc::clone(&setup.sessions));
+    TestServer::start_with(script, options).await
+}
+
+/// The model sends `amount` USDC (base units) to the friend when asked to "send", and explains a
+/// refused transaction.
+fn script(setup: &Setup, amount: &str) -> Script {
+    Script::new().rule(Match::LastToolResultContains("NOT sent to the wallet".into()), Reply::text(EXPLANATION)).rule(
+        Match::LastUserContains("send".into()),
+        Reply::tool_call(
+            "send_transaction_to_wallet",
+            json!({
+                "to": setup.devnet.contracts().usdc.to_string(),
+                "signature": "transfer(address,uint256)",
+                "args": [setup.friend.to_string(), amount],
+                "description": "Send USDC to my friend"
+            }),
+        ),
+    )
+}
+
+async fn turn(server: &TestServer, setup: &Setup, chat: &str, message: Value) -> Vec<UiChunk> {
+    let body =
+        json!({ "id": chat, "message": message, "wallet": { "chainId": 31337, "address": setup.holder.to_string() } });
+    let response = server.post(&body).await;
+    assert_eq!(response.status(), 200);
+    read_stream(response).await
+}
+
+fn user(text: &str) -> Value {
+    json!({ "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] })
+}
+
+fn data_parts<'a>(parts: &'a [UiChunk], kind: &str) -> Vec<&'a Value> {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            UiChunk::Data { name, data, .. } if name == kind => Some(data),
+            _ => None,
+        })
+        .collect()
+}
+
+fn finish_reason(parts: &[UiChunk]) -> Option<FinishReason> {
+    match parts.last() {
+        Some(UiChunk::Finish { finish_reason, .. }) => *finish_reason,
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn sending_2000_usdc_with_1000_is_explained_and_never_reaches_the_wallet() {
+    let setup = setup().await;
+    let server = server(&setup, script(&setup, "2000000000")).await;
+    let chat = new_chat_id();
+    let parts = turn(&server, &setup, &chat, user("send 2000 USDC to my friend")).await;
+
+    let simulation = data_parts(&parts, "simulation");
+    assert_eq!(simulation.len(), 1, "the report is on the stream");
+    assert_eq!(simulation[0]["success"], false);
+    assert_eq!(simulation[0]["revert"]["name"], "ERC20InsufficientBalance");
+    assert!(data_parts(&parts, "wallet-request").is_empty(), "no wallet request");
+    let errors = tool_errors_of(&parts);
+    assert!(errors[0].contains("holds only 1000 USDC"), "{errors:?}");
+    assert_eq!(text_of(&parts), EXPLANATION);
+    assert_eq!(finish_reason(&parts), Some(FinishReason::Stop));
+    // The model was told why, in a few lines, without the trace.
+    let seen = server.stub.requests().last().unwrap().body.to_string();
+    assert!(seen.contains("ERC20InsufficientBalance") && seen.contains("holds only 1000 USDC"), "{seen}");
+    assert!(!seen.contains("\"logs\"") && !seen.contains("topics"), "no raw trace: {seen}");
+    assert!(server.backend.store().chat_transactions(&chat).await.unwrap().is_empty(), "nothing was requested");
+}
+
+#[tokio::test]
+async fn a_valid_send_reaches_the_wallet_with_its_report_and_both_are_stored() {
+    let setup = setup().await;
+    let server = server(
+        &setup,
+        script(&setup, "500000000").rule(Match::LastToolResultContains("transactionHash".into()), Reply::text("Sent.")),
+    )
+    .await;
+    let chat = new_chat_id();
+    let parts = turn(&server, &setup, &chat, user("send 500 USDC to my friend")).await;
+
+    assert_eq!(finish_reason(&parts), Some(FinishReason::ToolCalls), "the call waits for the wallet");
+    let position = |kind: &str| {
+        parts.iter().position(|p| matches!(p, UiChunk::Data { name, .. } if name == kind)).unwrap_or(usize::MAX)
+    };
+    assert!(position("simulation") < position("wallet-request"), "the report comes with the request");
+    let report = data_parts(&parts, "simulation")[0];
+    let request = data_parts(&parts, "wallet-request")[0];
+    assert_eq!(report["toolCallId"], request["toolCallId"]);
+    assert_eq!(report["success"], true);
+    let changes: Vec<(&str, &str)> = report["assetChanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["delta"].as_str().unwrap(), c["formatted"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changes, [("-500000000", "-500 USDC"), ("500000000", "+500 USDC")]);
+    assert_eq!(report["assetChanges"][0]["address"], json!(setup.holder));
+    assert!(request["summary"].as_str().unwrap().contains("The simulation succeeds"));
+    assert!(tool_errors_of(&parts).is_empty());
+
+    // The request is stored with its report, pending.
+    let call_id = request["toolCallId"].as_str().unwrap();
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].request.id, aomi_server::transactions::transaction_id(&chat, call_id));
+    assert_eq!(stored[0].request.simulation.as_ref().unwrap()["assetChanges"][1]["formatted"], "+500 USDC");
+    assert_eq!(stored[0].request.request["to"], json!(setup.devnet.contracts().usdc));
+    assert_eq!(stored[0].outcome, TransactionOutcome::Pending);
+
+    // The test plays the wallet, and the hash becomes the stored outcome.
+    let tx = &request["request"];
+    let send = TransactionRequest::default()
+        .from(setup.holder)
+        .to(tx["to"].as_str().unwrap().parse().unwrap())
+        .input(aomi_chain::alloy::primitives::hex::decode(tx["data"].as_str().unwrap()).unwrap().into());
+    let receipt = setup.devnet.provider().send_transaction(send).await.unwrap().get_receipt().await.unwrap();
+    let hash = receipt.transaction_hash.to_string();
+    let message_id = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::Start { message_id, .. } => message_id.clone(),
+            _ => None,
+        })
+        .unwrap();
+    let input = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::ToolInputAvailable { input, .. } => Some(input.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let answer = json!({
+        "id": message_id,
+        "role": "assistant",
+        "parts": [{
+            "type": "tool-send_transaction_to_wallet",
+            "toolCallId": call_id,
+            "state": "output-available",
+            "input": input,
+            "output": { "transactionHash": hash }
+        }]
+    });
+    let parts = turn(&server, &setup, &chat, answer).await;
+    assert_eq!(text_of(&parts), "Sent.");
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored[0].outcome, TransactionOutcome::Sent { tx_hash: hash.to_lowercase() });
+}
+
+async fn post_simulate(server: &TestServer, body: &Value) -> (u16, Value) {
+    let response = server.http.post(format!("{}/api/simulate", server.url)).json(body).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn post_simulate_answers_reports_and_clear_errors() {
+    let setup = setup().await;
+    let server = server(&setup, Script::new()).await;
+    let usdc = setup.devnet.contracts().usdc;
+    let transfer = |amount: u64| {
+        let data = IERC20::transferCall { to: setup.friend, amount: U256::from(amount) }.abi_encode();
+        format!("0x{}", aomi_chain::alloy::primitives::hex::encode(data))
+    };
+    let body = |amount: u64| json!({ "chainId": 31337, "from": setup.holder.to_string(), "to": usdc.to_string(), "data": transfer(amount) });
+
+    let (status, report) = post_simulate(&server, &body(250_000_000)).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["success"], true);
+    assert!(report["gasUsed"].as_u64().unwrap() > 21_000);
+    assert_eq!(report["assetChanges"][1]["formatted"], "+250 USDC");
+    assert_eq!(report["assetChanges"][1]["decimals"], 6);
+    assert_eq!(report["estimatedFee"]["symbol"], "ETH");
+
+    let (status, report) = post_simulate(&server, &body(2_000_000_000)).await;
+    assert_eq!(status, 200, "a failing transaction is a report, not an error");
+    assert_eq!(report["success"], false);
+    assert!(report["warnings"].as_array().unwrap().iter().any(|w| w["id"] == "insufficient-balance"));
+
+    let coin =
+        json!({ "chainId": 31337, "from": setup.holder.to_string(), "to": setup.friend.to_string(), "value": "1000" });
+    let (status, report) = post_simulate(&server, &coin).await;
+    assert_eq!((status, report["assetChanges"][0]["delta"].as_str()), (200, Some("-1000")));
+
+    for (bad, says) in [
+        (json!({ "chainId": 31337, "from": "0x1234", "to": usdc.to_string() }), "from: \"0x1234\" is not an address"),
+        (
+            json!({ "chainId": 31337, "from": setup.holder.to_string(), "to": usdc.to_string(), "value": "1.5" }),
+            "value must be a non-negative integer",
+        ),
+        (
+            json!({ "chainId": 31337, "from": setup.holder.to_string(), "to": usdc.to_string(), "data": "0xzz" }),
+            "data must be 0x-hex",
+        ),
+        (
+            json!({ "chainId": 999, "from": setup.holder.to_string(), "to": usdc.to_string() }),
+            "chain id 999 is not a network aomi knows",
+        ),
+        (json!({ "from": setup.holder.to_string(), "to": usdc.to_string() }), "missing field `chainId`"),
+        (
+            json!({ "chainId": 31337, "from": setup.holder.to_string(), "to": usdc.to_string(), "extra": 1 }),
+            "unknown field `extra`",
+        ),
+    ] {
+        let (status, answer) = post_simulate(&server, &bad).await;
+        assert_eq!(status, 400, "{bad}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message} should say {says}");
+    }
+    let response = server
+        .http
+        .post(format!("{}/api/simulate", server.url))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn post_simulate_without_a_chain_layer_or_with_a_dead_rpc() {
+    let server = TestServer::start(Script::new(), ModelProvider::Anthropic).await;
+    let body = json!({ "chainId": 1, "from": Address::ZERO.to_string(), "to": Address::ZERO.to_string() });
+    let (status, answer) = post_simulate(&server, &body).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (503, Some("chain_unavailable")));
+
+    let mut registry = NetworkRegistry::builtin();
+    registry.set_rpc_url("devnet", "http://127.0.0.1:9").unwrap();
+    let sessions = Arc::new(ChainSessions::new(registry, "devnet").unwrap());
+    let mut options = Options::new(ModelProvider::Anthropic);
+    options.chain = Some(sessions);
+    let server = TestServer::start_with(Script::new(), options).await;
+    let body = json!({ "chainId": 31337, "from": Address::ZERO.to_string(), "to": Address::ZERO.to_string() });
+    let (status, answer) = post_simulate(&server, &body).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (502, Some("rpc_error")), "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("cannot reach the RPC of devnet"), "{answer}");
+}
