@@ -4,15 +4,18 @@
 //! message before the model is called, runs the turn on its own task (a client that disconnects
 //! does not stop it), records every part into a [`TurnLog`](turn_log::TurnLog) that any number of
 //! readers follow from the first part, and commits the assistant message each time a step
-//! completes. [`router`] serves it over HTTP as the AI SDK UI message stream protocol.
+//! completes. [`router`] serves it over HTTP as the AI SDK UI message stream protocol, and the
+//! built web page for every other path when [`ServerConfig::web_dir`] is set.
 
 mod backend;
 mod error;
 mod routes;
 mod sse;
 pub mod turn_log;
+mod web;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -40,18 +43,25 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The built web page to serve at `/` (`index.html` and its assets); none serves only the API.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: DEFAULT_BODY_LIMIT }
+        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: DEFAULT_BODY_LIMIT, web_dir: None }
     }
 }
 
 /// The HTTP routes of aomi.
 pub fn router(state: AppState, config: &ServerConfig) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    routes::routes()
+    let routes = routes::routes();
+    let routes = match &config.web_dir {
+        Some(dir) => routes.fallback_service(web::assets(dir)),
+        None => routes,
+    };
+    routes
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -1,6 +1,6 @@
 //! The configuration file: TOML, every key optional; flags and environment variables win over it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub model_idle_timeout_secs: Option<u64>,
     /// Largest request body, in bytes.
     pub body_limit: Option<usize>,
+    /// The built web page to serve at `/` (`AOMI_WEB_DIR`).
+    pub web_dir: Option<PathBuf>,
 }
 
 impl FileConfig {

@@ -29,7 +29,13 @@ pub struct ServeArgs {
     /// A TOML configuration file.
     #[arg(long, short, env = "AOMI_CONFIG")]
     config: Option<PathBuf>,
+    /// The built web page to serve at `/` (default: `web/dist`, when it has been built).
+    #[arg(long, env = "AOMI_WEB_DIR")]
+    web_dir: Option<PathBuf>,
 }
+
+/// Where `make run` builds the web page, relative to the repository root.
+const DEFAULT_WEB_DIR: &str = "web/dist";
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -65,7 +71,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let tools = ToolRegistry::new().with(GetCurrentTime);
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::new(apps, Arc::new(MemoryStore::new()));
-    let config = ServerConfig { bind, body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT) };
+    let config = ServerConfig {
+        bind,
+        body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT),
+        web_dir: web_dir(args.web_dir.or(file.web_dir)),
+    };
     aomi_server::serve(
         AppState { backend },
         config,
@@ -79,6 +89,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("the server stopped with an error")
+}
+
+/// The web page's directory, if it holds a built page; without one only the API is served.
+fn web_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
+    let dir = configured.unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR));
+    if dir.join("index.html").is_file() {
+        tracing::info!(dir = %dir.display(), "serving the web page");
+        Some(dir)
+    } else {
+        tracing::warn!(dir = %dir.display(), "no built web page there (build it with `make run`); serving the API only");
+        None
+    }
 }
 
 /// The model from `--model`/`AOMI_MODEL` (or the config file), with keys and base URLs from the

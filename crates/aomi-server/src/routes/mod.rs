@@ -1,11 +1,12 @@
-//! The HTTP routes.
+//! The HTTP routes. Any other path is a JSON 404, unless the server also serves the web page:
+//! then only unknown `/api/*` paths are.
 
 mod chat;
 mod chats;
 mod health;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::AppState;
 
@@ -18,5 +19,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/apps", get(health::list_apps))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/api/{*rest}", any(health::not_found))
         .fallback(health::not_found)
 }

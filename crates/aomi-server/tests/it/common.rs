@@ -27,6 +27,7 @@ pub struct Options {
     pub idle_timeout: Duration,
     pub with_model: bool,
     pub body_limit: usize,
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -37,6 +38,7 @@ impl Options {
             idle_timeout: Duration::from_secs(10),
             with_model: true,
             body_limit: aomi_server::DEFAULT_BODY_LIMIT,
+            web_dir: None,
         }
     }
 }
@@ -84,7 +86,11 @@ impl TestServer {
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
         );
         let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(MemoryStore::new()));
-        let config = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), body_limit: options.body_limit };
+        let config = ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            body_limit: options.body_limit,
+            web_dir: options.web_dir.clone(),
+        };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(

@@ -6,3 +6,4 @@ mod faults;
 mod resume;
 mod turn;
 mod validation;
+mod web;
