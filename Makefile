@@ -3,14 +3,14 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node web-deps
+.PHONY: run test build lint test-rust test-node web-deps web test-web
 
-## Runs aomi: the chat server on http://127.0.0.1:8080 (see README for the model variables).
-run:
+## Runs aomi: the chat server and its web page on http://127.0.0.1:8080 (see README for the model variables).
+run: web
 	cargo run -p aomi -- serve
 
-## Runs every check and test: format, clippy, Rust tests, the AI SDK client test.
-test: lint test-rust test-node
+## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the web page's tests.
+test: lint test-rust test-node test-web
 
 build:
 	cargo build --workspace --bins
@@ -25,5 +25,17 @@ test-rust:
 web-deps:
 	npm ci --prefix web --no-audit --no-fund
 
+## Builds the web page into web/dist, which `aomi serve` serves.
+web: web-deps
+	npm run --prefix web build
+
 test-node: build web-deps
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/
+
+## The web page: types, lint, unit tests (vitest), end-to-end tests in Chromium against `aomi serve`.
+test-web: build web
+	bash web/scripts/ensure-chromium.sh
+	npm run --prefix web typecheck
+	npm run --prefix web lint
+	npm run --prefix web test:unit
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model npm run --prefix web test:e2e

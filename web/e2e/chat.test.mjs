@@ -128,7 +128,7 @@ describe('chat', () => {
       const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
       const before = await theme();
       await page.getByRole('combobox', { name: 'Message aomi' }).fill('/');
-      const options = page.getByRole('option');
+      const options = page.getByRole('listbox', { name: 'Direct commands' }).getByRole('option');
       await options.first().waitFor();
       assert.ok((await options.allTextContents()).some(text => text.startsWith('/theme')));
       await page.getByRole('combobox', { name: 'Message aomi' }).fill('/th');
@@ -167,15 +167,17 @@ describe('wallet', () => {
       // The network menu asks the wallet; the very next message carries the new chain.
       await page.getByLabel('Network').selectOption('8453');
       await page.waitForFunction(() => window.__aomiWalletLog.some(r => r.method === 'wallet_switchEthereumChain'));
-      await page.locator('#network-select').evaluate(select => select.value === '8453');
+      assert.equal(await page.getByLabel('Network').inputValue(), '8453');
       await send(page, 'hello on base');
       await page.locator('article.message.assistant').nth(1).getByText('Hello from the stub.').waitFor();
       assert.deepEqual(bodies[1].wallet, { address: DEV_ACCOUNT, chainId: 8453 });
 
-      // A network the wallet does not know is refused, visibly, and nothing changes.
+      // A network the wallet does not have, and the person declines to add, is refused visibly,
+      // and nothing changes.
       await page.getByLabel('Network').selectOption('10');
       await page.locator('.network-error').waitFor();
-      assert.match(await page.locator('.network-error').textContent(), /Unrecognized chain/);
+      assert.match(await page.locator('.network-error').textContent(), /rejected/);
+      assert.equal(await page.getByLabel('Network').inputValue(), '8453');
 
       // The connection survives a reload.
       await page.reload();

@@ -73,6 +73,9 @@
           }
           return null;
         }
+        case 'wallet_addEthereumChain':
+          // The person declines to add a network the wallet does not have.
+          throw rpcError(4001, 'User rejected adding the network.');
         case 'eth_sendTransaction':
           if (config.rejectTransactions) throw rpcError(4001, 'User rejected the request.');
           return forward(method, params);

@@ -26,11 +26,18 @@ export function aomiTransport(wallet: () => WalletContext, app?: string) {
   });
 }
 
+/** First questions to ask: what they say, and what they send. */
 const SUGGESTIONS = [
-  'What time is it on-chain right now?',
-  'What is my ETH balance?',
-  'Explain what this contract does: 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48',
-  'Send 0.01 ETH to 0x000000000000000000000000000000000000dEaD',
+  { label: 'What time is it on-chain right now?', text: 'What time is it on-chain right now?' },
+  { label: 'What is my ETH balance?', text: 'What is my ETH balance?' },
+  {
+    label: 'Explain the USDC contract',
+    text: 'Explain what this contract does: 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48',
+  },
+  {
+    label: 'Send 0.01 ETH to the burn address',
+    text: 'Send 0.01 ETH to 0x000000000000000000000000000000000000dEaD',
+  },
 ];
 
 export function ChatView({
@@ -173,9 +180,9 @@ export function ChatView({
                 one of them.
               </p>
               <div className="suggestions">
-                {SUGGESTIONS.map(text => (
-                  <button key={text} type="button" className="suggestion" onClick={() => send(text)}>
-                    {text}
+                {SUGGESTIONS.map(({ label, text }) => (
+                  <button key={label} type="button" className="suggestion" onClick={() => send(text)}>
+                    {label}
                   </button>
                 ))}
               </div>

@@ -6,7 +6,7 @@ import { ToolCard, type AnyToolPart } from './ToolCard';
 const base = { toolCallId: 'call-1', input: {} };
 
 function part(fields: Record<string, unknown>): AnyToolPart {
-  return { type: 'tool-get_balance', ...base, ...fields } as AnyToolPart;
+  return { type: 'tool-get_balance', ...base, ...fields } as unknown as AnyToolPart;
 }
 
 describe('ToolCard', () => {
@@ -24,7 +24,7 @@ describe('ToolCard', () => {
     };
     const { container } = render(<ToolCard part={part({ state: 'output-available', output })} />);
     expect(screen.getByRole('region', { name: 'Get balance: done' })).toBeTruthy();
-    expect(screen.getByText('The burn address holds 1,234.5 ETH.')).toBeTruthy();
+    expect(container.querySelector('.tool-result')?.getAttribute('title')).toBe('The burn address holds 1,234.5 ETH.');
     const amount = container.querySelector('.tool-result .amount');
     expect(amount?.textContent).toBe('1,234.5 ETH');
     expect(amount?.getAttribute('title')).toBe('1234.5 ETH');
@@ -63,9 +63,10 @@ describe('ToolCard', () => {
     expect(screen.getByText('docs.uniswap.org')).toBeTruthy();
   });
 
-  test('data of unknown shape stays readable as folded JSON', () => {
+  test('data of unknown shape reads as its summary, with the JSON folded', () => {
     const output = { data: { pools: 3 }, summary: 'Found 3 pools.' };
     const { container } = render(<ToolCard part={part({ state: 'output-available', output })} />);
+    expect(container.querySelector('.tool-summary')?.textContent).toBe('Found 3 pools.');
     const details = container.querySelectorAll('details.json');
     expect(details.length).toBe(2);
     expect(details[1].hasAttribute('open')).toBe(false);

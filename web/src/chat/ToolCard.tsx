@@ -47,13 +47,16 @@ export function ToolCard({ part, progress, ended = false }: { part: AnyToolPart;
         <CheckIcon size={14} /> <span className="sr-only">done</span>
       </span>
     );
+    // The formatted result says what the summary says, better; the summary speaks for data of
+    // a shape the page does not know.
     const formatted = view.render(output.data, part.input);
-    body = (
-      <>
-        {output.summary ? <p className="tool-summary">{output.summary}</p> : null}
-        {formatted ? <div className="tool-result">{formatted}</div> : null}
-      </>
-    );
+    body = formatted ? (
+      <div className="tool-result" title={output.summary}>
+        {formatted}
+      </div>
+    ) : output.summary ? (
+      <p className="tool-summary">{output.summary}</p>
+    ) : null;
   } else if (state === 'output-error' || state === 'output-denied' || !running) {
     const text =
       state === 'output-error'

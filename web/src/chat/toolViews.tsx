@@ -123,9 +123,9 @@ function CurrentTime({ data }: { data: unknown }) {
   if (!isObject(data) || typeof data.utc !== 'string') return null;
   const date = new Date(data.utc);
   return (
-    <div className="result-line">
+    <div className="result-line spaced">
       <time dateTime={data.utc}>{date.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' })}</time>
-      {typeof data.unix === 'number' ? <span className="muted mono"> · unix {data.unix}</span> : null}
+      {typeof data.unix === 'number' ? <span className="muted mono">unix {data.unix}</span> : null}
     </div>
   );
 }

@@ -27,7 +27,7 @@ export function relativeTime(iso: string, now: Date = new Date()): string {
 }
 
 function titleOf(chat: ChatSummary, local: ReturnType<typeof localChats>): string {
-  return chat.title || local[chat.id]?.title || 'New chat';
+  return chat.title || local[chat.id]?.title || 'Untitled chat';
 }
 
 export function Sidebar({
