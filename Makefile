@@ -22,11 +22,16 @@ lint:
 test-rust:
 	cargo test --workspace
 
-web-deps:
+web-deps: web/node_modules/.package-lock.json
+
+# npm ci only when the lock file changed since the last install.
+web/node_modules/.package-lock.json: web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
 
-## Builds the web page into web/dist, which `aomi serve` serves.
-web: web-deps
+## Builds the web page into web/dist, which `aomi serve` serves (again only when its sources changed).
+web: web/dist/index.html
+
+web/dist/index.html: web/node_modules/.package-lock.json web/index.html web/vite.config.ts $(shell find web/src web/public -type f)
 	npm run --prefix web build
 
 test-node: build web-deps

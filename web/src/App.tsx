@@ -88,12 +88,12 @@ export function App() {
       rememberChat(route.id, text);
       // The address now names the chat; the chat stays mounted (its id does not change).
       window.history.replaceState(null, '', `/chat/${route.id}`);
-      setTimeout(() => setRefreshKey(n => n + 1), 300);
     },
     [route.id],
   );
 
-  const onTurnEnd = useCallback(() => setRefreshKey(n => n + 1), []);
+  // The history changes when a turn starts (a new chat exists) and when it ends (it moved up).
+  const refreshHistory = useCallback(() => setRefreshKey(n => n + 1), []);
 
   const onPageCommand = useCallback(
     (name: string) => {
@@ -159,7 +159,8 @@ export function App() {
               commands={[...PAGE_COMMANDS, ...serverCommands]}
               onSwitchNetwork={onSwitchNetwork}
               onFirstMessage={onFirstMessage}
-              onTurnEnd={onTurnEnd}
+              onTurnStart={refreshHistory}
+              onTurnEnd={refreshHistory}
               onPageCommand={onPageCommand}
             />
           )}

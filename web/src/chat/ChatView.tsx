@@ -48,6 +48,7 @@ export function ChatView({
   commands,
   onSwitchNetwork,
   onFirstMessage,
+  onTurnStart,
   onTurnEnd,
   onPageCommand,
 }: {
@@ -58,6 +59,8 @@ export function ChatView({
   commands: DirectCommand[];
   onSwitchNetwork: (chainId: number) => void;
   onFirstMessage: (text: string) => void;
+  /** The server has the turn (and the chat): its answer began to stream. */
+  onTurnStart: () => void;
   onTurnEnd: () => void;
   onPageCommand: (name: string) => boolean;
 }) {
@@ -106,6 +109,10 @@ export function ChatView({
       return [...current.slice(0, -1), failed];
     });
   }, [status, error, setMessages]);
+
+  useEffect(() => {
+    if (status === 'streaming') onTurnStart();
+  }, [status, onTurnStart]);
 
   const busy = status === 'submitted' || status === 'streaming';
   const last = messages[messages.length - 1];

@@ -1,6 +1,6 @@
 // The history: the wallet's chats (or, with no wallet, the ones started in this browser), newest
 // first; open, search, and, where the server offers them, rename and delete.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 
 import { EditIcon, Logo, PlusIcon, SearchIcon, TrashIcon, CloseIcon } from '../icons';
 import {
@@ -75,12 +75,10 @@ export function Sidebar({
   }, [owner, refreshKey, reload]);
 
   const local = localChats();
-  const shown = useMemo(() => {
-    const needle = search.trim().toLowerCase();
-    return (chats ?? []).filter(chat => !chat.archived && (!needle || titleOf(chat, local).toLowerCase().includes(needle)));
-    // `local` is read fresh on each render; the list depends on the chats and the search.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [chats, search, refreshKey]);
+  const needle = search.trim().toLowerCase();
+  const shown = (chats ?? []).filter(
+    chat => !chat.archived && (!needle || titleOf(chat, local).toLowerCase().includes(needle)),
+  );
 
   const rename = async (id: string, title: string) => {
     setEditing(undefined);
