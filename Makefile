@@ -3,11 +3,12 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node web-deps web test-web
+.PHONY: run test build lint test-rust test-node web-deps web test-web tools-deps contracts
 
-## Runs aomi: the chat server and its web page on http://127.0.0.1:8080 (see README for the model variables).
-run: web
-	cargo run -p aomi -- serve
+## Runs aomi: the chat server and its web page on http://127.0.0.1:8080, with a local anvil devnet
+## (see README for the model variables).
+run: tools-deps web
+	cargo run -p aomi -- serve --devnet
 
 ## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the web page's tests.
 test: lint test-rust test-node test-web
@@ -19,8 +20,19 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test-rust:
+test-rust: tools-deps
 	cargo test --workspace
+
+## The Rust side's node tools: anvil (devnet, tests), cast (benchmark), solcjs (contracts), at the
+## lock file's versions. `npm install --no-save` rather than `npm ci`: the lock file holds only the
+## platform packages of anvil and cast that the registry serves here, and `npm ci` refuses a lock
+## file without the other platforms' optional packages.
+tools-deps:
+	npm install --prefix tools --no-audit --no-fund --no-save
+
+## Recompiles contracts/src into the committed contracts/artifacts.
+contracts: tools-deps
+	node contracts/compile.mjs
 
 web-deps: web/node_modules/.package-lock.json
 
@@ -34,11 +46,11 @@ web: web/dist/index.html
 web/dist/index.html: web/node_modules/.package-lock.json web/index.html web/vite.config.ts $(shell find web/src web/public -type f)
 	npm run --prefix web build
 
-test-node: build web-deps
+test-node: build web-deps tools-deps
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/
 
 ## The web page: types, lint, unit tests (vitest), end-to-end tests in Chromium against `aomi serve`.
-test-web: build web
+test-web: build web tools-deps
 	bash web/scripts/ensure-chromium.sh
 	npm run --prefix web typecheck
 	npm run --prefix web lint

@@ -7,6 +7,7 @@ use aomi_core::{
     AomiApp, AppError, BoxFuture, ChatMessage, FinishReason, Role, TurnInput, TurnSink, UiChunk, WalletContext,
 };
 use aomi_llm::{LlmClient, ModelEvent, ModelRequest};
+use aomi_tools::commands::{self, Command};
 use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
 use futures::StreamExt;
 use serde_json::json;
@@ -17,7 +18,7 @@ use crate::sink::RecordingSink;
 pub const NO_MODEL_MESSAGE: &str = "No language model is configured, so I can only run direct commands. \
 To chat, restart aomi with a model: set `ANTHROPIC_API_KEY` (Anthropic, default model claude-sonnet-4-5), \
 or `AOMI_MODEL=openai:<model>` with `OPENAI_API_KEY` and/or `OPENAI_BASE_URL` for OpenAI or any \
-OpenAI-compatible server (Ollama, vLLM, llama.cpp).";
+OpenAI-compatible server (Ollama, vLLM, llama.cpp). Type /help to list the direct commands.";
 
 const PREAMBLE: &str = "You are aomi, an assistant for EVM blockchains. You read the chain with your tools, \
 explain what you find plainly, and prepare transactions that the user's own wallet simulates, shows and signs. \
@@ -105,15 +106,19 @@ impl DefaultApp {
             let (client_calls, server_calls): (Vec<_>, Vec<_>) = calls
                 .into_iter()
                 .partition(|call| self.scheduler.registry().get(&call.name).is_some_and(|tool| tool.runs_on_client()));
-            let ran_tools = !server_calls.is_empty();
+            let ran_tools = !server_calls.is_empty() || !client_calls.is_empty();
             self.scheduler.run_all(server_calls, &input.chat_id, input.wallet.as_ref(), &sink).await;
+            // A client call is prepared on the server (validated, built); one that fails there is
+            // an ordinary tool error for the model, one that succeeds waits for the client.
+            let prepared =
+                self.scheduler.prepare_client_calls(client_calls, &input.chat_id, input.wallet.as_ref(), &sink).await;
             sink.emit(UiChunk::FinishStep);
-            if !ran_tools && client_calls.is_empty() {
-                return FinishReason::Stop;
-            }
-            if !client_calls.is_empty() {
+            if prepared.iter().any(|call| call.outcome.is_ok()) {
                 // The client runs these (a wallet signs); the turn goes on when it sends the outcome.
                 return FinishReason::ToolCalls;
+            }
+            if !ran_tools {
+                return FinishReason::Stop;
             }
         }
         emit_text_step(
@@ -196,6 +201,50 @@ impl DefaultApp {
     }
 }
 
+/// The direct command in the turn's new message, if it is one.
+fn direct_command(history: &[ChatMessage]) -> Option<Result<Command, String>> {
+    let last = history.last().filter(|m| m.role == Role::User)?;
+    commands::parse(&last.text())
+}
+
+impl DefaultApp {
+    /// Runs a direct command: one step with one tool call, streamed like a model's, no model.
+    async fn run_command(
+        &self,
+        command: Result<Command, String>,
+        input: &TurnInput,
+        sink: &dyn TurnSink,
+    ) -> FinishReason {
+        let (tool, args) = match command {
+            Ok(Command::Tool { tool, args }) => (tool, args),
+            Ok(Command::Help) => {
+                emit_text_step(sink, commands::HELP.to_owned());
+                return FinishReason::Stop;
+            }
+            Err(usage) => {
+                emit_text_step(sink, usage);
+                return FinishReason::Stop;
+            }
+        };
+        if self.scheduler.registry().get(&tool).is_none() {
+            emit_text_step(sink, format!("This command needs the tool {tool}, which this app does not offer."));
+            return FinishReason::Stop;
+        }
+        let id = new_id("cmd");
+        sink.emit(UiChunk::StartStep);
+        sink.emit(UiChunk::ToolInputStart { tool_call_id: id.clone(), tool_name: tool.clone() });
+        sink.emit(UiChunk::ToolInputAvailable {
+            tool_call_id: id.clone(),
+            tool_name: tool.clone(),
+            input: args.clone(),
+        });
+        let call = ToolCallRequest { id, name: tool, arguments: args };
+        self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), sink).await;
+        sink.emit(UiChunk::FinishStep);
+        FinishReason::Stop
+    }
+}
+
 /// The text or reasoning block currently open in a step.
 #[derive(Default)]
 struct OpenBlocks {
@@ -269,6 +318,11 @@ impl AomiApp for DefaultApp {
         sink: &'a dyn TurnSink,
     ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
         Box::pin(async move {
+            // The wallet's chain selects the chat's network before anything runs.
+            self.scheduler.registry().begin_turn(&input.chat_id, input.wallet.as_ref());
+            if let Some(command) = direct_command(&input.history) {
+                return Ok(self.run_command(command, &input, sink).await);
+            }
             match &self.llm {
                 Some(llm) => Ok(self.run(llm, input, sink).await),
                 None => {

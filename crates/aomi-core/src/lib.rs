@@ -26,7 +26,7 @@ pub use assemble::MessageAssembler;
 pub use backend::{BackendError, ChatBackend, ChatSummary, PartStream};
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 pub use stream::{FinishReason, UiChunk};
-pub use tool::{Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
+pub use tool::{DataFn, ProgressFn, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 pub use turn::{TurnRequest, WalletContext};
 
 /// A boxed, sendable future: the return type of the async methods of this crate's traits.

@@ -61,6 +61,9 @@ pub enum ToolError {
 /// Reports progress of a running tool call to the stream.
 pub type ProgressFn = Arc<dyn Fn(String) + Send + Sync>;
 
+/// Sends a `data-<name>` part to the stream (name, payload).
+pub type DataFn = Arc<dyn Fn(String, Value) + Send + Sync>;
+
 /// What a tool call knows of its turn.
 #[derive(Clone)]
 pub struct ToolContext {
@@ -71,6 +74,7 @@ pub struct ToolContext {
     /// The wallet's state for this turn.
     pub wallet: Option<WalletContext>,
     progress: Option<ProgressFn>,
+    data: Option<DataFn>,
 }
 
 impl ToolContext {
@@ -81,7 +85,21 @@ impl ToolContext {
         wallet: Option<WalletContext>,
         progress: Option<ProgressFn>,
     ) -> Self {
-        ToolContext { chat_id: chat_id.into(), tool_call_id: tool_call_id.into(), wallet, progress }
+        ToolContext { chat_id: chat_id.into(), tool_call_id: tool_call_id.into(), wallet, progress, data: None }
+    }
+
+    /// The same context with a sink for the tool's `data-*` parts.
+    pub fn with_data(mut self, data: DataFn) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// Streams a `data-<name>` part that the front end acts on (for example `data-network`, asking
+    /// it to switch the wallet's network). Kept in the message.
+    pub fn emit_data(&self, name: impl Into<String>, data: Value) {
+        if let Some(sink) = &self.data {
+            sink(name.into(), data);
+        }
     }
 
     /// Reports progress ("fetching block 5 of 10"); shown live, not stored.
@@ -113,7 +131,10 @@ pub trait Tool: Send + Sync {
     }
 
     /// True for a tool that the client runs (a wallet action): the server streams the call and the
-    /// turn waits for the client to send the outcome.
+    /// turn waits for the client to send the outcome. For such a tool, [`Tool::call`] runs on the
+    /// server first to validate the arguments and prepare what the client runs (a transaction
+    /// request); its output is streamed for the client and the call stays open. An error there
+    /// closes the call as a normal tool error.
     fn runs_on_client(&self) -> bool {
         false
     }

@@ -229,6 +229,20 @@ impl ModelConfig {
         Ok(Some(config))
     }
 
+    /// The utility model for typed subroutines, read through `get` like
+    /// [`ModelConfig::from_lookup`]: `AOMI_UTILITY_MODEL` (`anthropic:<model>` |
+    /// `openai:<model>`) with that provider's key and base URL. `Ok(None)` when it
+    /// is unset: callers then use the main model.
+    pub fn utility_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<ModelConfig>, ConfigError> {
+        let var = |name: &str| get(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+        let Some(spec) = var("AOMI_UTILITY_MODEL") else { return Ok(None) };
+        let mut config = Self::parse(&spec)?;
+        config.api_key = var(config.provider.api_key_var());
+        config.base_url = var(config.provider.base_url_var());
+        config.validate()?;
+        Ok(Some(config))
+    }
+
     /// Checks that the configuration can reach its model: a key where one is
     /// needed, and a well-formed base URL.
     pub fn validate(&self) -> Result<(), ConfigError> {

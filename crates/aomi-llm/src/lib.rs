@@ -44,6 +44,12 @@
 //! reply already used, the client issues one (`call_<uuid>`), and the
 //! complete `ToolCall` carries it too.
 //!
+//! # Typed subroutines
+//!
+//! [`LlmClient::run_subroutine`] asks for a value of a Rust type (JSON matching its schema) in one
+//! call, with one correction round when the answer does not parse. They are meant for the utility
+//! model (`AOMI_UTILITY_MODEL`, see [`ModelConfig::utility_from_lookup`]).
+//!
 //! # Failures
 //!
 //! Errors are [`LlmError`]s, with messages fit for the user. A 429 or 5xx before
@@ -58,6 +64,7 @@ mod config;
 mod error;
 mod history;
 mod stream;
+mod subroutine;
 
 pub use client::{LlmClient, ModelEvent, ModelRequest, ModelStream};
 pub use config::{
@@ -65,3 +72,7 @@ pub use config::{
     DEFAULT_OPENAI_MODEL, ModelConfig, Provider,
 };
 pub use error::LlmError;
+/// The JSON schema crate subroutine types derive `JsonSchema` from
+/// (`#[schemars(crate = "aomi_llm::schemars")]`).
+pub use rig::schemars;
+pub use subroutine::SubroutineError;

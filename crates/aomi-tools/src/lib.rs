@@ -4,10 +4,16 @@
 //! becomes an error result that the model sees and explains, never an aborted turn. Each call
 //! streams its state as UI message stream parts while it runs: `tool-output-available` or
 //! `tool-output-error` when it ends, and transient `data-tool-progress` parts in between.
+//!
+//! - [`chain`]: the chain tools (balances, calls, transactions, blocks, ENS, networks, and the
+//!   client-side `send_transaction_to_wallet`), over the chat's own provider.
+//! - [`commands`]: direct `/` commands, run without a model through the same tools.
 
+pub mod chain;
+pub mod commands;
 mod registry;
 mod scheduler;
 pub mod time;
 
-pub use registry::ToolRegistry;
+pub use registry::{ToolRegistry, TurnHook};
 pub use scheduler::{ToolCallRequest, ToolCallResult, ToolScheduler};

@@ -3,12 +3,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aomi_core::{Tool, ToolSpec};
+use aomi_core::{Tool, ToolSpec, WalletContext};
 
-/// Tools by name.
+/// Something that must see every turn's context before any tool of the turn runs: the chain
+/// sessions switch the chat's network to the wallet's chain here.
+pub trait TurnHook: Send + Sync {
+    /// Called once at the start of every turn, before the model or a direct command runs.
+    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>);
+}
+
+/// Tools by name, and the hooks their turns need.
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
     tools: BTreeMap<String, Arc<dyn Tool>>,
+    hooks: Vec<Arc<dyn TurnHook>>,
 }
 
 impl ToolRegistry {
@@ -26,6 +34,26 @@ impl ToolRegistry {
     /// Adds a shared tool.
     pub fn insert(&mut self, tool: Arc<dyn Tool>) {
         self.tools.insert(tool.spec().name, tool);
+    }
+
+    /// Adds a turn hook.
+    pub fn with_hook(mut self, hook: Arc<dyn TurnHook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Adds every tool and hook of `other`.
+    pub fn merge(mut self, other: ToolRegistry) -> Self {
+        self.tools.extend(other.tools);
+        self.hooks.extend(other.hooks);
+        self
+    }
+
+    /// Runs every hook for a new turn.
+    pub fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>) {
+        for hook in &self.hooks {
+            hook.begin_turn(chat_id, wallet);
+        }
     }
 
     /// The tool of that name.
@@ -46,6 +74,6 @@ impl ToolRegistry {
 
 impl std::fmt::Debug for ToolRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ToolRegistry").field("tools", &self.names()).finish()
+        f.debug_struct("ToolRegistry").field("tools", &self.names()).field("hooks", &self.hooks.len()).finish()
     }
 }

@@ -54,7 +54,8 @@ impl ToolScheduler {
 
     /// Runs every call at once and returns their results in the order of `calls`. Each result is
     /// emitted to `sink` as soon as its call ends (`tool-output-available` / `tool-output-error`),
-    /// and progress reports as transient `data-tool-progress` parts.
+    /// progress reports as transient `data-tool-progress` parts, and the tools' own data parts as
+    /// `data-<name>`.
     pub async fn run_all(
         &self,
         calls: Vec<ToolCallRequest>,
@@ -62,38 +63,85 @@ impl ToolScheduler {
         wallet: Option<&WalletContext>,
         sink: &dyn TurnSink,
     ) -> Vec<ToolCallResult> {
-        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<(String, String)>();
+        self.run(calls, chat_id, wallet, sink, false).await
+    }
+
+    /// Prepares calls of client-side tools (wallet actions): runs each tool's `call` on the server,
+    /// which validates the arguments and builds what the client runs. A prepared call is streamed as
+    /// a `data-wallet-request` part (id: the call's id; data: `{toolCallId, toolName, request,
+    /// summary}`) and stays open for the client to answer; a failed one gets `tool-output-error`
+    /// and is closed. The simulation of a transaction before it is shown belongs here.
+    pub async fn prepare_client_calls(
+        &self,
+        calls: Vec<ToolCallRequest>,
+        chat_id: &str,
+        wallet: Option<&WalletContext>,
+        sink: &dyn TurnSink,
+    ) -> Vec<ToolCallResult> {
+        self.run(calls, chat_id, wallet, sink, true).await
+    }
+
+    async fn run(
+        &self,
+        calls: Vec<ToolCallRequest>,
+        chat_id: &str,
+        wallet: Option<&WalletContext>,
+        sink: &dyn TurnSink,
+        for_client: bool,
+    ) -> Vec<ToolCallResult> {
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel::<UiChunk>();
         let mut running: FuturesUnordered<_> = calls
             .iter()
             .enumerate()
             .map(|(index, call)| {
-                let progress_tx = progress_tx.clone();
+                let progress_tx = events_tx.clone();
                 let id = call.id.clone();
                 let progress = Arc::new(move |message: String| {
                     // The receiver lives until every call ended; a send error only means the turn is gone.
-                    let _ = progress_tx.send((id.clone(), message));
-                });
-                let ctx = ToolContext::new(chat_id, &call.id, wallet.cloned(), Some(progress));
-                self.run_one(call, ctx).map(move |outcome| (index, outcome))
-            })
-            .collect();
-        drop(progress_tx);
-
-        let mut results: Vec<Option<ToolCallResult>> = vec![None; calls.len()];
-        loop {
-            tokio::select! {
-                Some((id, message)) = progress_rx.recv() => {
-                    sink.emit(UiChunk::Data {
+                    let _ = progress_tx.send(UiChunk::Data {
                         name: "tool-progress".into(),
                         id: Some(id.clone()),
                         data: json!({ "toolCallId": id, "message": message }),
                         transient: Some(true),
                     });
+                });
+                let data_tx = events_tx.clone();
+                let data = Arc::new(move |name: String, data: Value| {
+                    let _ = data_tx.send(UiChunk::data(name, data));
+                });
+                let ctx = ToolContext::new(chat_id, &call.id, wallet.cloned(), Some(progress)).with_data(data);
+                self.run_one(call, ctx).map(move |outcome| (index, outcome))
+            })
+            .collect();
+        drop(events_tx);
+
+        let mut results: Vec<Option<ToolCallResult>> = vec![None; calls.len()];
+        loop {
+            tokio::select! {
+                // A tool's own parts first, so none arrives after its result.
+                biased;
+                Some(chunk) = events_rx.recv() => {
+                    sink.emit(chunk);
                 }
                 next = running.next() => {
                     let Some((index, outcome)) = next else { break };
+                    // Parts a tool emitted before it returned go out before its result.
+                    while let Ok(chunk) = events_rx.try_recv() {
+                        sink.emit(chunk);
+                    }
                     let call = &calls[index];
                     sink.emit(match &outcome {
+                        Ok(output) if for_client => UiChunk::Data {
+                            name: "wallet-request".into(),
+                            id: Some(call.id.clone()),
+                            data: json!({
+                                "toolCallId": call.id,
+                                "toolName": call.name,
+                                "request": output.data,
+                                "summary": output.summary,
+                            }),
+                            transient: None,
+                        },
                         Ok(output) => UiChunk::ToolOutputAvailable {
                             tool_call_id: call.id.clone(),
                             output: serde_json::to_value(output).unwrap_or(Value::Null),

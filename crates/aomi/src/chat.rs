@@ -36,9 +36,9 @@ pub struct ChatArgs {
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let chat_id = args.chat.clone().unwrap_or_else(|| format!("cli-{}", uuid_like()));
-    let wallet = WalletContext { address: args.address.clone(), chain_id: args.chain_id };
+    let mut wallet = WalletContext { address: args.address.clone(), chain_id: args.chain_id };
     if !args.message.is_empty() {
-        return send(&client, &args, &chat_id, &wallet, &args.message.join(" ")).await;
+        return send(&client, &args, &chat_id, &wallet, &args.message.join(" ")).await.map(|_| ());
     }
     eprintln!("aomi chat {chat_id} on {} — type a message, /quit to leave", args.url);
     let stdin = std::io::stdin();
@@ -54,22 +54,26 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
             "" => continue,
             "/quit" | "/exit" => return Ok(()),
             text => {
-                if let Err(error) = send(&client, &args, &chat_id, &wallet, text).await {
-                    eprintln!("error: {error:#}");
+                match send(&client, &args, &chat_id, &wallet, text).await {
+                    // The server asked to switch networks: this terminal plays the wallet and follows.
+                    Ok(Some(chain_id)) => wallet.chain_id = chain_id,
+                    Ok(None) => {}
+                    Err(error) => eprintln!("error: {error:#}"),
                 }
             }
         }
     }
 }
 
-/// Sends one message and prints the streamed answer.
+/// Sends one message and prints the streamed answer. Returns the chain id a `data-network` part
+/// asked the wallet to switch to, if any.
 async fn send(
     client: &reqwest::Client,
     args: &ChatArgs,
     chat_id: &str,
     wallet: &WalletContext,
     text: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<u64>> {
     let message = ChatMessage::user_text(format!("m-{}", uuid_like()), text);
     let body = json!({ "id": chat_id, "message": message, "app": args.app, "wallet": wallet });
     let url = format!("{}/api/chat", args.url.trim_end_matches('/'));
@@ -82,17 +86,23 @@ async fn send(
     }
     let mut events = response.bytes_stream().eventsource();
     let mut out = std::io::stdout();
+    let mut switched = None;
     while let Some(event) = events.next().await {
         let event = event.context("the stream broke")?;
         if event.data == DONE {
             break;
         }
         let chunk: UiChunk = serde_json::from_str(&event.data).context("the server sent an unknown part")?;
+        if let UiChunk::Data { name, data, .. } = &chunk
+            && name == "network"
+        {
+            switched = data.get("chainId").and_then(Value::as_u64);
+        }
         write!(out, "{}", render(&chunk))?;
         out.flush()?;
     }
     writeln!(out)?;
-    Ok(())
+    Ok(switched)
 }
 
 /// How a part looks in the terminal.
@@ -108,6 +118,16 @@ fn render(chunk: &UiChunk) -> String {
         UiChunk::Data { name, data, .. } if name == "tool-progress" => {
             format!("  … {}\n", data.get("message").and_then(Value::as_str).unwrap_or_default())
         }
+        UiChunk::Data { name, data, .. } if name == "network" => format!(
+            "  ⇄ now on {} (chain id {})\n",
+            data.get("name").and_then(Value::as_str).unwrap_or("?"),
+            data.get("chainId").and_then(Value::as_u64).unwrap_or_default()
+        ),
+        UiChunk::Data { name, data, .. } if name == "wallet-request" => format!(
+            "  ⏳ {}\n     request: {}\n     (a terminal cannot sign: use the web page with a wallet)\n",
+            data.get("summary").and_then(Value::as_str).unwrap_or_default(),
+            data.get("request").cloned().unwrap_or_default()
+        ),
         UiChunk::Error { error_text } => format!("\n[error] {error_text}\n"),
         _ => String::new(),
     }

@@ -23,6 +23,12 @@ pub struct FileConfig {
     pub body_limit: Option<usize>,
     /// The built web page to serve at `/` (`AOMI_WEB_DIR`).
     pub web_dir: Option<PathBuf>,
+    /// A TOML file of networks (`AOMI_NETWORKS`).
+    pub networks_file: Option<PathBuf>,
+    /// Start the local devnet (`--devnet`).
+    pub devnet: Option<bool>,
+    /// The network of a chat with no wallet context.
+    pub default_network: Option<String>,
 }
 
 impl FileConfig {

@@ -2,9 +2,11 @@
 //!
 //! - `aomi serve`: the HTTP/SSE chat server.
 //! - `aomi chat`: a terminal client of the same HTTP protocol.
+//! - `aomi devnet`: a local anvil with the project's contracts.
 
 mod chat;
 mod config;
+mod devnet;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Chats with a running server from the terminal.
     Chat(chat::ChatArgs),
+    /// Runs a local anvil devnet with the project's contracts deployed, until Ctrl-C.
+    Devnet(devnet::DevnetArgs),
 }
 
 #[tokio::main]
@@ -31,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve::run(args).await,
         Command::Chat(args) => chat::run(args).await,
+        Command::Devnet(args) => devnet::run(args).await,
     }
 }
 

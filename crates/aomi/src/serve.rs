@@ -12,6 +12,7 @@ use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::{AppState, Backend, ServerConfig};
 use aomi_store::MemoryStore;
 use aomi_tools::ToolRegistry;
+use aomi_tools::chain::chain_tools;
 use aomi_tools::time::GetCurrentTime;
 use clap::Args;
 
@@ -32,6 +33,17 @@ pub struct ServeArgs {
     /// The built web page to serve at `/` (default: `web/dist`, when it has been built).
     #[arg(long, env = "AOMI_WEB_DIR")]
     web_dir: Option<PathBuf>,
+    /// Starts a local anvil devnet with the project's contracts (unless AOMI_RPC_DEVNET is set) and
+    /// makes it the default network.
+    #[arg(long)]
+    devnet: bool,
+    /// A TOML file of networks that adds to or changes the built-in ones.
+    #[arg(long, env = "AOMI_NETWORKS")]
+    networks: Option<PathBuf>,
+    /// The network of a chat whose turns carry no wallet context (default: devnet with --devnet,
+    /// else ethereum).
+    #[arg(long, env = "AOMI_DEFAULT_NETWORK")]
+    default_network: Option<String>,
 }
 
 /// Where `make run` builds the web page, relative to the repository root.
@@ -68,7 +80,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(secs) = file.tool_timeout_secs {
         app_config.tool_timeout = Duration::from_secs(secs);
     }
-    let tools = ToolRegistry::new().with(GetCurrentTime);
+    let networks = args.networks.or(file.networks_file.clone());
+    let chain = crate::devnet::chain_setup(
+        networks.as_deref(),
+        args.devnet || file.devnet.unwrap_or(false),
+        args.default_network.or(file.default_network.clone()),
+    )
+    .await?;
+    let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools(Arc::clone(&chain.sessions)));
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::new(apps, Arc::new(MemoryStore::new()));
     let config = ServerConfig {
@@ -88,7 +107,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await
-    .context("the server stopped with an error")
+    .context("the server stopped with an error")?;
+    // Stops the devnet aomi started.
+    drop(chain);
+    Ok(())
 }
 
 /// The web page's directory, if it holds a built page; without one only the API is served.
@@ -113,7 +135,8 @@ fn model_config(model: Option<String>) -> anyhow::Result<Option<ModelConfig>> {
     Ok(config)
 }
 
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -96,3 +96,21 @@ fn bad_base_url_is_an_error() {
     let error = lookup(&[("OPENAI_BASE_URL", "127.0.0.1:11434")]);
     assert!(matches!(error, Err(ConfigError::InvalidBaseUrl { var: "OPENAI_BASE_URL", .. })), "{error:?}");
 }
+
+#[test]
+fn the_utility_model_is_read_from_its_own_variable() {
+    use aomi_llm::{ModelConfig, Provider};
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    };
+    assert!(ModelConfig::utility_from_lookup(env(&[("ANTHROPIC_API_KEY", "k")])).unwrap().is_none());
+    let config = ModelConfig::utility_from_lookup(env(&[
+        ("AOMI_UTILITY_MODEL", "openai:qwen2.5"),
+        ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1"),
+    ]))
+    .unwrap()
+    .unwrap();
+    assert_eq!((config.provider, config.model.as_str()), (Provider::OpenAi, "qwen2.5"));
+    assert_eq!(config.base_url.as_deref(), Some("http://127.0.0.1:11434/v1"));
+    assert!(ModelConfig::utility_from_lookup(env(&[("AOMI_UTILITY_MODEL", "qwen")])).is_err());
+}

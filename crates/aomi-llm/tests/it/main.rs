@@ -1,9 +1,11 @@
 //! Integration tests of aomi-llm: the real rig clients against the stub model
 //! server of aomi-testkit, over real HTTP and SSE, for both providers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod config;
 mod failures;
 mod streaming;
+mod subroutine;
 mod wire;
 
 use std::time::Duration;

@@ -28,6 +28,8 @@ pub struct Options {
     pub with_model: bool,
     pub body_limit: usize,
     pub web_dir: Option<std::path::PathBuf>,
+    /// Tools added to the test tools (the chain tools).
+    pub extra_tools: ToolRegistry,
 }
 
 impl Options {
@@ -39,6 +41,7 @@ impl Options {
             with_model: true,
             body_limit: aomi_server::DEFAULT_BODY_LIMIT,
             web_dir: None,
+            extra_tools: ToolRegistry::new(),
         }
     }
 }
@@ -82,7 +85,7 @@ impl TestServer {
         });
         let app = DefaultApp::new(
             llm,
-            tools(),
+            tools().merge(options.extra_tools),
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
         );
         let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(MemoryStore::new()));

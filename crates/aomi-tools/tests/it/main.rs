@@ -1,4 +1,8 @@
-//! Tests of the tool scheduler and the native tools.
+//! Tests of the tool scheduler and the native tools (the chain tools against a real anvil).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod bench;
+mod chain;
+mod chain_errors;
+mod fixture;
 mod scheduler;

@@ -93,6 +93,11 @@ async fn failures_become_error_results_and_the_others_still_answer() {
     assert!(parts.iter().any(|p| matches!(p,
         UiChunk::Data { name, data, transient: Some(true), .. }
             if name == "tool-progress" && data["toolCallId"] == "ok" && data["message"] == "echoing 4 characters")));
+    let progress_at = parts.iter().position(|p| matches!(p, UiChunk::Data { id: Some(id), .. } if id == "ok"));
+    let output_at = parts
+        .iter()
+        .position(|p| matches!(p, UiChunk::ToolOutputAvailable { tool_call_id, .. } if tool_call_id == "ok"));
+    assert!(progress_at < output_at, "a call's progress comes before its result");
     let timeout_text = parts.iter().find_map(|p| match p {
         UiChunk::ToolOutputError { tool_call_id, error_text } if tool_call_id == "slow" => Some(error_text.clone()),
         _ => None,

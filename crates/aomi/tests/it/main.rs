@@ -88,3 +88,70 @@ fn serve_refuses_a_bad_model_spec_clearly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("anthropic:<model>") || stderr.contains("openai:<model>"), "{stderr}");
 }
+
+/// A child process stopped with SIGTERM on drop, so that aomi stops the anvil it started.
+struct Graceful(Child);
+
+impl Drop for Graceful {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// The first line a child prints on stdout.
+fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    line.trim().to_owned()
+}
+
+#[test]
+fn serve_with_a_devnet_answers_direct_commands_without_a_model() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
+    command.args(["serve", "--bind", "127.0.0.1:0", "--devnet"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    for key in ["AOMI_MODEL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AOMI_RPC_DEVNET"] {
+        command.env_remove(key);
+    }
+    let mut child = Graceful(command.spawn().unwrap());
+    let url = first_line(&mut child.0).strip_prefix("listening on ").expect("the address line").to_owned();
+    // anvil's tenth dev account, which the deployment does not touch.
+    let (ok, stdout, stderr) = chat(&url, "/balance 0xa0Ee7A142d267C1f36714E4a8F75612F20a79720");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("⚙ get_balance"), "{stdout}");
+    assert!(stdout.contains("holds 10000 ETH on devnet"), "{stdout}");
+    let (_, stdout, _) = chat(&url, "/network nowhere");
+    assert!(stdout.contains("unknown network \"nowhere\""), "{stdout}");
+}
+
+#[test]
+fn devnet_prints_where_its_contracts_are() {
+    let mut child = Graceful(
+        Command::new(env!("CARGO_BIN_EXE_aomi"))
+            .args(["devnet", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let description: serde_json::Value = serde_json::from_str(&first_line(&mut child.0)).unwrap();
+    assert_eq!(description["chainId"], 31337);
+    assert!(description["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    for contract in ["usdc", "dai", "weth", "orderBook", "reverter"] {
+        assert!(description["contracts"][contract].as_str().unwrap().starts_with("0x"), "{contract}");
+    }
+    assert_eq!(description["accounts"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn a_missing_anvil_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--devnet"])
+        .env("AOMI_ANVIL_BIN", "/nonexistent/anvil")
+        .env_remove("AOMI_RPC_DEVNET")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("npm install --prefix tools"), "{stderr}");
+}

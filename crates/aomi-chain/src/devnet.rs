@@ -1,0 +1,388 @@
+//! The local devnet: Foundry's anvil, with the project's contracts deployed.
+//!
+//! [`Devnet::start`] spawns anvil on a free port of 127.0.0.1, waits until it answers, deploys
+//! `contracts/` (two ERC20s, a WETH-like wrapper, the struct-taking `OrderBook`, the `Reverter`),
+//! mints tokens to the dev accounts, and kills anvil when dropped. `aomi devnet`, `aomi serve
+//! --devnet` and the tests all use it.
+//!
+//! It lives here rather than in aomi-testkit because the binary needs it too (`aomi devnet`), and
+//! aomi-testkit is a dev-dependency that stays free of alloy. anvil is spawned directly rather than
+//! through alloy's `node-bindings`, which would bring in the dev accounts' private keys and k256:
+//! aomi never needs a key, it sends from anvil's unlocked accounts.
+//!
+//! anvil comes from the npm package `@foundry-rs/anvil` in `tools/` (`npm install --prefix tools`);
+//! `AOMI_ANVIL_BIN` points at another binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::{SolCall, SolValue};
+use serde::Serialize;
+
+use crate::contracts::{Artifact, IERC20};
+use crate::network::{DEVNET, DEVNET_CHAIN_ID, Network, NetworkRegistry};
+use crate::session::{KnownContract, KnownContracts};
+
+/// The command that installs anvil, for error messages.
+pub const INSTALL_HINT: &str = "npm install --prefix tools";
+
+/// How long anvil may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the devnet could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// No anvil binary was found.
+    #[error(
+        "anvil is not installed: run `{INSTALL_HINT}` in the aomi repository (it installs @foundry-rs/anvil), \
+         or set AOMI_ANVIL_BIN to an anvil binary"
+    )]
+    AnvilMissing,
+    /// anvil could not be started.
+    #[error("cannot start anvil ({path}): {reason}")]
+    Spawn {
+        /// The binary.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// anvil started but never said where it listens.
+    #[error("anvil did not start listening: {0}")]
+    NotListening(String),
+    /// Deploying a contract failed.
+    #[error("deploying {contract} on the devnet failed: {reason}")]
+    Deploy {
+        /// The contract.
+        contract: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where the devnet's contracts are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevnetContracts {
+    /// `USDC`, a TestToken with 6 decimals.
+    pub usdc: Address,
+    /// `DAI`, a TestToken with 18 decimals.
+    pub dai: Address,
+    /// `WETH`, a WrappedEther.
+    pub weth: Address,
+    /// The OrderBook (struct arguments, overloads).
+    pub order_book: Address,
+    /// The Reverter (custom errors, string reverts, panics).
+    pub reverter: Address,
+}
+
+/// Settings of a devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Its chain id.
+    pub chain_id: u64,
+    /// The port; 0 picks a free one.
+    pub port: u16,
+    /// The anvil binary; `None` finds it (see [`find_anvil`]).
+    pub anvil: Option<PathBuf>,
+}
+
+impl Default for DevnetOptions {
+    fn default() -> Self {
+        DevnetOptions { chain_id: DEVNET_CHAIN_ID, port: 0, anvil: None }
+    }
+}
+
+/// Tokens every dev account holds after deployment, in whole tokens.
+pub const MINTED_TOKENS: u64 = 1_000_000;
+/// Dev accounts that receive tokens.
+const FUNDED_ACCOUNTS: usize = 5;
+
+/// A running anvil with the project's contracts. Killed when dropped.
+#[derive(Debug)]
+pub struct Devnet {
+    child: Child,
+    url: url::Url,
+    chain_id: u64,
+    accounts: Vec<Address>,
+    contracts: DevnetContracts,
+}
+
+impl Devnet {
+    /// Starts a devnet with the default options (chain id 31337, a free port).
+    pub async fn start() -> Result<Self, DevnetError> {
+        Self::start_with(DevnetOptions::default()).await
+    }
+
+    /// Starts a devnet.
+    pub async fn start_with(options: DevnetOptions) -> Result<Self, DevnetError> {
+        let path = match options.anvil {
+            Some(path) => path,
+            None => find_anvil().ok_or(DevnetError::AnvilMissing)?,
+        };
+        let (child, url) = tokio::task::spawn_blocking(move || spawn_anvil(&path, options.chain_id, options.port))
+            .await
+            .map_err(|e| DevnetError::NotListening(e.to_string()))??;
+        let mut devnet = Devnet {
+            child,
+            url,
+            chain_id: options.chain_id,
+            accounts: Vec::new(),
+            contracts: DevnetContracts {
+                usdc: Address::ZERO,
+                dai: Address::ZERO,
+                weth: Address::ZERO,
+                order_book: Address::ZERO,
+                reverter: Address::ZERO,
+            },
+        };
+        // On error the devnet is dropped here, which stops anvil.
+        devnet.deploy().await?;
+        Ok(devnet)
+    }
+
+    /// The RPC URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        // `Url` keeps the trailing slash of an empty path; the RPC URL is the origin.
+        self.url.as_str().trim_end_matches('/')
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// anvil's dev accounts: unlocked, 10000 ETH each, the first five holding tokens.
+    pub fn accounts(&self) -> &[Address] {
+        &self.accounts
+    }
+
+    /// The deployed contracts.
+    pub fn contracts(&self) -> &DevnetContracts {
+        &self.contracts
+    }
+
+    /// This devnet as a network named `name`.
+    pub fn network(&self, name: &str) -> Network {
+        let mut network = NetworkRegistry::builtin().by_name(DEVNET).cloned().unwrap_or_else(|| Network {
+            name: DEVNET.into(),
+            chain_id: DEVNET_CHAIN_ID,
+            rpc_urls: Vec::new(),
+            native: crate::network::NativeCurrency { name: "Ether".into(), symbol: "ETH".into(), decimals: 18 },
+            explorer: None,
+            ens: false,
+            testnet: true,
+        });
+        network.name = name.to_owned();
+        network.chain_id = self.chain_id;
+        network.rpc_urls = vec![self.url().to_owned()];
+        network
+    }
+
+    /// A provider that sends from the unlocked dev accounts (anvil signs): what a test uses to
+    /// play the wallet. It fills gas, nonce and chain id.
+    pub fn provider(&self) -> DynProvider {
+        ProviderBuilder::new().connect_http(self.url.clone()).erased()
+    }
+
+    /// Records the ABIs of the deployed contracts in `known`.
+    pub fn register_contracts(&self, known: &KnownContracts) -> Result<(), DevnetError> {
+        let deployed = [
+            (self.contracts.usdc, Artifact::test_token()),
+            (self.contracts.dai, Artifact::test_token()),
+            (self.contracts.weth, Artifact::wrapped_ether()),
+            (self.contracts.order_book, Artifact::order_book()),
+            (self.contracts.reverter, Artifact::reverter()),
+        ];
+        for (address, artifact) in deployed {
+            let artifact = artifact.map_err(|e| deploy_error("artifacts", e))?;
+            known.insert(
+                self.chain_id,
+                address,
+                KnownContract { name: artifact.contract_name, abi: Arc::new(artifact.abi) },
+            );
+        }
+        Ok(())
+    }
+
+    async fn deploy(&mut self) -> Result<(), DevnetError> {
+        let provider = self.provider();
+        let mut waited = Duration::ZERO;
+        // anvil prints its address just before it accepts requests; wait until it answers.
+        let accounts = loop {
+            match provider.get_accounts().await {
+                Ok(accounts) => break accounts,
+                Err(error) if waited >= START_TIMEOUT => return Err(DevnetError::NotListening(error.to_string())),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    waited += Duration::from_millis(50);
+                }
+            }
+        };
+        let deployer = *accounts.first().ok_or_else(|| DevnetError::NotListening("anvil has no accounts".into()))?;
+        let token = Artifact::test_token().map_err(|e| deploy_error("TestToken", e))?;
+        let usdc_args = ("USD Coin".to_owned(), "USDC".to_owned(), U256::from(6u8)).abi_encode_params();
+        let dai_args = ("Dai Stablecoin".to_owned(), "DAI".to_owned(), U256::from(18u8)).abi_encode_params();
+        let usdc = deploy(&provider, deployer, "USDC", &token.bytecode, &usdc_args).await?;
+        let dai = deploy(&provider, deployer, "DAI", &token.bytecode, &dai_args).await?;
+        let weth = Artifact::wrapped_ether().map_err(|e| deploy_error("WrappedEther", e))?;
+        let weth = deploy(&provider, deployer, "WrappedEther", &weth.bytecode, &[]).await?;
+        let order_book = Artifact::order_book().map_err(|e| deploy_error("OrderBook", e))?;
+        let order_book = deploy(&provider, deployer, "OrderBook", &order_book.bytecode, &[]).await?;
+        let reverter = Artifact::reverter().map_err(|e| deploy_error("Reverter", e))?;
+        let reverter = deploy(&provider, deployer, "Reverter", &reverter.bytecode, &[]).await?;
+
+        for (token, decimals) in [(usdc, 6u8), (dai, 18u8)] {
+            let amount = U256::from(MINTED_TOKENS) * U256::from(10u8).pow(U256::from(decimals));
+            for holder in accounts.iter().take(FUNDED_ACCOUNTS) {
+                let data = IERC20::mintCall { to: *holder, amount }.abi_encode();
+                send(&provider, TransactionRequest::default().from(deployer).to(token).input(data.into()), "mint")
+                    .await?;
+            }
+        }
+        self.accounts = accounts;
+        self.contracts = DevnetContracts { usdc, dai, weth, order_book, reverter };
+        tracing::info!(url = self.url(), chain_id = self.chain_id, contracts = ?self.contracts, "devnet ready");
+        Ok(())
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        // Errors mean anvil already exited.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn deploy_error(contract: &str, reason: impl std::fmt::Display) -> DevnetError {
+    DevnetError::Deploy { contract: contract.to_owned(), reason: reason.to_string() }
+}
+
+async fn deploy(
+    provider: &DynProvider,
+    from: Address,
+    name: &str,
+    bytecode: &Bytes,
+    args: &[u8],
+) -> Result<Address, DevnetError> {
+    let code: Vec<u8> = bytecode.iter().chain(args).copied().collect();
+    let request = TransactionRequest::default().from(from).with_deploy_code(code);
+    let receipt = send(provider, request, name).await?;
+    receipt.contract_address.ok_or_else(|| deploy_error(name, "no contract address in the receipt"))
+}
+
+async fn send(
+    provider: &DynProvider,
+    request: TransactionRequest,
+    what: &str,
+) -> Result<alloy::rpc::types::TransactionReceipt, DevnetError> {
+    let pending = provider.send_transaction(request).await.map_err(|e| deploy_error(what, e))?;
+    let receipt = pending.get_receipt().await.map_err(|e| deploy_error(what, e))?;
+    if !receipt.status() {
+        return Err(deploy_error(what, "the transaction reverted"));
+    }
+    Ok(receipt)
+}
+
+/// Spawns anvil and reads its output until it says where it listens.
+fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, url::Url), DevnetError> {
+    let spawn_error = |reason: String| DevnetError::Spawn { path: path.display().to_string(), reason };
+    let mut child = Command::new(path)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain_id.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                spawn_error(format!("not found; {INSTALL_HINT}"))
+            } else {
+                spawn_error(e.to_string())
+            }
+        })?;
+    let stdout = child.stdout.take().ok_or_else(|| spawn_error("no stdout".into()))?;
+    let stderr = child.stderr.take();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    // Keeps reading anvil's output for its whole life, so that a full pipe never blocks it.
+    std::thread::spawn(move || {
+        let mut announced = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !announced && let Some(address) = line.strip_prefix("Listening on ") {
+                announced = true;
+                let _ = tx.send(address.trim().to_owned());
+            }
+            tracing::trace!(target: "anvil", "{line}");
+        }
+    });
+    if let Some(stderr) = stderr {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                tracing::debug!(target: "anvil", "{line}");
+            }
+        });
+    }
+    match rx.recv_timeout(START_TIMEOUT) {
+        Ok(address) => match format!("http://{address}").parse::<url::Url>() {
+            Ok(url) => Ok((child, url)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(DevnetError::NotListening(format!("anvil announced an odd address {address}: {e}")))
+            }
+        },
+        Err(_) => {
+            let status = child.try_wait().ok().flatten();
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(DevnetError::NotListening(match status {
+                Some(status) => format!("anvil exited with {status}"),
+                None => format!("no \"Listening on\" line within {} s", START_TIMEOUT.as_secs()),
+            }))
+        }
+    }
+}
+
+/// Finds anvil: `AOMI_ANVIL_BIN`, else the native binary of the npm package in `tools/` of the
+/// current directory or one of its parents (or of the repository this binary was built from),
+/// else `anvil` on the PATH. The native binary is preferred to `node_modules/.bin/anvil`, a node
+/// wrapper that would survive being killed and leave anvil running.
+pub fn find_anvil() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("AOMI_ANVIL_BIN").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Ok(dir) = std::env::current_dir() {
+        roots.extend(dir.ancestors().map(Path::to_path_buf));
+    }
+    if let Some(manifest) = option_env!("CARGO_MANIFEST_DIR") {
+        roots.extend(Path::new(manifest).ancestors().map(Path::to_path_buf));
+    }
+    let platform = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => "linux-amd64",
+        ("linux", "aarch64") => "linux-arm64",
+        ("macos", "x86_64") => "darwin-amd64",
+        ("macos", "aarch64") => "darwin-arm64",
+        _ => "unsupported",
+    };
+    for root in &roots {
+        let modules = root.join("tools").join("node_modules");
+        let native = modules.join("@foundry-rs").join(format!("anvil-{platform}")).join("bin").join("anvil");
+        if native.is_file() {
+            return Some(native);
+        }
+        let wrapper = modules.join(".bin").join("anvil");
+        if wrapper.is_file() {
+            return Some(wrapper);
+        }
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|dir| dir.join("anvil")).find(|candidate| candidate.is_file())
+    })
+}

@@ -1,0 +1,30 @@
+//! The chain layer of aomi, on alloy: networks, one provider per chat session, ABI handling,
+//! exact amounts, and the local anvil devnet.
+//!
+//! - [`network`]: the [`NetworkRegistry`] (built-ins, a TOML file, `AOMI_RPC_<NETWORK>`).
+//! - [`session`]: [`ChainSessions`], a [`SwitchableProvider`] per chat, switched by each turn's
+//!   wallet chain id; no global current network.
+//! - [`provider`]: an alloy HTTP provider per network, with fallback across RPC URLs.
+//! - [`abi`]: calls from human signatures and JSON arguments (tuples, arrays, bytes32, nested
+//!   structs, overloads), return values and revert data back to JSON.
+//! - [`units`]: "1.5" ⇄ 1500000 with 6 decimals, exactly.
+//! - [`contracts`]: the project's compiled contracts and the ERC20 interface.
+//! - [`devnet`]: [`Devnet`], anvil with the contracts deployed; the tests' fixture too.
+//! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
+
+pub mod abi;
+pub mod contracts;
+pub mod devnet;
+pub mod error;
+pub mod network;
+pub mod provider;
+pub mod session;
+pub mod units;
+
+pub use devnet::{Devnet, DevnetContracts, DevnetError, DevnetOptions};
+pub use error::ChainError;
+pub use network::{Network, NetworkRegistry};
+pub use session::{ChainSessions, Connection, KnownContracts, SwitchableProvider};
+
+/// Re-exported so that callers use the same alloy as this crate.
+pub use alloy;

@@ -1,0 +1,234 @@
+//! One provider per chat session, switched per turn by the wallet's chain id.
+//!
+//! There is no global "current network": each chat has its own [`SwitchableProvider`], kept by
+//! [`ChainSessions`]. At the start of every turn the wallet context's chain id switches the chat's
+//! provider ([`ChainSessions::begin_turn`]) before any tool runs, so "switch network, then ask"
+//! always answers on the new network, and two chats on two networks never see each other's.
+//! `switch_network` moves the chat for the rest of the turn; the front end then switches the
+//! wallet, and the next turn's wallet context agrees.
+//!
+//! The HTTP connections themselves are shared: one provider per network in a [`ProviderPool`],
+//! since a provider holds no per-user state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Instant;
+
+use alloy::json_abi::JsonAbi;
+use alloy::primitives::Address;
+use aomi_core::WalletContext;
+
+use crate::error::ChainError;
+use crate::network::{Network, NetworkRegistry};
+use crate::provider::{ChainProvider, connect, http_client};
+
+/// A network and a provider connected to it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The network.
+    pub network: Network,
+    /// Its provider.
+    pub provider: ChainProvider,
+}
+
+/// One provider per network, built on first use and shared by every session.
+#[derive(Debug)]
+pub struct ProviderPool {
+    registry: NetworkRegistry,
+    http: reqwest::Client,
+    connections: Mutex<HashMap<String, Arc<Connection>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ProviderPool {
+    /// A pool over the networks of `registry`.
+    pub fn new(registry: NetworkRegistry) -> Result<Self, ChainError> {
+        Ok(ProviderPool { registry, http: http_client()?, connections: Mutex::default() })
+    }
+
+    /// The networks.
+    pub fn registry(&self) -> &NetworkRegistry {
+        &self.registry
+    }
+
+    /// The connection to `network` (a network of the registry).
+    pub fn connection(&self, network: &Network) -> Result<Arc<Connection>, ChainError> {
+        if let Some(connection) = lock(&self.connections).get(&network.name) {
+            return Ok(Arc::clone(connection));
+        }
+        let connection = Arc::new(Connection { network: network.clone(), provider: connect(network, &self.http)? });
+        lock(&self.connections).entry(network.name.clone()).or_insert_with(|| Arc::clone(&connection));
+        Ok(connection)
+    }
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone)]
+enum Current {
+    Connected(Arc<Connection>),
+    /// The wallet is on a chain the registry does not know.
+    Unknown(u64),
+}
+
+/// A chat's provider: one network at a time, switched at once, with no effect on other chats.
+#[derive(Debug)]
+pub struct SwitchableProvider {
+    pool: Arc<ProviderPool>,
+    current: RwLock<Current>,
+}
+
+impl SwitchableProvider {
+    /// A provider on `network`.
+    pub fn new(pool: Arc<ProviderPool>, network: &Network) -> Result<Self, ChainError> {
+        let connection = pool.connection(network)?;
+        Ok(SwitchableProvider { pool, current: RwLock::new(Current::Connected(connection)) })
+    }
+
+    /// The current network and its provider, or why there is none (the wallet is on an unknown
+    /// chain).
+    pub fn current(&self) -> Result<Arc<Connection>, ChainError> {
+        match &*self.current.read().unwrap_or_else(PoisonError::into_inner) {
+            Current::Connected(connection) => Ok(Arc::clone(connection)),
+            Current::Unknown(chain_id) => {
+                Err(ChainError::UnknownChainId { chain_id: *chain_id, known: self.pool.registry().known() })
+            }
+        }
+    }
+
+    /// Switches to a network given by name, alias or chain id.
+    pub fn switch_network(&self, asked: &str) -> Result<Arc<Connection>, ChainError> {
+        let network = self.pool.registry().resolve(asked)?.clone();
+        self.switch_to(&network)
+    }
+
+    /// Switches to the network of `chain_id`. An unknown chain id leaves the session without a
+    /// network: tools then say that the wallet's chain is unknown.
+    pub fn switch_chain_id(&self, chain_id: u64) -> Result<Arc<Connection>, ChainError> {
+        match self.pool.registry().for_chain_id(chain_id) {
+            Ok(network) => {
+                let network = network.clone();
+                self.switch_to(&network)
+            }
+            Err(error) => {
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = Current::Unknown(chain_id);
+                Err(error)
+            }
+        }
+    }
+
+    fn switch_to(&self, network: &Network) -> Result<Arc<Connection>, ChainError> {
+        let connection = self.pool.connection(network)?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Current::Connected(Arc::clone(&connection));
+        Ok(connection)
+    }
+}
+
+/// A contract whose ABI aomi knows (the devnet's own; later, the contract database's).
+#[derive(Debug, Clone)]
+pub struct KnownContract {
+    /// Its name.
+    pub name: String,
+    /// Its ABI.
+    pub abi: Arc<JsonAbi>,
+}
+
+/// ABIs by chain id and address: where revert data, logs and `call_view_function` by name find
+/// their ABI. The contract database plugs in here.
+#[derive(Debug, Default)]
+pub struct KnownContracts {
+    contracts: RwLock<HashMap<(u64, Address), KnownContract>>,
+}
+
+impl KnownContracts {
+    /// Records a contract.
+    pub fn insert(&self, chain_id: u64, address: Address, contract: KnownContract) {
+        self.contracts.write().unwrap_or_else(PoisonError::into_inner).insert((chain_id, address), contract);
+    }
+
+    /// The contract at `address` on `chain_id`, if known.
+    pub fn get(&self, chain_id: u64, address: Address) -> Option<KnownContract> {
+        self.contracts.read().unwrap_or_else(PoisonError::into_inner).get(&(chain_id, address)).cloned()
+    }
+}
+
+/// Sessions kept before the least recently used are forgotten; a forgotten chat gets a new session
+/// on its next turn, on its wallet's network.
+const MAX_SESSIONS: usize = 10_000;
+
+/// The chain state of every chat: its [`SwitchableProvider`], by chat id.
+#[derive(Debug)]
+pub struct ChainSessions {
+    pool: Arc<ProviderPool>,
+    default_network: Network,
+    sessions: Mutex<HashMap<String, (Arc<SwitchableProvider>, Instant)>>,
+    contracts: KnownContracts,
+}
+
+impl ChainSessions {
+    /// Sessions over `registry`; a chat with no wallet context starts on `default_network`.
+    pub fn new(registry: NetworkRegistry, default_network: &str) -> Result<Self, ChainError> {
+        let default_network = registry.resolve(default_network)?.clone();
+        Ok(ChainSessions {
+            pool: Arc::new(ProviderPool::new(registry)?),
+            default_network,
+            sessions: Mutex::default(),
+            contracts: KnownContracts::default(),
+        })
+    }
+
+    /// The networks.
+    pub fn registry(&self) -> &NetworkRegistry {
+        self.pool.registry()
+    }
+
+    /// The network a chat starts on when its turn carries no wallet context.
+    pub fn default_network(&self) -> &Network {
+        &self.default_network
+    }
+
+    /// The contracts whose ABI is known.
+    pub fn contracts(&self) -> &KnownContracts {
+        &self.contracts
+    }
+
+    /// The chat's provider, created on the default network at first use.
+    pub fn session(&self, chat_id: &str) -> Result<Arc<SwitchableProvider>, ChainError> {
+        let mut sessions = lock(&self.sessions);
+        if let Some((session, used)) = sessions.get_mut(chat_id) {
+            *used = Instant::now();
+            return Ok(Arc::clone(session));
+        }
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions.iter().min_by_key(|(_, (_, used))| *used).map(|(id, _)| id.clone())
+        {
+            sessions.remove(&oldest);
+        }
+        let session = Arc::new(SwitchableProvider::new(Arc::clone(&self.pool), &self.default_network)?);
+        sessions.insert(chat_id.to_owned(), (Arc::clone(&session), Instant::now()));
+        Ok(session)
+    }
+
+    /// Called at the start of every turn, before the model or any tool runs: the wallet's chain id
+    /// selects the chat's network. Without a wallet context the chat stays where it was.
+    pub fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>) {
+        let Some(wallet) = wallet else { return };
+        let switched = self.session(chat_id).and_then(|session| session.switch_chain_id(wallet.chain_id));
+        if let Err(error) = switched {
+            tracing::warn!(chat_id, chain_id = wallet.chain_id, %error, "the wallet's chain is not usable");
+        }
+    }
+
+    /// The connection a tool call uses: the network it names (for this call only), or the chat's.
+    pub fn connection(&self, chat_id: &str, network: Option<&str>) -> Result<Arc<Connection>, ChainError> {
+        match network.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(asked) => {
+                let network = self.registry().resolve(asked)?.clone();
+                self.pool.connection(&network)
+            }
+            None => self.session(chat_id)?.current(),
+        }
+    }
+}

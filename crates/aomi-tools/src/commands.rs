@@ -1,0 +1,242 @@
+//! Direct commands: a message that starts with `/` runs one tool without the model, with cast-like
+//! syntax. They work when no model is configured, and stream the same parts as a model's tool call.
+
+use serde_json::{Map, Value, json};
+
+/// What a command asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Run `tool` with `args`.
+    Tool {
+        /// The tool's name.
+        tool: String,
+        /// Its arguments.
+        args: Value,
+    },
+    /// Show [`HELP`].
+    Help,
+}
+
+/// The list of commands, as `/help` shows it.
+pub const HELP: &str = "Direct commands run a tool without the model:\n\n\
+- `/balance <address|ens> [network]`: native balance\n\
+- `/token <token> <owner> [network]`: ERC20 balance\n\
+- `/call <address> \"balanceOf(address)(uint256)\" [args…]`: read a contract\n\
+- `/encode \"transfer(address,uint256)\" [args…]`: calldata of a call\n\
+- `/tx <hash> [network]`, `/receipt <hash> [network]`: a transaction, its receipt\n\
+- `/block [number|hash|latest] [network]`: a block\n\
+- `/gas [network]`: gas price\n\
+- `/account <address> [network]`: nonce, code, balance\n\
+- `/ens <name>`, `/lookup <address>`: ENS names\n\
+- `/network [name]`: switch this chat's network (without a name: list them)\n\
+- `/time`: the current time\n\n\
+Any command takes `--network <name>` to read another network once. \
+Quote arguments that contain spaces or parentheses: `/call 0x… \"sum(uint256[])(uint256)\" \"[1,2,3]\"`.";
+
+/// Parses a message. `None` when it is not a command (it does not start with `/` and a letter);
+/// `Some(Err(text))` when it is a malformed command: the text says the right usage.
+pub fn parse(message: &str) -> Option<Result<Command, String>> {
+    let text = message.trim();
+    let rest = text.strip_prefix('/')?;
+    if !rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    Some(parse_command(rest))
+}
+
+fn parse_command(rest: &str) -> Result<Command, String> {
+    let mut words = split(rest)?;
+    let name = words.remove(0).to_lowercase();
+    let network = take_flag(&mut words, "--network")?;
+    let usage = |text: &str| Err(format!("Usage: {text}. Type /help for every command."));
+    let tool = |tool: &str, args: Map<String, Value>| {
+        let mut args = args;
+        if let Some(network) = &network {
+            args.insert("network".into(), json!(network));
+        }
+        Ok(Command::Tool { tool: tool.into(), args: Value::Object(args) })
+    };
+    let mut map = Map::new();
+    let mut put = |key: &str, value: Value| {
+        map.insert(key.to_owned(), value);
+    };
+    match (name.as_str(), words.as_slice()) {
+        ("help" | "h" | "?", _) => Ok(Command::Help),
+        ("balance" | "bal", [address]) => {
+            put("address", json!(address));
+            tool("get_balance", map)
+        }
+        ("balance" | "bal", [address, net]) => {
+            put("address", json!(address));
+            put("network", json!(net));
+            tool("get_balance", map)
+        }
+        ("balance" | "bal", _) => usage("/balance <address|ens> [network]"),
+        ("token", [token, owner, rest @ ..]) if rest.len() <= 1 => {
+            put("token", json!(token));
+            put("owner", json!(owner));
+            if let [net] = rest {
+                put("network", json!(net));
+            }
+            tool("get_token_balance", map)
+        }
+        ("token", _) => usage("/token <token> <owner> [network]"),
+        ("call", [address, signature, args @ ..]) => {
+            put("address", json!(address));
+            put("signature", json!(signature));
+            put("args", json!(args));
+            tool("call_view_function", map)
+        }
+        ("call", _) => usage("/call <address> \"name(types)(outputs)\" [args…]"),
+        ("encode", [signature, args @ ..]) => {
+            put("signature", json!(signature));
+            put("args", json!(args));
+            tool("encode_function_call", map)
+        }
+        ("encode", _) => usage("/encode \"name(types)\" [args…]"),
+        ("tx" | "receipt", [hash, rest @ ..]) if rest.len() <= 1 => {
+            put("hash", json!(hash));
+            if let [net] = rest {
+                put("network", json!(net));
+            }
+            tool(if name == "tx" { "get_transaction" } else { "get_receipt" }, map)
+        }
+        ("tx", _) => usage("/tx <hash> [network]"),
+        ("receipt", _) => usage("/receipt <hash> [network]"),
+        ("block", rest) if rest.len() <= 2 => {
+            if let Some(block) = rest.first() {
+                put("block", json!(block));
+            }
+            if let Some(net) = rest.get(1) {
+                put("network", json!(net));
+            }
+            tool("get_block", map)
+        }
+        ("block", _) => usage("/block [number|hash|latest] [network]"),
+        ("gas", rest) if rest.len() <= 1 => {
+            if let Some(net) = rest.first() {
+                put("network", json!(net));
+            }
+            tool("get_gas_price", map)
+        }
+        ("gas", _) => usage("/gas [network]"),
+        ("account", [address, rest @ ..]) if rest.len() <= 1 => {
+            put("address", json!(address));
+            if let [net] = rest {
+                put("network", json!(net));
+            }
+            tool("get_account_info", map)
+        }
+        ("account", _) => usage("/account <address> [network]"),
+        ("ens", [ens]) => {
+            put("name", json!(ens));
+            tool("resolve_ens", map)
+        }
+        ("ens", _) => usage("/ens <name>"),
+        ("lookup", [address]) => {
+            put("address", json!(address));
+            tool("lookup_address", map)
+        }
+        ("lookup", _) => usage("/lookup <address>"),
+        ("network" | "switch", rest) if rest.len() <= 1 => {
+            if let Some(net) = rest.first().or(network.as_ref()) {
+                put("network", json!(net));
+            }
+            Ok(Command::Tool { tool: "switch_network".into(), args: Value::Object(map) })
+        }
+        ("network" | "switch", _) => usage("/network [name]"),
+        ("time" | "now", []) => Ok(Command::Tool { tool: "get_current_time".into(), args: json!({}) }),
+        ("time" | "now", _) => usage("/time"),
+        (other, _) => Err(format!("Unknown command /{other}. Type /help for the commands.")),
+    }
+}
+
+/// Removes `--flag value` (or `--flag=value`) from `words`.
+fn take_flag(words: &mut Vec<String>, flag: &str) -> Result<Option<String>, String> {
+    let prefix = format!("{flag}=");
+    if let Some(index) = words.iter().position(|w| w.starts_with(&prefix)) {
+        return Ok(Some(words.remove(index)[prefix.len()..].to_owned()));
+    }
+    let Some(index) = words.iter().position(|w| w == flag) else { return Ok(None) };
+    if index + 1 >= words.len() {
+        return Err(format!("{flag} needs a value"));
+    }
+    words.remove(index);
+    Ok(Some(words.remove(index)))
+}
+
+/// Splits a command line into words: whitespace separates, double or single quotes group.
+fn split(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => current.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            None => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if let Some(q) = quote {
+        return Err(format!("unclosed {q} quote"));
+    }
+    if in_word {
+        words.push(current);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(text: &str) -> (String, Value) {
+        match parse(text) {
+            Some(Ok(Command::Tool { tool, args })) => (tool, args),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn commands_map_to_tools() {
+        assert_eq!(tool("/balance 0xabc"), ("get_balance".into(), json!({ "address": "0xabc" })));
+        assert_eq!(tool("/balance vitalik.eth mainnet").1, json!({ "address": "vitalik.eth", "network": "mainnet" }));
+        assert_eq!(
+            tool("/call 0xabc \"balanceOf(address)(uint256)\" 0xdef"),
+            (
+                "call_view_function".into(),
+                json!({ "address": "0xabc", "signature": "balanceOf(address)(uint256)", "args": ["0xdef"] })
+            )
+        );
+        assert_eq!(tool("/call 0xabc 'sum(uint256[])(uint256)' \"[1, 2]\"").1["args"], json!(["[1, 2]"]));
+        assert_eq!(tool("/tx 0x01 --network base").1, json!({ "hash": "0x01", "network": "base" }));
+        assert_eq!(tool("/block").0, "get_block");
+        assert_eq!(tool("/network sepolia").1, json!({ "network": "sepolia" }));
+        assert_eq!(tool("/network").1, json!({}));
+        assert_eq!(parse("/help"), Some(Ok(Command::Help)));
+    }
+
+    #[test]
+    fn non_commands_and_bad_commands() {
+        assert_eq!(parse("hello"), None);
+        assert_eq!(parse("/ 5"), None);
+        assert!(matches!(parse("/balance"), Some(Err(text)) if text.contains("Usage: /balance")));
+        assert!(matches!(parse("/frobnicate"), Some(Err(text)) if text.contains("Unknown command /frobnicate")));
+        assert!(matches!(parse("/call 0x \"f(uint"), Some(Err(text)) if text.contains("unclosed")));
+        assert!(matches!(parse("/gas --network"), Some(Err(text)) if text.contains("needs a value")));
+    }
+}

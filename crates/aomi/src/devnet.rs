@@ -1,0 +1,109 @@
+//! `aomi devnet`, and the chain set-up `aomi serve` shares with it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use aomi_chain::network::{DEVNET, rpc_env_var};
+use aomi_chain::{ChainSessions, Devnet, DevnetOptions, NetworkRegistry};
+use clap::Args;
+use serde_json::json;
+
+/// Flags of `aomi devnet`.
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Chain id of the devnet.
+    #[arg(long, default_value_t = aomi_chain::network::DEVNET_CHAIN_ID)]
+    chain_id: u64,
+    /// Print one JSON object (url, chainId, accounts, contracts) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Starts anvil with the project's contracts and prints where everything is, until Ctrl-C.
+pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let devnet = Devnet::start_with(DevnetOptions { chain_id: args.chain_id, port: args.port, anvil: None }).await?;
+    let mut out = std::io::stdout();
+    if args.json {
+        let description = json!({
+            "url": devnet.url(),
+            "chainId": devnet.chain_id(),
+            "accounts": devnet.accounts(),
+            "contracts": devnet.contracts(),
+        });
+        writeln!(out, "{description}")?;
+    } else {
+        writeln!(out, "devnet listening on {} (chain id {})", devnet.url(), devnet.chain_id())?;
+        writeln!(out, "{}", describe(&devnet))?;
+        writeln!(out, "Press Ctrl-C to stop it.")?;
+    }
+    out.flush()?;
+    crate::serve::shutdown_signal().await;
+    drop(devnet);
+    Ok(())
+}
+
+/// The devnet's contracts and funded accounts, as text.
+pub fn describe(devnet: &Devnet) -> String {
+    let c = devnet.contracts();
+    let mut text = format!(
+        "contracts:\n  USDC (6 decimals)  {}\n  DAI (18 decimals)  {}\n  WETH               {}\n  OrderBook          {}\n  Reverter           {}\naccounts (unlocked; 10000 ETH each, the first five hold {} USDC and DAI):",
+        c.usdc,
+        c.dai,
+        c.weth,
+        c.order_book,
+        c.reverter,
+        aomi_chain::devnet::MINTED_TOKENS
+    );
+    for account in devnet.accounts() {
+        text.push_str(&format!("\n  {account}"));
+    }
+    text
+}
+
+/// What `aomi serve` needs of the chain: the sessions, and the devnet it started (kept alive by the
+/// caller; dropping it stops anvil).
+pub struct ChainSetup {
+    /// Every chat's provider.
+    pub sessions: Arc<ChainSessions>,
+    /// The devnet aomi started, if it did.
+    #[expect(dead_code, reason = "held for its Drop, which stops anvil")]
+    pub devnet: Option<Devnet>,
+}
+
+/// Builds the network registry (built-ins, the networks file, `AOMI_RPC_<NETWORK>`), starts the
+/// devnet when asked (unless `AOMI_RPC_DEVNET` points elsewhere), and the chat sessions.
+pub async fn chain_setup(
+    networks_file: Option<&Path>,
+    start_devnet: bool,
+    default_network: Option<String>,
+) -> anyhow::Result<ChainSetup> {
+    let mut registry = NetworkRegistry::builtin();
+    if let Some(path) = networks_file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        registry.merge_toml(&text).with_context(|| format!("in {}", path.display()))?;
+    }
+    registry.apply_env(|name| std::env::var(name).ok())?;
+    let devnet_url_set = std::env::var(rpc_env_var(DEVNET)).is_ok_and(|v| !v.trim().is_empty());
+    let devnet = if start_devnet && !devnet_url_set {
+        let devnet = Devnet::start().await.context("cannot start the devnet")?;
+        registry.set_rpc_url(DEVNET, devnet.url())?;
+        tracing::info!(url = devnet.url(), chain_id = devnet.chain_id(), "devnet started\n{}", describe(&devnet));
+        Some(devnet)
+    } else {
+        if start_devnet {
+            tracing::info!("{} is set: using that devnet instead of starting one", rpc_env_var(DEVNET));
+        }
+        None
+    };
+    let default = default_network.unwrap_or_else(|| if start_devnet { DEVNET.into() } else { "ethereum".into() });
+    let sessions = Arc::new(ChainSessions::new(registry, &default)?);
+    if let Some(devnet) = &devnet {
+        devnet.register_contracts(sessions.contracts())?;
+    }
+    Ok(ChainSetup { sessions, devnet })
+}
