@@ -33,22 +33,49 @@ const WALLET_SOURCE = readFileSync(join(here, 'wallet-fixture.js'), 'utf8');
 /** anvil's first dev account. */
 export const DEV_ACCOUNT = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 
-/** Starts a process and resolves with the URL of its `listening on <url>` line. */
-function startProcess(command, args, env, children) {
+/** Starts a process and resolves with what `ready` finds in the first stdout line it matches. */
+function startProcess(command, args, env, children, ready = line => /^listening on (\S+)/.exec(line)?.[1]) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolvePromise, reject) => {
     child.on('error', reject);
-    child.on('exit', code => reject(new Error(`${command} exited with ${code} before listening`)));
+    child.on('exit', code => reject(new Error(`${command} exited with ${code} before it was ready`)));
     createInterface({ input: child.stdout }).on('line', line => {
-      const match = /^listening on (\S+)/.exec(line);
-      if (match) resolvePromise(match[1]);
+      const found = ready(line);
+      if (found !== undefined) resolvePromise(found);
     });
   });
 }
 
-/** Starts the stub model with `script` and `aomi serve` on a free port, serving the built page. */
-export async function startAomi(script) {
+/**
+ * Starts `aomi devnet` (anvil with the project's contracts) with this chain id; resolves with its
+ * `{url, chainId, accounts, contracts}` and a `stop`.
+ */
+export async function startDevnet(chainId = 31337) {
+  const children = [];
+  const devnet = await startProcess(AOMI_BIN, ['devnet', '--json', '--chain-id', String(chainId)], {}, children, line =>
+    line.startsWith('{') ? JSON.parse(line) : undefined,
+  );
+  return { ...devnet, stop: () => children.forEach(child => child.kill('SIGTERM')) };
+}
+
+/** One JSON-RPC call to a node. */
+export async function rpc(url, method, params = []) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = await response.json();
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+/**
+ * Starts the stub model with `script` and `aomi serve` on a free port, serving the built page;
+ * `env` adds to the server's environment (AOMI_RPC_DEVNET, …).
+ */
+export async function startAomi(script, env = {}) {
   if (!existsSync(join(WEB_DIR, 'index.html'))) {
     throw new Error(`no built page in ${WEB_DIR}: run \`npm run build\` in web/ first`);
   }
@@ -68,6 +95,7 @@ export async function startAomi(script) {
       AOMI_WEB_DIR: WEB_DIR,
       AOMI_DATA_DIR: dir,
       RUST_LOG: 'warn',
+      ...env,
     },
     children,
   );

@@ -2,14 +2,13 @@
 // end-to-end tests. Run after `npm run build`: `npm run screenshots` (AOMI_BIN and AOMI_STUB_BIN
 // as for the tests).
 //
-// The transaction review is shown from a recorded stream (the exact parts the server sends for a
-// wallet call with its simulation), because the wallet tool and the simulator land with the chain
-// work; everything else comes from the real server.
+// The review with a simulation is shown from a recorded stream (the parts the server will send once
+// it simulates); everything else comes from the real server and a real devnet.
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DEV_ACCOUNT, openBrowser, send, startAomi } from './harness.mjs';
+import { DEV_ACCOUNT, openBrowser, send, startAomi, startDevnet } from './harness.mjs';
 
 const out = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
@@ -24,8 +23,30 @@ const ANSWER = `The burn address \`0x000000000000000000000000000000000000dEaD\` 
 
 Ask me to **send**, **swap** or **explain** anything on-chain.`;
 
+const devnet = await startDevnet();
+const FRIEND = devnet.accounts[1];
+
 const script = {
   rules: [
+    {
+      when: { last_user_contains: '250 USDC' },
+      reply: {
+        tool_calls: {
+          text: 'I prepared the transfer. Check it and sign it in your wallet:',
+          calls: [
+            {
+              name: 'send_transaction_to_wallet',
+              arguments: {
+                to: devnet.contracts.usdc,
+                signature: 'transfer(address,uint256)',
+                args: [FRIEND, '250000000'],
+                description: 'Send 250 USDC to 0x7099…79C8',
+              },
+            },
+          ],
+        },
+      },
+    },
     { when: { last_user_contains: 'time' }, reply: { tool_calls: { text: 'Let me read the clock first.', calls: [{ name: 'get_current_time', arguments: {} }] } } },
     { when: { last_tool_result_contains: 'utc' }, reply: { text: ANSWER } },
     { when: { last_user_contains: 'fail' }, reply: { http_error: { status: 529, message: 'the model provider is overloaded' } } },
@@ -39,20 +60,19 @@ const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 
 /** The stream the server sends when the model asks the wallet to send a swap. */
 function reviewStream() {
-  const input = {
+  const input = { to: ROUTER, value: '100000000000000000', signature: 'execute(bytes,bytes[],uint256)', description: 'Swap 0.1 ETH for at least 342.22 USDC on Uniswap (1% slippage)' };
+  const request = {
+    chainId: 1,
+    network: 'ethereum',
+    from: ME,
     to: ROUTER,
     value: '100000000000000000',
     data: '0x3593564c000000000000000000000000000000000000000000000000000000000000006000000000000000000000000000000000000000000000000000000000000000a0',
-    chainId: 1,
-    description: 'Swap 0.1 ETH for at least 342.22 USDC on Uniswap (1% slippage)',
-    decoded: {
-      contract: 'UniversalRouter',
-      function: 'execute(bytes commands, bytes[] inputs, uint256 deadline)',
-      args: [
-        { name: 'commands', type: 'bytes', value: '0x0b00 (WRAP_ETH, V3_SWAP_EXACT_IN)' },
-        { name: 'inputs', type: 'bytes[]', value: '2 items' },
-        { name: 'deadline', type: 'uint256', value: '1767225600' },
-      ],
+    gas: null,
+    description: input.description,
+    decodedCall: {
+      function: 'execute(bytes,bytes[],uint256)',
+      args: { commands: '0x0b00 (WRAP_ETH, V3_SWAP_EXACT_IN)', inputs: '2 items', deadline: '1767225600' },
     },
   };
   const simulation = {
@@ -78,6 +98,7 @@ function reviewStream() {
     { type: 'text-end', id: 't1' },
     { type: 'tool-input-start', toolCallId: 'call_swap', toolName: 'send_transaction_to_wallet' },
     { type: 'tool-input-available', toolCallId: 'call_swap', toolName: 'send_transaction_to_wallet', input },
+    { type: 'data-wallet-request', id: 'call_swap', data: { toolCallId: 'call_swap', toolName: 'send_transaction_to_wallet', request, summary: 'Waiting for your wallet' } },
     { type: 'data-simulation', id: 'call_swap', data: simulation },
     { type: 'finish-step' },
     { type: 'finish', finishReason: 'tool-calls' },
@@ -86,7 +107,12 @@ function reviewStream() {
 }
 
 /** A wallet per screenshot, so each one's history holds only its own chats. */
-const wallet = (account = ME) => ({ accounts: [account], chainId: 1, chains: [1, 8453, 31337] });
+const wallet = (account = ME) => ({
+  accounts: [account],
+  chainId: 31337,
+  chains: [1, 8453, 31337],
+  rpcUrls: { 31337: devnet.url },
+});
 const other = n => `0x${n.toString(16).padStart(2, '0').repeat(20)}`;
 
 async function shoot(page, name) {
@@ -95,7 +121,7 @@ async function shoot(page, name) {
   console.log(`docs/screenshots/${name}.png`);
 }
 
-const aomi = await startAomi(script);
+const aomi = await startAomi(script, { AOMI_RPC_DEVNET: devnet.url, AOMI_DEFAULT_NETWORK: 'devnet' });
 try {
   for (const theme of ['dark', 'light']) {
     const browser = await openBrowser({ colorScheme: theme, wallet: wallet(theme === 'dark' ? ME : other(0xb1)) });
@@ -132,7 +158,19 @@ try {
   }
 
   for (const theme of ['dark', 'light']) {
-    const browser = await openBrowser({ colorScheme: theme, wallet: wallet(), viewport: { width: 1280, height: 1100 } });
+    const browser = await openBrowser({ colorScheme: theme, wallet: wallet(theme === 'dark' ? ME : other(0xe4)), viewport: { width: 1280, height: 960 } });
+    const { page } = browser;
+    await page.goto(aomi.url);
+    await page.getByRole('button', { name: 'Connect wallet' }).click();
+    await page.locator('.wallet-button.connected').waitFor();
+    await send(page, 'send 250 USDC to my friend');
+    await page.getByRole('region', { name: 'Review transaction' }).waitFor();
+    await shoot(page, `review-${theme}`);
+    await browser.close();
+  }
+
+  for (const theme of ['dark', 'light']) {
+    const browser = await openBrowser({ colorScheme: theme, wallet: wallet(other(0xf5)), viewport: { width: 1280, height: 1100 } });
     const { page } = browser;
     await page.route('**/api/chat', route =>
       route.fulfill({
@@ -147,7 +185,7 @@ try {
     await send(page, 'swap 0.1 ETH to USDC');
     await page.getByRole('region', { name: 'Review transaction' }).waitFor();
     await page.getByText('Raw transaction').click();
-    await shoot(page, `review-${theme}`);
+    await shoot(page, `review-simulation-${theme}`);
     await browser.close();
   }
 
@@ -167,4 +205,5 @@ try {
   }
 } finally {
   await aomi.stop();
+  devnet.stop();
 }

@@ -54,8 +54,9 @@ export function Composer({
   };
 
   const choose = (command: DirectCommand) => {
-    const isPage = PAGE_COMMANDS.some(page => page.name === command.name);
-    if (isPage) {
+    // A command that takes nothing runs at once; the others wait for their arguments.
+    const complete = PAGE_COMMANDS.some(page => page.name === command.name) || command.usage === `/${command.name}`;
+    if (complete) {
       submit(`/${command.name}`);
     } else {
       setInput(`/${command.name} `);

@@ -1,7 +1,11 @@
 import { render, screen } from '@testing-library/react';
 import { describe, expect, test, vi } from 'vitest';
 
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { WagmiProvider } from 'wagmi';
+
 import type { AomiMessage } from '../lib/types';
+import { createWagmiConfig } from '../wallet/config';
 import { MessageView, type MessageContext } from './MessageView';
 
 const context: MessageContext = { progress: {}, live: false, last: true, chainId: 1, onWalletOutcome: vi.fn() };
@@ -61,14 +65,57 @@ describe('MessageView', () => {
     expect(onSwitchNetwork).toHaveBeenCalledWith(8453);
   });
 
-  test('a wallet call with bad fields is refused in the chat, never sent to the wallet', () => {
+  const walletCall = { type: 'tool-send_transaction_to_wallet', toolCallId: 'w1', state: 'input-available', input: { to: 'alice.eth', description: 'Send 1.5 USDC' } };
+  const walletRequest = (request: Record<string, unknown>) => ({
+    type: 'data-wallet-request',
+    id: 'w1',
+    data: { toolCallId: 'w1', toolName: 'send_transaction_to_wallet', summary: 'Waiting for your wallet', request },
+  });
+  const USDC = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+
+  test('a wallet call waits for the server to build its transaction', () => {
+    const message = { id: 'a', role: 'assistant', parts: [walletCall] } as AomiMessage;
+    render(<MessageView message={message} context={{ ...context, live: true }} />);
+    expect(screen.getByText('Preparing the transaction…')).toBeTruthy();
+  });
+
+  test('the built transaction opens the review, with the decoded call', async () => {
+    const request = {
+      chainId: 31337,
+      network: 'devnet',
+      to: USDC,
+      value: '0',
+      data: '0xa9059cbb',
+      gas: null,
+      description: 'Send 1.5 USDC',
+      decodedCall: { function: 'transfer(address,uint256)', args: { to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', amount: '1500000' } },
+    };
+    const message = { id: 'a', role: 'assistant', parts: [walletCall, walletRequest(request)] } as AomiMessage;
+    const config = await createWagmiConfig();
+    render(
+      <WagmiProvider config={config}>
+        <QueryClientProvider client={new QueryClient()}>
+          <MessageView message={message} context={context} />
+        </QueryClientProvider>
+      </WagmiProvider>,
+    );
+    expect(screen.getByRole('region', { name: 'Review transaction' })).toBeTruthy();
+    expect(screen.getByText('transfer(address,uint256)')).toBeTruthy();
+    expect(screen.getByText('1500000')).toBeTruthy();
+    expect(screen.getByText('Devnet')).toBeTruthy();
+    // No wallet in this browser: signing starts by connecting one; nothing simulated it.
+    expect(screen.getByRole('button', { name: 'Connect wallet to sign' })).toBeTruthy();
+    expect(screen.getByText(/Not simulated: connect a wallet to simulate\./)).toBeTruthy();
+  });
+
+  test('a built transaction with bad fields is refused in the chat, never sent to the wallet', () => {
     const message = {
       id: 'a',
       role: 'assistant',
-      parts: [{ type: 'tool-send_transaction_to_wallet', toolCallId: 'w1', state: 'input-available', input: { to: 'vitalik', chainId: 1 } }],
+      parts: [walletCall, walletRequest({ chainId: 1, to: '0x1234', value: '0', description: 'x' })],
     } as AomiMessage;
     render(<MessageView message={message} context={context} />);
-    expect(screen.getByText('"to" is not an address: vitalik')).toBeTruthy();
+    expect(screen.getByText('"to" is not an address: 0x1234')).toBeTruthy();
     expect(screen.queryByRole('button', { name: /Approve/ })).toBeNull();
   });
 });

@@ -3,7 +3,7 @@ import { isToolOrDynamicToolUIPart } from 'ai';
 
 import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
-import type { AomiMessage, AomiPart, SimulationReport } from '../lib/types';
+import type { AomiMessage, AomiPart, SimulationReport, WalletTransaction } from '../lib/types';
 import { Markdown } from './Markdown';
 import { ToolCard, toolNameOf, type AnyToolPart } from './ToolCard';
 import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletRequest';
@@ -55,6 +55,32 @@ function simulationFor(message: AomiMessage, toolCallId: string): SimulationRepo
   return undefined;
 }
 
+/** The transaction the server built for a wallet call (its `data-wallet-request` part). */
+export function walletTransactionFor(message: AomiMessage, toolCallId: string): WalletTransaction | undefined {
+  const part = message.parts.find(
+    (p): p is Extract<AomiPart, { type: 'data-wallet-request' }> =>
+      p.type === 'data-wallet-request' && (p.id === toolCallId || p.data.toolCallId === toolCallId),
+  );
+  if (!part) return undefined;
+  const { request } = part.data;
+  const decoded = request.decodedCall
+    ? {
+        function: request.decodedCall.function,
+        args: Object.entries(request.decodedCall.args ?? {}).map(([name, value]) => ({ name, value })),
+      }
+    : undefined;
+  return {
+    to: request.to,
+    value: request.value,
+    data: request.data,
+    gas: request.gas,
+    chainId: request.chainId,
+    description: request.description,
+    decoded,
+    simulation: request.simulation,
+  };
+}
+
 /** What a message needs from the chat around it. */
 export interface MessageContext {
   /** Tool progress by call id, while tools run. */
@@ -75,7 +101,10 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
     const tool = part as AnyToolPart;
     const name = toolNameOf(tool);
     if (name === WALLET_TOOL && tool.state === 'input-available' && context.last) {
-      const tx = checkTransaction(tool.input);
+      const built = walletTransactionFor(message, tool.toolCallId);
+      // The server builds the transaction (resolves names, encodes the call) before the wallet sees it.
+      if (!built) return <ToolCard part={tool} progress="Preparing the transaction…" ended={!context.live} />;
+      const tx = checkTransaction(built);
       if (typeof tx === 'string') {
         return <ToolCard part={{ ...tool, state: 'output-error', errorText: tx, output: undefined } as AnyToolPart} />;
       }

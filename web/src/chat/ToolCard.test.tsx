@@ -19,7 +19,15 @@ describe('ToolCard', () => {
 
   test('a result shows its summary and the data formatted: exact amount, symbol, holder', () => {
     const output = {
-      data: { address: '0x000000000000000000000000000000000000dEaD', balance: '1234500000000000000000', decimals: 18, symbol: 'ETH' },
+      // As get_balance answers: `balance` is already decimal; the page formats `wei` itself.
+      data: {
+        address: '0x000000000000000000000000000000000000dEaD',
+        network: 'ethereum',
+        wei: '1234500000000000000000',
+        balance: '1234.5',
+        decimals: 18,
+        symbol: 'ETH',
+      },
       summary: 'The burn address holds 1,234.5 ETH.',
     };
     const { container } = render(<ToolCard part={part({ state: 'output-available', output })} />);
@@ -29,6 +37,7 @@ describe('ToolCard', () => {
     expect(amount?.textContent).toBe('1,234.5 ETH');
     expect(amount?.getAttribute('title')).toBe('1234.5 ETH');
     expect(container.querySelector('.chain-ref .mono')?.textContent).toBe('0x0000…dEaD');
+    expect(container.querySelector('.tool-result .badge')?.textContent).toBe('ethereum');
     // Nothing spins once the call has ended.
     expect(container.querySelector('.spinner')).toBeNull();
   });
@@ -45,10 +54,18 @@ describe('ToolCard', () => {
     expect(screen.getByText('The call did not finish.')).toBeTruthy();
   });
 
-  test('a transaction hash links to the explorer of its chain', () => {
+  test('a whole-number decimal balance is never taken for base units', () => {
+    const output = { data: { balance: '10000', symbol: 'ETH', decimals: 18 }, summary: 'It holds 10000 ETH.' };
+    const { container } = render(<ToolCard part={part({ state: 'output-available', output })} />);
+    expect(container.querySelector('.amount')).toBeNull();
+    expect(container.querySelector('.tool-summary')?.textContent).toBe('It holds 10000 ETH.');
+  });
+
+  test('a sent transaction (the wallet’s answer) links its hash to the explorer of its chain', () => {
     const hash = `0x${'12'.repeat(32)}`;
-    const output = { data: { hash, chainId: 8453, status: 'success' }, summary: 'Sent.' };
-    render(<ToolCard part={part({ state: 'output-available', output })} />);
+    const output = { transactionHash: hash, chainId: 8453, status: 'success', blockNumber: 7 };
+    render(<ToolCard part={{ ...part({ state: 'output-available', output }), type: 'tool-send_transaction_to_wallet' } as AnyToolPart} />);
+    expect(screen.getByText('Transaction for your wallet')).toBeTruthy();
     const link = screen.getByRole('link', { name: 'Open transaction hash in the explorer' });
     expect(link.getAttribute('href')).toBe(`https://basescan.org/tx/${hash}`);
     expect(screen.getByText('success')).toBeTruthy();

@@ -240,6 +240,8 @@ export function TransactionReview({
           </dd>
           <dt>data</dt>
           <dd className="mono break">{tx.data && tx.data !== '0x' ? tx.data : '0x (none)'}</dd>
+          <dt>gas</dt>
+          <dd className="mono">{tx.gas ?? 'estimated by the wallet'}</dd>
         </dl>
       </details>
 

@@ -7,12 +7,20 @@ import { useAccount, useConnect, useSendTransaction, useSwitchChain } from 'wagm
 
 import { errorMessage, simulate } from '../lib/api';
 import { toBigInt } from '../lib/amount';
-import { chainName } from '../lib/networks';
-import type { SimulationReport, ToolOutput, WalletTransaction } from '../lib/types';
+import type { SimulationReport, WalletTransaction } from '../lib/types';
 import { TransactionReview, type ReviewPhase, type SimulationState } from './TransactionReview';
 
+/** What the page answers for a sent transaction: the hash the server expects, and what the receipt
+ * said. */
+export interface SentTransaction {
+  transactionHash: string;
+  chainId: number;
+  status: 'success' | 'reverted' | 'pending';
+  blockNumber?: number;
+}
+
 /** How the wallet's answer goes back to the turn. */
-export type WalletOutcome = { output: ToolOutput } | { errorText: string };
+export type WalletOutcome = { output: SentTransaction } | { errorText: string };
 
 /** How long the page waits for a sent transaction's receipt before it reports it as pending. */
 const RECEIPT_TIMEOUT_MS = 180_000;
@@ -26,7 +34,7 @@ function isUserRejection(error: unknown): boolean {
   return false;
 }
 
-/** Checks the model's transaction fields before anything reaches the wallet. */
+/** Checks the transaction's fields before anything reaches the wallet. */
 export function checkTransaction(input: unknown): WalletTransaction | string {
   const tx = input as Partial<WalletTransaction> | null;
   if (!tx || typeof tx !== 'object') return 'The wallet request has no transaction.';
@@ -41,6 +49,9 @@ export function checkTransaction(input: unknown): WalletTransaction | string {
   }
   if (tx.data !== undefined && (typeof tx.data !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(tx.data))) {
     return '"data" is not hex bytes.';
+  }
+  if (tx.gas !== undefined && tx.gas !== null && (typeof tx.gas !== 'string' || !/^\d+$/.test(tx.gas))) {
+    return `"gas" is not a whole number: ${String(tx.gas)}`;
   }
   return tx as WalletTransaction;
 }
@@ -99,20 +110,16 @@ export function WalletRequest({
       const client = createPublicClient({ transport: custom(provider), pollingInterval: 1000 });
       try {
         const receipt = await client.waitForTransactionReceipt({ hash, timeout: RECEIPT_TIMEOUT_MS });
-        const status = receipt.status === 'success' ? 'success' : 'reverted';
         return {
-          data: { hash, chainId: tx.chainId, status, blockNumber: Number(receipt.blockNumber) },
-          summary:
-            status === 'success'
-              ? `Sent and mined in block ${receipt.blockNumber} on ${chainName(tx.chainId)}: ${hash}`
-              : `Sent, but it reverted in block ${receipt.blockNumber} on ${chainName(tx.chainId)}: ${hash}`,
-        };
+          transactionHash: hash,
+          chainId: tx.chainId,
+          status: receipt.status === 'success' ? 'success' : 'reverted',
+          blockNumber: Number(receipt.blockNumber),
+        } satisfies SentTransaction;
       } catch (error) {
+        // Not mined in time: the model is told it is pending, with the hash to look it up.
         if ((error as { name?: string }).name !== 'WaitForTransactionReceiptTimeoutError') throw error;
-        return {
-          data: { hash, chainId: tx.chainId, status: 'pending' },
-          summary: `Sent on ${chainName(tx.chainId)}; not mined yet after ${RECEIPT_TIMEOUT_MS / 60000} minutes: ${hash}`,
-        };
+        return { transactionHash: hash, chainId: tx.chainId, status: 'pending' } satisfies SentTransaction;
       }
     },
     [account.connector, tx.chainId],
@@ -156,6 +163,7 @@ export function WalletRequest({
         to: tx.to as `0x${string}`,
         value: toBigInt(tx.value ?? '0'),
         data: tx.data && tx.data !== '0x' ? (tx.data as `0x${string}`) : undefined,
+        gas: tx.gas ? BigInt(tx.gas) : undefined,
         chainId: tx.chainId as never,
       });
       localStorage.setItem(pendingKey(toolCallId), JSON.stringify({ hash, chainId: tx.chainId }));

@@ -27,9 +27,12 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 const isInteger = (value: unknown) =>
   (typeof value === 'string' && /^-?\d+$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value));
 
-/** The amount of a token-shaped object: `{balance|amount|value, decimals, symbol}`. */
+/** The keys under which aomi's tools give an amount in base units (`balance` is already decimal). */
+const BASE_UNIT_KEYS = ['wei', 'raw', 'balanceWei', 'delta'];
+
+/** The amount of a token-shaped object: base units (`wei`, `raw`, …) with `decimals` and `symbol`. */
 function tokenAmount(data: Json): ReactNode | undefined {
-  const value = ['balance', 'amount', 'value', 'delta'].map(key => data[key]).find(isInteger);
+  const value = BASE_UNIT_KEYS.map(key => data[key]).find(isInteger);
   if (value === undefined || typeof data.decimals !== 'number') return undefined;
   return (
     <Amount
@@ -76,15 +79,16 @@ export function renderByShape(data: unknown): ReactNode | undefined {
   const chainId = typeof data.chainId === 'number' ? data.chainId : undefined;
   const amount = tokenAmount(data);
   if (amount) {
+    const holder = [data.address, data.owner].find(isAddress);
     return (
       <div className="result-line">
         {amount}
-        {isAddress(data.address) ? (
+        {holder ? (
           <span className="muted">
-            {' '}
-            held by <ChainRef value={data.address} chainId={chainId} />
+            held by <ChainRef value={holder} chainId={chainId} />
           </span>
         ) : null}
+        {typeof data.network === 'string' ? <span className="badge">{data.network}</span> : null}
       </div>
     );
   }

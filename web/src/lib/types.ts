@@ -2,7 +2,7 @@
 // reports (DESIGN.md §3) and history records.
 import type { UIMessage } from 'ai';
 
-/** What every aomi tool returns: machine data for the page and a sentence for people. */
+/** What aomi's server tools return: machine data for the page and a sentence for people. */
 export interface ToolOutput {
   data: unknown;
   summary?: string;
@@ -65,16 +65,39 @@ export interface DecodedCall {
   args?: { name?: string; type?: string; value: unknown }[];
 }
 
-/** The input of the wallet tool `send_transaction_to_wallet`. */
+/** A transaction for the wallet, as the review shows it and the wallet sends it. */
 export interface WalletTransaction {
   to: string;
   /** Wei, decimal string. */
   value?: string;
   data?: string;
+  /** Gas limit, decimal string; none lets the wallet estimate. */
+  gas?: string | null;
   chainId: number;
   description?: string;
   decoded?: DecodedCall;
   simulation?: SimulationReport;
+}
+
+/** What the server built for a wallet call (`data-wallet-request`, id: the call's id). */
+export interface WalletRequestPart {
+  toolCallId: string;
+  toolName: string;
+  summary?: string;
+  request: {
+    chainId: number;
+    network?: string;
+    from?: string | null;
+    to: string;
+    value?: string;
+    data?: string;
+    gas?: string | null;
+    description?: string;
+    /** The call, decoded: `{function: "transfer(address,uint256)", args: {to: "0x…", amount: "1500000"}}`. */
+    decodedCall?: { function: string; args?: Record<string, unknown> } | null;
+    /** The simulation, once the server simulates before asking. */
+    simulation?: SimulationReport;
+  };
 }
 
 /** The data parts aomi streams, by name (`data-<name>` on the wire). */
@@ -85,6 +108,8 @@ export type AomiDataParts = {
   error: { message: string };
   /** The model asks the page to switch the wallet's network. */
   network: { chainId: number; name?: string };
+  /** The transaction the server built for a wallet call. */
+  'wallet-request': WalletRequestPart;
   /** The simulation of a wallet transaction. */
   simulation: SimulationReport;
 };
