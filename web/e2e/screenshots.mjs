@@ -59,12 +59,12 @@ const ROUTER = '0x66a9893cC07D91D95644AEDD05D03f95e1dBA8Af';
 const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 
 /** The stream the server sends when the model asks the wallet to send a swap. */
-function reviewStream() {
+function reviewStream(account) {
   const input = { to: ROUTER, value: '100000000000000000', signature: 'execute(bytes,bytes[],uint256)', description: 'Swap 0.1 ETH for at least 342.22 USDC on Uniswap (1% slippage)' };
   const request = {
     chainId: 1,
     network: 'ethereum',
-    from: ME,
+    from: account,
     to: ROUTER,
     value: '100000000000000000',
     data: '0x3593564c000000000000000000000000000000000000000000000000000000000000006000000000000000000000000000000000000000000000000000000000000000a0',
@@ -81,8 +81,8 @@ function reviewStream() {
     gasUsed: '148213',
     gasPrice: '12400000000',
     assetChanges: [
-      { address: ME, token: null, symbol: 'ETH', decimals: 18, delta: '-100000000000000000' },
-      { address: ME, token: USDC, symbol: 'USDC', decimals: 6, delta: '345678901' },
+      { address: account, token: null, symbol: 'ETH', decimals: 18, delta: '-100000000000000000' },
+      { address: account, token: USDC, symbol: 'USDC', decimals: 6, delta: '345678901' },
     ],
     approvals: [],
     warnings: [
@@ -158,7 +158,7 @@ try {
   }
 
   for (const theme of ['dark', 'light']) {
-    const browser = await openBrowser({ colorScheme: theme, wallet: wallet(theme === 'dark' ? ME : other(0xe4)), viewport: { width: 1280, height: 960 } });
+    const browser = await openBrowser({ colorScheme: theme, wallet: wallet(other(theme === 'dark' ? 0xa9 : 0xe4)), viewport: { width: 1280, height: 960 } });
     const { page } = browser;
     await page.goto(aomi.url);
     await page.getByRole('button', { name: 'Connect wallet' }).click();
@@ -170,13 +170,14 @@ try {
   }
 
   for (const theme of ['dark', 'light']) {
-    const browser = await openBrowser({ colorScheme: theme, wallet: wallet(other(0xf5)), viewport: { width: 1280, height: 1100 } });
+    const account = other(0xf5);
+    const browser = await openBrowser({ colorScheme: theme, wallet: wallet(account), viewport: { width: 1280, height: 1100 } });
     const { page } = browser;
     await page.route('**/api/chat', route =>
       route.fulfill({
         status: 200,
         headers: { 'content-type': 'text/event-stream', 'x-vercel-ai-ui-message-stream': 'v1' },
-        body: reviewStream(),
+        body: reviewStream(account),
       }),
     );
     await page.goto(aomi.url);

@@ -6,7 +6,7 @@ import { WagmiProvider } from 'wagmi';
 
 import type { AomiMessage } from '../lib/types';
 import { createWagmiConfig } from '../wallet/config';
-import { MessageView, type MessageContext } from './MessageView';
+import { MessageView, parameterTypes, type MessageContext } from './MessageView';
 
 const context: MessageContext = { progress: {}, live: false, last: true, chainId: 1, onWalletOutcome: vi.fn() };
 
@@ -102,10 +102,18 @@ describe('MessageView', () => {
     expect(screen.getByRole('region', { name: 'Review transaction' })).toBeTruthy();
     expect(screen.getByText('transfer(address,uint256)')).toBeTruthy();
     expect(screen.getByText('1500000')).toBeTruthy();
+    expect(screen.getByText('uint256')).toBeTruthy();
+    expect(document.querySelector('.args .chain-ref')?.getAttribute('data-value')).toBe('0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
     expect(screen.getByText('Devnet')).toBeTruthy();
     // No wallet in this browser: signing starts by connecting one; nothing simulated it.
     expect(screen.getByRole('button', { name: 'Connect wallet to sign' })).toBeTruthy();
     expect(screen.getByText(/Not simulated: connect a wallet to simulate\./)).toBeTruthy();
+  });
+
+  test('parameter types come from the signature, tuples whole', () => {
+    expect(parameterTypes('transfer(address,uint256)')).toEqual(['address', 'uint256']);
+    expect(parameterTypes('f((uint256,bytes)[],bool)')).toEqual(['(uint256,bytes)[]', 'bool']);
+    expect(parameterTypes('f()')).toEqual([]);
   });
 
   test('a built transaction with bad fields is refused in the chat, never sent to the wallet', () => {

@@ -55,6 +55,27 @@ function simulationFor(message: AomiMessage, toolCallId: string): SimulationRepo
   return undefined;
 }
 
+/** The parameter types of a signature: `f(address,(uint256,bytes)[])` → `address`, `(uint256,bytes)[]`. */
+export function parameterTypes(signature: string): string[] {
+  const open = signature.indexOf('(');
+  if (open < 0 || !signature.endsWith(')')) return [];
+  const types: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of signature.slice(open + 1, -1)) {
+    if (char === ',' && depth === 0) {
+      types.push(current.trim());
+      current = '';
+      continue;
+    }
+    if (char === '(') depth += 1;
+    if (char === ')') depth -= 1;
+    current += char;
+  }
+  if (current.trim()) types.push(current.trim());
+  return types;
+}
+
 /** The transaction the server built for a wallet call (its `data-wallet-request` part). */
 export function walletTransactionFor(message: AomiMessage, toolCallId: string): WalletTransaction | undefined {
   const part = message.parts.find(
@@ -63,12 +84,15 @@ export function walletTransactionFor(message: AomiMessage, toolCallId: string): 
   );
   if (!part) return undefined;
   const { request } = part.data;
-  const decoded = request.decodedCall
-    ? {
-        function: request.decodedCall.function,
-        args: Object.entries(request.decodedCall.args ?? {}).map(([name, value]) => ({ name, value })),
-      }
-    : undefined;
+  let decoded;
+  if (request.decodedCall) {
+    const types = parameterTypes(request.decodedCall.function);
+    // Unnamed parameters come keyed by position; the signature gives their types.
+    const args = Object.entries(request.decodedCall.args ?? {}).map(([name, value], index) =>
+      /^\d+$/.test(name) ? { type: types[Number(name)], value } : { name, type: types[index], value },
+    );
+    decoded = { function: request.decodedCall.function, args };
+  }
   return {
     to: request.to,
     value: request.value,

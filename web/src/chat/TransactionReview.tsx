@@ -2,6 +2,7 @@
 // happen (balance changes, approvals, fee, risk warnings), the decoded call, the raw fields. The
 // person approves (the wallet signs and sends) or rejects (the model is told).
 import { AlertIcon, ShieldIcon, Spinner } from '../icons';
+import { isAddress } from '../lib/address';
 import { formatUnits, toBigInt } from '../lib/amount';
 import { chainColour, chainName, nativeCurrency } from '../lib/networks';
 import type { AssetChange, SimulationReport, WalletTransaction } from '../lib/types';
@@ -219,7 +220,15 @@ export function TransactionReview({
                   <dt>
                     {arg.name ?? `#${index}`} {arg.type ? <span className="muted mono">{arg.type}</span> : null}
                   </dt>
-                  <dd className="mono">{typeof arg.value === 'string' ? arg.value : JSON.stringify(arg.value)}</dd>
+                  <dd className="mono">
+                    {isAddress(arg.value) ? (
+                      <ChainRef value={arg.value} chainId={tx.chainId} kind="address" />
+                    ) : typeof arg.value === 'string' ? (
+                      arg.value
+                    ) : (
+                      JSON.stringify(arg.value)
+                    )}
+                  </dd>
                 </div>
               ))}
             </dl>
