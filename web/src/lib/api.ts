@@ -47,12 +47,9 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 /** The chats of a wallet (or the anonymous ones), newest first. */
-export async function listChats(owner: string | undefined, search?: string): Promise<ChatSummary[]> {
-  const query = new URLSearchParams();
-  if (owner) query.set('owner', owner.toLowerCase());
-  if (search) query.set('q', search);
-  const text = query.toString();
-  const { chats } = await request<{ chats: ChatSummary[] }>(`/api/chats${text ? `?${text}` : ''}`);
+export async function listChats(owner: string | undefined): Promise<ChatSummary[]> {
+  const query = owner ? `?owner=${encodeURIComponent(owner.toLowerCase())}` : '';
+  const { chats } = await request<{ chats: ChatSummary[] }>(`/api/chats${query}`);
   return [...chats].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
 }
 
