@@ -53,6 +53,7 @@ before(async () => {
     OPENAI_BASE_URL: `${stubUrl}/v1`,
     OPENAI_API_KEY: 'test-key',
     ANTHROPIC_API_KEY: '',
+    AOMI_DATA_DIR: join(dir, 'data'),
     RUST_LOG: 'warn',
   });
 });

@@ -1,33 +1,52 @@
-//! The chat backend: turns, their logs, and history.
+//! The chat backend: turns, their logs, history, and the instances that share a store.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use aomi_agent::AppRegistry;
 use aomi_core::backend::PartStream;
 use aomi_core::{
-    AomiApp, BackendError, BoxFuture, ChatBackend, ChatMessage, FinishReason, MessageAssembler, MessagePart, Role,
-    ToolState, TurnInput, TurnRequest, TurnSink, UiChunk,
+    BackendError, BoxFuture, ChatBackend, ChatMessage, MessagePart, Role, ToolState, TurnInput, TurnRequest,
 };
-use aomi_store::{ChatRecord, ChatStore, NewChat};
-use futures::FutureExt;
-use tokio::sync::mpsc;
+use aomi_store::{ChatRecord, NewChat, NewTurn, Store, TurnState};
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::follow::StoreFollower;
+use crate::runner::{self, Turn};
+use crate::title::Titler;
 use crate::turn_log::TurnLog;
 
 /// What a dangling tool call (never answered by the client) says once a new message moved on.
 const NOT_SENT: &str = "not sent: the conversation moved on before this call was answered";
 
-/// The chat backend: apps, a store, and the turns running now.
-pub struct Backend {
-    apps: AppRegistry,
-    store: Arc<dyn ChatStore>,
-    running: RunningTurns,
+/// How often the backend looks for turns whose instance died and prunes old turn parts.
+const UPKEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// How long the parts of an ended turn stay for late followers.
+const KEEP_PARTS: Duration = Duration::from_secs(600);
+
+/// How long a shutdown waits for running turns to store what they have.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Options of a [`Backend`].
+#[derive(Debug, Clone, Default)]
+pub struct BackendOptions {
+    /// How chat titles are made.
+    pub titler: Titler,
 }
 
-/// The logs of the turns running now, by chat id.
+/// The chat backend: apps, a store, and the turns running on this instance.
+pub struct Backend {
+    apps: AppRegistry,
+    store: Arc<dyn Store>,
+    running: RunningTurns,
+    titler: Titler,
+    stopping: CancellationToken,
+}
+
+/// The logs of the turns running on this instance, by chat id.
 type RunningTurns = Arc<Mutex<HashMap<String, Arc<TurnLog>>>>;
 
 fn lock(running: &RunningTurns) -> MutexGuard<'_, HashMap<String, Arc<TurnLog>>> {
@@ -36,13 +55,13 @@ fn lock(running: &RunningTurns) -> MutexGuard<'_, HashMap<String, Arc<TurnLog>>>
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend").field("apps", &self.apps).finish_non_exhaustive()
+        f.debug_struct("Backend").field("apps", &self.apps).field("store", &self.store).finish_non_exhaustive()
     }
 }
 
 /// Removes a chat from the running turns when dropped, so that no path (error, panic) leaves a
-/// chat refusing new turns.
-struct RunningGuard {
+/// chat refusing new turns on this instance.
+pub(crate) struct RunningGuard {
     running: RunningTurns,
     chat_id: String,
 }
@@ -53,10 +72,82 @@ impl Drop for RunningGuard {
     }
 }
 
+/// A turn claimed in the store but not started: ended as interrupted if dropped, so that a
+/// request refused after the claim does not leave the chat refusing turns.
+struct Claim {
+    store: Arc<dyn Store>,
+    turn_id: Option<String>,
+}
+
+impl Claim {
+    fn keep(mut self) -> String {
+        self.turn_id.take().unwrap_or_default()
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(turn_id) = self.turn_id.take() {
+            let store = Arc::clone(&self.store);
+            tokio::spawn(async move {
+                if let Err(error) = store.end_turn(&turn_id, TurnState::Interrupted).await {
+                    tracing::error!(%error, "could not release a refused turn");
+                }
+            });
+        }
+    }
+}
+
 impl Backend {
+    /// A backend over these apps and this store, with default options.
+    pub fn new(apps: AppRegistry, store: Arc<dyn Store>) -> Arc<Self> {
+        Self::with_options(apps, store, BackendOptions::default())
+    }
+
     /// A backend over these apps and this store.
-    pub fn new(apps: AppRegistry, store: Arc<dyn ChatStore>) -> Arc<Self> {
-        Arc::new(Backend { apps, store, running: Arc::default() })
+    pub fn with_options(apps: AppRegistry, store: Arc<dyn Store>, options: BackendOptions) -> Arc<Self> {
+        Arc::new(Backend {
+            apps,
+            store,
+            running: Arc::default(),
+            titler: options.titler,
+            stopping: CancellationToken::new(),
+        })
+    }
+
+    /// Interrupts the turns a stopped process left (their answers are marked incomplete) and
+    /// starts the background upkeep: the same for turns of instances that die later, and pruning
+    /// of old turn parts. Call once, before serving.
+    pub async fn start(self: &Arc<Self>) -> Result<(), BackendError> {
+        let interrupted = self.store.interrupt_stale_turns().await?;
+        if !interrupted.is_empty() {
+            tracing::warn!(count = interrupted.len(), "marked the answers of interrupted turns incomplete");
+        }
+        let backend = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + UPKEEP_EVERY, UPKEEP_EVERY);
+            loop {
+                tick.tick().await;
+                let Some(backend) = backend.upgrade() else { return };
+                if let Err(error) = backend.store.interrupt_stale_turns().await {
+                    tracing::warn!(%error, "could not look for interrupted turns");
+                }
+                if let Err(error) = backend.store.prune_turn_parts(KEEP_PARTS).await {
+                    tracing::warn!(%error, "could not prune old turn parts");
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Stops the running turns: each stores what it has, marked incomplete, and its stream ends.
+    /// Waits for them (a few seconds at most).
+    pub async fn shutdown(&self) {
+        self.stopping.cancel();
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while !self.running().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The apps served.
@@ -65,7 +156,7 @@ impl Backend {
     }
 
     /// The store.
-    pub fn store(&self) -> &Arc<dyn ChatStore> {
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
@@ -73,19 +164,34 @@ impl Backend {
         lock(&self.running)
     }
 
-    /// The log of the chat's running turn, if one runs.
+    /// The log of the chat's turn running on this instance, if one runs here.
     pub fn running_log(&self, chat_id: &str) -> Option<Arc<TurnLog>> {
         self.running().get(chat_id).cloned()
-    }
-
-    /// True while a turn runs in the chat.
-    pub fn is_running(&self, chat_id: &str) -> bool {
-        self.running().contains_key(chat_id)
     }
 
     /// The chat's record.
     pub async fn chat(&self, chat_id: &str) -> Result<Option<ChatRecord>, BackendError> {
         Ok(self.store.chat(chat_id).await?)
+    }
+
+    /// True while a live turn runs in the chat, here or on another instance. A turn whose
+    /// instance died is interrupted on the way (its answer marked incomplete).
+    pub async fn turn_running(&self, chat_id: &str) -> Result<bool, BackendError> {
+        Ok(self.running_log(chat_id).is_some() || self.store.running_turn(chat_id).await?.is_some())
+    }
+
+    /// Re-attaches to the chat's running turn, from its first part: from this instance's log, or
+    /// from the store when it runs on another instance. `None` when none runs.
+    pub async fn resume(&self, chat_id: &str) -> Result<Option<Box<dyn PartStream>>, BackendError> {
+        if let Some(log) = self.running_log(chat_id) {
+            return Ok(Some(Box::new(log.reader(0))));
+        }
+        if !self.store.is_shared() {
+            return Ok(None);
+        }
+        let Some(turn) = self.store.running_turn(chat_id).await? else { return Ok(None) };
+        let follower = StoreFollower::new(Arc::clone(&self.store), turn.id).await?;
+        Ok(Some(Box::new(follower)))
     }
 
     /// Starts a turn and returns its log; see [`ChatBackend::submit`].
@@ -103,144 +209,115 @@ impl Backend {
             running.insert(request.chat_id.clone(), Arc::clone(&log));
         }
         let guard = RunningGuard { running: Arc::clone(&self.running), chat_id: request.chat_id.clone() };
-        let (history, assistant) = self.prepare(&request).await?;
-        let input = TurnInput { chat_id: request.chat_id.clone(), history, wallet: request.wallet.clone() };
+        let prepared = self.prepare(&request).await?;
+        let input = TurnInput { chat_id: request.chat_id.clone(), history: prepared.history, wallet: request.wallet };
         let span = tracing::info_span!("turn", chat_id = %request.chat_id, app = %request.app);
-        tokio::spawn(
-            run_turn(Arc::clone(&self.store), app, input, assistant, Arc::clone(&log), guard).instrument(span),
-        );
+        let turn = Turn {
+            store: Arc::clone(&self.store),
+            app,
+            input,
+            assistant: prepared.assistant,
+            turn_id: prepared.turn_id,
+            log: Arc::clone(&log),
+            stopping: self.stopping.clone(),
+            title: prepared.title_from.map(|first| (self.titler.clone(), first)),
+        };
+        tokio::spawn(runner::run(turn, guard).instrument(span));
         Ok(log)
     }
 
-    /// Stores the new message and returns the history the app sees, plus the assistant message the
-    /// turn writes into (a new one, or the one whose client tool call just got its output).
-    async fn prepare(&self, request: &TurnRequest) -> Result<(Vec<ChatMessage>, ChatMessage), BackendError> {
-        let exists = self.store.chat(&request.chat_id).await?.is_some();
-        if !exists && request.message.role == Role::Assistant {
-            return Err(BackendError::BadRequest(format!(
-                "assistant message {} is not in this chat; only a client tool's output can be sent back",
-                request.message.id
-            )));
+    /// Checks the request against the chat, claims the chat in the store, stores the new message
+    /// and returns what the turn needs.
+    async fn prepare(&self, request: &TurnRequest) -> Result<Prepared, BackendError> {
+        if request.message.role == Role::System {
+            return Err(BackendError::BadRequest("a client cannot send a system message".into()));
         }
-        let owner = request.wallet.as_ref().and_then(|w| w.address.as_ref()).map(|a| a.to_lowercase());
-        self.store.ensure_chat(NewChat { id: request.chat_id.clone(), owner, app: request.app.clone() }).await?;
-        let mut history = self.store.messages(&request.chat_id).await?;
         let chat_id = request.chat_id.as_str();
-        match request.message.role {
-            Role::User => {
-                // A tool call left open (a wallet request never answered) is closed as not sent.
-                for message in history.iter_mut().filter(|m| m.role == Role::Assistant) {
-                    if close_open_calls(message) {
-                        self.store.put_message(chat_id, message).await?;
-                    }
-                }
+        let sender = request.wallet.as_ref().and_then(|w| w.address.as_ref()).map(|a| a.to_lowercase());
+        match self.store.chat(chat_id).await? {
+            Some(chat) => authorize(&chat, sender.as_deref())?,
+            None if request.message.role == Role::Assistant => return Err(not_in_chat(&request.message.id)),
+            None => {}
+        }
+        let chat = self
+            .store
+            .ensure_chat(NewChat {
+                id: chat_id.to_owned(),
+                owner: sender,
+                app: request.app.clone(),
+                chain_id: request.wallet.as_ref().map(|w| w.chain_id),
+            })
+            .await?;
+        let message_id = match request.message.role {
+            Role::Assistant => request.message.id.clone(),
+            _ => new_message_id(),
+        };
+        let turn_id = format!("turn_{}", uuid::Uuid::new_v4().simple());
+        // The claim comes before reading the history: a turn that ended on another instance
+        // committed its last step before it ended.
+        let turn = NewTurn { id: turn_id.clone(), chat_id: chat_id.to_owned(), message_id: message_id.clone() };
+        self.store.begin_turn(&turn).await?;
+        let claim = Claim { store: Arc::clone(&self.store), turn_id: Some(turn_id) };
+        let mut history = self.store.messages(chat_id).await?;
+        let assistant = match request.message.role {
+            // (A system message was refused above.)
+            Role::User | Role::System => {
                 if history.iter().any(|m| m.id == request.message.id) {
                     return Err(BackendError::BadRequest(format!(
                         "message {} is already in this chat; send a new message id",
                         request.message.id
                     )));
                 }
+                // A tool call left open (a wallet request never answered) is closed as not sent.
+                for message in history.iter_mut().filter(|m| m.role == Role::Assistant) {
+                    if close_open_calls(message) {
+                        self.store.put_message(chat_id, message).await?;
+                    }
+                }
                 self.store.put_message(chat_id, &request.message).await?;
                 history.push(request.message.clone());
-                Ok((history, ChatMessage::assistant(new_message_id())))
+                ChatMessage::assistant(message_id)
             }
             Role::Assistant => {
                 let position = history
                     .iter()
                     .rposition(|m| m.id == request.message.id && m.role == Role::Assistant)
-                    .ok_or_else(|| {
-                        BackendError::BadRequest(format!(
-                            "assistant message {} is not in this chat; only a client tool's output can be sent back",
-                            request.message.id
-                        ))
-                    })?;
+                    .ok_or_else(|| not_in_chat(&request.message.id))?;
                 let stored = &mut history[position];
-                let answered = apply_client_outputs(stored, &request.message)?;
-                if answered == 0 {
+                if apply_client_outputs(stored, &request.message)? == 0 {
                     return Err(BackendError::BadRequest("the message answers no open tool call of this chat".into()));
                 }
                 self.store.put_message(chat_id, stored).await?;
                 history.truncate(position + 1);
-                let assistant = history.pop().unwrap_or_else(|| ChatMessage::assistant(new_message_id()));
-                Ok((history, assistant))
+                history.pop().unwrap_or_else(|| ChatMessage::assistant(new_message_id()))
             }
-            Role::System => Err(BackendError::BadRequest("a client cannot send a system message".into())),
-        }
+        };
+        let title_from = chat.title.is_none().then(|| history.iter().find(|m| m.role == Role::User).cloned()).flatten();
+        Ok(Prepared { title_from, history, assistant, turn_id: claim.keep() })
     }
 }
 
-/// Runs one turn to its end: streams every part to `log`, stores the assistant message at every
-/// completed step, and frees the chat for its next turn.
-async fn run_turn(
-    store: Arc<dyn ChatStore>,
-    app: Arc<dyn AomiApp>,
-    mut input: TurnInput,
+/// What a turn needs once its request is accepted.
+struct Prepared {
+    history: Vec<ChatMessage>,
     assistant: ChatMessage,
-    log: Arc<TurnLog>,
-    guard: RunningGuard,
-) {
-    let chat_id = input.chat_id.clone();
-    let (commits, mut to_store) = mpsc::unbounded_channel::<UiChunk>();
-    let sink = Recorder { log: Arc::clone(&log), commits };
-    let message_id = assistant.id.clone();
-    let continues = !assistant.parts.is_empty();
-    if continues {
-        input.history.push(assistant.clone());
-    }
-
-    // Persists the assistant message at every completed unit, in order, off the streaming path.
-    let persist_chat = chat_id.clone();
-    let persister = tokio::spawn(async move {
-        let mut assembler = MessageAssembler::new(assistant);
-        while let Some(chunk) = to_store.recv().await {
-            if assembler.apply(&chunk)
-                && let Err(error) = store.put_message(&persist_chat, assembler.message()).await
-            {
-                tracing::error!(%error, "could not store the assistant message");
-            }
-        }
-        assembler.into_message()
-    });
-
-    sink.emit(UiChunk::Start { message_id: Some(message_id), message_metadata: None });
-    let outcome = AssertUnwindSafe(app.run_turn(input, &sink)).catch_unwind().await;
-    let reason = match outcome {
-        Ok(Ok(reason)) => reason,
-        Ok(Err(error)) => {
-            sink.emit(UiChunk::Error { error_text: error.to_string() });
-            FinishReason::Error
-        }
-        Err(_) => {
-            tracing::error!("the app panicked during a turn");
-            sink.emit(UiChunk::Error { error_text: "Something went wrong inside aomi; the turn stopped.".into() });
-            FinishReason::Error
-        }
-    };
-    let metadata = (reason == FinishReason::Error).then(|| serde_json::json!({ "incomplete": true }));
-    sink.emit(UiChunk::Finish { finish_reason: Some(reason), message_metadata: metadata });
-    drop(sink);
-    // The stream ends only after the last step is stored, so a client that reads the history
-    // right after `finish` sees all of it.
-    if let Err(error) = persister.await {
-        tracing::error!(%error, "the persister task failed");
-    }
-    drop(guard);
-    log.close();
-    tracing::info!(?reason, parts = log.len(), "turn ended");
+    turn_id: String,
+    /// The chat's first user message, when the chat has no title yet.
+    title_from: Option<ChatMessage>,
 }
 
-/// The sink of a running turn: every part goes to the log (readers see it at once) and to the
-/// persister.
-struct Recorder {
-    log: Arc<TurnLog>,
-    commits: mpsc::UnboundedSender<UiChunk>,
+/// Refuses a request about a chat owned by another wallet (or sent without a wallet).
+pub(crate) fn authorize(chat: &ChatRecord, requester: Option<&str>) -> Result<(), BackendError> {
+    match &chat.owner {
+        Some(owner) if requester != Some(owner.as_str()) => Err(BackendError::Forbidden),
+        _ => Ok(()),
+    }
 }
 
-impl TurnSink for Recorder {
-    fn emit(&self, chunk: UiChunk) -> bool {
-        self.log.push(chunk.clone());
-        self.commits.send(chunk).is_ok()
-    }
+fn not_in_chat(message_id: &str) -> BackendError {
+    BackendError::BadRequest(format!(
+        "assistant message {message_id} is not in this chat; only a client tool's output can be sent back"
+    ))
 }
 
 /// Closes tool calls still waiting for input or for the client. Returns true if any changed.
@@ -297,7 +374,7 @@ impl ChatBackend for Backend {
     }
 
     fn resume<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Option<Box<dyn PartStream>>, BackendError>> {
-        Box::pin(async move { Ok(self.running_log(chat_id).map(|log| Box::new(log.reader(0)) as Box<dyn PartStream>)) })
+        Box::pin(Backend::resume(self, chat_id))
     }
 
     fn messages<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<ChatMessage>, BackendError>> {

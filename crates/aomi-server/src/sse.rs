@@ -10,15 +10,15 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream, StreamExt};
 
-use crate::turn_log::LogReader;
+use aomi_core::backend::PartStream;
 
 /// How often an idle stream sends a keep-alive comment, so proxies and clients never time out.
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// Streams `reader` as SSE: one `data:` event per part, then `data: [DONE]`.
-pub(crate) fn ui_message_stream(reader: LogReader) -> Response {
+pub(crate) fn ui_message_stream(reader: Box<dyn PartStream>) -> Response {
     let parts = stream::unfold(reader, |mut reader| async move {
-        let chunk = reader.next().await?;
+        let chunk = reader.next_part().await?;
         Some((Ok::<_, Infallible>(Event::default().data(chunk.to_json())), reader))
     });
     let events = parts.chain(stream::once(async { Ok(Event::default().data(DONE)) }));

@@ -1,86 +1,71 @@
-//! Persistence of chats and their messages.
+//! Persistence of aomi: chats and their messages, running turns, contracts and requested
+//! transactions, in one database shared by every app.
 //!
-//! [`ChatStore`] is what the server talks to. Every write is committed when the call returns: the
-//! server stores the user message before the model is called and each assistant step as it
-//! completes, so a crash loses at most the step in flight. [`MemoryStore`] keeps everything in
-//! memory (tests, and a server started without a database).
+//! Two implementations of one [`Store`] trait, on sqlx:
+//! - [`SqliteStore`], the default: one file (`.aomi/aomi.db` unless `AOMI_DATA_DIR` says
+//!   otherwise), WAL mode, created on first run, owned by one process (a lock file refuses a
+//!   second one);
+//! - [`PgStore`], `AOMI_DATABASE_URL=postgres://…`: several aomi instances share it; a turn
+//!   running on one can be streamed from another (parts in `turn_parts`, woken by LISTEN/NOTIFY).
+//!
+//! [`connect`] picks one from a URL and runs the migrations (`migrations/{sqlite,postgres}/`).
+//!
+//! The traits, one per concern: [`ChatStore`] (chats, messages, owners, search), [`TurnStore`]
+//! (running turns and their parts), [`ContractStore`] (the contract database),
+//! [`TransactionStore`] (requested transactions). A caller that needs one takes
+//! `Arc<dyn ContractStore>` (an `Arc<dyn Store>` coerces to it).
+//!
+//! Write policy: every call commits before it returns. The server stores the user message before
+//! the model is called and the assistant message each time a step completes, so a crash loses
+//! at most the step in flight, and the turn is marked incomplete when the crash is noticed.
 
-mod memory;
+mod chat;
+mod config;
+mod contract;
+mod error;
+mod migrate;
+mod postgres;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod transaction;
+pub mod turn;
+mod values;
 
-use aomi_core::ChatMessage;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-pub use memory::MemoryStore;
+pub use chat::{
+    ChatCursor, ChatPage, ChatQuery, ChatRecord, ChatStore, MAX_PAGE, NewChat, SearchHit, SearchQuery, UserRecord,
+};
+pub use config::{
+    DATABASE_FILE, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_TURN_LEASE, Location, StoreConfig,
+    connect, connect_with,
+};
+pub use contract::{ContractRecord, ContractStore};
+pub use error::StoreError;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use transaction::{NewTransaction, TransactionOutcome, TransactionRecord, TransactionStore};
+pub use turn::{NewTurn, TurnRecord, TurnState, TurnStore};
 
-/// A chat's stored record (without its messages).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatRecord {
-    /// The chat's id.
-    pub id: String,
-    /// The owner's wallet address (lower case), or `None` for an anonymous chat.
-    pub owner: Option<String>,
-    /// The app that answers in it.
-    pub app: String,
-    /// Its title, once generated or set.
-    pub title: Option<String>,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When a message was last stored.
-    pub updated_at: DateTime<Utc>,
-    /// Archived chats are hidden from the default list.
-    pub archived: bool,
+/// Which database a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
 }
 
-/// What is needed to create a chat.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewChat {
-    /// The chat's id, chosen by the client.
-    pub id: String,
-    /// The owner's wallet address, if known.
-    pub owner: Option<String>,
-    /// The app that answers in it.
-    pub app: String,
-}
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// No chat of that id.
-    #[error("no chat with id {0}")]
-    ChatNotFound(String),
-    /// The database failed.
-    #[error("database error: {0}")]
-    Database(String),
-}
-
-impl From<StoreError> for aomi_core::BackendError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::ChatNotFound(id) => aomi_core::BackendError::ChatNotFound(id),
-            other => aomi_core::BackendError::Storage(other.to_string()),
-        }
-    }
-}
-
-/// Chats and messages, kept durably.
+/// Everything aomi keeps.
 #[async_trait]
-pub trait ChatStore: Send + Sync {
-    /// Returns the chat, creating it first when it does not exist.
-    async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError>;
+pub trait Store: ChatStore + TurnStore + ContractStore + TransactionStore + std::fmt::Debug {
+    /// The database.
+    fn kind(&self) -> StoreKind;
 
-    /// The chat of that id.
-    async fn chat(&self, id: &str) -> Result<Option<ChatRecord>, StoreError>;
+    /// Where the data lives, for logs (never a password).
+    fn describe(&self) -> String;
 
-    /// Stores a message: appended at the end of the chat when its id is new, replaced in place
-    /// when the chat already holds a message with that id.
-    async fn put_message(&self, chat_id: &str, message: &ChatMessage) -> Result<(), StoreError>;
-
-    /// The chat's messages, oldest first.
-    async fn messages(&self, chat_id: &str) -> Result<Vec<ChatMessage>, StoreError>;
-
-    /// The owner's chats (anonymous chats for `None`), newest first.
-    async fn list_chats(&self, owner: Option<&str>) -> Result<Vec<ChatRecord>, StoreError>;
+    /// Answers when the database does (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -29,6 +29,18 @@ pub struct FileConfig {
     pub devnet: Option<bool>,
     /// The network of a chat with no wallet context.
     pub default_network: Option<String>,
+    /// Directory of the SQLite database (`AOMI_DATA_DIR`).
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`AOMI_DATABASE_URL`).
+    pub database_url: Option<String>,
+    /// Most database connections (`AOMI_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: Option<u32>,
+    /// Seconds to wait for a database connection (`AOMI_DB_ACQUIRE_TIMEOUT_SECS`).
+    pub db_acquire_timeout_secs: Option<u64>,
+    /// Seconds a turn on another instance stays alive without a heartbeat (PostgreSQL).
+    pub turn_lease_secs: Option<u64>,
+    /// How chat titles are made, `model` or `first-message` (`AOMI_TITLES`).
+    pub titles: Option<String>,
 }
 
 impl FileConfig {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_llm::{LlmClient, ModelConfig};
-use aomi_server::{AppState, Backend, ServerConfig};
-use aomi_store::MemoryStore;
+use aomi_server::{AppState, Backend, BackendOptions, ServerConfig, Titler};
+use aomi_store::{Location, StoreConfig};
 use aomi_tools::ToolRegistry;
 use aomi_tools::chain::chain_tools;
 use aomi_tools::time::GetCurrentTime;
@@ -44,14 +44,33 @@ pub struct ServeArgs {
     /// else ethereum).
     #[arg(long, env = "AOMI_DEFAULT_NETWORK")]
     default_network: Option<String>,
+    /// Directory of the SQLite database (`aomi.db`), created on first run [default: .aomi].
+    #[arg(long, env = "AOMI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A database URL instead: `postgres://…` (several instances may share it) or `sqlite://<file>`.
+    #[arg(long, env = "AOMI_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Most database connections in the pool [default: 10].
+    #[arg(long, env = "AOMI_DB_MAX_CONNECTIONS")]
+    db_max_connections: Option<u32>,
+    /// Seconds a query waits for a free database connection before it fails [default: 10].
+    #[arg(long, env = "AOMI_DB_ACQUIRE_TIMEOUT_SECS")]
+    db_acquire_timeout_secs: Option<u64>,
+    /// How chat titles are made: `model` (a short model call after the first answer; the
+    /// default when a model is configured) or `first-message`.
+    #[arg(long, env = "AOMI_TITLES")]
+    titles: Option<String>,
 }
 
 /// Where `make run` builds the web page, relative to the repository root.
 const DEFAULT_WEB_DIR: &str = "web/dist";
+/// The default data directory, relative to the working directory.
+const DEFAULT_DATA_DIR: &str = ".aomi";
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let file = FileConfig::load(args.config.as_deref())?;
+    let store_config = store_config(&args, &file)?;
     let bind: SocketAddr = args
         .bind
         .or(file.bind)
@@ -80,6 +99,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(secs) = file.tool_timeout_secs {
         app_config.tool_timeout = Duration::from_secs(secs);
     }
+    let titler = match args.titles.or(file.titles).as_deref() {
+        None | Some("model") => llm.clone().map_or(Titler::FirstMessage, Titler::Model),
+        Some("first-message") => Titler::FirstMessage,
+        Some(other) => anyhow::bail!("titles must be \"model\" or \"first-message\", not \"{other}\""),
+    };
+    let store = aomi_store::connect_with(&store_config).await.context("cannot open the database")?;
+    tracing::info!(store = %store.describe(), "history store ready");
     let networks = args.networks.or(file.networks_file.clone());
     let chain = crate::devnet::chain_setup(
         networks.as_deref(),
@@ -89,12 +115,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools(Arc::clone(&chain.sessions)));
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
-    let backend = Backend::new(apps, Arc::new(MemoryStore::new()));
+    let backend = Backend::with_options(apps, store, BackendOptions { titler });
+    backend.start().await.context("cannot recover the turns of a previous run")?;
     let config = ServerConfig {
         bind,
         body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT),
-        web_dir: web_dir(args.web_dir.or(file.web_dir)),
+        web_dir: web_dir(args.web_dir.clone().or(file.web_dir.clone())),
     };
+    let stopping = Arc::clone(&backend);
     aomi_server::serve(
         AppState { backend },
         config,
@@ -104,7 +132,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let _ = std::io::stdout().flush();
             tracing::info!(%addr, "aomi serving");
         },
-        shutdown_signal(),
+        async move {
+            shutdown_signal().await;
+            // Running turns store what they have (marked incomplete) and end their streams, so
+            // that the server can close their connections.
+            stopping.shutdown().await;
+        },
     )
     .await
     .context("the server stopped with an error")?;
@@ -123,6 +156,31 @@ fn web_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
         tracing::warn!(dir = %dir.display(), "no built web page there (build it with `make run`); serving the API only");
         None
     }
+}
+
+/// The database: `--database-url` (or `AOMI_DATABASE_URL`, or the file's `database_url`), else
+/// `aomi.db` in the data directory.
+fn store_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<StoreConfig> {
+    let url = args.database_url.clone().or_else(|| file.database_url.clone()).filter(|url| !url.is_empty());
+    let mut config = match url {
+        Some(url) => StoreConfig::new(Location::from_url(&url)?),
+        None => {
+            let dir = args.data_dir.clone().or_else(|| file.data_dir.clone());
+            StoreConfig::in_data_dir(&dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
+        }
+    };
+    if let Some(max) = args.db_max_connections.or(file.db_max_connections) {
+        anyhow::ensure!(max > 0, "the database pool needs at least one connection");
+        config.max_connections = max;
+    }
+    if let Some(secs) = args.db_acquire_timeout_secs.or(file.db_acquire_timeout_secs) {
+        config.acquire_timeout = Duration::from_secs(secs);
+    }
+    if let Some(secs) = file.turn_lease_secs {
+        anyhow::ensure!(secs > 0, "turn_lease_secs must be positive");
+        config.turn_lease = Duration::from_secs(secs);
+    }
+    Ok(config)
 }
 
 /// The model from `--model`/`AOMI_MODEL` (or the config file), with keys and base URLs from the

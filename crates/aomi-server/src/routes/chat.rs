@@ -4,11 +4,14 @@ use aomi_core::turn::DEFAULT_APP;
 use aomi_core::{ChatMessage, MessagePart, Role, TurnRequest, WalletContext};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::backend::authorize;
+use crate::routes::chats::{OwnerQuery, requester};
 use crate::sse::ui_message_stream;
 use crate::{ApiError, AppState};
 
@@ -40,15 +43,24 @@ pub(crate) async fn post_chat(
     let request = turn_request(body)?;
     tracing::info!(chat_id = %request.chat_id, role = request.message.role.as_str(), "chat turn requested");
     let log = state.backend.start_turn(request).await?;
-    Ok(ui_message_stream(log.reader(0)))
+    Ok(ui_message_stream(Box::new(log.reader(0))))
 }
 
-/// GET /api/chat/{id}/stream: the running turn from its first part, or 204 when none runs.
-pub(crate) async fn resume_stream(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// GET /api/chat/{id}/stream?owner=0x…: the running turn from its first part (on whichever
+/// instance it runs), or 204 when none runs (or the chat is unknown, as the AI SDK asks for a
+/// new chat too).
+pub(crate) async fn resume_stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<OwnerQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     validate_chat_id(&id)?;
-    let log = state.backend.running_log(&id);
-    Ok(match log {
-        Some(log) => ui_message_stream(log.reader(0)),
+    let requester = requester(query)?;
+    if let Some(chat) = state.backend.chat(&id).await? {
+        authorize(&chat, requester.as_deref())?;
+    }
+    Ok(match state.backend.resume(&id).await? {
+        Some(stream) => ui_message_stream(stream),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -118,13 +130,18 @@ fn validate_wallet(wallet: &WalletContext) -> Result<(), ApiError> {
     if wallet.chain_id == 0 {
         return Err(ApiError::bad_request("wallet.chainId must be a positive chain id"));
     }
-    if let Some(address) = &wallet.address {
-        let hex = address.strip_prefix("0x").unwrap_or("");
-        if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::bad_request(format!(
-                "wallet.address \"{address}\" is not an address (0x followed by 40 hex digits)"
-            )));
-        }
+    if let Some(address) = &wallet.address
+        && !is_address(address)
+    {
+        return Err(ApiError::bad_request(format!(
+            "wallet.address \"{address}\" is not an address (0x followed by 40 hex digits)"
+        )));
     }
     Ok(())
+}
+
+/// True for `0x` followed by 40 hex digits.
+pub(crate) fn is_address(text: &str) -> bool {
+    let hex = text.strip_prefix("0x").unwrap_or("");
+    hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -14,7 +14,7 @@ pub(crate) async fn healthz() -> Json<Value> {
 
 /// GET /readyz: the store answers.
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.backend.store().list_chats(Some("0x0000000000000000000000000000000000000000")).await {
+    match state.backend.store().ping().await {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(error) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "error": error.to_string() })))

@@ -2,7 +2,7 @@
 //! then only unknown `/api/*` paths are.
 
 mod chat;
-mod chats;
+pub(crate) mod chats;
 mod health;
 
 use axum::Router;
@@ -15,7 +15,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/chat", post(chat::post_chat))
         .route("/api/chat/{id}/stream", get(chat::resume_stream))
         .route("/api/chats", get(chats::list_chats))
-        .route("/api/chats/{id}", get(chats::get_chat))
+        .route("/api/chats/{id}", get(chats::get_chat).patch(chats::update_chat).delete(chats::delete_chat))
+        .route("/api/search", get(chats::search))
         .route("/api/apps", get(health::list_apps))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

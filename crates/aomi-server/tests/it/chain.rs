@@ -225,7 +225,7 @@ async fn the_wallet_flow_sends_1_5_usdc_end_to_end() {
     assert!(last.contains(&hash), "the model saw the transaction hash: {last}");
 
     assert_eq!(balance_of().await - before, U256::from(1_500_000u64), "the recipient got exactly 1.5 USDC");
-    let stored = server.messages(&chat).await;
+    let stored = server.messages_of(&chat, &sender.to_string()).await;
     let tool = stored.last().unwrap().tool_parts().next().unwrap().clone();
     assert_eq!(tool.output.unwrap()["transactionHash"], hash);
 }

@@ -8,7 +8,7 @@ use aomi_core::stream::DONE;
 use aomi_core::{ChatMessage, UiChunk};
 use aomi_llm::{LlmClient, ModelConfig, Provider};
 use aomi_server::{AppState, Backend, ServerConfig};
-use aomi_store::MemoryStore;
+use aomi_store::testing::TempDir;
 use aomi_testkit::tools::{EchoTool, PanicTool, SlowTool};
 use aomi_testkit::{Script, StubModel};
 use aomi_tools::ToolRegistry;
@@ -30,6 +30,8 @@ pub struct Options {
     pub web_dir: Option<std::path::PathBuf>,
     /// Tools added to the test tools (the chain tools).
     pub extra_tools: ToolRegistry,
+    /// A database URL; a fresh SQLite file when `None`.
+    pub database_url: Option<String>,
 }
 
 impl Options {
@@ -42,6 +44,7 @@ impl Options {
             body_limit: aomi_server::DEFAULT_BODY_LIMIT,
             web_dir: None,
             extra_tools: ToolRegistry::new(),
+            database_url: None,
         }
     }
 }
@@ -50,6 +53,8 @@ pub struct TestServer {
     pub url: String,
     pub stub: StubModel,
     pub http: reqwest::Client,
+    pub backend: Arc<Backend>,
+    _dir: Option<TempDir>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -88,7 +93,16 @@ impl TestServer {
             tools().merge(options.extra_tools),
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
         );
-        let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(MemoryStore::new()));
+        let (store, dir) = match &options.database_url {
+            Some(url) => (aomi_store::connect(url).await.expect("the database opens"), None),
+            None => {
+                let dir = TempDir::new();
+                let config = aomi_store::StoreConfig::in_data_dir(dir.path());
+                (aomi_store::connect_with(&config).await.expect("the SQLite store opens"), Some(dir))
+            }
+        };
+        let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
+        backend.start().await.expect("the backend starts");
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             body_limit: options.body_limit,
@@ -97,7 +111,7 @@ impl TestServer {
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(
-            AppState { backend },
+            AppState { backend: Arc::clone(&backend) },
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);
@@ -107,7 +121,14 @@ impl TestServer {
             },
         ));
         let addr = bound_rx.await.expect("server binds");
-        TestServer { url: format!("http://{addr}"), stub, http: reqwest::Client::new(), _shutdown: shutdown_tx }
+        TestServer {
+            url: format!("http://{addr}"),
+            stub,
+            http: reqwest::Client::new(),
+            backend,
+            _dir: dir,
+            _shutdown: shutdown_tx,
+        }
     }
 
     pub async fn post(&self, body: &Value) -> reqwest::Response {
@@ -122,9 +143,21 @@ impl TestServer {
     }
 
     pub async fn chat(&self, chat_id: &str) -> Value {
-        let response = self.http.get(format!("{}/api/chats/{chat_id}", self.url)).send().await.unwrap();
+        let response = self.get(&format!("/api/chats/{chat_id}")).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.url)).send().await.expect("GET")
+    }
+
+    /// The messages of a chat owned by `owner`.
+    pub async fn messages_of(&self, chat_id: &str, owner: &str) -> Vec<ChatMessage> {
+        let response = self.get(&format!("/api/chats/{chat_id}?owner={owner}")).await;
+        assert_eq!(response.status(), 200);
+        let chat: Value = response.json().await.unwrap();
+        serde_json::from_value(chat["messages"].clone()).expect("messages parse")
     }
 
     pub async fn messages(&self, chat_id: &str) -> Vec<ChatMessage> {
@@ -138,6 +171,13 @@ pub fn user_body(chat_id: &str, text: &str) -> Value {
         "message": { "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] },
         "wallet": { "chainId": 31337 }
     })
+}
+
+/// A user message sent from `wallet`.
+pub fn user_body_from(chat_id: &str, text: &str, wallet: &str) -> Value {
+    let mut body = user_body(chat_id, text);
+    body["wallet"]["address"] = wallet.into();
+    body
 }
 
 /// Reads an SSE response to its end and checks the protocol's framing: the header, `[DONE]` last,

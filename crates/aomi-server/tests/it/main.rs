@@ -4,6 +4,7 @@
 mod chain;
 mod common;
 mod faults;
+mod history;
 mod resume;
 mod turn;
 mod validation;

@@ -1,29 +1,58 @@
 //! The `aomi` binary as a user runs it: `aomi serve` as a process, `aomi chat` against it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod persistence;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use aomi_agent::NO_MODEL_MESSAGE;
+use aomi_store::testing::TempDir;
 use aomi_testkit::{Match, Reply, Script, StubModel};
 
-/// A child process killed on drop.
-struct Process(Child);
+/// A child process killed on drop, with the data directory it used.
+pub struct Process {
+    pub child: Child,
+    dir: Option<TempDir>,
+}
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.dir.take();
     }
 }
 
-/// Starts `aomi serve` on a free port with exactly these model variables; returns its URL.
+/// Starts `aomi serve` on a free port with exactly these model and database variables (a fresh
+/// data directory unless they name one); returns its URL.
 fn serve(env: &[(&str, &str)]) -> (Process, String) {
+    let dir = TempDir::new();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let mut env = env.to_vec();
+    if !env.iter().any(|(key, _)| *key == "AOMI_DATA_DIR" || *key == "AOMI_DATABASE_URL") {
+        env.push(("AOMI_DATA_DIR", &data_dir));
+    }
+    let (mut process, url) = serve_in(&env);
+    process.dir = Some(dir);
+    (process, url)
+}
+
+/// Starts `aomi serve` with exactly these variables.
+pub fn serve_in(env: &[(&str, &str)]) -> (Process, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
     command.args(["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null());
-    for key in
-        ["AOMI_MODEL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AOMI_BIND"]
-    {
+    for key in [
+        "AOMI_MODEL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "AOMI_BIND",
+        "AOMI_DATA_DIR",
+        "AOMI_DATABASE_URL",
+        "AOMI_TITLES",
+    ] {
         command.env_remove(key);
     }
     command.envs(env.iter().copied());
@@ -32,7 +61,7 @@ fn serve(env: &[(&str, &str)]) -> (Process, String) {
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").expect("the first line names the address").to_owned();
-    (Process(child), url)
+    (Process { child, dir: None }, url)
 }
 
 fn chat(url: &str, message: &str) -> (bool, String, String) {

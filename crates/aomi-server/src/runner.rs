@@ -1,0 +1,200 @@
+//! Runs one turn to its end: streams its parts to the local log, commits the assistant message as
+//! steps complete, publishes the parts for other instances, and ends the turn in the store.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aomi_core::{AomiApp, ChatMessage, FinishReason, MessageAssembler, TurnInput, TurnSink, UiChunk};
+use aomi_store::{Store, TurnState};
+use futures::FutureExt;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::RunningGuard;
+use crate::title::Titler;
+use crate::turn_log::TurnLog;
+
+/// How often a long text block is stored while it streams, so a crash loses little of it.
+const CHECKPOINT: Duration = Duration::from_secs(1);
+
+/// The most parts written to the store in one batch.
+const MAX_BATCH: usize = 256;
+
+/// What a turn cut off by a shutdown says.
+const STOPPED: &str = "aomi stopped while answering (a restart or a shutdown); this answer is incomplete. \
+                       Send your message again to continue.";
+
+/// One turn, ready to run.
+pub(crate) struct Turn {
+    pub store: Arc<dyn Store>,
+    pub app: Arc<dyn AomiApp>,
+    pub input: TurnInput,
+    /// The assistant message the turn writes into.
+    pub assistant: ChatMessage,
+    pub turn_id: String,
+    pub log: Arc<TurnLog>,
+    /// Cancelled when the server shuts down.
+    pub stopping: CancellationToken,
+    /// Set when the chat has no title yet: who makes it, and the chat's first user message.
+    pub title: Option<(Titler, ChatMessage)>,
+}
+
+/// Runs the turn; frees the chat (store, then `guard`) and closes the log at the end.
+pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
+    let Turn { store, app, mut input, assistant, turn_id, log, stopping, title } = turn;
+    let chat_id = input.chat_id.clone();
+    let (commits, to_store) = mpsc::unbounded_channel::<UiChunk>();
+    let sink = Recorder { log: Arc::clone(&log), commits };
+    let message_id = assistant.id.clone();
+    if !assistant.parts.is_empty() {
+        input.history.push(assistant.clone());
+    }
+    let first_answer = input.history.iter().find(|m| m.role == aomi_core::Role::Assistant).cloned();
+
+    let persister = tokio::spawn(persist(Arc::clone(&store), chat_id.clone(), turn_id.clone(), assistant, to_store));
+
+    sink.emit(UiChunk::Start { message_id: Some(message_id), message_metadata: None });
+    let outcome = tokio::select! {
+        outcome = AssertUnwindSafe(app.run_turn(input, &sink)).catch_unwind() => Some(outcome),
+        () = stopping.cancelled() => None,
+    };
+    let (reason, state) = match outcome {
+        Some(Ok(Ok(reason))) => (reason, TurnState::Finished),
+        Some(Ok(Err(error))) => {
+            sink.emit(UiChunk::Error { error_text: error.to_string() });
+            (FinishReason::Error, TurnState::Finished)
+        }
+        Some(Err(_)) => {
+            tracing::error!("the app panicked during a turn");
+            sink.emit(UiChunk::Error { error_text: "Something went wrong inside aomi; the turn stopped.".into() });
+            (FinishReason::Error, TurnState::Finished)
+        }
+        None => {
+            sink.emit(UiChunk::Error { error_text: STOPPED.into() });
+            (FinishReason::Error, TurnState::Interrupted)
+        }
+    };
+    let metadata = (reason == FinishReason::Error).then(|| json!({ "incomplete": true }));
+    sink.emit(UiChunk::Finish { finish_reason: Some(reason), message_metadata: metadata });
+    drop(sink);
+    // The stream ends only after the last step is stored and the turn ended in the store, so a
+    // client that reads the history or sends the next message right after `finish` (to this
+    // instance or another) sees all of it.
+    let answer = match persister.await {
+        Ok(answer) => Some(answer),
+        Err(error) => {
+            tracing::error!(%error, "the persister task failed");
+            None
+        }
+    };
+    if let Err(error) = store.end_turn(&turn_id, state).await {
+        tracing::error!(%error, "could not end the turn in the store");
+    }
+    drop(guard);
+    log.close();
+    tracing::info!(?reason, parts = log.len(), "turn ended");
+
+    if let (Some((titler, user)), Some(answer), TurnState::Finished) = (title, answer, state) {
+        let answer = first_answer.unwrap_or(answer);
+        tokio::spawn(async move { titler.title_chat(store, chat_id, user, answer).await });
+    }
+}
+
+/// Commits the assistant message at every completed unit (and every [`CHECKPOINT`] while a long
+/// block streams), publishes the parts when the store is shared, and keeps the turn's heartbeat.
+/// Returns the final message.
+async fn persist(
+    store: Arc<dyn Store>,
+    chat_id: String,
+    turn_id: String,
+    assistant: ChatMessage,
+    mut parts: mpsc::UnboundedReceiver<UiChunk>,
+) -> ChatMessage {
+    let shared = store.is_shared();
+    let mut assembler = MessageAssembler::new(assistant);
+    let mut published: u64 = 0;
+    // Parts not yet in the store (kept across a failed write so that part numbers stay contiguous).
+    let mut unpublished: Vec<UiChunk> = Vec::new();
+    let mut stored_at = Instant::now();
+    let mut unsaved = false;
+    let period = store.heartbeat_interval();
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
+    loop {
+        let first = tokio::select! {
+            part = parts.recv() => match part {
+                Some(part) => part,
+                None => break,
+            },
+            _ = heartbeat.tick(), if shared => {
+                if let Err(error) = store.heartbeat_turn(&turn_id).await {
+                    tracing::warn!(%error, "could not refresh the turn's heartbeat");
+                }
+                continue;
+            }
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match parts.try_recv() {
+                Ok(part) => batch.push(part),
+                Err(_) => break,
+            }
+        }
+        let mut completed = false;
+        for part in &batch {
+            completed |= assembler.apply(part);
+        }
+        unsaved = true;
+        // The message first: a follower that sees `finish` finds the message stored.
+        if completed || stored_at.elapsed() >= CHECKPOINT {
+            unsaved = !save(&*store, &chat_id, assembler.message()).await;
+            stored_at = Instant::now();
+        }
+        if shared {
+            unpublished.extend(batch);
+            match store.append_turn_parts(&turn_id, published, &unpublished).await {
+                Ok(()) => {
+                    published += unpublished.len() as u64;
+                    unpublished.clear();
+                }
+                Err(error) => tracing::warn!(%error, "could not publish the turn's parts; retrying with the next ones"),
+            }
+        }
+    }
+    if unsaved {
+        save(&*store, &chat_id, assembler.message()).await;
+    }
+    if !unpublished.is_empty()
+        && let Err(error) = store.append_turn_parts(&turn_id, published, &unpublished).await
+    {
+        tracing::error!(%error, "could not publish the turn's last parts");
+    }
+    assembler.into_message()
+}
+
+/// Stores the message; true on success (a failure is logged, and the next save retries).
+async fn save(store: &dyn Store, chat_id: &str, message: &ChatMessage) -> bool {
+    match store.put_message(chat_id, message).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%error, "could not store the assistant message");
+            false
+        }
+    }
+}
+
+/// The sink of a running turn: every part goes to the log (readers see it at once) and to the
+/// persister.
+struct Recorder {
+    log: Arc<TurnLog>,
+    commits: mpsc::UnboundedSender<UiChunk>,
+}
+
+impl TurnSink for Recorder {
+    fn emit(&self, chunk: UiChunk) -> bool {
+        self.log.push(chunk.clone());
+        self.commits.send(chunk).is_ok()
+    }
+}

@@ -1,0 +1,103 @@
+//! Which database to open, and how.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{PgStore, SqliteStore, Store, StoreError};
+
+/// The file name of the SQLite database inside the data directory.
+pub const DATABASE_FILE: &str = "aomi.db";
+
+/// Connections per pool unless configured otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// How long a query waits for a free connection unless configured otherwise.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a running turn stays alive without a heartbeat on PostgreSQL, unless configured
+/// otherwise (see [`crate::turn`]).
+pub const DEFAULT_TURN_LEASE: Duration = Duration::from_secs(30);
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file, created with its directory on first use.
+    SqliteFile(PathBuf),
+    /// A SQLite database in memory, gone with the process (tests, benchmarks).
+    SqliteMemory,
+    /// A PostgreSQL URL, `postgres://user:password@host:port/database?…`.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a URL: `sqlite://<path>` or `sqlite:<path>`, `sqlite::memory:`, `postgres://…` or
+    /// `postgresql://…`.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_owned()));
+        }
+        match url.strip_prefix("sqlite:") {
+            Some(":memory:") => Ok(Location::SqliteMemory),
+            Some(rest) => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                let path = path.split('?').next().unwrap_or(path);
+                if path.is_empty() {
+                    return Err(StoreError::UnsupportedUrl(url.to_owned()));
+                }
+                Ok(Location::SqliteFile(PathBuf::from(path)))
+            }
+            None => Err(StoreError::UnsupportedUrl(url.to_owned())),
+        }
+    }
+}
+
+/// How to open the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The database.
+    pub location: Location,
+    /// The most connections the pool opens (`AOMI_DB_MAX_CONNECTIONS`). SQLite writes go through
+    /// one connection whatever this says.
+    pub max_connections: u32,
+    /// How long a query waits for a free connection before it fails (`AOMI_DB_ACQUIRE_TIMEOUT_SECS`).
+    pub acquire_timeout: Duration,
+    /// How long a turn on another instance counts as alive without a heartbeat (PostgreSQL).
+    pub turn_lease: Duration,
+}
+
+impl StoreConfig {
+    /// The defaults for this location.
+    pub fn new(location: Location) -> Self {
+        StoreConfig {
+            location,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            turn_lease: DEFAULT_TURN_LEASE,
+        }
+    }
+
+    /// The defaults for a database URL (see [`Location::from_url`]).
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        Ok(Self::new(Location::from_url(url)?))
+    }
+
+    /// The SQLite file [`DATABASE_FILE`] in `data_dir`.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self::new(Location::SqliteFile(data_dir.join(DATABASE_FILE)))
+    }
+}
+
+/// Opens the database of `url` with default settings and migrates it.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(&StoreConfig::from_url(url)?).await
+}
+
+/// Opens the configured database and migrates it.
+pub async fn connect_with(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match &config.location {
+        Location::SqliteFile(path) => Arc::new(SqliteStore::open(path, config).await?),
+        Location::SqliteMemory => Arc::new(SqliteStore::memory().await?),
+        Location::Postgres(url) => Arc::new(PgStore::open(url, config).await?),
+    })
+}

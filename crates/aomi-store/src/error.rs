@@ -1,0 +1,69 @@
+//! Why a store operation failed.
+
+use std::path::PathBuf;
+
+/// Why a store operation failed. Callers match on the variants that mean something to a person
+/// (a missing chat, a running turn, bad input); the rest are failures of the database itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No chat of that id.
+    #[error("no chat with id {0}")]
+    ChatNotFound(String),
+    /// No transaction request of that id.
+    #[error("no transaction request with id {0}")]
+    TransactionNotFound(String),
+    /// A turn is already running in this chat (on this instance or another one).
+    #[error("a turn is already running in chat {0}; wait for it to finish")]
+    TurnRunning(String),
+    /// An argument is malformed (an address, a cursor, a search with no words, …).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The database URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL \"{0}\": use sqlite://<file>, sqlite::memory: or postgres://…")]
+    UnsupportedUrl(String),
+    /// Another process holds the SQLite database.
+    #[error(
+        "the database {0} is in use by another aomi process; stop it, set AOMI_DATA_DIR to another \
+         directory, or share a PostgreSQL database (AOMI_DATABASE_URL) between instances"
+    )]
+    InUse(PathBuf),
+    /// The database could not be opened or reached.
+    #[error("cannot open the database {target}: {source}")]
+    Connect {
+        /// Where (a file, or a PostgreSQL host and database; never a password).
+        target: String,
+        /// Why.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not parse (a row written by a newer or broken version).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The data directory could not be created or locked.
+    #[error("cannot use the data directory {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<StoreError> for aomi_core::BackendError {
+    fn from(error: StoreError) -> Self {
+        use aomi_core::BackendError;
+        match error {
+            StoreError::ChatNotFound(id) => BackendError::ChatNotFound(id),
+            StoreError::TurnRunning(id) => BackendError::TurnRunning(id),
+            StoreError::InvalidInput(message) => BackendError::BadRequest(message),
+            other => BackendError::Storage(other.to_string()),
+        }
+    }
+}

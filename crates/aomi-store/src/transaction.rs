@@ -1,0 +1,121 @@
+//! Transactions that aomi asked a wallet to sign, with their simulation and what became of them.
+//!
+//! The server never signs: a transaction here is a *request* (what the model prepared, as JSON:
+//! `to`, `value`, `data`, …), the simulation report shown to the person, and the outcome the
+//! wallet reported back (sent with a hash, rejected, or failed).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::StoreError;
+
+/// A transaction request to record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTransaction {
+    /// Its id (for example the tool call id that asked for it).
+    pub id: String,
+    /// The chat it belongs to.
+    pub chat_id: String,
+    /// The assistant message that holds the request, if any.
+    pub message_id: Option<String>,
+    /// The chain it is for.
+    pub chain_id: u64,
+    /// The sending wallet, if known (lower case).
+    pub from: Option<String>,
+    /// The request as JSON (`to`, `value` as a decimal string of wei, `data`, …).
+    pub request: Value,
+    /// The simulation report shown before signing, if simulated yet.
+    pub simulation: Option<Value>,
+}
+
+/// What became of a transaction request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum TransactionOutcome {
+    /// Waiting for the wallet.
+    Pending,
+    /// The wallet sent it.
+    Sent {
+        /// The transaction hash.
+        tx_hash: String,
+    },
+    /// The person rejected it.
+    Rejected {
+        /// The wallet's reason, if any.
+        reason: Option<String>,
+    },
+    /// It could not be sent.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+impl TransactionOutcome {
+    pub(crate) fn status(&self) -> &'static str {
+        match self {
+            TransactionOutcome::Pending => "pending",
+            TransactionOutcome::Sent { .. } => "sent",
+            TransactionOutcome::Rejected { .. } => "rejected",
+            TransactionOutcome::Failed { .. } => "failed",
+        }
+    }
+
+    /// The hash (sent) or the reason (rejected, failed), as stored in one column.
+    pub(crate) fn detail(&self) -> Option<&str> {
+        match self {
+            TransactionOutcome::Pending => None,
+            TransactionOutcome::Sent { tx_hash } => Some(tx_hash),
+            TransactionOutcome::Rejected { reason } => reason.as_deref(),
+            TransactionOutcome::Failed { error } => Some(error),
+        }
+    }
+
+    pub(crate) fn from_columns(status: &str, detail: Option<String>) -> Result<Self, StoreError> {
+        Ok(match status {
+            "pending" => TransactionOutcome::Pending,
+            "sent" => TransactionOutcome::Sent { tx_hash: detail.unwrap_or_default() },
+            "rejected" => TransactionOutcome::Rejected { reason: detail },
+            "failed" => TransactionOutcome::Failed { error: detail.unwrap_or_default() },
+            other => return Err(StoreError::Corrupt(format!("unknown transaction status \"{other}\""))),
+        })
+    }
+}
+
+/// A transaction request as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionRecord {
+    /// The request as recorded.
+    #[serde(flatten)]
+    pub request: NewTransaction,
+    /// What became of it.
+    pub outcome: TransactionOutcome,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Requested transactions.
+#[async_trait]
+pub trait TransactionStore: Send + Sync {
+    /// Records a request, pending. [`StoreError::ChatNotFound`] for an unknown chat,
+    /// [`StoreError::InvalidInput`] when the id is taken.
+    async fn put_transaction(&self, transaction: &NewTransaction) -> Result<(), StoreError>;
+
+    /// Attaches the simulation report.
+    async fn set_simulation(&self, id: &str, report: &Value) -> Result<(), StoreError>;
+
+    /// Records what became of it.
+    async fn set_transaction_outcome(&self, id: &str, outcome: &TransactionOutcome) -> Result<(), StoreError>;
+
+    /// The request of that id.
+    async fn transaction(&self, id: &str) -> Result<Option<TransactionRecord>, StoreError>;
+
+    /// The chat's requests, oldest first.
+    async fn chat_transactions(&self, chat_id: &str) -> Result<Vec<TransactionRecord>, StoreError>;
+}

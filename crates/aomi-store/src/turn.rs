@@ -1,0 +1,149 @@
+//! Running turns: who runs them, whether they are alive, and their parts for other instances.
+//!
+//! A turn is claimed in the database before it starts ([`TurnStore::begin_turn`]): at most one
+//! turn runs per chat, across every instance that shares the database. The instance running it
+//! refreshes its heartbeat ([`TurnStore::heartbeat_turn`]) and ends it ([`TurnStore::end_turn`]).
+//!
+//! A turn whose process died is *stale*:
+//! - on SQLite (one process owns the file, see [`crate::SqliteStore`]), every running turn that
+//!   another store instance began is stale, so a restart recovers at once;
+//! - on PostgreSQL, a running turn whose heartbeat is older than the lease
+//!   ([`StoreConfig::turn_lease`](crate::StoreConfig::turn_lease)), by the database's clock.
+//!
+//! Stale turns are interrupted when found (at start-up by [`TurnStore::interrupt_stale_turns`],
+//! and whenever [`TurnStore::begin_turn`], [`TurnStore::running_turn`] or [`TurnStore::turn`]
+//! meets one): their assistant message is marked incomplete, or stored empty and incomplete if
+//! the turn never stored one.
+//!
+//! On a shared database ([`TurnStore::is_shared`]) the running instance also appends every part
+//! of the turn ([`TurnStore::append_turn_parts`]); other instances read them from any position
+//! ([`TurnStore::turn_parts`]) and wake up on [`TurnStore::subscribe_turns`] (PostgreSQL
+//! LISTEN/NOTIFY) instead of polling.
+
+use std::sync::Arc;
+
+use aomi_core::UiChunk;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::StoreError;
+
+/// A turn to claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTurn {
+    /// The turn's id (unique).
+    pub id: String,
+    /// Its chat.
+    pub chat_id: String,
+    /// The assistant message it writes into.
+    pub message_id: String,
+}
+
+/// Where a turn stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnState {
+    /// It runs, and its instance is alive.
+    Running,
+    /// It ended normally (including with an error it reported).
+    Finished,
+    /// It was cut off: its instance stopped or died.
+    Interrupted,
+}
+
+impl TurnState {
+    /// The state as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnState::Running => "running",
+            TurnState::Finished => "finished",
+            TurnState::Interrupted => "interrupted",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "running" => Ok(TurnState::Running),
+            "finished" => Ok(TurnState::Finished),
+            "interrupted" => Ok(TurnState::Interrupted),
+            other => Err(StoreError::Corrupt(format!("unknown turn state \"{other}\""))),
+        }
+    }
+}
+
+/// A turn as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnRecord {
+    /// The turn's id.
+    pub id: String,
+    /// Its chat.
+    pub chat_id: String,
+    /// The assistant message it writes into.
+    pub message_id: String,
+    /// The store instance that runs (or ran) it.
+    pub instance: String,
+    /// Where it stands.
+    pub state: TurnState,
+    /// When it began.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// What a turn subscription reports: the id of a turn that got new parts or ended, or
+/// [`ANY_TURN`] when notifications may have been missed (re-read everything).
+pub type TurnEvent = Arc<str>;
+
+/// The [`TurnEvent`] that means "any turn may have changed".
+pub const ANY_TURN: &str = "*";
+
+/// Running turns and their parts.
+#[async_trait]
+pub trait TurnStore: Send + Sync {
+    /// The id of this store instance (one per [`connect`](crate::connect)); turns record it.
+    fn instance_id(&self) -> &str;
+
+    /// True when several processes may share the database (PostgreSQL): then turns publish
+    /// their parts so that another instance can stream them.
+    fn is_shared(&self) -> bool;
+
+    /// How often a running turn on a shared store should call [`TurnStore::heartbeat_turn`]: a
+    /// third of the lease.
+    fn heartbeat_interval(&self) -> std::time::Duration;
+
+    /// Claims the chat for a new turn. [`StoreError::TurnRunning`] when a live turn runs in it;
+    /// a stale one is interrupted first.
+    async fn begin_turn(&self, turn: &NewTurn) -> Result<(), StoreError>;
+
+    /// Tells other instances that the turn is still alive.
+    async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError>;
+
+    /// Ends the turn in `state` (`Finished` or `Interrupted`) and wakes its followers. Does
+    /// nothing if it already ended.
+    async fn end_turn(&self, turn_id: &str, state: TurnState) -> Result<(), StoreError>;
+
+    /// The turn, with a stale one interrupted first.
+    async fn turn(&self, turn_id: &str) -> Result<Option<TurnRecord>, StoreError>;
+
+    /// The chat's live running turn, if any (a stale one is interrupted and not returned).
+    async fn running_turn(&self, chat_id: &str) -> Result<Option<TurnRecord>, StoreError>;
+
+    /// Interrupts every stale turn (see the module doc) and returns them.
+    async fn interrupt_stale_turns(&self) -> Result<Vec<TurnRecord>, StoreError>;
+
+    /// Appends parts `first_seq ..` of a running turn and wakes its followers.
+    async fn append_turn_parts(&self, turn_id: &str, first_seq: u64, parts: &[UiChunk]) -> Result<(), StoreError>;
+
+    /// The turn's parts from `from_seq` on, in order.
+    async fn turn_parts(&self, turn_id: &str, from_seq: u64) -> Result<Vec<UiChunk>, StoreError>;
+
+    /// Events of turns that got parts or ended, on any instance sharing the database. Subscribe
+    /// before reading parts, so an event in between is not missed.
+    async fn subscribe_turns(&self) -> Result<broadcast::Receiver<TurnEvent>, StoreError>;
+
+    /// Deletes the parts of turns that ended more than `older_than` ago (followers have read
+    /// them by then). Returns how many parts were deleted.
+    async fn prune_turn_parts(&self, older_than: std::time::Duration) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,166 @@
+//! Checks and conversions shared by both databases.
+
+use aomi_core::{ChatMessage, MessagePart, Role, UiChunk};
+use chrono::{DateTime, Utc};
+
+use crate::{ChatCursor, ChatRecord, MAX_PAGE, NewTransaction, StoreError};
+
+/// Now, to the microsecond: what both databases keep, so a value reads back equal.
+pub(crate) fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+pub(crate) fn to_micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+pub(crate) fn from_micros(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::Corrupt(format!("time {micros} out of range")))
+}
+
+/// A wallet or contract address, `0x` and 40 hex digits, lower-cased.
+pub(crate) fn address(text: &str) -> Result<String, StoreError> {
+    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or("");
+    if hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(format!("0x{}", hex.to_ascii_lowercase()))
+    } else {
+        Err(StoreError::InvalidInput(format!("\"{text}\" is not an address (0x followed by 40 hex digits)")))
+    }
+}
+
+/// Chain ids are stored as signed 64-bit integers; every real chain id fits (EIP-2294).
+pub(crate) fn chain_id(id: u64) -> Result<i64, StoreError> {
+    i64::try_from(id).map_err(|_| StoreError::InvalidInput(format!("chain id {id} is too large")))
+}
+
+pub(crate) fn chain_id_from(id: i64) -> Result<u64, StoreError> {
+    u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("negative chain id {id}")))
+}
+
+pub(crate) fn limit(limit: u32) -> Result<i64, StoreError> {
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(i64::from(limit))
+    } else {
+        Err(StoreError::InvalidInput(format!("limit must be between 1 and {MAX_PAGE}, not {limit}")))
+    }
+}
+
+pub(crate) fn role(text: &str) -> Result<Role, StoreError> {
+    match text {
+        "system" => Ok(Role::System),
+        "user" => Ok(Role::User),
+        "assistant" => Ok(Role::Assistant),
+        other => Err(StoreError::Corrupt(format!("unknown role \"{other}\""))),
+    }
+}
+
+/// The searchable text of a message: its text parts, one per line.
+pub(crate) fn searchable_text(message: &ChatMessage) -> String {
+    let texts: Vec<&str> = message
+        .parts
+        .iter()
+        .filter_map(|part| match part {
+            MessagePart::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    texts.join("\n")
+}
+
+/// The words of a search, lower case: runs of letters and digits, at most eight.
+pub(crate) fn search_terms(text: &str) -> Result<Vec<String>, StoreError> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .take(8)
+        .collect();
+    if terms.is_empty() {
+        return Err(StoreError::InvalidInput("the search needs at least one word (letters or digits)".into()));
+    }
+    Ok(terms)
+}
+
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::InvalidInput(format!("cannot encode as JSON: {e}")))
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored {what} does not parse: {e}")))
+}
+
+/// A message read back from its columns.
+pub(crate) fn message(
+    id: String,
+    role_text: &str,
+    parts: &str,
+    metadata: Option<&str>,
+) -> Result<ChatMessage, StoreError> {
+    Ok(ChatMessage {
+        id,
+        role: role(role_text)?,
+        parts: parse_json(parts, "message parts")?,
+        metadata: metadata.map(|m| parse_json(m, "message metadata")).transpose()?,
+    })
+}
+
+/// The message an interrupted turn leaves: what it had stored, or an empty answer, marked
+/// incomplete.
+pub(crate) fn interrupted(stored: Option<ChatMessage>, message_id: &str) -> ChatMessage {
+    let mut message = stored.unwrap_or_else(|| ChatMessage::assistant(message_id));
+    message.mark_incomplete();
+    message
+}
+
+pub(crate) fn part(text: &str) -> Result<UiChunk, StoreError> {
+    parse_json(text, "turn part")
+}
+
+/// True when the error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// True when the error is a foreign-key violation.
+pub(crate) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Cuts a page fetched with one row too many; returns the cursor of the next page if there is one.
+pub(crate) fn page_end(chats: &mut Vec<ChatRecord>, limit: i64) -> Option<ChatCursor> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if chats.len() <= limit {
+        return None;
+    }
+    chats.truncate(limit);
+    chats.last().map(|last| ChatCursor { updated_at: last.updated_at, id: last.id.clone() })
+}
+
+pub(crate) fn seq_to_i64(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::InvalidInput(format!("part number {seq} is too large")))
+}
+
+/// The error of a failed transaction insert, in the caller's terms.
+pub(crate) fn transaction_insert_error(error: sqlx::Error, transaction: &NewTransaction) -> StoreError {
+    if is_foreign_key_violation(&error) {
+        StoreError::ChatNotFound(transaction.chat_id.clone())
+    } else if is_unique_violation(&error) {
+        StoreError::InvalidInput(format!("a transaction request with id {} is already recorded", transaction.id))
+    } else {
+        error.into()
+    }
+}

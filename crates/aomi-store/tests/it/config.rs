@@ -1,0 +1,58 @@
+//! Database URLs and the data directory.
+
+use std::path::PathBuf;
+
+use aomi_store::testing::TempDir;
+use aomi_store::{Location, StoreConfig, StoreError, StoreKind};
+
+#[test]
+fn database_urls_are_read() {
+    let cases = [
+        ("sqlite://data/aomi.db", Location::SqliteFile(PathBuf::from("data/aomi.db"))),
+        ("sqlite:///var/lib/aomi/aomi.db?mode=rwc", Location::SqliteFile(PathBuf::from("/var/lib/aomi/aomi.db"))),
+        ("sqlite:aomi.db", Location::SqliteFile(PathBuf::from("aomi.db"))),
+        ("sqlite::memory:", Location::SqliteMemory),
+        ("postgres://u:p@db:5432/aomi", Location::Postgres("postgres://u:p@db:5432/aomi".into())),
+        ("postgresql://db/aomi", Location::Postgres("postgresql://db/aomi".into())),
+    ];
+    for (url, location) in cases {
+        assert_eq!(Location::from_url(url).unwrap(), location, "{url}");
+    }
+    for url in ["mysql://db/aomi", "aomi.db", "", "sqlite://"] {
+        let error = Location::from_url(url).unwrap_err();
+        assert!(matches!(error, StoreError::UnsupportedUrl(_)), "{url}");
+        assert!(error.to_string().contains("postgres://"));
+    }
+}
+
+#[tokio::test]
+async fn sqlite_creates_its_directory_and_file_on_first_run() {
+    let dir = TempDir::new();
+    let data_dir = dir.path().join("nested").join(".aomi");
+    let store = aomi_store::connect_with(&StoreConfig::in_data_dir(&data_dir)).await.unwrap();
+    assert_eq!(store.kind(), StoreKind::Sqlite);
+    assert!(store.describe().contains("aomi.db"));
+    store.ping().await.unwrap();
+    store.ensure_chat(crate::new_chat("c1", None)).await.unwrap();
+    assert!(data_dir.join("aomi.db").exists());
+    assert!(data_dir.join("aomi.db-wal").exists(), "WAL mode");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_a_clear_error() {
+    // Port 9 (discard) is closed on test machines.
+    let mut config = StoreConfig::from_url("postgres://aomi@127.0.0.1:9/aomi").unwrap();
+    config.acquire_timeout = std::time::Duration::from_millis(500);
+    let error = aomi_store::connect_with(&config).await.unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, StoreError::Connect { .. }), "{error:?}");
+    assert!(text.contains("127.0.0.1:9/aomi"), "{text}");
+}
+
+#[tokio::test]
+async fn a_memory_store_works_for_tests_and_benchmarks() {
+    let store = aomi_store::connect("sqlite::memory:").await.unwrap();
+    store.ensure_chat(crate::new_chat("c1", None)).await.unwrap();
+    assert!(store.chat("c1").await.unwrap().is_some());
+    assert_eq!(store.describe(), "SQLite in memory");
+}

@@ -1,0 +1,168 @@
+//! Running turns: one per chat, stale ones interrupted, parts for other instances.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aomi_core::{ChatMessage, UiChunk};
+use aomi_store::testing::{TempDir, TestPostgres};
+use aomi_store::{NewTurn, Store, StoreConfig, StoreError, TurnState};
+use tokio::sync::broadcast::Receiver;
+
+use crate::{ALICE, both, new_chat};
+
+both!(one_turn_runs_per_chat, turn_parts_are_read_in_order_from_any_position);
+
+fn turn(id: &str, chat_id: &str, message_id: &str) -> NewTurn {
+    NewTurn { id: id.into(), chat_id: chat_id.into(), message_id: message_id.into() }
+}
+
+async fn one_turn_runs_per_chat(store: Arc<dyn Store>) {
+    store.ensure_chat(new_chat("c1", Some(ALICE))).await.unwrap();
+    store.ensure_chat(new_chat("c2", Some(ALICE))).await.unwrap();
+    store.begin_turn(&turn("t1", "c1", "a1")).await.unwrap();
+    let error = store.begin_turn(&turn("t2", "c1", "a2")).await.unwrap_err();
+    assert!(matches!(error, StoreError::TurnRunning(chat) if chat == "c1"));
+    store.begin_turn(&turn("t3", "c2", "a3")).await.unwrap();
+    assert!(store.chat("c1").await.unwrap().unwrap().running);
+
+    let running = store.running_turn("c1").await.unwrap().unwrap();
+    assert_eq!((running.id.as_str(), running.message_id.as_str()), ("t1", "a1"));
+    assert_eq!(running.instance, store.instance_id());
+    store.heartbeat_turn("t1").await.unwrap();
+    store.end_turn("t1", TurnState::Finished).await.unwrap();
+    assert!(store.running_turn("c1").await.unwrap().is_none());
+    assert!(!store.chat("c1").await.unwrap().unwrap().running);
+    let ended = store.turn("t1").await.unwrap().unwrap();
+    assert_eq!(ended.state, TurnState::Finished);
+    assert!(ended.ended_at.is_some());
+    // Ending twice changes nothing.
+    store.end_turn("t1", TurnState::Interrupted).await.unwrap();
+    assert_eq!(store.turn("t1").await.unwrap().unwrap().state, TurnState::Finished);
+
+    store.begin_turn(&turn("t2", "c1", "a2")).await.unwrap();
+    let error = store.begin_turn(&turn("t9", "missing", "a9")).await.unwrap_err();
+    assert!(matches!(error, StoreError::ChatNotFound(_)), "{error:?}");
+    // Nothing interrupts live turns of this instance.
+    assert!(store.interrupt_stale_turns().await.unwrap().is_empty());
+}
+
+/// Waits for an event about `turn_id` (or about any turn).
+async fn event_for(events: &mut Receiver<Arc<str>>, turn_id: &str) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let event = events.recv().await.unwrap();
+            if &*event == turn_id || &*event == aomi_store::turn::ANY_TURN {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("an event for the turn");
+}
+
+fn parts(n: usize) -> Vec<UiChunk> {
+    (0..n).map(|i| UiChunk::TextDelta { id: "t".into(), delta: format!("word{i} ") }).collect()
+}
+
+async fn turn_parts_are_read_in_order_from_any_position(store: Arc<dyn Store>) {
+    store.ensure_chat(new_chat("c1", None)).await.unwrap();
+    store.begin_turn(&turn("t1", "c1", "a1")).await.unwrap();
+    let mut events = store.subscribe_turns().await.unwrap();
+    let all = parts(7);
+    store.append_turn_parts("t1", 0, &all[..3]).await.unwrap();
+    event_for(&mut events, "t1").await;
+    store.append_turn_parts("t1", 3, &all[3..]).await.unwrap();
+    event_for(&mut events, "t1").await;
+    assert_eq!(store.turn_parts("t1", 0).await.unwrap(), all);
+    assert_eq!(store.turn_parts("t1", 5).await.unwrap(), all[5..]);
+    assert!(store.turn_parts("t1", 7).await.unwrap().is_empty());
+    assert!(store.append_turn_parts("t1", 6, &all[..1]).await.is_err(), "a part number is written once");
+
+    store.end_turn("t1", TurnState::Finished).await.unwrap();
+    event_for(&mut events, "t1").await;
+    // Parts stay for late followers until pruned.
+    assert_eq!(store.prune_turn_parts(Duration::from_secs(3600)).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.prune_turn_parts(Duration::ZERO).await.unwrap(), 7);
+    assert!(store.turn_parts("t1", 0).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_restart_interrupts_the_turns_of_the_dead_process() {
+    let dir = TempDir::new();
+    let config = StoreConfig::in_data_dir(dir.path());
+    {
+        let store = aomi_store::connect_with(&config).await.unwrap();
+        // A second process on the same file is refused.
+        let error = aomi_store::connect_with(&config).await.unwrap_err();
+        assert!(matches!(error, StoreError::InUse(_)), "{error:?}");
+        assert!(error.to_string().contains("AOMI_DATA_DIR"));
+
+        store.ensure_chat(new_chat("c1", Some(ALICE))).await.unwrap();
+        store.put_message("c1", &ChatMessage::user_text("u1", "hello")).await.unwrap();
+        store.begin_turn(&turn("t1", "c1", "a1")).await.unwrap();
+        let mut partial = ChatMessage::assistant("a1");
+        partial.parts.push(aomi_core::MessagePart::text("Half an ans"));
+        store.put_message("c1", &partial).await.unwrap();
+        // A turn that died before it stored anything.
+        store.ensure_chat(new_chat("c2", Some(ALICE))).await.unwrap();
+        store.put_message("c2", &ChatMessage::user_text("u2", "hi")).await.unwrap();
+        store.begin_turn(&turn("t2", "c2", "a2")).await.unwrap();
+        // The process dies: the store goes away without ending its turns.
+    }
+    assert!(dir.path().join("aomi.db").exists());
+
+    let store = aomi_store::connect_with(&config).await.unwrap();
+    assert!(!store.chat("c1").await.unwrap().unwrap().running, "a dead process turn is not live");
+    let mut interrupted: Vec<String> = store.interrupt_stale_turns().await.unwrap().into_iter().map(|t| t.id).collect();
+    interrupted.sort();
+    // c1's turn may already have been interrupted by the look above; either way it ends interrupted.
+    assert!(interrupted.contains(&"t2".to_owned()), "{interrupted:?}");
+    for (chat, turn_id) in [("c1", "t1"), ("c2", "t2")] {
+        assert_eq!(store.turn(turn_id).await.unwrap().unwrap().state, TurnState::Interrupted);
+        let messages = store.messages(chat).await.unwrap();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[1].is_incomplete());
+    }
+    assert_eq!(store.messages("c1").await.unwrap()[1].text(), "Half an ans", "the partial answer is kept");
+    assert!(store.messages("c2").await.unwrap()[1].parts.is_empty());
+    // The chat takes a new turn.
+    store.begin_turn(&turn("t3", "c1", "a3")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_instances_share_turns_and_take_over_stale_ones() {
+    let Some(pg) = TestPostgres::create().await else { return };
+    let mut config = StoreConfig::from_url(pg.url()).unwrap();
+    config.turn_lease = Duration::from_secs(1);
+    let a = aomi_store::connect_with(&config).await.unwrap();
+    let b = aomi_store::connect_with(&config).await.unwrap();
+    assert!(a.is_shared() && b.is_shared());
+    assert_ne!(a.instance_id(), b.instance_id());
+
+    a.ensure_chat(new_chat("c1", Some(ALICE))).await.unwrap();
+    a.put_message("c1", &ChatMessage::user_text("u1", "hello")).await.unwrap();
+    a.begin_turn(&turn("t1", "c1", "a1")).await.unwrap();
+
+    // B follows A's parts, woken by NOTIFY.
+    let mut events = b.subscribe_turns().await.unwrap();
+    a.append_turn_parts("t1", 0, &parts(2)).await.unwrap();
+    event_for(&mut events, "t1").await;
+    assert_eq!(b.turn_parts("t1", 0).await.unwrap(), parts(2));
+
+    // While A's heartbeat is fresh, B cannot start a turn in the chat.
+    a.heartbeat_turn("t1").await.unwrap();
+    assert!(matches!(b.begin_turn(&turn("t2", "c1", "a2")).await, Err(StoreError::TurnRunning(_))));
+    assert!(b.chat("c1").await.unwrap().unwrap().running);
+
+    // A stops sending heartbeats (it died): after the lease, B takes over.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!b.chat("c1").await.unwrap().unwrap().running);
+    b.begin_turn(&turn("t2", "c1", "a2")).await.unwrap();
+    event_for(&mut events, "t1").await;
+    assert_eq!(b.turn("t1").await.unwrap().unwrap().state, TurnState::Interrupted);
+    let messages = b.messages("c1").await.unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(messages[1].is_incomplete() && messages[1].id == "a1");
+    assert!(b.interrupt_stale_turns().await.unwrap().is_empty());
+}
