@@ -189,9 +189,11 @@ describe('wallet', () => {
     }
   });
 
-  test('the history lists the wallet’s chats, newest first, and reopens one', async () => {
-    const browser = await openBrowser({ wallet: { ...wallet, accounts: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'] } });
+  test('the history lists the wallet’s chats newest first, reopens, searches, renames and deletes them', async () => {
+    const owner = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const browser = await openBrowser({ wallet: { ...wallet, accounts: [owner] } });
     const { page } = browser;
+    const owned = async () => (await (await fetch(`${aomi.url}/api/chats?owner=${owner.toLowerCase()}`)).json()).chats;
     try {
       await page.goto(aomi.url);
       await page.getByRole('button', { name: 'Connect wallet' }).click();
@@ -199,25 +201,52 @@ describe('wallet', () => {
       const list = page.getByRole('navigation', { name: 'Chat history' });
       await list.getByText('No chats for this wallet yet.').waitFor();
 
-      await send(page, 'first question');
+      await send(page, 'first question about pelicans');
       await lastAnswer(page).getByText('Hello from the stub.').waitFor();
       const firstId = new URL(page.url()).pathname.split('/').pop();
       await page.getByRole('button', { name: 'New chat' }).click();
       await send(page, 'second question');
       await lastAnswer(page).getByText('Hello from the stub.').waitFor();
 
-      const items = list.locator('li');
-      await page.waitForFunction(() => document.querySelectorAll('.chat-list li').length === 2);
-      assert.deepEqual(await items.locator('.chat-title').allTextContents(), ['second question', 'first question']);
-      // The server lists the same chats for this owner.
-      const owned = await (await fetch(`${aomi.url}/api/chats?owner=0x70997970c51812dc3a010c7d01b50e0d17dc79c8`)).json();
-      assert.equal(owned.chats.length, 2);
+      // Newest first, titled by the server from the first message.
+      const items = list.locator('ul:not([hidden]) > li');
+      await page.waitForFunction(() => document.querySelectorAll('.chat-list ul:not([hidden]) > li').length === 2);
+      assert.deepEqual(await items.locator('.chat-title').allTextContents(), ['second question', 'first question about pelicans']);
+      assert.deepEqual((await owned()).map(chat => chat.id).includes(firstId), true);
 
-      await items.getByText('first question').click();
+      // Reopen.
+      await items.getByText('first question about pelicans').click();
       await page.waitForURL(`**/chat/${firstId}`);
-      await page.locator('article.message.user').getByText('first question').waitFor();
+      await page.locator('article.message.user').getByText('first question about pelicans').waitFor();
       assert.equal(await page.locator('article.message').count(), 2);
-      assert.equal(await list.locator('li.active .chat-title').textContent(), 'first question');
+      assert.equal(await list.locator('li.active .chat-title').textContent(), 'first question about pelicans');
+
+      // Search reads the messages on the server.
+      await page.getByLabel('Search chats').fill('pelicans');
+      const hits = page.getByRole('list', { name: 'Search results' });
+      await hits.locator('li a').first().waitFor();
+      assert.equal(await hits.locator('.chat-title').first().textContent(), 'first question about pelicans');
+      assert.match(await hits.locator('.snippet strong').first().textContent(), /pelicans/i);
+      await page.getByLabel('Search chats').fill('');
+
+      // Rename.
+      const first = items.filter({ hasText: 'first question about pelicans' });
+      await first.hover();
+      await first.getByRole('button', { name: 'Rename chat' }).click();
+      await list.getByLabel('New title').fill('Pelican research');
+      await list.getByLabel('New title').press('Enter');
+      await items.getByText('Pelican research').waitFor();
+      assert.equal((await owned()).find(chat => chat.id === firstId).title, 'Pelican research');
+
+      // Delete (after the confirmation).
+      page.once('dialog', dialog => void dialog.accept());
+      const renamed = items.filter({ hasText: 'Pelican research' });
+      await renamed.hover();
+      await renamed.getByRole('button', { name: 'Delete chat' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('.chat-list ul:not([hidden]) > li').length === 1);
+      assert.deepEqual((await owned()).map(chat => chat.title), ['second question']);
+      // The open chat was the deleted one: the page starts a new chat.
+      await page.waitForURL(url => new URL(url).pathname === '/');
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();

@@ -94,6 +94,8 @@ export async function startAomi(script, env = {}) {
       ANTHROPIC_API_KEY: '',
       AOMI_WEB_DIR: WEB_DIR,
       AOMI_DATA_DIR: dir,
+      // Titles from the first message: a title made by the stub model would spend its replies.
+      AOMI_TITLES: 'first-message',
       RUST_LOG: 'warn',
       ...env,
     },

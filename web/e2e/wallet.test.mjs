@@ -89,7 +89,7 @@ describe('wallet transactions', () => {
       assert.equal(receipt.status, '0x1');
       assert.equal(receipt.from.toLowerCase(), browser.account.toLowerCase());
       const id = new URL(page.url()).pathname.split('/').pop();
-      const stored = await (await fetch(`${aomi.url}/api/chats/${id}`)).json();
+      const stored = await (await fetch(`${aomi.url}/api/chats/${id}?owner=${browser.account.toLowerCase()}`)).json();
       const part = stored.messages[1].parts.find(p => p.type === 'tool-send_transaction_to_wallet');
       assert.equal(part.state, 'output-available');
       assert.equal(part.output.transactionHash, hash);

@@ -44,7 +44,7 @@ export function App() {
   const [refreshKey, setRefreshKey] = useState(0);
   const [serverCommands, setServerCommands] = useState<DirectCommand[]>(DIRECT_COMMANDS);
   const [theme, toggleTheme] = useTheme();
-  const { wallet, switchNetwork } = useWalletContext();
+  const { wallet, ready, switchNetwork } = useWalletContext();
 
   useEffect(() => {
     const onPop = () => setRoute(routeFromLocation());
@@ -56,11 +56,12 @@ export function App() {
     void listCommands().then(commands => commands.length > 0 && setServerCommands(commands));
   }, []);
 
-  // Load the chat's stored messages before showing it; a fresh chat has none.
+  // Load the chat's stored messages before showing it (a fresh chat has none), as the wallet that
+  // owns it: wait until a remembered wallet has reconnected.
   useEffect(() => {
-    if (route.fresh) return;
+    if (route.fresh || !ready) return;
     let live = true;
-    getChat(route.id)
+    getChat(route.id, wallet.address)
       .then(chat => {
         if (live) setLoaded({ id: route.id, messages: chat?.messages ?? [], resume: chat !== undefined });
       })
@@ -68,7 +69,7 @@ export function App() {
     return () => {
       live = false;
     };
-  }, [route, attempt]);
+  }, [route, attempt, ready, wallet.address]);
 
   const current: Loaded | undefined = route.fresh ? { id: route.id, messages: [], resume: false } : loaded;
 

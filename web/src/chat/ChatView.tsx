@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useConfig } from 'wagmi';
 
 import { Logo } from '../icons';
-import { errorMessage } from '../lib/api';
+import { errorMessage, ownerQuery } from '../lib/api';
 import type { AomiMessage, DirectCommand } from '../lib/types';
 import { walletNow, type WalletContext } from '../wallet/useWalletContext';
 import { ExplorerChain } from './ChainRef';
@@ -22,6 +22,10 @@ export function aomiTransport(wallet: () => WalletContext, app?: string) {
     api: '/api/chat',
     prepareSendMessagesRequest: ({ id, messages }) => ({
       body: { id, message: messages[messages.length - 1], ...(app ? { app } : {}), wallet: wallet() },
+    }),
+    // A wallet's chat answers only that wallet.
+    prepareReconnectToStreamRequest: ({ id }) => ({
+      api: `/api/chat/${encodeURIComponent(id)}/stream${ownerQuery(wallet().address)}`,
     }),
   });
 }

@@ -9,7 +9,9 @@ import {
   historyCapabilities,
   listChats,
   renameChat,
+  searchChats,
   type HistoryCapabilities,
+  type SearchHit,
 } from '../lib/api';
 import { forgetChat, localChats } from '../lib/local';
 import type { ChatSummary } from '../lib/types';
@@ -24,6 +26,11 @@ export function relativeTime(iso: string, now: Date = new Date()): string {
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
   if (seconds < 172800) return 'yesterday';
   return then.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+}
+
+/** A search excerpt, its `**matched**` words in bold. */
+function snippet(text: string) {
+  return text.split(/\*\*(.+?)\*\*/g).map((piece, index) => (index % 2 ? <strong key={index}>{piece}</strong> : piece));
 }
 
 function titleOf(chat: ChatSummary, local: ReturnType<typeof localChats>): string {
@@ -47,7 +54,7 @@ export function Sidebar({
   onNew: () => void;
   onClose: () => void;
 }) {
-  const [chats, setChats] = useState<ChatSummary[]>();
+  const [serverChats, setServerChats] = useState<{ owner: string; chats: ChatSummary[] }>();
   const [error, setError] = useState<string>();
   const [search, setSearch] = useState('');
   const [can, setCan] = useState<HistoryCapabilities>({ rename: false, remove: false });
@@ -59,13 +66,12 @@ export function Sidebar({
   }, []);
 
   useEffect(() => {
+    if (!owner) return;
     let live = true;
     listChats(owner)
       .then(list => {
         if (!live) return;
-        // Without a wallet only this browser's own chats are listed, never every anonymous chat.
-        const local = localChats();
-        setChats(owner ? list : list.filter(chat => local[chat.id]));
+        setServerChats({ owner, chats: list });
         setError(undefined);
       })
       .catch(e => live && setError(errorMessage(e)));
@@ -74,17 +80,43 @@ export function Sidebar({
     };
   }, [owner, refreshKey, reload]);
 
+  // Without a wallet: the chats started in this browser (the server lists only a wallet's).
   const local = localChats();
-  const needle = search.trim().toLowerCase();
+  const chats: ChatSummary[] | undefined = owner
+    ? serverChats?.owner === owner
+      ? serverChats.chats
+      : undefined
+    : Object.entries(local)
+        .map(([id, chat]) => ({ id, app: 'default', title: chat.title, createdAt: chat.at, updatedAt: chat.at }))
+        .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+
+  // A wallet's history is searched on the server, message text included; a moment after typing stops.
+  const needle = search.trim();
+  const [found, setFound] = useState<{ owner: string; needle: string; hits: SearchHit[] }>();
+  const hits = owner && needle && found?.owner === owner && found.needle === needle ? found.hits : undefined;
+  useEffect(() => {
+    if (!owner || !needle) return;
+    let live = true;
+    const timer = setTimeout(() => {
+      searchChats(owner, needle)
+        .then(results => live && setFound({ owner, needle, hits: results }))
+        .catch(e => live && setError(errorMessage(e)));
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [owner, needle]);
+
   const shown = (chats ?? []).filter(
-    chat => !chat.archived && (!needle || titleOf(chat, local).toLowerCase().includes(needle)),
+    chat => !chat.archived && (owner || !needle || titleOf(chat, local).toLowerCase().includes(needle.toLowerCase())),
   );
 
   const rename = async (id: string, title: string) => {
     setEditing(undefined);
     if (!title.trim()) return;
     try {
-      await renameChat(id, title.trim());
+      await renameChat(id, owner, title.trim());
       setReload(n => n + 1);
     } catch (e) {
       setError(errorMessage(e));
@@ -94,7 +126,7 @@ export function Sidebar({
   const remove = async (chat: ChatSummary) => {
     if (!window.confirm(`Delete "${titleOf(chat, local)}"? This cannot be undone.`)) return;
     try {
-      await deleteChat(chat.id);
+      await deleteChat(chat.id, owner);
       forgetChat(chat.id);
       if (chat.id === activeId) onNew();
       setReload(n => n + 1);
@@ -137,12 +169,31 @@ export function Sidebar({
           </p>
         ) : null}
         {chats === undefined && !error ? <p className="muted small">Loading…</p> : null}
-        {chats !== undefined && shown.length === 0 ? (
+        {hits ? (
+          <ul className="search-hits" aria-label="Search results">
+            {hits.length === 0 ? <li className="muted small empty-list">Nothing matches.</li> : null}
+            {hits.map(hit => (
+              <li key={hit.messageId}>
+                <a
+                  href={`/chat/${hit.chatId}`}
+                  onClick={event => {
+                    event.preventDefault();
+                    onOpen(hit.chatId);
+                  }}
+                >
+                  <span className="chat-title">{hit.chatTitle || 'Untitled chat'}</span>
+                  <span className="snippet muted">{snippet(hit.snippet)}</span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {!hits && chats !== undefined && shown.length === 0 ? (
           <p className="muted small empty-list">
             {search ? 'No chat matches.' : owner ? 'No chats for this wallet yet.' : 'Your chats appear here. Connect a wallet to keep them across devices.'}
           </p>
         ) : null}
-        <ul>
+        <ul hidden={hits !== undefined}>
           {shown.map(chat => (
             <li key={chat.id} className={chat.id === activeId ? 'active' : ''}>
               {editing === chat.id ? (

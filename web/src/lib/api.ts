@@ -46,17 +46,24 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** The chats of a wallet (or the anonymous ones), newest first. */
-export async function listChats(owner: string | undefined): Promise<ChatSummary[]> {
-  const query = owner ? `?owner=${encodeURIComponent(owner.toLowerCase())}` : '';
-  const { chats } = await request<{ chats: ChatSummary[] }>(`/api/chats${query}`);
-  return [...chats].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+/** `?owner=0x…`: the wallet a history request speaks for (until sign-in proves it); none for an
+ * anonymous chat, which its id alone opens. */
+export function ownerQuery(owner: string | undefined): string {
+  return owner ? `?owner=${encodeURIComponent(owner.toLowerCase())}` : '';
+}
+
+const chatPath = (id: string, owner: string | undefined) => `/api/chats/${encodeURIComponent(id)}${ownerQuery(owner)}`;
+
+/** The wallet's chats, most recently active first (the first page: the 30 latest). */
+export async function listChats(owner: string): Promise<ChatSummary[]> {
+  const { chats } = await request<{ chats: ChatSummary[] }>(`/api/chats${ownerQuery(owner)}`);
+  return chats;
 }
 
 /** A chat and its messages; undefined when the server has no such chat. */
-export async function getChat(id: string): Promise<ChatDetail | undefined> {
+export async function getChat(id: string, owner: string | undefined): Promise<ChatDetail | undefined> {
   try {
-    return await request<ChatDetail>(`/api/chats/${encodeURIComponent(id)}`);
+    return await request<ChatDetail>(chatPath(id, owner));
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return undefined;
     throw error;
@@ -64,13 +71,30 @@ export async function getChat(id: string): Promise<ChatDetail | undefined> {
 }
 
 /** Renames a chat. */
-export async function renameChat(id: string, title: string): Promise<void> {
-  await request(`/api/chats/${encodeURIComponent(id)}`, { method: 'PATCH', body: JSON.stringify({ title }) });
+export async function renameChat(id: string, owner: string | undefined, title: string): Promise<void> {
+  await request(chatPath(id, owner), { method: 'PATCH', body: JSON.stringify({ title }) });
 }
 
 /** Deletes a chat. */
-export async function deleteChat(id: string): Promise<void> {
-  await request(`/api/chats/${encodeURIComponent(id)}`, { method: 'DELETE' });
+export async function deleteChat(id: string, owner: string | undefined): Promise<void> {
+  await request(chatPath(id, owner), { method: 'DELETE' });
+}
+
+/** A message that matches a search. */
+export interface SearchHit {
+  chatId: string;
+  chatTitle?: string | null;
+  messageId: string;
+  role: string;
+  /** An excerpt, the matched words in `**bold**`. */
+  snippet: string;
+  createdAt: string;
+}
+
+/** Searches the wallet's messages. */
+export async function searchChats(owner: string, text: string): Promise<SearchHit[]> {
+  const query = `${ownerQuery(owner)}&q=${encodeURIComponent(text)}`;
+  return (await request<{ results: SearchHit[] }>(`/api/search${query}`)).results;
 }
 
 /** Simulates a transaction; undefined when the server cannot simulate (no route yet). */

@@ -42,6 +42,8 @@ export function walletNow(config: Config): WalletContext {
 /** The current wallet context and a way to change network. */
 export function useWalletContext(): {
   wallet: WalletContext;
+  /** False while a remembered wallet reconnects after a reload. */
+  ready: boolean;
   switchNetwork: (chainId: number) => Promise<void>;
 } {
   const account = useAccount();
@@ -59,5 +61,6 @@ export function useWalletContext(): {
     [connected, switchChainAsync],
   );
 
-  return { wallet: { address, chainId }, switchNetwork };
+  const ready = account.status !== 'reconnecting' && account.status !== 'connecting';
+  return { wallet: { address, chainId }, ready, switchNetwork };
 }
