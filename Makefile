@@ -3,15 +3,16 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node web-deps web test-web tools-deps contracts
+.PHONY: run test build lint test-rust test-node test-bench web-deps web test-web tools-deps contracts
 
 ## Runs aomi: the chat server and its web page on http://127.0.0.1:8080, with a local anvil devnet
 ## (see README for the model variables).
 run: tools-deps web
 	cargo run -p aomi -- serve --devnet
 
-## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the web page's tests.
-test: lint test-rust test-node test-web
+## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the bench smoke run,
+## the web page's tests.
+test: lint test-rust test-node test-bench test-web
 
 build:
 	cargo build --workspace --bins
@@ -56,3 +57,9 @@ test-web: build web tools-deps
 	npm run --prefix web lint
 	npm run --prefix web test:unit
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model npm run --prefix web test:e2e
+
+## A smoke run of the benchmark (fails on any error or lost part; timings are printed, not asserted)
+## and the eval scenarios with the scripted stub model.
+test-bench: build
+	$(BIN_DIR)/aomi bench --quick --out $(CARGO_TARGET_DIR)/bench-smoke
+	$(BIN_DIR)/aomi eval evals

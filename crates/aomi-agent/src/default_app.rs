@@ -77,7 +77,26 @@ impl DefaultApp {
         format!("{PREAMBLE}\n\n{wallet}")
     }
 
+    /// Runs the loop, then reports the turn's token counts as message metadata
+    /// (`{"usage": {"inputTokens", "outputTokens"}}`), so clients and evals can show the cost.
     async fn run(&self, llm: &LlmClient, input: TurnInput, sink: &dyn TurnSink) -> FinishReason {
+        let mut usage = Usage::default();
+        let reason = self.run_steps(llm, input, sink, &mut usage).await;
+        if usage.reported {
+            sink.emit(UiChunk::MessageMetadata {
+                message_metadata: json!({ "usage": { "inputTokens": usage.input, "outputTokens": usage.output } }),
+            });
+        }
+        reason
+    }
+
+    async fn run_steps(
+        &self,
+        llm: &LlmClient,
+        input: TurnInput,
+        sink: &dyn TurnSink,
+        usage: &mut Usage,
+    ) -> FinishReason {
         let mut history = input.history;
         // A turn that continues an assistant message (a client tool's output came back) extends it.
         let current = match history.last() {
@@ -94,7 +113,7 @@ impl DefaultApp {
             messages.push(sink.message());
             let request = ModelRequest { system: system.clone(), messages, tools: tools.clone() };
             sink.emit(UiChunk::StartStep);
-            let calls = match self.step(llm, request, &sink).await {
+            let calls = match self.step(llm, request, &sink, usage).await {
                 Ok(calls) => calls,
                 Err(error_text) => {
                     sink.emit(UiChunk::Error { error_text });
@@ -139,6 +158,7 @@ impl DefaultApp {
         llm: &LlmClient,
         request: ModelRequest,
         sink: &dyn TurnSink,
+        usage: &mut Usage,
     ) -> Result<Vec<ToolCallRequest>, String> {
         let mut blocks = OpenBlocks::default();
         let mut calls = Vec::new();
@@ -178,7 +198,11 @@ impl DefaultApp {
                         });
                         calls.push(ToolCallRequest { id, name, arguments });
                     }
-                    ModelEvent::Done { .. } => {}
+                    ModelEvent::Done { input_tokens, output_tokens } => {
+                        usage.reported |= input_tokens.is_some() || output_tokens.is_some();
+                        usage.input += input_tokens.unwrap_or(0);
+                        usage.output += output_tokens.unwrap_or(0);
+                    }
                 }
             }
             Ok::<(), aomi_llm::LlmError>(())
@@ -243,6 +267,15 @@ impl DefaultApp {
         sink.emit(UiChunk::FinishStep);
         FinishReason::Stop
     }
+}
+
+/// Tokens of a turn's model calls, as the provider reported them.
+#[derive(Default)]
+struct Usage {
+    input: u64,
+    output: u64,
+    /// True once any call reported a count.
+    reported: bool,
 }
 
 /// The text or reasoning block currently open in a step.

@@ -35,7 +35,7 @@ const EMPTY_OUTPUT: &str = "(the tool returned no output)";
 
 /// A history converted for rig.
 #[derive(Debug, Default)]
-pub(crate) struct Converted {
+pub struct Converted {
     /// Text of the history's system messages, in order.
     pub system: Vec<String>,
     /// The conversation.
@@ -43,7 +43,7 @@ pub(crate) struct Converted {
 }
 
 /// Converts `history` (see the module doc for the rules).
-pub(crate) fn convert(history: &[ChatMessage]) -> Converted {
+pub fn convert(history: &[ChatMessage]) -> Converted {
     let mut converted = Converted::default();
     for message in history {
         match message.role {

@@ -26,7 +26,7 @@
 //! message with its text and tool calls, followed by a user message with the
 //! results; a call never answered gets a result saying it was not completed;
 //! reasoning, data and unknown parts are not sent back. The rules are those of
-//! the private `history` module, whose doc lists them all.
+//! the [`history`] module (public so benchmarks can measure it), whose doc lists them all.
 //!
 //! # Tool calls while streaming
 //!
@@ -62,7 +62,7 @@
 mod client;
 mod config;
 mod error;
-mod history;
+pub mod history;
 mod stream;
 mod subroutine;
 

@@ -3,10 +3,15 @@
 //! - `aomi serve`: the HTTP/SSE chat server.
 //! - `aomi chat`: a terminal client of the same HTTP protocol.
 //! - `aomi devnet`: a local anvil with the project's contracts.
+//! - `aomi bench`: the serving benchmark (latency, throughput, memory) against the stub model.
+//! - `aomi eval`: the agent's eval scenarios, scripted or with a real model.
 
+mod bench;
 mod chat;
 mod config;
 mod devnet;
+mod eval;
+mod progress;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +32,11 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Runs a local anvil devnet with the project's contracts deployed, until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// Benchmarks a server: latency through aomi against the model called directly, many users,
+    /// memory. Writes a Markdown and a JSON report and SVG plots.
+    Bench(bench::BenchArgs),
+    /// Runs the eval scenarios (evals/*.toml) with the scripted stub model or a real model.
+    Eval(eval::EvalArgs),
 }
 
 #[tokio::main]
@@ -36,6 +46,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Chat(args) => chat::run(args).await,
         Command::Devnet(args) => devnet::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
+        Command::Eval(args) => eval::run(args).await,
     }
 }
 

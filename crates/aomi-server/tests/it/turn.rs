@@ -34,6 +34,7 @@ async fn a_turn_calls_a_tool_then_answers_and_is_stored() {
                 "text-delta",
                 "text-end",
                 "finish-step",
+                "message-metadata",
                 "finish"
             ],
             "{provider:?}"
@@ -65,8 +66,16 @@ async fn a_turn_calls_a_tool_then_answers_and_is_stored() {
         assert_eq!(requests.len(), 2);
         assert!(requests[1].body.to_string().contains("hello"));
 
+        let usage = parts.iter().find_map(|p| match p {
+            UiChunk::MessageMetadata { message_metadata } => Some(message_metadata["usage"].clone()),
+            _ => None,
+        });
+        let usage = usage.expect("the turn reports its token counts");
+        assert!(usage["inputTokens"].as_u64().unwrap() > 0 && usage["outputTokens"].as_u64().unwrap() > 0, "{usage}");
+
         let messages = server.messages(&chat_id).await;
         assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert_eq!(messages[1].metadata.as_ref().map(|m| m["usage"].clone()), Some(usage), "the usage is stored");
         assert_eq!(messages[0].role, Role::User);
         assert_eq!(messages[0].text(), "please echo hello");
         let answer = &messages[1];

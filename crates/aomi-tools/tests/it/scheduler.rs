@@ -112,3 +112,23 @@ async fn the_registry_lists_specs_sorted_and_later_tools_replace_earlier_ones() 
     let specs = registry.specs();
     assert_eq!(specs[1].parameters["type"], "object");
 }
+
+#[tokio::test]
+async fn progress_is_never_lost_and_comes_before_the_result() {
+    // A tool that reports progress and returns at once races the scheduler's select; run it often.
+    let scheduler = ToolScheduler::new(Arc::new(ToolRegistry::new().with(EchoTool)), Duration::from_secs(5));
+    for round in 0..200 {
+        let sink = Collect::default();
+        scheduler.run_all(vec![call("c", "echo", json!({ "text": "hi" }))], "chat", None, &sink).await;
+        let parts = sink.0.into_inner().unwrap();
+        let kinds: Vec<&str> = parts
+            .iter()
+            .map(|part| match part {
+                UiChunk::Data { name, .. } if name == "tool-progress" => "progress",
+                UiChunk::ToolOutputAvailable { .. } => "output",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["progress", "output"], "round {round}");
+    }
+}

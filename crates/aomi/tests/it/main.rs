@@ -1,4 +1,5 @@
-//! The `aomi` binary as a user runs it: `aomi serve` as a process, `aomi chat` against it.
+//! The `aomi` binary as a user runs it: `aomi serve` as a process, `aomi chat` against it, `aomi eval`
+//! and `aomi bench` (whose full run is `make test-bench`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod persistence;
@@ -183,4 +184,65 @@ fn a_missing_anvil_is_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("npm install --prefix tools"), "{stderr}");
+}
+
+fn aomi(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env_remove("AOMI_MODEL")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
+}
+
+#[test]
+fn eval_scripted_passes_the_repository_scenarios() {
+    let (ok, stdout, stderr) = aomi(&["eval", "evals"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("| fifty-turn-chat | pass | 1/1 | 100% | 50 |"), "{stdout}");
+    assert!(stdout.contains("| chain-wrap-eth | skipped: needs the devnet |"), "{stdout}");
+    assert!(stdout.contains("6 passed, 0 failed, 10 skipped; overall pass rate 100.0%"), "{stdout}");
+}
+
+#[test]
+fn eval_fails_a_wrong_expectation_and_says_which_check_and_why() {
+    let (ok, stdout, stderr) =
+        aomi(&["eval", "evals/time-question.toml", "crates/aomi-bench/tests/fixtures/wrong-expectation.toml"]);
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("a scripted scenario failed"), "{stderr}");
+    assert!(stdout.contains("| time-question | pass |"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "- wrong-expectation, turn 1 (\"What time is it right now in UTC?\"): check `the answer contains \"Mars\"` failed: the answer does not contain it"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("check `called get_current_time with timezone = \"UTC\"` failed"), "{stdout}");
+}
+
+#[test]
+fn eval_and_bench_refuse_bad_input_clearly() {
+    let (ok, _, stderr) = aomi(&["eval", "no-such-dir/x.toml"]);
+    assert!(!ok && stderr.contains("cannot read no-such-dir/x.toml"), "{stderr}");
+    let (ok, _, stderr) = aomi(&["eval", "--real", "evals"]);
+    assert!(!ok && stderr.contains("no model is configured"), "{stderr}");
+    let (ok, _, stderr) = aomi(&["eval", "--only", "nothing-like-this", "evals"]);
+    assert!(!ok && stderr.contains("no scenario's name contains"), "{stderr}");
+
+    let (ok, _, stderr) = aomi(&["bench", "--quick", "--baseline", "no-such-report.json"]);
+    assert!(!ok && stderr.contains("cannot read the baseline no-such-report.json"), "{stderr}");
+    let old = std::env::temp_dir().join(format!("aomi-old-report-{}.json", std::process::id()));
+    std::fs::write(&old, r#"{"version": 0}"#).unwrap();
+    let (ok, _, stderr) = aomi(&["bench", "--quick", "--baseline", old.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&old);
+    assert!(!ok && stderr.contains("is a report of version Some(0)"), "{stderr}");
 }

@@ -1,0 +1,219 @@
+//! Evaluating a turn's checks against what the turn did.
+
+use aomi_core::{FinishReason, ToolPart, ToolState};
+use serde_json::Value;
+
+use crate::client::TurnOutcome;
+use crate::eval::spec::{Expect, Outcome, Predicate, ToolCheck};
+
+/// What a turn did, as the checks see it.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// The answer's text (every text part of the turn).
+    pub text: String,
+    /// The tool calls, with their inputs and outcomes.
+    pub tools: Vec<ToolPart>,
+    /// The finish reason, when the stream had a `finish` part.
+    pub finish: Option<FinishReason>,
+    /// True when the stream ended with `[DONE]`.
+    pub done: bool,
+    /// The texts of `error` parts, and a failure outside the stream.
+    pub errors: Vec<String>,
+    /// Messages stored in the chat after the turn, when asked for.
+    pub stored_messages: Option<usize>,
+}
+
+impl Observation {
+    /// What `outcome` shows.
+    pub fn of(outcome: &TurnOutcome) -> Observation {
+        let message = outcome.message();
+        let mut errors: Vec<String> = outcome.error_parts().into_iter().map(str::to_owned).collect();
+        errors.extend(outcome.failure.clone());
+        Observation {
+            text: message.text(),
+            tools: message.tool_parts().cloned().collect(),
+            finish: if outcome.ends_with_finish() { outcome.finish_reason() } else { None },
+            done: outcome.done,
+            errors,
+            stored_messages: None,
+        }
+    }
+}
+
+/// How one check went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It held.
+    Pass,
+    /// It did not; why.
+    Fail(String),
+    /// It could not be checked here; why.
+    Skip(String),
+}
+
+/// One check and its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    /// The check, described: `called get_current_time, succeeding`.
+    pub check: String,
+    /// How it went.
+    pub verdict: Verdict,
+}
+
+/// The longest stretch of an answer quoted in a failure.
+const QUOTE: usize = 300;
+
+fn quote(text: &str) -> String {
+    let mut quoted: String = text.chars().take(QUOTE).collect();
+    if quoted.len() < text.len() {
+        quoted.push('…');
+    }
+    format!("\"{quoted}\"")
+}
+
+/// Evaluates `expect` (and that the turn completed) against `seen`.
+pub fn evaluate(expect: &Expect, seen: &Observation) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    let mut check = |check: String, verdict: Verdict| results.push(CheckResult { check, verdict });
+
+    let complete = match (seen.finish, seen.done, seen.errors.first()) {
+        (_, _, Some(error)) => Verdict::Fail(format!("the turn failed: {error}")),
+        (None, _, None) => Verdict::Fail("the stream has no finish part".into()),
+        (Some(_), false, None) => Verdict::Fail("the stream does not end with [DONE]".into()),
+        (Some(FinishReason::Error), _, None) => Verdict::Fail("the turn finished with an error".into()),
+        (Some(_), true, None) => Verdict::Pass,
+    };
+    check("the turn completes without an error".into(), complete);
+
+    for tool in &expect.called {
+        check(format!("called {tool}"), called(tool, &seen.tools));
+    }
+    for tool in &expect.not_called {
+        let matching: Vec<&ToolPart> = seen.tools.iter().filter(|call| mismatch(tool, call).is_none()).collect();
+        let verdict = match matching.first() {
+            None => Verdict::Pass,
+            Some(call) => Verdict::Fail(format!("it was called with {}", call.input)),
+        };
+        check(format!("did not call {tool}"), verdict);
+    }
+
+    let lower = seen.text.to_lowercase();
+    for needle in &expect.text_contains {
+        let verdict = if lower.contains(&needle.to_lowercase()) {
+            Verdict::Pass
+        } else {
+            Verdict::Fail(format!("the answer does not contain it; the answer: {}", quote(&seen.text)))
+        };
+        check(format!("the answer contains \"{needle}\""), verdict);
+    }
+    if !expect.text_contains_any.is_empty() {
+        let verdict = if expect.text_contains_any.iter().any(|n| lower.contains(&n.to_lowercase())) {
+            Verdict::Pass
+        } else {
+            Verdict::Fail(format!("the answer contains none of them; the answer: {}", quote(&seen.text)))
+        };
+        check(format!("the answer contains one of {:?}", expect.text_contains_any), verdict);
+    }
+    for needle in &expect.text_not_contains {
+        let verdict = if lower.contains(&needle.to_lowercase()) {
+            Verdict::Fail(format!("the answer contains it; the answer: {}", quote(&seen.text)))
+        } else {
+            Verdict::Pass
+        };
+        check(format!("the answer does not contain \"{needle}\""), verdict);
+    }
+    for pattern in &expect.text_matches {
+        let verdict = match regex::Regex::new(pattern) {
+            Ok(regex) if regex.is_match(&seen.text) => Verdict::Pass,
+            Ok(_) => Verdict::Fail(format!("the answer does not match; the answer: {}", quote(&seen.text))),
+            Err(error) => Verdict::Fail(format!("invalid regular expression: {error}")),
+        };
+        check(format!("the answer matches /{pattern}/"), verdict);
+    }
+    if let Some(expected) = expect.history_messages {
+        let verdict = match seen.stored_messages {
+            Some(count) if count == expected => Verdict::Pass,
+            Some(count) => Verdict::Fail(format!("the chat has {count} stored messages")),
+            None => Verdict::Fail("the stored history could not be read".into()),
+        };
+        check(format!("the chat stores {expected} messages"), verdict);
+    }
+    for delta in &expect.balance_deltas {
+        check(
+            format!("the {} balance of {} changes by {}", delta.token, delta.account, delta.delta),
+            Verdict::Skip("balance changes are read on the devnet, which this run does not have".into()),
+        );
+    }
+    results
+}
+
+fn called(check: &ToolCheck, calls: &[ToolPart]) -> Verdict {
+    let of_tool: Vec<&ToolPart> = calls.iter().filter(|call| call.tool_name == check.tool).collect();
+    if of_tool.is_empty() {
+        let names: Vec<&str> = calls.iter().map(|call| call.tool_name.as_str()).collect();
+        return Verdict::Fail(if names.is_empty() {
+            "no tool was called".into()
+        } else {
+            format!("it was not called; the tools called: {}", names.join(", "))
+        });
+    }
+    let reasons: Vec<String> = of_tool.iter().filter_map(|call| mismatch(check, call)).collect();
+    if reasons.len() < of_tool.len() {
+        return Verdict::Pass;
+    }
+    Verdict::Fail(format!(
+        "{} was called {} time(s), and no call matches: {}",
+        check.tool,
+        of_tool.len(),
+        reasons.join("; ")
+    ))
+}
+
+/// Why `call` does not match `check`; `None` when it does.
+fn mismatch(check: &ToolCheck, call: &ToolPart) -> Option<String> {
+    if call.tool_name != check.tool {
+        return Some(format!("it is {}", call.tool_name));
+    }
+    for (path, predicate) in &check.args {
+        let value = lookup(&call.input, path);
+        if let Some(why) = predicate_fails(predicate, value) {
+            return Some(format!("argument {path} {why} (arguments: {})", call.input));
+        }
+    }
+    match (check.outcome, call.state) {
+        (Some(Outcome::Ok), ToolState::OutputAvailable)
+        | (Some(Outcome::Error), ToolState::OutputError)
+        | (None, _) => None,
+        (Some(Outcome::Ok), ToolState::OutputError) => {
+            Some(format!("it failed: {}", call.error_text.as_deref().unwrap_or("no error text")))
+        }
+        (Some(Outcome::Error), ToolState::OutputAvailable) => Some("it succeeded".into()),
+        (Some(_), state) => Some(format!("it never ended (state {state:?})")),
+    }
+}
+
+/// The value at a dotted `path` (`to`, `call.args.0`).
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(value, |value, key| match value {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|index| items.get(index)),
+        _ => None,
+    })
+}
+
+/// Why `value` does not satisfy `predicate`; `None` when it does.
+fn predicate_fails(predicate: &Predicate, value: Option<&Value>) -> Option<String> {
+    let shown = || value.map(Value::to_string).unwrap_or_else(|| "absent".into());
+    let text = value.and_then(Value::as_str);
+    let holds = match predicate {
+        Predicate::Exists(wanted) => value.is_some() == *wanted,
+        Predicate::Eq(expected) => value == Some(expected),
+        Predicate::EqIgnoreCase(expected) => text.is_some_and(|t| t.eq_ignore_ascii_case(expected)),
+        Predicate::Contains(needle) => text.is_some_and(|t| t.contains(needle.as_str())),
+        Predicate::Matches(pattern) => {
+            text.is_some_and(|t| regex::Regex::new(pattern).is_ok_and(|regex| regex.is_match(t)))
+        }
+        Predicate::OneOf(options) => value.is_some_and(|v| options.contains(v)),
+    };
+    (!holds).then(|| format!("is {}, expected it {predicate}", shown()))
+}

@@ -1,0 +1,15 @@
+//! Evals: does the agent do the right thing?
+//!
+//! A scenario ([`spec::Scenario`], a TOML file under `evals/`) is a chat: user messages, the wallet
+//! and its network, and after each turn checks ([`spec::Expect`]): tools that must or must not be
+//! called (with predicates on their arguments and outcome), text the answer must contain or match,
+//! the stored history, and, on the devnet, balance changes. [`run::run_suite`] runs scenarios
+//! against an aomi server in one of two modes ([`run::Mode`]): with the stub model scripted by each
+//! scenario's `model` replies (CI: proves the harness and the plumbing; every scenario passes), or
+//! with a real model (a pass rate per scenario and overall, with tokens and time). A failed check
+//! says which scenario, turn and check failed, and why ([`check::evaluate`]).
+
+pub mod check;
+pub mod report;
+pub mod run;
+pub mod spec;

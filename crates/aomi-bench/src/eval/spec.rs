@@ -1,0 +1,381 @@
+//! The eval scenario file format (TOML).
+//!
+//! ```toml
+//! name = "time-question"                 # defaults to the file's name
+//! description = "Asks the time; the model must call the clock and state the time."
+//! needs = []                             # ["devnet"]: runs only with the devnet
+//! network = "devnet"                     # the wallet's network, by name (or give wallet.chain_id)
+//! wallet = { address = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" }
+//!
+//! [[turns]]
+//! user = "What time is it in UTC?"
+//! repeat = 1                             # send this turn N times; "{n}" in `user` counts 1..=N
+//! # What the scripted stub model answers for this turn, one reply per model call
+//! # (the stub's Reply format: { text = "…" }, { tool_calls = { calls = [{ name, arguments }] } }, …).
+//! model = [
+//!   { tool_calls = { calls = [{ name = "get_current_time" }] } },
+//!   { text = "It is 12:00 UTC." },
+//! ]
+//! [turns.expect]
+//! called = [{ tool = "get_current_time", outcome = "ok" }]
+//! not_called = [{ tool = "send_transaction" }]
+//! text_contains = ["UTC"]                # every one, ignoring case
+//! text_contains_any = ["12", "noon"]     # at least one, ignoring case
+//! text_not_contains = ["I don't know"]
+//! text_matches = ['\d{1,2}:\d{2}']       # regular expressions, every one
+//! history_messages = 2                   # messages stored in the chat after this turn
+//! # With the devnet: balance changes after the wallet executed what the turn prepared.
+//! # balance_deltas = [{ account = "wallet", token = "USDC", delta = "-1500000" }]
+//! ```
+//!
+//! A tool check's `args` maps an argument (a dotted path into the arguments: `to`, `call.value`)
+//! to a predicate: `{ eq = <any value> }`, `{ eq_ignore_case = "0xAbC…" }`, `{ contains = "…" }`,
+//! `{ matches = "regex" }`, `{ exists = true }`, `{ one_of = [...] }`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use aomi_core::WalletContext;
+use aomi_testkit::{Reply, Script};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Error;
+
+/// What the stub answers once a scenario's scripted replies ran out: a visible failure.
+pub const SCRIPT_EXHAUSTED: &str = "the eval scenario's scripted model replies ran out";
+
+/// Something a scenario needs beyond an aomi server and a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Need {
+    /// A local chain (anvil) with aomi's contracts: `aomi devnet`.
+    Devnet,
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Need::Devnet => f.write_str("the devnet"),
+        }
+    }
+}
+
+/// The wallet of a scenario or a turn.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletSpec {
+    /// The connected address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The chain id; when absent, the network's.
+    #[serde(default)]
+    pub chain_id: Option<u64>,
+}
+
+/// One eval scenario, as read from its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Its name; the file's name when the file gives none.
+    #[serde(default)]
+    pub name: String,
+    /// What it tests and why.
+    #[serde(default)]
+    pub description: String,
+    /// What it needs to run.
+    #[serde(default)]
+    pub needs: Vec<Need>,
+    /// The wallet's network by name (`devnet`, `mainnet`, `sepolia`, `base`).
+    #[serde(default)]
+    pub network: Option<String>,
+    /// The wallet.
+    #[serde(default)]
+    pub wallet: Option<WalletSpec>,
+    /// The turns, in order.
+    pub turns: Vec<Turn>,
+    /// The file it came from.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// One user turn and what must hold after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    /// The user's message; `{n}` is replaced by the repetition number.
+    pub user: String,
+    /// How many times the turn is sent, one after the other.
+    #[serde(default = "one")]
+    pub repeat: usize,
+    /// A network switch: the wallet is on this network from this turn on.
+    #[serde(default)]
+    pub network: Option<String>,
+    /// A wallet change from this turn on.
+    #[serde(default)]
+    pub wallet: Option<WalletSpec>,
+    /// The scripted model's replies for this turn (each repetition), one per model call.
+    #[serde(default)]
+    pub model: Vec<Reply>,
+    /// The checks.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// What must hold after a turn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Tools that must be called (each by at least one call matching it).
+    #[serde(default)]
+    pub called: Vec<ToolCheck>,
+    /// Tools that must not be called (no call may match).
+    #[serde(default)]
+    pub not_called: Vec<ToolCheck>,
+    /// Text the answer must contain, every one, ignoring case.
+    #[serde(default)]
+    pub text_contains: Vec<String>,
+    /// Text of which the answer must contain at least one, ignoring case.
+    #[serde(default)]
+    pub text_contains_any: Vec<String>,
+    /// Text the answer must not contain, ignoring case.
+    #[serde(default)]
+    pub text_not_contains: Vec<String>,
+    /// Regular expressions the answer must match, every one.
+    #[serde(default)]
+    pub text_matches: Vec<String>,
+    /// Messages the chat must have stored after the turn.
+    #[serde(default)]
+    pub history_messages: Option<usize>,
+    /// Balance changes after the wallet executed the turn's transactions (needs the devnet).
+    #[serde(default)]
+    pub balance_deltas: Vec<BalanceDelta>,
+}
+
+/// A check on the tool calls of a turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCheck {
+    /// The tool's name.
+    pub tool: String,
+    /// Predicates on its arguments, by dotted path.
+    #[serde(default)]
+    pub args: BTreeMap<String, Predicate>,
+    /// How the call must have ended.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+}
+
+/// How a tool call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It returned a result.
+    Ok,
+    /// It failed (the model must explain the error).
+    Error,
+}
+
+/// A condition on one argument value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Predicate {
+    /// Equal, as JSON.
+    Eq(Value),
+    /// A string equal to this one ignoring case (addresses).
+    EqIgnoreCase(String),
+    /// A string containing this one.
+    Contains(String),
+    /// A string matching this regular expression.
+    Matches(String),
+    /// Present (`true`) or absent (`false`).
+    Exists(bool),
+    /// Equal to one of these.
+    OneOf(Vec<Value>),
+}
+
+/// An expected balance change (exact integer in the token's base units, signed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceDelta {
+    /// `wallet`, or an address.
+    pub account: String,
+    /// `ETH`, a token symbol of the devnet's contracts, or a token address.
+    pub token: String,
+    /// The change, in base units: `-1500000`.
+    pub delta: String,
+}
+
+impl fmt::Display for Predicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Predicate::Eq(value) => write!(f, "= {value}"),
+            Predicate::EqIgnoreCase(text) => write!(f, "= \"{text}\" (ignoring case)"),
+            Predicate::Contains(text) => write!(f, "contains \"{text}\""),
+            Predicate::Matches(regex) => write!(f, "matches /{regex}/"),
+            Predicate::Exists(true) => f.write_str("is present"),
+            Predicate::Exists(false) => f.write_str("is absent"),
+            Predicate::OneOf(values) => {
+                let values: Vec<String> = values.iter().map(Value::to_string).collect();
+                write!(f, "is one of [{}]", values.join(", "))
+            }
+        }
+    }
+}
+
+impl fmt::Display for ToolCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.tool)?;
+        let args: Vec<String> = self.args.iter().map(|(path, predicate)| format!("{path} {predicate}")).collect();
+        if !args.is_empty() {
+            write!(f, " with {}", args.join(" and "))?;
+        }
+        match self.outcome {
+            Some(Outcome::Ok) => f.write_str(", succeeding"),
+            Some(Outcome::Error) => f.write_str(", failing"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The chain id of a network name; `None` for a name aomi does not know.
+pub fn chain_id_of(network: &str) -> Option<u64> {
+    match network.to_ascii_lowercase().as_str() {
+        "mainnet" | "ethereum" => Some(1),
+        "sepolia" => Some(11_155_111),
+        "base" => Some(8453),
+        "devnet" | "anvil" => Some(31_337),
+        _ => None,
+    }
+}
+
+impl Scenario {
+    /// Parses a scenario from TOML; `file` names it in errors and gives its default name.
+    pub fn from_toml(text: &str, file: &Path) -> Result<Scenario, Error> {
+        let mut scenario: Scenario =
+            toml::from_str(text).map_err(|e| Error::Scenario(format!("{}: {e}", file.display())))?;
+        scenario.file = file.to_owned();
+        if scenario.name.is_empty() {
+            scenario.name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        }
+        scenario.validate().map_err(|why| Error::Scenario(format!("{}: {why}", file.display())))?;
+        Ok(scenario)
+    }
+
+    /// Reads one scenario file.
+    pub fn load(file: &Path) -> Result<Scenario, Error> {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| Error::Io(format!("cannot read {}: {e}", file.display())))?;
+        Scenario::from_toml(&text, file)
+    }
+
+    /// Reads the scenarios of `paths`: files as they are, folders' `*.toml` files in name order.
+    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, Error> {
+        let mut files = Vec::new();
+        for path in paths {
+            if path.is_dir() {
+                let entries =
+                    std::fs::read_dir(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|entry| entry.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+                    .collect();
+                found.sort();
+                files.extend(found);
+            } else {
+                files.push(path.clone());
+            }
+        }
+        let scenarios = files.iter().map(|file| Scenario::load(file)).collect::<Result<Vec<_>, _>>()?;
+        if scenarios.is_empty() {
+            return Err(Error::Scenario("no scenario files found".into()));
+        }
+        Ok(scenarios)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.turns.is_empty() {
+            return Err("a scenario needs at least one [[turns]]".into());
+        }
+        for network in self.turns.iter().filter_map(|t| t.network.as_ref()).chain(&self.network) {
+            if chain_id_of(network).is_none() {
+                return Err(format!("unknown network \"{network}\"; known: mainnet, sepolia, base, devnet"));
+            }
+        }
+        for (index, turn) in self.turns.iter().enumerate() {
+            let at = || format!("turn {}", index + 1);
+            if turn.repeat == 0 {
+                return Err(format!("{}: repeat must be at least 1", at()));
+            }
+            if !turn.expect.balance_deltas.is_empty() && !self.needs.contains(&Need::Devnet) {
+                return Err(format!("{}: balance_deltas need the devnet; add needs = [\"devnet\"]", at()));
+            }
+            for delta in &turn.expect.balance_deltas {
+                let digits = delta.delta.strip_prefix('-').unwrap_or(&delta.delta);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("{}: delta \"{}\" is not an integer in base units", at(), delta.delta));
+                }
+            }
+            let regexes = turn.expect.text_matches.iter().chain(
+                turn.expect.called.iter().chain(&turn.expect.not_called).flat_map(|c| {
+                    c.args.values().filter_map(|p| match p {
+                        Predicate::Matches(regex) => Some(regex),
+                        _ => None,
+                    })
+                }),
+            );
+            for regex in regexes {
+                regex::Regex::new(regex).map_err(|e| format!("{}: invalid regular expression /{regex}/: {e}", at()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The turns as sent: each repeated as it says, `{n}` filled in, with the wallet each is sent in.
+    pub fn expanded_turns(&self) -> Vec<(usize, String, Option<WalletContext>, &Turn)> {
+        let mut wallet = self.wallet.clone().unwrap_or_default();
+        let mut network = self.network.clone();
+        let mut turns = Vec::new();
+        for turn in &self.turns {
+            if let Some(change) = &turn.wallet {
+                wallet = change.clone();
+            }
+            if turn.network.is_some() {
+                network = turn.network.clone();
+                if turn.wallet.as_ref().is_none_or(|w| w.chain_id.is_none()) {
+                    wallet.chain_id = None;
+                }
+            }
+            let chain_id = wallet.chain_id.or_else(|| network.as_deref().and_then(chain_id_of));
+            let context = chain_id.map(|chain_id| WalletContext { address: wallet.address.clone(), chain_id });
+            for n in 1..=turn.repeat {
+                let number = turns.len() + 1;
+                turns.push((number, turn.user.replace("{n}", &n.to_string()), context.clone(), turn));
+            }
+        }
+        turns
+    }
+
+    /// The stub model's script for the scripted mode: every turn's replies, in order.
+    pub fn script(&self) -> Script {
+        let mut script = Script::new().fallback(Reply::error(500, SCRIPT_EXHAUSTED));
+        for turn in &self.turns {
+            for _ in 0..turn.repeat {
+                for reply in &turn.model {
+                    script = script.then(reply.clone());
+                }
+            }
+        }
+        script
+    }
+
+    /// True when every turn has scripted replies (the scripted mode needs them).
+    pub fn is_scripted(&self) -> bool {
+        self.turns.iter().all(|turn| !turn.model.is_empty())
+    }
+}

@@ -1,0 +1,48 @@
+//! aomi's benchmark and eval harness.
+//!
+//! **Benchmark** ([`runner::run`]): drives an `aomi serve` ([`server::ServeProcess`], or any
+//! [`server::Target`]) whose model is the stub model ([`stub::bench_script`], paced by a set time to
+//! first token and token rate), through the same HTTP and SSE a browser uses ([`client::ChatClient`]).
+//! The same model calls are also made to the stub directly ([`direct::DirectChat`]), in the same run,
+//! so aomi's overhead shows as a ratio. Scenarios ([`scenario::BenchConfig`]): the same turn at growing
+//! positions of one chat, many users at once, turns with several parallel tool calls. Every turn is
+//! checked: it must end with `finish` and `[DONE]`, say exactly the scripted text, and be stored
+//! whole ([`report::Integrity`]). The results ([`report::BenchReport`]) are JSON for regression
+//! comparison, Markdown for people, and SVG plots ([`plot::write_plots`]).
+//!
+//! **Evals** ([`eval`]): scenarios in TOML files (user messages, the wallet, the network, checks
+//! on the tools called and the answer's text), run with the scripted stub model (proves the
+//! harness and the plumbing of every scenario) or with a real model (a pass rate).
+//!
+//! The `aomi bench` and `aomi eval` commands are thin layers over this crate.
+
+pub mod client;
+pub mod direct;
+pub mod eval;
+pub mod plot;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod server;
+pub mod stats;
+pub mod stub;
+
+/// Why a benchmark or an eval could not run (a failing turn is a result, not this error).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server could not be started or reached.
+    #[error("server: {0}")]
+    Server(String),
+    /// An HTTP request to the server failed.
+    #[error("{0}")]
+    Http(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// A scenario file is not valid.
+    #[error("{0}")]
+    Scenario(String),
+    /// A baseline report cannot be compared with this one.
+    #[error("baseline: {0}")]
+    Baseline(String),
+}

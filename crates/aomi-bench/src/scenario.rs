@@ -1,0 +1,116 @@
+//! The benchmark's scenarios and their sizes: conversation length, concurrency, tool-heavy turns.
+
+use std::time::Duration;
+
+use aomi_testkit::Timing;
+use serde::{Deserialize, Serialize};
+
+use crate::stub::TurnKind;
+
+/// The stub model's pace, as it is recorded in a report.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StubPace {
+    /// Time to first token, in milliseconds.
+    pub ttft_ms: u64,
+    /// Tokens streamed per second after the first.
+    pub tokens_per_second: f64,
+    /// Characters per token.
+    pub chars_per_token: usize,
+}
+
+impl StubPace {
+    /// The stub's [`Timing`].
+    pub fn timing(&self) -> Timing {
+        Timing::new()
+            .with_ttft(Duration::from_millis(self.ttft_ms))
+            .with_tokens_per_second(self.tokens_per_second)
+            .with_chars_per_token(self.chars_per_token)
+    }
+}
+
+/// The same turn at growing positions of one chat: does a long history slow a turn down?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationLength {
+    /// The turn numbers shown in the report's table (the chats run to the largest; every turn is
+    /// measured and plotted).
+    pub turns: Vec<usize>,
+    /// How many chats run one after the other; each turn number's figures are over all of them.
+    pub chats: usize,
+    /// What each turn asks for (tool calls put tool parts in the history).
+    pub kind: TurnKind,
+}
+
+/// Many users at once, each running several turns in their own chat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concurrency {
+    /// The numbers of simultaneous users, one run each.
+    pub users: Vec<usize>,
+    /// Turns each user runs, one after the other.
+    pub turns_per_user: usize,
+    /// What each turn asks for.
+    pub kind: TurnKind,
+}
+
+/// Turns whose model call asks for several tools at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolHeavy {
+    /// Parallel tool calls per turn.
+    pub calls: u8,
+    /// Simultaneous users.
+    pub users: usize,
+    /// Turns each user runs.
+    pub turns_per_user: usize,
+}
+
+/// Everything a benchmark run does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// The stub model's pace.
+    pub stub: StubPace,
+    /// The conversation-length scenario.
+    pub conversation: ConversationLength,
+    /// The concurrency scenario.
+    pub concurrency: Concurrency,
+    /// The tool-heavy scenario.
+    pub tool_heavy: ToolHeavy,
+}
+
+impl BenchConfig {
+    /// A run of well under two minutes on two cores, for CI's smoke run and quick checks.
+    pub fn quick() -> Self {
+        BenchConfig {
+            stub: StubPace { ttft_ms: 20, tokens_per_second: 500.0, chars_per_token: 4 },
+            conversation: ConversationLength { turns: vec![1, 10, 50], chats: 1, kind: TurnKind::Tools(1) },
+            concurrency: Concurrency { users: vec![1, 10, 100], turns_per_user: 2, kind: TurnKind::Text },
+            tool_heavy: ToolHeavy { calls: 5, users: 10, turns_per_user: 2 },
+        }
+    }
+
+    /// The run whose figures docs/benchmarks.md records.
+    pub fn full() -> Self {
+        BenchConfig {
+            stub: StubPace { ttft_ms: 100, tokens_per_second: 200.0, chars_per_token: 4 },
+            conversation: ConversationLength { turns: vec![1, 10, 50], chats: 3, kind: TurnKind::Tools(1) },
+            concurrency: Concurrency { users: vec![1, 10, 50, 100], turns_per_user: 10, kind: TurnKind::Text },
+            tool_heavy: ToolHeavy { calls: 5, users: 10, turns_per_user: 10 },
+        }
+    }
+
+    /// The longest chat of the conversation-length scenario.
+    pub fn conversation_turns(&self) -> usize {
+        self.conversation.turns.iter().copied().max().unwrap_or(0)
+    }
+
+    /// How many turns the run makes, through aomi and directly: the progress bar's length.
+    pub fn total_turns(&self) -> u64 {
+        let conversation = self.conversation.chats * self.conversation_turns();
+        let concurrency: usize = self.concurrency.users.iter().map(|u| u * self.concurrency.turns_per_user).sum();
+        let tool_heavy = self.tool_heavy.users * self.tool_heavy.turns_per_user;
+        2 * (conversation + concurrency + tool_heavy) as u64
+    }
+
+    /// The kinds of turn the run asks the stub for.
+    pub fn kinds(&self) -> Vec<TurnKind> {
+        vec![self.conversation.kind, self.concurrency.kind, TurnKind::Tools(self.tool_heavy.calls)]
+    }
+}

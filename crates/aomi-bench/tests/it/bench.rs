@@ -1,0 +1,118 @@
+//! The benchmark at a small size: every turn arrives whole, the report holds every scenario, and a
+//! broken stream is caught.
+
+use std::time::Duration;
+
+use aomi_bench::client::TurnOutcome;
+use aomi_bench::plot::write_plots;
+use aomi_bench::report::{BenchReport, Problem};
+use aomi_bench::runner::{self, RunInfo, check_aomi};
+use aomi_bench::scenario::{BenchConfig, Concurrency, ConversationLength, StubPace, ToolHeavy};
+use aomi_bench::stub::{ANSWER, TurnKind, bench_script};
+use aomi_core::{FinishReason, UiChunk};
+use indicatif::ProgressBar;
+
+use crate::common::TestServer;
+
+fn tiny() -> BenchConfig {
+    BenchConfig {
+        stub: StubPace { ttft_ms: 5, tokens_per_second: 2000.0, chars_per_token: 4 },
+        conversation: ConversationLength { turns: vec![1, 3, 5], chats: 2, kind: TurnKind::Tools(1) },
+        concurrency: Concurrency { users: vec![1, 4], turns_per_user: 2, kind: TurnKind::Text },
+        tool_heavy: ToolHeavy { calls: 5, users: 2, turns_per_user: 2 },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_run_loses_nothing_and_reports_every_scenario() {
+    let config = tiny();
+    let server = TestServer::start(bench_script(&config.kinds(), config.stub.timing())).await;
+    let info = RunInfo { command: "test".into(), server: "in-process".into() };
+    let progress = ProgressBar::hidden();
+    let report = runner::run(&server.target, &server.stub.openai_base_url(), &config, info, &progress).await.unwrap();
+
+    assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
+    // Warm-up is not counted; every scenario turn is, through aomi and directly, plus each chat's history.
+    let turns = 2 * (2 * 5 + (1 + 4) * 2 + 2 * 2);
+    let histories = 2 + (1 + 4) + 2;
+    assert_eq!(report.integrity.turns, turns + histories);
+    assert_eq!(progress.position(), config.total_turns());
+
+    assert_eq!(report.conversation.len(), 5);
+    for point in &report.conversation {
+        assert_eq!(point.aomi.full_turn.unwrap().count, 2, "two chats");
+        assert_eq!(point.direct.first_text.unwrap().count, 2);
+        assert!(point.aomi.first_part.is_some() && point.aomi.first_token.is_some());
+    }
+    assert_eq!(report.concurrency.iter().map(|p| p.users).collect::<Vec<_>>(), [1, 4]);
+    let four = &report.concurrency[1];
+    assert_eq!(four.aomi.full_turn.unwrap().count, 8);
+    assert!(four.aomi_turns_per_second > 0.0 && four.direct_turns_per_second > 0.0);
+    assert!(four.memory.is_some(), "the process is known, so memory is read");
+    assert!(four.server_cpu_ms_per_turn.is_some(), "and its CPU time");
+    let heavy = report.tool_heavy.as_ref().unwrap();
+    assert_eq!(heavy.kind, TurnKind::Tools(5));
+    assert_eq!(heavy.aomi.first_text.unwrap().count, 4);
+
+    let markdown = report.to_markdown();
+    for section in [
+        "## Headlines",
+        "at 4 user(s), p50",
+        "at turn 5 vs turn 1",
+        "RSS per session at 4 users",
+        "## Conversation length",
+        "## Concurrency",
+        "## Tool-heavy turns",
+        "| 5 |",
+    ] {
+        assert!(markdown.contains(section), "{section} missing:\n{markdown}");
+    }
+    assert!(markdown.contains("errors: 0, lost parts: 0"));
+
+    let json = serde_json::to_string(&report).unwrap();
+    let back: BenchReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, report);
+    let change = report.compare(&back);
+    assert!(change.contains("| turn 5: full turn p50 ms |"), "{change}");
+    assert!(change.contains("+0.0%"), "{change}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let plots = write_plots(&report, dir.path()).unwrap();
+    let names: Vec<String> = plots.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["latency-vs-turn.svg", "latency-vs-users.svg", "memory-vs-users.svg"]);
+    for plot in &plots {
+        let svg = std::fs::read_to_string(plot).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains(" against ") && svg.contains("<polyline"),
+            "{}",
+            plot.display()
+        );
+    }
+}
+
+#[test]
+fn a_broken_stream_is_reported_as_lost_parts() {
+    let id = "t".to_owned();
+    let whole = vec![
+        UiChunk::Start { message_id: None, message_metadata: None },
+        UiChunk::TextStart { id: id.clone() },
+        UiChunk::TextDelta { id: id.clone(), delta: ANSWER.into() },
+        UiChunk::TextEnd { id: id.clone() },
+        UiChunk::Finish { finish_reason: Some(FinishReason::Stop), message_metadata: None },
+    ];
+    let outcome =
+        TurnOutcome { chunks: whole.clone(), done: true, total: Duration::from_millis(1), ..Default::default() };
+    assert_eq!(check_aomi(&outcome, TurnKind::Text), []);
+
+    // A delta lost, the finish lost, [DONE] lost, and a tool result missing.
+    let mut cut = whole.clone();
+    cut[2] = UiChunk::TextDelta { id, delta: ANSWER[..10].into() };
+    cut.pop();
+    let outcome = TurnOutcome { chunks: cut, done: false, ..Default::default() };
+    let problems = check_aomi(&outcome, TurnKind::Tools(1));
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(problems.iter().all(|p| matches!(p, Problem::Lost(_))), "{problems:?}");
+
+    let failed = TurnOutcome { failure: Some("the server answered 500".into()), ..Default::default() };
+    assert_eq!(check_aomi(&failed, TurnKind::Text), [Problem::Error("the server answered 500".into())]);
+}

@@ -1,0 +1,51 @@
+//! An aomi server in this process whose model is a stub model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
+use aomi_bench::server::Target;
+use aomi_llm::{LlmClient, ModelConfig};
+use aomi_server::{AppState, Backend, ServerConfig};
+use aomi_store::SqliteStore;
+use aomi_testkit::{Script, StubModel};
+use aomi_tools::ToolRegistry;
+use aomi_tools::time::GetCurrentTime;
+use tokio::sync::oneshot;
+
+pub struct TestServer {
+    pub target: Target,
+    pub stub: StubModel,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl TestServer {
+    /// The server `aomi serve` builds (default app, the clock tool, an in-memory SQLite store), on a free port.
+    pub async fn start(script: Script) -> TestServer {
+        let stub = StubModel::start(script).await.unwrap();
+        let mut config = ModelConfig::parse("openai:stub").unwrap();
+        config.base_url = Some(stub.openai_base_url());
+        let llm = LlmClient::new(config).unwrap();
+        let tools = ToolRegistry::new().with(GetCurrentTime);
+        let app =
+            DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5) });
+        let backend =
+            Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(SqliteStore::memory().await.unwrap()));
+        let config = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), body_limit: aomi_server::DEFAULT_BODY_LIMIT };
+        let (bound_tx, bound_rx) = oneshot::channel();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(aomi_server::serve(
+            AppState { backend },
+            config,
+            move |addr| {
+                let _ = bound_tx.send(addr);
+            },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let addr = bound_rx.await.unwrap();
+        let target = Target { url: format!("http://{addr}"), pid: Some(std::process::id()) };
+        TestServer { target, stub, _shutdown: shutdown }
+    }
+}
