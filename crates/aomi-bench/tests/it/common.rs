@@ -35,7 +35,7 @@ impl TestServer {
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(
-            AppState::new(backend),
+            AppState { backend, chain: None },
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);
