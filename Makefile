@@ -3,15 +3,16 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node test-bench web-deps tools-deps contracts
+.PHONY: run test build lint test-rust test-node test-bench web-deps web test-web tools-deps contracts
 
-## Runs aomi: the chat server on http://127.0.0.1:8080 with a local anvil devnet (see README for the
-## model variables).
-run: tools-deps
+## Runs aomi: the chat server and its web page on http://127.0.0.1:8080, with a local anvil devnet
+## (see README for the model variables).
+run: tools-deps web
 	cargo run -p aomi -- serve --devnet
 
-## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the bench smoke run.
-test: lint test-rust test-node test-bench
+## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the bench smoke run,
+## the web page's tests.
+test: lint test-rust test-node test-bench test-web
 
 build:
 	cargo build --workspace --bins
@@ -34,11 +35,28 @@ tools-deps:
 contracts: tools-deps
 	node contracts/compile.mjs
 
-web-deps:
+web-deps: web/node_modules/.package-lock.json
+
+# npm ci only when the lock file changed since the last install.
+web/node_modules/.package-lock.json: web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
+
+## Builds the web page into web/dist, which `aomi serve` serves (again only when its sources changed).
+web: web/dist/index.html
+
+web/dist/index.html: web/node_modules/.package-lock.json web/index.html web/vite.config.ts $(shell find web/src web/public -type f)
+	npm run --prefix web build
 
 test-node: build web-deps tools-deps
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/
+
+## The web page: types, lint, unit tests (vitest), end-to-end tests in Chromium against `aomi serve`.
+test-web: build web tools-deps
+	bash web/scripts/ensure-chromium.sh
+	npm run --prefix web typecheck
+	npm run --prefix web lint
+	npm run --prefix web test:unit
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model npm run --prefix web test:e2e
 
 ## A smoke run of the benchmark (fails on any error or lost part; timings are printed, not asserted)
 ## and the eval scenarios with the scripted stub model.

@@ -9,7 +9,8 @@
 //! it also publishes the parts, so that `GET /api/chat/{id}/stream` on another instance follows
 //! the turn. A turn cut off by an error or a shutdown is stored marked incomplete; one cut off by
 //! a crash is marked when the crash is noticed (at start-up, or when its lease expires).
-//! [`router`] serves it over HTTP as the AI SDK UI message stream protocol.
+//! [`router`] serves it over HTTP as the AI SDK UI message stream protocol, and the built web page
+//! for every other path when [`ServerConfig::web_dir`] is set.
 
 mod backend;
 mod error;
@@ -20,8 +21,10 @@ mod sse;
 mod title;
 pub mod transactions;
 pub mod turn_log;
+mod web;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -67,18 +70,25 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The built web page to serve at `/` (`index.html` and its assets); none serves only the API.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: DEFAULT_BODY_LIMIT }
+        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: DEFAULT_BODY_LIMIT, web_dir: None }
     }
 }
 
 /// The HTTP routes of aomi.
 pub fn router(state: AppState, config: &ServerConfig) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    routes::routes()
+    let routes = routes::routes();
+    let routes = match &config.web_dir {
+        Some(dir) => routes.fallback_service(web::assets(dir)),
+        None => routes,
+    };
+    routes
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

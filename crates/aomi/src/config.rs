@@ -21,8 +21,10 @@ pub struct FileConfig {
     pub model_idle_timeout_secs: Option<u64>,
     /// Largest request body, in bytes.
     pub body_limit: Option<usize>,
+    /// The built web page to serve at `/` (`AOMI_WEB_DIR`).
+    pub web_dir: Option<PathBuf>,
     /// A TOML file of networks (`AOMI_NETWORKS`).
-    pub networks_file: Option<std::path::PathBuf>,
+    pub networks_file: Option<PathBuf>,
     /// Start the local devnet (`--devnet`).
     pub devnet: Option<bool>,
     /// The network of a chat with no wallet context.

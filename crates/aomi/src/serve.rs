@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// A TOML configuration file.
     #[arg(long, short, env = "AOMI_CONFIG")]
     config: Option<PathBuf>,
+    /// The built web page to serve at `/` (default: `web/dist`, when it has been built).
+    #[arg(long, env = "AOMI_WEB_DIR")]
+    web_dir: Option<PathBuf>,
     /// Starts a local anvil devnet with the project's contracts (unless AOMI_RPC_DEVNET is set) and
     /// makes it the default network.
     #[arg(long)]
@@ -59,6 +62,8 @@ pub struct ServeArgs {
     titles: Option<String>,
 }
 
+/// Where `make run` builds the web page, relative to the repository root.
+const DEFAULT_WEB_DIR: &str = "web/dist";
 /// The default data directory, relative to the working directory.
 const DEFAULT_DATA_DIR: &str = ".aomi";
 
@@ -113,7 +118,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
     backend.start().await.context("cannot recover the turns of a previous run")?;
-    let config = ServerConfig { bind, body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT) };
+    let config = ServerConfig {
+        bind,
+        body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT),
+        web_dir: web_dir(args.web_dir.clone().or(file.web_dir.clone())),
+    };
     let stopping = Arc::clone(&backend);
     aomi_server::serve(
         AppState::new(backend).with_chain(Arc::clone(&chain.sessions)),
@@ -136,6 +145,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Stops the devnet aomi started.
     drop(chain);
     Ok(())
+}
+
+/// The web page's directory, if it holds a built page; without one only the API is served.
+fn web_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
+    let dir = configured.unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR));
+    if dir.join("index.html").is_file() {
+        tracing::info!(dir = %dir.display(), "serving the web page");
+        Some(dir)
+    } else {
+        tracing::warn!(dir = %dir.display(), "no built web page there (build it with `make run`); serving the API only");
+        None
+    }
 }
 
 /// The database: `--database-url` (or `AOMI_DATABASE_URL`, or the file's `database_url`), else

@@ -1,4 +1,5 @@
-//! The HTTP routes.
+//! The HTTP routes. Any other path is a JSON 404, unless the server also serves the web page:
+//! then only unknown `/api/*` paths are.
 
 mod chat;
 pub(crate) mod chats;
@@ -6,7 +7,7 @@ mod health;
 mod simulate;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::AppState;
 
@@ -21,5 +22,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/api/{*rest}", any(health::not_found))
         .fallback(health::not_found)
 }

@@ -27,6 +27,7 @@ pub struct Options {
     pub idle_timeout: Duration,
     pub with_model: bool,
     pub body_limit: usize,
+    pub web_dir: Option<std::path::PathBuf>,
     /// Tools added to the test tools (the chain tools).
     pub extra_tools: ToolRegistry,
     /// A database URL; a fresh SQLite file when `None`.
@@ -44,6 +45,7 @@ impl Options {
             idle_timeout: Duration::from_secs(10),
             with_model: true,
             body_limit: aomi_server::DEFAULT_BODY_LIMIT,
+            web_dir: None,
             extra_tools: ToolRegistry::new(),
             database_url: None,
             chain: None,
@@ -110,7 +112,11 @@ impl TestServer {
         );
         let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
         backend.start().await.expect("the backend starts");
-        let config = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), body_limit: options.body_limit };
+        let config = ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            body_limit: options.body_limit,
+            web_dir: options.web_dir.clone(),
+        };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(

@@ -9,3 +9,4 @@ mod resume;
 mod simulation;
 mod turn;
 mod validation;
+mod web;

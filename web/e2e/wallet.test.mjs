@@ -1,0 +1,178 @@
+// The wallet end to end: real anvil devnets (`aomi devnet`), a real `aomi serve` reading them, and
+// the fixture wallet in Chromium signing through anvil's unlocked dev accounts. A transfer is
+// reviewed, approved and mined, and the turn continues; a rejection reaches the model; switching
+// the network in the page makes the next answer read the other chain.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { openBrowser, rpc, send, startAomi, startDevnet } from './harness.mjs';
+
+const ETH = 10n ** 18n;
+
+let devnet;
+let base;
+let aomi;
+let marked;
+
+before(async () => {
+  // A second devnet stands in for Base (chain id 8453): the page's menu offers it, the server reads it.
+  [devnet, base] = await Promise.all([startDevnet(31337), startDevnet(8453)]);
+  marked = '0x4242424242424242424242424242424242424242';
+  await rpc(base.url, 'eth_sendTransaction', [{ from: base.accounts[9], to: marked, value: `0x${(15n * ETH / 10n).toString(16)}` }]);
+  const script = {
+    rules: [
+      { when: { last_tool_result_contains: 'NOT sent' }, reply: { text: 'I did not send it: the simulation says it would fail.' } },
+      { when: { last_tool_result_contains: 'transactionHash' }, reply: { text: 'Your 1.5 ETH are on their way.' } },
+      { when: { last_tool_result_contains: 'rejected' }, reply: { text: 'Understood: nothing was sent.' } },
+      { when: { last_tool_result_contains: '"wei"' }, reply: { text: 'That is the balance.' } },
+      {
+        when: { last_user_contains: 'send 50000 ETH' },
+        reply: {
+          tool_calls: {
+            calls: [{ name: 'send_transaction_to_wallet', arguments: { to: devnet.accounts[7], value: (50000n * ETH).toString(), description: 'Send 50000 ETH' } }],
+          },
+        },
+      },
+      {
+        when: { last_user_contains: 'send 1.5 ETH' },
+        reply: {
+          tool_calls: {
+            text: 'I prepared the transfer.',
+            calls: [{ name: 'send_transaction_to_wallet', arguments: { to: devnet.accounts[7], value: (15n * ETH / 10n).toString(), description: 'Send 1.5 ETH to your friend' } }],
+          },
+        },
+      },
+      { when: { last_user_contains: 'balance' }, reply: { tool_calls: { calls: [{ name: 'get_balance', arguments: { address: marked } }] } } },
+    ],
+    fallback: { text: 'Hello from the stub.' },
+  };
+  aomi = await startAomi(script, { AOMI_RPC_DEVNET: devnet.url, AOMI_RPC_BASE: base.url, AOMI_DEFAULT_NETWORK: 'devnet' });
+});
+
+after(async () => {
+  await aomi?.stop();
+  devnet?.stop();
+  base?.stop();
+});
+
+const lastAnswer = page => page.locator('article.message.assistant').last();
+
+/** A browser whose wallet is anvil's dev account `index`, on the devnet, able to switch to "Base". */
+async function walletBrowser(index) {
+  const account = devnet.accounts[index];
+  const browser = await openBrowser({
+    wallet: { accounts: [account], chainId: 31337, chains: [31337, 8453], rpcUrls: { 31337: devnet.url, 8453: base.url } },
+  });
+  await browser.page.goto(aomi.url);
+  await browser.page.getByRole('button', { name: 'Connect wallet' }).click();
+  await browser.page.locator('.wallet-button.connected').waitFor();
+  return { ...browser, account };
+}
+
+const balance = async (url, address) => BigInt(await rpc(url, 'eth_getBalance', [address, 'latest']));
+
+describe('wallet transactions', () => {
+  test('a transfer: the review shows it, the wallet signs, anvil mines it, and the turn continues', async () => {
+    const browser = await walletBrowser(1);
+    const { page } = browser;
+    const friend = devnet.accounts[7];
+    try {
+      const before = await balance(devnet.url, friend);
+      await send(page, 'please send 1.5 ETH to my friend');
+      const review = page.getByRole('region', { name: 'Review transaction' });
+      await review.waitFor();
+      assert.equal(await review.locator('.review-description').textContent(), 'Send 1.5 ETH to your friend');
+      assert.equal(await review.locator('.review-facts .amount').first().textContent(), '1.5 ETH');
+      assert.equal(await review.locator('.chain-ref').first().getAttribute('data-value'), friend);
+      assert.match(await review.locator('.network-chip').textContent(), /Devnet/);
+      // The server simulated it on anvil before asking: exactly 1.5 ETH out of the wallet, into the friend's.
+      const simulation = review.locator('.review-simulation');
+      await simulation.locator('.changes').first().waitFor();
+      assert.deepEqual(await simulation.locator('.changes .amount').allTextContents(), ['-1.5 ETH', '+1.5 ETH']);
+      assert.equal(await simulation.locator('.changes .chain-ref').count(), 0, 'both changes are in the native coin');
+      assert.match(await simulation.locator('dt:text-is("Fee") + dd').textContent(), /^0\.\d+ ETH$/);
+      assert.equal(await simulation.locator('.warning.level-danger').count(), 0);
+
+      await review.getByRole('button', { name: 'Approve in wallet' }).click();
+      await lastAnswer(page).getByText('Your 1.5 ETH are on their way.').waitFor();
+      assert.equal((await balance(devnet.url, friend)) - before, 15n * ETH / 10n, 'the friend got exactly 1.5 ETH');
+
+      // The card now shows the sent transaction, and the server stored the wallet's answer.
+      const card = page.locator('section.tool-card[data-tool="send_transaction_to_wallet"]');
+      await card.locator('.badge.success').waitFor();
+      const hash = await card.locator('.chain-ref').getAttribute('data-value');
+      const receipt = await rpc(devnet.url, 'eth_getTransactionReceipt', [hash]);
+      assert.equal(receipt.status, '0x1');
+      assert.equal(receipt.from.toLowerCase(), browser.account.toLowerCase());
+      const id = new URL(page.url()).pathname.split('/').pop();
+      const stored = await (await fetch(`${aomi.url}/api/chats/${id}?owner=${browser.account.toLowerCase()}`)).json();
+      const part = stored.messages[1].parts.find(p => p.type === 'tool-send_transaction_to_wallet');
+      assert.equal(part.state, 'output-available');
+      assert.equal(part.output.transactionHash, hash);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('a rejection in the review sends nothing and the model is told', async () => {
+    const browser = await walletBrowser(2);
+    const { page } = browser;
+    try {
+      const nonce = await rpc(devnet.url, 'eth_getTransactionCount', [browser.account, 'latest']);
+      await send(page, 'please send 1.5 ETH to my friend');
+      const review = page.getByRole('region', { name: 'Review transaction' });
+      await review.getByRole('button', { name: 'Reject' }).click();
+      await lastAnswer(page).getByText('Understood: nothing was sent.').waitFor();
+      assert.equal(await rpc(devnet.url, 'eth_getTransactionCount', [browser.account, 'latest']), nonce, 'nothing was sent');
+      assert.equal(await page.getByRole('region', { name: 'Review transaction' }).count(), 0);
+      const card = page.locator('section.tool-card[data-tool="send_transaction_to_wallet"]');
+      assert.equal(await card.locator('.tool-error').textContent(), 'The user rejected the transaction in the review.');
+      assert.equal((await page.evaluate(() => window.__aomiWalletLog)).filter(r => r.method === 'eth_sendTransaction').length, 0);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('a transfer the simulation fails is held back: nothing reaches the wallet, the page and the model say why', async () => {
+    const browser = await walletBrowser(4);
+    const { page } = browser;
+    try {
+      const nonce = await rpc(devnet.url, 'eth_getTransactionCount', [browser.account, 'latest']);
+      await send(page, 'please send 50000 ETH to my friend');
+      await lastAnswer(page).getByText('I did not send it: the simulation says it would fail.').waitFor();
+      const held = page.getByRole('region', { name: 'Transaction not sent' });
+      assert.ok((await held.locator('.warning.level-danger').count()) > 0, 'a danger warning explains it');
+      assert.match(await held.textContent(), /insufficient|exceeds|more than/i);
+      assert.equal(await page.getByRole('region', { name: 'Review transaction' }).count(), 0);
+      assert.equal((await page.evaluate(() => window.__aomiWalletLog)).filter(r => r.method === 'eth_sendTransaction').length, 0);
+      assert.equal(await rpc(devnet.url, 'eth_getTransactionCount', [browser.account, 'latest']), nonce, 'nothing was sent');
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('switching the network in the page makes the next answer read the other chain', async () => {
+    const browser = await walletBrowser(3);
+    const { page } = browser;
+    try {
+      await send(page, 'what is the balance of the marked address?');
+      await lastAnswer(page).getByText('That is the balance.').waitFor();
+      const cards = page.locator('section.tool-card[data-tool="get_balance"]');
+      assert.equal(await cards.nth(0).locator('.amount').textContent(), '0 ETH');
+      assert.equal(await cards.nth(0).locator('.badge').textContent(), 'devnet');
+
+      await page.getByLabel('Network').selectOption('8453');
+      assert.equal(await page.getByLabel('Network').inputValue(), '8453');
+      await send(page, 'and the balance now?');
+      await page.locator('article.message.assistant').nth(1).getByText('That is the balance.').waitFor();
+      assert.equal(await cards.nth(1).locator('.amount').textContent(), '1.5 ETH');
+      assert.equal(await cards.nth(1).locator('.badge').textContent(), 'base');
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});

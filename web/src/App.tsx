@@ -1,0 +1,173 @@
+// The page: the chat list, the header (network, wallet, theme) and the open chat. A chat's address
+// is /chat/<id>, so a reload or a shared link opens it again (and re-attaches to its running turn).
+import { useCallback, useEffect, useState } from 'react';
+
+import { ChatView } from './chat/ChatView';
+import { ErrorNotice } from './chat/MessageView';
+import { PAGE_COMMANDS } from './chat/Composer';
+import { Sidebar } from './history/Sidebar';
+import { MenuIcon, MoonIcon, Spinner, SunIcon } from './icons';
+import { errorMessage, getChat, listCommands } from './lib/api';
+import { DIRECT_COMMANDS } from './lib/commands';
+import { newChatId, rememberChat } from './lib/local';
+import type { AomiMessage, DirectCommand } from './lib/types';
+import { useTheme } from './theme';
+import { NetworkMenu } from './wallet/NetworkMenu';
+import { WalletButton } from './wallet/WalletButton';
+import { useWalletContext } from './wallet/useWalletContext';
+
+/** The chat id in the address, if any. */
+export function chatIdFromPath(path: string): string | undefined {
+  const match = /^\/chat\/([A-Za-z0-9_-]{1,128})\/?$/.exec(path);
+  return match?.[1];
+}
+
+/** Which chat is open, and whether the server may know it. */
+interface Route {
+  id: string;
+  /** A chat started on this page that has no message yet: nothing to load. */
+  fresh: boolean;
+}
+
+function routeFromLocation(): Route {
+  const id = chatIdFromPath(window.location.pathname);
+  return id ? { id, fresh: false } : { id: newChatId(), fresh: true };
+}
+
+type Loaded = { id: string; messages: AomiMessage[]; resume: boolean } | { id: string; error: string };
+
+export function App() {
+  const [route, setRoute] = useState<Route>(routeFromLocation);
+  const [loaded, setLoaded] = useState<Loaded>();
+  const [attempt, setAttempt] = useState(0);
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+  const [refreshKey, setRefreshKey] = useState(0);
+  const [serverCommands, setServerCommands] = useState<DirectCommand[]>(DIRECT_COMMANDS);
+  const [theme, toggleTheme] = useTheme();
+  const { wallet, ready, switchNetwork } = useWalletContext();
+
+  useEffect(() => {
+    const onPop = () => setRoute(routeFromLocation());
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  useEffect(() => {
+    void listCommands().then(commands => commands.length > 0 && setServerCommands(commands));
+  }, []);
+
+  // Load the chat's stored messages before showing it (a fresh chat has none), as the wallet that
+  // owns it: wait until a remembered wallet has reconnected.
+  useEffect(() => {
+    if (route.fresh || !ready) return;
+    let live = true;
+    getChat(route.id, wallet.address)
+      .then(chat => {
+        if (live) setLoaded({ id: route.id, messages: chat?.messages ?? [], resume: chat !== undefined });
+      })
+      .catch(error => live && setLoaded({ id: route.id, error: errorMessage(error) }));
+    return () => {
+      live = false;
+    };
+  }, [route, attempt, ready, wallet.address]);
+
+  const current: Loaded | undefined = route.fresh ? { id: route.id, messages: [], resume: false } : loaded;
+
+  const openChat = useCallback((id: string) => {
+    window.history.pushState(null, '', `/chat/${id}`);
+    setRoute({ id, fresh: false });
+    setSidebarOpen(false);
+  }, []);
+
+  const newChat = useCallback(() => {
+    window.history.pushState(null, '', '/');
+    setRoute({ id: newChatId(), fresh: true });
+    setSidebarOpen(false);
+  }, []);
+
+  const onFirstMessage = useCallback(
+    (text: string) => {
+      rememberChat(route.id, text);
+      // The address now names the chat; the chat stays mounted (its id does not change).
+      window.history.replaceState(null, '', `/chat/${route.id}`);
+    },
+    [route.id],
+  );
+
+  // The history changes when a turn starts (a new chat exists) and when it ends (it moved up).
+  const refreshHistory = useCallback(() => setRefreshKey(n => n + 1), []);
+
+  const onPageCommand = useCallback(
+    (name: string) => {
+      if (name === 'new') newChat();
+      else if (name === 'theme') toggleTheme();
+      else return false;
+      return true;
+    },
+    [newChat, toggleTheme],
+  );
+
+  const onSwitchNetwork = useCallback((chainId: number) => void switchNetwork(chainId).catch(() => undefined), [switchNetwork]);
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#composer-area">
+        Skip to the message box
+      </a>
+      <Sidebar
+        owner={wallet.address}
+        activeId={route.id}
+        refreshKey={refreshKey}
+        open={sidebarOpen}
+        onOpen={openChat}
+        onNew={newChat}
+        onClose={() => setSidebarOpen(false)}
+      />
+      {sidebarOpen ? <div className="scrim" onClick={() => setSidebarOpen(false)} aria-hidden="true" /> : null}
+      <main className="main">
+        <header className="topbar">
+          <button type="button" className="icon-button only-mobile" aria-label="Open the chat list" onClick={() => setSidebarOpen(true)}>
+            <MenuIcon />
+          </button>
+          <div className="topbar-spacer" />
+          <NetworkMenu chainId={wallet.chainId} onSwitch={switchNetwork} />
+          <WalletButton />
+          <button
+            type="button"
+            className="icon-button"
+            aria-label={theme === 'dark' ? 'Use the light theme' : 'Use the dark theme'}
+            title={theme === 'dark' ? 'Light theme' : 'Dark theme'}
+            onClick={toggleTheme}
+          >
+            {theme === 'dark' ? <SunIcon /> : <MoonIcon />}
+          </button>
+        </header>
+        <div className="chat-area" id="composer-area">
+          {current === undefined || current.id !== route.id ? (
+            <div className="loading">
+              <Spinner size={22} label="Loading the chat" />
+            </div>
+          ) : 'error' in current ? (
+            <div className="chat-column">
+              <ErrorNotice message={`Could not open this chat: ${current.error}`} onRetry={() => setAttempt(n => n + 1)} />
+            </div>
+          ) : (
+            <ChatView
+              key={current.id}
+              chatId={current.id}
+              initialMessages={current.messages}
+              resume={current.resume}
+              wallet={wallet}
+              commands={[...PAGE_COMMANDS, ...serverCommands]}
+              onSwitchNetwork={onSwitchNetwork}
+              onFirstMessage={onFirstMessage}
+              onTurnStart={refreshHistory}
+              onTurnEnd={refreshHistory}
+              onPageCommand={onPageCommand}
+            />
+          )}
+        </div>
+      </main>
+    </div>
+  );
+}

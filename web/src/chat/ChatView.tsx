@@ -1,0 +1,238 @@
+// One chat: useChat over aomi's stream. Only the new message travels (the server keeps the history),
+// with the wallet's state at the moment of sending; a reload re-attaches to a running turn; the
+// wallet's answer to a transaction goes back with addToolOutput and the turn continues by itself.
+import { useChat } from '@ai-sdk/react';
+import { DefaultChatTransport, lastAssistantMessageIsCompleteWithToolCalls } from 'ai';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useConfig } from 'wagmi';
+
+import { Logo } from '../icons';
+import { errorMessage, ownerQuery } from '../lib/api';
+import type { AomiMessage, DirectCommand } from '../lib/types';
+import { walletNow, type WalletContext } from '../wallet/useWalletContext';
+import { ExplorerChain } from './ChainRef';
+import { Composer } from './Composer';
+import { ErrorNotice, MessageView, WALLET_TOOL, type MessageContext } from './MessageView';
+import type { WalletOutcome } from './WalletRequest';
+
+/** The transport of a chat: POST /api/chat with `{id, message, app, wallet}`; resume from
+ * GET /api/chat/{id}/stream (the transport's default address). */
+export function aomiTransport(wallet: () => WalletContext, app?: string) {
+  return new DefaultChatTransport<AomiMessage>({
+    api: '/api/chat',
+    prepareSendMessagesRequest: ({ id, messages }) => ({
+      body: { id, message: messages[messages.length - 1], ...(app ? { app } : {}), wallet: wallet() },
+    }),
+    // A wallet's chat answers only that wallet.
+    prepareReconnectToStreamRequest: ({ id }) => ({
+      api: `/api/chat/${encodeURIComponent(id)}/stream${ownerQuery(wallet().address)}`,
+    }),
+  });
+}
+
+/** First questions to ask: what they say, and what they send. */
+const SUGGESTIONS = [
+  { label: 'What time is it on-chain right now?', text: 'What time is it on-chain right now?' },
+  { label: 'What is my ETH balance?', text: 'What is my ETH balance?' },
+  {
+    label: 'Explain the USDC contract',
+    text: 'Explain what this contract does: 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48',
+  },
+  {
+    label: 'Send 0.01 ETH to the burn address',
+    text: 'Send 0.01 ETH to 0x000000000000000000000000000000000000dEaD',
+  },
+];
+
+export function ChatView({
+  chatId,
+  initialMessages,
+  resume,
+  wallet,
+  commands,
+  onSwitchNetwork,
+  onFirstMessage,
+  onTurnStart,
+  onTurnEnd,
+  onPageCommand,
+}: {
+  chatId: string;
+  initialMessages: AomiMessage[];
+  resume: boolean;
+  wallet: WalletContext;
+  commands: DirectCommand[];
+  onSwitchNetwork: (chainId: number) => void;
+  onFirstMessage: (text: string) => void;
+  /** The server has the turn (and the chat): its answer began to stream. */
+  onTurnStart: () => void;
+  onTurnEnd: () => void;
+  onPageCommand: (name: string) => boolean;
+}) {
+  // The transport reads the wallet when it sends, so a network switch counts for the very next turn.
+  const config = useConfig();
+  const transport = useMemo(() => aomiTransport(() => walletNow(config)), [config]);
+  const [progress, setProgress] = useState<Record<string, string>>({});
+  const clientAnswered = useRef(false);
+  const switchRef = useRef(onSwitchNetwork);
+  useEffect(() => {
+    switchRef.current = onSwitchNetwork;
+  }, [onSwitchNetwork]);
+
+  const chat = useChat<AomiMessage>({
+    id: chatId,
+    messages: initialMessages,
+    transport,
+    resume,
+    onData: part => {
+      if (part.type === 'data-tool-progress') {
+        setProgress(current => ({ ...current, [part.data.toolCallId]: part.data.message }));
+      } else if (part.type === 'data-network') {
+        switchRef.current(part.data.chainId);
+      }
+    },
+    onFinish: () => onTurnEnd(),
+    // Continue the turn only when this page answered a wallet call, never after a turn that ended.
+    sendAutomaticallyWhen: ({ messages }) => {
+      if (!clientAnswered.current || !lastAssistantMessageIsCompleteWithToolCalls({ messages })) return false;
+      clientAnswered.current = false;
+      return true;
+    },
+  });
+  const { messages, status, error, sendMessage, setMessages, addToolOutput, stop, clearError } = chat;
+
+  // A failed turn stays in the chat as a message, as the server stores it (`data-error`).
+  useEffect(() => {
+    if (status !== 'error' || !error) return;
+    setMessages(current => {
+      const last = current[current.length - 1];
+      if (last?.role !== 'assistant' || last.parts.some(part => part.type === 'data-error')) return current;
+      const failed: AomiMessage = {
+        ...last,
+        parts: [...last.parts, { type: 'data-error', data: { message: errorMessage(error) } }],
+      };
+      return [...current.slice(0, -1), failed];
+    });
+  }, [status, error, setMessages]);
+
+  useEffect(() => {
+    if (status === 'streaming') onTurnStart();
+  }, [status, onTurnStart]);
+
+  const busy = status === 'submitted' || status === 'streaming';
+  const last = messages[messages.length - 1];
+  // An error before any answer (the request itself failed) has no message to live in.
+  const requestError = status === 'error' && error && last?.role !== 'assistant' ? errorMessage(error) : undefined;
+
+  const send = useCallback(
+    (text: string) => {
+      const command = /^\/(\w+)\s*$/.exec(text)?.[1];
+      if (command && onPageCommand(command)) return;
+      if (messages.length === 0) onFirstMessage(text);
+      if (status === 'error') clearError();
+      void sendMessage({ text });
+    },
+    [messages.length, onFirstMessage, onPageCommand, sendMessage, status, clearError],
+  );
+
+  const retry = useCallback(() => {
+    const lastUser = [...messages].reverse().find(message => message.role === 'user');
+    const text = lastUser?.parts.map(part => (part.type === 'text' ? part.text : '')).join('');
+    if (!text) return;
+    // A request that failed outright left its message unsent: send it again instead of twice.
+    if (last?.role === 'user') setMessages(messages.slice(0, -1));
+    clearError();
+    void sendMessage({ text });
+  }, [messages, last, setMessages, clearError, sendMessage]);
+
+  const onWalletOutcome = useCallback(
+    (toolCallId: string, outcome: WalletOutcome) => {
+      clientAnswered.current = true;
+      if ('output' in outcome) {
+        void addToolOutput({ tool: WALLET_TOOL, toolCallId, output: outcome.output });
+      } else {
+        void addToolOutput({ tool: WALLET_TOOL, toolCallId, state: 'output-error', errorText: outcome.errorText });
+      }
+    },
+    [addToolOutput],
+  );
+
+  const stopTurn = useCallback(() => {
+    // The server keeps a turn running when its client goes away (that is what makes resume work);
+    // this asks it to stop, where it offers a stop route, and detaches either way.
+    void fetch(`/api/chat/${encodeURIComponent(chatId)}/stop`, { method: 'POST' }).catch(() => undefined);
+    void stop();
+  }, [chatId, stop]);
+
+  // Follow the answer as it grows, unless the reader scrolled up.
+  const scroller = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+  useEffect(() => {
+    const element = scroller.current;
+    if (element && pinned.current) element.scrollTop = element.scrollHeight;
+  }, [messages]);
+
+  return (
+    <ExplorerChain.Provider value={wallet.chainId}>
+      <div
+        className="chat-scroll"
+        ref={scroller}
+        onScroll={event => {
+          const element = event.currentTarget;
+          pinned.current = element.scrollHeight - element.scrollTop - element.clientHeight < 80;
+        }}
+      >
+        <div className="chat-column" role="log" aria-live="polite" aria-relevant="additions">
+          {messages.length === 0 ? (
+            <div className="empty">
+              <Logo size={48} />
+              <h1>What can I do on-chain for you?</h1>
+              <p className="muted">
+                I read the chain, look up contracts and prepare transactions. Your wallet simulates, shows and signs every
+                one of them.
+              </p>
+              <div className="suggestions">
+                {SUGGESTIONS.map(({ label, text }) => (
+                  <button key={label} type="button" className="suggestion" onClick={() => send(text)}>
+                    {label}
+                  </button>
+                ))}
+              </div>
+            </div>
+          ) : null}
+          {messages.map((message, index) => {
+            const isLast = index === messages.length - 1;
+            const context: MessageContext = {
+              progress,
+              live: isLast && busy,
+              last: isLast,
+              chainId: wallet.chainId,
+              onWalletOutcome,
+              onSwitchNetwork,
+              onRetry: isLast && !busy ? retry : undefined,
+            };
+            return <MessageView key={message.id} message={message} context={context} />;
+          })}
+          {status === 'submitted' && last?.role === 'user' ? (
+            <div className="thinking" role="status">
+              <span />
+              <span />
+              <span />
+              <span className="sr-only">aomi is thinking</span>
+            </div>
+          ) : null}
+          {requestError ? <ErrorNotice message={requestError} onRetry={retry} /> : null}
+        </div>
+      </div>
+      <div className="composer-wrap">
+        <Composer
+          busy={busy}
+          commands={commands}
+          onSend={send}
+          onStop={stopTurn}
+          placeholder={wallet.address ? 'Ask aomi… (type / for commands)' : 'Ask aomi anything on-chain… (type / for commands)'}
+        />
+        <p className="disclaimer muted">aomi can be wrong. Your wallet shows what a transaction does before you sign.</p>
+      </div>
+    </ExplorerChain.Provider>
+  );
+}

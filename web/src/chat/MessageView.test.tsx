@@ -1,0 +1,161 @@
+import { render, screen } from '@testing-library/react';
+import { describe, expect, test, vi } from 'vitest';
+
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { WagmiProvider } from 'wagmi';
+
+import type { AomiMessage } from '../lib/types';
+import { createWagmiConfig } from '../wallet/config';
+import { MessageView, parameterTypes, type MessageContext } from './MessageView';
+
+const context: MessageContext = { progress: {}, live: false, last: true, chainId: 1, onWalletOutcome: vi.fn() };
+
+describe('MessageView', () => {
+  test('a user message is plain text in a bubble (no Markdown)', () => {
+    const message: AomiMessage = { id: 'u', role: 'user', parts: [{ type: 'text', text: '**not bold**' }] };
+    const { container } = render(<MessageView message={message} context={context} />);
+    expect(container.querySelector('.bubble')?.textContent).toBe('**not bold**');
+    expect(container.querySelector('strong')).toBeNull();
+  });
+
+  test('an answer renders its parts in order: text, tool card, text', () => {
+    const message = {
+      id: 'a',
+      role: 'assistant',
+      parts: [
+        { type: 'step-start' },
+        { type: 'text', text: 'Checking.' },
+        { type: 'tool-get_current_time', toolCallId: 'c1', state: 'output-available', input: {}, output: { data: { utc: '2025-01-01T00:00:00Z' }, summary: 'It is 2025.' } },
+        { type: 'step-start' },
+        { type: 'text', text: 'It is **2025**.' },
+      ],
+    } as AomiMessage;
+    const { container } = render(<MessageView message={message} context={context} />);
+    const blocks = [...container.querySelectorAll('.content > *')].map(node => node.className);
+    expect(blocks).toEqual(['markdown', 'tool-card state-output-available', 'markdown']);
+    expect(container.querySelector('strong')?.textContent).toBe('2025');
+  });
+
+  test('a stored error is a message in the chat, with a way to try again', () => {
+    const onRetry = vi.fn();
+    const message = {
+      id: 'a',
+      role: 'assistant',
+      parts: [{ type: 'data-error', data: { message: 'The model call failed: 500 stub failure' } }],
+      metadata: { incomplete: true },
+    } as AomiMessage;
+    render(<MessageView message={message} context={{ ...context, onRetry }} />);
+    expect(screen.getByRole('alert').textContent).toContain('The model call failed: 500 stub failure');
+    screen.getByRole('button', { name: 'Try again' }).click();
+    expect(onRetry).toHaveBeenCalledOnce();
+  });
+
+  test('a cut-off answer says so', () => {
+    const message = { id: 'a', role: 'assistant', parts: [{ type: 'text', text: 'Half' }], metadata: { incomplete: true } } as AomiMessage;
+    render(<MessageView message={message} context={context} />);
+    expect(screen.getByText('This answer was cut off.')).toBeTruthy();
+  });
+
+  test('a network request from the model offers the switch', () => {
+    const onSwitchNetwork = vi.fn();
+    const message = { id: 'a', role: 'assistant', parts: [{ type: 'data-network', data: { chainId: 8453 } }] } as AomiMessage;
+    render(<MessageView message={message} context={{ ...context, onSwitchNetwork }} />);
+    expect(screen.getByText(/aomi asked to switch to/).textContent).toContain('Base');
+    screen.getByRole('button', { name: 'Switch' }).click();
+    expect(onSwitchNetwork).toHaveBeenCalledWith(8453);
+  });
+
+  const walletCall = { type: 'tool-send_transaction_to_wallet', toolCallId: 'w1', state: 'input-available', input: { to: 'alice.eth', description: 'Send 1.5 USDC' } };
+  const walletRequest = (request: Record<string, unknown>) => ({
+    type: 'data-wallet-request',
+    id: 'w1',
+    data: { toolCallId: 'w1', toolName: 'send_transaction_to_wallet', summary: 'Waiting for your wallet', request },
+  });
+  const USDC = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+
+  test('a wallet call waits for the server to build its transaction', () => {
+    const message = { id: 'a', role: 'assistant', parts: [walletCall] } as AomiMessage;
+    render(<MessageView message={message} context={{ ...context, live: true }} />);
+    expect(screen.getByText('Preparing the transaction…')).toBeTruthy();
+  });
+
+  test('the built transaction opens the review, with the decoded call', async () => {
+    const request = {
+      chainId: 31337,
+      network: 'devnet',
+      to: USDC,
+      value: '0',
+      data: '0xa9059cbb',
+      gas: null,
+      description: 'Send 1.5 USDC',
+      decodedCall: { function: 'transfer(address,uint256)', args: { to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', amount: '1500000' } },
+    };
+    const message = { id: 'a', role: 'assistant', parts: [walletCall, walletRequest(request)] } as AomiMessage;
+    const config = await createWagmiConfig();
+    render(
+      <WagmiProvider config={config}>
+        <QueryClientProvider client={new QueryClient()}>
+          <MessageView message={message} context={context} />
+        </QueryClientProvider>
+      </WagmiProvider>,
+    );
+    expect(screen.getByRole('region', { name: 'Review transaction' })).toBeTruthy();
+    expect(screen.getByText('transfer(address,uint256)')).toBeTruthy();
+    expect(screen.getByText('1500000')).toBeTruthy();
+    expect(screen.getByText('uint256')).toBeTruthy();
+    expect(document.querySelector('.args .chain-ref')?.getAttribute('data-value')).toBe('0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
+    expect(screen.getByText('Devnet')).toBeTruthy();
+    // No wallet in this browser: signing starts by connecting one; nothing simulated it.
+    expect(screen.getByRole('button', { name: 'Connect wallet to sign' })).toBeTruthy();
+    expect(screen.getByText(/Not simulated: connect a wallet to simulate\./)).toBeTruthy();
+  });
+
+  test('parameter types come from the signature, tuples whole', () => {
+    expect(parameterTypes('transfer(address,uint256)')).toEqual(['address', 'uint256']);
+    expect(parameterTypes('f((uint256,bytes)[],bool)')).toEqual(['(uint256,bytes)[]', 'bool']);
+    expect(parameterTypes('f()')).toEqual([]);
+  });
+
+  test('a built transaction with bad fields is refused in the chat, never sent to the wallet', () => {
+    const message = {
+      id: 'a',
+      role: 'assistant',
+      parts: [walletCall, walletRequest({ chainId: 1, to: '0x1234', value: '0', description: 'x' })],
+    } as AomiMessage;
+    render(<MessageView message={message} context={context} />);
+    expect(screen.getByText('"to" is not an address: 0x1234')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: /Approve/ })).toBeNull();
+  });
+
+  test('a transaction the server held back shows its failed simulation under the error', () => {
+    const failed = {
+      chainId: 31337,
+      blockNumber: 7,
+      method: 'eth_simulateV1',
+      success: false,
+      revert: { reason: 'ERC20: transfer amount exceeds balance', kind: 'error' },
+      gasUsed: 30000,
+      gasPrice: '1000000000',
+      estimatedFee: null,
+      assetChanges: [],
+      approvals: [],
+      warnings: [{ id: 'simulation-failed', level: 'danger', message: 'The transaction fails in simulation.' }],
+      toolCallId: 'w1',
+      summary: 'Simulation: the transaction FAILS.',
+    };
+    const message = {
+      id: 'a',
+      role: 'assistant',
+      parts: [
+        { type: 'data-simulation', id: 'w1', data: failed },
+        { ...walletCall, state: 'output-error', errorText: 'The transaction was NOT sent to the wallet.' },
+      ],
+    } as AomiMessage;
+    const { container } = render(<MessageView message={message} context={context} />);
+    const held = screen.getByRole('region', { name: 'Transaction not sent' });
+    expect(held.textContent).toContain('ERC20: transfer amount exceeds balance');
+    expect(held.querySelector('.warning.level-danger')?.textContent).toContain('fails in simulation');
+    expect(container.querySelector('.tool-card.state-output-error')).not.toBeNull();
+    expect(screen.queryByRole('button', { name: /Approve/ })).toBeNull();
+  });
+});

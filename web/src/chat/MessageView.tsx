@@ -1,0 +1,208 @@
+// One chat message, part by part, in the order the stream produced them.
+import { isToolOrDynamicToolUIPart } from 'ai';
+
+import { AlertIcon, RefreshIcon } from '../icons';
+import { chainColour, chainName } from '../lib/networks';
+import type { AomiMessage, AomiPart, SimulationReport, WalletTransaction } from '../lib/types';
+import { Markdown } from './Markdown';
+import { SimulationView } from './TransactionReview';
+import { ToolCard, toolNameOf, type AnyToolPart } from './ToolCard';
+import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletRequest';
+
+/** The wallet tool: the model asks the person's wallet to send a transaction. */
+export const WALLET_TOOL = 'send_transaction_to_wallet';
+
+/** A failed turn, as a message in the chat (never a spinner that turns forever). */
+export function ErrorNotice({ message, onRetry }: { message: string; onRetry?: () => void }) {
+  return (
+    <div className="error-notice" role="alert">
+      <AlertIcon size={16} />
+      <div className="error-text">
+        <strong>The turn failed.</strong> <span>{message}</span>
+      </div>
+      {onRetry ? (
+        <button type="button" className="button small secondary" onClick={onRetry}>
+          <RefreshIcon size={14} /> Try again
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** A network change the model asked for. */
+function NetworkNotice({ chainId, current, onSwitch }: { chainId: number; current: number; onSwitch?: (id: number) => void }) {
+  return (
+    <div className="network-notice">
+      <span className="dot" style={{ background: chainColour(chainId) }} />
+      <span>
+        aomi asked to switch to <strong>{chainName(chainId)}</strong>
+        {current === chainId ? '.' : `; you are on ${chainName(current)}.`}
+      </span>
+      {current !== chainId && onSwitch ? (
+        <button type="button" className="button small secondary" onClick={() => onSwitch(chainId)}>
+          Switch
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function simulationFor(message: AomiMessage, toolCallId: string): SimulationReport | undefined {
+  for (const part of message.parts) {
+    if (part.type === 'data-simulation' && (part.id === toolCallId || part.data.toolCallId === toolCallId)) {
+      return part.data;
+    }
+  }
+  return undefined;
+}
+
+/** The parameter types of a signature: `f(address,(uint256,bytes)[])` → `address`, `(uint256,bytes)[]`. */
+export function parameterTypes(signature: string): string[] {
+  const open = signature.indexOf('(');
+  if (open < 0 || !signature.endsWith(')')) return [];
+  const types: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of signature.slice(open + 1, -1)) {
+    if (char === ',' && depth === 0) {
+      types.push(current.trim());
+      current = '';
+      continue;
+    }
+    if (char === '(') depth += 1;
+    if (char === ')') depth -= 1;
+    current += char;
+  }
+  if (current.trim()) types.push(current.trim());
+  return types;
+}
+
+/** The transaction the server built for a wallet call (its `data-wallet-request` part). */
+export function walletTransactionFor(message: AomiMessage, toolCallId: string): WalletTransaction | undefined {
+  const part = message.parts.find(
+    (p): p is Extract<AomiPart, { type: 'data-wallet-request' }> =>
+      p.type === 'data-wallet-request' && (p.id === toolCallId || p.data.toolCallId === toolCallId),
+  );
+  if (!part) return undefined;
+  const { request } = part.data;
+  let decoded;
+  if (request.decodedCall) {
+    const types = parameterTypes(request.decodedCall.function);
+    // Unnamed parameters come keyed by position; the signature gives their types.
+    const args = Object.entries(request.decodedCall.args ?? {}).map(([name, value], index) =>
+      /^\d+$/.test(name) ? { type: types[Number(name)], value } : { name, type: types[index], value },
+    );
+    decoded = { function: request.decodedCall.function, args };
+  }
+  return {
+    to: request.to,
+    value: request.value,
+    data: request.data,
+    gas: request.gas,
+    chainId: request.chainId,
+    description: request.description,
+    decoded,
+    simulation: request.simulation,
+  };
+}
+
+/** What a message needs from the chat around it. */
+export interface MessageContext {
+  /** Tool progress by call id, while tools run. */
+  progress: Record<string, string>;
+  /** True while this message's turn is still streaming. */
+  live: boolean;
+  /** True for the chat's last message (the only one whose wallet call can still be answered). */
+  last: boolean;
+  /** The chain the wallet is on now. */
+  chainId: number;
+  onWalletOutcome: (toolCallId: string, outcome: WalletOutcome) => void;
+  onSwitchNetwork?: (chainId: number) => void;
+  onRetry?: () => void;
+}
+
+function PartView({ part, message, context }: { part: AomiPart; message: AomiMessage; context: MessageContext }) {
+  if (isToolOrDynamicToolUIPart(part)) {
+    const tool = part as AnyToolPart;
+    const name = toolNameOf(tool);
+    if (name === WALLET_TOOL && tool.state === 'input-available' && context.last) {
+      const built = walletTransactionFor(message, tool.toolCallId);
+      // The server builds the transaction (resolves names, encodes the call) before the wallet sees it.
+      if (!built) return <ToolCard part={tool} progress="Preparing the transaction…" ended={!context.live} />;
+      const tx = checkTransaction(built);
+      if (typeof tx === 'string') {
+        return <ToolCard part={{ ...tool, state: 'output-error', errorText: tx, output: undefined } as AnyToolPart} />;
+      }
+      return (
+        <WalletRequest
+          toolCallId={tool.toolCallId}
+          tx={tx}
+          streamedSimulation={simulationFor(message, tool.toolCallId)}
+          onOutcome={outcome => context.onWalletOutcome(tool.toolCallId, outcome)}
+        />
+      );
+    }
+    const card = <ToolCard part={tool} progress={context.progress[tool.toolCallId]} ended={!context.live} />;
+    const heldBack = name === WALLET_TOOL && tool.state === 'output-error' ? simulationFor(message, tool.toolCallId) : undefined;
+    if (!heldBack) return card;
+    // The server held the transaction back: the simulation says why, in the same words as a review.
+    return (
+      <>
+        {card}
+        <section className="review held-back" aria-label="Transaction not sent">
+          <h4 className="sim-title">Simulation: not sent to your wallet</h4>
+          <SimulationView report={heldBack} />
+        </section>
+      </>
+    );
+  }
+  switch (part.type) {
+    case 'text':
+      return part.text ? <Markdown text={part.text} /> : null;
+    case 'reasoning':
+      return part.text ? (
+        <details className="reasoning">
+          <summary>Reasoning</summary>
+          <Markdown text={part.text} />
+        </details>
+      ) : null;
+    case 'data-error':
+      return <ErrorNotice message={part.data.message} onRetry={context.last ? context.onRetry : undefined} />;
+    case 'data-network':
+      return <NetworkNotice chainId={part.data.chainId} current={context.chainId} onSwitch={context.onSwitchNetwork} />;
+    case 'source-url':
+      return (
+        <a className="source" href={part.url} target="_blank" rel="noreferrer noopener">
+          {part.title ?? part.url}
+        </a>
+      );
+    default:
+      return null;
+  }
+}
+
+/** A message of the chat. */
+export function MessageView({ message, context }: { message: AomiMessage; context: MessageContext }) {
+  if (message.role === 'user') {
+    const text = message.parts.map(part => (part.type === 'text' ? part.text : '')).join('');
+    return (
+      <article className="message user" aria-label="You">
+        <div className="bubble">{text}</div>
+      </article>
+    );
+  }
+  const hasError = message.parts.some(part => part.type === 'data-error');
+  return (
+    <article className="message assistant" aria-label="aomi" aria-busy={context.live}>
+      <div className="avatar" aria-hidden="true">
+        a
+      </div>
+      <div className="content">
+        {message.parts.map((part, index) => (
+          <PartView key={index} part={part} message={message} context={context} />
+        ))}
+        {message.metadata?.incomplete && !hasError ? <p className="muted small">This answer was cut off.</p> : null}
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,147 @@
+// How each tool's call and result read in the chat. A tool without its own view still reads well:
+// its data is recognised by shape (amounts with decimals, hashes, search results, times), and the
+// raw JSON is always one click away.
+import type { ReactNode } from 'react';
+
+import { isAddress, isHash } from '../lib/address';
+import { Amount } from './Amount';
+import { ChainRef } from './ChainRef';
+
+/** A tool's presentation. */
+export interface ToolView {
+  /** The card's title. */
+  title: string;
+  /** The result, formatted; the default reads the data by shape. */
+  render?: (data: unknown, input: unknown) => ReactNode;
+}
+
+/** `get_current_time` → `Get current time`. */
+export function humanize(name: string): string {
+  const words = name.replace(/[_-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isInteger = (value: unknown) =>
+  (typeof value === 'string' && /^-?\d+$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value));
+
+/** The keys under which aomi's tools give an amount in base units (`balance` is already decimal). */
+const BASE_UNIT_KEYS = ['wei', 'raw', 'balanceWei', 'delta'];
+
+/** The amount of a token-shaped object: base units (`wei`, `raw`, …) with `decimals` and `symbol`. */
+function tokenAmount(data: Json): ReactNode | undefined {
+  const value = BASE_UNIT_KEYS.map(key => data[key]).find(isInteger);
+  if (value === undefined || typeof data.decimals !== 'number') return undefined;
+  return (
+    <Amount
+      value={value as string}
+      decimals={data.decimals}
+      symbol={typeof data.symbol === 'string' ? data.symbol : undefined}
+      signed={'delta' in data}
+    />
+  );
+}
+
+/** Search results: `{results: [{title, url, snippet}]}`. */
+function searchResults(data: Json): ReactNode | undefined {
+  const results = data.results;
+  if (!Array.isArray(results) || !results.every(r => isObject(r) && typeof r.url === 'string')) return undefined;
+  return (
+    <ol className="search-results">
+      {(results as Json[]).map(result => (
+        <li key={String(result.url)}>
+          <a href={String(result.url)} target="_blank" rel="noreferrer noopener">
+            {String(result.title ?? result.url)}
+          </a>
+          <span className="host">{hostOf(String(result.url))}</span>
+          {typeof result.snippet === 'string' ? <p>{result.snippet}</p> : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}
+
+const HASH_KEYS = ['hash', 'txHash', 'transactionHash'];
+
+/** Reads tool data by its shape; undefined when nothing is recognised (the JSON then speaks). */
+export function renderByShape(data: unknown): ReactNode | undefined {
+  if (!isObject(data)) return undefined;
+  const chainId = typeof data.chainId === 'number' ? data.chainId : undefined;
+  const amount = tokenAmount(data);
+  if (amount) {
+    const holder = [data.address, data.owner].find(isAddress);
+    return (
+      <div className="result-line">
+        {amount}
+        {holder ? (
+          <span className="muted">
+            held by <ChainRef value={holder} chainId={chainId} />
+          </span>
+        ) : null}
+        {typeof data.network === 'string' ? <span className="badge">{data.network}</span> : null}
+      </div>
+    );
+  }
+  const list = Object.values(data).find(
+    value => Array.isArray(value) && value.length > 0 && value.every(item => isObject(item) && tokenAmount(item)),
+  ) as Json[] | undefined;
+  if (list) {
+    return (
+      <table className="result-table">
+        <tbody>
+          {list.map((item, index) => (
+            <tr key={index}>
+              <th scope="row">{String(item.symbol ?? item.name ?? '')}</th>
+              <td>{tokenAmount(item)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    );
+  }
+  const search = searchResults(data);
+  if (search) return search;
+  const hashKey = HASH_KEYS.find(key => isHash(data[key]));
+  if (hashKey) {
+    return (
+      <div className="result-line">
+        Transaction <ChainRef value={String(data[hashKey])} chainId={chainId} kind="tx" />
+        {typeof data.status === 'string' ? <span className={`badge ${data.status}`}>{data.status}</span> : null}
+      </div>
+    );
+  }
+  return undefined;
+}
+
+function CurrentTime({ data }: { data: unknown }) {
+  if (!isObject(data) || typeof data.utc !== 'string') return null;
+  const date = new Date(data.utc);
+  return (
+    <div className="result-line spaced">
+      <time dateTime={data.utc}>{date.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' })}</time>
+      {typeof data.unix === 'number' ? <span className="muted mono">unix {data.unix}</span> : null}
+    </div>
+  );
+}
+
+/** Views of the tools that have their own. */
+const views: Record<string, ToolView> = {
+  get_current_time: { title: 'Current time', render: data => <CurrentTime data={data} /> },
+  send_transaction_to_wallet: { title: 'Transaction for your wallet' },
+};
+
+/** The view of a tool (its own, or the default one). */
+export function toolView(name: string): Required<ToolView> {
+  const view = views[name];
+  return { title: view?.title ?? humanize(name), render: view?.render ?? (data => renderByShape(data)) };
+}

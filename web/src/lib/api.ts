@@ -1,0 +1,143 @@
+// The page's calls to aomi's HTTP API, other than the chat stream (which useChat's transport makes).
+import type { ChatDetail, ChatSummary, DirectCommand, SimulationReport } from './types';
+
+/** An error answer of the API: `{"error": {"code", "message"}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The readable message inside an error, including the JSON error bodies that useChat passes on. */
+export function errorMessage(error: unknown): string {
+  // viem's errors carry a one-line `shortMessage` beside a long technical one.
+  const short = (error as { shortMessage?: unknown } | undefined)?.shortMessage;
+  if (typeof short === 'string' && short) return short;
+  const text = error instanceof Error ? error.message : String(error);
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    if (body?.error?.message) return body.error.message;
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  return text || 'Something went wrong.';
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...init?.headers } });
+  if (!response.ok) {
+    let code = 'http_error';
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = (await response.json()) as { error?: { code?: string; message?: string } };
+      code = body.error?.code ?? code;
+      message = body.error?.message ?? message;
+    } catch {
+      // The body was not JSON; keep the status line.
+    }
+    throw new ApiError(response.status, code, message);
+  }
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+/** `?owner=0x…`: the wallet a history request speaks for (until sign-in proves it); none for an
+ * anonymous chat, which its id alone opens. */
+export function ownerQuery(owner: string | undefined): string {
+  return owner ? `?owner=${encodeURIComponent(owner.toLowerCase())}` : '';
+}
+
+const chatPath = (id: string, owner: string | undefined) => `/api/chats/${encodeURIComponent(id)}${ownerQuery(owner)}`;
+
+/** The wallet's chats, most recently active first (the first page: the 30 latest). */
+export async function listChats(owner: string): Promise<ChatSummary[]> {
+  const { chats } = await request<{ chats: ChatSummary[] }>(`/api/chats${ownerQuery(owner)}`);
+  return chats;
+}
+
+/** A chat and its messages; undefined when the server has no such chat. */
+export async function getChat(id: string, owner: string | undefined): Promise<ChatDetail | undefined> {
+  try {
+    return await request<ChatDetail>(chatPath(id, owner));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Renames a chat. */
+export async function renameChat(id: string, owner: string | undefined, title: string): Promise<void> {
+  await request(chatPath(id, owner), { method: 'PATCH', body: JSON.stringify({ title }) });
+}
+
+/** Deletes a chat. */
+export async function deleteChat(id: string, owner: string | undefined): Promise<void> {
+  await request(chatPath(id, owner), { method: 'DELETE' });
+}
+
+/** A message that matches a search. */
+export interface SearchHit {
+  chatId: string;
+  chatTitle?: string | null;
+  messageId: string;
+  role: string;
+  /** An excerpt, the matched words in `**bold**`. */
+  snippet: string;
+  createdAt: string;
+}
+
+/** Searches the wallet's messages. */
+export async function searchChats(owner: string, text: string): Promise<SearchHit[]> {
+  const query = `${ownerQuery(owner)}&q=${encodeURIComponent(text)}`;
+  return (await request<{ results: SearchHit[] }>(`/api/search${query}`)).results;
+}
+
+/** Simulates a transaction; undefined when the server cannot simulate (no route yet). */
+export async function simulate(body: {
+  chainId: number;
+  from: string;
+  to: string;
+  value?: string;
+  data?: string;
+}): Promise<SimulationReport | undefined> {
+  try {
+    return await request<SimulationReport>('/api/simulate', { method: 'POST', body: JSON.stringify(body) });
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return undefined;
+    throw error;
+  }
+}
+
+/** The direct commands the server offers; none when it offers none. */
+export async function listCommands(): Promise<DirectCommand[]> {
+  try {
+    return (await request<{ commands: DirectCommand[] }>('/api/commands')).commands;
+  } catch {
+    return [];
+  }
+}
+
+/** What the history routes of this server can do, read from the methods it allows on a chat. */
+export interface HistoryCapabilities {
+  rename: boolean;
+  remove: boolean;
+}
+
+/**
+ * Asks which methods `/api/chats/{id}` allows, without changing anything: the answer to OPTIONS
+ * lists them (`allow: GET,HEAD,PATCH,DELETE`), so rename and delete appear once the server has them.
+ */
+export async function historyCapabilities(): Promise<HistoryCapabilities> {
+  try {
+    const response = await fetch('/api/chats/capabilities-probe', { method: 'OPTIONS' });
+    const allow = (response.headers.get('allow') ?? '').toUpperCase().split(/\s*,\s*/);
+    return { rename: allow.includes('PATCH'), remove: allow.includes('DELETE') };
+  } catch {
+    return { rename: false, remove: false };
+  }
+}
