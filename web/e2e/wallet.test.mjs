@@ -89,8 +89,11 @@ describe('wallet transactions', () => {
       const simulation = review.locator('.review-simulation');
       await simulation.locator('.changes').first().waitFor();
       assert.deepEqual(await simulation.locator('.changes .amount').allTextContents(), ['-1.5 ETH', '+1.5 ETH']);
-      assert.equal(await simulation.locator('.changes .chain-ref').count(), 0, 'both changes are in the native coin');
-      assert.match(await simulation.locator('dt:text-is("Fee") + dd').textContent(), /^0\.\d+ ETH$/);
+      assert.equal(await simulation.locator('.changes').nth(1).locator('.chain-ref').getAttribute('data-value'), friend, 'the other change names whose it is');
+      assert.equal(await simulation.locator('.changes .muted').allTextContents().then(t => t.join('|')), ' native| native');
+      // The fee is shown cut to 8 digits, exact on hover: 21000 gas of a plain transfer at the node's price.
+      assert.match(await simulation.locator('dt:text-is("Fee") + dd .amount').getAttribute('aria-label'), /^0\.0000\d+ ETH$/);
+      assert.equal(await simulation.locator('dt:text-is("Gas") + dd').textContent(), '21000');
       assert.equal(await simulation.locator('.warning.level-danger').count(), 0);
 
       await review.getByRole('button', { name: 'Approve in wallet' }).click();

@@ -148,14 +148,17 @@ describe('MessageView', () => {
       role: 'assistant',
       parts: [
         { type: 'data-simulation', id: 'w1', data: failed },
-        { ...walletCall, state: 'output-error', errorText: 'The transaction was NOT sent to the wallet.' },
+        { ...walletCall, state: 'output-error', errorText: 'The transaction was NOT sent to the wallet.\nExplain this to the user in plain words.' },
       ],
     } as AomiMessage;
     const { container } = render(<MessageView message={message} context={context} />);
     const held = screen.getByRole('region', { name: 'Transaction not sent' });
     expect(held.textContent).toContain('ERC20: transfer amount exceeds balance');
     expect(held.querySelector('.warning.level-danger')?.textContent).toContain('fails in simulation');
-    expect(container.querySelector('.tool-card.state-output-error')).not.toBeNull();
+    // The card keeps the error's first line; the rest was written for the model.
+    const card = container.querySelector('.tool-card.state-output-error');
+    expect(card?.textContent).toContain('The transaction was NOT sent to the wallet.');
+    expect(card?.textContent).not.toContain('Explain this to the user');
     expect(screen.queryByRole('button', { name: /Approve/ })).toBeNull();
   });
 });

@@ -142,13 +142,14 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
         />
       );
     }
-    const card = <ToolCard part={tool} progress={context.progress[tool.toolCallId]} ended={!context.live} />;
     const heldBack = name === WALLET_TOOL && tool.state === 'output-error' ? simulationFor(message, tool.toolCallId) : undefined;
-    if (!heldBack) return card;
-    // The server held the transaction back: the simulation says why, in the same words as a review.
+    if (!heldBack) return <ToolCard part={tool} progress={context.progress[tool.toolCallId]} ended={!context.live} />;
+    // The server held the transaction back: the simulation below says why, in the same words as a
+    // review; the card keeps only the error's first line (the rest is written for the model).
+    const headline = (tool.errorText ?? '').split('\n')[0];
     return (
       <>
-        {card}
+        <ToolCard part={{ ...tool, errorText: headline } as AnyToolPart} ended={!context.live} />
         <section className="review held-back" aria-label="Transaction not sent">
           <h4 className="sim-title">Simulation: not sent to your wallet</h4>
           <SimulationView report={heldBack} />

@@ -26,7 +26,7 @@ export type ReviewPhase =
 const sameAddress = (a?: string | null, b?: string | null) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
 
 /** An asset change: exact with its decimals where the chain gave them, else the server's words. */
-function Change({ change, chainId }: { change: AssetChange; chainId: number }) {
+function Change({ change, chainId, whose }: { change: AssetChange; chainId: number; whose: boolean }) {
   const amount =
     change.decimals !== null && change.standard !== 'erc721' ? (
       <Amount value={change.delta} decimals={change.decimals} symbol={change.symbol ?? undefined} signed maxFractionDigits={8} />
@@ -35,6 +35,11 @@ function Change({ change, chainId }: { change: AssetChange; chainId: number }) {
     );
   return (
     <li>
+      {whose ? (
+        <>
+          <ChainRef value={change.address} chainId={chainId} kind="address" />{' '}
+        </>
+      ) : null}
       {amount}
       {change.token ? (
         <span className="muted">
@@ -48,14 +53,14 @@ function Change({ change, chainId }: { change: AssetChange; chainId: number }) {
   );
 }
 
-function Changes({ title, changes, chainId }: { title: string; changes: AssetChange[]; chainId: number }) {
+function Changes({ title, changes, chainId, whose = false }: { title: string; changes: AssetChange[]; chainId: number; whose?: boolean }) {
   if (changes.length === 0) return null;
   return (
     <div className="review-block">
       <h4>{title}</h4>
       <ul className="changes">
         {changes.map((change, index) => (
-          <Change key={index} change={change} chainId={chainId} />
+          <Change key={index} change={change} chainId={chainId} whose={whose} />
         ))}
       </ul>
     </div>
@@ -115,7 +120,7 @@ export function SimulationView({ report, from }: { report: SimulationReport; fro
       ) : null}
       <Changes title={from ? 'Your balance changes' : 'Balance changes'} changes={mine} chainId={chainId} />
       {mine.length === 0 && report.success ? <p className="muted">No balance of yours changes, besides the fee.</p> : null}
-      <Changes title="Other balance changes" changes={others} chainId={chainId} />
+      <Changes title="Other balance changes" changes={others} chainId={chainId} whose />
       {report.approvals.length > 0 ? (
         <div className="review-block">
           <h4>Approvals</h4>
