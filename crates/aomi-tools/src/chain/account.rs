@@ -15,7 +15,7 @@ use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{connection, failed, network_schema, parse_address, parse_args, parse_hash, resolve_address, short};
+use super::{connection, failed, parse_address, parse_args, parse_hash, resolve_address, short, with_network};
 
 /// `get_balance`: the native balance of an address or ENS name.
 #[derive(Debug, Clone)]
@@ -34,15 +34,12 @@ impl Tool for GetBalance {
         ToolSpec {
             name: "get_balance".into(),
             description: "Native coin balance (ETH, POL, …) of an address or ENS name, exact in wei and formatted with the coin's decimals.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "address": { "type": "string", "description": "0x address or ENS name" },
-                    "network": network_schema()
-                },
-                "required": ["address"],
-                "additionalProperties": false
-            }),
+            parameters: with_network(
+                json!({
+                    "address": { "type": "string", "description": "0x address or ENS name" }
+                }),
+                &["address"],
+            ),
         }
     }
 
@@ -143,16 +140,13 @@ impl Tool for GetTokenBalance {
         ToolSpec {
             name: "get_token_balance".into(),
             description: "ERC20 token balance of an owner, exact in base units and formatted with the decimals and symbol read from the token contract.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
+            parameters: with_network(
+                json!({
                     "token": { "type": "string", "description": "the token contract's 0x address" },
-                    "owner": { "type": "string", "description": "0x address or ENS name of the holder" },
-                    "network": network_schema()
-                },
-                "required": ["token", "owner"],
-                "additionalProperties": false
-            }),
+                    "owner": { "type": "string", "description": "0x address or ENS name of the holder" }
+                }),
+                &["token", "owner"],
+            ),
         }
     }
 
@@ -201,15 +195,12 @@ impl Tool for GetAccountInfo {
         ToolSpec {
             name: "get_account_info".into(),
             description: "Facts about an address: nonce (transactions sent), native balance, code size, and whether it is a contract (and its name when aomi knows it).".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "address": { "type": "string", "description": "0x address or ENS name" },
-                    "network": network_schema()
-                },
-                "required": ["address"],
-                "additionalProperties": false
-            }),
+            parameters: with_network(
+                json!({
+                    "address": { "type": "string", "description": "0x address or ENS name" }
+                }),
+                &["address"],
+            ),
         }
     }
 
@@ -268,14 +259,12 @@ impl Tool for GetBlock {
         ToolSpec {
             name: "get_block".into(),
             description: "A block: number, hash, time, gas used and limit, base fee, transaction count. Default: the latest block.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "block": { "type": ["string", "integer"], "description": "block number, block hash, or latest / finalized / safe / earliest / pending" },
-                    "network": network_schema()
-                },
-                "additionalProperties": false
-            }),
+            parameters: with_network(
+                json!({
+                    "block": { "type": ["string", "integer"], "description": "block number, block hash, or latest / finalized / safe / earliest / pending" }
+                }),
+                &[],
+            ),
         }
     }
 
@@ -369,11 +358,7 @@ impl Tool for GetGasPrice {
         ToolSpec {
             name: "get_gas_price".into(),
             description: "Current gas price, priority fee and the latest block's base fee, in wei and gwei.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": { "network": network_schema() },
-                "additionalProperties": false
-            }),
+            parameters: with_network(json!({}), &[]),
         }
     }
 

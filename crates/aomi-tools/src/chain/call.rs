@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::account::eth_call;
-use super::{connection, failed, network_schema, parse_args, resolve_address, short};
+use super::{connection, failed, parse_args, resolve_address, short, with_network};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,18 +100,15 @@ impl Tool for CallViewFunction {
         ToolSpec {
             name: "call_view_function".into(),
             description: "Calls a contract function without sending a transaction (eth_call) and decodes what it returns. Give the signature with its outputs, or just the function name when the contract's ABI is known. A revert is decoded (Error(string), Panic, custom errors).".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
+            parameters: with_network(
+                json!({
                     "address": { "type": "string", "description": "the contract's 0x address or ENS name" },
                     "signature": signature_schema(),
                     "function": { "type": "string", "description": "a function name, instead of a signature, when the ABI is known" },
-                    "args": args_schema(),
-                    "network": network_schema()
-                },
-                "required": ["address"],
-                "additionalProperties": false
-            }),
+                    "args": args_schema()
+                }),
+                &["address"],
+            ),
         }
     }
 
@@ -167,17 +164,15 @@ impl Tool for EncodeFunctionCall {
         ToolSpec {
             name: "encode_function_call".into(),
             description: "ABI-encodes a function call (selector + arguments) from its signature and JSON arguments; supports tuples, nested structs, arrays, bytes32 and overloads. Returns the calldata hex and the arguments as understood.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
+            parameters: with_network(
+                json!({
                     "signature": signature_schema(),
                     "function": { "type": "string", "description": "a function name, with address, when the contract's ABI is known" },
                     "address": { "type": "string", "description": "the contract, to find its ABI when only a name is given" },
-                    "args": args_schema(),
-                    "network": network_schema()
-                },
-                "additionalProperties": false
-            }),
+                    "args": args_schema()
+                }),
+                &[],
+            ),
         }
     }
 

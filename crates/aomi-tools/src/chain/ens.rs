@@ -9,7 +9,7 @@ use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{connection, failed, network_schema, parse_address, parse_args, short};
+use super::{connection, failed, parse_address, parse_args, short, with_network};
 
 /// Fails unless the connection's network has ENS.
 fn require_ens(sessions: &ChainSessions, conn: &Connection) -> Result<(), ChainError> {
@@ -66,15 +66,12 @@ impl Tool for ResolveEns {
             description:
                 "The address an ENS name (vitalik.eth) points to. Works on networks with ENS (ethereum, sepolia)."
                     .into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "name": { "type": "string", "description": "an ENS name, like vitalik.eth" },
-                    "network": network_schema()
-                },
-                "required": ["name"],
-                "additionalProperties": false
-            }),
+            parameters: with_network(
+                json!({
+                    "name": { "type": "string", "description": "an ENS name, like vitalik.eth" }
+                }),
+                &["name"],
+            ),
         }
     }
 
@@ -108,15 +105,12 @@ impl Tool for LookupAddress {
         ToolSpec {
             name: "lookup_address".into(),
             description: "The primary ENS name of an address (reverse resolution), on networks with ENS.".into(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "address": { "type": "string", "description": "a 0x address" },
-                    "network": network_schema()
-                },
-                "required": ["address"],
-                "additionalProperties": false
-            }),
+            parameters: with_network(
+                json!({
+                    "address": { "type": "string", "description": "a 0x address" }
+                }),
+                &["address"],
+            ),
         }
     }
 

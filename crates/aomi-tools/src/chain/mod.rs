@@ -128,10 +128,40 @@ pub(crate) fn short(address: &Address) -> String {
     format!("{}…{}", &text[..6], &text[text.len() - 4..])
 }
 
-/// The JSON schema of the optional `network` argument every read tool takes.
-pub(crate) fn network_schema() -> Value {
-    json!({
-        "type": "string",
-        "description": "Network name (ethereum, base, devnet, …) or chain id, for this call only; default: the chat's network (the wallet's)."
-    })
+/// The JSON schema of a read tool's arguments: `properties` (a JSON object), the optional `network`
+/// argument every read tool takes, and nothing else.
+pub(crate) fn with_network(properties: Value, required: &[&str]) -> Value {
+    let mut properties = match properties {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    properties.insert(
+        "network".into(),
+        json!({
+            "type": "string",
+            "description": "Network name (ethereum, base, devnet, …) or chain id, for this call only; default: the chat's network (the wallet's)."
+        }),
+    );
+    let mut schema = json!({ "type": "object", "properties": properties, "additionalProperties": false });
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_tool_schemas_take_a_network_and_nothing_unknown() {
+        let schema = with_network(json!({ "address": { "type": "string" } }), &["address"]);
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(["address"]));
+        assert_eq!(schema["additionalProperties"], false);
+        let properties = schema["properties"].as_object().unwrap();
+        assert_eq!(properties.keys().collect::<Vec<_>>(), ["address", "network"]);
+        // Nothing required: no empty `required` list (some providers refuse one).
+        assert!(with_network(json!({}), &[]).get("required").is_none());
+    }
 }

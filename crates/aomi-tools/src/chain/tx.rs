@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::account::rpc;
-use super::{connection, failed, network_schema, parse_args, parse_hash, short};
+use super::{connection, failed, parse_args, parse_hash, short, with_network};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,15 +27,10 @@ struct HashArgs {
 }
 
 fn hash_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "hash": { "type": "string", "description": "the transaction hash, 0x followed by 64 hex digits" },
-            "network": network_schema()
-        },
-        "required": ["hash"],
-        "additionalProperties": false
-    })
+    with_network(
+        json!({ "hash": { "type": "string", "description": "the transaction hash, 0x followed by 64 hex digits" } }),
+        &["hash"],
+    )
 }
 
 /// `get_transaction`: a transaction and, when the target's ABI is known, its decoded call.
