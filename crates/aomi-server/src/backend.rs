@@ -269,9 +269,11 @@ impl Backend {
                     )));
                 }
                 // A tool call left open (a wallet request never answered) is closed as not sent.
+                // Its transaction, if it was one, is recorded as never sent.
                 for message in history.iter_mut().filter(|m| m.role == Role::Assistant) {
-                    if close_open_calls(message) {
+                    if let Some(closed) = close_open_calls(message) {
                         self.store.put_message(chat_id, message).await?;
+                        crate::transactions::record_outcomes(self.store.as_ref(), chat_id, message, &closed).await;
                     }
                 }
                 self.store.put_message(chat_id, &request.message).await?;
@@ -321,19 +323,19 @@ fn not_in_chat(message_id: &str) -> BackendError {
     ))
 }
 
-/// Closes tool calls still waiting for input or for the client. Returns true if any changed.
-fn close_open_calls(message: &mut ChatMessage) -> bool {
-    let mut changed = false;
+/// Closes tool calls still waiting for input or for the client. Returns the closed calls, if any.
+fn close_open_calls(message: &mut ChatMessage) -> Option<ChatMessage> {
+    let mut closed = ChatMessage::assistant(message.id.clone());
     for part in &mut message.parts {
         if let MessagePart::Tool(tool) = part
             && matches!(tool.state, ToolState::InputStreaming | ToolState::InputAvailable)
         {
             tool.state = ToolState::OutputError;
             tool.error_text = Some(NOT_SENT.into());
-            changed = true;
+            closed.parts.push(part.clone());
         }
     }
-    changed
+    (!closed.parts.is_empty()).then_some(closed)
 }
 
 /// Copies the outputs of client tool calls from `incoming` into the stored message. Returns how

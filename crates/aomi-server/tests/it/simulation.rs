@@ -194,6 +194,26 @@ async fn a_valid_send_reaches_the_wallet_with_its_report_and_both_are_stored() {
     assert_eq!(stored[0].outcome, TransactionOutcome::Sent { tx_hash: hash.to_lowercase() });
 }
 
+#[tokio::test]
+async fn a_wallet_request_never_answered_is_recorded_as_not_sent_once_the_chat_moves_on() {
+    let setup = setup().await;
+    let server = server(&setup, script(&setup, "500000000").fallback(Reply::text("Fine."))).await;
+    let chat = new_chat_id();
+    let parts = turn(&server, &setup, &chat, user("send 500 USDC to my friend")).await;
+    assert_eq!(finish_reason(&parts), Some(FinishReason::ToolCalls));
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored[0].outcome, TransactionOutcome::Pending);
+
+    // The person writes something else instead of answering the wallet.
+    let parts = turn(&server, &setup, &chat, user("never mind")).await;
+    assert_eq!(text_of(&parts), "Fine.");
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    match &stored[0].outcome {
+        TransactionOutcome::Rejected { reason: Some(reason) } => assert!(reason.starts_with("not sent"), "{reason}"),
+        other => panic!("expected the request to be closed as not sent, got {other:?}"),
+    }
+}
+
 async fn post_simulate(server: &TestServer, body: &Value) -> (u16, Value) {
     let response = server.http.post(format!("{}/api/simulate", server.url)).json(body).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
