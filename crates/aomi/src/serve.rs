@@ -100,7 +100,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         app_config.tool_timeout = Duration::from_secs(secs);
     }
     let titler = match args.titles.or(file.titles).as_deref() {
-        None | Some("model") => llm.clone().map_or(Titler::FirstMessage, Titler::Model),
+        // Titles are a one-shot side job: the utility model's, when one is set.
+        None | Some("model") => utility_model()?.or_else(|| llm.clone()).map_or(Titler::FirstMessage, Titler::Model),
         Some("first-message") => Titler::FirstMessage,
         Some(other) => anyhow::bail!("titles must be \"model\" or \"first-message\", not \"{other}\""),
     };
@@ -192,6 +193,14 @@ fn model_config(model: Option<String>) -> anyhow::Result<Option<ModelConfig>> {
         other => std::env::var(other).ok().filter(|v| !v.is_empty()),
     })?;
     Ok(config)
+}
+
+/// The utility model (`AOMI_UTILITY_MODEL`) for side jobs such as titles; none when unset.
+fn utility_model() -> anyhow::Result<Option<LlmClient>> {
+    let Some(config) = ModelConfig::utility_from_lookup(|name| std::env::var(name).ok())? else { return Ok(None) };
+    let client = LlmClient::new(config).context("cannot set up the utility model client")?;
+    tracing::info!(model = %client.describe(), "utility model configured");
+    Ok(Some(client))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

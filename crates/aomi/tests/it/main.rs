@@ -53,6 +53,8 @@ pub fn serve_in(env: &[(&str, &str)]) -> (Process, String) {
         "AOMI_DATA_DIR",
         "AOMI_DATABASE_URL",
         "AOMI_TITLES",
+        "AOMI_UTILITY_MODEL",
+        "AOMI_WEB_DIR",
     ] {
         command.env_remove(key);
     }

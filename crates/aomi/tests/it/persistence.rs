@@ -328,3 +328,34 @@ async fn when_an_instance_dies_another_ends_its_turn_and_takes_the_chat() {
     let cut_off = assert_cut_off_after_the_tool_step(&b, &chat_id).await;
     assert_chat_goes_on(&b, &chat_id, &cut_off).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn titles_come_from_the_utility_model_when_one_is_set() {
+    let script = Script::new()
+        .rule(Match::LastUserContains("Title:".into()), Reply::text("Gas prices today"))
+        .fallback(Reply::text("Gas is cheap today."));
+    let stub = StubModel::start(script).await.unwrap();
+    let dir = TempDir::new();
+    let base = stub.openai_base_url();
+    let data_dir = dir.path().display().to_string();
+    let (_server, url) = serve_in(&[
+        ("AOMI_MODEL", "openai:big-model"),
+        ("AOMI_UTILITY_MODEL", "openai:small-model"),
+        ("OPENAI_BASE_URL", &base),
+        ("AOMI_DATA_DIR", &data_dir),
+    ]);
+    let chat_id = new_chat_id();
+    let parts = read_all(post(&url, &user_body(&chat_id, "how much is gas?")).await).await;
+    assert_eq!(text_of(&parts), "Gas is cheap today.");
+    eventually("the chat gets its title", || async { chat(&url, &chat_id).await["title"] == "Gas prices today" }).await;
+
+    // The answer came from the main model, the title from the utility model.
+    let models: Vec<(String, bool)> = stub
+        .requests()
+        .iter()
+        .map(|r| (r.model().unwrap_or_default().to_owned(), r.body.to_string().contains("Title:")))
+        .collect();
+    assert!(models.contains(&("big-model".to_owned(), false)), "{models:?}");
+    assert!(models.contains(&("small-model".to_owned(), true)), "{models:?}");
+    assert!(!models.contains(&("big-model".to_owned(), true)), "the main model made no title: {models:?}");
+}
