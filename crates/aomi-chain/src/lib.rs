@@ -11,6 +11,7 @@
 //! - [`contracts`]: the project's compiled contracts and the ERC20 interface.
 //! - [`devnet`]: [`Devnet`], anvil with the contracts deployed; the tests' fixture too.
 //! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
+//! - [`signature`]: who signed a message (sign-in with the wallet).
 //! - [`simulation`]: what a transaction would do before it is signed; [`risk`]: the safety checks
 //!   on it.
 
@@ -22,6 +23,7 @@ pub mod network;
 pub mod provider;
 pub mod risk;
 pub mod session;
+pub mod signature;
 pub mod simulation;
 pub mod units;
 

@@ -12,6 +12,7 @@
 //! [`router`] serves it over HTTP as the AI SDK UI message stream protocol, and the built web page
 //! for every other path when [`ServerConfig::web_dir`] is set.
 
+pub mod auth;
 mod backend;
 mod error;
 mod follow;
@@ -48,12 +49,20 @@ pub struct AppState {
     /// The networks, for routes that read the chain (`POST /api/simulate`); `None` serves them
     /// as unavailable.
     pub chain: Option<Arc<aomi_chain::ChainSessions>>,
+    /// Sign-in with the wallet, and whether requests must use it.
+    pub auth: Arc<auth::Auth>,
 }
 
 impl AppState {
     /// The state of a backend without a chain layer.
     pub fn new(backend: Arc<Backend>) -> Self {
-        AppState { backend, chain: None }
+        AppState { backend, chain: None, auth: Arc::new(auth::Auth::default()) }
+    }
+
+    /// The same state with this sign-in setting.
+    pub fn with_auth(mut self, auth: auth::Auth) -> Self {
+        self.auth = Arc::new(auth);
+        self
     }
 
     /// The same state with the chain layer.

@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub turn_lease_secs: Option<u64>,
     /// How chat titles are made, `model` or `first-message` (`AOMI_TITLES`).
     pub titles: Option<String>,
+    /// Sign-in with the wallet: `optional` or `required`.
+    pub auth: Option<String>,
 }
 
 impl FileConfig {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_llm::{LlmClient, ModelConfig};
+use aomi_server::auth::{Auth, AuthMode};
 use aomi_server::transactions::recorded_chain_tools;
 use aomi_server::{AppState, Backend, BackendOptions, ServerConfig, Titler};
 use aomi_store::{Location, StoreConfig};
@@ -60,6 +61,14 @@ pub struct ServeArgs {
     /// default when a model is configured) or `first-message`.
     #[arg(long, env = "AOMI_TITLES")]
     titles: Option<String>,
+    /// Sign-in with the wallet: `optional` (the default: a request may also name its wallet) or
+    /// `required` (a wallet's history and turns need its signature; for any server others reach).
+    #[arg(long, env = "AOMI_AUTH")]
+    auth: Option<String>,
+    /// The key that signs sign-in sessions; instances behind one address must share it
+    /// [default: a key of this process: sessions end when it restarts].
+    #[arg(long, env = "AOMI_AUTH_SECRET", hide_env_values = true)]
+    auth_secret: Option<String>,
 }
 
 /// Where `make run` builds the web page, relative to the repository root.
@@ -105,6 +114,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some("first-message") => Titler::FirstMessage,
         Some(other) => anyhow::bail!("titles must be \"model\" or \"first-message\", not \"{other}\""),
     };
+    let auth_mode: AuthMode =
+        args.auth.or(file.auth).as_deref().unwrap_or("optional").parse().map_err(anyhow::Error::msg)?;
+    let auth = Auth::new(auth_mode, args.auth_secret.as_deref().filter(|s| !s.is_empty()));
     let store = aomi_store::connect_with(&store_config).await.context("cannot open the database")?;
     tracing::info!(store = %store.describe(), "history store ready");
     let networks = args.networks.or(file.networks_file.clone());
@@ -126,7 +138,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let stopping = Arc::clone(&backend);
     aomi_server::serve(
-        AppState::new(backend).with_chain(Arc::clone(&chain.sessions)),
+        AppState::new(backend).with_chain(Arc::clone(&chain.sessions)).with_auth(auth),
         config,
         |addr| {
             // Scripts and tests read this line to find the port.

@@ -39,7 +39,7 @@ impl TestServer {
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(
-            AppState { backend, chain: None },
+            AppState::new(backend),
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);

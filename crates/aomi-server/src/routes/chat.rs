@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::auth::Session;
 use crate::backend::authorize;
 use crate::routes::chats::{OwnerQuery, requester};
 use crate::sse::ui_message_stream;
@@ -37,10 +38,15 @@ pub(crate) struct ChatBody {
 /// POST /api/chat: starts a turn and streams it.
 pub(crate) async fn post_chat(
     State(state): State<AppState>,
+    session: Session,
     body: Result<Json<ChatBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    let request = turn_request(body)?;
+    let mut request = turn_request(body)?;
+    // The turn speaks for the signed-in wallet; a named one only where sign-in is optional.
+    if let Some(wallet) = &mut request.wallet {
+        wallet.address = state.auth.speaker(session.0, wallet.address.as_deref().map(str::to_lowercase))?;
+    }
     tracing::info!(chat_id = %request.chat_id, role = request.message.role.as_str(), "chat turn requested");
     let log = state.backend.start_turn(request).await?;
     Ok(ui_message_stream(Box::new(log.reader(0))))
@@ -51,11 +57,12 @@ pub(crate) async fn post_chat(
 /// new chat too).
 pub(crate) async fn resume_stream(
     State(state): State<AppState>,
+    session: Session,
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     validate_chat_id(&id)?;
-    let requester = requester(query)?;
+    let requester = requester(&state, session, query)?;
     if let Some(chat) = state.backend.chat(&id).await? {
         authorize(&chat, requester.as_deref())?;
     }

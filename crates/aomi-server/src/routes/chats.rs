@@ -1,8 +1,9 @@
 //! History: list, open, rename, archive, delete and search chats.
 //!
-//! The owner is the wallet address given as `?owner=0x…` (until sign-in proves it). Lists and
-//! search need it and show only that wallet's chats; a chat owned by a wallet answers 403 to any
-//! other (or to none); an anonymous chat (started without a wallet) is reachable by its id alone.
+//! The owner is the wallet a request speaks for: its sign-in session's, else (unless sign-in is
+//! required) the one named by `?owner=0x…` (see [`crate::auth`]). Lists and search need it and show
+//! only that wallet's chats; a chat owned by a wallet answers 403 to any other (or to none); an
+//! anonymous chat (started without a wallet) is reachable by its id alone.
 
 use aomi_core::BackendError;
 use aomi_store::{ChatCursor, ChatQuery, SearchQuery};
@@ -13,6 +14,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::auth::Session;
 use crate::backend::authorize;
 use crate::routes::chat::{is_address, validate_chat_id};
 use crate::{ApiError, AppState};
@@ -32,10 +34,15 @@ pub(crate) struct OwnerQuery {
     owner: Option<String>,
 }
 
-/// The requesting wallet, lower case; `None` when the request names none.
-pub(crate) fn requester(query: Result<Query<OwnerQuery>, QueryRejection>) -> Result<Option<String>, ApiError> {
+/// The requesting wallet, lower case: the session's, or the one `?owner=` names; `None` when
+/// there is neither.
+pub(crate) fn requester(
+    state: &AppState,
+    session: Session,
+    query: Result<Query<OwnerQuery>, QueryRejection>,
+) -> Result<Option<String>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    owner_of(query.owner)
+    state.auth.speaker(session.0, owner_of(query.owner)?)
 }
 
 fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
@@ -48,8 +55,8 @@ fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn required(owner: Option<String>) -> Result<String, ApiError> {
-    owner_of(owner)?.ok_or_else(|| {
+fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<String, ApiError> {
+    state.auth.speaker(session.0, owner_of(owner)?)?.ok_or_else(|| {
         ApiError::bad_request("name the wallet whose chats these are: ?owner=0x… (anonymous chats are opened by id)")
     })
 }
@@ -72,10 +79,11 @@ pub(crate) struct ListQuery {
 /// recently updated first, and the cursor of the next page (`null` on the last).
 pub(crate) async fn list_chats(
     State(state): State<AppState>,
+    session: Session,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let owner = required(query.owner)?;
+    let owner = required(&state, session, query.owner)?;
     let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose().map_err(store_error)?;
     let query = ChatQuery { owner, archived: query.archived, limit: query.limit.unwrap_or(DEFAULT_PAGE), after };
     let page = state.backend.store().list_chats(&query).await.map_err(store_error)?;
@@ -86,10 +94,11 @@ pub(crate) async fn list_chats(
 /// that died is interrupted here (its answer marked incomplete) before the messages are read.
 pub(crate) async fn get_chat(
     State(state): State<AppState>,
+    session: Session,
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let chat = authorized_chat(&state, &id, query).await?;
+    let chat = authorized_chat(&state, &id, session, query).await?;
     let running = state.backend.turn_running(&id).await?;
     let messages = state.backend.store().messages(&id).await.map_err(store_error)?;
     let mut body = serde_json::to_value(chat).unwrap_or(Value::Null);
@@ -110,6 +119,7 @@ pub(crate) struct ChatChange {
 /// (un)archives the chat; answers the chat.
 pub(crate) async fn update_chat(
     State(state): State<AppState>,
+    session: Session,
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
     body: Result<Json<ChatChange>, JsonRejection>,
@@ -119,7 +129,7 @@ pub(crate) async fn update_chat(
     if title.is_none() && change.archived.is_none() {
         return Err(ApiError::bad_request("nothing to change: send \"title\" and/or \"archived\""));
     }
-    authorized_chat(&state, &id, query).await?;
+    authorized_chat(&state, &id, session, query).await?;
     let store = state.backend.store();
     if let Some(title) = &title {
         store.rename_chat(&id, title).await.map_err(store_error)?;
@@ -149,10 +159,11 @@ fn validate_title(title: &str) -> Result<String, ApiError> {
 /// while a turn runs in it.
 pub(crate) async fn delete_chat(
     State(state): State<AppState>,
+    session: Session,
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
-    authorized_chat(&state, &id, query).await?;
+    authorized_chat(&state, &id, session, query).await?;
     if state.backend.turn_running(&id).await? {
         return Err(BackendError::TurnRunning(id).into());
     }
@@ -174,10 +185,11 @@ pub(crate) struct SearchParams {
 /// "role", "snippet", "createdAt"}]}`, the snippet's matches in `**bold**`.
 pub(crate) async fn search(
     State(state): State<AppState>,
+    session: Session,
     query: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(params) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let owner = required(params.owner)?;
+    let owner = required(&state, session, params.owner)?;
     let text = params.q.unwrap_or_default();
     if text.len() > 1000 {
         return Err(ApiError::bad_request("the search is longer than 1000 bytes"));
@@ -191,10 +203,11 @@ pub(crate) async fn search(
 async fn authorized_chat(
     state: &AppState,
     id: &str,
+    session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<aomi_store::ChatRecord, ApiError> {
     validate_chat_id(id)?;
-    let requester = requester(query)?;
+    let requester = requester(state, session, query)?;
     let chat = state.backend.chat(id).await?.ok_or_else(|| not_found(id))?;
     authorize(&chat, requester.as_deref())?;
     Ok(chat)

@@ -1,6 +1,7 @@
 //! The HTTP routes. Any other path is a JSON 404, unless the server also serves the web page:
 //! then only unknown `/api/*` paths are.
 
+mod auth;
 mod chat;
 pub(crate) mod chats;
 mod health;
@@ -19,6 +20,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/chats/{id}", get(chats::get_chat).patch(chats::update_chat).delete(chats::delete_chat))
         .route("/api/search", get(chats::search))
         .route("/api/apps", get(health::list_apps))
+        .route("/api/auth/challenge", post(auth::post_challenge))
+        .route("/api/auth/verify", post(auth::post_verify))
+        .route("/api/auth/session", get(auth::get_session).delete(auth::delete_session))
         .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -35,6 +35,8 @@ pub struct Options {
     /// The chain layer: the chain tools (recording wallet requests in the store) and the chain
     /// routes (`POST /api/simulate`).
     pub chain: Option<Arc<aomi_chain::ChainSessions>>,
+    /// Sign-in; optional with a key of its own when `None`.
+    pub auth: Option<aomi_server::auth::Auth>,
 }
 
 impl Options {
@@ -49,6 +51,7 @@ impl Options {
             extra_tools: ToolRegistry::new(),
             database_url: None,
             chain: None,
+            auth: None,
         }
     }
 }
@@ -120,7 +123,11 @@ impl TestServer {
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(
-            AppState { backend: Arc::clone(&backend), chain: options.chain },
+            AppState {
+                backend: Arc::clone(&backend),
+                chain: options.chain,
+                auth: Arc::new(options.auth.unwrap_or_default()),
+            },
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);
