@@ -33,7 +33,7 @@ use axum::serve::ListenerExt;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use backend::{Backend, BackendOptions};
+pub use backend::{Backend, BackendOptions, StopOutcome};
 pub use error::ApiError;
 pub use title::Titler;
 

@@ -53,6 +53,11 @@ impl TurnLog {
         self.state().parts.len()
     }
 
+    /// A copy of the parts so far.
+    pub fn parts(&self) -> Vec<UiChunk> {
+        self.state().parts.clone()
+    }
+
     /// True when the log holds no part.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

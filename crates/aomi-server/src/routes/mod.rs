@@ -3,6 +3,7 @@
 
 mod chat;
 pub(crate) mod chats;
+mod commands;
 mod health;
 mod simulate;
 
@@ -15,10 +16,12 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/chat", post(chat::post_chat))
         .route("/api/chat/{id}/stream", get(chat::resume_stream))
+        .route("/api/chat/{id}/stop", post(chat::stop_turn))
         .route("/api/chats", get(chats::list_chats))
         .route("/api/chats/{id}", get(chats::get_chat).patch(chats::update_chat).delete(chats::delete_chat))
         .route("/api/search", get(chats::search))
         .route("/api/apps", get(health::list_apps))
+        .route("/api/commands", get(commands::list_commands))
         .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

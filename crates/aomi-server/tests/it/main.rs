@@ -2,11 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod chain;
+mod commands;
 mod common;
 mod faults;
 mod history;
 mod resume;
 mod simulation;
+mod stop;
 mod turn;
 mod validation;
 mod web;
