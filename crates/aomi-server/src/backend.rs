@@ -7,7 +7,7 @@ use std::time::Duration;
 use aomi_agent::AppRegistry;
 use aomi_core::backend::PartStream;
 use aomi_core::{
-    BackendError, BoxFuture, ChatBackend, ChatMessage, MessagePart, Role, ToolState, TurnInput, TurnRequest,
+    BackendError, BoxFuture, ChatBackend, ChatMessage, MessagePart, Role, ToolState, TurnInput, TurnRequest, UiChunk,
 };
 use aomi_store::{ChatRecord, NewChat, NewTurn, Store, TurnState};
 use tokio_util::sync::CancellationToken;
@@ -68,7 +68,7 @@ pub enum StopOutcome {
     Stopped,
     /// The turn was told to stop but had not ended within the grace period (it ends on its own).
     Stopping,
-    /// No turn runs in the chat.
+    /// No turn runs in the chat (or the one running ended by itself before the stop reached it).
     NotRunning,
     /// A turn runs in the chat on another instance that shares the store; only that instance can
     /// stop it.
@@ -212,7 +212,12 @@ impl Backend {
         // The log closes once the turn has stored its answer and freed the chat.
         let mut reader = turn.log.reader(turn.log.len());
         let ended = tokio::time::timeout(SHUTDOWN_GRACE, async { while reader.next().await.is_some() {} }).await;
-        Ok(if ended.is_ok() { StopOutcome::Stopped } else { StopOutcome::Stopping })
+        Ok(match turn.log.last() {
+            _ if ended.is_err() => StopOutcome::Stopping,
+            // Only a turn stopped by its user ends with `abort`; another end means it finished first.
+            Some(UiChunk::Abort { .. }) => StopOutcome::Stopped,
+            _ => StopOutcome::NotRunning,
+        })
     }
 
     /// The chat's record.

@@ -58,6 +58,11 @@ impl TurnLog {
         self.state().parts.clone()
     }
 
+    /// The last part so far.
+    pub fn last(&self) -> Option<UiChunk> {
+        self.state().parts.last().cloned()
+    }
+
     /// True when the log holds no part.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
