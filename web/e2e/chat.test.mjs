@@ -16,6 +16,7 @@ const script = {
     // Before "fail": after a failed turn the model sees both user messages.
     { when: { last_user_contains: 'again' }, reply: { text: 'Hello again from the stub.' } },
     { when: { last_user_contains: 'fail' }, reply: { http_error: { status: 500, message: 'stub failure' } } },
+    { when: { last_user_contains: 'stop me' }, reply: { text: 'This answer goes on and on. '.repeat(40) } },
     { when: { last_user_contains: 'slowly' }, reply: { text: 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty. The end.' } },
   ],
   fallback: { text: 'Hello from the stub.' },
@@ -120,6 +121,32 @@ describe('chat', () => {
     }
   });
 
+  test('Stop ends the answer on the server: what was said stays, marked stopped, and the chat goes on', async () => {
+    const browser = await openBrowser();
+    const { page } = browser;
+    try {
+      await page.goto(aomi.url);
+      await send(page, 'please stop me');
+      await lastAnswer(page).getByText('This answer goes').waitFor();
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await lastAnswer(page).getByText('You stopped this answer.').waitFor();
+      await page.getByRole('button', { name: 'Send' }).waitFor();
+      const id = new URL(page.url()).pathname.split('/').pop();
+      const stored = await (await fetch(`${aomi.url}/api/chats/${id}`)).json();
+      assert.equal(stored.running, false);
+      assert.deepEqual(stored.messages[1].metadata, { incomplete: true, stopped: true });
+      const said = stored.messages[1].parts.filter(part => part.type === 'text').map(part => part.text).join('');
+      assert.ok(said.length > 0 && said.length < 'This answer goes on and on. '.length * 40, said);
+      assert.equal((await lastAnswer(page).locator('.markdown').textContent()).trim(), said.trim());
+      // The chat takes the next message at once.
+      await send(page, 'hello again');
+      await lastAnswer(page).getByText('Hello again from the stub.').waitFor();
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   test('typing / offers the commands, and a page command runs', async () => {
     const browser = await openBrowser();
     const { page } = browser;
@@ -130,7 +157,9 @@ describe('chat', () => {
       await page.getByRole('combobox', { name: 'Message aomi' }).fill('/');
       const options = page.getByRole('listbox', { name: 'Direct commands' }).getByRole('option');
       await options.first().waitFor();
-      assert.ok((await options.allTextContents()).some(text => text.startsWith('/theme')));
+      assert.ok((await options.allTextContents()).some(text => text.startsWith('/theme')), 'a page command');
+      // And the server's commands, from GET /api/commands (the page keeps no copy).
+      await options.filter({ hasText: '/balance' }).first().waitFor();
       await page.getByRole('combobox', { name: 'Message aomi' }).fill('/th');
       await page.getByRole('combobox', { name: 'Message aomi' }).press('Enter');
       assert.notEqual(await theme(), before);

@@ -8,7 +8,6 @@ import { PAGE_COMMANDS } from './chat/Composer';
 import { Sidebar } from './history/Sidebar';
 import { MenuIcon, MoonIcon, Spinner, SunIcon } from './icons';
 import { errorMessage, getChat, listCommands } from './lib/api';
-import { DIRECT_COMMANDS } from './lib/commands';
 import { newChatId, rememberChat } from './lib/local';
 import type { AomiMessage, DirectCommand } from './lib/types';
 import { useTheme } from './theme';
@@ -42,7 +41,7 @@ export function App() {
   const [attempt, setAttempt] = useState(0);
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [refreshKey, setRefreshKey] = useState(0);
-  const [serverCommands, setServerCommands] = useState<DirectCommand[]>(DIRECT_COMMANDS);
+  const [serverCommands, setServerCommands] = useState<DirectCommand[]>([]);
   const [theme, toggleTheme] = useTheme();
   const { wallet, ready, switchNetwork } = useWalletContext();
 
@@ -53,7 +52,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    void listCommands().then(commands => commands.length > 0 && setServerCommands(commands));
+    void listCommands().then(setServerCommands);
   }, []);
 
   // Load the chat's stored messages before showing it (a fresh chat has none), as the wallet that

@@ -21,8 +21,11 @@ const script = {
     // Checked before "fail": after a failed turn the provider sees both user messages merged.
     { when: { last_user_contains: 'again' }, reply: { text: 'Hello again from the stub.' } },
     { when: { last_user_contains: 'fail' }, reply: { http_error: { status: 500, message: 'stub failure' } } },
+    // Some 1000 chunks at 100 a second: still running when the test stops it.
+    { when: { last_user_contains: 'slowly' }, reply: { text: 'one two three four five six seven eight nine ten '.repeat(80) } },
   ],
   fallback: { text: 'Hello from the stub.' },
+  timing: { ttft_ms: 0, tokens_per_second: 100, chars_per_token: 4 },
 };
 
 const children = [];
@@ -130,4 +133,31 @@ test('the UI message stream reader parses a raw response of aomi', async () => {
   for await (const message of readUIMessageStream({ stream })) last = message;
   assert.equal(last.role, 'assistant');
   assert.equal(last.parts.filter(p => p.type === 'text').map(p => p.text).join(''), 'Hello from the stub.');
+});
+
+test('a stop ends the turn for the AI SDK client: the answer so far stays, marked stopped, and the chat goes on', async () => {
+  const chat = newChat();
+  const sending = chat.sendMessage({ text: 'count slowly' });
+  const said = () => (chat.messages[1]?.parts ?? []).filter(p => p.type === 'text').map(p => p.text).join('');
+  for (let i = 0; i < 500 && !said(); i++) await new Promise(resolve => setTimeout(resolve, 20));
+  assert.ok(said(), 'the answer began');
+
+  const stop = await fetch(`${baseUrl}/api/chat/${chat.id}/stop`, { method: 'POST' });
+  assert.equal(stop.status, 200);
+  assert.deepEqual(await stop.json(), { stopped: true });
+  // The client never aborted: the server's own end of the stream (an abort part) finished it.
+  await sending;
+  assert.equal(chat.status, 'ready');
+  assert.equal(chat.error, undefined);
+  const answer = chat.messages[1];
+  assert.deepEqual(answer.metadata, { incomplete: true, stopped: true });
+  assert.ok(answer.parts.filter(p => p.type === 'text').every(p => p.state === 'done'), JSON.stringify(answer.parts));
+  const stored = await (await fetch(`${baseUrl}/api/chats/${chat.id}`)).json();
+  assert.equal(stored.running, false);
+  assert.deepEqual(stored.messages[1].metadata, { incomplete: true, stopped: true });
+  assert.equal(stored.messages[1].parts.filter(p => p.type === 'text').map(p => p.text).join(''), said());
+
+  await chat.sendMessage({ text: 'hello again' });
+  assert.equal(chat.status, 'ready');
+  assert.equal(chat.messages.at(-1).parts.filter(p => p.type === 'text').map(p => p.text).join(''), 'Hello again from the stub.');
 });

@@ -242,7 +242,7 @@ impl DefaultApp {
         let (tool, args) = match command {
             Ok(Command::Tool { tool, args }) => (tool, args),
             Ok(Command::Help) => {
-                emit_text_step(sink, commands::HELP.to_owned());
+                emit_text_step(sink, commands::help());
                 return FinishReason::Stop;
             }
             Err(usage) => {

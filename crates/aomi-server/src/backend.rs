@@ -7,7 +7,7 @@ use std::time::Duration;
 use aomi_agent::AppRegistry;
 use aomi_core::backend::PartStream;
 use aomi_core::{
-    BackendError, BoxFuture, ChatBackend, ChatMessage, MessagePart, Role, ToolState, TurnInput, TurnRequest,
+    BackendError, BoxFuture, ChatBackend, ChatMessage, MessagePart, Role, ToolState, TurnInput, TurnRequest, UiChunk,
 };
 use aomi_store::{ChatRecord, NewChat, NewTurn, Store, TurnState};
 use tokio_util::sync::CancellationToken;
@@ -46,11 +46,33 @@ pub struct Backend {
     stopping: CancellationToken,
 }
 
-/// The logs of the turns running on this instance, by chat id.
-type RunningTurns = Arc<Mutex<HashMap<String, Arc<TurnLog>>>>;
+/// A turn running on this instance: its log, and the token that stops it.
+#[derive(Debug, Clone)]
+struct RunningTurn {
+    log: Arc<TurnLog>,
+    /// A child of the backend's `stopping`: a shutdown stops every turn, a stop request one.
+    cancel: CancellationToken,
+}
 
-fn lock(running: &RunningTurns) -> MutexGuard<'_, HashMap<String, Arc<TurnLog>>> {
+/// The turns running on this instance, by chat id.
+type RunningTurns = Arc<Mutex<HashMap<String, RunningTurn>>>;
+
+fn lock(running: &RunningTurns) -> MutexGuard<'_, HashMap<String, RunningTurn>> {
     running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What [`Backend::stop_turn`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// The turn running on this instance stopped; it has stored its answer and the chat is free.
+    Stopped,
+    /// The turn was told to stop but had not ended within the grace period (it ends on its own).
+    Stopping,
+    /// No turn runs in the chat (or the one running ended by itself before the stop reached it).
+    NotRunning,
+    /// A turn runs in the chat on another instance that shares the store; only that instance can
+    /// stop it.
+    RunningElsewhere,
 }
 
 impl std::fmt::Debug for Backend {
@@ -59,16 +81,19 @@ impl std::fmt::Debug for Backend {
     }
 }
 
-/// Removes a chat from the running turns when dropped, so that no path (error, panic) leaves a
-/// chat refusing new turns on this instance.
+/// Removes a chat from the running turns and closes its log when dropped, so that no path
+/// (error, panic) leaves a chat refusing new turns on this instance, or a reader (a stream, a
+/// stop request) waiting for a turn that will never run.
 pub(crate) struct RunningGuard {
     running: RunningTurns,
     chat_id: String,
+    log: Arc<TurnLog>,
 }
 
 impl Drop for RunningGuard {
     fn drop(&mut self) {
         lock(&self.running).remove(&self.chat_id);
+        self.log.close();
     }
 }
 
@@ -160,13 +185,39 @@ impl Backend {
         &self.store
     }
 
-    fn running(&self) -> MutexGuard<'_, HashMap<String, Arc<TurnLog>>> {
+    fn running(&self) -> MutexGuard<'_, HashMap<String, RunningTurn>> {
         lock(&self.running)
     }
 
     /// The log of the chat's turn running on this instance, if one runs here.
     pub fn running_log(&self, chat_id: &str) -> Option<Arc<TurnLog>> {
-        self.running().get(chat_id).cloned()
+        self.running().get(chat_id).map(|turn| Arc::clone(&turn.log))
+    }
+
+    /// Stops the chat's running turn, as its user asked: the model call and the tools in flight
+    /// are dropped, the answer so far is stored marked `{"incomplete": true, "stopped": true}`,
+    /// and the turn's stream ends with an `abort` part. Waits until the chat is free for the
+    /// next message (a few seconds at most). The caller checks that the requester owns the chat.
+    pub async fn stop_turn(&self, chat_id: &str) -> Result<StopOutcome, BackendError> {
+        let Some(turn) = self.running().get(chat_id).cloned() else {
+            // On SQLite a turn is in this map from before its claim until after its end, so the
+            // store can only name a turn of another instance (PostgreSQL).
+            return Ok(match self.store.running_turn(chat_id).await? {
+                Some(_) => StopOutcome::RunningElsewhere,
+                None => StopOutcome::NotRunning,
+            });
+        };
+        tracing::info!(chat_id, "stopping the turn at the user's request");
+        turn.cancel.cancel();
+        // The log closes once the turn has stored its answer and freed the chat.
+        let mut reader = turn.log.reader(turn.log.len());
+        let ended = tokio::time::timeout(SHUTDOWN_GRACE, async { while reader.next().await.is_some() {} }).await;
+        Ok(match turn.log.last() {
+            _ if ended.is_err() => StopOutcome::Stopping,
+            // Only a turn stopped by its user ends with `abort`; another end means it finished first.
+            Some(UiChunk::Abort { .. }) => StopOutcome::Stopped,
+            _ => StopOutcome::NotRunning,
+        })
     }
 
     /// The chat's record.
@@ -201,14 +252,19 @@ impl Backend {
             known: self.apps.names().join(", "),
         })?;
         let log = TurnLog::new();
+        let cancel = self.stopping.child_token();
         {
             let mut running = self.running();
             if running.contains_key(&request.chat_id) {
                 return Err(BackendError::TurnRunning(request.chat_id));
             }
-            running.insert(request.chat_id.clone(), Arc::clone(&log));
+            running.insert(request.chat_id.clone(), RunningTurn { log: Arc::clone(&log), cancel: cancel.clone() });
         }
-        let guard = RunningGuard { running: Arc::clone(&self.running), chat_id: request.chat_id.clone() };
+        let guard = RunningGuard {
+            running: Arc::clone(&self.running),
+            chat_id: request.chat_id.clone(),
+            log: Arc::clone(&log),
+        };
         let prepared = self.prepare(&request).await?;
         let input = TurnInput { chat_id: request.chat_id.clone(), history: prepared.history, wallet: request.wallet };
         let span = tracing::info_span!("turn", chat_id = %request.chat_id, app = %request.app);
@@ -220,6 +276,7 @@ impl Backend {
             turn_id: prepared.turn_id,
             log: Arc::clone(&log),
             stopping: self.stopping.clone(),
+            cancel,
             title: prepared.title_from.map(|first| (self.titler.clone(), first)),
         };
         tokio::spawn(runner::run(turn, guard).instrument(span));

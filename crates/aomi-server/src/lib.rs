@@ -3,12 +3,13 @@
 //! [`Backend`] implements [`ChatBackend`](aomi_core::ChatBackend): it claims the chat in the store
 //! (one turn per chat, across every instance that shares the store), stores the user message
 //! before the model is called, runs the turn on its own task (a client that disconnects does not
-//! stop it), records every part into a [`TurnLog`](turn_log::TurnLog) that any number of readers
+//! stop it; `POST /api/chat/{id}/stop` does, see [`Backend::stop_turn`]), records every part into a [`TurnLog`](turn_log::TurnLog) that any number of readers
 //! on this instance follow from the first part, and commits the assistant message each time a
 //! step completes (and every second while a long text streams). On a shared store (PostgreSQL)
 //! it also publishes the parts, so that `GET /api/chat/{id}/stream` on another instance follows
-//! the turn. A turn cut off by an error or a shutdown is stored marked incomplete; one cut off by
-//! a crash is marked when the crash is noticed (at start-up, or when its lease expires).
+//! the turn. A turn cut off by an error or a shutdown is stored marked incomplete (and one its user
+//! stopped, also marked stopped); one cut off by a crash is marked when the crash is noticed (at
+//! start-up, or when its lease expires).
 //! [`router`] serves it over HTTP as the AI SDK UI message stream protocol, and the built web page
 //! for every other path when [`ServerConfig::web_dir`] is set.
 
@@ -34,7 +35,7 @@ use axum::serve::ListenerExt;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use backend::{Backend, BackendOptions};
+pub use backend::{Backend, BackendOptions, StopOutcome};
 pub use error::ApiError;
 pub use title::Titler;
 

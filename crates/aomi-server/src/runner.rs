@@ -27,6 +27,15 @@ const MAX_BATCH: usize = 256;
 const STOPPED: &str = "aomi stopped while answering (a restart or a shutdown); this answer is incomplete. \
                        Send your message again to continue.";
 
+/// Why a turn stopped by its user ended, as its `abort` part says.
+const USER_STOPPED: &str = "stopped by the user";
+
+/// What a tool call cut off by a stop request says.
+const USER_CUT_TOOL: &str = "stopped by the user before it finished";
+
+/// What a tool call cut off by a shutdown says.
+const SHUTDOWN_CUT_TOOL: &str = "aomi stopped before this call finished";
+
 /// One turn, ready to run.
 pub(crate) struct Turn {
     pub store: Arc<dyn Store>,
@@ -38,13 +47,15 @@ pub(crate) struct Turn {
     pub log: Arc<TurnLog>,
     /// Cancelled when the server shuts down.
     pub stopping: CancellationToken,
+    /// Cancelled when the server shuts down or the user stops this turn (a child of `stopping`).
+    pub cancel: CancellationToken,
     /// Set when the chat has no title yet: who makes it, and the chat's first user message.
     pub title: Option<(Titler, ChatMessage)>,
 }
 
 /// Runs the turn; frees the chat (store, then `guard`) and closes the log at the end.
 pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
-    let Turn { store, app, mut input, assistant, turn_id, log, stopping, title } = turn;
+    let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title } = turn;
     let chat_id = input.chat_id.clone();
     let (commits, to_store) = mpsc::unbounded_channel::<UiChunk>();
     let sink = Recorder { log: Arc::clone(&log), commits };
@@ -59,26 +70,49 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
     sink.emit(UiChunk::Start { message_id: Some(message_id), message_metadata: None });
     let outcome = tokio::select! {
         outcome = AssertUnwindSafe(app.run_turn(input, &sink)).catch_unwind() => Some(outcome),
-        () = stopping.cancelled() => None,
+        () = cancel.cancelled() => None,
     };
-    let (reason, state) = match outcome {
-        Some(Ok(Ok(reason))) => (reason, TurnState::Finished),
-        Some(Ok(Err(error))) => {
-            sink.emit(UiChunk::Error { error_text: error.to_string() });
-            (FinishReason::Error, TurnState::Finished)
+    let failed = |error_text: String| {
+        sink.emit(UiChunk::Error { error_text });
+        UiChunk::Finish {
+            finish_reason: Some(FinishReason::Error),
+            message_metadata: Some(json!({ "incomplete": true })),
         }
+    };
+    let (last, state) = match outcome {
+        Some(Ok(Ok(reason))) => {
+            (UiChunk::Finish { finish_reason: Some(reason), message_metadata: None }, TurnState::Finished)
+        }
+        Some(Ok(Err(error))) => (failed(error.to_string()), TurnState::Finished),
         Some(Err(_)) => {
             tracing::error!("the app panicked during a turn");
-            sink.emit(UiChunk::Error { error_text: "Something went wrong inside aomi; the turn stopped.".into() });
-            (FinishReason::Error, TurnState::Finished)
+            (failed("Something went wrong inside aomi; the turn stopped.".into()), TurnState::Finished)
         }
         None => {
-            sink.emit(UiChunk::Error { error_text: STOPPED.into() });
-            (FinishReason::Error, TurnState::Interrupted)
+            let by_user = !stopping.is_cancelled();
+            // Dropping the turn's future dropped the model call and the tools in flight: close what
+            // they left open, so the client shows no block still streaming and no tool still running.
+            for part in close_open_parts(&log.parts(), if by_user { USER_CUT_TOOL } else { SHUTDOWN_CUT_TOOL }) {
+                sink.emit(part);
+            }
+            if by_user {
+                // An ordinary end of the stream for the AI SDK (no `error`, which it shows as a
+                // failure), and a marker in the stored message that a crash or a shutdown
+                // (`incomplete` alone) does not set.
+                sink.emit(UiChunk::MessageMetadata {
+                    message_metadata: json!({ "incomplete": true, "stopped": true }),
+                });
+                (UiChunk::Abort { reason: Some(USER_STOPPED.into()) }, TurnState::Finished)
+            } else {
+                (failed(STOPPED.into()), TurnState::Interrupted)
+            }
         }
     };
-    let metadata = (reason == FinishReason::Error).then(|| json!({ "incomplete": true }));
-    sink.emit(UiChunk::Finish { finish_reason: Some(reason), message_metadata: metadata });
+    let ending = match &last {
+        UiChunk::Finish { finish_reason: Some(reason), .. } => format!("{reason:?}"),
+        _ => "stopped by the user".to_owned(),
+    };
+    sink.emit(last);
     drop(sink);
     // The stream ends only after the last step is stored and the turn ended in the store, so a
     // client that reads the history or sends the next message right after `finish` (to this
@@ -95,7 +129,7 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
     }
     drop(guard);
     log.close();
-    tracing::info!(?reason, parts = log.len(), "turn ended");
+    tracing::info!(%ending, parts = log.len(), "turn ended");
 
     if let (Some((titler, user)), Some(answer), TurnState::Finished) = (title, answer, state) {
         let answer = first_answer.unwrap_or(answer);
@@ -197,4 +231,36 @@ impl TurnSink for Recorder {
         self.log.push(chunk.clone());
         self.commits.send(chunk).is_ok()
     }
+}
+
+/// The parts that close what a cut-off turn left open: `text-end` / `reasoning-end` for every
+/// block begun and not ended, and `tool-output-error` with `error_text` for every tool call that
+/// has no result yet.
+fn close_open_parts(parts: &[UiChunk], error_text: &str) -> Vec<UiChunk> {
+    let mut text: Vec<&str> = Vec::new();
+    let mut reasoning: Vec<&str> = Vec::new();
+    let mut tools: Vec<&str> = Vec::new();
+    for part in parts {
+        match part {
+            UiChunk::TextStart { id } => text.push(id),
+            UiChunk::TextEnd { id } => text.retain(|open| open != id),
+            UiChunk::ReasoningStart { id } => reasoning.push(id),
+            UiChunk::ReasoningEnd { id } => reasoning.retain(|open| open != id),
+            UiChunk::ToolInputStart { tool_call_id, .. } | UiChunk::ToolInputAvailable { tool_call_id, .. }
+                if !tools.contains(&tool_call_id.as_str()) =>
+            {
+                tools.push(tool_call_id)
+            }
+            UiChunk::ToolOutputAvailable { tool_call_id, preliminary: None | Some(false), .. }
+            | UiChunk::ToolOutputError { tool_call_id, .. }
+            | UiChunk::ToolInputError { tool_call_id, .. } => tools.retain(|open| open != tool_call_id),
+            _ => {}
+        }
+    }
+    let text = text.into_iter().map(|id| UiChunk::TextEnd { id: id.to_owned() });
+    let reasoning = reasoning.into_iter().map(|id| UiChunk::ReasoningEnd { id: id.to_owned() });
+    let tools = tools
+        .into_iter()
+        .map(|id| UiChunk::ToolOutputError { tool_call_id: id.to_owned(), error_text: error_text.to_owned() });
+    text.chain(reasoning).chain(tools).collect()
 }

@@ -53,6 +53,16 @@ impl TurnLog {
         self.state().parts.len()
     }
 
+    /// A copy of the parts so far.
+    pub fn parts(&self) -> Vec<UiChunk> {
+        self.state().parts.clone()
+    }
+
+    /// The last part so far.
+    pub fn last(&self) -> Option<UiChunk> {
+        self.state().parts.last().cloned()
+    }
+
     /// True when the log holds no part.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -1,6 +1,7 @@
 //! Direct commands: a message that starts with `/` runs one tool without the model, with cast-like
 //! syntax. They work when no model is configured, and stream the same parts as a model's tool call.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// What a command asks for.
@@ -13,25 +14,71 @@ pub enum Command {
         /// Its arguments.
         args: Value,
     },
-    /// Show [`HELP`].
+    /// Show [`help`].
     Help,
 }
 
+/// One direct command: its name, the other names it answers to, how to call it and what it does.
+/// [`COMMANDS`] is the one list that the dispatcher ([`parse`]), `/help` ([`help`]) and
+/// `GET /api/commands` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CommandSpec {
+    /// The name typed after `/`.
+    pub name: &'static str,
+    /// Other names that run the same command.
+    #[serde(skip)]
+    pub aliases: &'static [&'static str],
+    /// What it does, in a few words.
+    pub description: &'static str,
+    /// How to call it, placeholders in `<>`, optional arguments in `[]`.
+    pub usage: &'static str,
+}
+
+/// Every direct command, in the order `/help` lists them.
+pub const COMMANDS: &[CommandSpec] = &[
+    spec("balance", &["bal"], "Native balance", "/balance <address|ens> [network]"),
+    spec("token", &[], "ERC20 balance", "/token <token> <owner> [network]"),
+    spec("call", &[], "Read a contract", "/call <address> \"balanceOf(address)(uint256)\" [args…]"),
+    spec("encode", &[], "Calldata of a call", "/encode \"transfer(address,uint256)\" [args…]"),
+    spec("tx", &[], "A transaction", "/tx <hash> [network]"),
+    spec("receipt", &[], "A transaction's receipt", "/receipt <hash> [network]"),
+    spec("block", &[], "A block", "/block [number|hash|latest] [network]"),
+    spec("gas", &[], "Gas price", "/gas [network]"),
+    spec("account", &[], "Nonce, code, balance", "/account <address> [network]"),
+    spec("ens", &[], "Resolve an ENS name", "/ens <name>"),
+    spec("lookup", &[], "The ENS name of an address", "/lookup <address>"),
+    spec("network", &["switch"], "Switch this chat's network (none: list them)", "/network [name]"),
+    spec("time", &["now"], "The current time", "/time"),
+    spec("help", &["h"], "Every command, with examples", "/help"),
+];
+
+const fn spec(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    description: &'static str,
+    usage: &'static str,
+) -> CommandSpec {
+    CommandSpec { name, aliases, description, usage }
+}
+
+/// The command called `name` (or one of its aliases), case-insensitively.
+pub fn find(name: &str) -> Option<&'static CommandSpec> {
+    let name = name.to_lowercase();
+    COMMANDS.iter().find(|c| c.name == name || c.aliases.contains(&name.as_str()))
+}
+
 /// The list of commands, as `/help` shows it.
-pub const HELP: &str = "Direct commands run a tool without the model:\n\n\
-- `/balance <address|ens> [network]`: native balance\n\
-- `/token <token> <owner> [network]`: ERC20 balance\n\
-- `/call <address> \"balanceOf(address)(uint256)\" [args…]`: read a contract\n\
-- `/encode \"transfer(address,uint256)\" [args…]`: calldata of a call\n\
-- `/tx <hash> [network]`, `/receipt <hash> [network]`: a transaction, its receipt\n\
-- `/block [number|hash|latest] [network]`: a block\n\
-- `/gas [network]`: gas price\n\
-- `/account <address> [network]`: nonce, code, balance\n\
-- `/ens <name>`, `/lookup <address>`: ENS names\n\
-- `/network [name]`: switch this chat's network (without a name: list them)\n\
-- `/time`: the current time\n\n\
-Any command takes `--network <name>` to read another network once. \
-Quote arguments that contain spaces or parentheses: `/call 0x… \"sum(uint256[])(uint256)\" \"[1,2,3]\"`.";
+pub fn help() -> String {
+    let mut text = String::from("Direct commands run a tool without the model:\n\n");
+    for command in COMMANDS {
+        text.push_str(&format!("- `{}`: {}\n", command.usage, command.description));
+    }
+    text.push_str(
+        "\nAny command takes `--network <name>` to read another network once. \
+         Quote arguments that contain spaces or parentheses: `/call 0x… \"sum(uint256[])(uint256)\" \"[1,2,3]\"`.",
+    );
+    text
+}
 
 /// Parses a message. `None` when it is not a command (it does not start with `/` and a letter);
 /// `Some(Err(text))` when it is a malformed command: the text says the right usage.
@@ -46,9 +93,14 @@ pub fn parse(message: &str) -> Option<Result<Command, String>> {
 
 fn parse_command(rest: &str) -> Result<Command, String> {
     let mut words = split(rest)?;
-    let name = words.remove(0).to_lowercase();
+    let typed = words.remove(0).to_lowercase();
+    // Only a command of the list reaches the match below, so the list is what the dispatcher accepts.
+    let Some(command) = find(&typed) else {
+        return Err(format!("Unknown command /{typed}. Type /help for the commands."));
+    };
+    let name = command.name;
     let network = take_flag(&mut words, "--network")?;
-    let usage = |text: &str| Err(format!("Usage: {text}. Type /help for every command."));
+    let usage = || Err(format!("Usage: {}. Type /help for every command.", command.usage));
     let tool = |tool: &str, args: Map<String, Value>| {
         let mut args = args;
         if let Some(network) = &network {
@@ -60,18 +112,18 @@ fn parse_command(rest: &str) -> Result<Command, String> {
     let mut put = |key: &str, value: Value| {
         map.insert(key.to_owned(), value);
     };
-    match (name.as_str(), words.as_slice()) {
-        ("help" | "h" | "?", _) => Ok(Command::Help),
-        ("balance" | "bal", [address]) => {
+    match (name, words.as_slice()) {
+        ("help", _) => Ok(Command::Help),
+        ("balance", [address]) => {
             put("address", json!(address));
             tool("get_balance", map)
         }
-        ("balance" | "bal", [address, net]) => {
+        ("balance", [address, net]) => {
             put("address", json!(address));
             put("network", json!(net));
             tool("get_balance", map)
         }
-        ("balance" | "bal", _) => usage("/balance <address|ens> [network]"),
+        ("balance", _) => usage(),
         ("token", [token, owner, rest @ ..]) if rest.len() <= 1 => {
             put("token", json!(token));
             put("owner", json!(owner));
@@ -80,20 +132,20 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             }
             tool("get_token_balance", map)
         }
-        ("token", _) => usage("/token <token> <owner> [network]"),
+        ("token", _) => usage(),
         ("call", [address, signature, args @ ..]) => {
             put("address", json!(address));
             put("signature", json!(signature));
             put("args", json!(args));
             tool("call_view_function", map)
         }
-        ("call", _) => usage("/call <address> \"name(types)(outputs)\" [args…]"),
+        ("call", _) => usage(),
         ("encode", [signature, args @ ..]) => {
             put("signature", json!(signature));
             put("args", json!(args));
             tool("encode_function_call", map)
         }
-        ("encode", _) => usage("/encode \"name(types)\" [args…]"),
+        ("encode", _) => usage(),
         ("tx" | "receipt", [hash, rest @ ..]) if rest.len() <= 1 => {
             put("hash", json!(hash));
             if let [net] = rest {
@@ -101,8 +153,8 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             }
             tool(if name == "tx" { "get_transaction" } else { "get_receipt" }, map)
         }
-        ("tx", _) => usage("/tx <hash> [network]"),
-        ("receipt", _) => usage("/receipt <hash> [network]"),
+        ("tx", _) => usage(),
+        ("receipt", _) => usage(),
         ("block", rest) if rest.len() <= 2 => {
             if let Some(block) = rest.first() {
                 put("block", json!(block));
@@ -112,14 +164,14 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             }
             tool("get_block", map)
         }
-        ("block", _) => usage("/block [number|hash|latest] [network]"),
+        ("block", _) => usage(),
         ("gas", rest) if rest.len() <= 1 => {
             if let Some(net) = rest.first() {
                 put("network", json!(net));
             }
             tool("get_gas_price", map)
         }
-        ("gas", _) => usage("/gas [network]"),
+        ("gas", _) => usage(),
         ("account", [address, rest @ ..]) if rest.len() <= 1 => {
             put("address", json!(address));
             if let [net] = rest {
@@ -127,26 +179,27 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             }
             tool("get_account_info", map)
         }
-        ("account", _) => usage("/account <address> [network]"),
+        ("account", _) => usage(),
         ("ens", [ens]) => {
             put("name", json!(ens));
             tool("resolve_ens", map)
         }
-        ("ens", _) => usage("/ens <name>"),
+        ("ens", _) => usage(),
         ("lookup", [address]) => {
             put("address", json!(address));
             tool("lookup_address", map)
         }
-        ("lookup", _) => usage("/lookup <address>"),
-        ("network" | "switch", rest) if rest.len() <= 1 => {
+        ("lookup", _) => usage(),
+        ("network", rest) if rest.len() <= 1 => {
             if let Some(net) = rest.first().or(network.as_ref()) {
                 put("network", json!(net));
             }
             Ok(Command::Tool { tool: "switch_network".into(), args: Value::Object(map) })
         }
-        ("network" | "switch", _) => usage("/network [name]"),
-        ("time" | "now", []) => Ok(Command::Tool { tool: "get_current_time".into(), args: json!({}) }),
-        ("time" | "now", _) => usage("/time"),
+        ("network", _) => usage(),
+        ("time", []) => Ok(Command::Tool { tool: "get_current_time".into(), args: json!({}) }),
+        ("time", _) => usage(),
+        // A command of the list without an arm: the test `every_listed_command_is_dispatched` catches it.
         (other, _) => Err(format!("Unknown command /{other}. Type /help for the commands.")),
     }
 }
@@ -228,6 +281,21 @@ mod tests {
         assert_eq!(tool("/network sepolia").1, json!({ "network": "sepolia" }));
         assert_eq!(tool("/network").1, json!({}));
         assert_eq!(parse("/help"), Some(Ok(Command::Help)));
+    }
+
+    #[test]
+    fn every_listed_command_is_dispatched() {
+        for command in COMMANDS {
+            for name in std::iter::once(&command.name).chain(command.aliases) {
+                match parse(&format!("/{name}")) {
+                    Some(Ok(_)) => {}
+                    Some(Err(text)) => assert!(text.starts_with("Usage: "), "/{name}: {text}"),
+                    None => panic!("/{name} is not a command"),
+                }
+            }
+            assert!(help().contains(command.usage), "/help lacks {}", command.name);
+        }
+        assert_eq!(find("BAL").map(|c| c.name), Some("balance"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use clap::Args;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 /// Flags of `aomi chat`.
 #[derive(Debug, Args)]
@@ -40,15 +41,26 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     if !args.message.is_empty() {
         return send(&client, &args, &chat_id, &wallet, &args.message.join(" ")).await.map(|_| ());
     }
-    eprintln!("aomi chat {chat_id} on {} — type a message, /quit to leave", args.url);
-    let stdin = std::io::stdin();
+    eprintln!(
+        "aomi chat {chat_id} on {} — type a message, /quit or Ctrl-C to leave; Ctrl-C during an answer stops it",
+        args.url
+    );
+    let mut lines = stdin_lines();
     loop {
         eprint!("> ");
         std::io::stderr().flush().ok();
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line)? == 0 {
-            return Ok(());
-        }
+        // Ctrl-C is caught while an answer streams (it stops the answer), which replaces the
+        // default handler for the whole process: at the prompt it has to end the session here.
+        let line = tokio::select! {
+            line = lines.recv() => match line {
+                Some(line) => line,
+                None => return Ok(()),
+            },
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!();
+                return Ok(());
+            }
+        };
         let line = line.trim();
         match line {
             "" => continue,
@@ -65,7 +77,38 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Sends one message and prints the streamed answer. Returns the chain id a `data-network` part
+/// The lines typed on stdin, read on a thread of their own (a blocking read cannot be cancelled,
+/// and a thread does not keep the process alive once `run` returns).
+fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
+    let (lines, received) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    received
+}
+
+/// Asks the server to stop the chat's running turn; the answer's stream then ends by itself.
+async fn stop(client: &reqwest::Client, args: &ChatArgs, chat_id: &str) -> anyhow::Result<()> {
+    let mut url = format!("{}/api/chat/{chat_id}/stop", args.url.trim_end_matches('/'));
+    if let Some(owner) = &args.address {
+        url.push_str(&format!("?owner={owner}"));
+    }
+    let response = client.post(&url).send().await.with_context(|| format!("cannot reach {url}"))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        bail!("the server answered {status}: {}", body["error"]["message"].as_str().unwrap_or("no details"));
+    }
+    Ok(())
+}
+
+/// Sends one message and prints the streamed answer. Ctrl-C asks the server to stop the answer
+/// (what was said stays in the chat); a second Ctrl-C stops waiting for it. Returns the chain id a `data-network` part
 /// asked the wallet to switch to, if any.
 async fn send(
     client: &reqwest::Client,
@@ -87,7 +130,24 @@ async fn send(
     let mut events = response.bytes_stream().eventsource();
     let mut out = std::io::stdout();
     let mut switched = None;
-    while let Some(event) = events.next().await {
+    let mut stopping = false;
+    loop {
+        let event = tokio::select! {
+            event = events.next() => event,
+            signal = tokio::signal::ctrl_c() => {
+                signal.context("cannot listen for Ctrl-C")?;
+                if stopping {
+                    writeln!(out, "\n[no longer waiting for the answer to stop]")?;
+                    return Ok(switched);
+                }
+                stopping = true;
+                if let Err(error) = stop(client, args, chat_id).await {
+                    eprintln!("\ncannot stop the answer: {error:#}");
+                }
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
         let event = event.context("the stream broke")?;
         if event.data == DONE {
             break;
@@ -129,6 +189,7 @@ fn render(chunk: &UiChunk) -> String {
             data.get("request").cloned().unwrap_or_default()
         ),
         UiChunk::Error { error_text } => format!("\n[error] {error_text}\n"),
+        UiChunk::Abort { .. } => "\n[stopped]\n".to_owned(),
         _ => String::new(),
     }
 }

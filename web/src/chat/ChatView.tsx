@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useConfig } from 'wagmi';
 
 import { Logo } from '../icons';
-import { errorMessage, ownerQuery } from '../lib/api';
+import { errorMessage, ownerQuery, stopTurn as requestStop } from '../lib/api';
 import type { AomiMessage, DirectCommand } from '../lib/types';
 import { walletNow, type WalletContext } from '../wallet/useWalletContext';
 import { ExplorerChain } from './ChainRef';
@@ -29,6 +29,9 @@ export function aomiTransport(wallet: () => WalletContext, app?: string) {
     }),
   });
 }
+
+/** How long the stop button waits for the server before it detaches anyway. */
+const STOP_WAIT_MS = 3000;
 
 /** First questions to ask: what they say, and what they send. */
 const SUGGESTIONS = [
@@ -157,11 +160,16 @@ export function ChatView({
   );
 
   const stopTurn = useCallback(() => {
-    // The server keeps a turn running when its client goes away (that is what makes resume work);
-    // this asks it to stop, where it offers a stop route, and detaches either way.
-    void fetch(`/api/chat/${encodeURIComponent(chatId)}/stop`, { method: 'POST' }).catch(() => undefined);
-    void stop();
-  }, [chatId, stop]);
+    // The server keeps a turn running when its client goes away (that is what makes resume work),
+    // so ask it to stop. It answers once the answer is stored and the chat is free, and it ends the
+    // stream itself with its last parts (the "stopped" mark): detaching first could lose those.
+    // Detach when it stopped nothing here, or does not answer in time.
+    void requestStop(chatId, walletNow(config).address, AbortSignal.timeout(STOP_WAIT_MS))
+      .catch(() => false)
+      .then(stopped => {
+        if (!stopped) void stop();
+      });
+  }, [chatId, config, stop]);
 
   // Follow the answer as it grows, unless the reader scrolled up.
   const scroller = useRef<HTMLDivElement>(null);

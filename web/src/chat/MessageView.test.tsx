@@ -56,6 +56,18 @@ describe('MessageView', () => {
     expect(screen.getByText('This answer was cut off.')).toBeTruthy();
   });
 
+  test('an answer its user stopped says so, not that it was cut off', () => {
+    const message = {
+      id: 'a',
+      role: 'assistant',
+      parts: [{ type: 'text', text: 'Half' }],
+      metadata: { incomplete: true, stopped: true },
+    } as AomiMessage;
+    render(<MessageView message={message} context={context} />);
+    expect(screen.getByText('You stopped this answer.')).toBeTruthy();
+    expect(screen.queryByText('This answer was cut off.')).toBeNull();
+  });
+
   test('a network request from the model offers the switch', () => {
     const onSwitchNetwork = vi.fn();
     const message = { id: 'a', role: 'assistant', parts: [{ type: 'data-network', data: { chainId: 8453 } }] } as AomiMessage;

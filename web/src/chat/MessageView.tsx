@@ -202,7 +202,11 @@ export function MessageView({ message, context }: { message: AomiMessage; contex
         {message.parts.map((part, index) => (
           <PartView key={index} part={part} message={message} context={context} />
         ))}
-        {message.metadata?.incomplete && !hasError ? <p className="muted small">This answer was cut off.</p> : null}
+        {message.metadata?.stopped ? (
+          <p className="muted small">You stopped this answer.</p>
+        ) : message.metadata?.incomplete && !hasError ? (
+          <p className="muted small">This answer was cut off.</p>
+        ) : null}
       </div>
     </article>
   );

@@ -113,6 +113,15 @@ export async function simulate(body: {
   }
 }
 
+/** Asks the server to stop the chat's running turn (it keeps running when its client only
+ * detaches): the answer so far is kept, marked as stopped. True once a turn was stopped and has
+ * ended, its stream included; false when none ran here, or it had not ended yet. */
+export async function stopTurn(id: string, owner: string | undefined, signal?: AbortSignal): Promise<boolean> {
+  const path = `/api/chat/${encodeURIComponent(id)}/stop${ownerQuery(owner)}`;
+  const answer = await request<{ stopped: boolean; ended?: boolean }>(path, { method: 'POST', signal });
+  return answer.stopped && answer.ended !== false;
+}
+
 /** The direct commands the server offers; none when it offers none. */
 export async function listCommands(): Promise<DirectCommand[]> {
   try {

@@ -146,8 +146,10 @@ export type AomiDataParts = {
 
 /** Metadata aomi sets on a message. */
 export interface AomiMetadata {
-  /** The answer was cut off (an error, a crash). */
+  /** The answer was cut off (an error, a crash, a stop). */
   incomplete?: boolean;
+  /** Its user stopped the answer (POST /api/chat/{id}/stop). */
+  stopped?: boolean;
 }
 
 /** A chat message as aomi sends it. */

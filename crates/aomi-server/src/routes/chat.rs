@@ -1,4 +1,4 @@
-//! POST /api/chat and GET /api/chat/{id}/stream.
+//! POST /api/chat, GET /api/chat/{id}/stream and POST /api/chat/{id}/stop.
 
 use aomi_core::turn::DEFAULT_APP;
 use aomi_core::{ChatMessage, MessagePart, Role, TurnRequest, WalletContext};
@@ -9,12 +9,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::auth::Session;
 use crate::backend::authorize;
 use crate::routes::chats::{OwnerQuery, requester};
 use crate::sse::ui_message_stream;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, StopOutcome};
 
 /// Longest text a user message may carry, in bytes.
 const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -69,6 +70,41 @@ pub(crate) async fn resume_stream(
     Ok(match state.backend.resume(&id).await? {
         Some(stream) => ui_message_stream(stream),
         None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// POST /api/chat/{id}/stop?owner=0x…: stops the chat's running turn. The turn's stream ends
+/// with an `abort` part, its answer so far is stored with the metadata `{"incomplete": true,
+/// "stopped": true}`, and the chat takes the next message at once. Answers:
+/// - 200 `{"stopped": true}` once the turn has ended (202 `{"stopped": true, "ended": false}` if
+///   it had not ended within a few seconds);
+/// - 200 `{"stopped": false}` when no turn runs (a stop that raced the turn's own end is no error);
+/// - 404 for an unknown chat, 403 for a chat of another wallet (as every chat route);
+/// - 409 `turn_elsewhere` when the turn runs on another instance that shares the store: only the
+///   instance running a turn can stop it.
+pub(crate) async fn stop_turn(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    query: Result<Query<OwnerQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    validate_chat_id(&id)?;
+    let requester = requester(&state, session, query)?;
+    let chat = state.backend.chat(&id).await?.ok_or_else(|| ApiError::not_found(format!("no chat with id {id}")))?;
+    authorize(&chat, requester.as_deref())?;
+    let answer = |status: StatusCode, body: Value| (status, Json(body)).into_response();
+    Ok(match state.backend.stop_turn(&id).await? {
+        StopOutcome::Stopped => answer(StatusCode::OK, json!({ "stopped": true })),
+        StopOutcome::Stopping => answer(StatusCode::ACCEPTED, json!({ "stopped": true, "ended": false })),
+        StopOutcome::NotRunning => answer(StatusCode::OK, json!({ "stopped": false })),
+        StopOutcome::RunningElsewhere => ApiError {
+            status: StatusCode::CONFLICT,
+            code: "turn_elsewhere",
+            message: format!(
+                "the turn of chat {id} runs on another aomi instance, which alone can stop it; it will end by itself"
+            ),
+        }
+        .into_response(),
     })
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod chat;
 pub(crate) mod chats;
+mod commands;
 mod health;
 mod simulate;
 
@@ -16,6 +17,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/chat", post(chat::post_chat))
         .route("/api/chat/{id}/stream", get(chat::resume_stream))
+        .route("/api/chat/{id}/stop", post(chat::stop_turn))
         .route("/api/chats", get(chats::list_chats))
         .route("/api/chats/{id}", get(chats::get_chat).patch(chats::update_chat).delete(chats::delete_chat))
         .route("/api/search", get(chats::search))
@@ -23,6 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/auth/challenge", post(auth::post_challenge))
         .route("/api/auth/verify", post(auth::post_verify))
         .route("/api/auth/session", get(auth::get_session).delete(auth::delete_session))
+        .route("/api/commands", get(commands::list_commands))
         .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

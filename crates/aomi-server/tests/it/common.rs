@@ -199,23 +199,56 @@ pub fn user_body_from(chat_id: &str, text: &str, wallet: &str) -> Value {
 /// Reads an SSE response to its end and checks the protocol's framing: the header, `[DONE]` last,
 /// and `finish` right before it.
 pub async fn read_stream(response: reqwest::Response) -> Vec<UiChunk> {
-    assert_eq!(response.headers().get("x-vercel-ai-ui-message-stream").unwrap(), "v1");
-    assert_eq!(response.headers().get("x-accel-buffering").unwrap(), "no");
-    let mut events = response.bytes_stream().eventsource();
-    let mut parts = Vec::new();
-    let mut done = false;
-    while let Some(event) = events.next().await {
-        let event = event.expect("SSE event");
-        assert!(!done, "nothing may follow [DONE]");
-        if event.data == DONE {
-            done = true;
-            continue;
-        }
-        parts.push(serde_json::from_str::<UiChunk>(&event.data).expect("a known part"));
-    }
-    assert!(done, "the stream ends with [DONE]");
+    let parts = PartReader::new(response).rest().await;
     assert!(matches!(parts.last(), Some(UiChunk::Finish { .. })), "finish is the last part: {parts:?}");
     parts
+}
+
+/// Reads the parts of an SSE response one at a time.
+pub struct PartReader {
+    events: std::pin::Pin<Box<dyn futures::Stream<Item = Result<eventsource_stream::Event, String>> + Send>>,
+}
+
+impl PartReader {
+    /// A reader of the response, after checking its headers.
+    pub fn new(response: reqwest::Response) -> Self {
+        assert_eq!(response.headers().get("x-vercel-ai-ui-message-stream").unwrap(), "v1");
+        assert_eq!(response.headers().get("x-accel-buffering").unwrap(), "no");
+        let events = response.bytes_stream().eventsource().map(|event| event.map_err(|e| e.to_string()));
+        PartReader { events: Box::pin(events) }
+    }
+
+    /// Reads parts until one satisfies `stop`, and returns them all (that one last).
+    pub async fn until(&mut self, stop: impl Fn(&UiChunk) -> bool) -> Vec<UiChunk> {
+        let mut parts = Vec::new();
+        loop {
+            let event = self.events.next().await.expect("the stream goes on").expect("SSE event");
+            assert_ne!(event.data, DONE, "the stream ended early: {parts:?}");
+            let part: UiChunk = serde_json::from_str(&event.data).expect("a known part");
+            let found = stop(&part);
+            parts.push(part);
+            if found {
+                return parts;
+            }
+        }
+    }
+
+    /// Reads the remaining parts, and checks that `[DONE]` ends the stream.
+    pub async fn rest(mut self) -> Vec<UiChunk> {
+        let mut parts = Vec::new();
+        let mut done = false;
+        while let Some(event) = self.events.next().await {
+            let event = event.expect("SSE event");
+            assert!(!done, "nothing may follow [DONE]");
+            if event.data == DONE {
+                done = true;
+                continue;
+            }
+            parts.push(serde_json::from_str::<UiChunk>(&event.data).expect("a known part"));
+        }
+        assert!(done, "the stream ends with [DONE]");
+        parts
+    }
 }
 
 /// The part types, with runs of the same delta type collapsed.

@@ -3,11 +3,13 @@
 
 mod auth;
 mod chain;
+mod commands;
 mod common;
 mod faults;
 mod history;
 mod resume;
 mod simulation;
+mod stop;
 mod turn;
 mod validation;
 mod web;

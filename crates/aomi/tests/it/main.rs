@@ -102,6 +102,54 @@ async fn chat_streams_tool_calls_and_the_answer_from_a_real_server() {
     assert!(stdout.trim_end().ends_with("It is late."), "{stdout}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_an_answer_stops_it_and_keeps_what_was_said() {
+    let answer = "one two three four five six seven eight nine ten ".repeat(40);
+    let script = Script::new().fallback(Reply::text(answer.clone())).timing(aomi_testkit::Timing {
+        tokens_per_second: Some(20.0),
+        chars_per_token: 4,
+        ..aomi_testkit::Timing::default()
+    });
+    let stub = StubModel::start(script).await.unwrap();
+    let base = stub.openai_base_url();
+    let (_server, url) = serve(&[("AOMI_MODEL", "openai:stub"), ("OPENAI_BASE_URL", &base)]);
+    let chat_url = url.clone();
+    let stdout = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aomi"))
+            .args(["chat", "--url", &chat_url, "--chat", "ctrl-c", "count slowly"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aomi chat runs");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        // The answer has begun once its first word is printed.
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains("one") {
+            let read = stdout.fill_buf().unwrap().to_vec();
+            assert!(!read.is_empty(), "aomi chat ended before answering");
+            stdout.consume(read.len());
+            seen.extend(read);
+        }
+        let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(interrupted.success());
+        std::io::Read::read_to_end(&mut stdout, &mut seen).unwrap();
+        assert!(child.wait().unwrap().success(), "aomi chat ends normally after a stop");
+        String::from_utf8(seen).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(stdout.trim_end().ends_with("[stopped]"), "{stdout}");
+    let said = stdout.trim_end().trim_end_matches("[stopped]").trim_end();
+    assert!(said.len() < answer.len(), "the answer was cut short: {said}");
+
+    let chat: serde_json::Value = reqwest::get(format!("{url}/api/chats/ctrl-c")).await.unwrap().json().await.unwrap();
+    assert_eq!(chat["running"], false);
+    assert_eq!(chat["messages"][1]["metadata"], serde_json::json!({ "incomplete": true, "stopped": true }));
+    let stored: String =
+        chat["messages"][1]["parts"].as_array().unwrap().iter().filter_map(|part| part["text"].as_str()).collect();
+    assert!(!stored.is_empty() && answer.starts_with(&stored), "{chat}");
+}
+
 #[test]
 fn chat_reports_a_server_that_is_not_there() {
     let (ok, _, stderr) = chat("http://127.0.0.1:9", "hello");
