@@ -4,7 +4,7 @@
 //! symbolically; [`resolve`] replaces every symbol in every string of the scenario (the user's
 //! messages, the scripted replies and their tool-call arguments, the checks, the wallets) with the
 //! address of the devnet the run started. `$WALLET` is the wallet address of the turn it appears
-//! in. Symbols are checked when a scenario is read ([`validate`]), so a typo fails at once.
+//! in. Symbols are checked when a scenario is read, so a typo fails at once.
 
 use std::collections::BTreeMap;
 
