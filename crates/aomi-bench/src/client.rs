@@ -110,6 +110,18 @@ impl ChatClient {
     /// Never fails: whatever went wrong is in [`TurnOutcome::failure`].
     pub async fn send(&self, chat_id: &str, text: &str, wallet: Option<&WalletContext>) -> TurnOutcome {
         let message = ChatMessage::user_text(format!("m-{}", uuid::Uuid::new_v4().simple()), text);
+        self.send_message(chat_id, &message, wallet).await
+    }
+
+    /// Sends `message` (a user message, or the assistant message carrying a client tool's output,
+    /// as the AI SDK does after a wallet answered) in `chat_id` and reads the whole streamed answer.
+    /// Never fails: whatever went wrong is in [`TurnOutcome::failure`].
+    pub async fn send_message(
+        &self,
+        chat_id: &str,
+        message: &ChatMessage,
+        wallet: Option<&WalletContext>,
+    ) -> TurnOutcome {
         let mut body = json!({ "id": chat_id, "message": message });
         if let Some(wallet) = wallet {
             body["wallet"] = json!(wallet);

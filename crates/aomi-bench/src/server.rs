@@ -57,6 +57,16 @@ impl ServeProcess {
     /// Starts `program serve --bind 127.0.0.1:0` (`program` is the `aomi` binary) with `model`,
     /// keeping its state in `data_dir`, and waits until it prints its address.
     pub async fn spawn(program: &Path, model: &ServerModel, data_dir: &Path) -> Result<ServeProcess, Error> {
+        Self::spawn_with_env(program, model, data_dir, &[]).await
+    }
+
+    /// [`ServeProcess::spawn`], with `env` set in the child's environment (the eval's devnets).
+    pub async fn spawn_with_env(
+        program: &Path,
+        model: &ServerModel,
+        data_dir: &Path,
+        env: &[(String, String)],
+    ) -> Result<ServeProcess, Error> {
         let mut command = Command::new(program);
         command
             .args(["serve", "--bind", "127.0.0.1:0"])
@@ -76,6 +86,7 @@ impl ServeProcess {
         }
         command.env_remove("AOMI_DATABASE_URL");
         command.env("AOMI_DATA_DIR", data_dir);
+        command.envs(env.iter().map(|(name, value)| (name, value)));
         let mut child =
             command.spawn().map_err(|e| Error::Server(format!("cannot start {} serve: {e}", program.display())))?;
         let pid = child.id();

@@ -1,10 +1,13 @@
 //! `aomi eval`: the agent's eval suite, a thin layer over aomi-bench.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use aomi_bench::eval::chain::{ChainSetupError, EvalChain};
 use aomi_bench::eval::run::{EvalOptions, Mode, run_suite};
-use aomi_bench::eval::spec::Scenario;
+use aomi_bench::eval::spec::{DEVNET_CHAIN_ID, Need, Scenario, is_devnet};
 use aomi_bench::server::{ServeProcess, ServerModel};
 use aomi_llm::ModelConfig;
 use aomi_testkit::{Script, StubModel};
@@ -57,16 +60,28 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
         let url = stub.openai_base_url();
         (Some(&stub), ServerModel::Stub(url), "scripted stub".to_owned())
     };
-    let server = ServeProcess::spawn(&program, &server_model, &data_dir).await?;
+    let (chain, no_chain) = devnets(&scenarios).await?;
+    let env = match &chain {
+        Some(chain) => chain.server_env(&data_dir).context("cannot write the eval's networks file")?,
+        None => Vec::new(),
+    };
+    // Dropping the server or the devnets stops them: on every early return below too.
+    let server = ServeProcess::spawn_with_env(&program, &server_model, &data_dir, &env).await?;
     let mode = match model {
         Some(stub) => Mode::Scripted(stub),
         None => Mode::Model,
     };
-    // The devnet joins `available` once the chain layer can start it.
-    let options = EvalOptions { runs: args.runs, available: Vec::new(), model: name };
-    let report = run_suite(&scenarios, server.target(), mode, &options, &progress::bar("turns")).await;
+    let options = EvalOptions { runs: args.runs, chain: chain.clone(), no_chain, model: name };
+    let bar = progress::bar("turns");
+    let report = tokio::select! {
+        report = run_suite(&scenarios, server.target(), mode, &options, &bar) => Some(report),
+        _ = tokio::signal::ctrl_c() => None,
+    };
     server.stop().await;
+    drop(options);
+    drop(chain);
     let _ = std::fs::remove_dir_all(&data_dir);
+    let Some(report) = report else { bail!("interrupted: the server and the devnets are stopped") };
 
     println!("{}", report.to_markdown());
     if let Some(path) = &args.json {
@@ -81,5 +96,29 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
             bail!("the pass rate {:.1}% is below {:.1}%", rate * 100.0, floor * 100.0)
         }
         _ => Ok(()),
+    }
+}
+
+/// Starts the devnets the scenarios need (or connects to `AOMI_RPC_DEVNET` / `AOMI_RPC_DEVNET_B`).
+/// Without anvil the devnet scenarios are skipped, with the reason; any other failure is an error.
+async fn devnets(scenarios: &[Scenario]) -> anyhow::Result<(Option<Arc<EvalChain>>, Option<String>)> {
+    let on_devnet: Vec<&Scenario> = scenarios.iter().filter(|s| s.needs.contains(&Need::Devnet)).collect();
+    if on_devnet.is_empty() {
+        return Ok((None, None));
+    }
+    let mut chain_ids: BTreeSet<u64> =
+        on_devnet.iter().flat_map(|s| s.chain_ids()).filter(|id| is_devnet(*id)).collect();
+    // The devnet holds the contracts the scenarios' symbols name, even when they only use devnet-b.
+    chain_ids.insert(DEVNET_CHAIN_ID);
+    match EvalChain::start(&chain_ids).await {
+        Ok(chain) => {
+            eprintln!("devnets: {}", chain.describe());
+            Ok((Some(Arc::new(chain)), None))
+        }
+        Err(ChainSetupError::AnvilMissing(error)) => {
+            eprintln!("warning: {error}; the {} devnet scenarios are skipped", on_devnet.len());
+            Ok((None, Some(error.to_string())))
+        }
+        Err(error) => Err(error).context("cannot set up the devnets of the eval"),
     }
 }

@@ -1,5 +1,6 @@
 //! Evaluating a turn's checks against what the turn did.
 
+use aomi_chain::alloy::primitives::I256;
 use aomi_core::{FinishReason, ToolPart, ToolState};
 use serde_json::Value;
 
@@ -21,6 +22,31 @@ pub struct Observation {
     pub errors: Vec<String>,
     /// Messages stored in the chat after the turn, when asked for.
     pub stored_messages: Option<usize>,
+    /// The balance changes over the turn, one per expected change, when read on the devnet; empty
+    /// when this run has no devnet.
+    pub balance_changes: Vec<BalanceReading>,
+}
+
+/// A balance change read on the devnet for one expected change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceReading {
+    /// The account as the check shows it: `wallet (0x…)` or the address.
+    pub account: String,
+    /// What was read, or why it could not be.
+    pub measured: Result<MeasuredDelta, String>,
+}
+
+/// A balance before and after a turn, in base units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasuredDelta {
+    /// Before the turn.
+    pub before: String,
+    /// After the turn (and after the wallet executed what it asked for).
+    pub after: String,
+    /// Gas the account paid in the turn, added back (`ignore_gas`).
+    pub gas_added_back: Option<String>,
+    /// The change, signed: after - before (+ gas added back).
+    pub delta: String,
 }
 
 impl Observation {
@@ -36,6 +62,7 @@ impl Observation {
             done: outcome.done,
             errors,
             stored_messages: None,
+            balance_changes: Vec::new(),
         }
     }
 }
@@ -138,13 +165,37 @@ pub fn evaluate(expect: &Expect, seen: &Observation) -> Vec<CheckResult> {
         };
         check(format!("the chat stores {expected} messages"), verdict);
     }
-    for delta in &expect.balance_deltas {
-        check(
-            format!("the {} balance of {} changes by {}", delta.token, delta.account, delta.delta),
-            Verdict::Skip("balance changes are read on the devnet, which this run does not have".into()),
-        );
+    let read = seen.balance_changes.len() == expect.balance_deltas.len();
+    for (index, delta) in expect.balance_deltas.iter().enumerate() {
+        let reading = seen.balance_changes.get(index).filter(|_| read);
+        let Some(reading) = reading else {
+            check(
+                delta.describe(&delta.account),
+                Verdict::Skip("balance changes are read on the devnet, which this run does not have".into()),
+            );
+            continue;
+        };
+        check(delta.describe(&reading.account), balance_verdict(&delta.delta, &reading.measured));
     }
     results
+}
+
+fn balance_verdict(expected: &str, measured: &Result<MeasuredDelta, String>) -> Verdict {
+    let measured = match measured {
+        Ok(measured) => measured,
+        Err(why) => return Verdict::Fail(format!("the balance could not be read: {why}")),
+    };
+    let (Ok(wanted), Ok(actual)) = (I256::from_dec_str(expected), I256::from_dec_str(&measured.delta)) else {
+        return Verdict::Fail(format!("cannot compare {expected} with {}", measured.delta));
+    };
+    if wanted == actual {
+        return Verdict::Pass;
+    }
+    let gas = measured.gas_added_back.as_ref().map(|gas| format!(", {gas} of gas added back")).unwrap_or_default();
+    Verdict::Fail(format!(
+        "expected a change of {wanted}, it changed by {actual} ({} before the turn, {} after{gas})",
+        measured.before, measured.after
+    ))
 }
 
 fn called(check: &ToolCheck, calls: &[ToolPart]) -> Verdict {
@@ -178,6 +229,23 @@ fn mismatch(check: &ToolCheck, call: &ToolPart) -> Option<String> {
         let value = lookup(&call.input, path);
         if let Some(why) = predicate_fails(predicate, value) {
             return Some(format!("argument {path} {why} (arguments: {})", call.input));
+        }
+    }
+    for (path, predicate) in &check.output {
+        let value = call.output.as_ref().and_then(|output| lookup(output, path));
+        if let Some(why) = predicate_fails(predicate, value) {
+            let output = match (&call.output, &call.error_text) {
+                (Some(output), _) => format!("output: {}", quote(&output.to_string())),
+                (None, Some(error)) => format!("the call failed: {}", quote(error)),
+                (None, None) => format!("no output; state {:?}", call.state),
+            };
+            return Some(format!("output {path} {why} ({output})"));
+        }
+    }
+    if let Some(predicate) = &check.error {
+        let text = call.error_text.clone().map(Value::String);
+        if let Some(why) = predicate_fails(predicate, text.as_ref()) {
+            return Some(format!("the error text {why}"));
         }
     }
     match (check.outcome, call.state) {

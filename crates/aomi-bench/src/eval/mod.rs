@@ -8,8 +8,15 @@
 //! scenario's `model` replies (CI: proves the harness and the plumbing; every scenario passes), or
 //! with a real model (a pass rate per scenario and overall, with tokens and time). A failed check
 //! says which scenario, turn and check failed, and why ([`check::evaluate`]).
+//!
+//! Scenarios that need the devnet run on anvils [`chain::EvalChain`] starts (or the ones
+//! `AOMI_RPC_DEVNET` / `AOMI_RPC_DEVNET_B` name), with the devnet's addresses filled in for their
+//! symbols ([`symbols`]); the harness plays the wallet in both modes ([`wallet`]).
 
+pub mod chain;
 pub mod check;
 pub mod report;
 pub mod run;
 pub mod spec;
+pub mod symbols;
+pub mod wallet;

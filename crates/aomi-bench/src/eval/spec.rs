@@ -3,9 +3,9 @@
 //! ```toml
 //! name = "time-question"                 # defaults to the file's name
 //! description = "Asks the time; the model must call the clock and state the time."
-//! needs = []                             # ["devnet"]: runs only with the devnet
+//! needs = []                             # ["devnet"]: runs on the devnet `aomi eval` starts
 //! network = "devnet"                     # the wallet's network, by name (or give wallet.chain_id)
-//! wallet = { address = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" }
+//! wallet = { address = "$ACCOUNT_1" }    # an address, or a devnet symbol (below)
 //!
 //! [[turns]]
 //! user = "What time is it in UTC?"
@@ -16,21 +16,34 @@
 //!   { tool_calls = { calls = [{ name = "get_current_time" }] } },
 //!   { text = "It is 12:00 UTC." },
 //! ]
+//! wallet_action = "sign"                # what the wallet does with a transaction request: sign | reject
 //! [turns.expect]
-//! called = [{ tool = "get_current_time", outcome = "ok" }]
-//! not_called = [{ tool = "send_transaction" }]
+//! called = [{ tool = "get_current_time", outcome = "ok", output = { "data.utc" = { exists = true } } }]
+//! not_called = [{ tool = "send_transaction_to_wallet" }]
 //! text_contains = ["UTC"]                # every one, ignoring case
 //! text_contains_any = ["12", "noon"]     # at least one, ignoring case
 //! text_not_contains = ["I don't know"]
 //! text_matches = ['\d{1,2}:\d{2}']       # regular expressions, every one
 //! history_messages = 2                   # messages stored in the chat after this turn
-//! # With the devnet: balance changes after the wallet executed what the turn prepared.
+//! # With the devnet: balance changes over the turn, after the wallet executed what it prepared.
 //! # balance_deltas = [{ account = "wallet", token = "USDC", delta = "-1500000" }]
 //! ```
 //!
-//! A tool check's `args` maps an argument (a dotted path into the arguments: `to`, `call.value`)
-//! to a predicate: `{ eq = <any value> }`, `{ eq_ignore_case = "0xAbC…" }`, `{ contains = "…" }`,
-//! `{ matches = "regex" }`, `{ exists = true }`, `{ one_of = [...] }`.
+//! A tool check's `args` maps an argument (a dotted path into the arguments: `to`, `args.1`) to a
+//! predicate: `{ eq = <any value> }`, `{ eq_ignore_case = "0xAbC…" }`, `{ contains = "…" }`,
+//! `{ matches = "regex" }`, `{ exists = true }`, `{ one_of = [...] }`. `output` does the same on
+//! the call's output (a server tool's is `{ data, summary }`; the wallet's answer to
+//! `send_transaction_to_wallet` is `{ transactionHash, chainId, status, blockNumber }`), and
+//! `error` is a predicate on a failed call's error text.
+//!
+//! On the devnet, `$USDC`, `$DAI`, `$WETH`, `$ORDER_BOOK`, `$REVERTER` (the contracts),
+//! `$ACCOUNT_0` … `$ACCOUNT_9` (anvil's unlocked dev accounts; 0 to 4 hold 1,000,000 USDC and DAI)
+//! and `$WALLET` (the turn's wallet address) are replaced by their addresses everywhere in a
+//! scenario: messages, the scripted replies' arguments, the checks ([`crate::eval::symbols`]).
+//! A balance change names its `account` (`wallet` or an address), its `token` (`ETH`, `USDC`,
+//! `DAI`, `WETH` or a token address), optionally its `network` (default: the turn's) and
+//! `ignore_gas = true` to add back the gas the account paid for the transactions the wallet sent
+//! in the turn.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,7 +63,8 @@ pub const SCRIPT_EXHAUSTED: &str = "the eval scenario's scripted model replies r
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Need {
-    /// A local chain (anvil) with aomi's contracts: `aomi devnet`.
+    /// A local chain (anvil) with aomi's contracts, as `aomi devnet` starts it (and a second one,
+    /// `devnet-b`, for network switches).
     Devnet,
 }
 
@@ -118,6 +132,9 @@ pub struct Turn {
     /// The scripted model's replies for this turn (each repetition), one per model call.
     #[serde(default)]
     pub model: Vec<Reply>,
+    /// What the wallet does with the transactions the turn asks it to send.
+    #[serde(default)]
+    pub wallet_action: WalletAction,
     /// The checks.
     #[serde(default)]
     pub expect: Expect,
@@ -125,6 +142,17 @@ pub struct Turn {
 
 fn one() -> usize {
     1
+}
+
+/// What the wallet (played by the harness) does with a transaction request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalletAction {
+    /// Signs and sends it, waits for the receipt and returns the outcome.
+    #[default]
+    Sign,
+    /// Rejects it, as a person pressing "reject" would.
+    Reject,
 }
 
 /// What must hold after a turn.
@@ -169,6 +197,12 @@ pub struct ToolCheck {
     /// How the call must have ended.
     #[serde(default)]
     pub outcome: Option<Outcome>,
+    /// Predicates on its output, by dotted path.
+    #[serde(default)]
+    pub output: BTreeMap<String, Predicate>,
+    /// A predicate on its error text (the call must have failed).
+    #[serde(default)]
+    pub error: Option<Predicate>,
 }
 
 /// How a tool call ended.
@@ -199,16 +233,32 @@ pub enum Predicate {
     OneOf(Vec<Value>),
 }
 
-/// An expected balance change (exact integer in the token's base units, signed).
+/// An expected balance change over a turn (exact integer in the token's base units, signed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BalanceDelta {
     /// `wallet`, or an address.
     pub account: String,
-    /// `ETH`, a token symbol of the devnet's contracts, or a token address.
+    /// `ETH`, a token symbol of the devnet's contracts (`USDC`, `DAI`, `WETH`), or a token address.
     pub token: String,
     /// The change, in base units: `-1500000`.
     pub delta: String,
+    /// The network to read it on; default: the turn's wallet network.
+    #[serde(default)]
+    pub network: Option<String>,
+    /// Adds back the gas the account paid for the transactions the wallet sent in the turn, so that
+    /// a native balance change can be exact.
+    #[serde(default)]
+    pub ignore_gas: bool,
+}
+
+impl BalanceDelta {
+    /// The check, described: `the USDC balance of wallet changes by -1500000`.
+    pub fn describe(&self, account: &str) -> String {
+        let gas = if self.ignore_gas { " (gas added back)" } else { "" };
+        let network = self.network.as_ref().map(|n| format!(" on {n}")).unwrap_or_default();
+        format!("the {} balance of {account}{network} changes by {}{gas}", self.token, self.delta)
+    }
 }
 
 impl fmt::Display for Predicate {
@@ -235,13 +285,29 @@ impl fmt::Display for ToolCheck {
         if !args.is_empty() {
             write!(f, " with {}", args.join(" and "))?;
         }
+        let output: Vec<String> =
+            self.output.iter().map(|(path, predicate)| format!("output {path} {predicate}")).collect();
+        if !output.is_empty() {
+            write!(f, "{} {}", if args.is_empty() { " with" } else { " and" }, output.join(" and "))?;
+        }
         match self.outcome {
-            Some(Outcome::Ok) => f.write_str(", succeeding"),
-            Some(Outcome::Error) => f.write_str(", failing"),
+            Some(Outcome::Ok) => f.write_str(", succeeding")?,
+            Some(Outcome::Error) => f.write_str(", failing")?,
+            None => {}
+        }
+        match &self.error {
+            Some(predicate) => write!(f, ", error text {predicate}"),
             None => Ok(()),
         }
     }
 }
+
+/// The name of the second devnet, the other side of a network switch.
+pub const DEVNET_B: &str = "devnet-b";
+/// The chain id of the devnet.
+pub const DEVNET_CHAIN_ID: u64 = 31_337;
+/// The chain id of the second devnet.
+pub const DEVNET_B_CHAIN_ID: u64 = 31_338;
 
 /// The chain id of a network name; `None` for a name aomi does not know.
 pub fn chain_id_of(network: &str) -> Option<u64> {
@@ -249,9 +315,15 @@ pub fn chain_id_of(network: &str) -> Option<u64> {
         "mainnet" | "ethereum" => Some(1),
         "sepolia" => Some(11_155_111),
         "base" => Some(8453),
-        "devnet" | "anvil" => Some(31_337),
+        "devnet" | "anvil" => Some(DEVNET_CHAIN_ID),
+        DEVNET_B => Some(DEVNET_B_CHAIN_ID),
         _ => None,
     }
+}
+
+/// True for the chain ids of the devnets `aomi eval` runs.
+pub fn is_devnet(chain_id: u64) -> bool {
+    chain_id == DEVNET_CHAIN_ID || chain_id == DEVNET_B_CHAIN_ID
 }
 
 impl Scenario {
@@ -302,11 +374,20 @@ impl Scenario {
         if self.turns.is_empty() {
             return Err("a scenario needs at least one [[turns]]".into());
         }
-        for network in self.turns.iter().filter_map(|t| t.network.as_ref()).chain(&self.network) {
+        let deltas = self.turns.iter().flat_map(|t| &t.expect.balance_deltas);
+        let networks = self.turns.iter().filter_map(|t| t.network.as_ref()).chain(&self.network);
+        for network in networks.chain(deltas.filter_map(|d| d.network.as_ref())) {
             if chain_id_of(network).is_none() {
-                return Err(format!("unknown network \"{network}\"; known: mainnet, sepolia, base, devnet"));
+                return Err(format!(
+                    "unknown network \"{network}\"; known: mainnet, sepolia, base, devnet, {DEVNET_B}"
+                ));
             }
         }
+        let on_devnet = self.needs.contains(&Need::Devnet);
+        if !on_devnet && self.chain_ids().into_iter().any(|id| id == DEVNET_B_CHAIN_ID) {
+            return Err(format!("{DEVNET_B} is one of the devnets; add needs = [\"devnet\"]"));
+        }
+        crate::eval::symbols::validate(self, on_devnet)?;
         for (index, turn) in self.turns.iter().enumerate() {
             let at = || format!("turn {}", index + 1);
             if turn.repeat == 0 {
@@ -334,6 +415,15 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// The chain ids the scenario's wallets, networks and balance checks name.
+    pub fn chain_ids(&self) -> std::collections::BTreeSet<u64> {
+        let mut ids: std::collections::BTreeSet<u64> =
+            self.expanded_turns().iter().filter_map(|t| t.2.as_ref().map(|w| w.chain_id)).collect();
+        let deltas = self.turns.iter().flat_map(|t| &t.expect.balance_deltas);
+        ids.extend(deltas.filter_map(|d| d.network.as_deref().and_then(chain_id_of)));
+        ids
     }
 
     /// The turns as sent: each repeated as it says, `{n}` filled in, with the wallet each is sent in.

@@ -1,18 +1,31 @@
-//! The eval scenarios: the repository's files parse, the scripted mode passes every one, and a
-//! wrong expectation fails with a message that names the check and says why.
+//! The eval scenarios: the repository's files parse, the scripted mode passes every one (the chain
+//! scenarios on real anvils, with the harness as the wallet), and a wrong expectation fails with a
+//! message that names the check and says why.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
+use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
+use aomi_bench::eval::chain::{DEVNET, EvalChain};
 use aomi_bench::eval::check::{Observation, Verdict, evaluate};
-use aomi_bench::eval::report::Status;
+use aomi_bench::eval::report::{EvalReport, Status};
 use aomi_bench::eval::run::{EvalOptions, Mode, run_suite};
-use aomi_bench::eval::spec::{Need, Scenario};
+use aomi_bench::eval::spec::{DEVNET_B_CHAIN_ID, DEVNET_CHAIN_ID, Need, Scenario};
+use aomi_bench::server::Target;
+use aomi_chain::{ChainSessions, NetworkRegistry};
 use aomi_core::{ToolPart, ToolState};
-use aomi_testkit::Script;
+use aomi_llm::{LlmClient, ModelConfig};
+use aomi_server::transactions::recorded_chain_tools;
+use aomi_server::{AppState, Backend, ServerConfig};
+use aomi_store::{SqliteStore, Store};
+use aomi_testkit::{Script, StubModel};
+use aomi_tools::ToolRegistry;
+use aomi_tools::time::GetCurrentTime;
 use indicatif::ProgressBar;
 use serde_json::json;
-
-use crate::common::TestServer;
+use tokio::sync::oneshot;
 
 fn evals_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../evals")
@@ -23,7 +36,65 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn options() -> EvalOptions {
-    EvalOptions { runs: 1, available: Vec::new(), model: "scripted stub".into() }
+    EvalOptions::new(1, "scripted stub")
+}
+
+/// Both devnets, as `aomi eval` starts them.
+async fn devnets() -> Arc<EvalChain> {
+    Arc::new(EvalChain::start(&BTreeSet::from([DEVNET_CHAIN_ID, DEVNET_B_CHAIN_ID])).await.unwrap())
+}
+
+/// An aomi server on the devnets, in this process.
+struct ChainServer {
+    target: Target,
+    stub: StubModel,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// The server `aomi serve` builds against the eval's devnets (the clock, the recorded chain tools, the
+/// devnet as default network, devnet-b from the networks file), in this process, on a free port.
+async fn server_on(chain: &EvalChain) -> ChainServer {
+    let stub = StubModel::start(Script::new()).await.unwrap();
+    let mut config = ModelConfig::parse("openai:stub").unwrap();
+    config.base_url = Some(stub.openai_base_url());
+    let llm = LlmClient::new(config).unwrap();
+    let mut registry = NetworkRegistry::builtin();
+    registry.set_rpc_url(DEVNET, &chain.devnet(DEVNET_CHAIN_ID).unwrap().url).unwrap();
+    registry.merge_toml(&chain.networks_toml()).unwrap();
+    let sessions = Arc::new(ChainSessions::new(registry, DEVNET).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::memory().await.unwrap());
+    let tools =
+        ToolRegistry::new().with(GetCurrentTime).merge(recorded_chain_tools(Arc::clone(&sessions), Arc::clone(&store)));
+    let app =
+        DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30) });
+    let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        body_limit: aomi_server::DEFAULT_BODY_LIMIT,
+        web_dir: None,
+    };
+    let (bound_tx, bound_rx) = oneshot::channel();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(aomi_server::serve(
+        AppState::new(backend).with_chain(sessions),
+        config,
+        move |addr| {
+            let _ = bound_tx.send(addr);
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let addr = bound_rx.await.unwrap();
+    let target = Target { url: format!("http://{addr}"), pid: Some(std::process::id()) };
+    ChainServer { target, stub, _shutdown: shutdown }
+}
+
+async fn run_on_devnets(scenarios: &[Scenario]) -> EvalReport {
+    let chain = devnets().await;
+    let server = server_on(&chain).await;
+    let options = EvalOptions { chain: Some(Arc::clone(&chain)), ..options() };
+    run_suite(scenarios, &server.target, Mode::Scripted(&server.stub), &options, &ProgressBar::hidden()).await
 }
 
 #[test]
@@ -45,7 +116,8 @@ fn the_repository_scenarios_parse_and_cover_the_issue() {
     let switch = scenarios.iter().find(|s| s.name == "chain-network-switch").unwrap();
     let chains: Vec<Option<u64>> = switch.expanded_turns().iter().map(|t| t.2.as_ref().map(|w| w.chain_id)).collect();
     assert_eq!(chains, [Some(31337), Some(31338)]);
-    assert!(scenarios.iter().filter(|s| s.needs.contains(&Need::Devnet)).count() >= 9);
+    assert_eq!(switch.chain_ids(), BTreeSet::from([DEVNET_CHAIN_ID, DEVNET_B_CHAIN_ID]));
+    assert!(scenarios.iter().filter(|s| s.needs.contains(&Need::Devnet)).count() >= 11);
 }
 
 #[test]
@@ -128,21 +200,23 @@ fn an_incomplete_turn_fails_even_without_checks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scripted_mode_passes_every_scenario_and_fails_a_wrong_one() {
-    let server = TestServer::start(Script::new()).await;
     let mut scenarios = Scenario::load_all(&[evals_dir()]).unwrap();
     scenarios.push(Scenario::load(&fixture("wrong-expectation.toml")).unwrap());
-    let report =
-        run_suite(&scenarios, &server.target, Mode::Scripted(&server.stub), &options(), &ProgressBar::hidden()).await;
+    // Each scenario starts from the same chain: after every transfer, the wallet still holds exactly
+    // the 10000 ETH anvil funds (the scenario checks the wei the tool read).
+    let mut again = scenarios.iter().find(|s| s.name == "chain-eth-balance").unwrap().clone();
+    again.name = "chain-eth-balance-after-the-others".into();
+    scenarios.push(again);
+    let report = run_on_devnets(&scenarios).await;
 
     for result in &report.scenarios {
         match result.name.as_str() {
             "wrong-expectation" => assert_eq!(result.status, Status::Failed),
-            name if name.starts_with("chain-") => {
-                assert_eq!(result.status, Status::Skipped("needs the devnet".into()), "{name}")
-            }
             name => assert_eq!(result.status, Status::Passed, "{name}: {:?}", result.failures),
         }
     }
+    let chain = report.scenarios.iter().filter(|s| s.name.starts_with("chain-")).count();
+    assert!(chain >= 11, "{chain} chain scenarios ran");
     let wrong = report.scenarios.iter().find(|s| s.name == "wrong-expectation").unwrap();
     assert_eq!(wrong.failures.len(), 2, "{:?}", wrong.failures);
     assert!(
@@ -160,8 +234,47 @@ async fn the_scripted_mode_passes_every_scenario_and_fails_a_wrong_one() {
     assert!(!report.all_passed());
     let markdown = report.to_markdown();
     assert!(markdown.contains("| wrong-expectation | FAIL | 0/1 | 0% |"), "{markdown}");
-    assert!(markdown.contains("| chain-eth-balance | skipped: needs the devnet |"), "{markdown}");
+    assert!(markdown.contains("| chain-transfer-usdc-6-decimals | pass | 1/1 | 100% |"), "{markdown}");
     assert!(markdown.contains("## Failures"), "{markdown}");
+    assert!(markdown.contains(" 0 skipped;"), "{markdown}");
     let passed = report.scenarios.iter().filter(|s| s.status == Status::Passed).count();
     assert_eq!(report.pass_rate(), Some(passed as f64 / (passed + 1) as f64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_expected_delta_fails_naming_the_check_the_expected_and_the_actual_delta() {
+    let scenario = Scenario::load(&fixture("wrong-delta.toml")).unwrap();
+    let report = run_on_devnets(&[scenario]).await;
+    let result = &report.scenarios[0];
+    assert_eq!(result.status, Status::Failed);
+    // The transfer itself went through: only the wrong expectation fails.
+    assert_eq!(result.failures.len(), 1, "{:?}", result.failures);
+    let recipient = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955";
+    assert_eq!(
+        result.failures[0],
+        format!(
+            "wrong-delta, turn 1 (\"Send 1.5 USDC to {recipient}\"): check `the USDC balance of {recipient} changes by \
+             1500001` failed: expected a change of 1500001, it changed by 1500000 (0 before the turn, 1500000 after)"
+        )
+    );
+    assert!(report.to_markdown().contains("| wrong-delta | FAIL | 0/1 | 0% |"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_devnet_the_chain_scenarios_are_skipped_with_the_reason() {
+    let scenarios: Vec<Scenario> =
+        Scenario::load_all(&[evals_dir()]).unwrap().into_iter().filter(|s| s.needs.contains(&Need::Devnet)).collect();
+    let target = Target { url: "http://127.0.0.1:9".into(), pid: None };
+    let options = EvalOptions { no_chain: Some("anvil is not installed".into()), ..options() };
+    let stub = StubModel::start(Script::new()).await.unwrap();
+    let report = run_suite(&scenarios, &target, Mode::Scripted(&stub), &options, &ProgressBar::hidden()).await;
+    for result in &report.scenarios {
+        assert_eq!(
+            result.status,
+            Status::Skipped("needs the devnet: anvil is not installed".into()),
+            "{}",
+            result.name
+        );
+    }
+    assert!(report.all_passed() && report.pass_rate().is_none());
 }

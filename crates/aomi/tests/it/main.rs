@@ -244,6 +244,8 @@ fn aomi(args: &[&str]) -> (bool, String, String) {
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
+        .env_remove("AOMI_RPC_DEVNET")
+        .env_remove("AOMI_RPC_DEVNET_B")
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
@@ -254,13 +256,51 @@ fn aomi(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The devnets `aomi eval` said it started (its stderr line `devnets: devnet (chain id …) at URL, started; …`).
+fn started_devnets(stderr: &str) -> Vec<String> {
+    let line = stderr.lines().find_map(|line| line.strip_prefix("devnets: ")).unwrap_or_default();
+    line.split("; ")
+        .filter(|devnet| devnet.ends_with(", started"))
+        .filter_map(|devnet| devnet.split(" at http://").nth(1))
+        .map(|rest| rest.trim_end_matches(", started").to_owned())
+        .collect()
+}
+
+/// Nothing listens at any of `addresses` any more: the anvils are stopped.
+fn assert_stopped(addresses: &[String]) {
+    for address in addresses {
+        assert!(std::net::TcpStream::connect(address).is_err(), "anvil at {address} is still running");
+    }
+}
+
 #[test]
 fn eval_scripted_passes_the_repository_scenarios() {
     let (ok, stdout, stderr) = aomi(&["eval", "evals"]);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("| fifty-turn-chat | pass | 1/1 | 100% | 50 |"), "{stdout}");
-    assert!(stdout.contains("| chain-wrap-eth | skipped: needs the devnet |"), "{stdout}");
-    assert!(stdout.contains("6 passed, 0 failed, 10 skipped; overall pass rate 100.0%"), "{stdout}");
+    assert!(stdout.contains("| chain-wrap-eth | pass | 1/1 | 100% | 1 |"), "{stdout}");
+    assert!(stdout.contains("| chain-network-switch | pass | 1/1 | 100% | 2 |"), "{stdout}");
+    assert!(stdout.contains("17 passed, 0 failed, 0 skipped; overall pass rate 100.0%"), "{stdout}");
+    let devnets = started_devnets(&stderr);
+    assert_eq!(devnets.len(), 2, "the devnet and devnet-b: {stderr}");
+    assert_stopped(&devnets);
+}
+
+#[test]
+fn eval_fails_a_wrong_expected_delta_and_stops_the_devnet() {
+    let (ok, stdout, stderr) = aomi(&["eval", "crates/aomi-bench/tests/fixtures/wrong-delta.toml"]);
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("a scripted scenario failed"), "{stderr}");
+    assert!(
+        stdout.contains(
+            "check `the USDC balance of 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 changes by 1500001` failed: \
+             expected a change of 1500001, it changed by 1500000"
+        ),
+        "{stdout}"
+    );
+    let devnets = started_devnets(&stderr);
+    assert_eq!(devnets.len(), 1, "only the devnet: {stderr}");
+    assert_stopped(&devnets);
 }
 
 #[test]
@@ -268,6 +308,7 @@ fn eval_fails_a_wrong_expectation_and_says_which_check_and_why() {
     let (ok, stdout, stderr) =
         aomi(&["eval", "evals/time-question.toml", "crates/aomi-bench/tests/fixtures/wrong-expectation.toml"]);
     assert!(!ok, "{stdout}");
+    assert!(!stderr.contains("devnets:"), "no devnet without a scenario that needs one: {stderr}");
     assert!(stderr.contains("a scripted scenario failed"), "{stderr}");
     assert!(stdout.contains("| time-question | pass |"), "{stdout}");
     assert!(

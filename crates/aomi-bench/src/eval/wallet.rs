@@ -1,0 +1,207 @@
+//! The harness as the user's wallet.
+//!
+//! A turn that asks the wallet for a transaction ends with the `send_transaction_to_wallet` call
+//! open and a `data-wallet-request` part carrying the request (chain id, from, to, value, data,
+//! gas). The web page then has the person sign it, waits for the receipt and posts the outcome back
+//! as the assistant message with the tool part in `output-available` (`{transactionHash, chainId,
+//! status, blockNumber}`), or in `output-error` for a rejection; the server continues the turn.
+//! [`answer`] does the same on the devnet: anvil signs for its unlocked dev account, whatever the
+//! model (scripted or real) asked for.
+
+use std::time::Duration;
+
+use aomi_chain::alloy::network::TransactionBuilder;
+use aomi_chain::alloy::primitives::{Address, B256, Bytes, U256, hex};
+use aomi_chain::alloy::providers::Provider;
+use aomi_chain::alloy::rpc::types::TransactionRequest;
+use aomi_core::{ChatMessage, MessagePart, Role, ToolPart, ToolState, UiChunk, WalletContext};
+use serde_json::{Value, json};
+
+use crate::eval::chain::EvalChain;
+use crate::eval::spec::WalletAction;
+
+/// What the web page answers when the person rejects a transaction in the wallet.
+pub const REJECTED: &str = "The user rejected the transaction in the wallet.";
+
+/// How long the wallet waits for a receipt (anvil mines at once).
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A transaction request waiting for the wallet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalletRequest {
+    /// The open tool call.
+    pub tool_call_id: String,
+    /// Its tool (`send_transaction_to_wallet`).
+    pub tool_name: String,
+    /// The call's arguments, sent back with its output.
+    pub input: Value,
+    /// The request the server built: `{chainId, from, to, value, data, gas, …}`.
+    pub request: Value,
+}
+
+/// A transaction the wallet sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentTransaction {
+    /// Its chain.
+    pub chain_id: u64,
+    /// The sender.
+    pub from: Address,
+    /// Its hash.
+    pub hash: B256,
+    /// True when it succeeded (false: it was mined and reverted).
+    pub success: bool,
+    /// Gas used times the effective gas price, in wei.
+    pub gas_paid: U256,
+}
+
+/// The wallet's answer to the open requests of a turn.
+#[derive(Debug, Clone)]
+pub struct WalletAnswer {
+    /// The assistant message to post back: the answered tool parts.
+    pub message: ChatMessage,
+    /// The same outcomes as stream parts, to fold into what the turn showed.
+    pub chunks: Vec<UiChunk>,
+    /// The transactions sent.
+    pub sent: Vec<SentTransaction>,
+}
+
+/// The calls of `message` that wait for the wallet: open tool calls with a `data-wallet-request`.
+pub fn open_requests(message: &ChatMessage) -> Vec<WalletRequest> {
+    message
+        .tool_parts()
+        .filter(|tool| tool.state == ToolState::InputAvailable)
+        .filter_map(|tool| {
+            let request = message.parts.iter().find_map(|part| match part {
+                MessagePart::Data { name, id: Some(id), data }
+                    if name == "wallet-request" && *id == tool.tool_call_id =>
+                {
+                    Some(data["request"].clone())
+                }
+                _ => None,
+            })?;
+            Some(WalletRequest {
+                tool_call_id: tool.tool_call_id.clone(),
+                tool_name: tool.tool_name.clone(),
+                input: tool.input.clone(),
+                request,
+            })
+        })
+        .collect()
+}
+
+/// Answers every request in `requests` as the wallet would: signs and sends each on its devnet
+/// (from the request's `from`, else the turn's wallet), or rejects each. `message_id` is the
+/// assistant message that holds the calls.
+pub async fn answer(
+    chain: Option<&EvalChain>,
+    message_id: &str,
+    requests: &[WalletRequest],
+    action: WalletAction,
+    wallet: Option<&WalletContext>,
+) -> WalletAnswer {
+    let mut parts = Vec::new();
+    let mut chunks = Vec::new();
+    let mut sent = Vec::new();
+    for request in requests {
+        let outcome = match action {
+            WalletAction::Reject => Err(REJECTED.to_owned()),
+            WalletAction::Sign => match chain {
+                None => Err("The wallet cannot send it: this eval run has no devnet.".to_owned()),
+                Some(chain) => send(chain, &request.request, wallet).await.map(|tx| {
+                    let output = json!({
+                        "transactionHash": tx.0.hash,
+                        "chainId": tx.0.chain_id,
+                        "status": if tx.0.success { "success" } else { "reverted" },
+                        "blockNumber": tx.1,
+                    });
+                    sent.push(tx.0);
+                    output
+                }),
+            },
+        };
+        let (state, output, error_text) = match outcome {
+            Ok(output) => {
+                chunks.push(UiChunk::ToolOutputAvailable {
+                    tool_call_id: request.tool_call_id.clone(),
+                    output: output.clone(),
+                    preliminary: None,
+                });
+                (ToolState::OutputAvailable, Some(output), None)
+            }
+            Err(error) => {
+                chunks.push(UiChunk::ToolOutputError {
+                    tool_call_id: request.tool_call_id.clone(),
+                    error_text: error.clone(),
+                });
+                (ToolState::OutputError, None, Some(error))
+            }
+        };
+        parts.push(MessagePart::Tool(ToolPart {
+            tool_name: request.tool_name.clone(),
+            tool_call_id: request.tool_call_id.clone(),
+            state,
+            input: request.input.clone(),
+            output,
+            error_text,
+        }));
+    }
+    let message = ChatMessage { id: message_id.to_owned(), role: Role::Assistant, parts, metadata: None };
+    WalletAnswer { message, chunks, sent }
+}
+
+/// Sends one request from an unlocked dev account and waits for its receipt; the error is what
+/// the wallet would tell the page.
+async fn send(
+    chain: &EvalChain,
+    request: &Value,
+    wallet: Option<&WalletContext>,
+) -> Result<(SentTransaction, u64), String> {
+    let failed = |why: String| format!("The wallet could not send the transaction: {why}");
+    let chain_id = request["chainId"].as_u64().ok_or_else(|| failed("the request has no chainId".into()))?;
+    let devnet = chain.devnet(chain_id).ok_or_else(|| failed(format!("the wallet cannot reach chain {chain_id}")))?;
+    let from = request["from"]
+        .as_str()
+        .or_else(|| wallet.and_then(|w| w.address.as_deref()))
+        .ok_or_else(|| failed("no wallet address is connected".into()))?;
+    let from: Address = from.parse().map_err(|_| failed(format!("\"{from}\" is not an address")))?;
+    let to: Address = request["to"]
+        .as_str()
+        .and_then(|to| to.parse().ok())
+        .ok_or_else(|| failed(format!("\"to\" is not an address: {}", request["to"])))?;
+    let value: U256 = match &request["value"] {
+        Value::Null => U256::ZERO,
+        value => value
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| failed(format!("\"value\" is not an amount of wei: {value}")))?,
+    };
+    let data = match request["data"].as_str() {
+        Some(data) => hex::decode(data).map_err(|_| failed(format!("\"data\" is not hex: {data}")))?,
+        None => Vec::new(),
+    };
+    // The nonce is read each time: a provider's cached nonce runs ahead of the chain once a
+    // snapshot is reverted, and a transaction with a future nonce is never mined.
+    let nonce = devnet.provider.get_transaction_count(from).pending().await.map_err(|e| failed(e.to_string()))?;
+    let mut tx =
+        TransactionRequest::default().from(from).to(to).value(value).nonce(nonce).with_input(Bytes::from(data));
+    if let Some(gas) = request["gas"].as_str() {
+        tx = tx.gas_limit(gas.parse().map_err(|_| failed(format!("\"gas\" is not a number: {gas}")))?);
+    }
+    let pending = devnet.provider.send_transaction(tx).await.map_err(|e| failed(e.to_string()))?;
+    let hash = *pending.tx_hash();
+    // Polled by hash rather than through alloy's block watcher, which may skip the blocks mined
+    // again after a snapshot is reverted (their numbers were seen before).
+    let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
+    let receipt = loop {
+        match devnet.provider.get_transaction_receipt(hash).await.map_err(|e| failed(e.to_string()))? {
+            Some(receipt) => break receipt,
+            None if tokio::time::Instant::now() >= deadline => {
+                return Err(failed(format!("no receipt for {hash} within {} s", RECEIPT_TIMEOUT.as_secs())));
+            }
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    let gas_paid = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+    let sent = SentTransaction { chain_id, from, hash: receipt.transaction_hash, success: receipt.status(), gas_paid };
+    Ok((sent, receipt.block_number.unwrap_or_default()))
+}
