@@ -112,7 +112,7 @@ export async function startAomi(script, env = {}) {
 
 /**
  * A browser page on a fresh profile. With `wallet`, the fixture wallet is in the page before its
- * scripts run: `{accounts, chainId, chains, rpcUrls, rejectTransactions}`.
+ * scripts run: `{accounts, chainId, chains, rpcUrls, rejectTransactions, rejectSignatures}`.
  */
 export async function openBrowser({ wallet, viewport = { width: 1280, height: 860 }, colorScheme = 'dark' } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'aomi-chromium-'));

@@ -5,7 +5,7 @@
 // installed wallets do, and remembers the site's connection and chain across reloads, as they do.
 //
 // Configured by the object passed to it: { accounts, chainId, chains, rpcUrls: {chainId: url},
-// rejectTransactions }. Every request is logged in window.__aomiWalletLog.
+// rejectTransactions, rejectSignatures }. Every request is logged in window.__aomiWalletLog.
 (config => {
   const store = {
     get: (key, fallback) => {
@@ -76,6 +76,9 @@
         case 'wallet_addEthereumChain':
           // The person declines to add a network the wallet does not have.
           throw rpcError(4001, 'User rejected adding the network.');
+        case 'personal_sign':
+          if (config.rejectSignatures) throw rpcError(4001, 'User rejected the signature request.');
+          return forward(method, params);
         case 'eth_sendTransaction':
           if (config.rejectTransactions) throw rpcError(4001, 'User rejected the request.');
           return forward(method, params);

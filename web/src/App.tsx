@@ -12,7 +12,9 @@ import { newChatId, rememberChat } from './lib/local';
 import type { AomiMessage, DirectCommand } from './lib/types';
 import { useTheme } from './theme';
 import { NetworkMenu } from './wallet/NetworkMenu';
+import { SignInCard } from './wallet/SignInCard';
 import { WalletButton } from './wallet/WalletButton';
+import { useSignIn } from './wallet/useSignIn';
 import { useWalletContext } from './wallet/useWalletContext';
 
 /** The chat id in the address, if any. */
@@ -44,6 +46,9 @@ export function App() {
   const [serverCommands, setServerCommands] = useState<DirectCommand[]>([]);
   const [theme, toggleTheme] = useTheme();
   const { wallet, ready, switchNetwork } = useWalletContext();
+  const auth = useSignIn(wallet.address, wallet.chainId);
+  // Where the server requires sign-in, a connected wallet's chats wait for its signature.
+  const needsSignIn = !!wallet.address && (!auth.known || (auth.required && !auth.signedIn));
 
   useEffect(() => {
     const onPop = () => setRoute(routeFromLocation());
@@ -58,7 +63,7 @@ export function App() {
   // Load the chat's stored messages before showing it (a fresh chat has none), as the wallet that
   // owns it: wait until a remembered wallet has reconnected.
   useEffect(() => {
-    if (route.fresh || !ready) return;
+    if (route.fresh || !ready || needsSignIn) return;
     let live = true;
     getChat(route.id, wallet.address)
       .then(chat => {
@@ -68,7 +73,7 @@ export function App() {
     return () => {
       live = false;
     };
-  }, [route, attempt, ready, wallet.address]);
+  }, [route, attempt, ready, wallet.address, needsSignIn]);
 
   const current: Loaded | undefined = route.fresh ? { id: route.id, messages: [], resume: false } : loaded;
 
@@ -114,7 +119,7 @@ export function App() {
         Skip to the message box
       </a>
       <Sidebar
-        owner={wallet.address}
+        owner={needsSignIn ? undefined : wallet.address}
         activeId={route.id}
         refreshKey={refreshKey}
         open={sidebarOpen}
@@ -142,7 +147,9 @@ export function App() {
           </button>
         </header>
         <div className="chat-area" id="composer-area">
-          {current === undefined || current.id !== route.id ? (
+          {needsSignIn && wallet.address && auth.known ? (
+            <SignInCard address={wallet.address} auth={auth} />
+          ) : current === undefined || current.id !== route.id || needsSignIn ? (
             <div className="loading">
               <Spinner size={22} label="Loading the chat" />
             </div>

@@ -122,6 +122,44 @@ export async function stopTurn(id: string, owner: string | undefined, signal?: A
   return answer.stopped && answer.ended !== false;
 }
 
+/** The signed-in wallet (lower case; null when none) and whether this server requires sign-in. */
+export interface AuthSession {
+  address: string | null;
+  required: boolean;
+}
+
+/** Who this browser is signed in as; a server without sign-in answers "nobody, not required". */
+export async function getSession(): Promise<AuthSession> {
+  try {
+    return await request<AuthSession>('/api/auth/session');
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return { address: null, required: false };
+    throw error;
+  }
+}
+
+/**
+ * Signs in with the wallet (EIP-4361): the server's message, signed by `sign` (the wallet's
+ * personal_sign), sent back; the server sets an HttpOnly session cookie. Resolves with the address.
+ */
+export async function signIn(address: string, chainId: number, sign: (message: string) => Promise<string>): Promise<string> {
+  const challenge = await request<{ message: string; challenge: string }>('/api/auth/challenge', {
+    method: 'POST',
+    body: JSON.stringify({ address, chainId }),
+  });
+  const signature = await sign(challenge.message);
+  const session = await request<{ address: string }>('/api/auth/verify', {
+    method: 'POST',
+    body: JSON.stringify({ message: challenge.message, signature, challenge: challenge.challenge }),
+  });
+  return session.address;
+}
+
+/** Signs out (the server clears the cookie). */
+export async function signOut(): Promise<void> {
+  await request('/api/auth/session', { method: 'DELETE' });
+}
+
 /** The direct commands the server offers; none when it offers none. */
 export async function listCommands(): Promise<DirectCommand[]> {
   try {
