@@ -82,6 +82,54 @@ pub struct DevnetContracts {
     pub reverter: Address,
 }
 
+impl DevnetContracts {
+    /// Where [`Devnet::start`] deploys the contracts on a fresh anvil: the first five contracts
+    /// `deployer` creates.
+    pub fn deployed_by(deployer: Address) -> Self {
+        DevnetContracts {
+            usdc: deployer.create(0),
+            dai: deployer.create(1),
+            weth: deployer.create(2),
+            order_book: deployer.create(3),
+            reverter: deployer.create(4),
+        }
+    }
+
+    /// Each contract's address with its compiled artifact.
+    fn artifacts(&self) -> Result<[(Address, Artifact); 5], DevnetError> {
+        let artifact = |a: Result<Artifact, crate::ChainError>| a.map_err(|e| deploy_error("artifacts", e));
+        Ok([
+            (self.usdc, artifact(Artifact::test_token())?),
+            (self.dai, artifact(Artifact::test_token())?),
+            (self.weth, artifact(Artifact::wrapped_ether())?),
+            (self.order_book, artifact(Artifact::order_book())?),
+            (self.reverter, artifact(Artifact::reverter())?),
+        ])
+    }
+}
+
+/// anvil's first dev account, which deploys the devnet's contracts.
+pub const DEPLOYER: Address = alloy::primitives::address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+
+/// Registers the contracts of a devnet aomi did not start itself (`AOMI_RPC_DEVNET` pointing at an
+/// `aomi devnet`): each one whose code stands where `aomi devnet` deploys it. Returns how many.
+pub async fn register_running_contracts(
+    provider: &impl Provider,
+    chain_id: u64,
+    known: &KnownContracts,
+) -> Result<usize, DevnetError> {
+    let mut found = 0;
+    for (address, artifact) in DevnetContracts::deployed_by(DEPLOYER).artifacts()? {
+        let code = provider.get_code_at(address).await.map_err(|e| DevnetError::NotListening(e.to_string()))?;
+        // The same length: immutables (a token's decimals) change bytes of the code, not its length.
+        if !code.is_empty() && code.len() == artifact.deployed_bytecode.len() {
+            known.insert(chain_id, address, KnownContract::from(artifact));
+            found += 1;
+        }
+    }
+    Ok(found)
+}
+
 /// Settings of a devnet.
 #[derive(Debug, Clone)]
 pub struct DevnetOptions {
@@ -193,20 +241,8 @@ impl Devnet {
 
     /// Records the ABIs of the deployed contracts in `known`.
     pub fn register_contracts(&self, known: &KnownContracts) -> Result<(), DevnetError> {
-        let deployed = [
-            (self.contracts.usdc, Artifact::test_token()),
-            (self.contracts.dai, Artifact::test_token()),
-            (self.contracts.weth, Artifact::wrapped_ether()),
-            (self.contracts.order_book, Artifact::order_book()),
-            (self.contracts.reverter, Artifact::reverter()),
-        ];
-        for (address, artifact) in deployed {
-            let artifact = artifact.map_err(|e| deploy_error("artifacts", e))?;
-            known.insert(
-                self.chain_id,
-                address,
-                KnownContract { name: artifact.contract_name, abi: Arc::new(artifact.abi) },
-            );
+        for (address, artifact) in self.contracts.artifacts()? {
+            known.insert(self.chain_id, address, KnownContract::from(artifact));
         }
         Ok(())
     }

@@ -135,6 +135,12 @@ pub struct KnownContract {
     pub abi: Arc<JsonAbi>,
 }
 
+impl From<crate::contracts::Artifact> for KnownContract {
+    fn from(artifact: crate::contracts::Artifact) -> Self {
+        KnownContract { name: artifact.contract_name, abi: Arc::new(artifact.abi) }
+    }
+}
+
 /// ABIs by chain id and address: where revert data, logs and `call_view_function` by name find
 /// their ABI. The contract database plugs in here.
 #[derive(Debug, Default)]

@@ -104,6 +104,26 @@ pub async fn chain_setup(
     let sessions = Arc::new(ChainSessions::new(registry, &default)?);
     if let Some(devnet) = &devnet {
         devnet.register_contracts(sessions.contracts())?;
+    } else if devnet_url_set {
+        register_running(&sessions).await;
     }
     Ok(ChainSetup { sessions, devnet })
+}
+
+/// The contracts of a devnet given by `AOMI_RPC_DEVNET`, when it is an `aomi devnet`: their ABIs
+/// name them and decode their calls, events and custom errors. A devnet that does not answer is
+/// only logged: the tools say so when used.
+async fn register_running(sessions: &ChainSessions) {
+    let found = async {
+        let network = sessions.registry().resolve(DEVNET)?;
+        let provider = aomi_chain::provider::connect(network, &aomi_chain::provider::http_client()?)?;
+        aomi_chain::devnet::register_running_contracts(&provider, network.chain_id, sessions.contracts())
+            .await
+            .map_err(|e| aomi_chain::ChainError::Config(e.to_string()))
+    };
+    match found.await {
+        Ok(0) => tracing::info!("the devnet has none of aomi's contracts"),
+        Ok(found) => tracing::info!(found, "the devnet's contracts are known"),
+        Err(error) => tracing::warn!(%error, "could not look for aomi's contracts on the devnet"),
+    }
 }

@@ -130,3 +130,27 @@ async fn a_missing_anvil_says_how_to_install_it() {
     let error = Devnet::start_with(options).await.unwrap_err().to_string();
     assert!(error.contains("npm install --prefix tools"), "{error}");
 }
+
+#[tokio::test]
+async fn a_running_devnet_s_contracts_are_found_where_aomi_devnet_deploys_them() {
+    use aomi_chain::KnownContracts;
+    use aomi_chain::devnet::{DEPLOYER, DevnetContracts, register_running_contracts};
+
+    let devnet = Devnet::start().await.expect("anvil starts (npm install --prefix tools)");
+    assert_eq!(devnet.accounts()[0], DEPLOYER);
+    assert_eq!(devnet.contracts(), &DevnetContracts::deployed_by(DEPLOYER));
+
+    // As `aomi serve` does with AOMI_RPC_DEVNET: only the chain is known, not the Devnet value.
+    let known = KnownContracts::default();
+    assert_eq!(register_running_contracts(&devnet.provider(), 31337, &known).await.unwrap(), 5);
+    let c = devnet.contracts();
+    assert_eq!(known.get(31337, c.reverter).unwrap().name, "Reverter");
+    assert_eq!(known.get(31337, c.usdc).unwrap().name, "TestToken");
+    assert!(known.get(31337, c.order_book).unwrap().abi.functions.contains_key("submit"));
+
+    // A chain without them registers nothing.
+    let empty = Devnet::start_with(aomi_chain::DevnetOptions { chain_id: 31339, port: 0, anvil: None }).await.unwrap();
+    let _: serde_json::Value = empty.provider().raw_request("anvil_reset".into(), ()).await.unwrap();
+    let known = KnownContracts::default();
+    assert_eq!(register_running_contracts(&empty.provider(), 31339, &known).await.unwrap(), 0);
+}
