@@ -33,10 +33,6 @@ fn body(chat_id: &str, message: Value, chain_id: u64, address: Option<Address>) 
     json!({ "id": chat_id, "message": message, "wallet": wallet })
 }
 
-fn user(text: &str) -> Value {
-    json!({ "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] })
-}
-
 async fn send(server: &TestServer, body: &Value) -> Vec<UiChunk> {
     let response = server.post(body).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
@@ -51,13 +47,6 @@ fn outputs(parts: &[UiChunk]) -> Vec<Value> {
             _ => None,
         })
         .collect()
-}
-
-fn finish_reason(parts: &[UiChunk]) -> Option<FinishReason> {
-    match parts.last() {
-        Some(UiChunk::Finish { finish_reason, .. }) => *finish_reason,
-        _ => None,
-    }
 }
 
 /// Two anvils with different chain ids; an address that holds 7 wei on the second only.

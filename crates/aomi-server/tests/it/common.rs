@@ -184,7 +184,7 @@ impl TestServer {
 pub fn user_body(chat_id: &str, text: &str) -> Value {
     json!({
         "id": chat_id,
-        "message": { "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] },
+        "message": user(text),
         "wallet": { "chainId": 31337 }
     })
 }
@@ -297,4 +297,17 @@ pub fn tool_errors_of(parts: &[UiChunk]) -> Vec<String> {
 
 pub fn new_chat_id() -> String {
     format!("chat-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A new user message (UIMessage JSON) with this text.
+pub fn user(text: &str) -> Value {
+    json!({ "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] })
+}
+
+/// How the stream ended: the `finish` part's reason.
+pub fn finish_reason(parts: &[UiChunk]) -> Option<aomi_core::FinishReason> {
+    match parts.last() {
+        Some(UiChunk::Finish { finish_reason, .. }) => *finish_reason,
+        _ => None,
+    }
 }

@@ -71,10 +71,6 @@ async fn turn(server: &TestServer, setup: &Setup, chat: &str, message: Value) ->
     read_stream(response).await
 }
 
-fn user(text: &str) -> Value {
-    json!({ "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] })
-}
-
 fn data_parts<'a>(parts: &'a [UiChunk], kind: &str) -> Vec<&'a Value> {
     parts
         .iter()
@@ -83,13 +79,6 @@ fn data_parts<'a>(parts: &'a [UiChunk], kind: &str) -> Vec<&'a Value> {
             _ => None,
         })
         .collect()
-}
-
-fn finish_reason(parts: &[UiChunk]) -> Option<FinishReason> {
-    match parts.last() {
-        Some(UiChunk::Finish { finish_reason, .. }) => *finish_reason,
-        _ => None,
-    }
 }
 
 #[tokio::test]
