@@ -281,4 +281,38 @@ describe('wallet', () => {
       await browser.close();
     }
   });
+
+  test('older chats come a page at a time', async () => {
+    const owner = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
+    // 32 chats of this wallet, made through the API (the page shows the latest 30 first).
+    const chat = async n => {
+      const body = {
+        id: `older-${n}-${Date.now()}`,
+        message: { id: `u-${n}`, role: 'user', parts: [{ type: 'text', text: `question number ${n}` }] },
+        wallet: { chainId: 31337, address: owner },
+      };
+      const response = await fetch(`${aomi.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(response.status, 200);
+      await response.text();
+    };
+    for (let n = 0; n < 32; n += 8) await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(i => chat(n + i)));
+
+    const browser = await openBrowser({ wallet: { ...wallet, accounts: [owner] } });
+    const { page } = browser;
+    try {
+      await page.goto(aomi.url);
+      await page.getByRole('button', { name: 'Connect wallet' }).click();
+      const list = page.getByRole('navigation', { name: 'Chat history' });
+      const items = list.locator('ul:not([hidden]) > li');
+      await page.waitForFunction(() => document.querySelectorAll('.chat-list ul:not([hidden]) > li').length === 30);
+      await list.getByRole('button', { name: 'Show older chats' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('.chat-list ul:not([hidden]) > li').length === 32);
+      const titles = await items.locator('.chat-title').allTextContents();
+      assert.equal(new Set(titles).size, 32, 'no chat twice');
+      assert.equal(await list.getByRole('button', { name: 'Show older chats' }).count(), 0, 'the last page has no more');
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
 });

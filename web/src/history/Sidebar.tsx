@@ -54,7 +54,8 @@ export function Sidebar({
   onNew: () => void;
   onClose: () => void;
 }) {
-  const [serverChats, setServerChats] = useState<{ owner: string; chats: ChatSummary[] }>();
+  const [serverChats, setServerChats] = useState<{ owner: string; chats: ChatSummary[]; next: string | null }>();
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string>();
   const [search, setSearch] = useState('');
   const [can, setCan] = useState<HistoryCapabilities>({ rename: false, remove: false });
@@ -69,9 +70,9 @@ export function Sidebar({
     if (!owner) return;
     let live = true;
     listChats(owner)
-      .then(list => {
+      .then(page => {
         if (!live) return;
-        setServerChats({ owner, chats: list });
+        setServerChats({ owner, chats: page.chats, next: page.nextCursor });
         setError(undefined);
       })
       .catch(e => live && setError(errorMessage(e)));
@@ -111,6 +112,25 @@ export function Sidebar({
   const shown = (chats ?? []).filter(
     chat => !chat.archived && (owner || !needle || titleOf(chat, local).toLowerCase().includes(needle.toLowerCase())),
   );
+
+  // Older chats, a page at a time, after the ones shown.
+  const next = owner && serverChats?.owner === owner ? serverChats.next : null;
+  const loadOlder = async () => {
+    if (!owner || !next) return;
+    setLoadingOlder(true);
+    try {
+      const page = await listChats(owner, next);
+      setServerChats(current =>
+        current?.owner === owner
+          ? { owner, chats: [...current.chats, ...page.chats.filter(c => !current.chats.some(known => known.id === c.id))], next: page.nextCursor }
+          : current,
+      );
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
 
   const rename = async (id: string, title: string) => {
     setEditing(undefined);
@@ -241,6 +261,11 @@ export function Sidebar({
             </li>
           ))}
         </ul>
+        {next && !hits ? (
+          <button type="button" className="button secondary small load-older" onClick={() => void loadOlder()} disabled={loadingOlder}>
+            {loadingOlder ? 'Loading…' : 'Show older chats'}
+          </button>
+        ) : null}
       </nav>
     </aside>
   );

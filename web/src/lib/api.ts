@@ -54,10 +54,17 @@ export function ownerQuery(owner: string | undefined): string {
 
 const chatPath = (id: string, owner: string | undefined) => `/api/chats/${encodeURIComponent(id)}${ownerQuery(owner)}`;
 
-/** The wallet's chats, most recently active first (the first page: the 30 latest). */
-export async function listChats(owner: string): Promise<ChatSummary[]> {
-  const { chats } = await request<{ chats: ChatSummary[] }>(`/api/chats${ownerQuery(owner)}`);
-  return chats;
+/** A page of the wallet's chats, and the cursor of the next (older) page; null on the last. */
+export interface ChatPage {
+  chats: ChatSummary[];
+  nextCursor: string | null;
+}
+
+/** The wallet's chats, most recently active first: the latest page, or the one after `cursor`. */
+export async function listChats(owner: string, cursor?: string): Promise<ChatPage> {
+  const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+  const page = await request<Partial<ChatPage>>(`/api/chats${ownerQuery(owner)}${after}`);
+  return { chats: page.chats ?? [], nextCursor: page.nextCursor ?? null };
 }
 
 /** A chat and its messages; undefined when the server has no such chat. */
