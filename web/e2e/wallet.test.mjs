@@ -58,12 +58,12 @@ after(async () => {
 const lastAnswer = page => page.locator('article.message.assistant').last();
 
 /** A browser whose wallet is anvil's dev account `index`, on the devnet, able to switch to "Base". */
-async function walletBrowser(index) {
+async function walletBrowser(index, server = aomi) {
   const account = devnet.accounts[index];
   const browser = await openBrowser({
     wallet: { accounts: [account], chainId: 31337, chains: [31337, 8453], rpcUrls: { 31337: devnet.url, 8453: base.url } },
   });
-  await browser.page.goto(aomi.url);
+  await browser.page.goto(server.url);
   await browser.page.getByRole('button', { name: 'Connect wallet' }).click();
   await browser.page.locator('.wallet-button.connected').waitFor();
   return { ...browser, account };
@@ -176,6 +176,51 @@ describe('wallet transactions', () => {
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();
+    }
+  });
+
+  test('a reload while the answer continues after the wallet shows the whole answer, once', async () => {
+    const continuation = 'The transfer is mined. Your friend now holds 1.5 ETH more, and this sentence streams slowly so that the page can reload in the middle of it.';
+    const slow = await startAomi(
+      {
+        rules: [
+          { when: { last_tool_result_contains: 'transactionHash' }, reply: { text: continuation } },
+          {
+            when: { last_user_contains: 'send 1.5 ETH' },
+            reply: {
+              tool_calls: {
+                text: 'I prepared the transfer.',
+                calls: [{ name: 'send_transaction_to_wallet', arguments: { to: devnet.accounts[7], value: (15n * ETH / 10n).toString(), description: 'Send 1.5 ETH to your friend' } }],
+              },
+            },
+          },
+        ],
+        fallback: { text: 'Hello.' },
+        timing: { ttft_ms: 0, tokens_per_second: 10, chars_per_token: 4 },
+      },
+      { AOMI_RPC_DEVNET: devnet.url, AOMI_DEFAULT_NETWORK: 'devnet' },
+    );
+    const browser = await walletBrowser(5, slow);
+    const { page } = browser;
+    try {
+      await send(page, 'please send 1.5 ETH to my friend');
+      const review = page.getByRole('region', { name: 'Review transaction' });
+      await review.locator('.review-simulation .changes').first().waitFor();
+      await review.getByRole('button', { name: 'Approve in wallet' }).click();
+      await lastAnswer(page).getByText('The transfer is mined.', { exact: false }).waitFor();
+      await page.reload();
+
+      const answer = lastAnswer(page);
+      await answer.getByText('so that the page can reload in the middle of it.', { exact: false }).waitFor();
+      // The whole message: the text before the wallet call, the sent call, the continuation once.
+      assert.match(await answer.textContent(), /I prepared the transfer\./);
+      await answer.locator('section.tool-card[data-tool="send_transaction_to_wallet"] .badge.success').waitFor();
+      assert.equal((await answer.textContent()).split('The transfer is mined.').length - 1, 1, 'the continuation once');
+      assert.equal(await page.locator('article.message.assistant').count(), 1);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+      await slow.stop();
     }
   });
 });

@@ -3,7 +3,8 @@
 //! - [`message`]: a chat message and its parts, in the shape of the AI SDK's `UIMessage`, so that what
 //!   the server stores is what the browser renders.
 //! - [`stream`]: the parts of the AI SDK UI message stream protocol (v1), as [`stream::UiChunk`].
-//! - [`assemble`]: folds a stream of chunks into the assistant message it describes.
+//! - [`assemble`]: folds a stream of chunks into the assistant message it describes;
+//!   [`replay`]: the inverse, a stored message as chunks.
 //! - [`turn`]: what one chat turn asks for ([`turn::TurnRequest`]) and its wallet context.
 //! - [`tool`], [`app`], [`backend`]: the traits `Tool`, `AomiApp` and `ChatBackend`.
 //!
@@ -14,6 +15,7 @@ pub mod app;
 pub mod assemble;
 pub mod backend;
 pub mod message;
+pub mod replay;
 pub mod stream;
 pub mod tool;
 pub mod turn;

@@ -235,7 +235,7 @@ impl Backend {
     /// from the store when it runs on another instance. `None` when none runs.
     pub async fn resume(&self, chat_id: &str) -> Result<Option<Box<dyn PartStream>>, BackendError> {
         if let Some(log) = self.running_log(chat_id) {
-            return Ok(Some(Box::new(log.reader(0))));
+            return Ok(Some(Box::new(log.resume_reader())));
         }
         if !self.store.is_shared() {
             return Ok(None);
@@ -266,6 +266,8 @@ impl Backend {
             log: Arc::clone(&log),
         };
         let prepared = self.prepare(&request).await?;
+        // A continued message's earlier parts, for clients that re-attach to this turn.
+        log.set_prior(aomi_core::replay::message_chunks(&prepared.assistant.parts));
         let input = TurnInput { chat_id: request.chat_id.clone(), history: prepared.history, wallet: request.wallet };
         let span = tracing::info_span!("turn", chat_id = %request.chat_id, app = %request.app);
         let turn = Turn {

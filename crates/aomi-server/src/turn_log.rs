@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 struct LogState {
     parts: Vec<UiChunk>,
     closed: bool,
+    /// The parts the turn's message had before the turn (a continuation), for re-attaching readers.
+    prior: Vec<UiChunk>,
 }
 
 /// An append-only log of one turn's parts. Readers start at the first part and wait for more
@@ -71,6 +73,50 @@ impl TurnLog {
     /// A reader from part `from` on.
     pub fn reader(self: &Arc<Self>, from: usize) -> LogReader {
         LogReader { log: Arc::clone(self), next: from }
+    }
+
+    /// Sets the parts the turn's message already had (see [`TurnLog::resume_reader`]); before the
+    /// turn starts pushing.
+    pub fn set_prior(&self, prior: Vec<UiChunk>) {
+        self.state().prior = prior;
+    }
+
+    /// A reader for a client that re-attaches: the turn's `start`, then the parts its message had
+    /// before this turn (the AI SDK takes a resumed stream for the whole message), then the rest.
+    /// A client of `POST /api/chat` holds the message already and reads [`TurnLog::reader`].
+    pub fn resume_reader(self: &Arc<Self>) -> ResumeReader {
+        ResumeReader { reader: self.reader(0), prior: None }
+    }
+}
+
+/// Reads a [`TurnLog`] for a re-attaching client; see [`TurnLog::resume_reader`].
+#[derive(Debug)]
+pub struct ResumeReader {
+    reader: LogReader,
+    /// Taken after the first part; `None` before it.
+    prior: Option<std::collections::VecDeque<UiChunk>>,
+}
+
+impl ResumeReader {
+    /// The next part, waiting for it; `None` at the end.
+    pub async fn next(&mut self) -> Option<UiChunk> {
+        match &mut self.prior {
+            None => {
+                let first = self.reader.next().await?;
+                self.prior = Some(self.reader.log.state().prior.clone().into());
+                Some(first)
+            }
+            Some(prior) => match prior.pop_front() {
+                Some(chunk) => Some(chunk),
+                None => self.reader.next().await,
+            },
+        }
+    }
+}
+
+impl PartStream for ResumeReader {
+    fn next_part(&mut self) -> BoxFuture<'_, Option<UiChunk>> {
+        Box::pin(self.next())
     }
 }
 

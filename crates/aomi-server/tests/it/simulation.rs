@@ -145,6 +145,38 @@ async fn a_valid_send_reaches_the_wallet_with_its_report_and_both_are_stored() {
     assert_eq!(stored[0].outcome, TransactionOutcome::Pending);
 
     // The test plays the wallet, and the hash becomes the stored outcome.
+    let (answer, hash) = play_wallet(&setup, &parts).await;
+    let parts = turn(&server, &setup, &chat, answer).await;
+    assert_eq!(text_of(&parts), "Sent.");
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored[0].outcome, TransactionOutcome::Sent { tx_hash: hash.to_lowercase() });
+}
+
+#[tokio::test]
+async fn a_wallet_request_never_answered_is_recorded_as_not_sent_once_the_chat_moves_on() {
+    let setup = setup().await;
+    let server = server(&setup, script(&setup, "500000000").fallback(Reply::text("Fine."))).await;
+    let chat = new_chat_id();
+    let parts = turn(&server, &setup, &chat, user("send 500 USDC to my friend")).await;
+    assert_eq!(finish_reason(&parts), Some(FinishReason::ToolCalls));
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored[0].outcome, TransactionOutcome::Pending);
+
+    // The person writes something else instead of answering the wallet.
+    let parts = turn(&server, &setup, &chat, user("never mind")).await;
+    assert_eq!(text_of(&parts), "Fine.");
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    match &stored[0].outcome {
+        TransactionOutcome::Rejected { reason: Some(reason) } => assert!(reason.starts_with("not sent"), "{reason}"),
+        other => panic!("expected the request to be closed as not sent, got {other:?}"),
+    }
+}
+
+/// Plays the wallet for the request in `parts`: sends it from the holder on anvil and returns the
+/// message that answers the call (as the web page sends it) and the transaction hash.
+async fn play_wallet(setup: &Setup, parts: &[UiChunk]) -> (Value, String) {
+    let request = data_parts(parts, "wallet-request")[0];
+    let call_id = request["toolCallId"].as_str().unwrap();
     let tx = &request["request"];
     let send = TransactionRequest::default()
         .from(setup.holder)
@@ -177,30 +209,45 @@ async fn a_valid_send_reaches_the_wallet_with_its_report_and_both_are_stored() {
             "output": { "transactionHash": hash }
         }]
     });
-    let parts = turn(&server, &setup, &chat, answer).await;
-    assert_eq!(text_of(&parts), "Sent.");
-    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
-    assert_eq!(stored[0].outcome, TransactionOutcome::Sent { tx_hash: hash.to_lowercase() });
+    (answer, hash)
 }
 
 #[tokio::test]
-async fn a_wallet_request_never_answered_is_recorded_as_not_sent_once_the_chat_moves_on() {
+async fn a_client_reattaching_to_a_continued_answer_gets_the_whole_message() {
     let setup = setup().await;
-    let server = server(&setup, script(&setup, "500000000").fallback(Reply::text("Fine."))).await;
+    let continuation = "The transfer is mined: your friend has the 500 USDC now, and you have 500 left over.";
+    let script = script(&setup, "500000000")
+        .rule(Match::LastToolResultContains("transactionHash".into()), Reply::text(continuation))
+        .timing(aomi_testkit::Timing { tokens_per_second: Some(20.0), chars_per_token: 4, ..Default::default() });
+    let server = server(&setup, script).await;
     let chat = new_chat_id();
     let parts = turn(&server, &setup, &chat, user("send 500 USDC to my friend")).await;
-    assert_eq!(finish_reason(&parts), Some(FinishReason::ToolCalls));
-    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
-    assert_eq!(stored[0].outcome, TransactionOutcome::Pending);
+    let (answer, _) = play_wallet(&setup, &parts).await;
 
-    // The person writes something else instead of answering the wallet.
-    let parts = turn(&server, &setup, &chat, user("never mind")).await;
-    assert_eq!(text_of(&parts), "Fine.");
-    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
-    match &stored[0].outcome {
-        TransactionOutcome::Rejected { reason: Some(reason) } => assert!(reason.starts_with("not sent"), "{reason}"),
-        other => panic!("expected the request to be closed as not sent, got {other:?}"),
-    }
+    // The wallet's answer continues the message; a second client (a reload) re-attaches mid-way.
+    let body =
+        json!({ "id": chat, "message": answer, "wallet": { "chainId": 31337, "address": setup.holder.to_string() } });
+    let live = server.post(&body).await;
+    assert_eq!(live.status(), 200);
+    let resumed = server.get(&format!("/api/chat/{chat}/stream?owner={:#x}", setup.holder)).await;
+    assert_eq!(resumed.status(), 200, "the continuation is still running");
+    let (live, resumed) = tokio::join!(read_stream(live), read_stream(resumed));
+
+    // The re-attached client rebuilds the whole message, earlier parts included, as stored.
+    let fold = |parts: &[UiChunk]| {
+        let mut assembler = aomi_core::MessageAssembler::new(aomi_core::ChatMessage::assistant("m"));
+        parts.iter().for_each(|p| {
+            assembler.apply(p);
+        });
+        assembler.into_message().parts
+    };
+    let stored = server.messages_of(&chat, &format!("{:#x}", setup.holder)).await.pop().unwrap();
+    assert_eq!(fold(&resumed), stored.parts);
+    let earlier = |p: &aomi_core::MessagePart| matches!(p, aomi_core::MessagePart::Tool(t) if t.state == aomi_core::ToolState::OutputAvailable);
+    assert!(stored.parts.iter().any(earlier), "the wallet call is part of the message: {:?}", stored.parts);
+    // The client that sent the answer holds the earlier parts already: it gets only the new ones.
+    assert_eq!(text_of(&live), continuation);
+    assert!(!live.iter().any(|p| matches!(p, UiChunk::ToolInputAvailable { .. })), "no replay on the live stream");
 }
 
 async fn post_simulate(server: &TestServer, body: &Value) -> (u16, Value) {
