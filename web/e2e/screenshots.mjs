@@ -164,6 +164,20 @@ try {
     await shoot(page, 'phone-history');
     await browser.close();
   }
+
+  // A server that requires sign-in: the card a connected wallet sees first.
+  const guarded = await startAomi(script, { AOMI_RPC_DEVNET: devnet.url, AOMI_DEFAULT_NETWORK: 'devnet', AOMI_AUTH: 'required' });
+  try {
+    const browser = await openBrowser({ wallet: wallet(devnet.accounts[6]) });
+    const { page } = browser;
+    await page.goto(guarded.url);
+    await page.getByRole('button', { name: 'Connect wallet' }).click();
+    await page.getByRole('region', { name: 'Sign in' }).waitFor();
+    await shoot(page, 'sign-in-dark');
+    await browser.close();
+  } finally {
+    await guarded.stop();
+  }
 } finally {
   await aomi.stop();
   devnet.stop();

@@ -120,6 +120,7 @@ export function App() {
       </a>
       <Sidebar
         owner={needsSignIn ? undefined : wallet.address}
+        signInNeeded={needsSignIn}
         activeId={route.id}
         refreshKey={refreshKey}
         open={sidebarOpen}

@@ -39,6 +39,7 @@ function titleOf(chat: ChatSummary, local: ReturnType<typeof localChats>): strin
 
 export function Sidebar({
   owner,
+  signInNeeded = false,
   activeId,
   refreshKey,
   open,
@@ -47,6 +48,8 @@ export function Sidebar({
   onClose,
 }: {
   owner?: string;
+  /** A wallet is connected but must sign in before its chats are listed. */
+  signInNeeded?: boolean;
   activeId: string;
   refreshKey: number;
   open: boolean;
@@ -210,7 +213,13 @@ export function Sidebar({
         ) : null}
         {!hits && chats !== undefined && shown.length === 0 ? (
           <p className="muted small empty-list">
-            {search ? 'No chat matches.' : owner ? 'No chats for this wallet yet.' : 'Your chats appear here. Connect a wallet to keep them across devices.'}
+            {search
+              ? 'No chat matches.'
+              : owner
+                ? 'No chats for this wallet yet.'
+                : signInNeeded
+                  ? 'Sign in with your wallet to see its chats.'
+                  : 'Your chats appear here. Connect a wallet to keep them across devices.'}
           </p>
         ) : null}
         <ul hidden={hits !== undefined}>
