@@ -55,6 +55,12 @@ describe('sign-in', () => {
       const owner = account.toLowerCase();
       assert.equal((await fetch(`${aomi.url}/api/chats?owner=${owner}`)).status, 401);
       assert.equal((await fetch(`${aomi.url}/api/chats/${id}?owner=${owner}`)).status, 401);
+
+      // Disconnecting the wallet ends the session: the cookie does not outlive the wallet.
+      await page.locator('.wallet-button.connected').click();
+      await page.getByRole('menuitem', { name: 'Disconnect' }).click();
+      await page.getByRole('button', { name: 'Connect wallet' }).waitFor();
+      await page.waitForFunction(async () => (await (await fetch('/api/auth/session')).json()).address === null);
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();

@@ -1,6 +1,6 @@
 // Sign-in with the wallet, where the server requires it: the session the server's cookie holds,
 // and a way to open one by signing the server's message.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useSignMessage } from 'wagmi';
 
 import { errorMessage, getSession, signIn as requestSignIn, signOut as requestSignOut, type AuthSession } from '../lib/api';
@@ -55,6 +55,13 @@ export function useSignIn(address: string | undefined, chainId: number): SignInS
     await requestSignOut().catch(() => undefined);
     setSession(current => ({ address: null, required: current?.required ?? false }));
   }, []);
+
+  // Disconnecting the wallet signs out too: the session must not outlive the wallet on this page.
+  const wasConnected = useRef(false);
+  useEffect(() => {
+    if (address) wasConnected.current = true;
+    else if (wasConnected.current && session?.address) void signOut();
+  }, [address, session?.address, signOut]);
 
   const signedIn = !!address && !!session?.address && session.address === address.toLowerCase();
   return { known: session !== undefined, required: session?.required ?? false, signedIn, busy, error, signIn, signOut };
