@@ -6,6 +6,7 @@ mod chat;
 pub(crate) mod chats;
 mod commands;
 mod health;
+mod networks;
 mod simulate;
 
 use axum::Router;
@@ -26,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/auth/verify", post(auth::post_verify))
         .route("/api/auth/session", get(auth::get_session).delete(auth::delete_session))
         .route("/api/commands", get(commands::list_commands))
+        .route("/api/networks", get(networks::list_networks))
         .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -259,3 +259,30 @@ async fn direct_commands_run_without_a_model() {
     let parts = send(&server, &body(&chat, user("hello"), 31337, None)).await;
     assert_eq!(text_of(&parts), aomi_agent::NO_MODEL_MESSAGE);
 }
+
+#[tokio::test]
+async fn the_networks_route_lists_every_network_without_its_rpc_urls() {
+    let mut registry = NetworkRegistry::builtin();
+    registry.set_rpc_url("base", "https://base.example/v2/secret-api-key").unwrap();
+    let sessions = Arc::new(ChainSessions::new(registry, "base").unwrap());
+    let mut options = Options::new(ModelProvider::OpenAi);
+    options.chain = Some(Arc::clone(&sessions));
+    let server = TestServer::start_with(Script::new(), options).await;
+    let response = server.get("/api/networks").await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("secret-api-key") && !text.contains("rpc"), "no RPC URL: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["default"], "base");
+    let names: Vec<&str> = body["networks"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = sessions.registry().networks().iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, expected);
+    let base = body["networks"].as_array().unwrap().iter().find(|n| n["name"] == "base").unwrap();
+    assert_eq!(base["chainId"], 8453);
+    assert_eq!(base["nativeCurrency"]["symbol"], "ETH");
+
+    // Without a chain layer: an empty list, not an error.
+    let bare = TestServer::start(Script::new(), ModelProvider::OpenAi).await;
+    let body: Value = bare.get("/api/networks").await.json().await.unwrap();
+    assert_eq!(body, json!({ "default": null, "networks": [] }));
+}
