@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::follow::StoreFollower;
+use crate::metrics::Metrics;
 use crate::runner::{self, Turn};
 use crate::title::Titler;
 use crate::turn_log::TurnLog;
@@ -44,6 +45,7 @@ pub struct Backend {
     running: RunningTurns,
     titler: Titler,
     stopping: CancellationToken,
+    metrics: Arc<Metrics>,
 }
 
 /// A turn running on this instance: its log, and the token that stops it.
@@ -137,6 +139,7 @@ impl Backend {
             running: Arc::default(),
             titler: options.titler,
             stopping: CancellationToken::new(),
+            metrics: Arc::default(),
         })
     }
 
@@ -187,6 +190,11 @@ impl Backend {
 
     fn running(&self) -> MutexGuard<'_, HashMap<String, RunningTurn>> {
         lock(&self.running)
+    }
+
+    /// This instance's metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The log of the chat's turn running on this instance, if one runs here.
@@ -280,6 +288,7 @@ impl Backend {
             stopping: self.stopping.clone(),
             cancel,
             title: prepared.title_from.map(|first| (self.titler.clone(), first)),
+            watch: self.metrics.turn(),
         };
         tokio::spawn(runner::run(turn, guard).instrument(span));
         Ok(log)

@@ -17,6 +17,7 @@ pub mod auth;
 mod backend;
 mod error;
 mod follow;
+pub mod metrics;
 mod routes;
 mod runner;
 mod sse;
@@ -99,6 +100,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         None => routes,
     };
     routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::RunningGuard;
+use crate::metrics::{TurnOutcome, TurnWatch};
 use crate::title::Titler;
 use crate::turn_log::TurnLog;
 
@@ -51,14 +52,16 @@ pub(crate) struct Turn {
     pub cancel: CancellationToken,
     /// Set when the chat has no title yet: who makes it, and the chat's first user message.
     pub title: Option<(Titler, ChatMessage)>,
+    /// The turn's metrics.
+    pub watch: TurnWatch,
 }
 
 /// Runs the turn; frees the chat (store, then `guard`) and closes the log at the end.
 pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
-    let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title } = turn;
+    let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title, watch } = turn;
     let chat_id = input.chat_id.clone();
     let (commits, to_store) = mpsc::unbounded_channel::<UiChunk>();
-    let sink = Recorder { log: Arc::clone(&log), commits };
+    let sink = Recorder { log: Arc::clone(&log), commits, watch };
     let message_id = assistant.id.clone();
     if !assistant.parts.is_empty() {
         input.history.push(assistant.clone());
@@ -112,8 +115,16 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
         UiChunk::Finish { finish_reason: Some(reason), .. } => format!("{reason:?}"),
         _ => "stopped by the user".to_owned(),
     };
+    let counted = match (&last, state) {
+        (_, TurnState::Interrupted) => TurnOutcome::Interrupted,
+        (UiChunk::Abort { .. }, _) => TurnOutcome::Stopped,
+        (UiChunk::Finish { finish_reason: Some(FinishReason::Error), .. }, _) => TurnOutcome::Error,
+        _ => TurnOutcome::Finished,
+    };
     sink.emit(last);
-    drop(sink);
+    // Dropping the sender ends the persister's input.
+    let Recorder { watch, commits, log: _ } = sink;
+    drop(commits);
     // The stream ends only after the last step is stored and the turn ended in the store, so a
     // client that reads the history or sends the next message right after `finish` (to this
     // instance or another) sees all of it.
@@ -128,6 +139,7 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
         tracing::error!(%error, "could not end the turn in the store");
     }
     drop(guard);
+    watch.end(counted);
     log.close();
     tracing::info!(%ending, parts = log.len(), "turn ended");
 
@@ -224,10 +236,12 @@ async fn save(store: &dyn Store, chat_id: &str, message: &ChatMessage) -> bool {
 struct Recorder {
     log: Arc<TurnLog>,
     commits: mpsc::UnboundedSender<UiChunk>,
+    watch: TurnWatch,
 }
 
 impl TurnSink for Recorder {
     fn emit(&self, chunk: UiChunk) -> bool {
+        self.watch.observe(&chunk);
         self.log.push(chunk.clone());
         self.commits.send(chunk).is_ok()
     }

@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/simulate", post(simulate::post_simulate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::serve_metrics))
         .route("/api/{*rest}", any(health::not_found))
         .fallback(health::not_found)
 }

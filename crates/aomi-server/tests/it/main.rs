@@ -7,6 +7,7 @@ mod commands;
 mod common;
 mod faults;
 mod history;
+mod metrics;
 mod resume;
 mod simulation;
 mod stop;
