@@ -169,6 +169,20 @@ fn serve_refuses_a_bad_model_spec_clearly() {
     assert!(stderr.contains("anthropic:<model>") || stderr.contains("openai:<model>"), "{stderr}");
 }
 
+#[test]
+fn serve_refuses_an_unknown_sign_in_mode_clearly() {
+    let dir = aomi_store::testing::TempDir::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--auth", "sometimes"])
+        .env("AOMI_DATA_DIR", dir.path())
+        .env_remove("AOMI_AUTH")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(r#"auth must be "optional" or "required", not "sometimes""#), "{stderr}");
+}
+
 /// A child process stopped with SIGTERM on drop, so that aomi stops the anvil it started.
 struct Graceful(Child);
 
