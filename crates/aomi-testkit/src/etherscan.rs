@@ -57,6 +57,9 @@ pub enum ExplorerReply {
     RateLimited,
     /// `status: "0"`, "Invalid API Key (#err2)|…".
     InvalidKey,
+    /// `status: "0"` with this text in `result` (any other Etherscan error, such as
+    /// "Missing or unsupported chainid parameter (required for v2 api)").
+    Notok(String),
     /// An HTTP error status with a text body (a failing gateway).
     HttpError(u16),
     /// The inner answer after a delay.
@@ -211,6 +214,7 @@ async fn render(mut reply: ExplorerReply) -> Response {
         ExplorerReply::NotVerified => ok(entry("", "Contract source code not verified", "", None)).into_response(),
         ExplorerReply::RateLimited => notok("Max calls per sec rate limit reached (5/sec)").into_response(),
         ExplorerReply::InvalidKey => notok("Invalid API Key (#err2)|stub").into_response(),
+        ExplorerReply::Notok(text) => notok(&text).into_response(),
         ExplorerReply::HttpError(status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, "<html><body>upstream error</body></html>").into_response()

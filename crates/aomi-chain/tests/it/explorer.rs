@@ -77,8 +77,18 @@ async fn each_explorer_answer_is_its_own_error() {
     assert_eq!(etherscan.source_code(1, TOKEN).await.unwrap_err(), ExplorerError::Http(500));
     assert!(ExplorerError::Http(500).to_string().contains("not available"));
 
+    // A chain Etherscan does not index (a local devnet, a fork).
+    stub.then(ExplorerReply::Notok("Missing or unsupported chainid parameter (required for v2 api)".into()));
+    let error = etherscan.source_code(31337, TOKEN).await.unwrap_err();
+    assert!(matches!(&error, ExplorerError::UnsupportedChain { chain_id: 31337, .. }), "{error:?}");
+    assert!(error.to_string().contains("no data for chain 31337"), "{error}");
+
+    stub.then(ExplorerReply::Notok("Query Timeout occured. Please select a smaller result dataset".into()));
+    let error = etherscan.source_code(1, TOKEN).await.unwrap_err();
+    assert!(matches!(&error, ExplorerError::Api(text) if text.starts_with("Query Timeout")), "{error:?}");
+
     // Only a rate limit is retried: one request for each of the answers above.
-    assert_eq!(stub.requests().len(), 3);
+    assert_eq!(stub.requests().len(), 5);
     assert!(stub.requests().iter().all(|r| r.param("apikey") == Some(KEY)));
 }
 
