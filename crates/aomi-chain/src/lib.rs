@@ -9,6 +9,8 @@
 //!   structs, overloads), return values and revert data back to JSON.
 //! - [`units`]: "1.5" ⇄ 1500000 with 6 decimals, exactly.
 //! - [`contracts`]: the project's compiled contracts and the ERC20 interface.
+//! - [`contract_db`]: [`ContractDb`], `get_contract` from the store first and Etherscan
+//!   ([`explorer`]) second, registering each ABI in [`KnownContracts`].
 //! - [`devnet`]: [`Devnet`], anvil with the contracts deployed; the tests' fixture too.
 //! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
@@ -16,9 +18,11 @@
 //!   on it.
 
 pub mod abi;
+pub mod contract_db;
 pub mod contracts;
 pub mod devnet;
 pub mod error;
+pub mod explorer;
 pub mod network;
 pub mod provider;
 pub mod risk;
@@ -27,8 +31,10 @@ pub mod signature;
 pub mod simulation;
 pub mod units;
 
+pub use contract_db::{ContractDb, ContractError, ResolvedContract};
 pub use devnet::{Devnet, DevnetContracts, DevnetError, DevnetOptions};
 pub use error::ChainError;
+pub use explorer::{Etherscan, EtherscanConfig, ExplorerError};
 pub use network::{Network, NetworkRegistry};
 pub use session::{ChainSessions, Connection, KnownContracts, SwitchableProvider};
 

@@ -126,7 +126,7 @@ impl SwitchableProvider {
     }
 }
 
-/// A contract whose ABI aomi knows (the devnet's own; later, the contract database's).
+/// A contract whose ABI aomi knows (the devnet's own, or the contract database's).
 #[derive(Debug, Clone)]
 pub struct KnownContract {
     /// Its name.
@@ -142,7 +142,7 @@ impl From<crate::contracts::Artifact> for KnownContract {
 }
 
 /// ABIs by chain id and address: where revert data, logs and `call_view_function` by name find
-/// their ABI. The contract database plugs in here.
+/// their ABI. [`ContractDb`](crate::contract_db::ContractDb) registers what it answers here.
 #[derive(Debug, Default)]
 pub struct KnownContracts {
     contracts: RwLock<HashMap<(u64, Address), KnownContract>>,
@@ -157,6 +157,15 @@ impl KnownContracts {
     /// The contract at `address` on `chain_id`, if known.
     pub fn get(&self, chain_id: u64, address: Address) -> Option<KnownContract> {
         self.contracts.read().unwrap_or_else(PoisonError::into_inner).get(&(chain_id, address)).cloned()
+    }
+
+    /// Every contract known on `chain_id`, by address.
+    pub fn on_chain(&self, chain_id: u64) -> Vec<(Address, KnownContract)> {
+        let contracts = self.contracts.read().unwrap_or_else(PoisonError::into_inner);
+        let mut found: Vec<_> =
+            contracts.iter().filter(|((chain, _), _)| *chain == chain_id).map(|((_, a), c)| (*a, c.clone())).collect();
+        found.sort_by_key(|(address, _)| *address);
+        found
     }
 }
 

@@ -7,20 +7,22 @@
 
 use std::sync::Arc;
 
-use aomi_chain::ChainSessions;
+use aomi_chain::{ChainSessions, ContractDb, Etherscan};
 use aomi_core::{BoxFuture, ChatMessage, MessagePart, ToolState};
 use aomi_store::{NewTransaction, Store, StoreError, TransactionOutcome};
 use aomi_tools::ToolRegistry;
-use aomi_tools::chain::{RequestedTransaction, SimulateBeforeSend, TransactionRecorder, chain_tools};
+use aomi_tools::chain::{RequestedTransaction, SimulateBeforeSend, TransactionRecorder, contract_tools};
 
 /// The tool whose calls are transactions.
 const SEND_TOOL: &str = "send_transaction_to_wallet";
 
-/// The chain tools, with every wallet request and its report recorded in `store`.
-pub fn recorded_chain_tools(sessions: Arc<ChainSessions>, store: Arc<dyn Store>) -> ToolRegistry {
+/// The chain tools, with every wallet request and its report recorded in `store`, and
+/// `get_contract` answering from `store`'s contract database, then `explorer`.
+pub fn recorded_chain_tools(sessions: Arc<ChainSessions>, store: Arc<dyn Store>, explorer: Etherscan) -> ToolRegistry {
+    let contracts = Arc::new(ContractDb::new(Arc::clone(&store) as Arc<dyn aomi_store::ContractStore>, explorer));
     let recorder = Arc::new(StoreTransactions { store });
     // A later tool of the same name replaces the unrecorded one.
-    chain_tools(Arc::clone(&sessions)).with(SimulateBeforeSend::new(sessions).recording_to(recorder))
+    contract_tools(Arc::clone(&sessions), contracts).with(SimulateBeforeSend::new(sessions).recording_to(recorder))
 }
 
 /// The store's transactions table as the tools' [`TransactionRecorder`].

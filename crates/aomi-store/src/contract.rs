@@ -16,6 +16,7 @@
 //!     source: None,
 //!     verified_by: Some("etherscan".into()),
 //!     fetched_at: chrono::Utc::now(),
+//!     implementation: Some("0x43506849d7c04f9138d1a2050bbf3a0c054402dd".into()),
 //! };
 //! store.put_contract(&usdc).await?;
 //! let again = store.contract(1, "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48").await?;
@@ -50,6 +51,9 @@ pub struct ContractRecord {
     pub verified_by: Option<String>,
     /// When it was fetched or written; callers decide when it is too old.
     pub fetched_at: DateTime<Utc>,
+    /// For a proxy, the implementation whose ABI `abi` carries (lower case); `None` otherwise.
+    #[serde(default)]
+    pub implementation: Option<String>,
 }
 
 /// Contracts by chain and address.

@@ -13,9 +13,15 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// A migration: version, description, SQL.
 type Embedded = (i64, &'static str, &'static str);
 
-pub(crate) const SQLITE: &[Embedded] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+pub(crate) const SQLITE: &[Embedded] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "contract_implementation", include_str!("../migrations/sqlite/0002_contract_implementation.sql")),
+];
 
-pub(crate) const POSTGRES: &[Embedded] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
+pub(crate) const POSTGRES: &[Embedded] = &[
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (2, "contract_implementation", include_str!("../migrations/postgres/0002_contract_implementation.sql")),
+];
 
 pub(crate) fn migrator(migrations: &[Embedded]) -> Migrator {
     Migrator::with_migrations(

@@ -257,6 +257,7 @@ fn contract_record(row: &PgRow) -> Result<ContractRecord, StoreError> {
         source: row.try_get("source")?,
         verified_by: row.try_get("verified_by")?,
         fetched_at: row.try_get("fetched_at")?,
+        implementation: row.try_get("implementation")?,
     })
 }
 
@@ -617,10 +618,11 @@ impl TurnStore for PgStore {
 impl ContractStore for PgStore {
     async fn put_contract(&self, contract: &ContractRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO contracts (chain_id, address, name, abi, source, verified_by, fetched_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO contracts (chain_id, address, name, abi, source, verified_by, fetched_at, implementation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (chain_id, address) DO UPDATE SET name = excluded.name, abi = excluded.abi,
-                 source = excluded.source, verified_by = excluded.verified_by, fetched_at = excluded.fetched_at",
+                 source = excluded.source, verified_by = excluded.verified_by, fetched_at = excluded.fetched_at,
+                 implementation = excluded.implementation",
         )
         .bind(values::chain_id(contract.chain_id)?)
         .bind(values::address(&contract.address)?)
@@ -629,6 +631,7 @@ impl ContractStore for PgStore {
         .bind(&contract.source)
         .bind(&contract.verified_by)
         .bind(contract.fetched_at)
+        .bind(contract.implementation.as_deref().map(values::address).transpose()?)
         .execute(&self.pool)
         .await?;
         Ok(())

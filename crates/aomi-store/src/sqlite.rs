@@ -281,6 +281,7 @@ fn contract_record(row: &SqliteRow) -> Result<ContractRecord, StoreError> {
         source: row.try_get("source")?,
         verified_by: row.try_get("verified_by")?,
         fetched_at: from_micros(row.try_get("fetched_at")?)?,
+        implementation: row.try_get("implementation")?,
     })
 }
 
@@ -637,10 +638,11 @@ impl TurnStore for SqliteStore {
 impl ContractStore for SqliteStore {
     async fn put_contract(&self, contract: &ContractRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO contracts (chain_id, address, name, abi, source, verified_by, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO contracts (chain_id, address, name, abi, source, verified_by, fetched_at, implementation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (chain_id, address) DO UPDATE SET name = excluded.name, abi = excluded.abi,
-                 source = excluded.source, verified_by = excluded.verified_by, fetched_at = excluded.fetched_at",
+                 source = excluded.source, verified_by = excluded.verified_by, fetched_at = excluded.fetched_at,
+                 implementation = excluded.implementation",
         )
         .bind(values::chain_id(contract.chain_id)?)
         .bind(values::address(&contract.address)?)
@@ -649,6 +651,7 @@ impl ContractStore for SqliteStore {
         .bind(&contract.source)
         .bind(&contract.verified_by)
         .bind(to_micros(contract.fetched_at))
+        .bind(contract.implementation.as_deref().map(values::address).transpose()?)
         .execute(&self.write)
         .await?;
         Ok(())

@@ -1,4 +1,5 @@
-//! Test fixtures for aomi. So far: the **stub model server**.
+//! Test fixtures for aomi: the **stub model server**, and the stub Etherscan ([`StubEtherscan`],
+//! see [`etherscan`]).
 //!
 //! [`StubModel`] is a small HTTP server on `127.0.0.1` that speaks the real
 //! wire formats of the two model APIs aomi uses, so tests and benchmarks run
@@ -54,11 +55,13 @@
 
 mod anthropic;
 mod conversation;
+pub mod etherscan;
 mod openai;
 mod render;
 pub mod script;
 mod server;
 pub mod tools;
 
+pub use etherscan::{ExplorerReply, ExplorerRequest, StubEtherscan};
 pub use script::{EXHAUSTED_TEXT, Match, Reply, Rule, Script, ScriptError, ScriptedCall, Timing};
 pub use server::{Protocol, RecordedRequest, StubModel};

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
+use aomi_chain::{ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthMode};
 use aomi_server::transactions::recorded_chain_tools;
@@ -126,7 +127,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.default_network.or(file.default_network.clone()),
     )
     .await?;
-    let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store));
+    let explorer = Etherscan::new(EtherscanConfig::from_env()).context("cannot set up the Etherscan client")?;
+    if !explorer.has_api_key() {
+        tracing::warn!("ETHERSCAN_API_KEY is not set: get_contract answers only from the contract database");
+    }
+    store_devnet_contracts(&chain.sessions, &store, &explorer).await;
+    let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
@@ -174,6 +180,19 @@ fn web_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
 
 /// The database: `--database-url` (or `AOMI_DATABASE_URL`, or the file's `database_url`), else
 /// `aomi.db` in the data directory.
+/// Writes the devnet's own contracts (their compiled artifacts) into the contract database as
+/// `"artifact"` rows, so that `get_contract` answers them without Etherscan, which does not index
+/// a local chain. A failure is only logged: the chat works without it.
+async fn store_devnet_contracts(sessions: &ChainSessions, store: &Arc<dyn aomi_store::Store>, explorer: &Etherscan) {
+    let Ok(devnet) = sessions.registry().resolve(aomi_chain::network::DEVNET) else { return };
+    let db = ContractDb::new(Arc::clone(store) as Arc<dyn aomi_store::ContractStore>, explorer.clone());
+    match db.store_known(sessions.contracts(), devnet.chain_id).await {
+        Ok(0) => {}
+        Ok(stored) => tracing::info!(stored, "the devnet's contracts are in the contract database"),
+        Err(error) => tracing::warn!(%error, "the devnet's contracts were not stored"),
+    }
+}
+
 fn store_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<StoreConfig> {
     let url = args.database_url.clone().or_else(|| file.database_url.clone()).filter(|url| !url.is_empty());
     let mut config = match url {

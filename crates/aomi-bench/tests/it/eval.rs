@@ -63,8 +63,11 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     registry.merge_toml(&chain.networks_toml()).unwrap();
     let sessions = Arc::new(ChainSessions::new(registry, DEVNET).unwrap());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::memory().await.unwrap());
-    let tools =
-        ToolRegistry::new().with(GetCurrentTime).merge(recorded_chain_tools(Arc::clone(&sessions), Arc::clone(&store)));
+    let tools = ToolRegistry::new().with(GetCurrentTime).merge(recorded_chain_tools(
+        Arc::clone(&sessions),
+        Arc::clone(&store),
+        aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap(),
+    ));
     let app =
         DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30) });
     let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);

@@ -3,7 +3,9 @@
 
 mod abi;
 mod bench;
+mod contract_db;
 mod devnet;
+mod explorer;
 mod limited;
 mod network;
 mod risk;

@@ -61,7 +61,7 @@ fn required(state: &AppState, session: Session, owner: Option<String>) -> Result
     })
 }
 
-fn store_error(error: aomi_store::StoreError) -> ApiError {
+pub(crate) fn store_error(error: aomi_store::StoreError) -> ApiError {
     BackendError::from(error).into()
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod chat;
 pub(crate) mod chats;
 mod commands;
+mod contracts;
 mod health;
 mod networks;
 mod simulate;
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/commands", get(commands::list_commands))
         .route("/api/networks", get(networks::list_networks))
         .route("/api/simulate", post(simulate::post_simulate))
+        .route("/api/contracts/{chain}/{address}", get(contracts::get_contract))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::serve_metrics))

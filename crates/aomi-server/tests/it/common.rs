@@ -37,6 +37,8 @@ pub struct Options {
     pub chain: Option<Arc<aomi_chain::ChainSessions>>,
     /// Sign-in; optional with a key of its own when `None`.
     pub auth: Option<aomi_server::auth::Auth>,
+    /// The explorer `get_contract` asks (no key by default: nothing is sent).
+    pub explorer: aomi_chain::EtherscanConfig,
 }
 
 impl Options {
@@ -52,6 +54,7 @@ impl Options {
             database_url: None,
             chain: None,
             auth: None,
+            explorer: aomi_chain::EtherscanConfig::default(),
         }
     }
 }
@@ -106,7 +109,12 @@ impl TestServer {
         let mut tools = tools().merge(options.extra_tools);
         if let Some(chain) = &options.chain {
             // As `aomi serve` does: the chain tools, recording wallet requests in this store.
-            tools = tools.merge(aomi_server::transactions::recorded_chain_tools(Arc::clone(chain), Arc::clone(&store)));
+            let explorer = aomi_chain::Etherscan::new(options.explorer.clone()).expect("the explorer client builds");
+            tools = tools.merge(aomi_server::transactions::recorded_chain_tools(
+                Arc::clone(chain),
+                Arc::clone(&store),
+                explorer,
+            ));
         }
         let app = DefaultApp::new(
             llm,

@@ -5,6 +5,7 @@ mod auth;
 mod chain;
 mod commands;
 mod common;
+mod contracts;
 mod faults;
 mod history;
 mod metrics;

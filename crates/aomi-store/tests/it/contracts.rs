@@ -23,6 +23,7 @@ fn usdc(chain_id: u64, name: &str) -> ContractRecord {
         source: Some("contract FiatTokenProxy {}".into()),
         verified_by: Some("etherscan".into()),
         fetched_at: DateTime::<Utc>::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+        implementation: Some("0x43506849d7c04f9138d1a2050bbf3a0c054402dd".into()),
     }
 }
 
@@ -40,9 +41,11 @@ async fn contracts_are_kept_per_chain_and_address(store: Arc<dyn Store>) {
     // Writing again replaces.
     let mut newer = usdc(1, "FiatTokenV2_2");
     newer.verified_by = Some("sourcify".into());
+    newer.implementation = None;
     contracts.put_contract(&newer).await.unwrap();
     let stored = contracts.contract(1, USDC).await.unwrap().unwrap();
     assert_eq!((stored.name.as_deref(), stored.verified_by.as_deref()), (Some("FiatTokenV2_2"), Some("sourcify")));
+    assert_eq!(stored.implementation, None, "a proxy that is no longer one forgets its implementation");
 
     let named = contracts.contracts_named(1, "fiattoken", 10).await.unwrap();
     assert_eq!(named.len(), 1);
@@ -56,6 +59,9 @@ async fn contracts_are_kept_per_chain_and_address(store: Arc<dyn Store>) {
 async fn bad_contract_input_is_refused(store: Arc<dyn Store>) {
     let mut bad = usdc(1, "x");
     bad.address = "0x1234".into();
+    assert!(matches!(store.put_contract(&bad).await, Err(StoreError::InvalidInput(m)) if m.contains("not an address")));
+    let mut bad = usdc(1, "x");
+    bad.implementation = Some("0x1234".into());
     assert!(matches!(store.put_contract(&bad).await, Err(StoreError::InvalidInput(m)) if m.contains("not an address")));
     assert!(matches!(store.contract(1, "usdc").await, Err(StoreError::InvalidInput(_))));
     let huge = usdc(u64::MAX, "x");

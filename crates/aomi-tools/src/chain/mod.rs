@@ -7,6 +7,7 @@
 
 mod account;
 mod call;
+mod contract;
 mod ens;
 mod network;
 mod simulate;
@@ -23,6 +24,7 @@ use serde_json::{Value, json};
 
 pub use account::{GetAccountInfo, GetBalance, GetBlock, GetGasPrice, GetTokenBalance};
 pub use call::{CallViewFunction, EncodeFunctionCall};
+pub use contract::GetContract;
 pub use ens::{LookupAddress, ResolveEns};
 pub use network::SwitchNetwork;
 pub use simulate::{OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, TransactionRecorder};
@@ -38,7 +40,8 @@ impl TurnHook for ChainSessions {
 }
 
 /// Every chain tool over `sessions`, with the hook that switches each chat to its wallet's chain at
-/// the start of a turn.
+/// the start of a turn. `get_contract` needs the contract database: add
+/// [`GetContract`] where there is one ([`contract_tools`]).
 pub fn chain_tools(sessions: Arc<ChainSessions>) -> ToolRegistry {
     let s = || Arc::clone(&sessions);
     ToolRegistry::new()
@@ -56,6 +59,11 @@ pub fn chain_tools(sessions: Arc<ChainSessions>) -> ToolRegistry {
         .with(SwitchNetwork(s()))
         .with(SimulateBeforeSend::new(s()))
         .with_hook(sessions)
+}
+
+/// [`chain_tools`] with `get_contract` answering from `db`.
+pub fn contract_tools(sessions: Arc<ChainSessions>, db: Arc<aomi_chain::ContractDb>) -> ToolRegistry {
+    chain_tools(Arc::clone(&sessions)).with(GetContract::new(sessions, db))
 }
 
 /// Parses a tool's arguments into its argument struct; `null` counts as `{}`.

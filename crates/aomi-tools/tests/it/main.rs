@@ -4,6 +4,7 @@
 mod bench;
 mod chain;
 mod chain_errors;
+mod contract;
 mod fixture;
 mod scheduler;
 mod simulate;

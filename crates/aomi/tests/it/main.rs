@@ -204,9 +204,13 @@ fn first_line(child: &mut Child) -> String {
 fn serve_with_a_devnet_answers_direct_commands_without_a_model() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
     command.args(["serve", "--bind", "127.0.0.1:0", "--devnet"]).stdout(Stdio::piped()).stderr(Stdio::null());
-    for key in ["AOMI_MODEL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AOMI_RPC_DEVNET"] {
+    for key in
+        ["AOMI_MODEL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AOMI_RPC_DEVNET", "ETHERSCAN_API_KEY"]
+    {
         command.env_remove(key);
     }
+    let data = aomi_store::testing::TempDir::new();
+    command.env("AOMI_DATA_DIR", data.path());
     let mut child = Graceful(command.spawn().unwrap());
     let url = first_line(&mut child.0).strip_prefix("listening on ").expect("the address line").to_owned();
     // anvil's tenth dev account, which the deployment does not touch.
@@ -216,6 +220,16 @@ fn serve_with_a_devnet_answers_direct_commands_without_a_model() {
     assert!(stdout.contains("holds 10000 ETH on devnet"), "{stdout}");
     let (_, stdout, _) = chat(&url, "/network nowhere");
     assert!(stdout.contains("unknown network \"nowhere\""), "{stdout}");
+    // The devnet's contracts are in the contract database, vouched for by their artifacts.
+    let usdc = format!("{url}/api/contracts/devnet/0x5FbDB2315678afecb367f032d93F642f64180aa3");
+    let record: serde_json::Value = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(&usdc).await.unwrap().json().await.unwrap() });
+    assert_eq!(
+        (record["name"].as_str(), record["verifiedBy"].as_str()),
+        (Some("TestToken"), Some("artifact")),
+        "{record}"
+    );
 }
 
 #[test]

@@ -1,0 +1,252 @@
+//! The stub Etherscan: the API V2 `getsourcecode` action on `127.0.0.1`, in Etherscan's own JSON,
+//! so tests run aomi's real explorer client over real HTTP.
+//!
+//! Answers are scripted per chain and address ([`StubEtherscan::contract`]); an address with no
+//! script is answered as Etherscan answers an unverified contract. One-shot answers queued with
+//! [`StubEtherscan::then`] are used first, whatever the address: a rate limit, a refused key, an
+//! HTTP 500, a slow answer. Every request is recorded ([`StubEtherscan::requests`]).
+//!
+//! ```no_run
+//! use aomi_testkit::{ExplorerReply, StubEtherscan};
+//! use serde_json::json;
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let stub = StubEtherscan::start().await?;
+//! let abi = json!([{ "type": "function", "name": "ping", "inputs": [], "outputs": [], "stateMutability": "view" }]);
+//! stub.contract(1, "0x00000000000000000000000000000000000000aa", ExplorerReply::verified("Pinger", abi));
+//! stub.then(ExplorerReply::RateLimited); // the next request, then the script
+//! let base_url = stub.url(); // http://127.0.0.1:PORT/v2/api, for ETHERSCAN_BASE_URL
+//! # let _ = base_url;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+/// The path of Etherscan's API V2.
+pub const ETHERSCAN_PATH: &str = "/v2/api";
+
+/// What the stub answers to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExplorerReply {
+    /// A verified contract.
+    Verified {
+        /// `ContractName`.
+        name: String,
+        /// The ABI (sent as a JSON text in `ABI`, as Etherscan does).
+        abi: Value,
+        /// `SourceCode`.
+        source: String,
+        /// `Implementation` of a proxy (`Proxy: "1"`); `None` for a plain contract.
+        implementation: Option<String>,
+    },
+    /// `ABI: "Contract source code not verified"`, with status "1" as Etherscan sends it.
+    NotVerified,
+    /// `status: "0"`, "Max calls per sec rate limit reached (5/sec)".
+    RateLimited,
+    /// `status: "0"`, "Invalid API Key (#err2)|…".
+    InvalidKey,
+    /// `status: "0"` with this text in `result` (any other Etherscan error, such as
+    /// "Missing or unsupported chainid parameter (required for v2 api)").
+    Notok(String),
+    /// An HTTP error status with a text body (a failing gateway).
+    HttpError(u16),
+    /// The inner answer after a delay.
+    Slow(Duration, Box<ExplorerReply>),
+}
+
+impl ExplorerReply {
+    /// A verified contract named `name` with `abi`.
+    pub fn verified(name: &str, abi: Value) -> Self {
+        ExplorerReply::Verified {
+            name: name.into(),
+            abi,
+            source: format!("// SPDX-License-Identifier: MIT\ncontract {name} {{}}"),
+            implementation: None,
+        }
+    }
+
+    /// The same verified contract, as a proxy to `implementation`.
+    pub fn proxy_of(self, implementation: &str) -> Self {
+        match self {
+            ExplorerReply::Verified { name, abi, source, .. } => {
+                ExplorerReply::Verified { name, abi, source, implementation: Some(implementation.to_lowercase()) }
+            }
+            other => other,
+        }
+    }
+}
+
+/// A request the stub received: its query parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplorerRequest {
+    /// Every query parameter.
+    pub query: HashMap<String, String>,
+}
+
+impl ExplorerRequest {
+    /// The value of parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// `chainid`, parsed.
+    pub fn chain_id(&self) -> Option<u64> {
+        self.param("chainid")?.parse().ok()
+    }
+
+    /// `address`, lower case.
+    pub fn address(&self) -> Option<String> {
+        self.param("address").map(str::to_lowercase)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Scripted {
+    contracts: HashMap<(u64, String), ExplorerReply>,
+    queue: VecDeque<ExplorerReply>,
+    requests: Vec<ExplorerRequest>,
+}
+
+type Shared = Arc<Mutex<Scripted>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Scripted> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The stub Etherscan server. Stops when dropped.
+#[derive(Debug)]
+pub struct StubEtherscan {
+    addr: SocketAddr,
+    shared: Shared,
+    stop: watch::Sender<bool>,
+}
+
+impl StubEtherscan {
+    /// Starts on a free port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Shared::default();
+        let (stop, mut stopped) = watch::channel(false);
+        let app = Router::new().route(ETHERSCAN_PATH, get(answer)).with_state(Arc::clone(&shared));
+        tokio::spawn(async move {
+            let stopping = async move {
+                let _ = stopped.wait_for(|stopped| *stopped).await;
+            };
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
+                tracing::warn!(%error, "the stub Etherscan stopped");
+            }
+        });
+        Ok(StubEtherscan { addr, shared, stop })
+    }
+
+    /// The API V2 endpoint: `http://127.0.0.1:PORT/v2/api`.
+    pub fn url(&self) -> String {
+        format!("http://{}{ETHERSCAN_PATH}", self.addr)
+    }
+
+    /// Answers `reply` for `address` (any case) on `chain_id`, every time.
+    pub fn contract(&self, chain_id: u64, address: &str, reply: ExplorerReply) {
+        lock(&self.shared).contracts.insert((chain_id, address.to_lowercase()), reply);
+    }
+
+    /// Answers `reply` to the next request not yet answered by an earlier queued reply, before
+    /// the per-address script.
+    pub fn then(&self, reply: ExplorerReply) {
+        lock(&self.shared).queue.push_back(reply);
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<ExplorerRequest> {
+        lock(&self.shared).requests.clone()
+    }
+}
+
+impl Drop for StubEtherscan {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn answer(State(shared): State<Shared>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let request = ExplorerRequest { query };
+    let reply = {
+        let mut scripted = lock(&shared);
+        scripted.requests.push(request.clone());
+        match scripted.queue.pop_front() {
+            Some(reply) => reply,
+            None => {
+                let key = (request.chain_id().unwrap_or_default(), request.address().unwrap_or_default());
+                scripted.contracts.get(&key).cloned().unwrap_or(ExplorerReply::NotVerified)
+            }
+        }
+    };
+    if request.param("module") != Some("contract") || request.param("action") != Some("getsourcecode") {
+        return notok("Error! Missing Or invalid Module name").into_response();
+    }
+    if request.param("apikey").is_none_or(str::is_empty) {
+        return notok("Missing/Invalid API Key").into_response();
+    }
+    render(reply).await
+}
+
+async fn render(mut reply: ExplorerReply) -> Response {
+    while let ExplorerReply::Slow(delay, inner) = reply {
+        tokio::time::sleep(delay).await;
+        reply = *inner;
+    }
+    match reply {
+        ExplorerReply::Verified { name, abi, source, implementation } => {
+            ok(entry(&source, &abi.to_string(), &name, implementation.as_deref())).into_response()
+        }
+        ExplorerReply::NotVerified => ok(entry("", "Contract source code not verified", "", None)).into_response(),
+        ExplorerReply::RateLimited => notok("Max calls per sec rate limit reached (5/sec)").into_response(),
+        ExplorerReply::InvalidKey => notok("Invalid API Key (#err2)|stub").into_response(),
+        ExplorerReply::Notok(text) => notok(&text).into_response(),
+        ExplorerReply::HttpError(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, "<html><body>upstream error</body></html>").into_response()
+        }
+        ExplorerReply::Slow(..) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// One `getsourcecode` entry with every field Etherscan sends.
+fn entry(source: &str, abi: &str, name: &str, implementation: Option<&str>) -> Value {
+    json!({
+        "SourceCode": source,
+        "ABI": abi,
+        "ContractName": name,
+        "CompilerVersion": if name.is_empty() { "" } else { "v0.8.24+commit.e11b9ed9" },
+        "OptimizationUsed": if name.is_empty() { "" } else { "1" },
+        "Runs": if name.is_empty() { "" } else { "200" },
+        "ConstructorArguments": "",
+        "EVMVersion": "Default",
+        "Library": "",
+        "LicenseType": if name.is_empty() { "Unknown" } else { "MIT" },
+        "Proxy": if implementation.is_some() { "1" } else { "0" },
+        "Implementation": implementation.unwrap_or(""),
+        "SwarmSource": "",
+        "SimilarMatch": "",
+    })
+}
+
+fn ok(entry: Value) -> axum::Json<Value> {
+    axum::Json(json!({ "status": "1", "message": "OK", "result": [entry] }))
+}
+
+fn notok(result: &str) -> axum::Json<Value> {
+    axum::Json(json!({ "status": "0", "message": "NOTOK", "result": result }))
+}
