@@ -19,17 +19,19 @@ fn tiny() -> BenchConfig {
         stub: StubPace { ttft_ms: 5, tokens_per_second: 2000.0, chars_per_token: 4 },
         conversation: ConversationLength { turns: vec![1, 3, 5], chats: 2, kind: TurnKind::Tools(1) },
         concurrency: Concurrency { users: vec![1, 4], turns_per_user: 2, kind: TurnKind::Text },
-        tool_heavy: ToolHeavy { calls: 5, users: 2, turns_per_user: 2 },
+        tool_heavy: ToolHeavy { calls: 5, users: 2, turns_per_user: 2, chain: false },
+        chain_reads: None,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_run_loses_nothing_and_reports_every_scenario() {
     let config = tiny();
-    let server = TestServer::start(bench_script(&config.kinds(), config.stub.timing())).await;
+    let server = TestServer::start(bench_script(&config.kinds(), config.stub.timing(), None)).await;
     let info = RunInfo { command: "test".into(), server: "in-process".into() };
     let progress = ProgressBar::hidden();
-    let report = runner::run(&server.target, &server.stub.openai_base_url(), &config, info, &progress).await.unwrap();
+    let report =
+        runner::run(&server.target, &server.stub.openai_base_url(), &config, None, info, &progress).await.unwrap();
 
     assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
     // Warm-up is not counted; every scenario turn is, through aomi and directly, plus each chat's history.

@@ -31,7 +31,11 @@ impl TestServer {
             DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5) });
         let backend =
             Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(SqliteStore::memory().await.unwrap()));
-        let config = ServerConfig { bind: "127.0.0.1:0".parse().unwrap(), body_limit: aomi_server::DEFAULT_BODY_LIMIT, web_dir: None };
+        let config = ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            body_limit: aomi_server::DEFAULT_BODY_LIMIT,
+            web_dir: None,
+        };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(aomi_server::serve(
