@@ -60,6 +60,6 @@ test-web: build web tools-deps
 
 ## A smoke run of the benchmark (fails on any error or lost part; timings are printed, not asserted)
 ## and the eval scenarios with the scripted stub model.
-test-bench: build
+test-bench: build tools-deps
 	$(BIN_DIR)/aomi bench --quick --out $(CARGO_TARGET_DIR)/bench-smoke
 	$(BIN_DIR)/aomi eval evals
