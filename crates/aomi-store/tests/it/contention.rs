@@ -7,23 +7,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aomi_core::ChatMessage;
-use aomi_store::{NewTurn, Store, TurnState};
+use aomi_store::{NewTurn, Store, TurnStart, TurnState};
 
 use crate::{Db, new_chat};
 
-/// What the server does before it calls the model, and after the answer, for one turn.
+/// What the server does before it calls the model (read the chat, then one commit for the chat,
+/// the claim and the user's message, then read the history), and after the answer.
 async fn turn(store: Arc<dyn Store>, chat: String, n: usize) -> (Duration, Duration) {
     let started = Instant::now();
     let _ = store.chat(&chat).await.unwrap();
-    store.ensure_chat(new_chat(&chat, None)).await.unwrap();
     let turn_id = format!("turn-{chat}-{n}");
     let message_id = format!("a-{n}");
-    store
-        .begin_turn(&NewTurn { id: turn_id.clone(), chat_id: chat.clone(), message_id: message_id.clone() })
-        .await
-        .unwrap();
+    let start = TurnStart {
+        chat: new_chat(&chat, None),
+        turn: NewTurn { id: turn_id.clone(), chat_id: chat.clone(), message_id: message_id.clone() },
+        message: Some(ChatMessage::user_text(format!("u-{n}"), "Question: tell me something.")),
+    };
+    store.start_turn(&start).await.unwrap();
     let _ = store.messages(&chat).await.unwrap();
-    store.put_message(&chat, &ChatMessage::user_text(format!("u-{n}"), "Question: tell me something.")).await.unwrap();
     let before_model = started.elapsed();
     let started = Instant::now();
     let mut answer = ChatMessage::assistant(message_id);
@@ -47,7 +48,7 @@ async fn turn_writes_under_contention() {
         for round in 0..3 {
             let started = Instant::now();
             let tasks = (0..users).map(|u| tokio::spawn(turn(db.store.clone(), format!("c{users}-{u}"), round)));
-            let results: Vec<(Duration, Duration)> = futures_join(tasks).await;
+            let results: Vec<(Duration, Duration)> = join(tasks).await;
             let wall = started.elapsed();
             let before: Vec<Duration> = results.iter().map(|r| r.0).collect();
             let after: Vec<Duration> = results.iter().map(|r| r.1).collect();
@@ -64,7 +65,7 @@ async fn turn_writes_under_contention() {
     }
 }
 
-async fn futures_join<T: Send + 'static>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+async fn join<T: Send + 'static>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for task in tasks.collect::<Vec<_>>() {
         out.push(task.await.unwrap());
