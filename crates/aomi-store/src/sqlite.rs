@@ -178,6 +178,34 @@ impl SqliteStore {
     {
         self.writer.run(work(Arc::clone(&self.shared))).await
     }
+
+    /// [`SqliteStore::on_writer`] for a write that claims turn `turn_id`. The write runs to its
+    /// end even if the caller stops waiting (a dropped request); a claim that nobody received is
+    /// then released (the turn ended as interrupted), as the server releases a claim it does not
+    /// use, so that the chat does not refuse its next turns.
+    async fn claim_on_writer<T, F, Fut>(&self, turn_id: &str, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Shared>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let turn_id = turn_id.to_owned();
+        let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+        let write = work(Arc::clone(&shared));
+        self.writer.handle.spawn(async move {
+            let result = write.await;
+            let claimed = result.is_ok();
+            if result_tx.send(result).is_err() && claimed {
+                tracing::info!(turn = %turn_id, "releasing a turn claimed for a request that went away");
+                if let Err(error) = shared.end_turn(&turn_id, TurnState::Interrupted).await {
+                    tracing::error!(%error, turn = %turn_id, "could not release an unused turn");
+                }
+            }
+        });
+        // A write that panicked dropped its sender.
+        result_rx.await.map_err(|_| StoreError::Closed)?
+    }
 }
 
 impl Shared {
@@ -689,12 +717,12 @@ impl TurnStore for SqliteStore {
 
     async fn begin_turn(&self, turn: &NewTurn) -> Result<(), StoreError> {
         let turn = turn.clone();
-        self.on_writer(move |s| async move { s.begin_turn(&turn).await }).await
+        self.claim_on_writer(&turn.id.clone(), move |s| async move { s.begin_turn(&turn).await }).await
     }
 
     async fn start_turn(&self, start: &TurnStart) -> Result<ChatRecord, StoreError> {
         let start = start.clone();
-        self.on_writer(move |s| async move { s.start_turn(&start).await }).await
+        self.claim_on_writer(&start.turn.id.clone(), move |s| async move { s.start_turn(&start).await }).await
     }
 
     async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError> {

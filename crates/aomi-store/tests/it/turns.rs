@@ -82,6 +82,40 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
     assert!(matches!(store.start_turn(&other).await.unwrap_err(), StoreError::InvalidInput(_)));
 }
 
+/// A request that goes away while its turn is being claimed leaves the chat free: the claim that
+/// nobody received is released (SQLite runs the claim on its writer thread, to its end).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_claim_is_released_on_sqlite() {
+    let db = crate::Db::sqlite().await;
+    let store = db.store.clone();
+    let mut abandoned = None;
+    // The claim may finish before the first poll returns; try until one is dropped mid-way.
+    for n in 0..50 {
+        let chat = format!("drop{n}");
+        let start = TurnStart {
+            chat: new_chat(&chat, None),
+            turn: turn(&format!("t{n}"), &chat, "a"),
+            message: Some(ChatMessage::user_text(format!("u{n}"), "hello")),
+        };
+        if tokio::time::timeout(Duration::ZERO, store.start_turn(&start)).await.is_err() {
+            abandoned = Some((chat, format!("t{n}")));
+            break;
+        }
+    }
+    let (chat, turn_id) = abandoned.expect("a claim dropped before it answered");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while store.turn(&turn_id).await.unwrap().is_none_or(|t| t.state == TurnState::Running) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the abandoned claim is released");
+    assert_eq!(store.turn(&turn_id).await.unwrap().unwrap().state, TurnState::Interrupted);
+    // The message was stored (nothing lost), and the chat takes a new turn.
+    assert_eq!(store.messages(&chat).await.unwrap().len(), 1);
+    store.begin_turn(&turn("next", &chat, "a2")).await.unwrap();
+}
+
 /// Waits for an event about `turn_id` (or about any turn).
 async fn event_for(events: &mut Receiver<Arc<str>>, turn_id: &str) {
     tokio::time::timeout(Duration::from_secs(10), async {
