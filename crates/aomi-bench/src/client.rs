@@ -29,6 +29,13 @@ pub struct TurnOutcome {
     pub first_text: Option<Duration>,
     /// Time to the end of the stream.
     pub total: Duration,
+    /// Each tool call's time, from its `tool-input-available` part to its (final) output or error
+    /// part, as the client sees them arrive.
+    pub tool_calls: Vec<Duration>,
+    /// Time to the first tool output (or tool error) part.
+    pub first_tool_output: Option<Duration>,
+    /// The turn's time in tools: from the first `tool-input-available` part to the last tool output.
+    pub tool_span: Option<Duration>,
     /// A failure outside the stream's parts: no connection, an HTTP error, a part that is not
     /// JSON of the protocol, a broken stream.
     pub failure: Option<String>,
@@ -144,6 +151,9 @@ impl ChatClient {
             return Err(format!("the server answered {status}: {text}"));
         }
         let mut events = response.bytes_stream().eventsource();
+        // Open tool calls and when their input became available; the first input and last output.
+        let mut open: Vec<(String, Duration)> = Vec::new();
+        let mut span: Option<(Duration, Duration)> = None;
         while let Some(event) = events.next().await {
             let event = event.map_err(|e| format!("the stream broke: {e}"))?;
             if event.data == DONE {
@@ -163,8 +173,27 @@ impl ChatClient {
             if matches!(chunk, UiChunk::TextDelta { .. }) {
                 outcome.first_text.get_or_insert(at);
             }
+            match &chunk {
+                UiChunk::ToolInputAvailable { tool_call_id, .. } => {
+                    open.push((tool_call_id.clone(), at));
+                    span.get_or_insert((at, at));
+                }
+                UiChunk::ToolOutputAvailable { tool_call_id, preliminary: None | Some(false), .. }
+                | UiChunk::ToolOutputError { tool_call_id, .. } => {
+                    outcome.first_tool_output.get_or_insert(at);
+                    if let Some(index) = open.iter().position(|(id, _)| id == tool_call_id) {
+                        let (_, since) = open.swap_remove(index);
+                        outcome.tool_calls.push(at.saturating_sub(since));
+                        if let Some((_, last)) = span.as_mut() {
+                            *last = at;
+                        }
+                    }
+                }
+                _ => {}
+            }
             outcome.chunks.push(chunk);
         }
+        outcome.tool_span = span.map(|(first, last)| last.saturating_sub(first));
         Ok(())
     }
 

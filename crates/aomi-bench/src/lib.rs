@@ -16,6 +16,7 @@
 //!
 //! The `aomi bench` and `aomi eval` commands are thin layers over this crate.
 
+pub mod chain;
 pub mod client;
 pub mod direct;
 pub mod eval;
@@ -30,6 +31,9 @@ pub mod stub;
 /// Why a benchmark or an eval could not run (a failing turn is a result, not this error).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The devnet could not be started or read.
+    #[error("chain: {0}")]
+    Chain(String),
     /// The server could not be started or reached.
     #[error("server: {0}")]
     Server(String),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::chain::{ChainReadReport, Way};
 use crate::scenario::BenchConfig;
 use crate::stats::Summary;
 use crate::stub::TurnKind;
@@ -61,6 +62,10 @@ pub struct Samples {
     pub first_text: Vec<Duration>,
     /// Times to the end of the turn.
     pub full_turn: Vec<Duration>,
+    /// Turns' time in tools (first tool input to last tool output), for turns with tool calls.
+    pub tools: Vec<Duration>,
+    /// Each tool call's time (its input to its output).
+    pub tool_call: Vec<Duration>,
 }
 
 impl Samples {
@@ -78,12 +83,20 @@ impl Samples {
         self.full_turn.push(total);
     }
 
+    /// Adds one turn's tool times: its span and each call.
+    pub fn add_tools(&mut self, span: Option<Duration>, calls: &[Duration]) {
+        self.tools.extend(span);
+        self.tool_call.extend_from_slice(calls);
+    }
+
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: Samples) {
         self.first_part.extend(other.first_part);
         self.first_token.extend(other.first_token);
         self.first_text.extend(other.first_text);
         self.full_turn.extend(other.full_turn);
+        self.tools.extend(other.tools);
+        self.tool_call.extend(other.tool_call);
     }
 }
 
@@ -98,6 +111,13 @@ pub struct Latencies {
     pub first_text: Option<Summary>,
     /// Time to the end of the turn.
     pub full_turn: Option<Summary>,
+    /// A turn's time in tools, through aomi: from the first `tool-input-available` part to the
+    /// last tool output, as the client sees them (the tools run in parallel).
+    #[serde(default)]
+    pub tools: Option<Summary>,
+    /// One tool call's time, through aomi: its `tool-input-available` part to its output.
+    #[serde(default)]
+    pub tool_call: Option<Summary>,
 }
 
 impl From<&Samples> for Latencies {
@@ -107,6 +127,8 @@ impl From<&Samples> for Latencies {
             first_token: Summary::of(&samples.first_token),
             first_text: Summary::of(&samples.first_text),
             full_turn: Summary::of(&samples.full_turn),
+            tools: Summary::of(&samples.tools),
+            tool_call: Summary::of(&samples.tool_call),
         }
     }
 }
@@ -248,6 +270,9 @@ pub struct BenchReport {
     pub concurrency: Vec<LoadPoint>,
     /// Tool-heavy turns.
     pub tool_heavy: Option<LoadPoint>,
+    /// One chain read through aomi, alloy and `cast`, when the run had a devnet.
+    #[serde(default)]
+    pub chain_reads: Option<ChainReadReport>,
     /// Errors and lost parts over the whole run.
     pub integrity: Integrity,
 }
@@ -355,12 +380,31 @@ impl BenchReport {
         memory_table(&mut out, &self.concurrency);
 
         if let Some(point) = &self.tool_heavy {
+            let calls = match point.kind {
+                TurnKind::Chain(calls) => format!(
+                    "{calls} parallel chain reads on anvil per turn: `get_balance`, `get_token_balance` (USDC), \
+                     `call_view_function` (`totalSupply()`), `get_block`, `get_gas_price`"
+                ),
+                kind => format!("{} parallel `get_current_time` calls per turn", kind.tool_calls()),
+            };
+            let _ = writeln!(out, "\n## Tool-heavy turns ({calls})\n");
+            load_table(&mut out, std::slice::from_ref(point));
+            let spread = |s: Option<Summary>| {
+                s.map(|s| format!("{:.1} / {:.1} / {:.1} ms", s.p50_ms, s.p95_ms, s.p99_ms))
+                    .unwrap_or_else(|| "–".into())
+            };
             let _ = writeln!(
                 out,
-                "\n## Tool-heavy turns ({} parallel `get_current_time` calls per turn)\n",
-                self.config.tool_heavy.calls
+                "\nTime in tools per turn through aomi (first `tool-input-available` part to the last tool output, \
+                 as the client sees them; direct answers tools at once), p50 / p95 / p99: {}; one tool call \
+                 (its input part to its output part): {}.",
+                spread(point.aomi.tools),
+                spread(point.aomi.tool_call)
             );
-            load_table(&mut out, std::slice::from_ref(point));
+        }
+
+        if let Some(reads) = &self.chain_reads {
+            chain_reads_table(&mut out, reads);
         }
 
         if !i.problems.is_empty() {
@@ -415,10 +459,28 @@ impl BenchReport {
                 mib(memory.peak_bytes)
             );
         }
-        let _ = writeln!(
-            out,
-            "- a chain read through aomi vs raw alloy vs the `cast` binary: waits for the chain layer (anvil)\n"
-        );
+        match &self.chain_reads {
+            Some(reads) => {
+                for read in &reads.reads {
+                    let at = |way: Way| ms(read.way(way).and_then(|w| w.times), p50);
+                    let _ = writeln!(
+                        out,
+                        "- {} read, p50: {} ms as a command turn through aomi ({} ms to its result part), {} ms \
+                         for the aomi tool alone, {} ms with raw alloy, {} ms with the `cast` binary",
+                        read.read,
+                        at(Way::CommandTurn),
+                        ms(read.way(Way::CommandTurn).and_then(|w| w.to_result), p50),
+                        at(Way::Tool),
+                        at(Way::Alloy),
+                        at(Way::Cast)
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(out, "- chain reads through aomi vs raw alloy vs `cast`: not run (no devnet)");
+            }
+        }
+        out.push('\n');
         out
     }
 
@@ -482,6 +544,21 @@ impl BenchReport {
                 "lower",
             ));
         }
+        if let (Some(now), Some(old)) = (&self.tool_heavy, &baseline.tool_heavy) {
+            rows.push((
+                format!("tool-heavy ({}): time in tools p50 ms", now.kind.label()),
+                old.aomi.tools.map(|s| s.p50_ms),
+                now.aomi.tools.map(|s| s.p50_ms),
+                "lower",
+            ));
+        }
+        for read in self.chain_reads.iter().flat_map(|r| &r.reads) {
+            let old = baseline.chain_reads.iter().flat_map(|r| &r.reads).find(|o| o.read == read.read);
+            for way in Way::ALL {
+                let p50 = |r: &crate::chain::ReadComparison| r.way(way).and_then(|w| w.times).map(|s| s.p50_ms);
+                rows.push((format!("{}, {}: p50 ms", read.read, way.label()), old.and_then(p50), p50(read), "lower"));
+            }
+        }
         let mut out = format!("## Change against the baseline of {}\n\n", baseline.started_at);
         let _ = writeln!(out, "| figure | baseline | now | change |\n|---|---:|---:|---:|");
         for (label, old, new, better) in rows {
@@ -505,6 +582,7 @@ fn describe(kind: TurnKind) -> String {
     match kind {
         TurnKind::Text => "text-only".into(),
         TurnKind::Tools(calls) => format!("{calls}-tool-call"),
+        TurnKind::Chain(calls) => format!("{calls}-chain-read"),
     }
 }
 
@@ -534,6 +612,49 @@ fn load_table(out: &mut String, points: &[LoadPoint]) {
             point.direct_turns_per_second,
             point.server_cpu_ms_per_turn.map(|ms| format!("{ms:.1}")).unwrap_or_else(|| "–".into())
         );
+    }
+}
+
+fn chain_reads_table(out: &mut String, reads: &ChainReadReport) {
+    let _ = writeln!(
+        out,
+        "\n## A chain read through aomi vs raw alloy vs `cast` ({} timed reads each, same anvil, interleaved)\n",
+        reads.iterations
+    );
+    let _ = writeln!(
+        out,
+        "Command turn: the direct command sent as a chat message to `aomi serve` (HTTP, chat and turn rows, \
+         storing both messages, the tool, the SSE stream), to the end of the stream; \"to result\" is to its \
+         tool result part. Tool alone: the same aomi tool in the bench's process. alloy: the bare provider call. \
+         `cast`: Foundry's binary, a process and a connection per read. p50 / p95 in ms.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| read | command turn | command turn, to result | tool alone | alloy | cast | value |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    let both =
+        |s: Option<Summary>| s.map(|s| format!("{:.2} / {:.2}", s.p50_ms, s.p95_ms)).unwrap_or_else(|| "–".into());
+    for read in &reads.reads {
+        let way = |way: Way| both(read.way(way).and_then(|w| w.times));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            read.read,
+            way(Way::CommandTurn),
+            both(read.way(Way::CommandTurn).and_then(|w| w.to_result)),
+            way(Way::Tool),
+            way(Way::Alloy),
+            way(Way::Cast),
+            read.value
+        );
+    }
+    let _ = writeln!(out);
+    for read in &reads.reads {
+        let commands: Vec<String> = read.ways.iter().map(|w| format!("{}: `{}`", w.way.label(), w.command)).collect();
+        let _ = writeln!(out, "- {}: {}", read.read, commands.join("; "));
+    }
+    for note in &reads.notes {
+        let _ = writeln!(out, "- {note}");
     }
 }
 

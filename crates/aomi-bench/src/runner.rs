@@ -9,6 +9,7 @@ use futures::future::join_all;
 use indicatif::ProgressBar;
 
 use crate::Error;
+use crate::chain::ChainBench;
 use crate::client::{ChatClient, TurnOutcome};
 use crate::direct::{DirectChat, DirectOutcome};
 use crate::report::{
@@ -36,15 +37,20 @@ pub struct RunInfo {
 }
 
 /// Runs every scenario of `config` against `target`, whose model is the stub at `model_url` (its
-/// OpenAI-compatible base URL, `…/v1`, also called directly for the baseline). `progress` counts
-/// turns; its length is set here.
+/// OpenAI-compatible base URL, `…/v1`, also called directly for the baseline). `chain` is the
+/// devnet the server's chain tools read, needed by chain turns and the chain-read comparison.
+/// `progress` counts turns; its length is set here.
 pub async fn run(
     target: &Target,
     model_url: &str,
     config: &BenchConfig,
+    chain: Option<&ChainBench>,
     info: RunInfo,
     progress: &ProgressBar,
 ) -> Result<BenchReport, Error> {
+    if chain.is_none() && (config.tool_heavy.chain || config.chain_reads.is_some()) {
+        return Err(Error::Chain("the run reads the chain but has no devnet".into()));
+    }
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     let machine = Machine::this();
@@ -73,8 +79,23 @@ pub async fn run(
 
     progress.set_message("tool-heavy turns");
     let heavy = &config.tool_heavy;
-    let (tool_heavy, tally) = runner.load(heavy.users, heavy.turns_per_user, TurnKind::Tools(heavy.calls)).await;
+    let (tool_heavy, tally) = runner.load(heavy.users, heavy.turns_per_user, heavy.kind()).await;
     integrity.merge(tally);
+
+    let chain_reads = match (chain, &config.chain_reads) {
+        (Some(chain), Some(reads)) => {
+            progress.set_message("chain reads");
+            let mut problems = Vec::new();
+            let chats = runner.chat_id("reads", 0);
+            let report =
+                chain.compare_reads(&runner.client, &chats, reads.iterations, || progress.inc(1), &mut problems).await;
+            for (label, problem) in problems {
+                integrity.record(&label, vec![problem]);
+            }
+            Some(report)
+        }
+        _ => None,
+    };
 
     let mut concurrency = Vec::new();
     for &users in &config.concurrency.users {
@@ -97,6 +118,7 @@ pub async fn run(
         conversation,
         concurrency,
         tool_heavy: Some(tool_heavy),
+        chain_reads,
         integrity,
     })
 }
@@ -230,6 +252,7 @@ impl Runner {
             let outcome = self.client.send(&chat, &kind.user_text(n), None).await;
             integrity.record(&format!("{chat} turn {n}"), check_aomi(&outcome, kind));
             samples.add(outcome.first_part, outcome.first_token, outcome.first_text, outcome.total);
+            samples.add_tools(outcome.tool_span, &outcome.tool_calls);
             self.progress.inc(1);
         }
         integrity.record(&format!("{chat} history"), check_history(&self.client, &chat, turns).await);

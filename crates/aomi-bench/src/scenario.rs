@@ -1,4 +1,5 @@
-//! The benchmark's scenarios and their sizes: conversation length, concurrency, tool-heavy turns.
+//! The benchmark's scenarios and their sizes: conversation length, concurrency, tool-heavy turns,
+//! and one chain read timed through aomi, alloy and `cast`.
 
 use std::time::Duration;
 
@@ -60,6 +61,25 @@ pub struct ToolHeavy {
     pub users: usize,
     /// Turns each user runs.
     pub turns_per_user: usize,
+    /// True: the calls are chain reads on the devnet ([`TurnKind::Chain`]); false: clock calls
+    /// ([`TurnKind::Tools`]), as when no anvil is installed.
+    #[serde(default)]
+    pub chain: bool,
+}
+
+impl ToolHeavy {
+    /// What each turn asks for.
+    pub fn kind(&self) -> TurnKind {
+        if self.chain { TurnKind::Chain(self.calls) } else { TurnKind::Tools(self.calls) }
+    }
+}
+
+/// One chain read timed several ways in the same run: through aomi, with alloy alone, with the
+/// `cast` binary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainReads {
+    /// Timed reads per way and per read (after a few untimed ones).
+    pub iterations: usize,
 }
 
 /// Everything a benchmark run does.
@@ -73,6 +93,9 @@ pub struct BenchConfig {
     pub concurrency: Concurrency,
     /// The tool-heavy scenario.
     pub tool_heavy: ToolHeavy,
+    /// The chain-read comparison (needs the devnet).
+    #[serde(default)]
+    pub chain_reads: Option<ChainReads>,
 }
 
 impl BenchConfig {
@@ -82,7 +105,8 @@ impl BenchConfig {
             stub: StubPace { ttft_ms: 20, tokens_per_second: 500.0, chars_per_token: 4 },
             conversation: ConversationLength { turns: vec![1, 10, 50], chats: 1, kind: TurnKind::Tools(1) },
             concurrency: Concurrency { users: vec![1, 10, 100], turns_per_user: 2, kind: TurnKind::Text },
-            tool_heavy: ToolHeavy { calls: 5, users: 10, turns_per_user: 2 },
+            tool_heavy: ToolHeavy { calls: 5, users: 10, turns_per_user: 2, chain: true },
+            chain_reads: Some(ChainReads { iterations: 20 }),
         }
     }
 
@@ -92,7 +116,8 @@ impl BenchConfig {
             stub: StubPace { ttft_ms: 100, tokens_per_second: 200.0, chars_per_token: 4 },
             conversation: ConversationLength { turns: vec![1, 10, 50], chats: 3, kind: TurnKind::Tools(1) },
             concurrency: Concurrency { users: vec![1, 10, 50, 100], turns_per_user: 10, kind: TurnKind::Text },
-            tool_heavy: ToolHeavy { calls: 5, users: 10, turns_per_user: 10 },
+            tool_heavy: ToolHeavy { calls: 5, users: 10, turns_per_user: 10, chain: true },
+            chain_reads: Some(ChainReads { iterations: 200 }),
         }
     }
 
@@ -101,16 +126,25 @@ impl BenchConfig {
         self.conversation.turns.iter().copied().max().unwrap_or(0)
     }
 
-    /// How many turns the run makes, through aomi and directly: the progress bar's length.
+    /// How many turns the run makes, through aomi and directly, plus the chain-read comparison's
+    /// rounds: the progress bar's length.
     pub fn total_turns(&self) -> u64 {
         let conversation = self.conversation.chats * self.conversation_turns();
         let concurrency: usize = self.concurrency.users.iter().map(|u| u * self.concurrency.turns_per_user).sum();
         let tool_heavy = self.tool_heavy.users * self.tool_heavy.turns_per_user;
-        2 * (conversation + concurrency + tool_heavy) as u64
+        let reads = self.chain_reads.as_ref().map_or(0, |r| r.iterations);
+        (2 * (conversation + concurrency + tool_heavy) + reads) as u64
     }
 
     /// The kinds of turn the run asks the stub for.
     pub fn kinds(&self) -> Vec<TurnKind> {
-        vec![self.conversation.kind, self.concurrency.kind, TurnKind::Tools(self.tool_heavy.calls)]
+        vec![self.conversation.kind, self.concurrency.kind, self.tool_heavy.kind()]
+    }
+
+    /// This run without the devnet: clock calls for the tool-heavy turns, no chain-read comparison.
+    pub fn without_chain(mut self) -> Self {
+        self.tool_heavy.chain = false;
+        self.chain_reads = None;
+        self
     }
 }

@@ -46,6 +46,15 @@ pub enum ServerModel {
     FromEnvironment,
 }
 
+/// What a spawned server gets besides its model and data directory.
+#[derive(Debug, Clone, Default)]
+pub struct ServeExtras {
+    /// More arguments of `aomi serve` (`--devnet`).
+    pub args: Vec<String>,
+    /// More environment variables (`AOMI_RPC_DEVNET`, `AOMI_DATABASE_URL`), set last.
+    pub env: Vec<(String, String)>,
+}
+
 /// `aomi serve` as a child process on a free port; killed when dropped.
 #[derive(Debug)]
 pub struct ServeProcess {
@@ -57,19 +66,20 @@ impl ServeProcess {
     /// Starts `program serve --bind 127.0.0.1:0` (`program` is the `aomi` binary) with `model`,
     /// keeping its state in `data_dir`, and waits until it prints its address.
     pub async fn spawn(program: &Path, model: &ServerModel, data_dir: &Path) -> Result<ServeProcess, Error> {
-        Self::spawn_with_env(program, model, data_dir, &[]).await
+        Self::spawn_with(program, model, data_dir, &ServeExtras::default()).await
     }
 
-    /// [`ServeProcess::spawn`], with `env` set in the child's environment (the eval's devnets).
-    pub async fn spawn_with_env(
+    /// [`ServeProcess::spawn`] with more arguments and environment variables.
+    pub async fn spawn_with(
         program: &Path,
         model: &ServerModel,
         data_dir: &Path,
-        env: &[(String, String)],
+        extras: &ServeExtras,
     ) -> Result<ServeProcess, Error> {
         let mut command = Command::new(program);
         command
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(&extras.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -86,7 +96,7 @@ impl ServeProcess {
         }
         command.env_remove("AOMI_DATABASE_URL");
         command.env("AOMI_DATA_DIR", data_dir);
-        command.envs(env.iter().map(|(name, value)| (name, value)));
+        command.envs(extras.env.iter().map(|(name, value)| (name, value)));
         let mut child =
             command.spawn().map_err(|e| Error::Server(format!("cannot start {} serve: {e}", program.display())))?;
         let pid = child.id();

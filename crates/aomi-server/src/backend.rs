@@ -9,7 +9,7 @@ use aomi_core::backend::PartStream;
 use aomi_core::{
     BackendError, BoxFuture, ChatBackend, ChatMessage, MessagePart, Role, ToolState, TurnInput, TurnRequest, UiChunk,
 };
-use aomi_store::{ChatRecord, NewChat, NewTurn, Store, TurnState};
+use aomi_store::{ChatRecord, NewChat, NewTurn, Store, TurnStart, TurnState};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -302,20 +302,20 @@ impl Backend {
         }
         let chat_id = request.chat_id.as_str();
         let sender = request.wallet.as_ref().and_then(|w| w.address.as_ref()).map(|a| a.to_lowercase());
+        let started = std::time::Instant::now();
+        let mut phases = [0u128; 4];
+        let mut mark = |phase: usize| phases[phase] = started.elapsed().as_micros();
         match self.store.chat(chat_id).await? {
             Some(chat) => authorize(&chat, sender.as_deref())?,
             None if request.message.role == Role::Assistant => return Err(not_in_chat(&request.message.id)),
             None => {}
         }
-        let chat = self
-            .store
-            .ensure_chat(NewChat {
-                id: chat_id.to_owned(),
-                owner: sender,
-                app: request.app.clone(),
-                chain_id: request.wallet.as_ref().map(|w| w.chain_id),
-            })
-            .await?;
+        let new_chat = NewChat {
+            id: chat_id.to_owned(),
+            owner: sender,
+            app: request.app.clone(),
+            chain_id: request.wallet.as_ref().map(|w| w.chain_id),
+        };
         let message_id = match request.message.role {
             Role::Assistant => request.message.id.clone(),
             _ => new_message_id(),
@@ -324,18 +324,27 @@ impl Backend {
         // The claim comes before reading the history: a turn that ended on another instance
         // committed its last step before it ended.
         let turn = NewTurn { id: turn_id.clone(), chat_id: chat_id.to_owned(), message_id: message_id.clone() };
-        self.store.begin_turn(&turn).await?;
+        mark(0);
+        let chat = match request.message.role {
+            // The chat, the claim and the user's message in one commit, before the model is
+            // called (a duplicate message id writes nothing).
+            Role::User | Role::System => {
+                let start = TurnStart { chat: new_chat, turn, message: Some(request.message.clone()) };
+                self.store.start_turn(&start).await?
+            }
+            Role::Assistant => {
+                let chat = self.store.ensure_chat(new_chat).await?;
+                self.store.begin_turn(&turn).await?;
+                chat
+            }
+        };
+        mark(1);
         let claim = Claim { store: Arc::clone(&self.store), turn_id: Some(turn_id) };
         let mut history = self.store.messages(chat_id).await?;
+        mark(2);
         let assistant = match request.message.role {
             // (A system message was refused above.)
             Role::User | Role::System => {
-                if history.iter().any(|m| m.id == request.message.id) {
-                    return Err(BackendError::BadRequest(format!(
-                        "message {} is already in this chat; send a new message id",
-                        request.message.id
-                    )));
-                }
                 // A tool call left open (a wallet request never answered) is closed as not sent.
                 // Its transaction, if it was one, is recorded as never sent.
                 for message in history.iter_mut().filter(|m| m.role == Role::Assistant) {
@@ -344,8 +353,6 @@ impl Backend {
                         crate::transactions::record_outcomes(self.store.as_ref(), chat_id, message, &closed).await;
                     }
                 }
-                self.store.put_message(chat_id, &request.message).await?;
-                history.push(request.message.clone());
                 ChatMessage::assistant(message_id)
             }
             Role::Assistant => {
@@ -363,6 +370,14 @@ impl Backend {
                 history.pop().unwrap_or_else(|| ChatMessage::assistant(new_message_id()))
             }
         };
+        mark(3);
+        tracing::debug!(
+            chat_us = phases[0],
+            claim_us = phases[1] - phases[0],
+            history_us = phases[2] - phases[1],
+            rest_us = phases[3] - phases[2],
+            "turn prepared"
+        );
         let title_from = chat.title.is_none().then(|| history.iter().find(|m| m.role == Role::User).cloned()).flatten();
         Ok(Prepared { title_from, history, assistant, turn_id: claim.keep() })
     }

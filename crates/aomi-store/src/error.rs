@@ -42,6 +42,15 @@ pub enum StoreError {
     /// A stored value does not parse (a row written by a newer or broken version).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// The chat already holds a message with this id.
+    #[error("message {0} is already in this chat; send a new message id")]
+    DuplicateMessage(String),
+    /// The thread that runs the SQLite store's writes could not be started.
+    #[error("cannot start the database's writer thread: {0}")]
+    WriterThread(std::io::Error),
+    /// The SQLite store's writer stopped (the store is being dropped).
+    #[error("the database is closing")]
+    Closed,
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -63,6 +72,7 @@ impl From<StoreError> for aomi_core::BackendError {
             StoreError::ChatNotFound(id) => BackendError::ChatNotFound(id),
             StoreError::TurnRunning(id) => BackendError::TurnRunning(id),
             StoreError::InvalidInput(message) => BackendError::BadRequest(message),
+            duplicate @ StoreError::DuplicateMessage(_) => BackendError::BadRequest(duplicate.to_string()),
             other => BackendError::Storage(other.to_string()),
         }
     }

@@ -46,7 +46,7 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use transaction::{NewTransaction, TransactionOutcome, TransactionRecord, TransactionStore};
-pub use turn::{NewTurn, TurnRecord, TurnState, TurnStore};
+pub use turn::{NewTurn, TurnRecord, TurnStart, TurnState, TurnStore};
 
 /// Which database a store uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use crate::values;
 use crate::{
     ChatPage, ChatQuery, ChatRecord, ChatStore, ContractRecord, ContractStore, NewChat, NewTransaction, NewTurn,
     SearchHit, SearchQuery, Store, StoreConfig, StoreError, StoreKind, TransactionOutcome, TransactionRecord,
-    TransactionStore, TurnRecord, TurnState, TurnStore, UserRecord, migrate,
+    TransactionStore, TurnRecord, TurnStart, TurnState, TurnStore, UserRecord, migrate,
 };
 
 /// The NOTIFY channel of turn events; the payload is a turn id.
@@ -154,6 +154,85 @@ impl PgStore {
     }
 }
 
+/// Creates the chat if it is new (and its owner's user row), inside a transaction; see
+/// [`ChatStore::ensure_chat`].
+async fn ensure_chat_in(conn: &mut PgConnection, lease_secs: f64, chat: &NewChat) -> Result<ChatRecord, StoreError> {
+    let owner = chat.owner.as_deref().map(values::address).transpose()?;
+    let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
+    let now = values::now();
+    if let Some(owner) = &owner {
+        sqlx::query(
+            "INSERT INTO users (address, first_seen, last_seen) VALUES ($1, $2, $2)
+             ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen",
+        )
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO chats (id, owner, app, chain_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id)",
+    )
+    .bind(&chat.id)
+    .bind(&owner)
+    .bind(&chat.app)
+    .bind(chain_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(concat!(select_chat!(), "WHERE c.id = $2"))
+        .bind(lease_secs)
+        .bind(&chat.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    chat_record(&row)
+}
+
+/// Claims the chat for `turn` inside a transaction, interrupting a stale turn; see
+/// [`TurnStore::begin_turn`].
+async fn begin_turn_in(
+    conn: &mut PgConnection,
+    lease_secs: f64,
+    instance: &str,
+    turn: &NewTurn,
+) -> Result<(), StoreError> {
+    let running = sqlx::query(concat!(select_turn!(), "WHERE chat_id = $2 AND state = 'running' FOR UPDATE"))
+        .bind(lease_secs)
+        .bind(&turn.chat_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some((running, stale)) = running.as_ref().map(turn_record).transpose()? {
+        if !stale {
+            return Err(StoreError::TurnRunning(turn.chat_id.clone()));
+        }
+        tracing::warn!(turn = %running.id, chat = %running.chat_id, instance = %running.instance,
+            "interrupting a turn whose instance stopped sending heartbeats");
+        interrupt_in(conn, &running.id, &running.chat_id, &running.message_id).await?;
+    }
+    sqlx::query(
+        "INSERT INTO turns (id, chat_id, message_id, instance, state, started_at, heartbeat_at)
+         VALUES ($1, $2, $3, $4, 'running', now(), now())",
+    )
+    .bind(&turn.id)
+    .bind(&turn.chat_id)
+    .bind(&turn.message_id)
+    .bind(instance)
+    .execute(&mut *conn)
+    .await
+    .map_err(|error| {
+        if values::is_unique_violation(&error) {
+            // Another instance claimed the chat between our look and our insert.
+            StoreError::TurnRunning(turn.chat_id.clone())
+        } else if values::is_foreign_key_violation(&error) {
+            StoreError::ChatNotFound(turn.chat_id.clone())
+        } else {
+            error.into()
+        }
+    })?;
+    Ok(())
+}
+
 /// Stores `message` in the chat inside a transaction; see [`ChatStore::put_message`].
 async fn put_message_in(conn: &mut PgConnection, chat_id: &str, message: &ChatMessage) -> Result<(), StoreError> {
     let now = values::now();
@@ -282,38 +361,10 @@ fn transaction_record(row: &PgRow) -> Result<TransactionRecord, StoreError> {
 #[async_trait]
 impl ChatStore for PgStore {
     async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
-        let owner = chat.owner.as_deref().map(values::address).transpose()?;
-        let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
-        let now = values::now();
         let mut tx = self.pool.begin().await?;
-        if let Some(owner) = &owner {
-            sqlx::query(
-                "INSERT INTO users (address, first_seen, last_seen) VALUES ($1, $2, $2)
-                 ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen",
-            )
-            .bind(owner)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "INSERT INTO chats (id, owner, app, chain_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
-             ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id)",
-        )
-        .bind(&chat.id)
-        .bind(&owner)
-        .bind(&chat.app)
-        .bind(chain_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query(concat!(select_chat!(), "WHERE c.id = $2"))
-            .bind(self.lease_secs)
-            .bind(&chat.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let record = ensure_chat_in(&mut tx, self.lease_secs, &chat).await?;
         tx.commit().await?;
-        chat_record(&row)
+        Ok(record)
     }
 
     async fn chat(&self, id: &str) -> Result<Option<ChatRecord>, StoreError> {
@@ -479,41 +530,29 @@ impl TurnStore for PgStore {
 
     async fn begin_turn(&self, turn: &NewTurn) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let running = sqlx::query(concat!(select_turn!(), "WHERE chat_id = $2 AND state = 'running' FOR UPDATE"))
-            .bind(self.lease_secs)
-            .bind(&turn.chat_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some((running, stale)) = running.as_ref().map(turn_record).transpose()? {
-            if !stale {
-                return Err(StoreError::TurnRunning(turn.chat_id.clone()));
-            }
-            tracing::warn!(turn = %running.id, chat = %running.chat_id, instance = %running.instance,
-                "interrupting a turn whose instance stopped sending heartbeats");
-            interrupt_in(&mut tx, &running.id, &running.chat_id, &running.message_id).await?;
-        }
-        sqlx::query(
-            "INSERT INTO turns (id, chat_id, message_id, instance, state, started_at, heartbeat_at)
-             VALUES ($1, $2, $3, $4, 'running', now(), now())",
-        )
-        .bind(&turn.id)
-        .bind(&turn.chat_id)
-        .bind(&turn.message_id)
-        .bind(&self.instance)
-        .execute(&mut *tx)
-        .await
-        .map_err(|error| {
-            if values::is_unique_violation(&error) {
-                // Another instance claimed the chat between our look and our insert.
-                StoreError::TurnRunning(turn.chat_id.clone())
-            } else if values::is_foreign_key_violation(&error) {
-                StoreError::ChatNotFound(turn.chat_id.clone())
-            } else {
-                error.into()
-            }
-        })?;
+        begin_turn_in(&mut tx, self.lease_secs, &self.instance, turn).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn start_turn(&self, start: &TurnStart) -> Result<ChatRecord, StoreError> {
+        start.check()?;
+        let mut tx = self.pool.begin().await?;
+        let chat = ensure_chat_in(&mut tx, self.lease_secs, &start.chat).await?;
+        begin_turn_in(&mut tx, self.lease_secs, &self.instance, &start.turn).await?;
+        if let Some(message) = &start.message {
+            let exists = sqlx::query("SELECT 1 FROM messages WHERE chat_id = $1 AND id = $2")
+                .bind(&start.chat.id)
+                .bind(&message.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_some() {
+                return Err(StoreError::DuplicateMessage(message.id.clone()));
+            }
+            put_message_in(&mut tx, &start.chat.id, message).await?;
+        }
+        tx.commit().await?;
+        Ok(chat)
     }
 
     async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError> {

@@ -1,7 +1,9 @@
 //! The SQLite store: one file, one process.
 
 use std::fs::File;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aomi_core::{ChatMessage, UiChunk};
@@ -18,7 +20,7 @@ use crate::values::{self, from_micros, to_micros};
 use crate::{
     ChatPage, ChatQuery, ChatRecord, ChatStore, ContractRecord, ContractStore, NewChat, NewTransaction, NewTurn,
     SearchHit, SearchQuery, Store, StoreConfig, StoreError, StoreKind, TransactionOutcome, TransactionRecord,
-    TransactionStore, TurnRecord, TurnState, TurnStore, UserRecord, migrate,
+    TransactionStore, TurnRecord, TurnStart, TurnState, TurnStore, UserRecord, migrate,
 };
 
 /// How long a write waits for SQLite's lock before it fails.
@@ -46,15 +48,65 @@ const SELECT_TURN: &str =
 ///
 /// Writes go through one connection (SQLite has one writer at a time; queuing them in the pool
 /// avoids `SQLITE_BUSY`), reads through a pool of up to `max_connections` (WAL lets them run
-/// while a write commits).
+/// while a write commits). The writes of a turn (claiming it, storing its messages, ending it)
+/// run on a thread of their own ([`Writer`]): a transaction holds the one write connection for
+/// several round trips to SQLite, and on the server's runtime each round trip waited behind every
+/// streaming turn's task, so that with 100 chats at once the queue for the connection, not
+/// SQLite, made most of a turn's time to first token.
 #[derive(Debug)]
 pub struct SqliteStore {
+    shared: Arc<Shared>,
+    writer: Writer,
+    path: Option<PathBuf>,
+    _lock: Option<File>,
+}
+
+/// What the store's methods use, on the caller's runtime or on the [`Writer`]'s.
+#[derive(Debug)]
+struct Shared {
     write: SqlitePool,
     read: SqlitePool,
     instance: String,
     events: broadcast::Sender<TurnEvent>,
-    path: Option<PathBuf>,
-    _lock: Option<File>,
+}
+
+/// A thread with a runtime that runs only write transactions, so that the statements of one
+/// follow each other without waiting for a busy runtime to poll them. Stops when dropped (a
+/// caller waiting on it holds the store, so nothing is cut off).
+#[derive(Debug)]
+struct Writer {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Writer {
+    fn start() -> Result<Writer, StoreError> {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(StoreError::WriterThread)?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("aomi-sqlite-writer".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })
+            .map_err(StoreError::WriterThread)?;
+        Ok(Writer { handle, _stop: stop })
+    }
+
+    /// Runs `work` on the writer's thread and waits for it.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match self.handle.spawn(work).await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Err(StoreError::Closed),
+        }
+    }
 }
 
 impl SqliteStore {
@@ -87,7 +139,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(connect_error)?;
-        Ok(Self::with_pools(write, read, Some(path.to_owned()), Some(lock)))
+        Self::with_pools(write, read, Some(path.to_owned()), Some(lock))
     }
 
     /// A fresh database in memory, gone with the store.
@@ -103,12 +155,134 @@ impl SqliteStore {
             .await
             .map_err(|source| StoreError::Connect { target: ":memory:".into(), source })?;
         migrate::migrator(migrate::SQLITE).run(&pool).await?;
-        Ok(Self::with_pools(pool.clone(), pool, None, None))
+        Self::with_pools(pool.clone(), pool, None, None)
     }
 
-    fn with_pools(write: SqlitePool, read: SqlitePool, path: Option<PathBuf>, lock: Option<File>) -> Self {
+    fn with_pools(
+        write: SqlitePool,
+        read: SqlitePool,
+        path: Option<PathBuf>,
+        lock: Option<File>,
+    ) -> Result<Self, StoreError> {
         let (events, _) = broadcast::channel(1024);
-        SqliteStore { write, read, instance: uuid::Uuid::new_v4().simple().to_string(), events, path, _lock: lock }
+        let shared = Shared { write, read, instance: uuid::Uuid::new_v4().simple().to_string(), events };
+        Ok(SqliteStore { shared: Arc::new(shared), writer: Writer::start()?, path, _lock: lock })
+    }
+
+    /// Runs `work` with the shared state on the [`Writer`]'s thread.
+    async fn on_writer<T, F, Fut>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Shared>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        self.writer.run(work(Arc::clone(&self.shared))).await
+    }
+
+    /// [`SqliteStore::on_writer`] for a write that claims turn `turn_id`. The write runs to its
+    /// end even if the caller stops waiting (a dropped request); a claim that nobody received is
+    /// then released (the turn ended as interrupted), as the server releases a claim it does not
+    /// use, so that the chat does not refuse its next turns.
+    async fn claim_on_writer<T, F, Fut>(&self, turn_id: &str, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Shared>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let turn_id = turn_id.to_owned();
+        let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+        let write = work(Arc::clone(&shared));
+        self.writer.handle.spawn(async move {
+            let result = write.await;
+            let claimed = result.is_ok();
+            if result_tx.send(result).is_err() && claimed {
+                tracing::info!(turn = %turn_id, "releasing a turn claimed for a request that went away");
+                if let Err(error) = shared.end_turn(&turn_id, TurnState::Interrupted).await {
+                    tracing::error!(%error, turn = %turn_id, "could not release an unused turn");
+                }
+            }
+        });
+        // A write that panicked dropped its sender.
+        result_rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+impl Shared {
+    async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
+        let mut tx = self.begin().await?;
+        let record = ensure_chat_in(&mut tx, &self.instance, &chat).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn put_message(&self, chat_id: &str, message: &ChatMessage) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        put_message_in(&mut tx, chat_id, message).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_title_if_missing(&self, id: &str, title: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE chats SET title = ?2 WHERE id = ?1 AND title IS NULL")
+            .bind(id)
+            .bind(title)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn begin_turn(&self, turn: &NewTurn) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let interrupted = begin_turn_in(&mut tx, &self.instance, turn).await?;
+        tx.commit().await?;
+        if let Some(id) = interrupted {
+            self.notify(&id);
+        }
+        Ok(())
+    }
+
+    async fn start_turn(&self, start: &TurnStart) -> Result<ChatRecord, StoreError> {
+        start.check()?;
+        let mut tx = self.begin().await?;
+        let chat = ensure_chat_in(&mut tx, &self.instance, &start.chat).await?;
+        let interrupted = begin_turn_in(&mut tx, &self.instance, &start.turn).await?;
+        if let Some(message) = &start.message {
+            let exists = sqlx::query("SELECT 1 FROM messages WHERE chat_id = ?1 AND id = ?2")
+                .bind(&start.chat.id)
+                .bind(&message.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_some() {
+                return Err(StoreError::DuplicateMessage(message.id.clone()));
+            }
+            put_message_in(&mut tx, &start.chat.id, message).await?;
+        }
+        tx.commit().await?;
+        if let Some(id) = interrupted {
+            self.notify(&id);
+        }
+        Ok(chat)
+    }
+
+    async fn end_turn(&self, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
+        sqlx::query("UPDATE turns SET state = ?2, ended_at = ?3 WHERE id = ?1 AND state = 'running'")
+            .bind(turn_id)
+            .bind(state.as_str())
+            .bind(to_micros(values::now()))
+            .execute(&self.write)
+            .await?;
+        self.notify(turn_id);
+        Ok(())
+    }
+
+    async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE turns SET heartbeat_at = ?2 WHERE id = ?1 AND state = 'running'")
+            .bind(turn_id)
+            .bind(to_micros(values::now()))
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     fn notify(&self, turn_id: &str) {
@@ -118,7 +292,11 @@ impl SqliteStore {
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         // IMMEDIATE takes the write lock at once: a deferred transaction that reads and then writes
         // could fail to upgrade its lock without waiting.
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+        let started = std::time::Instant::now();
+        let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        // How long writes queue for the one write connection (RUST_LOG=aomi_store=trace).
+        tracing::trace!(wait_us = started.elapsed().as_micros() as u64, "write transaction begun");
+        Ok(tx)
     }
 
     async fn select_chat(&self, id: &str) -> Result<Option<ChatRecord>, StoreError> {
@@ -184,6 +362,85 @@ fn lock_file(path: &Path) -> Result<File, StoreError> {
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(path.to_owned())),
         Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io { path: lock_path, source }),
     }
+}
+
+/// Creates the chat if it is new (and its owner's user row), inside a transaction; see
+/// [`ChatStore::ensure_chat`].
+async fn ensure_chat_in(conn: &mut SqliteConnection, instance: &str, chat: &NewChat) -> Result<ChatRecord, StoreError> {
+    let owner = chat.owner.as_deref().map(values::address).transpose()?;
+    let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
+    let now = to_micros(values::now());
+    if let Some(owner) = &owner {
+        sqlx::query(
+            "INSERT INTO users (address, first_seen, last_seen) VALUES (?1, ?2, ?2)
+             ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen",
+        )
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO chats (id, owner, app, chain_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id)",
+    )
+    .bind(&chat.id)
+    .bind(&owner)
+    .bind(&chat.app)
+    .bind(chain_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(concat!(select_chat!(), "WHERE c.id = ?2"))
+        .bind(instance)
+        .bind(&chat.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    chat_record(&row)
+}
+
+/// Claims the chat for `turn` inside a transaction, interrupting a stale turn; returns the
+/// interrupted turn's id (to notify once committed). See [`TurnStore::begin_turn`].
+async fn begin_turn_in(
+    conn: &mut SqliteConnection,
+    instance: &str,
+    turn: &NewTurn,
+) -> Result<Option<String>, StoreError> {
+    let now = to_micros(values::now());
+    let running = sqlx::query("SELECT id, message_id, instance FROM turns WHERE chat_id = ?1 AND state = 'running'")
+        .bind(&turn.chat_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let mut interrupted = None;
+    if let Some(row) = running {
+        let running_instance: String = row.try_get("instance")?;
+        if running_instance == instance {
+            return Err(StoreError::TurnRunning(turn.chat_id.clone()));
+        }
+        let id: String = row.try_get("id")?;
+        let message_id: String = row.try_get("message_id")?;
+        interrupt_in(conn, &id, &turn.chat_id, &message_id).await?;
+        interrupted = Some(id);
+    }
+    sqlx::query(
+        "INSERT INTO turns (id, chat_id, message_id, instance, state, started_at, heartbeat_at)
+         VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5)",
+    )
+    .bind(&turn.id)
+    .bind(&turn.chat_id)
+    .bind(&turn.message_id)
+    .bind(instance)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|error| {
+        if values::is_foreign_key_violation(&error) {
+            StoreError::ChatNotFound(turn.chat_id.clone())
+        } else {
+            error.into()
+        }
+    })?;
+    Ok(interrupted)
 }
 
 /// Stores `message` in the chat inside a transaction; see [`ChatStore::put_message`].
@@ -308,55 +565,22 @@ fn transaction_record(row: &SqliteRow) -> Result<TransactionRecord, StoreError> 
 #[async_trait]
 impl ChatStore for SqliteStore {
     async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
-        let owner = chat.owner.as_deref().map(values::address).transpose()?;
-        let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
-        let now = to_micros(values::now());
-        let mut tx = self.begin().await?;
-        if let Some(owner) = &owner {
-            sqlx::query(
-                "INSERT INTO users (address, first_seen, last_seen) VALUES (?1, ?2, ?2)
-                 ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen",
-            )
-            .bind(owner)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "INSERT INTO chats (id, owner, app, chain_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id)",
-        )
-        .bind(&chat.id)
-        .bind(&owner)
-        .bind(&chat.app)
-        .bind(chain_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query(concat!(select_chat!(), "WHERE c.id = ?2"))
-            .bind(&self.instance)
-            .bind(&chat.id)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        chat_record(&row)
+        self.on_writer(move |s| async move { s.ensure_chat(chat).await }).await
     }
 
     async fn chat(&self, id: &str) -> Result<Option<ChatRecord>, StoreError> {
-        self.select_chat(id).await
+        self.shared.select_chat(id).await
     }
 
     async fn put_message(&self, chat_id: &str, message: &ChatMessage) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        put_message_in(&mut tx, chat_id, message).await?;
-        tx.commit().await?;
-        Ok(())
+        let (chat_id, message) = (chat_id.to_owned(), message.clone());
+        self.on_writer(move |s| async move { s.put_message(&chat_id, &message).await }).await
     }
 
     async fn messages(&self, chat_id: &str) -> Result<Vec<ChatMessage>, StoreError> {
         let rows = sqlx::query("SELECT id, role, parts, metadata FROM messages WHERE chat_id = ?1 ORDER BY ordinal")
             .bind(chat_id)
-            .fetch_all(&self.read)
+            .fetch_all(&self.shared.read)
             .await?;
         rows.iter().map(message_from_row).collect()
     }
@@ -373,13 +597,13 @@ impl ChatStore for SqliteStore {
             "WHERE c.owner = ?2 AND c.archived = ?3 AND (?4 IS NULL OR (c.updated_at, c.id) < (?4, ?5))
              ORDER BY c.updated_at DESC, c.id DESC LIMIT ?6"
         ))
-        .bind(&self.instance)
+        .bind(&self.shared.instance)
         .bind(&owner)
         .bind(query.archived)
         .bind(after_time)
         .bind(after_id)
         .bind(limit + 1)
-        .fetch_all(&self.read)
+        .fetch_all(&self.shared.read)
         .await?;
         let mut chats = rows.iter().map(chat_record).collect::<Result<Vec<_>, _>>()?;
         let next = values::page_end(&mut chats, limit);
@@ -387,8 +611,11 @@ impl ChatStore for SqliteStore {
     }
 
     async fn rename_chat(&self, id: &str, title: &str) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE chats SET title = ?2 WHERE id = ?1").bind(id).bind(title).execute(&self.write).await?;
+        let done = sqlx::query("UPDATE chats SET title = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(title)
+            .execute(&self.shared.write)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::ChatNotFound(id.to_owned()));
         }
@@ -396,19 +623,15 @@ impl ChatStore for SqliteStore {
     }
 
     async fn set_title_if_missing(&self, id: &str, title: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE chats SET title = ?2 WHERE id = ?1 AND title IS NULL")
-            .bind(id)
-            .bind(title)
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let (id, title) = (id.to_owned(), title.to_owned());
+        self.on_writer(move |s| async move { s.set_title_if_missing(&id, &title).await }).await
     }
 
     async fn set_archived(&self, id: &str, archived: bool) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE chats SET archived = ?2 WHERE id = ?1")
             .bind(id)
             .bind(archived)
-            .execute(&self.write)
+            .execute(&self.shared.write)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::ChatNotFound(id.to_owned()));
@@ -417,7 +640,7 @@ impl ChatStore for SqliteStore {
     }
 
     async fn delete_chat(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM chats WHERE id = ?1").bind(id).execute(&self.write).await?;
+        let done = sqlx::query("DELETE FROM chats WHERE id = ?1").bind(id).execute(&self.shared.write).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::ChatNotFound(id.to_owned()));
         }
@@ -443,7 +666,7 @@ impl ChatStore for SqliteStore {
         .bind(matcher)
         .bind(owner)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&self.shared.read)
         .await?;
         rows.iter()
             .map(|row| {
@@ -465,7 +688,7 @@ impl ChatStore for SqliteStore {
         let address = values::address(address)?;
         let row = sqlx::query("SELECT address, first_seen, last_seen FROM users WHERE address = ?1")
             .bind(&address)
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.shared.read)
             .await?;
         row.map(|row| {
             Ok(UserRecord {
@@ -481,7 +704,7 @@ impl ChatStore for SqliteStore {
 #[async_trait]
 impl TurnStore for SqliteStore {
     fn instance_id(&self) -> &str {
-        &self.instance
+        &self.shared.instance
     }
 
     fn is_shared(&self) -> bool {
@@ -494,72 +717,28 @@ impl TurnStore for SqliteStore {
     }
 
     async fn begin_turn(&self, turn: &NewTurn) -> Result<(), StoreError> {
-        let now = to_micros(values::now());
-        let mut tx = self.begin().await?;
-        let running =
-            sqlx::query("SELECT id, message_id, instance FROM turns WHERE chat_id = ?1 AND state = 'running'")
-                .bind(&turn.chat_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let mut interrupted = None;
-        if let Some(row) = running {
-            let instance: String = row.try_get("instance")?;
-            if instance == self.instance {
-                return Err(StoreError::TurnRunning(turn.chat_id.clone()));
-            }
-            let id: String = row.try_get("id")?;
-            let message_id: String = row.try_get("message_id")?;
-            interrupt_in(&mut tx, &id, &turn.chat_id, &message_id).await?;
-            interrupted = Some(id);
-        }
-        sqlx::query(
-            "INSERT INTO turns (id, chat_id, message_id, instance, state, started_at, heartbeat_at)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5)",
-        )
-        .bind(&turn.id)
-        .bind(&turn.chat_id)
-        .bind(&turn.message_id)
-        .bind(&self.instance)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|error| {
-            if values::is_foreign_key_violation(&error) {
-                StoreError::ChatNotFound(turn.chat_id.clone())
-            } else {
-                error.into()
-            }
-        })?;
-        tx.commit().await?;
-        if let Some(id) = interrupted {
-            self.notify(&id);
-        }
-        Ok(())
+        let turn = turn.clone();
+        self.claim_on_writer(&turn.id.clone(), move |s| async move { s.begin_turn(&turn).await }).await
+    }
+
+    async fn start_turn(&self, start: &TurnStart) -> Result<ChatRecord, StoreError> {
+        let start = start.clone();
+        self.claim_on_writer(&start.turn.id.clone(), move |s| async move { s.start_turn(&start).await }).await
     }
 
     async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE turns SET heartbeat_at = ?2 WHERE id = ?1 AND state = 'running'")
-            .bind(turn_id)
-            .bind(to_micros(values::now()))
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        let turn_id = turn_id.to_owned();
+        self.on_writer(move |s| async move { s.heartbeat_turn(&turn_id).await }).await
     }
 
     async fn end_turn(&self, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
-        sqlx::query("UPDATE turns SET state = ?2, ended_at = ?3 WHERE id = ?1 AND state = 'running'")
-            .bind(turn_id)
-            .bind(state.as_str())
-            .bind(to_micros(values::now()))
-            .execute(&self.write)
-            .await?;
-        self.notify(turn_id);
-        Ok(())
+        let turn_id = turn_id.to_owned();
+        self.on_writer(move |s| async move { s.end_turn(&turn_id, state).await }).await
     }
 
     async fn turn(&self, turn_id: &str) -> Result<Option<TurnRecord>, StoreError> {
-        let turn = self.turn_by_id(turn_id).await?;
-        self.fresh_turn(turn).await
+        let turn = self.shared.turn_by_id(turn_id).await?;
+        self.shared.fresh_turn(turn).await
     }
 
     async fn running_turn(&self, chat_id: &str) -> Result<Option<TurnRecord>, StoreError> {
@@ -568,10 +747,10 @@ impl TurnStore for SqliteStore {
              FROM turns WHERE chat_id = ?1 AND state = 'running'",
         )
         .bind(chat_id)
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.shared.read)
         .await?;
         let turn = row.as_ref().map(turn_record).transpose()?;
-        Ok(self.fresh_turn(turn).await?.filter(|turn| turn.state == TurnState::Running))
+        Ok(self.shared.fresh_turn(turn).await?.filter(|turn| turn.state == TurnState::Running))
     }
 
     async fn interrupt_stale_turns(&self) -> Result<Vec<TurnRecord>, StoreError> {
@@ -579,13 +758,13 @@ impl TurnStore for SqliteStore {
             "SELECT id, chat_id, message_id, instance, state, started_at, ended_at
              FROM turns WHERE state = 'running' AND instance <> ?1",
         )
-        .bind(&self.instance)
-        .fetch_all(&self.read)
+        .bind(&self.shared.instance)
+        .fetch_all(&self.shared.read)
         .await?;
         let mut interrupted = Vec::with_capacity(rows.len());
         for row in &rows {
             let turn = turn_record(row)?;
-            if let Some(turn) = self.fresh_turn(Some(turn)).await? {
+            if let Some(turn) = self.shared.fresh_turn(Some(turn)).await? {
                 interrupted.push(turn);
             }
         }
@@ -593,7 +772,7 @@ impl TurnStore for SqliteStore {
     }
 
     async fn append_turn_parts(&self, turn_id: &str, first_seq: u64, parts: &[UiChunk]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.shared.begin().await?;
         for (seq, part) in (first_seq..).zip(parts) {
             sqlx::query("INSERT INTO turn_parts (turn_id, seq, part) VALUES (?1, ?2, ?3)")
                 .bind(turn_id)
@@ -603,7 +782,7 @@ impl TurnStore for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
-        self.notify(turn_id);
+        self.shared.notify(turn_id);
         Ok(())
     }
 
@@ -612,13 +791,13 @@ impl TurnStore for SqliteStore {
             sqlx::query_scalar("SELECT part FROM turn_parts WHERE turn_id = ?1 AND seq >= ?2 ORDER BY seq")
                 .bind(turn_id)
                 .bind(values::seq_to_i64(from_seq)?)
-                .fetch_all(&self.read)
+                .fetch_all(&self.shared.read)
                 .await?;
         rows.iter().map(|part| values::part(part)).collect()
     }
 
     async fn subscribe_turns(&self) -> Result<broadcast::Receiver<TurnEvent>, StoreError> {
-        Ok(self.events.subscribe())
+        Ok(self.shared.events.subscribe())
     }
 
     async fn prune_turn_parts(&self, older_than: Duration) -> Result<u64, StoreError> {
@@ -628,7 +807,7 @@ impl TurnStore for SqliteStore {
                  (SELECT id FROM turns WHERE state <> 'running' AND ended_at < ?1)",
         )
         .bind(cutoff)
-        .execute(&self.write)
+        .execute(&self.shared.write)
         .await?;
         Ok(done.rows_affected())
     }
@@ -652,7 +831,7 @@ impl ContractStore for SqliteStore {
         .bind(&contract.verified_by)
         .bind(to_micros(contract.fetched_at))
         .bind(contract.implementation.as_deref().map(values::address).transpose()?)
-        .execute(&self.write)
+        .execute(&self.shared.write)
         .await?;
         Ok(())
     }
@@ -661,7 +840,7 @@ impl ContractStore for SqliteStore {
         let row = sqlx::query("SELECT * FROM contracts WHERE chain_id = ?1 AND address = ?2")
             .bind(values::chain_id(chain_id)?)
             .bind(values::address(address)?)
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.shared.read)
             .await?;
         row.as_ref().map(contract_record).transpose()
     }
@@ -674,7 +853,7 @@ impl ContractStore for SqliteStore {
         .bind(values::chain_id(chain_id)?)
         .bind(values::like_prefix(name))
         .bind(values::limit(limit)?)
-        .fetch_all(&self.read)
+        .fetch_all(&self.shared.read)
         .await?;
         rows.iter().map(contract_record).collect()
     }
@@ -697,7 +876,7 @@ impl TransactionStore for SqliteStore {
         .bind(values::json(&transaction.request)?)
         .bind(transaction.simulation.as_ref().map(values::json).transpose()?)
         .bind(now)
-        .execute(&self.write)
+        .execute(&self.shared.write)
         .await
         .map_err(|error| values::transaction_insert_error(error, transaction))?;
         Ok(())
@@ -708,7 +887,7 @@ impl TransactionStore for SqliteStore {
             .bind(id)
             .bind(values::json(report)?)
             .bind(to_micros(values::now()))
-            .execute(&self.write)
+            .execute(&self.shared.write)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::TransactionNotFound(id.to_owned()));
@@ -722,7 +901,7 @@ impl TransactionStore for SqliteStore {
             .bind(outcome.status())
             .bind(outcome.detail())
             .bind(to_micros(values::now()))
-            .execute(&self.write)
+            .execute(&self.shared.write)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::TransactionNotFound(id.to_owned()));
@@ -731,14 +910,15 @@ impl TransactionStore for SqliteStore {
     }
 
     async fn transaction(&self, id: &str) -> Result<Option<TransactionRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM transactions WHERE id = ?1").bind(id).fetch_optional(&self.read).await?;
+        let row =
+            sqlx::query("SELECT * FROM transactions WHERE id = ?1").bind(id).fetch_optional(&self.shared.read).await?;
         row.as_ref().map(transaction_record).transpose()
     }
 
     async fn chat_transactions(&self, chat_id: &str) -> Result<Vec<TransactionRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM transactions WHERE chat_id = ?1 ORDER BY created_at, id")
             .bind(chat_id)
-            .fetch_all(&self.read)
+            .fetch_all(&self.shared.read)
             .await?;
         rows.iter().map(transaction_record).collect()
     }
@@ -758,7 +938,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        sqlx::query("SELECT 1").execute(&self.shared.read).await?;
         Ok(())
     }
 }

@@ -41,6 +41,30 @@ pub struct NewTurn {
     pub message_id: String,
 }
 
+/// What [`TurnStore::start_turn`] stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnStart {
+    /// The chat, created if new.
+    pub chat: crate::NewChat,
+    /// The turn; its `chat_id` is the chat's id.
+    pub turn: NewTurn,
+    /// The user's new message, if the turn has one.
+    pub message: Option<aomi_core::ChatMessage>,
+}
+
+impl TurnStart {
+    /// Refuses a turn of another chat than its chat.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.turn.chat_id != self.chat.id {
+            return Err(StoreError::InvalidInput(format!(
+                "turn {} is in chat {}, not {}",
+                self.turn.id, self.turn.chat_id, self.chat.id
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Where a turn stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,6 +140,14 @@ pub trait TurnStore: Send + Sync {
     /// Claims the chat for a new turn. [`StoreError::TurnRunning`] when a live turn runs in it;
     /// a stale one is interrupted first.
     async fn begin_turn(&self, turn: &NewTurn) -> Result<(), StoreError>;
+
+    /// Everything a turn stores before its model is called, in one transaction: the chat (created
+    /// if new, as [`ChatStore::ensure_chat`](crate::ChatStore::ensure_chat)), the claim (as
+    /// [`TurnStore::begin_turn`]) and the user's new message. One commit instead of three: on
+    /// SQLite every commit queues for the one write connection. Returns the chat.
+    /// [`StoreError::DuplicateMessage`] when the chat already holds a message with that id;
+    /// nothing is written then.
+    async fn start_turn(&self, start: &TurnStart) -> Result<crate::ChatRecord, StoreError>;
 
     /// Tells other instances that the turn is still alive.
     async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError>;

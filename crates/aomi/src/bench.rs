@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use aomi_bench::chain::ChainBench;
 use aomi_bench::report::{BenchReport, REPORT_VERSION};
 use aomi_bench::runner::{self, RunInfo};
 use aomi_bench::scenario::BenchConfig;
-use aomi_bench::server::{ServeProcess, ServerModel, Target};
+use aomi_bench::server::{ServeExtras, ServeProcess, ServerModel, Target};
 use aomi_bench::{plot, stub};
 use aomi_testkit::StubModel;
 use clap::Args;
@@ -42,6 +43,14 @@ pub struct BenchArgs {
     /// An earlier report.json: prints the change against it.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Skip the chain scenarios (the tool-heavy turns then call the clock tool, and the chain-read
+    /// comparison is left out). Without this flag they need anvil (npm install --prefix tools).
+    #[arg(long)]
+    no_chain: bool,
+    /// The spawned server's database URL (`sqlite::memory:`, `postgres://…`) instead of a SQLite
+    /// file in a temporary directory.
+    #[arg(long, conflicts_with = "url")]
+    database_url: Option<String>,
 }
 
 /// Runs the benchmark; fails when a turn failed or lost a part.
@@ -54,7 +63,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(rate) = args.tokens_per_second {
         config.stub.tokens_per_second = rate;
     }
-    let stub = StubModel::start_on(args.stub_bind, stub::bench_script(&config.kinds(), config.stub.timing()))
+    // The devnet the server's chain tools read; with --url the server must use it too, which it
+    // cannot know, so a running server is benchmarked without the chain.
+    let chain = if args.no_chain || args.url.is_some() {
+        None
+    } else {
+        let chain = ChainBench::start()
+            .await
+            .context("the chain scenarios need anvil: npm install --prefix tools (or pass --no-chain)")?;
+        eprintln!(
+            "devnet on {}; cast: {}",
+            chain.rpc_url(),
+            chain.cast().map_or("not found".into(), |p| p.display().to_string())
+        );
+        Some(chain)
+    };
+    if chain.is_none() {
+        config = config.without_chain();
+    }
+    let script = stub::bench_script(&config.kinds(), config.stub.timing(), chain.as_ref().map(ChainBench::targets));
+    let stub = StubModel::start_on(args.stub_bind, script)
         .await
         .with_context(|| format!("cannot start the stub model on {}", args.stub_bind))?;
     eprintln!("stub model on {}", stub.url());
@@ -64,20 +92,37 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(url) => (None, Target { url: url.clone(), pid: args.pid }, format!("running server at {url}")),
         None => {
             let program = std::env::current_exe().context("cannot find the aomi binary")?;
-            let server = ServeProcess::spawn(&program, &ServerModel::Stub(stub.openai_base_url()), &data_dir).await?;
+            let mut extras = ServeExtras::default();
+            if let Some(chain) = &chain {
+                extras.args.push("--devnet".into());
+                extras.env.push(("AOMI_RPC_DEVNET".into(), chain.rpc_url().into()));
+            }
+            if let Some(url) = &args.database_url {
+                extras.env.push(("AOMI_DATABASE_URL".into(), url.clone()));
+            }
+            let model = ServerModel::Stub(stub.openai_base_url());
+            let server = ServeProcess::spawn_with(&program, &model, &data_dir, &extras).await?;
             let target = server.target().clone();
             let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
-            (Some(server), target, format!("aomi serve {} ({profile} build)", env!("CARGO_PKG_VERSION")))
+            let store = match args.database_url.as_deref() {
+                None => "a SQLite file",
+                Some(url) if url.starts_with("postgres") => "PostgreSQL",
+                Some(url) if url.contains(":memory:") => "SQLite in memory",
+                Some(_) => "SQLite",
+            };
+            let version = env!("CARGO_PKG_VERSION");
+            (Some(server), target, format!("aomi serve {version} ({profile} build, store: {store})"))
         }
     };
     eprintln!("benchmarking {} ({} turns)", target.url, config.total_turns());
 
     let info = RunInfo { command: command_line(), server: description };
     let bar = progress::bar("turns");
-    let report = runner::run(&target, &stub.openai_base_url(), &config, info, &bar).await;
+    let report = runner::run(&target, &stub.openai_base_url(), &config, chain.as_ref(), info, &bar).await;
     if let Some(server) = server {
         server.stop().await;
     }
+    drop(chain);
     let _ = std::fs::remove_dir_all(&data_dir);
     let report = report?;
 

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use aomi_bench::eval::chain::{ChainSetupError, EvalChain};
 use aomi_bench::eval::run::{EvalOptions, Mode, run_suite};
 use aomi_bench::eval::spec::{DEVNET_CHAIN_ID, Need, Scenario, is_devnet};
-use aomi_bench::server::{ServeProcess, ServerModel};
+use aomi_bench::server::{ServeExtras, ServeProcess, ServerModel};
 use aomi_llm::ModelConfig;
 use aomi_testkit::{Script, StubModel};
 use clap::Args;
@@ -66,7 +66,9 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     // Dropping the server or the devnets stops them: on every early return below too.
-    let server = ServeProcess::spawn_with_env(&program, &server_model, &data_dir, &env).await?;
+    let server =
+        ServeProcess::spawn_with(&program, &server_model, &data_dir, &ServeExtras { env, ..ServeExtras::default() })
+            .await?;
     let mode = match model {
         Some(stub) => Mode::Scripted(stub),
         None => Mode::Model,

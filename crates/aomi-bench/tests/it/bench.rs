@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
+use aomi_bench::chain::{ChainBench, Way};
 use aomi_bench::client::TurnOutcome;
 use aomi_bench::plot::write_plots;
 use aomi_bench::report::{BenchReport, Problem};
 use aomi_bench::runner::{self, RunInfo, check_aomi};
-use aomi_bench::scenario::{BenchConfig, Concurrency, ConversationLength, StubPace, ToolHeavy};
+use aomi_bench::scenario::{BenchConfig, ChainReads, Concurrency, ConversationLength, StubPace, ToolHeavy};
 use aomi_bench::stub::{ANSWER, TurnKind, bench_script};
 use aomi_core::{FinishReason, UiChunk};
 use indicatif::ProgressBar;
@@ -19,17 +20,19 @@ fn tiny() -> BenchConfig {
         stub: StubPace { ttft_ms: 5, tokens_per_second: 2000.0, chars_per_token: 4 },
         conversation: ConversationLength { turns: vec![1, 3, 5], chats: 2, kind: TurnKind::Tools(1) },
         concurrency: Concurrency { users: vec![1, 4], turns_per_user: 2, kind: TurnKind::Text },
-        tool_heavy: ToolHeavy { calls: 5, users: 2, turns_per_user: 2 },
+        tool_heavy: ToolHeavy { calls: 5, users: 2, turns_per_user: 2, chain: false },
+        chain_reads: None,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_run_loses_nothing_and_reports_every_scenario() {
     let config = tiny();
-    let server = TestServer::start(bench_script(&config.kinds(), config.stub.timing())).await;
+    let server = TestServer::start(bench_script(&config.kinds(), config.stub.timing(), None)).await;
     let info = RunInfo { command: "test".into(), server: "in-process".into() };
     let progress = ProgressBar::hidden();
-    let report = runner::run(&server.target, &server.stub.openai_base_url(), &config, info, &progress).await.unwrap();
+    let report =
+        runner::run(&server.target, &server.stub.openai_base_url(), &config, None, info, &progress).await.unwrap();
 
     assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
     // Warm-up is not counted; every scenario turn is, through aomi and directly, plus each chat's history.
@@ -87,6 +90,58 @@ async fn a_small_run_loses_nothing_and_reports_every_scenario() {
             "{}",
             plot.display()
         );
+    }
+}
+
+/// The chain scenarios on a real anvil: five parallel reads per turn, and one read timed four ways
+/// that must all read the same value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_turns_and_the_read_comparison_run_on_the_devnet() {
+    let chain = ChainBench::start().await.expect("anvil starts (npm install --prefix tools)");
+    let mut config = tiny();
+    config.conversation = ConversationLength { turns: vec![1], chats: 1, kind: TurnKind::Text };
+    config.concurrency.users = vec![1];
+    config.tool_heavy.chain = true;
+    config.chain_reads = Some(ChainReads { iterations: 3 });
+    let script = bench_script(&config.kinds(), config.stub.timing(), Some(chain.targets()));
+    let server = TestServer::start_with_chain(script, chain.rpc_url()).await;
+    let info = RunInfo { command: "test".into(), server: "in-process".into() };
+    let progress = ProgressBar::hidden();
+    let report = runner::run(&server.target, &server.stub.openai_base_url(), &config, Some(&chain), info, &progress)
+        .await
+        .unwrap();
+
+    assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
+    assert_eq!(progress.position(), config.total_turns());
+    let heavy = report.tool_heavy.as_ref().unwrap();
+    assert_eq!(heavy.kind, TurnKind::Chain(5));
+    // 2 users × 2 turns, each with five tool calls that all came back.
+    assert_eq!(heavy.aomi.tools.unwrap().count, 4);
+    assert_eq!(heavy.aomi.tool_call.unwrap().count, 20);
+
+    let reads = report.chain_reads.as_ref().unwrap();
+    let names: Vec<&str> = reads.reads.iter().map(|r| r.read.as_str()).collect();
+    assert_eq!(names, ["ETH balance", "USDC balanceOf"]);
+    // 10000 ETH in wei, and 1,000,000 USDC of 6 decimals.
+    assert_eq!(reads.reads[0].value, "10000000000000000000000");
+    assert_eq!(reads.reads[1].value, "1000000000000");
+    for read in &reads.reads {
+        let expected = if chain.cast().is_some() { 4 } else { 3 };
+        assert_eq!(read.ways.len(), expected, "{read:?}");
+        for way in &read.ways {
+            assert_eq!(way.times.unwrap().count, 3, "{read:?}");
+        }
+        assert_eq!(read.way(Way::CommandTurn).unwrap().to_result.unwrap().count, 3);
+    }
+
+    let markdown = report.to_markdown();
+    for section in [
+        "5 parallel chain reads on anvil",
+        "Time in tools per turn",
+        "through aomi vs raw alloy vs `cast`",
+        "ETH balance read, p50",
+    ] {
+        assert!(markdown.contains(section), "{section} missing:\n{markdown}");
     }
 }
 

@@ -22,11 +22,23 @@ pub struct TestServer {
 impl TestServer {
     /// The server `aomi serve` builds (default app, the clock tool, an in-memory SQLite store), on a free port.
     pub async fn start(script: Script) -> TestServer {
+        Self::start_with_tools(script, ToolRegistry::new().with(GetCurrentTime)).await
+    }
+
+    /// The same with the chain tools too, reading the devnet at `rpc_url` (the chats' network).
+    pub async fn start_with_chain(script: Script, rpc_url: &str) -> TestServer {
+        let mut registry = aomi_chain::NetworkRegistry::builtin();
+        registry.set_rpc_url("devnet", rpc_url).unwrap();
+        let sessions = Arc::new(aomi_chain::ChainSessions::new(registry, "devnet").unwrap());
+        let tools = ToolRegistry::new().with(GetCurrentTime).merge(aomi_tools::chain::chain_tools(sessions));
+        Self::start_with_tools(script, tools).await
+    }
+
+    async fn start_with_tools(script: Script, tools: ToolRegistry) -> TestServer {
         let stub = StubModel::start(script).await.unwrap();
         let mut config = ModelConfig::parse("openai:stub").unwrap();
         config.base_url = Some(stub.openai_base_url());
         let llm = LlmClient::new(config).unwrap();
-        let tools = ToolRegistry::new().with(GetCurrentTime);
         let app =
             DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5) });
         let backend =

@@ -5,6 +5,7 @@
 
 mod chats;
 mod config;
+mod contention;
 mod contracts;
 mod search;
 mod transactions;

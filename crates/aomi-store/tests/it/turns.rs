@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use aomi_core::{ChatMessage, UiChunk};
 use aomi_store::testing::{TempDir, TestPostgres};
-use aomi_store::{NewTurn, Store, StoreConfig, StoreError, TurnState};
+use aomi_store::{NewTurn, Store, StoreConfig, StoreError, TurnStart, TurnState};
 use tokio::sync::broadcast::Receiver;
 
 use crate::{ALICE, both, new_chat};
 
-both!(one_turn_runs_per_chat, turn_parts_are_read_in_order_from_any_position);
+both!(one_turn_runs_per_chat, turn_parts_are_read_in_order_from_any_position, a_turn_starts_in_one_commit);
 
 fn turn(id: &str, chat_id: &str, message_id: &str) -> NewTurn {
     NewTurn { id: id.into(), chat_id: chat_id.into(), message_id: message_id.into() }
@@ -44,6 +44,76 @@ async fn one_turn_runs_per_chat(store: Arc<dyn Store>) {
     assert!(matches!(error, StoreError::ChatNotFound(_)), "{error:?}");
     // Nothing interrupts live turns of this instance.
     assert!(store.interrupt_stale_turns().await.unwrap().is_empty());
+}
+
+/// `start_turn` creates the chat, claims it and stores the user's message together, and writes
+/// nothing when any of them is refused.
+async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
+    let start = |turn_id: &str, message_id: &str| TurnStart {
+        chat: new_chat("s1", Some(ALICE)),
+        turn: turn(turn_id, "s1", &format!("a-{turn_id}")),
+        message: Some(ChatMessage::user_text(message_id, "hello")),
+    };
+    let chat = store.start_turn(&start("t1", "u1")).await.unwrap();
+    assert_eq!((chat.id.as_str(), chat.owner.as_deref()), ("s1", Some(ALICE.to_lowercase().as_str())));
+    assert_eq!(store.running_turn("s1").await.unwrap().unwrap().id, "t1");
+    let ids = |messages: Vec<ChatMessage>| messages.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1"]);
+
+    // A turn already runs: refused, and the message is not stored.
+    let error = store.start_turn(&start("t2", "u2")).await.unwrap_err();
+    assert!(matches!(error, StoreError::TurnRunning(_)), "{error:?}");
+    assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1"]);
+
+    store.end_turn("t1", TurnState::Finished).await.unwrap();
+    // A message id the chat holds: refused, and the chat is not claimed.
+    let error = store.start_turn(&start("t3", "u1")).await.unwrap_err();
+    assert!(matches!(&error, StoreError::DuplicateMessage(id) if id == "u1"), "{error:?}");
+    assert!(store.running_turn("s1").await.unwrap().is_none());
+    assert!(store.turn("t3").await.unwrap().is_none());
+
+    let chat = store.start_turn(&start("t4", "u4")).await.unwrap();
+    assert!(!chat.running, "the chat as it was before the claim");
+    assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4"]);
+
+    // A turn of another chat is refused before anything is written.
+    let mut other = start("t5", "u5");
+    other.turn.chat_id = "elsewhere".into();
+    assert!(matches!(store.start_turn(&other).await.unwrap_err(), StoreError::InvalidInput(_)));
+}
+
+/// A request that goes away while its turn is being claimed leaves the chat free: the claim that
+/// nobody received is released (SQLite runs the claim on its writer thread, to its end).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_claim_is_released_on_sqlite() {
+    let db = crate::Db::sqlite().await;
+    let store = db.store.clone();
+    let mut abandoned = None;
+    // The claim may finish before the first poll returns; try until one is dropped mid-way.
+    for n in 0..50 {
+        let chat = format!("drop{n}");
+        let start = TurnStart {
+            chat: new_chat(&chat, None),
+            turn: turn(&format!("t{n}"), &chat, "a"),
+            message: Some(ChatMessage::user_text(format!("u{n}"), "hello")),
+        };
+        if tokio::time::timeout(Duration::ZERO, store.start_turn(&start)).await.is_err() {
+            abandoned = Some((chat, format!("t{n}")));
+            break;
+        }
+    }
+    let (chat, turn_id) = abandoned.expect("a claim dropped before it answered");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while store.turn(&turn_id).await.unwrap().is_none_or(|t| t.state == TurnState::Running) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the abandoned claim is released");
+    assert_eq!(store.turn(&turn_id).await.unwrap().unwrap().state, TurnState::Interrupted);
+    // The message was stored (nothing lost), and the chat takes a new turn.
+    assert_eq!(store.messages(&chat).await.unwrap().len(), 1);
+    store.begin_turn(&turn("next", &chat, "a2")).await.unwrap();
 }
 
 /// Waits for an event about `turn_id` (or about any turn).
