@@ -12,8 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Session;
-use crate::backend::authorize;
-use crate::routes::chats::{OwnerQuery, requester};
+use crate::routes::chats::{OwnerQuery, authorized_chat, visible_chat};
 use crate::sse::ui_message_stream;
 use crate::{ApiError, AppState, StopOutcome};
 
@@ -62,11 +61,7 @@ pub(crate) async fn resume_stream(
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    validate_chat_id(&id)?;
-    let requester = requester(&state, session, query)?;
-    if let Some(chat) = state.backend.chat(&id).await? {
-        authorize(&chat, requester.as_deref())?;
-    }
+    visible_chat(&state, &id, session, query).await?;
     Ok(match state.backend.resume(&id).await? {
         Some(stream) => ui_message_stream(stream),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -88,10 +83,7 @@ pub(crate) async fn stop_turn(
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    validate_chat_id(&id)?;
-    let requester = requester(&state, session, query)?;
-    let chat = state.backend.chat(&id).await?.ok_or_else(|| ApiError::not_found(format!("no chat with id {id}")))?;
-    authorize(&chat, requester.as_deref())?;
+    authorized_chat(&state, &id, session, query).await?;
     let answer = |status: StatusCode, body: Value| (status, Json(body)).into_response();
     Ok(match state.backend.stop_turn(&id).await? {
         StopOutcome::Stopped => answer(StatusCode::OK, json!({ "stopped": true })),

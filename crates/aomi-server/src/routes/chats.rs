@@ -199,17 +199,29 @@ pub(crate) async fn search(
     Ok(Json(json!({ "results": results })))
 }
 
-/// The chat, if it exists and the requester may see it.
-async fn authorized_chat(
+/// The chat, if it exists and the requester may see it; 404 when it does not exist.
+pub(crate) async fn authorized_chat(
     state: &AppState,
     id: &str,
     session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<aomi_store::ChatRecord, ApiError> {
+    visible_chat(state, id, session, query).await?.ok_or_else(|| not_found(id))
+}
+
+/// The chat if it exists (`None` if not), once the requester may see it.
+pub(crate) async fn visible_chat(
+    state: &AppState,
+    id: &str,
+    session: Session,
+    query: Result<Query<OwnerQuery>, QueryRejection>,
+) -> Result<Option<aomi_store::ChatRecord>, ApiError> {
     validate_chat_id(id)?;
     let requester = requester(state, session, query)?;
-    let chat = state.backend.chat(id).await?.ok_or_else(|| not_found(id))?;
-    authorize(&chat, requester.as_deref())?;
+    let chat = state.backend.chat(id).await?;
+    if let Some(chat) = &chat {
+        authorize(chat, requester.as_deref())?;
+    }
     Ok(chat)
 }
 
