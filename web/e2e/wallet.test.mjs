@@ -43,6 +43,8 @@ before(async () => {
         },
       },
       { when: { last_user_contains: 'balance' }, reply: { tool_calls: { calls: [{ name: 'get_balance', arguments: { address: marked } }] } } },
+      { when: { last_tool_result_contains: 'readFunctions' }, reply: { text: 'That is the devnet USDC.' } },
+      { when: { last_user_contains: 'what contract' }, reply: { tool_calls: { calls: [{ name: 'get_contract', arguments: { address: devnet.contracts.usdc } }] } } },
     ],
     fallback: { text: 'Hello from the stub.' },
   };
@@ -221,6 +223,24 @@ describe('wallet transactions', () => {
     } finally {
       await browser.close();
       await slow.stop();
+    }
+  });
+
+  test('a contract lookup shows the contract: name, verification, its functions', async () => {
+    const browser = await walletBrowser(8);
+    const { page } = browser;
+    try {
+      await send(page, 'what contract is the devnet USDC?');
+      await lastAnswer(page).getByText('That is the devnet USDC.').waitFor();
+      const card = page.locator('section.tool-card[data-tool="get_contract"]');
+      assert.equal(await card.locator('.contract-summary strong').first().textContent(), 'TestToken');
+      assert.equal(await card.locator('.badge.success').textContent(), 'verified (artifact)');
+      await card.getByText(/^Read \(\d+\)$/).click();
+      await card.getByText('function balanceOf(address) view returns (uint256)', { exact: true }).waitFor();
+      assert.match(await card.locator('summary').nth(1).textContent(), /^Write \(\d+\)$/);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -178,8 +178,6 @@ fn web_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
     }
 }
 
-/// The database: `--database-url` (or `AOMI_DATABASE_URL`, or the file's `database_url`), else
-/// `aomi.db` in the data directory.
 /// Writes the devnet's own contracts (their compiled artifacts) into the contract database as
 /// `"artifact"` rows, so that `get_contract` answers them without Etherscan, which does not index
 /// a local chain. A failure is only logged: the chat works without it.
@@ -193,6 +191,8 @@ async fn store_devnet_contracts(sessions: &ChainSessions, store: &Arc<dyn aomi_s
     }
 }
 
+/// The database: `--database-url` (or `AOMI_DATABASE_URL`, or the file's `database_url`), else
+/// `aomi.db` in the data directory.
 fn store_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<StoreConfig> {
     let url = args.database_url.clone().or_else(|| file.database_url.clone()).filter(|url| !url.is_empty());
     let mut config = match url {

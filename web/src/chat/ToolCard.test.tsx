@@ -98,4 +98,39 @@ describe('ToolCard', () => {
     expect(screen.getByText('Current time')).toBeTruthy();
     expect(container.querySelector('time')?.getAttribute('datetime')).toBe('2025-01-02T03:04:05Z');
   });
+
+  test('a contract reads as its name, verification, proxy and signatures', () => {
+    const output = {
+      // As get_contract answers (crates/aomi-tools/src/chain/contract.rs).
+      data: {
+        address: '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48',
+        network: 'ethereum',
+        chainId: 1,
+        name: 'FiatTokenV2_2',
+        verified: true,
+        verifiedBy: 'etherscan',
+        proxy: true,
+        implementation: '0x43506849D7C04F9138D1A2050bbF3A0c054402dd',
+        readFunctions: ['function balanceOf(address account) view returns (uint256)', 'function decimals() view returns (uint8)'],
+        writeFunctions: ['function transfer(address to, uint256 value) returns (bool)'],
+        events: ['event Transfer(address indexed from, address indexed to, uint256 value)'],
+        errors: 0,
+        fromCache: false,
+        fetchedAt: '2026-11-24T00:00:00Z',
+      },
+      summary: '0xA0b8…eB48 is FiatTokenV2_2, a proxy: 2 read-only and 1 state-changing functions, 1 events (etherscan)',
+    };
+    const { container } = render(
+      <ToolCard part={{ type: 'tool-get_contract', ...base, state: 'output-available', output } as unknown as AnyToolPart} />,
+    );
+    expect(screen.getByRole('region', { name: /Contract/ })).toBeTruthy();
+    expect(screen.getByText('FiatTokenV2_2')).toBeTruthy();
+    expect(screen.getByText('verified (etherscan)')).toBeTruthy();
+    expect(container.querySelector('.contract-summary p .chain-ref')?.getAttribute('data-value')).toBe(
+      '0x43506849D7C04F9138D1A2050bbF3A0c054402dd',
+    );
+    const sections = [...container.querySelectorAll('.contract-summary summary')].map(node => node.textContent);
+    expect(sections).toEqual(['Read (2)', 'Write (1)', 'Events (1)']);
+    expect(screen.getByText('function transfer(address to, uint256 value) returns (bool)')).toBeTruthy();
+  });
 });

@@ -134,10 +134,55 @@ function CurrentTime({ data }: { data: unknown }) {
   );
 }
 
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter(v => typeof v === 'string') : []);
+
+/** `get_contract`: the contract's name, whether verified or a proxy, its functions and events. */
+function ContractSummary({ data }: { data: unknown }) {
+  if (!isObject(data) || !isAddress(data.address)) return null;
+  const chainId = typeof data.chainId === 'number' ? data.chainId : undefined;
+  const sections: [string, string[]][] = [
+    ['Read', strings(data.readFunctions)],
+    ['Write', strings(data.writeFunctions)],
+    ['Events', strings(data.events)],
+  ];
+  return (
+    <div className="contract-summary">
+      <div className="result-line">
+        <strong>{typeof data.name === 'string' && data.name ? data.name : 'Unnamed contract'}</strong>
+        <ChainRef value={data.address} chainId={chainId} />
+        <span className={`badge ${data.verified ? 'success' : 'warning'}`}>
+          {data.verified ? `verified (${String(data.verifiedBy)})` : 'not verified'}
+        </span>
+        {typeof data.network === 'string' ? <span className="badge">{data.network}</span> : null}
+      </div>
+      {isAddress(data.implementation) ? (
+        <p className="muted small">
+          A proxy: its code is <ChainRef value={data.implementation} chainId={chainId} />
+        </p>
+      ) : null}
+      {sections.map(([title, entries]) =>
+        entries.length > 0 ? (
+          <details key={title}>
+            <summary>
+              {title} ({entries.length})
+            </summary>
+            <ul className="signatures mono">
+              {entries.map(entry => (
+                <li key={entry}>{entry}</li>
+              ))}
+            </ul>
+          </details>
+        ) : null,
+      )}
+    </div>
+  );
+}
+
 /** Views of the tools that have their own. */
 const views: Record<string, ToolView> = {
   get_current_time: { title: 'Current time', render: data => <CurrentTime data={data} /> },
   send_transaction_to_wallet: { title: 'Transaction for your wallet' },
+  get_contract: { title: 'Contract', render: data => <ContractSummary data={data} /> },
 };
 
 /** The view of a tool (its own, or the default one). */
