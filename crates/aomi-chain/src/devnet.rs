@@ -2,7 +2,8 @@
 //!
 //! [`Devnet::start`] spawns anvil on a free port of 127.0.0.1, waits until it answers, deploys
 //! `contracts/` (two ERC20s, a WETH-like wrapper, the struct-taking `OrderBook`, the `Reverter`),
-//! mints tokens to the dev accounts, and kills anvil when dropped. `aomi devnet`, `aomi serve
+//! mints tokens to the dev accounts, and stops anvil when dropped, or when the process ends in any
+//! other way (anvil runs under a watchdog shell that stops it once aomi's end of a pipe closes). `aomi devnet`, `aomi serve
 //! --devnet` and the tests all use it.
 //!
 //! It lives here rather than in aomi-testkit because the binary needs it too (`aomi devnet`), and
@@ -290,9 +291,7 @@ impl Devnet {
 
 impl Drop for Devnet {
     fn drop(&mut self) {
-        // Errors mean anvil already exited.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_anvil(&mut self.child);
     }
 }
 
@@ -326,22 +325,36 @@ async fn send(
     Ok(receipt)
 }
 
+/// Runs anvil (`$0 "$@"`) for as long as its standard input stays open: when aomi ends in any
+/// way, even killed by SIGKILL, the pipe closes, `read` returns and the shell stops anvil. (A
+/// parent-death signal would need unsafe code, which the workspace forbids.) Exit code 127 when
+/// anvil is not there.
+const WATCHDOG: &str = r#"command -v "$0" >/dev/null 2>&1 || exit 127
+"$0" "$@" &
+pid=$!
+read _ignored
+kill "$pid" 2>/dev/null
+wait "$pid""#;
+
+/// Stops anvil: closing the watchdog's input makes it stop anvil, then it exits.
+fn stop_anvil(child: &mut Child) {
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
+
 /// Spawns anvil and reads its output until it says where it listens.
 fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, url::Url), DevnetError> {
     let spawn_error = |reason: String| DevnetError::Spawn { path: path.display().to_string(), reason };
-    let mut child = Command::new(path)
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(WATCHDOG)
+        .arg(path)
         .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain_id.to_string()])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                spawn_error(format!("not found; {INSTALL_HINT}"))
-            } else {
-                spawn_error(e.to_string())
-            }
-        })?;
+        .map_err(|e| spawn_error(format!("cannot start sh: {e}")))?;
     let stdout = child.stdout.take().ok_or_else(|| spawn_error("no stdout".into()))?;
     let stderr = child.stderr.take();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
@@ -367,19 +380,22 @@ fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, url::Url
         Ok(address) => match format!("http://{address}").parse::<url::Url>() {
             Ok(url) => Ok((child, url)),
             Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop_anvil(&mut child);
                 Err(DevnetError::NotListening(format!("anvil announced an odd address {address}: {e}")))
             }
         },
         Err(_) => {
+            // Its output ended (it exited) or it never announced itself.
             let status = child.try_wait().ok().flatten();
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(DevnetError::NotListening(match status {
-                Some(status) => format!("anvil exited with {status}"),
-                None => format!("no \"Listening on\" line within {} s", START_TIMEOUT.as_secs()),
-            }))
+            stop_anvil(&mut child);
+            match status.or_else(|| child.try_wait().ok().flatten()) {
+                Some(status) if status.code() == Some(127) => Err(spawn_error(format!("not found; {INSTALL_HINT}"))),
+                Some(status) => Err(DevnetError::NotListening(format!("anvil exited with {status}"))),
+                None => Err(DevnetError::NotListening(format!(
+                    "no \"Listening on\" line within {} s",
+                    START_TIMEOUT.as_secs()
+                ))),
+            }
         }
     }
 }

@@ -252,6 +252,27 @@ fn devnet_prints_where_its_contracts_are() {
 }
 
 #[test]
+fn anvil_stops_when_aomi_is_killed_with_sigkill() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(["devnet", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let description: serde_json::Value = serde_json::from_str(&first_line(&mut child)).unwrap();
+    let address = description["url"].as_str().unwrap().trim_start_matches("http://").trim_end_matches('/').to_owned();
+    assert!(std::net::TcpStream::connect(&address).is_ok(), "anvil listens on {address}");
+    // No chance to clean up: the kernel closes aomi's pipes, and the watchdog stops anvil.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stopped = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(&address).is_err()
+    });
+    assert!(stopped, "anvil still listens on {address} after aomi was killed");
+}
+
+#[test]
 fn a_missing_anvil_is_a_clear_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
         .args(["serve", "--bind", "127.0.0.1:0", "--devnet"])
