@@ -3,13 +3,12 @@
 //! [`Devnet::start`] spawns anvil on a free port of 127.0.0.1, waits until it answers, deploys
 //! `contracts/` (two ERC20s, a WETH-like wrapper, the struct-taking `OrderBook`, the `Reverter`),
 //! mints tokens to the dev accounts, and stops anvil when dropped, or when the process ends in any
-//! other way (anvil runs under a watchdog shell that stops it once aomi's end of a pipe closes). `aomi devnet`, `aomi serve
-//! --devnet` and the tests all use it.
+//! other way (anvil runs under a watchdog shell that stops it once aomi's end of a pipe closes).
+//! `aomi devnet`, `aomi serve --devnet` and the tests all use it.
 //!
 //! It lives here rather than in aomi-testkit because the binary needs it too (`aomi devnet`), and
-//! aomi-testkit is a dev-dependency that stays free of alloy. anvil is spawned directly rather than
-//! through alloy's `node-bindings`, which would bring in the dev accounts' private keys and k256:
-//! aomi never needs a key, it sends from anvil's unlocked accounts.
+//! aomi-testkit is a dev-dependency that stays free of alloy. anvil is spawned by aomi rather than
+//! through alloy's `node-bindings`: aomi never needs a key, it sends from anvil's unlocked accounts.
 //!
 //! anvil comes from the npm package `@foundry-rs/anvil` in `tools/` (`npm install --prefix tools`);
 //! `AOMI_ANVIL_BIN` points at another binary.
