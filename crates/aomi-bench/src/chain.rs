@@ -389,35 +389,9 @@ pub struct ChainReadReport {
     pub notes: Vec<String>,
 }
 
-/// Finds Foundry's `cast`: `AOMI_CAST_BIN`, else the native binary of the npm package in `tools/`
-/// of the current directory or one of its parents (or of the repository this binary was built
-/// from), else `cast` on the PATH.
+/// Finds Foundry's `cast`: `AOMI_CAST_BIN`, else as [`aomi_chain::devnet::find_foundry_tool`] does.
 pub fn find_cast() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("AOMI_CAST_BIN").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(dir) = std::env::current_dir() {
-        roots.extend(dir.ancestors().map(Path::to_path_buf));
-    }
-    roots.extend(Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(Path::to_path_buf));
-    let platform = match (std::env::consts::OS, std::env::consts::ARCH) {
-        ("linux", "x86_64") => "linux-amd64",
-        ("linux", "aarch64") => "linux-arm64",
-        ("macos", "x86_64") => "darwin-amd64",
-        ("macos", "aarch64") => "darwin-arm64",
-        _ => "unsupported",
-    };
-    // The native binary rather than node_modules/.bin/cast, a node wrapper that would add node's
-    // start-up to every read.
-    let native = roots
-        .iter()
-        .map(|root| root.join("tools/node_modules/@foundry-rs").join(format!("cast-{platform}")).join("bin/cast"))
-        .find(|path| path.is_file());
-    native.or_else(|| {
-        std::env::var_os("PATH")
-            .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join("cast")).find(|path| path.is_file()))
-    })
+    aomi_chain::devnet::find_foundry_tool("cast", "AOMI_CAST_BIN")
 }
 
 /// `0x1234…abcd`.

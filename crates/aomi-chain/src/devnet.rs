@@ -399,12 +399,18 @@ fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, url::Url
     }
 }
 
-/// Finds anvil: `AOMI_ANVIL_BIN`, else the native binary of the npm package in `tools/` of the
-/// current directory or one of its parents (or of the repository this binary was built from),
-/// else `anvil` on the PATH. The native binary is preferred to `node_modules/.bin/anvil`, a node
-/// wrapper that would survive being killed and leave anvil running.
+/// Finds anvil: `AOMI_ANVIL_BIN`, else as [`find_foundry_tool`] does.
 pub fn find_anvil() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("AOMI_ANVIL_BIN").filter(|p| !p.is_empty()) {
+    find_foundry_tool("anvil", "AOMI_ANVIL_BIN")
+}
+
+/// Finds a Foundry binary (`anvil`, `cast`): the path in `env_var`, else the native binary of its
+/// npm package in `tools/` of the current directory or one of its parents (or of the repository
+/// this binary was built from), else the package's `node_modules/.bin` wrapper, else `tool` on the
+/// PATH. The native binary comes first: the node wrapper adds node's start-up to every run and
+/// would survive being killed, leaving the tool running.
+pub fn find_foundry_tool(tool: &str, env_var: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }
     let mut roots: Vec<PathBuf> = Vec::new();
@@ -423,16 +429,15 @@ pub fn find_anvil() -> Option<PathBuf> {
     };
     for root in &roots {
         let modules = root.join("tools").join("node_modules");
-        let native = modules.join("@foundry-rs").join(format!("anvil-{platform}")).join("bin").join("anvil");
+        let native = modules.join("@foundry-rs").join(format!("{tool}-{platform}")).join("bin").join(tool);
         if native.is_file() {
             return Some(native);
         }
-        let wrapper = modules.join(".bin").join("anvil");
+        let wrapper = modules.join(".bin").join(tool);
         if wrapper.is_file() {
             return Some(wrapper);
         }
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|dir| dir.join("anvil")).find(|candidate| candidate.is_file())
-    })
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(tool)).find(|candidate| candidate.is_file()))
 }
