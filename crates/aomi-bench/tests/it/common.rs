@@ -43,25 +43,30 @@ impl TestServer {
             DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5) });
         let backend =
             Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(SqliteStore::memory().await.unwrap()));
-        let config = ServerConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            body_limit: aomi_server::DEFAULT_BODY_LIMIT,
-            web_dir: None,
-        };
-        let (bound_tx, bound_rx) = oneshot::channel();
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(aomi_server::serve(
-            AppState::new(backend),
-            config,
-            move |addr| {
-                let _ = bound_tx.send(addr);
-            },
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let addr = bound_rx.await.unwrap();
-        let target = Target { url: format!("http://{addr}"), pid: Some(std::process::id()) };
+        let (target, shutdown) = serve_in_process(AppState::new(backend)).await;
         TestServer { target, stub, _shutdown: shutdown }
     }
+}
+
+/// Serves `state` on a free port of this process; the server stops when the sender is dropped.
+pub async fn serve_in_process(state: AppState) -> (Target, oneshot::Sender<()>) {
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        body_limit: aomi_server::DEFAULT_BODY_LIMIT,
+        web_dir: None,
+    };
+    let (bound_tx, bound_rx) = oneshot::channel();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(aomi_server::serve(
+        state,
+        config,
+        move |addr| {
+            let _ = bound_tx.send(addr);
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let addr = bound_rx.await.unwrap();
+    (Target { url: format!("http://{addr}"), pid: Some(std::process::id()) }, shutdown)
 }

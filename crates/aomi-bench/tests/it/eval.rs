@@ -18,7 +18,7 @@ use aomi_chain::{ChainSessions, NetworkRegistry};
 use aomi_core::{ToolPart, ToolState};
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::transactions::recorded_chain_tools;
-use aomi_server::{AppState, Backend, ServerConfig};
+use aomi_server::{AppState, Backend};
 use aomi_store::{SqliteStore, Store};
 use aomi_testkit::{Script, StubModel};
 use aomi_tools::ToolRegistry;
@@ -71,25 +71,7 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     let app =
         DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30) });
     let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
-    let config = ServerConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        body_limit: aomi_server::DEFAULT_BODY_LIMIT,
-        web_dir: None,
-    };
-    let (bound_tx, bound_rx) = oneshot::channel();
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(aomi_server::serve(
-        AppState::new(backend).with_chain(sessions),
-        config,
-        move |addr| {
-            let _ = bound_tx.send(addr);
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let addr = bound_rx.await.unwrap();
-    let target = Target { url: format!("http://{addr}"), pid: Some(std::process::id()) };
+    let (target, shutdown) = crate::common::serve_in_process(AppState::new(backend).with_chain(sessions)).await;
     ChainServer { target, stub, _shutdown: shutdown }
 }
 
