@@ -68,7 +68,8 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
     }
     let first_answer = input.history.iter().find(|m| m.role == aomi_core::Role::Assistant).cloned();
 
-    let persister = tokio::spawn(persist(Arc::clone(&store), chat_id.clone(), turn_id.clone(), assistant, to_store));
+    let persister =
+        tokio::spawn(persist(Arc::clone(&store), chat_id.clone(), turn_id.clone(), assistant, log.prior(), to_store));
 
     sink.emit(UiChunk::Start { message_id: Some(message_id), message_metadata: None });
     let outcome = tokio::select! {
@@ -157,6 +158,7 @@ async fn persist(
     chat_id: String,
     turn_id: String,
     assistant: ChatMessage,
+    prior: Vec<UiChunk>,
     mut parts: mpsc::UnboundedReceiver<UiChunk>,
 ) -> ChatMessage {
     let shared = store.is_shared();
@@ -199,7 +201,15 @@ async fn persist(
             stored_at = Instant::now();
         }
         if shared {
-            unpublished.extend(batch);
+            for part in batch {
+                let start = matches!(part, UiChunk::Start { .. });
+                unpublished.push(part);
+                // Followers on other instances re-attach as a reload does: after `start`, the
+                // message's earlier parts (a continued answer), which this instance's log keeps aside.
+                if start {
+                    unpublished.extend(prior.iter().cloned());
+                }
+            }
             match store.append_turn_parts(&turn_id, published, &unpublished).await {
                 Ok(()) => {
                     published += unpublished.len() as u64;

@@ -81,6 +81,11 @@ impl TurnLog {
         self.state().prior = prior;
     }
 
+    /// The parts the turn's message had before the turn (see [`TurnLog::set_prior`]).
+    pub fn prior(&self) -> Vec<UiChunk> {
+        self.state().prior.clone()
+    }
+
     /// A reader for a client that re-attaches: the turn's `start`, then the parts its message had
     /// before this turn (the AI SDK takes a resumed stream for the whole message), then the rest.
     /// A client of `POST /api/chat` holds the message already and reads [`TurnLog::reader`].

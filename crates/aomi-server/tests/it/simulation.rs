@@ -212,28 +212,23 @@ async fn play_wallet(setup: &Setup, parts: &[UiChunk]) -> (Value, String) {
     (answer, hash)
 }
 
-#[tokio::test]
-async fn a_client_reattaching_to_a_continued_answer_gets_the_whole_message() {
-    let setup = setup().await;
+/// The wallet's answer continues the message on `live`; a second client (a reload) re-attaches
+/// mid-way through `follower` (the same instance, or another one sharing the store). The
+/// re-attached client must rebuild the whole message, earlier parts included, as stored.
+async fn reattach_to_a_continued_answer(setup: &Setup, live: &TestServer, follower: &TestServer) {
     let continuation = "The transfer is mined: your friend has the 500 USDC now, and you have 500 left over.";
-    let script = script(&setup, "500000000")
-        .rule(Match::LastToolResultContains("transactionHash".into()), Reply::text(continuation))
-        .timing(aomi_testkit::Timing { tokens_per_second: Some(20.0), chars_per_token: 4, ..Default::default() });
-    let server = server(&setup, script).await;
     let chat = new_chat_id();
-    let parts = turn(&server, &setup, &chat, user("send 500 USDC to my friend")).await;
-    let (answer, _) = play_wallet(&setup, &parts).await;
+    let parts = turn(live, setup, &chat, user("send 500 USDC to my friend")).await;
+    let (answer, _) = play_wallet(setup, &parts).await;
 
-    // The wallet's answer continues the message; a second client (a reload) re-attaches mid-way.
     let body =
         json!({ "id": chat, "message": answer, "wallet": { "chainId": 31337, "address": setup.holder.to_string() } });
-    let live = server.post(&body).await;
-    assert_eq!(live.status(), 200);
-    let resumed = server.get(&format!("/api/chat/{chat}/stream?owner={:#x}", setup.holder)).await;
+    let posted = live.post(&body).await;
+    assert_eq!(posted.status(), 200);
+    let resumed = follower.get(&format!("/api/chat/{chat}/stream?owner={:#x}", setup.holder)).await;
     assert_eq!(resumed.status(), 200, "the continuation is still running");
-    let (live, resumed) = tokio::join!(read_stream(live), read_stream(resumed));
+    let (posted, resumed) = tokio::join!(read_stream(posted), read_stream(resumed));
 
-    // The re-attached client rebuilds the whole message, earlier parts included, as stored.
     let fold = |parts: &[UiChunk]| {
         let mut assembler = aomi_core::MessageAssembler::new(aomi_core::ChatMessage::assistant("m"));
         parts.iter().for_each(|p| {
@@ -241,13 +236,43 @@ async fn a_client_reattaching_to_a_continued_answer_gets_the_whole_message() {
         });
         assembler.into_message().parts
     };
-    let stored = server.messages_of(&chat, &format!("{:#x}", setup.holder)).await.pop().unwrap();
+    let stored = live.messages_of(&chat, &format!("{:#x}", setup.holder)).await.pop().unwrap();
     assert_eq!(fold(&resumed), stored.parts);
     let earlier = |p: &aomi_core::MessagePart| matches!(p, aomi_core::MessagePart::Tool(t) if t.state == aomi_core::ToolState::OutputAvailable);
     assert!(stored.parts.iter().any(earlier), "the wallet call is part of the message: {:?}", stored.parts);
     // The client that sent the answer holds the earlier parts already: it gets only the new ones.
-    assert_eq!(text_of(&live), continuation);
-    assert!(!live.iter().any(|p| matches!(p, UiChunk::ToolInputAvailable { .. })), "no replay on the live stream");
+    assert_eq!(text_of(&posted), continuation);
+    assert!(!posted.iter().any(|p| matches!(p, UiChunk::ToolInputAvailable { .. })), "no replay on the live stream");
+}
+
+/// The script of the continuation tests: the transfer, then a slow answer after the wallet's.
+fn continuation_script(setup: &Setup) -> Script {
+    let continuation = "The transfer is mined: your friend has the 500 USDC now, and you have 500 left over.";
+    script(setup, "500000000")
+        .rule(Match::LastToolResultContains("transactionHash".into()), Reply::text(continuation))
+        .timing(aomi_testkit::Timing { tokens_per_second: Some(20.0), chars_per_token: 4, ..Default::default() })
+}
+
+#[tokio::test]
+async fn a_client_reattaching_to_a_continued_answer_gets_the_whole_message() {
+    let setup = setup().await;
+    let server = server(&setup, continuation_script(&setup)).await;
+    reattach_to_a_continued_answer(&setup, &server, &server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_reattaching_through_another_instance_gets_the_whole_message() {
+    let Some(pg) = aomi_store::testing::TestPostgres::create().await else { return };
+    let setup = setup().await;
+    let options = || {
+        let mut options = Options::new(ModelProvider::Anthropic);
+        options.chain = Some(Arc::clone(&setup.sessions));
+        options.database_url = Some(pg.url().to_owned());
+        options
+    };
+    let a = TestServer::start_with(continuation_script(&setup), options()).await;
+    let b = TestServer::start_with(Script::new(), options()).await;
+    reattach_to_a_continued_answer(&setup, &a, &b).await;
 }
 
 async fn post_simulate(server: &TestServer, body: &Value) -> (u16, Value) {
