@@ -90,7 +90,7 @@ export function WalletRequest({
         setFetched(
           result
             ? { kind: 'ready', report: result }
-            : { kind: 'unavailable', reason: 'this server cannot simulate transactions yet.' },
+            : { kind: 'unavailable', reason: 'this server does not simulate transactions.' },
         );
       })
       .catch(error => live && setFetched({ kind: 'unavailable', reason: `the simulation failed (${errorMessage(error)}).` }));

@@ -46,8 +46,8 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** `?owner=0x…`: the wallet a history request speaks for (until sign-in proves it); none for an
- * anonymous chat, which its id alone opens. */
+/** `?owner=0x…`: the wallet a history request speaks for (a sign-in session, where there is one,
+ * must be that wallet's); none for an anonymous chat, which its id alone opens. */
 export function ownerQuery(owner: string | undefined): string {
   return owner ? `?owner=${encodeURIComponent(owner.toLowerCase())}` : '';
 }
