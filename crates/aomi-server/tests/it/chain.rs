@@ -146,13 +146,13 @@ async fn the_wallet_flow_sends_1_5_usdc_end_to_end() {
 
     // The turn ends with the call open and the request for the wallet on the stream.
     assert_eq!(finish_reason(&parts), Some(FinishReason::ToolCalls));
-    let (call_id, input) = parts
+    let call_id = parts
         .iter()
         .find_map(|p| match p {
-            UiChunk::ToolInputAvailable { tool_call_id, tool_name, input }
+            UiChunk::ToolInputAvailable { tool_call_id, tool_name, .. }
                 if tool_name == "send_transaction_to_wallet" =>
             {
-                Some((tool_call_id.clone(), input.clone()))
+                Some(tool_call_id.clone())
             }
             _ => None,
         })
@@ -177,13 +177,6 @@ async fn the_wallet_flow_sends_1_5_usdc_end_to_end() {
     assert_eq!(request["to"], json!(usdc));
     assert_eq!(request["chainId"], 31337);
     assert_eq!(request["from"], json!(sender));
-    let message_id = parts
-        .iter()
-        .find_map(|p| match p {
-            UiChunk::Start { message_id, .. } => message_id.clone(),
-            _ => None,
-        })
-        .unwrap();
 
     // The test plays the wallet: anvil signs for its unlocked account.
     let tx = TransactionRequest::default()
@@ -196,17 +189,7 @@ async fn the_wallet_flow_sends_1_5_usdc_end_to_end() {
     let hash = receipt.transaction_hash.to_string();
 
     // The front end returns the outcome: the assistant message with the tool's output.
-    let answer = json!({
-        "id": message_id,
-        "role": "assistant",
-        "parts": [{
-            "type": "tool-send_transaction_to_wallet",
-            "toolCallId": call_id,
-            "state": "output-available",
-            "input": input,
-            "output": { "transactionHash": hash }
-        }]
-    });
+    let answer = wallet_answer(&parts, &call_id, &hash);
     let parts = send(&server, &body(&chat, answer, 31337, Some(sender))).await;
     assert_eq!(text_of(&parts), "Your 1.5 USDC are on their way.");
     assert_eq!(finish_reason(&parts), Some(FinishReason::Stop));

@@ -319,3 +319,33 @@ pub fn finish_reason(parts: &[UiChunk]) -> Option<aomi_core::FinishReason> {
         _ => None,
     }
 }
+
+/// How the web page answers a wallet call `call_id` of the turn in `parts` once the wallet sent
+/// `hash`: the same assistant message again, the call in `output-available` with the hash.
+pub fn wallet_answer(parts: &[UiChunk], call_id: &str, hash: &str) -> Value {
+    let message_id = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::Start { message_id, .. } => message_id.clone(),
+            _ => None,
+        })
+        .expect("the turn's start names its message");
+    let input = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::ToolInputAvailable { tool_call_id, input, .. } if tool_call_id == call_id => Some(input.clone()),
+            _ => None,
+        })
+        .expect("the call's input is on the stream");
+    json!({
+        "id": message_id,
+        "role": "assistant",
+        "parts": [{
+            "type": "tool-send_transaction_to_wallet",
+            "toolCallId": call_id,
+            "state": "output-available",
+            "input": input,
+            "output": { "transactionHash": hash }
+        }]
+    })
+}

@@ -184,31 +184,7 @@ async fn play_wallet(setup: &Setup, parts: &[UiChunk]) -> (Value, String) {
         .input(aomi_chain::alloy::primitives::hex::decode(tx["data"].as_str().unwrap()).unwrap().into());
     let receipt = setup.devnet.provider().send_transaction(send).await.unwrap().get_receipt().await.unwrap();
     let hash = receipt.transaction_hash.to_string();
-    let message_id = parts
-        .iter()
-        .find_map(|p| match p {
-            UiChunk::Start { message_id, .. } => message_id.clone(),
-            _ => None,
-        })
-        .unwrap();
-    let input = parts
-        .iter()
-        .find_map(|p| match p {
-            UiChunk::ToolInputAvailable { input, .. } => Some(input.clone()),
-            _ => None,
-        })
-        .unwrap();
-    let answer = json!({
-        "id": message_id,
-        "role": "assistant",
-        "parts": [{
-            "type": "tool-send_transaction_to_wallet",
-            "toolCallId": call_id,
-            "state": "output-available",
-            "input": input,
-            "output": { "transactionHash": hash }
-        }]
-    });
+    let answer = wallet_answer(parts, call_id, &hash);
     (answer, hash)
 }
 
