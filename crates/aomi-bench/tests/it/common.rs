@@ -39,8 +39,11 @@ impl TestServer {
         let mut config = ModelConfig::parse("openai:stub").unwrap();
         config.base_url = Some(stub.openai_base_url());
         let llm = LlmClient::new(config).unwrap();
-        let app =
-            DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5) });
+        let app = DefaultApp::new(
+            Some(llm),
+            tools,
+            DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5), ..Default::default() },
+        );
         let backend =
             Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(SqliteStore::memory().await.unwrap()));
         let (target, shutdown) = serve_in_process(AppState::new(backend)).await;
