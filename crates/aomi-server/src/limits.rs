@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | requests per second per client IP ([`Limits::ip_rate`], burst [`Limits::ip_burst`]) | 20/s, burst 200 | 429 `rate_limited` + `Retry-After` |
 //! | requests per second per session: the `aomi_session` cookie, else the IP ([`Limits::session_rate`], [`Limits::session_burst`]) | 10/s, burst 100 | 429 `rate_limited` + `Retry-After` |
-//! | running turns per wallet (per IP without one) ([`Limits::turns_per_client`]) | 4 | 429 `too_many_turns` + `Retry-After` |
+//! | running turns per wallet (per IP without one) ([`Limits::turns_per_client`]) | 8 | 429 `too_many_turns` + `Retry-After` |
 //! | running turns on this instance ([`Limits::turns_total`]) | 256 | 503 `too_many_turns` + `Retry-After` |
 //! | bytes of a user message, all parts' JSON ([`Limits::message_bytes`]) | 64 KiB | 413 `message_too_long` |
 //! | messages per chat ([`Limits::messages_per_chat`]) | 1000 | 409 `chat_full` |
@@ -58,7 +58,7 @@ pub struct Limits {
     pub session_burst: u32,
     /// Peers (reverse proxies) whose `X-Forwarded-For` header names the client (none).
     pub trusted_proxies: Vec<IpAddr>,
-    /// Turns one wallet (or, without a wallet, one client IP) may run at once (4).
+    /// Turns one wallet (or, without a wallet, one client IP) may run at once (8).
     pub turns_per_client: usize,
     /// Turns this instance runs at once (256).
     pub turns_total: usize,
@@ -86,7 +86,7 @@ impl Default for Limits {
             session_rate: 10,
             session_burst: 100,
             trusted_proxies: Vec::new(),
-            turns_per_client: 4,
+            turns_per_client: 8,
             turns_total: 256,
             message_bytes: DEFAULT_MESSAGE_BYTES,
             messages_per_chat: 1000,
