@@ -182,13 +182,14 @@ async fn the_abuse_run_sees_the_flood_refused_and_the_sessions_whole() {
         ..aomi_server::limits::Limits::default()
     };
     let server = TestServer::start_limited(bench_script(&[TurnKind::Text], stub.timing(), None), limits).await;
-    let config = AbuseConfig { sessions: 6, turns: 3, flood_requests: 400, settle: Duration::ZERO };
+    let config = AbuseConfig { sessions: 6, turns: 3, flood_requests: 400, settle: Duration::ZERO, rounds: 2 };
     let report = abuse::run(&server.target, &config, &ProgressBar::hidden()).await.unwrap();
     assert!(report.passed(), "{}", report.to_markdown());
-    assert_eq!(report.turns_whole, 18);
+    assert_eq!(report.turns_whole, 36, "two rounds of 6 × 3");
     assert_eq!(report.flood_sent, 400);
     // The flood's burst passed and most of the rest was refused; nothing else came back.
     assert!(report.flood_refused >= 100, "{}", report.to_markdown());
     assert_eq!(report.flood_other, 0);
     assert!(report.rss_before.is_some() && report.rss_peak.is_some() && report.rss_after.is_some());
+    assert_eq!(report.rss_after_rounds.len(), 2);
 }

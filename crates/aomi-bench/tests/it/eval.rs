@@ -76,7 +76,8 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
     let (target, shutdown) = crate::common::serve_in_process(
         AppState::new(backend).with_chain(sessions).with_limits(aomi_server::limits::Limits::off()),
-    ).await;
+    )
+    .await;
     ChainServer { target, stub, _shutdown: shutdown }
 }
 
