@@ -124,6 +124,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         None => routes,
     };
     routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_rate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
@@ -145,7 +146,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
-    on_bound(listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    // Without a configured public URL, sign-in names the address actually bound (the port may
+    // have been 0).
+    state.auth.bind_to(bound);
+    on_bound(bound);
     // A reader that leaves its bytes untaken is cut off; the peer address keys the rate limits.
     let listener = limits::TimeoutListener::new(listener, state.limits.limits().write_timeout);
     let app = router(state, &config).into_make_service_with_connect_info::<limits::ClientAddr>();

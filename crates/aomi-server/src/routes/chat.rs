@@ -46,16 +46,18 @@ pub(crate) async fn post_chat(
     let Json(body) = body?;
     let limits = state.limits.limits();
     let mut request = turn_request(body, limits)?;
-    // The turn speaks for the signed-in wallet; a named one only where sign-in is optional.
+    // The turn speaks for the signed-in wallet; a named one only where sign-in is optional (where
+    // it is required, a request without a session runs no turn: the model is the operator's).
+    let named = request.wallet.as_ref().and_then(|w| w.address.as_deref()).map(str::to_lowercase);
+    request.owner = state.auth.speaker(session.0, named)?;
     if let Some(wallet) = &mut request.wallet {
-        wallet.address = state.auth.speaker(session.0, wallet.address.as_deref().map(str::to_lowercase))?;
+        wallet.address.clone_from(&request.owner);
     }
     if request.message.role == Role::User {
         check_chat_size(&state, &request.chat_id, limits.messages_per_chat).await?;
     }
     // Running turns are counted per wallet, or per IP for a turn without one.
-    let speaker = request.wallet.as_ref().and_then(|w| w.address.clone());
-    let permit = match state.limits.admit_turn(speaker.unwrap_or_else(|| format!("ip:{}", client.ip))) {
+    let permit = match state.limits.admit_turn(request.owner.clone().unwrap_or_else(|| format!("ip:{}", client.ip))) {
         Ok(permit) => permit,
         Err(refused) => return Ok(with_retry_after(refused, TURN_RETRY_SECS)),
     };
@@ -152,7 +154,7 @@ fn turn_request(body: ChatBody, limits: &Limits) -> Result<TurnRequest, ApiError
         validate_wallet(wallet)?;
     }
     let app = body.app.filter(|a| !a.is_empty()).unwrap_or_else(|| DEFAULT_APP.to_owned());
-    Ok(TurnRequest { chat_id: body.id, message, app, wallet: body.wallet })
+    Ok(TurnRequest { chat_id: body.id, message, app, wallet: body.wallet, owner: None })
 }
 
 /// A chat id is 1 to 128 characters of letters, digits, `-` and `_`.

@@ -93,7 +93,7 @@ async fn metrics_need_their_token_when_one_is_set_and_are_hidden_in_required_mod
     assert_eq!(status(Some("Bearer scrape-secret")).await, 200);
 
     let mut options = Options::new(ModelProvider::OpenAi);
-    options.auth = Some(aomi_server::auth::Auth::new(aomi_server::auth::AuthMode::Required, None));
+    options.auth = Some(aomi_server::auth::Auth::random_key(aomi_server::auth::AuthMode::Required, None));
     let required = TestServer::start_with(Script::new(), options).await;
     assert_eq!(required.get("/metrics").await.status(), 404);
 }
