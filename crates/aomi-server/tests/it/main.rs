@@ -8,6 +8,7 @@ mod common;
 mod contracts;
 mod faults;
 mod history;
+mod limits;
 mod metrics;
 mod resume;
 mod simulation;
