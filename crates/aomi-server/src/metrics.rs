@@ -210,6 +210,8 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
 }
 
 /// GET /metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus metrics (OpenMetrics text): requests, turns, tool calls", content_type = "application/openmetrics-text", body = String)))]
 pub(crate) async fn serve_metrics(State(state): State<AppState>) -> Response {
     Response::builder()
         .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")

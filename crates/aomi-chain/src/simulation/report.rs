@@ -13,6 +13,7 @@ use crate::units::format_units;
 
 /// The result of simulating one transaction request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SimulationReport {
     /// The chain simulated on.
@@ -45,6 +46,7 @@ pub struct SimulationReport {
 
 /// Why a simulated transaction fails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Revert {
     /// A plain sentence: the reason string, the panic's meaning, `Name(arg: value, …)` for a custom
@@ -67,6 +69,7 @@ pub struct Revert {
 
 /// The kind of asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Standard {
     /// The network's native coin.
@@ -81,6 +84,7 @@ pub enum Standard {
 
 /// An exact amount of an asset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Amount {
     /// Base units, as a decimal string.
@@ -107,11 +111,14 @@ impl Amount {
 
 /// How one address's balance of one asset changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AssetChange {
     /// Whose balance.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub address: Address,
     /// The asset's contract; `null` for the native coin.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub token: Option<Address>,
     /// The kind of asset.
     pub standard: Standard,
@@ -150,15 +157,19 @@ pub fn format_delta(delta: I256, decimals: Option<u8>, symbol: Option<&str>) -> 
 
 /// An allowance or operator approval the transaction sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Approval {
     /// The owner of the assets.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub owner: Address,
     /// The token contract.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub token: Address,
     /// The kind of token.
     pub standard: Standard,
     /// Who may move the assets.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub spender: Address,
     /// The allowance in base units (ERC20); `null` for an operator over every token, or a single
     /// ERC721 token approval.
@@ -171,6 +182,10 @@ pub struct Approval {
     pub unlimited: bool,
     /// False when the approval is revoked (allowance 0, operator removed).
     pub granted: bool,
+    /// True for an operator approval over every token of the contract (`setApprovalForAll`),
+    /// granted or removed; false for an allowance or a single token.
+    #[serde(default)]
+    pub operator: bool,
     /// The token's symbol.
     pub symbol: Option<String>,
     /// The token's decimals (ERC20).
@@ -181,9 +196,11 @@ pub struct Approval {
 
 /// One log of the simulated transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DecodedLog {
     /// The emitting contract.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub address: Address,
     /// The event's name, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,12 +8,22 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::api::{ErrorBody, SimulateBody};
 use crate::{ApiError, AppState};
 
 /// POST /api/simulate — body `{"chainId", "from", "to", "value"?: "<wei>", "data"?: "0x…",
 /// "gas"?: "<limit>", "walletChainId"?}`; answers the [`SimulationReport`]. A transaction that would
 /// fail is a 200 with `success: false`; 400 for a bad body or an unknown chain, 502 when the
 /// network's RPC fails, 503 when the server has no chain layer.
+#[utoipa::path(post, path = "/api/simulate", tag = "chain", request_body = SimulateBody,
+    responses(
+        (status = 200, description = "What the transaction would do (`success: false` for one that would fail)", body = SimulationReport),
+        (status = 400, description = "A bad body or an unknown chain", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 502, description = "The network's RPC failed", body = ErrorBody),
+        (status = 503, description = "This server has no chain layer", body = ErrorBody),
+    ))]
 pub(crate) async fn post_simulate(
     State(state): State<AppState>,
     body: Result<Json<Value>, JsonRejection>,

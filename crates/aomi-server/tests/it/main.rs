@@ -9,6 +9,7 @@ mod contracts;
 mod faults;
 mod history;
 mod metrics;
+mod openapi;
 mod resume;
 mod simulation;
 mod stop;
