@@ -35,12 +35,15 @@ pub struct ChatSummary {
     /// The chat's id.
     pub id: String,
     /// The owner's wallet address (lower case); `null` for an anonymous chat.
+    #[schema(required = true)]
     pub owner: Option<String>,
     /// The app that answers in it.
     pub app: String,
     /// Its title, once generated or set.
+    #[schema(required = true)]
     pub title: Option<String>,
     /// The chain id of the wallet's network at the chat's last turn.
+    #[schema(required = true)]
     pub chain_id: Option<u64>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -75,6 +78,7 @@ pub struct ChatList {
     /// The chats.
     pub chats: Vec<ChatSummary>,
     /// The cursor of the next page; `null` on the last.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -95,6 +99,7 @@ pub struct SearchResult {
     /// The chat.
     pub chat_id: String,
     /// The chat's title.
+    #[schema(required = true)]
     pub chat_title: Option<String>,
     /// True when the chat is archived.
     pub archived: bool,
@@ -138,16 +143,20 @@ pub struct Contract {
     /// The address, lower case.
     pub address: String,
     /// The contract's name, if known.
+    #[schema(required = true)]
     pub name: Option<String>,
     /// The ABI (a JSON array of entries); empty for a contract nobody verified.
     pub abi: Value,
     /// The verified source, if kept.
+    #[schema(required = true)]
     pub source: Option<String>,
     /// Who vouched for the ABI (`etherscan`, `sourcify`, `artifact`, `user`, …); `null` if nobody did.
+    #[schema(required = true)]
     pub verified_by: Option<String>,
     /// When it was fetched or written.
     pub fetched_at: DateTime<Utc>,
     /// For a proxy, the implementation whose ABI `abi` carries (lower case).
+    #[schema(required = true)]
     pub implementation: Option<String>,
 }
 
@@ -233,6 +242,7 @@ pub struct NetworkInfo {
     /// Its native coin.
     pub native_currency: NativeCurrency,
     /// The block explorer's base URL, if any.
+    #[schema(required = true)]
     pub explorer: Option<String>,
     /// True where ENS names resolve.
     pub ens: bool,
@@ -244,6 +254,7 @@ pub struct NetworkInfo {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NetworkList {
     /// The network a chat starts on; `null` without a chain layer.
+    #[schema(required = true)]
     pub default: Option<String>,
     /// The networks; empty without a chain layer.
     pub networks: Vec<NetworkInfo>,

@@ -19,6 +19,7 @@ pub struct SimulationReport {
     /// The chain simulated on.
     pub chain_id: u64,
     /// The block the transaction was simulated on top of, when known.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub block_number: Option<u64>,
     /// How it was simulated: `eth_simulateV1`, or `eth_call` when the node cannot simulate (then
     /// the asset changes are read from the call data, not executed).
@@ -29,10 +30,12 @@ pub struct SimulationReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revert: Option<Revert>,
     /// Gas the transaction would use, when known.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub gas_used: Option<u64>,
     /// The network's gas price at simulation time, in wei (decimal string).
     pub gas_price: String,
     /// Gas used times gas price, in the native coin.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub estimated_fee: Option<Amount>,
     /// Balance changes per address and asset, the fee excluded.
     pub asset_changes: Vec<AssetChange>,
@@ -119,6 +122,7 @@ pub struct AssetChange {
     pub address: Address,
     /// The asset's contract; `null` for the native coin.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub token: Option<Address>,
     /// The kind of asset.
     pub standard: Standard,
@@ -126,9 +130,11 @@ pub struct AssetChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
     /// The asset's symbol, as the chain reports it (`null` when the contract has none).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub symbol: Option<String>,
     /// The asset's decimals, as the chain reports it (0 for ERC721 and ERC1155; `null` when an
     /// ERC20 does not answer `decimals()`).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decimals: Option<u8>,
     /// The change in base units, signed, as a decimal string.
     pub delta: String,
@@ -173,6 +179,7 @@ pub struct Approval {
     pub spender: Address,
     /// The allowance in base units (ERC20); `null` for an operator over every token, or a single
     /// ERC721 token approval.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub amount: Option<String>,
     /// The single ERC721 token approved, if that is what it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,10 +192,13 @@ pub struct Approval {
     /// True for an operator approval over every token of the contract (`setApprovalForAll`),
     /// granted or removed; false for an allowance or a single token.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub operator: bool,
     /// The token's symbol.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub symbol: Option<String>,
     /// The token's decimals (ERC20).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decimals: Option<u8>,
     /// The approval for people: "100 USDC", "unlimited DAI", "every TCOL".
     pub formatted: String,
