@@ -54,7 +54,7 @@ url="$(listening "$work/aomi.log")"
 
 echo "schemathesis: $url ($MODE sign-in, $EXAMPLES examples per operation)"
 status=0
-timeout "${SCHEMATHESIS_TIMEOUT:-600}" "$SCHEMATHESIS" run "$url/api/openapi.json" --url "$url" \
+timeout "${SCHEMATHESIS_TIMEOUT:-600}" "$SCHEMATHESIS" --config-file "$(dirname "$0")/schemathesis.toml" run "$url/api/openapi.json" --url "$url" \
   --max-examples "$EXAMPLES" --seed "${SCHEMATHESIS_SEED:-1}" --no-color \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   || status=$?

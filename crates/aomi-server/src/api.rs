@@ -274,20 +274,62 @@ pub struct Health {
 /// are decimal strings, `0x` hex strings, or JSON numbers.
 #[derive(Debug, Clone, ToSchema)]
 #[allow(dead_code)] // Describes the body for the OpenAPI document only.
-#[schema(rename_all = "camelCase")]
+#[schema(rename_all = "camelCase", example = json!({
+    "chainId": 1,
+    "from": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    "to": "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
+    "value": "1000000000000000"
+}))]
 pub(crate) struct SimulateBody {
     /// The chain the transaction is for.
     chain_id: u64,
     /// The sender, `0x` and 40 hex digits.
+    #[schema(pattern = r"^0x[0-9a-fA-F]{40}$")]
     from: String,
     /// The recipient or contract called.
+    #[schema(pattern = r"^0x[0-9a-fA-F]{40}$")]
     to: String,
-    /// Native coin sent, in wei.
+    /// Native coin sent, in wei: decimal digits or `0x` hex.
+    #[schema(pattern = r"^([0-9]+|0x[0-9a-fA-F]+)$")]
     value: Option<String>,
     /// Calldata, `0x` hex.
+    #[schema(pattern = r"^0x([0-9a-fA-F]{2})*$")]
     data: Option<String>,
-    /// A gas limit to simulate with.
+    /// A gas limit to simulate with: decimal digits or `0x` hex.
+    #[schema(pattern = r"^([0-9]+|0x[0-9a-fA-F]+)$")]
     gas: Option<String>,
     /// The chain the wallet is on now (a request for another chain is a risk).
     wallet_chain_id: Option<u64>,
+}
+
+/// One event of a UI message stream (`text/event-stream`), as an SSE reader sees it: its `data` is
+/// the JSON of a [`UiChunk`](aomi_core::UiChunk), or `[DONE]` at the end.
+pub(crate) struct StreamEvent;
+
+impl utoipa::PartialSchema for StreamEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::extensions::Extensions;
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        let done = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([aomi_core::stream::DONE]));
+        // `contentSchema` is JSON Schema's keyword for the JSON a string holds; utoipa has no
+        // builder for it, so it travels as an extension (extensions are written as they are named).
+        let part = ObjectBuilder::new().schema_type(Type::String).content_media_type("application/json").extensions(
+            Some(Extensions::from_iter([(
+                "contentSchema",
+                serde_json::json!({ "$ref": "#/components/schemas/UiChunk" }),
+            )])),
+        );
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("One SSE event: `data` is a UiChunk as JSON, or `[DONE]` after the last part."))
+            .property("data", AnyOfBuilder::new().item(part).item(done))
+            .required("data")
+            .into()
+    }
+}
+
+impl ToSchema for StreamEvent {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StreamEvent")
+    }
 }

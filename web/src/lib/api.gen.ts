@@ -405,6 +405,23 @@ export interface components {
         /**
          * @description The body of POST /api/chat: aomi's own shape (`message`: only the new message) or the AI SDK's
          *     default (`messages`: the whole list, the last one new).
+         * @example {
+         *       "id": "a1b2c3",
+         *       "message": {
+         *         "id": "m1",
+         *         "role": "user",
+         *         "parts": [
+         *           {
+         *             "type": "text",
+         *             "text": "What can you do?"
+         *           }
+         *         ]
+         *       },
+         *       "wallet": {
+         *         "address": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+         *         "chainId": 1
+         *       }
+         *     }
          */
         ChatBody: {
             /** @description The app that answers (`default` unless named). */
@@ -688,6 +705,12 @@ export interface components {
         /**
          * @description The body of `POST /api/simulate` (parsed by the chain layer, which names a bad field). Integers
          *     are decimal strings, `0x` hex strings, or JSON numbers.
+         * @example {
+         *       "chainId": 1,
+         *       "from": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+         *       "to": "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
+         *       "value": "1000000000000000"
+         *     }
          */
         SimulateBody: {
             /**
@@ -699,11 +722,11 @@ export interface components {
             data?: string | null;
             /** @description The sender, `0x` and 40 hex digits. */
             from: string;
-            /** @description A gas limit to simulate with. */
+            /** @description A gas limit to simulate with: decimal digits or `0x` hex. */
             gas?: string | null;
             /** @description The recipient or contract called. */
             to: string;
-            /** @description Native coin sent, in wei. */
+            /** @description Native coin sent, in wei: decimal digits or `0x` hex. */
             value?: string | null;
             /**
              * Format: int64
@@ -762,6 +785,10 @@ export interface components {
             ended?: boolean | null;
             /** @description True when a turn was stopped; false when none ran. */
             stopped: boolean;
+        };
+        /** @description One SSE event: `data` is a UiChunk as JSON, or `[DONE]` after the last part. */
+        StreamEvent: {
+            data: string | "[DONE]";
         };
         /** @description One part of the AI SDK UI message stream (v1): the JSON of one SSE `data:` line; the stream ends with `data: [DONE]`. */
         UiChunk: {
@@ -941,7 +968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["UiChunk"];
+                    "text/event-stream": components["schemas"]["StreamEvent"];
                 };
             };
             /** @description A bad body, chat id, message or wallet, or an unknown app */
@@ -1029,7 +1056,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The chat's id */
+                /** @description The chat's id: 1 to 128 letters, digits, `-` or `_` */
                 id: string;
             };
             cookie?: never;
@@ -1121,7 +1148,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The chat's id */
+                /** @description The chat's id: 1 to 128 letters, digits, `-` or `_` */
                 id: string;
             };
             cookie?: never;
@@ -1134,7 +1161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["UiChunk"];
+                    "text/event-stream": components["schemas"]["StreamEvent"];
                 };
             };
             /** @description No turn runs in this chat (or the chat is unknown) */
@@ -1258,7 +1285,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The chat's id */
+                /** @description The chat's id: 1 to 128 letters, digits, `-` or `_` */
                 id: string;
             };
             cookie?: never;
@@ -1332,7 +1359,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The chat's id */
+                /** @description The chat's id: 1 to 128 letters, digits, `-` or `_` */
                 id: string;
             };
             cookie?: never;
@@ -1413,7 +1440,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The chat's id */
+                /** @description The chat's id: 1 to 128 letters, digits, `-` or `_` */
                 id: string;
             };
             cookie?: never;

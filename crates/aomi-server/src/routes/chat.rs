@@ -24,9 +24,15 @@ const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// default (`messages`: the whole list, the last one new).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "a1b2c3",
+    "message": {"id": "m1", "role": "user", "parts": [{"type": "text", "text": "What can you do?"}]},
+    "wallet": {"address": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "chainId": 1}
+}))]
 pub(crate) struct ChatBody {
     /// The chat's id (1 to 128 letters, digits, `-` or `_`); an id the server has not seen starts
     /// a new chat.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,128}$")]
     id: String,
     /// The new message: a user message, or an assistant message carrying a wallet tool's output.
     #[serde(default)]
@@ -45,7 +51,7 @@ pub(crate) struct ChatBody {
 /// POST /api/chat: starts a turn and streams it.
 #[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatBody,
     responses(
-        (status = 200, description = "The turn as an AI SDK UI message stream (SSE, header `x-vercel-ai-ui-message-stream: v1`): one `data: <UiChunk>` event per part, then `data: [DONE]`", content_type = "text/event-stream", body = aomi_core::UiChunk),
+        (status = 200, description = "The turn as an AI SDK UI message stream (SSE, header `x-vercel-ai-ui-message-stream: v1`): one `data: <UiChunk>` event per part, then `data: [DONE]`", content_type = "text/event-stream", body = crate::api::StreamEvent),
         (status = 400, description = "A bad body, chat id, message or wallet, or an unknown app", body = ErrorBody),
         (status = 401, description = "Sign-in is required to speak for a wallet", body = ErrorBody),
         (status = 403, description = "The chat or the named wallet is another wallet's", body = ErrorBody),
@@ -75,9 +81,9 @@ pub(crate) async fn post_chat(
 /// instance it runs), or 204 when none runs (or the chat is unknown, as the AI SDK asks for a
 /// new chat too).
 #[utoipa::path(get, path = "/api/chat/{id}/stream", tag = "chat",
-    params(("id" = String, Path, description = "The chat's id"), OwnerQuery),
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
     responses(
-        (status = 200, description = "The running turn from its first part, as in `POST /api/chat`", content_type = "text/event-stream", body = aomi_core::UiChunk),
+        (status = 200, description = "The running turn from its first part, as in `POST /api/chat`", content_type = "text/event-stream", body = crate::api::StreamEvent),
         (status = 204, description = "No turn runs in this chat (or the chat is unknown)"),
         (status = 400, description = "A bad chat id or owner", body = ErrorBody),
         (status = 401, description = "Sign-in is required", body = ErrorBody),
@@ -107,7 +113,7 @@ pub(crate) async fn resume_stream(
 /// - 409 `turn_elsewhere` when the turn runs on another instance that shares the store: only the
 ///   instance running a turn can stop it.
 #[utoipa::path(post, path = "/api/chat/{id}/stop", tag = "chat",
-    params(("id" = String, Path, description = "The chat's id"), OwnerQuery),
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
     responses(
         (status = 200, description = "The turn was stopped and has ended (`stopped: true`), or none ran (`stopped: false`)", body = StopAnswer),
         (status = 202, description = "The turn was stopped but had not ended within a few seconds (`ended: false`)", body = StopAnswer),

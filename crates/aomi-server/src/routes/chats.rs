@@ -35,6 +35,7 @@ const MAX_TITLE_CHARS: usize = 200;
 pub(crate) struct OwnerQuery {
     /// The wallet the request speaks for (`0x` and 40 hex digits), where sign-in is optional; a
     /// signed-in request speaks for its session's wallet.
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     owner: Option<String>,
 }
 
@@ -74,6 +75,7 @@ pub(crate) fn store_error(error: aomi_store::StoreError) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// The wallet whose chats these are (see `OwnerQuery`); needed unless signed in.
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     owner: Option<String>,
     /// Chats per page (30 unless asked otherwise).
     #[param(minimum = 1, maximum = 100)]
@@ -112,7 +114,7 @@ pub(crate) async fn list_chats(
 /// GET /api/chats/{id}?owner=0x…: the chat and its messages. A turn left running by an instance
 /// that died is interrupted here (its answer marked incomplete) before the messages are read.
 #[utoipa::path(get, path = "/api/chats/{id}", tag = "history",
-    params(("id" = String, Path, description = "The chat's id"), OwnerQuery),
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
     responses(
         (status = 200, description = "The chat and its messages", body = ChatDetail),
         (status = 400, description = "A bad chat id or owner", body = ErrorBody),
@@ -139,6 +141,7 @@ pub(crate) async fn get_chat(
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChatChange {
     /// The new title: 1 to 200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
     /// Archive (`true`) or unarchive (`false`) the chat.
     archived: Option<bool>,
@@ -147,7 +150,7 @@ pub(crate) struct ChatChange {
 /// PATCH /api/chats/{id}?owner=0x… with `{"title"?: "…", "archived"?: true}`: renames and/or
 /// (un)archives the chat; answers the chat.
 #[utoipa::path(patch, path = "/api/chats/{id}", tag = "history", request_body = ChatChange,
-    params(("id" = String, Path, description = "The chat's id"), OwnerQuery),
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
     responses(
         (status = 200, description = "The chat, changed", body = ChatSummary),
         (status = 400, description = "A bad chat id, owner or title, or nothing to change", body = ErrorBody),
@@ -200,7 +203,7 @@ fn validate_title(title: &str) -> Result<String, ApiError> {
 /// DELETE /api/chats/{id}?owner=0x…: deletes the chat, its messages and its transactions; 409
 /// while a turn runs in it.
 #[utoipa::path(delete, path = "/api/chats/{id}", tag = "history",
-    params(("id" = String, Path, description = "The chat's id"), OwnerQuery),
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
     responses(
         (status = 204, description = "The chat is deleted"),
         (status = 400, description = "A bad chat id or owner", body = ErrorBody),
@@ -230,9 +233,11 @@ pub(crate) async fn delete_chat(
 #[into_params(parameter_in = Query)]
 pub(crate) struct SearchParams {
     /// The wallet whose messages to search (see `OwnerQuery`); needed unless signed in.
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     owner: Option<String>,
     /// The words to find (at most 1000 bytes); every word must occur, as a word or a word's
     /// beginning.
+    #[param(max_length = 1000)]
     q: Option<String>,
     /// Results (20 unless asked otherwise).
     #[param(minimum = 1, maximum = 100)]

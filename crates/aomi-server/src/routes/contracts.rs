@@ -16,7 +16,7 @@ use crate::{ApiError, AppState};
 #[utoipa::path(get, path = "/api/contracts/{chain}/{address}", tag = "chain",
     params(
         ("chain" = String, Path, description = "A chain id (`1`) or a network name (`ethereum`)"),
-        ("address" = String, Path, description = "The contract's address, `0x` and 40 hex digits"),
+        ("address" = String, Path, description = "The contract's address, `0x` and 40 hex digits", pattern = r"^0[xX][0-9a-fA-F]{40}$"),
     ),
     responses(
         (status = 200, description = "The contract as the database holds it", body = Contract),
