@@ -270,6 +270,26 @@ pub struct Health {
     pub error: Option<String>,
 }
 
+/// The answer of `GET /api/auth/session`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// The signed-in wallet (lower case); `null` when none.
+    #[schema(required = true)]
+    pub address: Option<String>,
+    /// True when this server requires sign-in (`AOMI_AUTH=required`).
+    pub required: bool,
+}
+
+/// The answer of `POST /api/auth/verify`: the wallet now signed in.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedInAnswer {
+    /// The wallet, lower case.
+    pub address: String,
+    /// When the session ends (Unix seconds).
+    pub expires_at: u64,
+}
+
 /// The body of `POST /api/simulate` (parsed by the chain layer, which names a bad field). Integers
 /// are decimal strings, `0x` hex strings, or JSON numbers.
 #[derive(Debug, Clone, ToSchema)]

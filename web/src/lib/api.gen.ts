@@ -21,6 +21,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * POST /api/auth/challenge `{"address", "chainId"?}`: the EIP-4361 message for the wallet to
+         *     sign, and the token to send back with its signature.
+         */
+        post: operations["post_challenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /api/auth/session: the signed-in wallet (`null` when none) and whether sign-in is required. */
+        get: operations["get_session"];
+        put?: never;
+        post?: never;
+        /** DELETE /api/auth/session: signs out (the cookie is cleared). */
+        delete: operations["delete_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * POST /api/auth/verify `{"message", "signature", "challenge"}`: opens a session (an HttpOnly
+         *     cookie) for the wallet that signed; 401 with the reason otherwise.
+         */
+        post: operations["post_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat": {
         parameters: {
             query?: never;
@@ -402,6 +460,28 @@ export interface components {
             /** @description The token id (ERC721, ERC1155). */
             tokenId?: string | null;
         };
+        /** @description An issued challenge: the message to sign and the token to send back with the signature. */
+        Challenge: {
+            /** @description Binds the message, the address and the expiry; opaque to the client. */
+            challenge: string;
+            /**
+             * Format: int64
+             * @description When the challenge expires (Unix seconds).
+             */
+            expiresAt: number;
+            /** @description The EIP-4361 message. */
+            message: string;
+        };
+        /** @description Body of POST /api/auth/challenge. */
+        ChallengeBody: {
+            /** @description The wallet that signs in, `0x` and 40 hex digits. */
+            address: string;
+            /**
+             * Format: int64
+             * @description The chain the wallet is on (1 unless named).
+             */
+            chainId?: number | null;
+        };
         /**
          * @description The body of POST /api/chat: aomi's own shape (`message`: only the new message) or the AI SDK's
          *     default (`messages`: the whole list, the last one new).
@@ -702,6 +782,23 @@ export interface components {
             /** @description The matching messages. */
             results: components["schemas"]["SearchResult"][];
         };
+        /** @description The answer of `GET /api/auth/session`. */
+        SessionInfo: {
+            /** @description The signed-in wallet (lower case); `null` when none. */
+            address: string | null;
+            /** @description True when this server requires sign-in (`AOMI_AUTH=required`). */
+            required: boolean;
+        };
+        /** @description The answer of `POST /api/auth/verify`: the wallet now signed in. */
+        SignedInAnswer: {
+            /** @description The wallet, lower case. */
+            address: string;
+            /**
+             * Format: int64
+             * @description When the session ends (Unix seconds).
+             */
+            expiresAt: number;
+        };
         /**
          * @description The body of `POST /api/simulate` (parsed by the chain layer, which names a bad field). Integers
          *     are decimal strings, `0x` hex strings, or JSON numbers.
@@ -896,6 +993,15 @@ export interface components {
             /** @enum {string} */
             type: "message-metadata";
         };
+        /** @description Body of POST /api/auth/verify. */
+        VerifyBody: {
+            /** @description The challenge token, as the challenge gave it. */
+            challenge: string;
+            /** @description The EIP-4361 message, as the challenge gave it. */
+            message: string;
+            /** @description The wallet's `personal_sign` of the message, `0x` hex. */
+            signature: string;
+        };
         /**
          * @description The wallet's state when the turn was sent: the network it is on and, if connected, its address.
          *
@@ -945,6 +1051,177 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppList"];
+                };
+            };
+        };
+    };
+    post_challenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChallengeBody"];
+            };
+        };
+        responses: {
+            /** @description The message to sign and the token to send back with its signature */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Challenge"];
+                };
+            };
+            /** @description A bad address or chain id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the body's shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Who this client is signed in as */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+        };
+    };
+    delete_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out: the cookie is cleared */
+            204: {
+                headers: {
+                    /** @description The cleared cookie */
+                    "set-cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    post_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyBody"];
+            };
+        };
+        responses: {
+            /** @description Signed in: the `aomi_session` cookie is set (HttpOnly, SameSite=Strict) */
+            200: {
+                headers: {
+                    /** @description The session cookie */
+                    "set-cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedInAnswer"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The signature does not prove the wallet (`sign_in_failed`, with the reason) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the body's shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

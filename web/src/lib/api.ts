@@ -80,7 +80,7 @@ export async function getChat(id: string, owner: string | undefined): Promise<Ch
 
 /** Renames a chat. */
 export async function renameChat(id: string, owner: string | undefined, title: string): Promise<void> {
-  await request(chatPath(id, owner), { method: 'PATCH', body: JSON.stringify({ title }) });
+  await request(chatPath(id, owner), { method: 'PATCH', body: JSON.stringify({ title } satisfies Schemas['ChatChange']) });
 }
 
 /** Deletes a chat. */
@@ -117,10 +117,7 @@ export async function stopTurn(id: string, owner: string | undefined, signal?: A
 }
 
 /** The signed-in wallet (lower case; null when none) and whether this server requires sign-in. */
-export interface AuthSession {
-  address: string | null;
-  required: boolean;
-}
+export type AuthSession = Schemas['SessionInfo'];
 
 /** Who this browser is signed in as; a server without sign-in answers "nobody, not required". */
 export async function getSession(): Promise<AuthSession> {
@@ -137,14 +134,14 @@ export async function getSession(): Promise<AuthSession> {
  * personal_sign), sent back; the server sets an HttpOnly session cookie. Resolves with the address.
  */
 export async function signIn(address: string, chainId: number, sign: (message: string) => Promise<string>): Promise<string> {
-  const challenge = await request<{ message: string; challenge: string }>('/api/auth/challenge', {
+  const challenge = await request<Schemas['Challenge']>('/api/auth/challenge', {
     method: 'POST',
-    body: JSON.stringify({ address, chainId }),
+    body: JSON.stringify({ address, chainId } satisfies Schemas['ChallengeBody']),
   });
   const signature = await sign(challenge.message);
-  const session = await request<{ address: string }>('/api/auth/verify', {
+  const session = await request<Schemas['SignedInAnswer']>('/api/auth/verify', {
     method: 'POST',
-    body: JSON.stringify({ message: challenge.message, signature, challenge: challenge.challenge }),
+    body: JSON.stringify({ message: challenge.message, signature, challenge: challenge.challenge } satisfies Schemas['VerifyBody']),
   });
   return session.address;
 }

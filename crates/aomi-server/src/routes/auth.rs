@@ -8,23 +8,36 @@ use axum::http::header::{HOST, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
+use crate::api::{ErrorBody, SessionInfo, SignedInAnswer};
 use crate::auth::{AuthMode, Challenge, SESSION_COOKIE, Session};
 use crate::routes::chat::is_address;
 use crate::{ApiError, AppState};
 
 /// Body of POST /api/auth/challenge.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ChallengeBody {
+    /// The wallet that signs in, `0x` and 40 hex digits.
+    #[schema(pattern = r"^0x[0-9a-fA-F]{40}$")]
     address: String,
+    /// The chain the wallet is on (1 unless named).
     #[serde(default)]
+    #[schema(minimum = 1)]
     chain_id: Option<u64>,
 }
 
 /// POST /api/auth/challenge `{"address", "chainId"?}`: the EIP-4361 message for the wallet to
 /// sign, and the token to send back with its signature.
+#[utoipa::path(post, path = "/api/auth/challenge", tag = "auth", request_body = ChallengeBody,
+    responses(
+        (status = 200, description = "The message to sign and the token to send back with its signature", body = Challenge),
+        (status = 400, description = "A bad address or chain id", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not have the body's shape", body = ErrorBody),
+    ))]
 pub(crate) async fn post_challenge(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -49,16 +62,29 @@ pub(crate) async fn post_challenge(
 }
 
 /// Body of POST /api/auth/verify.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VerifyBody {
+    /// The EIP-4361 message, as the challenge gave it.
     message: String,
+    /// The wallet's `personal_sign` of the message, `0x` hex.
     signature: String,
+    /// The challenge token, as the challenge gave it.
     challenge: String,
 }
 
 /// POST /api/auth/verify `{"message", "signature", "challenge"}`: opens a session (an HttpOnly
 /// cookie) for the wallet that signed; 401 with the reason otherwise.
+#[utoipa::path(post, path = "/api/auth/verify", tag = "auth", request_body = VerifyBody,
+    responses(
+        (status = 200, description = "Signed in: the `aomi_session` cookie is set (HttpOnly, SameSite=Strict)", body = SignedInAnswer,
+            headers(("set-cookie" = String, description = "The session cookie"))),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "The signature does not prove the wallet (`sign_in_failed`, with the reason)", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not have the body's shape", body = ErrorBody),
+    ))]
 pub(crate) async fn post_verify(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -73,16 +99,20 @@ pub(crate) async fn post_verify(
     tracing::info!(address = %signed_in.address, "signed in");
     let max_age = signed_in.expires_at.saturating_sub(chrono::Utc::now().timestamp().max(0) as u64);
     let cookie = cookie(&headers, &signed_in.token, max_age);
-    let body = json!({ "address": signed_in.address, "expiresAt": signed_in.expires_at });
+    let body = SignedInAnswer { address: signed_in.address, expires_at: signed_in.expires_at };
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// GET /api/auth/session: the signed-in wallet (`null` when none) and whether sign-in is required.
-pub(crate) async fn get_session(State(state): State<AppState>, session: Session) -> Json<Value> {
-    Json(json!({ "address": session.0, "required": state.auth.mode() == AuthMode::Required }))
+#[utoipa::path(get, path = "/api/auth/session", tag = "auth",
+    responses((status = 200, description = "Who this client is signed in as", body = SessionInfo)))]
+pub(crate) async fn get_session(State(state): State<AppState>, session: Session) -> Json<SessionInfo> {
+    Json(SessionInfo { address: session.0, required: state.auth.mode() == AuthMode::Required })
 }
 
 /// DELETE /api/auth/session: signs out (the cookie is cleared).
+#[utoipa::path(delete, path = "/api/auth/session", tag = "auth",
+    responses((status = 204, description = "Signed out: the cookie is cleared", headers(("set-cookie" = String, description = "The cleared cookie")))))]
 pub(crate) async fn delete_session(headers: HeaderMap) -> Response {
     (StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&headers, "", 0))]).into_response()
 }

@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use axum::routing::{any, post};
+use axum::routing::any;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -55,6 +55,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chats::get_chat, chats::update_chat, chats::delete_chat))
         .routes(routes!(chats::search))
         .routes(routes!(health::list_apps))
+        .routes(routes!(auth::post_challenge))
+        .routes(routes!(auth::post_verify))
+        .routes(routes!(auth::get_session, auth::delete_session))
         .routes(routes!(commands::list_commands))
         .routes(routes!(networks::list_networks))
         .routes(routes!(simulate::post_simulate))
@@ -83,10 +86,5 @@ async fn openapi_json() -> impl IntoResponse {
 
 pub(crate) fn routes() -> Router<AppState> {
     let (routes, _) = api().split_for_parts();
-    routes
-        .route("/api/auth/challenge", post(auth::post_challenge))
-        .route("/api/auth/verify", post(auth::post_verify))
-        .route("/api/auth/session", axum::routing::get(auth::get_session).delete(auth::delete_session))
-        .route("/api/{*rest}", any(health::not_found))
-        .fallback(health::not_found)
+    routes.route("/api/{*rest}", any(health::not_found)).fallback(health::not_found)
 }
