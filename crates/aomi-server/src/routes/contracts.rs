@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 
 use super::chats::store_error;
 use crate::api::{Contract, ErrorBody};
+use crate::auth::Session;
 use crate::{ApiError, AppState};
 
 /// GET /api/contracts/{chain}/{address} — `chain` a chain id (`1`) or, when the server has a chain
@@ -21,13 +22,16 @@ use crate::{ApiError, AppState};
     responses(
         (status = 200, description = "The contract as the database holds it", body = Contract),
         (status = 400, description = "A bad chain or address", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
         (status = 404, description = "The database does not hold this contract", body = ErrorBody),
         (status = 500, description = "The store failed", body = ErrorBody),
     ))]
 pub(crate) async fn get_contract(
     State(state): State<AppState>,
+    session: Session,
     Path((chain, address)): Path<(String, String)>,
 ) -> Result<Json<Contract>, ApiError> {
+    state.auth.require_session(&session)?;
     let chain_id = chain_id(&state, &chain)?;
     if !is_address(&address) {
         return Err(ApiError::bad_request(format!("\"{address}\" is not an address (0x followed by 40 hex digits)")));

@@ -58,6 +58,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::post_challenge))
         .routes(routes!(auth::post_verify))
         .routes(routes!(auth::get_session, auth::delete_session))
+        .routes(routes!(auth::delete_all_sessions))
         .routes(routes!(commands::list_commands))
         .routes(routes!(networks::list_networks))
         .routes(routes!(simulate::post_simulate))

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::api::{ErrorBody, SimulateBody};
+use crate::auth::Session;
 use crate::{ApiError, AppState};
 
 /// POST /api/simulate — body `{"chainId", "from", "to", "value"?: "<wei>", "data"?: "0x…",
@@ -19,6 +20,8 @@ use crate::{ApiError, AppState};
     responses(
         (status = 200, description = "What the transaction would do (`success: false` for one that would fail)", body = SimulationReport),
         (status = 400, description = "A bad body or an unknown chain", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "A request with a session cookie from another site's page (`wrong_origin`)", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 502, description = "The network's RPC failed", body = ErrorBody),
@@ -26,8 +29,11 @@ use crate::{ApiError, AppState};
     ))]
 pub(crate) async fn post_simulate(
     State(state): State<AppState>,
+    session: Session,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<SimulationReport>, ApiError> {
+    // Each simulation spends the operator's RPC quota.
+    state.auth.require_session(&session)?;
     let Json(body) = body?;
     let Some(chain) = state.chain.as_ref() else {
         return Err(ApiError {

@@ -52,6 +52,7 @@ fn every_route_and_method_is_described() {
         ("/api/auth/verify", "post"),
         ("/api/auth/session", "get"),
         ("/api/auth/session", "delete"),
+        ("/api/auth/sessions", "delete"),
         ("/api/commands", "get"),
         ("/api/networks", "get"),
         ("/api/simulate", "post"),
