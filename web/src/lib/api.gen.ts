@@ -32,7 +32,8 @@ export interface paths {
         put?: never;
         /**
          * POST /api/auth/challenge `{"address", "chainId"?}`: the EIP-4361 message for the wallet to
-         *     sign, and the token to send back with its signature.
+         *     sign, and the token to send back with its signature. Its domain is the server's public
+         *     address; a request that came to another `Host` (or from another `Origin`) is refused.
          */
         post: operations["post_challenge"];
         delete?: never;
@@ -52,8 +53,28 @@ export interface paths {
         get: operations["get_session"];
         put?: never;
         post?: never;
-        /** DELETE /api/auth/session: signs out (the cookie is cleared). */
+        /** DELETE /api/auth/session: signs out on this device (the cookie is cleared). */
         delete: operations["delete_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * DELETE /api/auth/sessions: signs the wallet out everywhere: every session it opened so far,
+         *     on any device and any instance, ends. Needs a session.
+         */
+        delete: operations["delete_all_sessions"];
         options?: never;
         head?: never;
         patch?: never;
@@ -70,7 +91,9 @@ export interface paths {
         put?: never;
         /**
          * POST /api/auth/verify `{"message", "signature", "challenge"}`: opens a session (an HttpOnly
-         *     cookie) for the wallet that signed; 401 with the reason otherwise.
+         *     cookie) for the wallet that signed — by its key, or a contract wallet by EIP-1271 / ERC-6492
+         *     on the challenge's chain; 401 with the reason otherwise (503 when the chain or the store
+         *     cannot be asked).
          */
         post: operations["post_verify"];
         delete?: never;
@@ -462,7 +485,7 @@ export interface components {
         };
         /** @description An issued challenge: the message to sign and the token to send back with the signature. */
         Challenge: {
-            /** @description Binds the message, the address and the expiry; opaque to the client. */
+            /** @description Binds the message, the address, the chain, the nonce and the expiry; opaque to the client. */
             challenge: string;
             /**
              * Format: int64
@@ -1086,6 +1109,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request came to another `Host` or from another `Origin` than the server's public address (`wrong_origin`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is too large */
             413: {
                 headers: {
@@ -1106,6 +1138,15 @@ export interface operations {
             };
             /** @description The JSON does not have the body's shape */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server's public address is unknown (`public_url_unset`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1153,6 +1194,62 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A request with a session cookie from another site's page (`wrong_origin`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_all_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the wallet has ended; this one's cookie is cleared */
+            204: {
+                headers: {
+                    /** @description The cleared cookie */
+                    "set-cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No session to sign out of (`sign_in_required`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A request with a session cookie from another site's page (`wrong_origin`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store failed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     post_verify: {
@@ -1197,6 +1294,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request came to another `Host` or from another `Origin` than the server's public address (`wrong_origin`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is too large */
             413: {
                 headers: {
@@ -1217,6 +1323,15 @@ export interface operations {
             };
             /** @description The JSON does not have the body's shape */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A contract wallet's chain or the store cannot be asked, or the public address is unknown */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1863,6 +1978,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Sign-in is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database does not hold this contract */
             404: {
                 headers: {
@@ -2013,6 +2137,24 @@ export interface operations {
             };
             /** @description A bad body or an unknown chain */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign-in is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A request with a session cookie from another site's page (`wrong_origin`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
