@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node test-bench web-deps web test-web tools-deps contracts
+.PHONY: run test build lint test-rust test-node test-bench web-deps web test-web tools-deps contracts test-api
 
 ## Runs aomi: the chat server and its web page on http://127.0.0.1:8080, with a local anvil devnet
 ## (see README for the model variables).
@@ -11,8 +11,8 @@ run: tools-deps web
 	cargo run -p aomi -- serve --devnet
 
 ## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the bench smoke run,
-## the web page's tests.
-test: lint test-rust test-node test-bench test-web
+## the web page's tests, the HTTP API against its OpenAPI document.
+test: lint test-rust test-node test-bench test-web test-api
 
 build:
 	cargo build --workspace --bins
@@ -65,3 +65,22 @@ test-bench: build tools-deps
 	$(BIN_DIR)/aomi bench --quick --out $(CARGO_TARGET_DIR)/bench-smoke
 	$(BIN_DIR)/aomi bench --abuse --quick --out $(CARGO_TARGET_DIR)/bench-abuse
 	$(BIN_DIR)/aomi eval evals
+
+## The HTTP API: the page's TypeScript types are those of the committed OpenAPI document (the Rust
+## tests check that document against the served one), and schemathesis, fed that document, finds no
+## 5xx, no answer outside its schema and no undocumented status against a live `aomi serve`, in both
+## sign-in modes (bounded: examples per operation and a time limit; see tools/schemathesis.sh).
+VENV := $(CARGO_TARGET_DIR)/venv
+SCHEMATHESIS_VERSION := 4.32.5
+
+$(VENV)/schemathesis-$(SCHEMATHESIS_VERSION):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+
+test-api: build web-deps $(VENV)/schemathesis-$(SCHEMATHESIS_VERSION)
+	npm run --prefix web check:api
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model SCHEMATHESIS=$(VENV)/bin/schemathesis \
+		bash tools/schemathesis.sh optional
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model SCHEMATHESIS=$(VENV)/bin/schemathesis \
+		bash tools/schemathesis.sh required

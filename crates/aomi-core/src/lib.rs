@@ -8,7 +8,10 @@
 //! - [`turn`]: what one chat turn asks for ([`turn::TurnRequest`]) and its wallet context.
 //! - [`tool`], [`app`], [`backend`]: the traits `Tool`, `AomiApp` and `ChatBackend`.
 //!
-//! This crate does no I/O and depends only on serde and thiserror; async trait methods return
+//! With the `openapi` feature, the wire types also describe themselves as OpenAPI schemas (utoipa
+//! `ToSchema`), for the server's `/api/openapi.json`.
+//!
+//! This crate does no I/O and depends only on serde and thiserror (utoipa behind `openapi`); async trait methods return
 //! [`BoxFuture`]s so that the traits stay object safe without extra crates.
 
 pub mod app;
@@ -16,6 +19,8 @@ pub mod assemble;
 pub mod backend;
 pub mod message;
 pub mod replay;
+#[cfg(feature = "openapi")]
+mod schema;
 pub mod stream;
 pub mod tool;
 pub mod turn;

@@ -15,6 +15,7 @@ pub const DONE: &str = "[DONE]";
 
 /// Why the model stopped, as the `finish` part reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum FinishReason {
     /// The model answered and stopped.

@@ -9,6 +9,7 @@ use crate::message::ChatMessage;
 /// Every turn carries it, so switching network in the wallet takes effect on the very next turn
 /// without any shared state on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WalletContext {
     /// The connected address (`0x…`), if any.

@@ -160,7 +160,7 @@ impl From<StoreError> for SignInError {
 }
 
 /// An issued challenge: the message to sign and the token to send back with the signature.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Challenge {
     /// The EIP-4361 message.

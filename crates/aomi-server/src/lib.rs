@@ -13,6 +13,7 @@
 //! [`router`] serves it over HTTP as the AI SDK UI message stream protocol, and the built web page
 //! for every other path when [`ServerConfig::web_dir`] is set.
 
+pub mod api;
 pub mod auth;
 mod backend;
 mod error;
@@ -38,6 +39,7 @@ use tower_http::trace::TraceLayer;
 
 pub use backend::{Backend, BackendOptions, StopOutcome};
 pub use error::ApiError;
+pub use routes::openapi;
 pub use title::Titler;
 
 /// Largest request body accepted, in bytes, unless configured otherwise.

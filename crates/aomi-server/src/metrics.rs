@@ -40,6 +40,7 @@ use prometheus_client::registry::Registry;
 use sha2::Digest;
 
 use crate::auth::AuthMode;
+use crate::api::ErrorBody;
 use crate::{ApiError, AppState};
 
 /// The label of a tool no app registers.
@@ -261,6 +262,12 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// GET /metrics, for the holder of the metrics token (see the module doc).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus metrics (OpenMetrics text): requests, turns, tool calls", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "AOMI_METRICS_TOKEN is set and the request does not carry it", body = ErrorBody),
+        (status = 404, description = "Sign-in is required and no metrics token is set", body = ErrorBody),
+    ))]
 pub(crate) async fn serve_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match &state.metrics_token {
         Some(token) => {

@@ -40,11 +40,13 @@ const report: SimulationReport = {
       amount: '115792089237316195423570985008687907853269984665640564039457584007913129639935',
       unlimited: true,
       granted: true,
+      operator: false,
       symbol: 'USDC',
       decimals: 6,
       formatted: 'unlimited USDC',
     },
   ],
+  logs: [],
   warnings: [{ id: 'min-out-zero', level: 'danger', message: 'The swap accepts any output amount (minOut = 0).' }],
 };
 
@@ -98,7 +100,7 @@ describe('TransactionReview', () => {
   });
 
   test('a transaction that would revert says so, and signing it is a deliberate act', () => {
-    renderReview({ kind: 'ready', report: { ...report, success: false, revert: { reason: 'STF' }, warnings: [] } });
+    renderReview({ kind: 'ready', report: { ...report, success: false, revert: { reason: 'STF', kind: 'error' }, warnings: [] } });
     expect(screen.getByRole('alert').textContent).toContain('This transaction would fail.');
     expect(screen.getByRole('alert').textContent).toContain('STF');
     expect(screen.getByRole('button', { name: 'Sign anyway' }).className).toContain('danger');
@@ -120,6 +122,14 @@ describe('TransactionReview', () => {
     expect(container.querySelector('.changes .amount.out')).not.toBeNull();
     expect(screen.getByText(/the approval is revoked/)).toBeTruthy();
     expect(screen.queryByText('Fee')).toBeNull();
+  });
+
+  test('an operator approval shows what the server says it covers, by its operator field', () => {
+    const collection = '0x2222222222222222222222222222222222222222';
+    const operator = { ...report.approvals[0], token: collection, standard: 'erc721' as const, amount: null, symbol: 'TCOL', decimals: 0 };
+    renderReview({ kind: 'ready', report: { ...report, approvals: [{ ...operator, operator: true, formatted: 'all of TCOL' }] } });
+    expect(screen.getByText('all of TCOL')).toBeTruthy();
+    expect(screen.queryByText(/an unlimited amount/)).toBeNull();
   });
 
   test('without a simulation the review says so', () => {

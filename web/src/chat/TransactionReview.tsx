@@ -70,7 +70,7 @@ function Changes({ title, changes, chainId, whose = false }: { title: string; ch
 /** How much an approval allows, exact where the token's decimals are known. */
 function Allowance({ approval }: { approval: Approval }) {
   if (!approval.granted) return <strong>nothing (the approval is revoked)</strong>;
-  if (approval.unlimited) return <strong>{approval.formatted.startsWith('every') ? approval.formatted : `an unlimited amount of ${approval.symbol ?? 'this token'}`}</strong>;
+  if (approval.unlimited) return <strong>{approval.operator ? approval.formatted : `an unlimited amount of ${approval.symbol ?? 'this token'}`}</strong>;
   if (approval.amount !== null && approval.decimals !== null) {
     return <Amount value={approval.amount} decimals={approval.decimals} symbol={approval.symbol ?? undefined} />;
   }

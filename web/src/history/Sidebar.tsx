@@ -91,7 +91,17 @@ export function Sidebar({
       ? serverChats.chats
       : undefined
     : Object.entries(local)
-        .map(([id, chat]) => ({ id, app: 'default', title: chat.title, createdAt: chat.at, updatedAt: chat.at }))
+        .map(([id, chat]) => ({
+          id,
+          owner: null,
+          app: 'default',
+          title: chat.title,
+          chainId: null,
+          createdAt: chat.at,
+          updatedAt: chat.at,
+          archived: false,
+          running: false,
+        }))
         .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
 
   // A wallet's history is searched on the server, message text included; a moment after typing stops.

@@ -1,5 +1,9 @@
 // The page's calls to aomi's HTTP API, other than the chat stream (which useChat's transport makes).
-import type { ChatDetail, ChatSummary, DirectCommand, SimulationReport } from './types';
+import type { components } from './api.gen';
+import type { ChatDetail, DirectCommand, ErrorBody, SimulationReport } from './types';
+
+/** The server's schemas, generated from its OpenAPI document. */
+type Schemas = components['schemas'];
 
 /** An error answer of the API: `{"error": {"code", "message"}}`. */
 export class ApiError extends Error {
@@ -34,7 +38,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     let code = 'http_error';
     let message = `${response.status} ${response.statusText}`;
     try {
-      const body = (await response.json()) as { error?: { code?: string; message?: string } };
+      const body = (await response.json()) as Partial<ErrorBody>;
       code = body.error?.code ?? code;
       message = body.error?.message ?? message;
     } catch {
@@ -55,10 +59,7 @@ export function ownerQuery(owner: string | undefined): string {
 const chatPath = (id: string, owner: string | undefined) => `/api/chats/${encodeURIComponent(id)}${ownerQuery(owner)}`;
 
 /** A page of the wallet's chats, and the cursor of the next (older) page; null on the last. */
-export interface ChatPage {
-  chats: ChatSummary[];
-  nextCursor: string | null;
-}
+export type ChatPage = Schemas['ChatList'];
 
 /** The wallet's chats, most recently active first: the latest page, or the one after `cursor`. */
 export async function listChats(owner: string, cursor?: string): Promise<ChatPage> {
@@ -79,7 +80,7 @@ export async function getChat(id: string, owner: string | undefined): Promise<Ch
 
 /** Renames a chat. */
 export async function renameChat(id: string, owner: string | undefined, title: string): Promise<void> {
-  await request(chatPath(id, owner), { method: 'PATCH', body: JSON.stringify({ title }) });
+  await request(chatPath(id, owner), { method: 'PATCH', body: JSON.stringify({ title } satisfies Schemas['ChatChange']) });
 }
 
 /** Deletes a chat. */
@@ -87,31 +88,17 @@ export async function deleteChat(id: string, owner: string | undefined): Promise
   await request(chatPath(id, owner), { method: 'DELETE' });
 }
 
-/** A message that matches a search. */
-export interface SearchHit {
-  chatId: string;
-  chatTitle?: string | null;
-  messageId: string;
-  role: string;
-  /** An excerpt, the matched words in `**bold**`. */
-  snippet: string;
-  createdAt: string;
-}
+/** A message that matches a search: its chat, an excerpt with the matched words in `**bold**`. */
+export type SearchHit = Schemas['SearchResult'];
 
 /** Searches the wallet's messages. */
 export async function searchChats(owner: string, text: string): Promise<SearchHit[]> {
   const query = `${ownerQuery(owner)}&q=${encodeURIComponent(text)}`;
-  return (await request<{ results: SearchHit[] }>(`/api/search${query}`)).results;
+  return (await request<Schemas['SearchResults']>(`/api/search${query}`)).results;
 }
 
 /** Simulates a transaction; undefined when the server cannot simulate (no route yet). */
-export async function simulate(body: {
-  chainId: number;
-  from: string;
-  to: string;
-  value?: string;
-  data?: string;
-}): Promise<SimulationReport | undefined> {
+export async function simulate(body: Schemas['SimulateBody']): Promise<SimulationReport | undefined> {
   try {
     return await request<SimulationReport>('/api/simulate', { method: 'POST', body: JSON.stringify(body) });
   } catch (error) {
@@ -125,15 +112,12 @@ export async function simulate(body: {
  * ended, its stream included; false when none ran here, or it had not ended yet. */
 export async function stopTurn(id: string, owner: string | undefined, signal?: AbortSignal): Promise<boolean> {
   const path = `/api/chat/${encodeURIComponent(id)}/stop${ownerQuery(owner)}`;
-  const answer = await request<{ stopped: boolean; ended?: boolean }>(path, { method: 'POST', signal });
+  const answer = await request<Schemas['StopAnswer']>(path, { method: 'POST', signal });
   return answer.stopped && answer.ended !== false;
 }
 
 /** The signed-in wallet (lower case; null when none) and whether this server requires sign-in. */
-export interface AuthSession {
-  address: string | null;
-  required: boolean;
-}
+export type AuthSession = Schemas['SessionInfo'];
 
 /** Who this browser is signed in as; a server without sign-in answers "nobody, not required". */
 export async function getSession(): Promise<AuthSession> {
@@ -150,14 +134,14 @@ export async function getSession(): Promise<AuthSession> {
  * personal_sign), sent back; the server sets an HttpOnly session cookie. Resolves with the address.
  */
 export async function signIn(address: string, chainId: number, sign: (message: string) => Promise<string>): Promise<string> {
-  const challenge = await request<{ message: string; challenge: string }>('/api/auth/challenge', {
+  const challenge = await request<Schemas['Challenge']>('/api/auth/challenge', {
     method: 'POST',
-    body: JSON.stringify({ address, chainId }),
+    body: JSON.stringify({ address, chainId } satisfies Schemas['ChallengeBody']),
   });
   const signature = await sign(challenge.message);
-  const session = await request<{ address: string }>('/api/auth/verify', {
+  const session = await request<Schemas['SignedInAnswer']>('/api/auth/verify', {
     method: 'POST',
-    body: JSON.stringify({ message: challenge.message, signature, challenge: challenge.challenge }),
+    body: JSON.stringify({ message: challenge.message, signature, challenge: challenge.challenge } satisfies Schemas['VerifyBody']),
   });
   return session.address;
 }
@@ -170,7 +154,7 @@ export async function signOut(): Promise<void> {
 /** The direct commands the server offers; none when it offers none. */
 export async function listCommands(): Promise<DirectCommand[]> {
   try {
-    return (await request<{ commands: DirectCommand[] }>('/api/commands')).commands;
+    return (await request<Schemas['CommandList']>('/api/commands')).commands;
   } catch {
     return [];
   }

@@ -1,6 +1,7 @@
 // The shapes aomi's server sends: UI messages with aomi's data parts, tool outputs, simulation
 // reports (DESIGN.md §3) and history records.
 import type { UIMessage } from 'ai';
+import type { components } from './api.gen';
 
 /** What aomi's server tools return: machine data for the page and a sentence for people. */
 export interface ToolOutput {
@@ -8,80 +9,28 @@ export interface ToolOutput {
   summary?: string;
 }
 
+/** The server's schemas, generated from its OpenAPI document (`npm run generate:api`). */
+type Schemas = components['schemas'];
+
 /** The kind of asset a change or an approval is about. */
-export type AssetStandard = 'native' | 'erc20' | 'erc721' | 'erc1155';
+export type AssetStandard = Schemas['Standard'];
 
 /** An exact amount of an asset, as the server formats it. */
-export interface AssetAmount {
-  /** Base units, as a decimal string. */
-  amount: string;
-  decimals: number;
-  symbol: string;
-  /** For people: "0.000042 ETH". */
-  formatted: string;
-}
+export type AssetAmount = Schemas['Amount'];
 
 /** One balance change of a simulated transaction (the fee excluded). */
-export interface AssetChange {
-  /** Whose balance changes. */
-  address: string;
-  /** The token contract; null for the native coin. */
-  token: string | null;
-  standard: AssetStandard;
-  /** The token id (ERC721, ERC1155). */
-  tokenId?: string;
-  /** As the chain reports it; null when the contract has none. */
-  symbol: string | null;
-  /** As the chain reports it; null when an ERC20 does not answer `decimals()`. */
-  decimals: number | null;
-  /** Signed base units, as a decimal string. */
-  delta: string;
-  /** The change for people: "-1.5 USDC", "+1 TCOL #7". */
-  formatted: string;
-}
+export type AssetChange = Schemas['AssetChange'];
 
 /** An allowance or operator approval a simulated transaction sets. */
-export interface Approval {
-  owner: string;
-  token: string;
-  standard: AssetStandard;
-  spender: string;
-  /** Base units as a decimal string; null for an operator over every token or one ERC721 token. */
-  amount: string | null;
-  tokenId?: string;
-  /** True when the spender may move any amount. */
-  unlimited: boolean;
-  /** False when the approval is revoked. */
-  granted: boolean;
-  symbol: string | null;
-  decimals: number | null;
-  /** For people: "100 USDC", "unlimited DAI", "every TCOL". */
-  formatted: string;
-}
+export type Approval = Schemas['Approval'];
 
 /** A finding of the risk rules. */
-export interface RiskWarning {
-  id: string;
-  level: 'info' | 'warning' | 'danger' | string;
-  message: string;
-}
+export type RiskWarning = Schemas['Warning'];
+
+type Report = Schemas['SimulationReport'];
 
 /** What POST /api/simulate answers, and what a `data-simulation` part carries. */
-export interface SimulationReport {
-  chainId: number;
-  blockNumber?: number | null;
-  /** `eth_simulateV1`, or `eth_call` when the node cannot simulate. */
-  method?: string;
-  success: boolean;
-  revert?: { reason: string; kind?: string; name?: string; args?: unknown; data?: string };
-  gasUsed?: number | string | null;
-  /** The gas price at simulation time, in wei (decimal string). */
-  gasPrice?: string;
-  /** Gas used times gas price, in the native coin. */
-  estimatedFee?: AssetAmount | null;
-  assetChanges: AssetChange[];
-  approvals: Approval[];
-  warnings: RiskWarning[];
+export interface SimulationReport extends Report {
   /** The wallet tool call this report belongs to (streamed reports only). */
   toolCallId?: string;
   /** The report in a few lines, as the model reads it (streamed reports only). */
@@ -159,26 +108,22 @@ export type AomiMessage = UIMessage<AomiMetadata, AomiDataParts>;
 export type AomiPart = AomiMessage['parts'][number];
 
 /** A chat of the history. */
-export interface ChatSummary {
-  id: string;
-  owner?: string | null;
-  app: string;
-  title?: string | null;
-  createdAt: string;
-  updatedAt: string;
-  archived?: boolean;
-  running?: boolean;
-}
+export type ChatSummary = Schemas['ChatSummary'];
 
 /** A chat with its messages (GET /api/chats/{id}). */
 export interface ChatDetail extends ChatSummary {
   messages: AomiMessage[];
 }
 
-/** A direct command the composer offers after `/`. */
-export interface DirectCommand {
-  name: string;
-  description: string;
-  /** How to call it, e.g. `/balance <address> [token]`. */
-  usage?: string;
-}
+/** A direct command the composer offers after `/`: the server's (with their usage), or one the page
+ * handles itself (`/new`, `/theme`: no usage). */
+export type DirectCommand = Omit<Schemas['Command'], 'usage'> & Partial<Pick<Schemas['Command'], 'usage'>>;
+
+/** A network the server reads (GET /api/networks). */
+export type NetworkInfo = Schemas['NetworkInfo'];
+
+/** A contract as the server's contract database holds it (GET /api/contracts/{chain}/{address}). */
+export type ContractInfo = Schemas['Contract'];
+
+/** Every error answer of the API: `{"error": {"code", "message"}}`. */
+export type ErrorBody = Schemas['ErrorBody'];

@@ -34,6 +34,7 @@ use crate::simulation::{SimulationReport, SimulationRequest};
 
 /// How serious a warning is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Likely loss of funds or a failing transaction: the wallet request is held back unless the
@@ -57,6 +58,7 @@ impl fmt::Display for Level {
 
 /// One finding, shown next to the transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
     /// The rule's id, stable: `unlimited-approval`.
     pub id: String,

@@ -137,6 +137,7 @@ pub(crate) fn approvals(events: &[ApprovalEvent], reads: &Reads) -> Vec<Approval
                 token_id: a.token_id.map(|v| v.to_string()),
                 unlimited,
                 granted: a.granted,
+                operator: a.amount.is_none() && a.token_id.is_none(),
                 symbol: info.symbol,
                 decimals: if a.standard == Standard::Erc20 { info.decimals } else { Some(0) },
                 formatted,

@@ -13,11 +13,13 @@ use crate::units::format_units;
 
 /// The result of simulating one transaction request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SimulationReport {
     /// The chain simulated on.
     pub chain_id: u64,
     /// The block the transaction was simulated on top of, when known.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub block_number: Option<u64>,
     /// How it was simulated: `eth_simulateV1`, or `eth_call` when the node cannot simulate (then
     /// the asset changes are read from the call data, not executed).
@@ -28,10 +30,12 @@ pub struct SimulationReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revert: Option<Revert>,
     /// Gas the transaction would use, when known.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub gas_used: Option<u64>,
     /// The network's gas price at simulation time, in wei (decimal string).
     pub gas_price: String,
     /// Gas used times gas price, in the native coin.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub estimated_fee: Option<Amount>,
     /// Balance changes per address and asset, the fee excluded.
     pub asset_changes: Vec<AssetChange>,
@@ -45,6 +49,7 @@ pub struct SimulationReport {
 
 /// Why a simulated transaction fails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Revert {
     /// A plain sentence: the reason string, the panic's meaning, `Name(arg: value, …)` for a custom
@@ -67,6 +72,7 @@ pub struct Revert {
 
 /// The kind of asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Standard {
     /// The network's native coin.
@@ -81,6 +87,7 @@ pub enum Standard {
 
 /// An exact amount of an asset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Amount {
     /// Base units, as a decimal string.
@@ -107,11 +114,15 @@ impl Amount {
 
 /// How one address's balance of one asset changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AssetChange {
     /// Whose balance.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub address: Address,
     /// The asset's contract; `null` for the native coin.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub token: Option<Address>,
     /// The kind of asset.
     pub standard: Standard,
@@ -119,9 +130,11 @@ pub struct AssetChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
     /// The asset's symbol, as the chain reports it (`null` when the contract has none).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub symbol: Option<String>,
     /// The asset's decimals, as the chain reports it (0 for ERC721 and ERC1155; `null` when an
     /// ERC20 does not answer `decimals()`).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decimals: Option<u8>,
     /// The change in base units, signed, as a decimal string.
     pub delta: String,
@@ -150,18 +163,23 @@ pub fn format_delta(delta: I256, decimals: Option<u8>, symbol: Option<&str>) -> 
 
 /// An allowance or operator approval the transaction sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Approval {
     /// The owner of the assets.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub owner: Address,
     /// The token contract.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub token: Address,
     /// The kind of token.
     pub standard: Standard,
     /// Who may move the assets.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub spender: Address,
     /// The allowance in base units (ERC20); `null` for an operator over every token, or a single
     /// ERC721 token approval.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub amount: Option<String>,
     /// The single ERC721 token approved, if that is what it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,9 +189,16 @@ pub struct Approval {
     pub unlimited: bool,
     /// False when the approval is revoked (allowance 0, operator removed).
     pub granted: bool,
+    /// True for an operator approval over every token of the contract (`setApprovalForAll`),
+    /// granted or removed; false for an allowance or a single token.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub operator: bool,
     /// The token's symbol.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub symbol: Option<String>,
     /// The token's decimals (ERC20).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decimals: Option<u8>,
     /// The approval for people: "100 USDC", "unlimited DAI", "every TCOL".
     pub formatted: String,
@@ -181,9 +206,11 @@ pub struct Approval {
 
 /// One log of the simulated transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DecodedLog {
     /// The emitting contract.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub address: Address,
     /// The event's name, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -186,6 +186,7 @@ fn approval(spender: Address, unlimited: bool) -> Approval {
         token_id: None,
         unlimited,
         granted: true,
+        operator: false,
         symbol: Some("USDC".into()),
         decimals: Some(6),
         formatted: if unlimited { "unlimited USDC".into() } else { "0.0001 USDC".into() },

@@ -333,6 +333,7 @@ async fn simulated_changes_equal_executed_changes() {
     .await;
     assert!(case.report.approvals[0].unlimited);
     assert_eq!(case.report.approvals[0].formatted, "unlimited DAI");
+    assert!(!case.report.approvals[0].operator, "an allowance is not an operator approval");
     assert!(case.report.warnings.iter().any(|w| w.id == "unlimited-approval"));
 
     // A call that takes a struct.
@@ -420,6 +421,11 @@ async fn simulated_changes_equal_executed_changes() {
     .await;
     let nft: Vec<_> = case.report.asset_changes.iter().map(|ch| (ch.address, ch.formatted.as_str())).collect();
     assert_eq!(nft, [(alice, "-1 TCOL #7"), (bob, "+1 TCOL #7")]);
+    // An operator over the whole collection: a field says so, not only the prose ("every TCOL").
+    let all = setApprovalForAllCall { operator: bob, approved: true }.abi_encode();
+    let report = env.simulate(&env.request(alice, env.collectible, U256::ZERO, all)).await;
+    let approval = &report.approvals[0];
+    assert!(approval.operator && approval.unlimited && approval.granted, "{approval:?}");
     env.send(
         alice,
         env.multi,

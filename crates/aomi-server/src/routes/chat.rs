@@ -9,8 +9,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::ToSchema;
 
+use crate::api::{ErrorBody, StopAnswer};
 use crate::auth::Session;
 use crate::limits::{Client, Limits, Permitted, with_retry_after};
 use crate::routes::chats::{OwnerQuery, authorized_chat, store_error, visible_chat};
@@ -22,21 +24,47 @@ const TURN_RETRY_SECS: u64 = 5;
 
 /// The body of POST /api/chat: aomi's own shape (`message`: only the new message) or the AI SDK's
 /// default (`messages`: the whole list, the last one new).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "a1b2c3",
+    "message": {"id": "m1", "role": "user", "parts": [{"type": "text", "text": "What can you do?"}]},
+    "wallet": {"address": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "chainId": 1}
+}))]
 pub(crate) struct ChatBody {
+    /// The chat's id (1 to 128 letters, digits, `-` or `_`); an id the server has not seen starts
+    /// a new chat.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,128}$")]
     id: String,
+    /// The new message: a user message, or an assistant message carrying a wallet tool's output.
     #[serde(default)]
     message: Option<ChatMessage>,
+    /// The AI SDK's default body: the whole list, the last one new (when `message` is absent).
     #[serde(default)]
     messages: Option<Vec<ChatMessage>>,
+    /// The app that answers (`default` unless named).
     #[serde(default)]
     app: Option<String>,
+    /// The wallet's state now.
     #[serde(default)]
     wallet: Option<WalletContext>,
 }
 
 /// POST /api/chat: starts a turn and streams it.
+#[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatBody,
+    responses(
+        (status = 200, description = "The turn as an AI SDK UI message stream (SSE, header `x-vercel-ai-ui-message-stream: v1`): one `data: <UiChunk>` event per part, then `data: [DONE]`", content_type = "text/event-stream", body = crate::api::StreamEvent),
+        (status = 400, description = "A bad body, chat id, message or wallet, or an unknown app", body = ErrorBody),
+        (status = 401, description = "Sign-in is required to speak for a wallet", body = ErrorBody),
+        (status = 403, description = "The chat or the named wallet is another wallet's", body = ErrorBody),
+        (status = 409, description = "A turn already runs in this chat (`turn_running`), or the chat is full (`chat_full`)", body = ErrorBody),
+        (status = 413, description = "The body or the message (all its parts) is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not have the body's shape", body = ErrorBody),
+        (status = 429, description = "Too many requests (`rate_limited`), or this wallet runs too many turns at once (`too_many_turns`)", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+        (status = 503, description = "This instance runs as many turns as it may (`too_many_turns`)", body = ErrorBody),
+    ))]
 pub(crate) async fn post_chat(
     State(state): State<AppState>,
     session: Session,
@@ -91,6 +119,17 @@ async fn check_chat_size(state: &AppState, chat_id: &str, max: usize) -> Result<
 /// GET /api/chat/{id}/stream?owner=0x…: the running turn from its first part (on whichever
 /// instance it runs), or 204 when none runs (or the chat is unknown, as the AI SDK asks for a
 /// new chat too).
+#[utoipa::path(get, path = "/api/chat/{id}/stream", tag = "chat",
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
+    responses(
+        (status = 200, description = "The running turn from its first part, as in `POST /api/chat`", content_type = "text/event-stream", body = crate::api::StreamEvent),
+        (status = 204, description = "No turn runs in this chat (or the chat is unknown)"),
+        (status = 400, description = "A bad chat id or owner", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "The chat is another wallet's", body = ErrorBody),
+        (status = 429, description = "Too many requests (`rate_limited`), or the turn has as many followers as it may (`too_many_followers`)", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn resume_stream(
     State(state): State<AppState>,
     session: Session,
@@ -116,6 +155,18 @@ pub(crate) async fn resume_stream(
 /// - 404 for an unknown chat, 403 for a chat of another wallet (as every chat route);
 /// - 409 `turn_elsewhere` when the turn runs on another instance that shares the store: only the
 ///   instance running a turn can stop it.
+#[utoipa::path(post, path = "/api/chat/{id}/stop", tag = "chat",
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
+    responses(
+        (status = 200, description = "The turn was stopped and has ended (`stopped: true`), or none ran (`stopped: false`)", body = StopAnswer),
+        (status = 202, description = "The turn was stopped but had not ended within a few seconds (`ended: false`)", body = StopAnswer),
+        (status = 400, description = "A bad chat id or owner", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "The chat is another wallet's", body = ErrorBody),
+        (status = 404, description = "No such chat", body = ErrorBody),
+        (status = 409, description = "The turn runs on another instance (`turn_elsewhere`)", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn stop_turn(
     State(state): State<AppState>,
     session: Session,
@@ -123,11 +174,13 @@ pub(crate) async fn stop_turn(
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     authorized_chat(&state, &id, session, query).await?;
-    let answer = |status: StatusCode, body: Value| (status, Json(body)).into_response();
+    let answer = |status: StatusCode, stopped: bool, ended: Option<bool>| {
+        (status, Json(StopAnswer { stopped, ended })).into_response()
+    };
     Ok(match state.backend.stop_turn(&id).await? {
-        StopOutcome::Stopped => answer(StatusCode::OK, json!({ "stopped": true })),
-        StopOutcome::Stopping => answer(StatusCode::ACCEPTED, json!({ "stopped": true, "ended": false })),
-        StopOutcome::NotRunning => answer(StatusCode::OK, json!({ "stopped": false })),
+        StopOutcome::Stopped => answer(StatusCode::OK, true, None),
+        StopOutcome::Stopping => answer(StatusCode::ACCEPTED, true, Some(false)),
+        StopOutcome::NotRunning => answer(StatusCode::OK, false, None),
         StopOutcome::RunningElsewhere => ApiError {
             status: StatusCode::CONFLICT,
             code: "turn_elsewhere",

@@ -12,8 +12,9 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
+use crate::api::{ChatDetail, ChatList, ChatSummary, ErrorBody, SearchResult, SearchResults};
 use crate::auth::Session;
 use crate::backend::authorize;
 use crate::routes::chat::{is_address, validate_chat_id};
@@ -29,8 +30,12 @@ const DEFAULT_RESULTS: u32 = 20;
 const MAX_TITLE_CHARS: usize = 200;
 
 /// `?owner=0x…`: the wallet the request speaks for.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OwnerQuery {
+    /// The wallet the request speaks for (`0x` and 40 hex digits), where sign-in is optional; a
+    /// signed-in request speaks for its session's wallet.
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     owner: Option<String>,
 }
 
@@ -66,34 +71,53 @@ pub(crate) fn store_error(error: aomi_store::StoreError) -> ApiError {
 }
 
 /// Query of GET /api/chats.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// The wallet whose chats these are (see `OwnerQuery`); needed unless signed in.
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     owner: Option<String>,
+    /// Chats per page (30 unless asked otherwise).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
     cursor: Option<String>,
+    /// List the archived chats instead of the others.
     #[serde(default)]
     archived: bool,
 }
 
 /// GET /api/chats?owner=0x…&limit=30&cursor=…&archived=false: a page of the owner's chats, most
 /// recently updated first, and the cursor of the next page (`null` on the last).
+#[utoipa::path(get, path = "/api/chats", tag = "history", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of the wallet's chats", body = ChatList),
+        (status = 400, description = "No wallet named, or a bad owner, limit or cursor", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "Signed in as another wallet than the one named", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn list_chats(
     State(state): State<AppState>,
     session: Session,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatList>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let owner = required(&state, session, query.owner)?;
     let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose().map_err(store_error)?;
     let query = ChatQuery { owner, archived: query.archived, limit: query.limit.unwrap_or(DEFAULT_PAGE), after };
     let page = state.backend.store().list_chats(&query).await.map_err(store_error)?;
-    Ok(Json(json!({ "chats": page.chats, "nextCursor": page.next.map(|cursor| cursor.to_string()) })))
+    let chats = page.chats.into_iter().map(ChatSummary::from).collect();
+    Ok(Json(ChatList { chats, next_cursor: page.next.map(|cursor| cursor.to_string()) }))
 }
 
 /// `?limit=…&before=<message id>` of GET /api/chats/{id}.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
+    /// At most this many messages (never more than the server's history page).
     limit: Option<usize>,
+    /// Only messages before this message id.
     before: Option<String>,
 }
 
@@ -102,13 +126,23 @@ pub(crate) struct PageQuery {
 /// server's history page, 1000 unless configured), oldest first; `hasMore` says whether older
 /// ones exist. A turn left running by an instance that died is interrupted here (its answer
 /// marked incomplete) before the messages are read.
+#[utoipa::path(get, path = "/api/chats/{id}", tag = "history",
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery, PageQuery),
+    responses(
+        (status = 200, description = "The chat and its messages", body = ChatDetail),
+        (status = 400, description = "A bad chat id, owner, limit or before", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "The chat is another wallet's", body = ErrorBody),
+        (status = 404, description = "No such chat", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn get_chat(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
     page: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatDetail>, ApiError> {
     let Query(page) = page.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let chat = authorized_chat(&state, &id, session, query).await?;
     let running = state.backend.turn_running(&id).await?;
@@ -129,30 +163,43 @@ pub(crate) async fn get_chat(
     };
     let start = messages.len().saturating_sub(limit);
     let messages = messages.split_off(start);
-    let mut body = serde_json::to_value(chat).unwrap_or(Value::Null);
-    body["running"] = running.into();
-    body["hasMore"] = (start > 0).into();
-    body["messages"] = serde_json::to_value(messages).unwrap_or(Value::Null);
-    Ok(Json(body))
+    let chat = ChatSummary { running, ..chat.into() };
+    Ok(Json(ChatDetail { chat, has_more: start > 0, messages }))
 }
 
 /// Body of PATCH /api/chats/{id}.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChatChange {
+    /// The new title: 1 to 200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
+    /// Archive (`true`) or unarchive (`false`) the chat.
     archived: Option<bool>,
 }
 
 /// PATCH /api/chats/{id}?owner=0x… with `{"title"?: "…", "archived"?: true}`: renames and/or
 /// (un)archives the chat; answers the chat.
+#[utoipa::path(patch, path = "/api/chats/{id}", tag = "history", request_body = ChatChange,
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
+    responses(
+        (status = 200, description = "The chat, changed", body = ChatSummary),
+        (status = 400, description = "A bad chat id, owner or title, or nothing to change", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "The chat is another wallet's", body = ErrorBody),
+        (status = 404, description = "No such chat", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not have the body's shape", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn update_chat(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
     body: Result<Json<ChatChange>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatSummary>, ApiError> {
     let Json(change) = body?;
     let title = change.title.map(|title| validate_title(&title)).transpose()?;
     if title.is_none() && change.archived.is_none() {
@@ -167,7 +214,7 @@ pub(crate) async fn update_chat(
         store.set_archived(&id, archived).await.map_err(store_error)?;
     }
     let chat = store.chat(&id).await.map_err(store_error)?.ok_or_else(|| not_found(&id))?;
-    Ok(Json(serde_json::to_value(chat).unwrap_or(Value::Null)))
+    Ok(Json(chat.into()))
 }
 
 fn validate_title(title: &str) -> Result<String, ApiError> {
@@ -186,6 +233,17 @@ fn validate_title(title: &str) -> Result<String, ApiError> {
 
 /// DELETE /api/chats/{id}?owner=0x…: deletes the chat, its messages and its transactions; 409
 /// while a turn runs in it.
+#[utoipa::path(delete, path = "/api/chats/{id}", tag = "history",
+    params(("id" = String, Path, description = "The chat's id: 1 to 128 letters, digits, `-` or `_`", pattern = r"^[A-Za-z0-9_-]{1,128}$"), OwnerQuery),
+    responses(
+        (status = 204, description = "The chat is deleted"),
+        (status = 400, description = "A bad chat id or owner", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "The chat is another wallet's", body = ErrorBody),
+        (status = 404, description = "No such chat", body = ErrorBody),
+        (status = 409, description = "A turn runs in it", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn delete_chat(
     State(state): State<AppState>,
     session: Session,
@@ -202,21 +260,37 @@ pub(crate) async fn delete_chat(
 }
 
 /// Query of GET /api/search.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SearchParams {
+    /// The wallet whose messages to search (see `OwnerQuery`); needed unless signed in.
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     owner: Option<String>,
+    /// The words to find (at most 1000 bytes); every word must occur, as a word or a word's
+    /// beginning.
+    #[param(max_length = 1000)]
     q: Option<String>,
+    /// Results (20 unless asked otherwise).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
 /// GET /api/search?owner=0x…&q=words&limit=20: the owner's messages holding every word (or a
 /// word's beginning), best first: `{"results": [{"chatId", "chatTitle", "archived", "messageId",
 /// "role", "snippet", "createdAt"}]}`, the snippet's matches in `**bold**`.
+#[utoipa::path(get, path = "/api/search", tag = "history", params(SearchParams),
+    responses(
+        (status = 200, description = "The matching messages, best first", body = SearchResults),
+        (status = 400, description = "No wallet named, or a bad owner, search or limit", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "Signed in as another wallet than the one named", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn search(
     State(state): State<AppState>,
     session: Session,
     query: Result<Query<SearchParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SearchResults>, ApiError> {
     let Query(params) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let owner = required(&state, session, params.owner)?;
     let text = params.q.unwrap_or_default();
@@ -225,7 +299,7 @@ pub(crate) async fn search(
     }
     let query = SearchQuery { owner, text, limit: params.limit.unwrap_or(DEFAULT_RESULTS) };
     let results = state.backend.store().search(&query).await.map_err(store_error)?;
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(SearchResults { results: results.into_iter().map(SearchResult::from).collect() }))
 }
 
 /// The chat, if it exists and the requester may see it; 404 when it does not exist.

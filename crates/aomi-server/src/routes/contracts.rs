@@ -1,10 +1,10 @@
 //! GET /api/contracts/{chain}/{address}: a contract as the contract database holds it.
 
-use aomi_store::ContractRecord;
 use axum::Json;
 use axum::extract::{Path, State};
 
 use super::chats::store_error;
+use crate::api::{Contract, ErrorBody};
 use crate::auth::Session;
 use crate::{ApiError, AppState};
 
@@ -14,18 +14,30 @@ use crate::{ApiError, AppState};
 /// `fetchedAt`, `implementation`); a "not verified" answer is a record with `verifiedBy: null` and
 /// an empty ABI. Reads the database only, never the explorer (the `get_contract` tool fills it):
 /// 404 for a contract it does not hold, 400 for a bad chain or address.
+#[utoipa::path(get, path = "/api/contracts/{chain}/{address}", tag = "chain",
+    params(
+        ("chain" = String, Path, description = "A chain id (`1`) or a network name (`ethereum`)"),
+        ("address" = String, Path, description = "The contract's address, `0x` and 40 hex digits", pattern = r"^0[xX][0-9a-fA-F]{40}$"),
+    ),
+    responses(
+        (status = 200, description = "The contract as the database holds it", body = Contract),
+        (status = 400, description = "A bad chain or address", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 404, description = "The database does not hold this contract", body = ErrorBody),
+        (status = 500, description = "The store failed", body = ErrorBody),
+    ))]
 pub(crate) async fn get_contract(
     State(state): State<AppState>,
     session: Session,
     Path((chain, address)): Path<(String, String)>,
-) -> Result<Json<ContractRecord>, ApiError> {
+) -> Result<Json<Contract>, ApiError> {
     state.auth.require_session(&session)?;
     let chain_id = chain_id(&state, &chain)?;
     if !is_address(&address) {
         return Err(ApiError::bad_request(format!("\"{address}\" is not an address (0x followed by 40 hex digits)")));
     }
     let record = state.backend.store().contract(chain_id, &address).await.map_err(store_error)?;
-    record.map(Json).ok_or_else(|| {
+    record.map(|record| Json(record.into())).ok_or_else(|| {
         ApiError::not_found(format!("no contract {address} on chain {chain_id} in the contract database"))
     })
 }

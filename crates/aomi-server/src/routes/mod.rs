@@ -1,5 +1,8 @@
 //! The HTTP routes. Any other path is a JSON 404, unless the server also serves the web page:
 //! then only unknown `/api/*` paths are.
+//!
+//! Each route is registered with its OpenAPI description (`#[utoipa::path]` above its handler),
+//! so `GET /api/openapi.json` lists exactly the routes the server serves.
 
 mod auth;
 mod chat;
@@ -10,31 +13,100 @@ mod health;
 mod networks;
 mod simulate;
 
+use std::sync::LazyLock;
+
 use axum::Router;
-use axum::routing::{any, delete, get, post};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::any;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
+/// The document's parts that no route carries: its title, its tags, and the schemas that only
+/// descriptions name.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "aomi",
+        description = "The HTTP API of aomi, a chat assistant for EVM chains. Chat turns stream as the AI SDK UI \
+                       message stream protocol (SSE). Errors answer `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    tags(
+        (name = "chat", description = "Turns, their streams, apps and direct commands"),
+        (name = "history", description = "A wallet's chats: list, open, rename, archive, delete, search"),
+        (name = "auth", description = "Sign-in with the wallet (EIP-4361)"),
+        (name = "chain", description = "Networks, simulation, the contract database"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    ),
+    components(schemas(crate::api::ErrorBody, aomi_core::UiChunk))
+)]
+struct ApiDoc;
+
+/// The routes with their descriptions.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(chat::post_chat))
+        .routes(routes!(chat::resume_stream))
+        .routes(routes!(chat::stop_turn))
+        .routes(routes!(chats::list_chats))
+        .routes(routes!(chats::get_chat, chats::update_chat, chats::delete_chat))
+        .routes(routes!(chats::search))
+        .routes(routes!(health::list_apps))
+        .routes(routes!(auth::post_challenge))
+        .routes(routes!(auth::post_verify))
+        .routes(routes!(auth::get_session, auth::delete_session))
+        .routes(routes!(auth::delete_all_sessions))
+        .routes(routes!(commands::list_commands))
+        .routes(routes!(networks::list_networks))
+        .routes(routes!(simulate::post_simulate))
+        .routes(routes!(contracts::get_contract))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(crate::metrics::serve_metrics))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document of every route, as `GET /api/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = api().split_for_parts().1;
+    rate_limited_everywhere(&mut doc);
+    doc
+}
+
+/// Every route but the probes is rate-limited (`crate::limits`): a 429 any operation may answer
+/// that does not name one of its own.
+fn rate_limited_everywhere(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let limited = ResponseBuilder::new()
+        .description("Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry)")
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if path == "/healthz" || path == "/readyz" {
+            continue;
+        }
+        let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.entry("429".into()).or_insert_with(|| limited.clone().into());
+        }
+    }
+}
+
+/// The document as JSON text, made once.
+static OPENAPI_JSON: LazyLock<String> =
+    LazyLock::new(|| openapi().to_pretty_json().unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}")));
+
+/// GET /api/openapi.json: this API's OpenAPI document, generated from the code.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = serde_json::Value)))]
+async fn openapi_json() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
+}
+
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/chat", post(chat::post_chat))
-        .route("/api/chat/{id}/stream", get(chat::resume_stream))
-        .route("/api/chat/{id}/stop", post(chat::stop_turn))
-        .route("/api/chats", get(chats::list_chats))
-        .route("/api/chats/{id}", get(chats::get_chat).patch(chats::update_chat).delete(chats::delete_chat))
-        .route("/api/search", get(chats::search))
-        .route("/api/apps", get(health::list_apps))
-        .route("/api/auth/challenge", post(auth::post_challenge))
-        .route("/api/auth/verify", post(auth::post_verify))
-        .route("/api/auth/session", get(auth::get_session).delete(auth::delete_session))
-        .route("/api/auth/sessions", delete(auth::delete_all_sessions))
-        .route("/api/commands", get(commands::list_commands))
-        .route("/api/networks", get(networks::list_networks))
-        .route("/api/simulate", post(simulate::post_simulate))
-        .route("/api/contracts/{chain}/{address}", get(contracts::get_contract))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::metrics::serve_metrics))
-        .route("/api/{*rest}", any(health::not_found))
-        .fallback(health::not_found)
+    let (routes, _) = api().split_for_parts();
+    routes.route("/api/{*rest}", any(health::not_found)).fallback(health::not_found)
 }

@@ -2,33 +2,33 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::{NativeCurrency, NetworkInfo, NetworkList};
 
 /// GET /api/networks: `{"default": "<name>", "networks": [{"name", "chainId", "nativeCurrency":
 /// {"name", "symbol", "decimals"}, "explorer", "ens", "testnet"}]}`; no RPC URL (one often
 /// carries an API key). Without a chain layer the list is empty.
-pub(crate) async fn list_networks(State(state): State<AppState>) -> Json<Value> {
-    let Some(chain) = &state.chain else { return Json(json!({ "default": null, "networks": [] })) };
-    let networks: Vec<Value> = chain
+#[utoipa::path(get, path = "/api/networks", tag = "chain",
+    responses((status = 200, description = "The networks and the default one", body = NetworkList)))]
+pub(crate) async fn list_networks(State(state): State<AppState>) -> Json<NetworkList> {
+    let Some(chain) = &state.chain else { return Json(NetworkList { default: None, networks: Vec::new() }) };
+    let networks = chain
         .registry()
         .networks()
         .iter()
-        .map(|network| {
-            json!({
-                "name": network.name,
-                "chainId": network.chain_id,
-                "nativeCurrency": {
-                    "name": network.native.name,
-                    "symbol": network.native.symbol,
-                    "decimals": network.native.decimals,
-                },
-                "explorer": network.explorer,
-                "ens": network.ens,
-                "testnet": network.testnet,
-            })
+        .map(|network| NetworkInfo {
+            name: network.name.clone(),
+            chain_id: network.chain_id,
+            native_currency: NativeCurrency {
+                name: network.native.name.clone(),
+                symbol: network.native.symbol.clone(),
+                decimals: network.native.decimals,
+            },
+            explorer: network.explorer.clone(),
+            ens: network.ens,
+            testnet: network.testnet,
         })
         .collect();
-    Json(json!({ "default": chain.default_network().name, "networks": networks }))
+    Json(NetworkList { default: Some(chain.default_network().name.clone()), networks })
 }

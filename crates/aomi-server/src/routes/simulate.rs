@@ -8,6 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::api::{ErrorBody, SimulateBody};
 use crate::auth::Session;
 use crate::{ApiError, AppState};
 
@@ -15,6 +16,17 @@ use crate::{ApiError, AppState};
 /// "gas"?: "<limit>", "walletChainId"?}`; answers the [`SimulationReport`]. A transaction that would
 /// fail is a 200 with `success: false`; 400 for a bad body or an unknown chain, 502 when the
 /// network's RPC fails, 503 when the server has no chain layer.
+#[utoipa::path(post, path = "/api/simulate", tag = "chain", request_body = SimulateBody,
+    responses(
+        (status = 200, description = "What the transaction would do (`success: false` for one that would fail)", body = SimulationReport),
+        (status = 400, description = "A bad body or an unknown chain", body = ErrorBody),
+        (status = 401, description = "Sign-in is required", body = ErrorBody),
+        (status = 403, description = "A request with a session cookie from another site's page (`wrong_origin`)", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 502, description = "The network's RPC failed", body = ErrorBody),
+        (status = 503, description = "This server has no chain layer", body = ErrorBody),
+    ))]
 pub(crate) async fn post_simulate(
     State(state): State<AppState>,
     session: Session,

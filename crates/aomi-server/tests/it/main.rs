@@ -10,6 +10,7 @@ mod faults;
 mod history;
 mod limits;
 mod metrics;
+mod openapi;
 mod resume;
 mod simulation;
 mod stop;
