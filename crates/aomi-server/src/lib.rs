@@ -100,6 +100,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         None => routes,
     };
     routes
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.body_limit))
