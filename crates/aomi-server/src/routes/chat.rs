@@ -126,8 +126,8 @@ pub(crate) fn validate_chat_id(id: &str) -> Result<(), ApiError> {
 }
 
 fn validate_message(message: &ChatMessage) -> Result<(), ApiError> {
-    if message.id.is_empty() || message.id.len() > 128 {
-        return Err(ApiError::bad_request("a message id is 1 to 128 characters"));
+    if message.id.is_empty() || message.id.len() > 128 || message.id.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("a message id is 1 to 128 characters, none of them a control character"));
     }
     match message.role {
         Role::User => {

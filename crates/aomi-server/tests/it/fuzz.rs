@@ -17,7 +17,7 @@ use aomi_testkit::{Reply, Script};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::common::{TestServer, read_stream};
+use crate::common::{Options, TestServer, read_stream};
 
 /// The client's timeout: an answer (a whole turn included) that takes longer counts as a hang.
 const HANG: Duration = Duration::from_secs(30);
@@ -32,20 +32,25 @@ struct Fixture {
 fn fixture() -> MutexGuard<'static, Fixture> {
     static FIXTURE: LazyLock<Mutex<Fixture>> = LazyLock::new(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let server = runtime
-            .block_on(TestServer::start(Script::new().fallback(Reply::text("ok")), aomi_llm::Provider::Anthropic));
+        Mutex::new(Fixture::start(runtime, Options::new(aomi_llm::Provider::Anthropic)))
+    });
+    FIXTURE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Fixture {
+    /// A server with `options` on `runtime`, with one chat for the PATCH cases to find.
+    fn start(runtime: tokio::runtime::Runtime, options: Options) -> Fixture {
+        let server = runtime.block_on(TestServer::start_with(Script::new().fallback(Reply::text("ok")), options));
         let http = {
             let _entered = runtime.enter();
             reqwest::Client::builder().timeout(HANG).build().unwrap()
         };
-        // A chat for the PATCH cases to find.
         runtime.block_on(async {
             let response = server.post(&crate::common::user_body("fuzz-known", "hello")).await;
             read_stream(response).await;
         });
-        Mutex::new(Fixture { runtime, server, http })
-    });
-    FIXTURE.lock().unwrap_or_else(PoisonError::into_inner)
+        Fixture { runtime, server, http }
+    }
 }
 
 /// What a case sends.
@@ -263,8 +268,7 @@ proptest! {
 }
 
 /// The seed corpus: bodies that are almost right, and hostile ones.
-#[test]
-fn hostile_chat_bodies_get_client_errors() {
+fn seed_bodies() -> Vec<Body> {
     let user = |parts: Value| json!({ "id": "fuzz-seed", "message": { "id": "m", "role": "user", "parts": parts } });
     let mut bodies = vec![
         Body::Raw(Vec::new()),
@@ -278,6 +282,10 @@ fn hostile_chat_bodies_get_client_errors() {
         Body::Json(json!({ "id": "x", "message": null })),
         Body::Json(json!({ "id": "x", "message": {} })),
         Body::Json(user(json!([{ "type": "text", "text": "\u{0}" }]))),
+        // Regression: PostgreSQL's JSONB refuses NUL, and this was a 500 there.
+        Body::Json(user(json!([{ "type": "text", "text": "a\u{0}b" }, { "type": "x\u{0}", "\u{0}": "\u{0}" }]))),
+        Body::Json(json!({ "id": "fuzz-nul", "message": { "id": "m\u{0}", "role": "user",
+            "parts": [{ "type": "text", "text": "hi" }], "metadata": { "\u{0}": "\u{0}" } } })),
         Body::Json(user(json!([{ "type": "text", "text": " \u{200b} " }]))),
         Body::Json(user(json!([{ "type": "text", "text": "a".repeat(70_000) }]))),
         Body::Json(user(json!([{ "type": "text", "text": "/" }]))),
@@ -300,10 +308,32 @@ fn hostile_chat_bodies_get_client_errors() {
         ),
     ];
     bodies.extend(hostile_strings().into_iter().map(|s| Body::Json(user(json!([{ "type": "text", "text": s }])))));
+    bodies
+}
+
+#[test]
+fn hostile_chat_bodies_get_client_errors() {
     let fixture = fixture();
-    for body in &bodies {
+    for body in &seed_bodies() {
         if let Err(error) = fixture.check(reqwest::Method::POST, "/api/chat", body) {
             panic!("{error}");
+        }
+    }
+}
+
+/// The seed corpus against a server on PostgreSQL, whose JSONB and TEXT refuse what SQLite takes
+/// (a NUL character). Passes without a word when PostgreSQL is unreachable, unless
+/// `AOMI_REQUIRE_POSTGRES=1`.
+#[test]
+fn hostile_chat_bodies_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let Some(pg) = runtime.block_on(aomi_store::testing::TestPostgres::create()) else { return };
+    let mut options = Options::new(aomi_llm::Provider::Anthropic);
+    options.database_url = Some(pg.url().to_owned());
+    let fixture = Fixture::start(runtime, options);
+    for body in &seed_bodies() {
+        if let Err(error) = fixture.check(reqwest::Method::POST, "/api/chat", body) {
+            panic!("on PostgreSQL: {error}");
         }
     }
 }
