@@ -58,8 +58,10 @@ test-web: build web tools-deps
 	npm run --prefix web test:unit
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model npm run --prefix web test:e2e
 
-## A smoke run of the benchmark (fails on any error or lost part; timings are printed, not asserted)
+## A smoke run of the benchmark (fails on any error or lost part; timings are printed, not asserted),
+## a short load and abuse run (fails on a lost part, a 5xx, or a flood that was never refused)
 ## and the eval scenarios with the scripted stub model.
 test-bench: build tools-deps
 	$(BIN_DIR)/aomi bench --quick --out $(CARGO_TARGET_DIR)/bench-smoke
+	$(BIN_DIR)/aomi bench --abuse --quick --out $(CARGO_TARGET_DIR)/bench-abuse
 	$(BIN_DIR)/aomi eval evals

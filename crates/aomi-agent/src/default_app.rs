@@ -33,11 +33,26 @@ pub struct DefaultAppConfig {
     pub max_steps: usize,
     /// Timeout of a tool call whose tool sets none.
     pub tool_timeout: Duration,
+    /// Estimated tokens of history sent to the model per call (see
+    /// [`aomi_llm::history::within_budget`]): the oldest messages beyond it are left out, with a
+    /// note in their place.
+    pub history_token_budget: usize,
+    /// Largest tool output, data part or error text passed on (in bytes of JSON); a larger one
+    /// is cut with a note (see [`ToolScheduler::with_output_limit`]).
+    pub tool_output_bytes: usize,
 }
+
+/// [`DefaultAppConfig::history_token_budget`] unless configured.
+pub const DEFAULT_HISTORY_TOKEN_BUDGET: usize = 60_000;
 
 impl Default for DefaultAppConfig {
     fn default() -> Self {
-        DefaultAppConfig { max_steps: 12, tool_timeout: Duration::from_secs(30) }
+        DefaultAppConfig {
+            max_steps: 12,
+            tool_timeout: Duration::from_secs(30),
+            history_token_budget: DEFAULT_HISTORY_TOKEN_BUDGET,
+            tool_output_bytes: aomi_tools::DEFAULT_TOOL_OUTPUT_BYTES,
+        }
     }
 }
 
@@ -54,7 +69,8 @@ impl DefaultApp {
     /// The app named `default` with a model (or none: then every turn explains how to configure
     /// one) and a tool set.
     pub fn new(llm: Option<LlmClient>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
-        let scheduler = ToolScheduler::new(Arc::new(tools), config.tool_timeout);
+        let scheduler =
+            ToolScheduler::new(Arc::new(tools), config.tool_timeout).with_output_limit(config.tool_output_bytes);
         DefaultApp { name: aomi_core::turn::DEFAULT_APP.to_owned(), llm, scheduler, config }
     }
 
@@ -97,7 +113,8 @@ impl DefaultApp {
         sink: &dyn TurnSink,
         usage: &mut Usage,
     ) -> FinishReason {
-        let mut history = input.history;
+        // The oldest messages beyond the budget are left out (the newest, the new one first, stay whole).
+        let mut history = aomi_llm::history::within_budget(input.history, self.config.history_token_budget);
         // A turn that continues an assistant message (a client tool's output came back) extends it.
         let current = match history.last() {
             Some(last) if last.role == Role::Assistant => history.pop(),
@@ -343,6 +360,10 @@ impl AomiApp for DefaultApp {
 
     fn description(&self) -> &str {
         "The general assistant: reads the chain, explains, and prepares transactions for your wallet."
+    }
+
+    fn tool_names(&self) -> Vec<String> {
+        self.scheduler.registry().names().into_iter().map(str::to_owned).collect()
     }
 
     fn run_turn<'a>(

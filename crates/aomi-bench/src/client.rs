@@ -108,6 +108,16 @@ impl ChatClient {
         ChatClient { http: reqwest::Client::new(), base: base_url.trim_end_matches('/').to_owned() }
     }
 
+    /// A client that speaks as client IP `ip` through a proxy the server trusts: every request
+    /// carries `X-Forwarded-For: <ip>` (the load and abuse run, [`crate::abuse`]).
+    pub fn forwarded_for(base_url: &str, ip: &str) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .default_headers(crate::abuse::forwarded_header(ip)?)
+            .build()
+            .map_err(|e| Error::Http(e.to_string()))?;
+        Ok(ChatClient { http, base: base_url.trim_end_matches('/').to_owned() })
+    }
+
     /// The server's base URL.
     pub fn base_url(&self) -> &str {
         &self.base

@@ -10,12 +10,16 @@
 //! whole ([`report::Integrity`]). The results ([`report::BenchReport`]) are JSON for regression
 //! comparison, Markdown for people, and SVG plots ([`plot::write_plots`]).
 //!
+//! **Load and abuse** ([`abuse::run`]): many sessions at once while one client floods the server
+//! past its rate: the flood must be refused with 429 while the sessions lose nothing.
+//!
 //! **Evals** ([`eval`]): scenarios in TOML files (user messages, the wallet, the network, checks
 //! on the tools called and the answer's text), run with the scripted stub model (proves the
 //! harness and the plumbing of every scenario) or with a real model (a pass rate).
 //!
 //! The `aomi bench` and `aomi eval` commands are thin layers over this crate.
 
+pub mod abuse;
 pub mod chain;
 pub mod client;
 pub mod direct;

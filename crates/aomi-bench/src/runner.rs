@@ -342,13 +342,13 @@ pub async fn check_history(client: &ChatClient, chat_id: &str, turns: usize) -> 
 }
 
 /// Samples a process's resident memory in the background and keeps the highest value.
-struct RssSampler {
+pub(crate) struct RssSampler {
     peak: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
+    pub(crate) fn start(pid: u32) -> RssSampler {
         let peak = Arc::new(AtomicU64::new(0));
         let seen = Arc::clone(&peak);
         let task = tokio::spawn(async move {
@@ -362,7 +362,7 @@ impl RssSampler {
         RssSampler { peak, task }
     }
 
-    fn stop(self) -> u64 {
+    pub(crate) fn stop(self) -> u64 {
         self.task.abort();
         self.peak.load(Ordering::Relaxed)
     }

@@ -43,6 +43,12 @@ pub trait AomiApp: Send + Sync {
     /// A sentence on what the app does.
     fn description(&self) -> &str;
 
+    /// The names of the tools the app may call (metrics count calls of other names apart, since a
+    /// model can invent names). None by default.
+    fn tool_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Runs one turn, emitting its parts to `sink`: `start-step`, text, tool calls and results,
     /// `finish-step`, … The caller emits `start` and then `finish` with the returned reason.
     fn run_turn<'a>(

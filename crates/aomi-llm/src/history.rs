@@ -18,6 +18,9 @@
 //!   rules; OpenAI accepts the same shape).
 //! - System messages in the history are returned apart, to be appended to the
 //!   system prompt.
+//!
+//! Before the conversion, [`within_budget`] leaves out the oldest messages of a history larger
+//! than a token budget, with a note in their place.
 
 use aomi_core::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 use rig::message::{
@@ -32,6 +35,51 @@ pub(crate) const NOT_COMPLETED: &str =
 
 /// The result text of a tool whose output was empty.
 const EMPTY_OUTPUT: &str = "(the tool returned no output)";
+
+/// The note that stands in place of the messages [`within_budget`] left out (`{n}`: how many).
+pub const LEFT_OUT_NOTE: &str = "The {n} earliest messages of this chat were left out to keep within the context \
+budget; you do not see them. If the user refers to something you cannot find, say so and ask.";
+
+/// A message's estimated tokens: the bytes of its JSON divided by four (the common rule of thumb;
+/// the cut only needs the order of magnitude, and JSON overstates rather than understates).
+pub fn estimate_tokens(message: &ChatMessage) -> usize {
+    serde_json::to_vec(message).map_or(0, |json| json.len()).div_ceil(4)
+}
+
+/// `history` within about `budget` tokens (see [`estimate_tokens`]): the newest messages whole,
+/// the oldest beyond the budget left out, and a system note in their place saying so. The last
+/// user message and everything after it (the turn being answered) always stay, even over the
+/// budget, and the kept part starts at a user message, as providers want. A later change replaces
+/// the note with a summary of what was cut.
+pub fn within_budget(history: Vec<ChatMessage>, budget: usize) -> Vec<ChatMessage> {
+    let costs: Vec<usize> = history.iter().map(estimate_tokens).collect();
+    if costs.iter().sum::<usize>() <= budget {
+        return history;
+    }
+    let last_user = history.iter().rposition(|m| m.role == Role::User).unwrap_or(0);
+    let mut spent: usize = costs[last_user..].iter().sum();
+    let mut start = last_user;
+    while start > 0 && spent + costs[start - 1] <= budget {
+        start -= 1;
+        spent += costs[start];
+    }
+    while start < last_user && history[start].role != Role::User {
+        start += 1;
+    }
+    if start == 0 {
+        return history;
+    }
+    let note = LEFT_OUT_NOTE.replace("{n}", &start.to_string());
+    let mut kept = Vec::with_capacity(history.len() - start + 1);
+    kept.push(ChatMessage {
+        id: "history-left-out".into(),
+        role: Role::System,
+        parts: vec![aomi_core::MessagePart::text(note)],
+        metadata: None,
+    });
+    kept.extend(history.into_iter().skip(start));
+    kept
+}
 
 /// A history converted for rig.
 #[derive(Debug, Default)]
@@ -176,6 +224,37 @@ fn push_assistant(messages: &mut Vec<Message>, content: Vec<AssistantContent>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_history_over_its_budget_loses_its_oldest_messages_and_says_so() {
+        let text = "x".repeat(396);
+        let mut history = Vec::new();
+        for n in 0..10 {
+            history.push(ChatMessage::user_text(format!("u{n}"), format!("{n}{text}")));
+            history.push(ChatMessage {
+                parts: vec![MessagePart::text(format!("answer {n}{text}"))],
+                ..ChatMessage::assistant(format!("a{n}"))
+            });
+        }
+        let each = estimate_tokens(&history[0]);
+        assert!((100..130).contains(&each), "{each}");
+        // Within the budget: untouched.
+        assert_eq!(within_budget(history.clone(), 100_000), history);
+        // Room for about five messages: the newest four whole (two exchanges), from a user message.
+        let kept = within_budget(history.clone(), 5 * each);
+        assert_eq!(kept.len(), 5, "{:?}", kept.iter().map(|m| &m.id).collect::<Vec<_>>());
+        assert_eq!(kept[0].role, Role::System);
+        assert!(kept[0].text().contains("16 earliest messages"), "{}", kept[0].text());
+        assert_eq!(kept[1].id, "u8");
+        assert_eq!(&kept[1..], &history[16..]);
+        // The note reaches the provider as system text, and the conversation starts with the user.
+        let converted = convert(&kept);
+        assert!(converted.system[0].contains("left out"));
+        assert!(matches!(converted.messages[0], Message::User { .. }));
+        // A budget smaller than the newest exchange keeps that exchange whole all the same.
+        let kept = within_budget(history.clone(), 1);
+        assert_eq!(&kept[1..], &history[18..]);
+    }
 
     fn tool(id: &str, state: ToolState, output: Option<Value>, error: Option<&str>) -> MessagePart {
         MessagePart::Tool(ToolPart {

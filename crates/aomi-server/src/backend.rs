@@ -133,13 +133,15 @@ impl Backend {
 
     /// A backend over these apps and this store.
     pub fn with_options(apps: AppRegistry, store: Arc<dyn Store>, options: BackendOptions) -> Arc<Self> {
+        // Tool calls are counted by name only for the tools an app has (a model can invent names).
+        let metrics = Metrics::with_tools(apps.apps().flat_map(|app| app.tool_names()));
         Arc::new(Backend {
             apps,
             store,
             running: Arc::default(),
             titler: options.titler,
             stopping: CancellationToken::new(),
-            metrics: Arc::default(),
+            metrics: Arc::new(metrics),
         })
     }
 

@@ -17,6 +17,7 @@ pub mod auth;
 mod backend;
 mod error;
 mod follow;
+pub mod limits;
 pub mod metrics;
 mod routes;
 mod runner;
@@ -32,7 +33,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -53,12 +53,36 @@ pub struct AppState {
     pub chain: Option<Arc<aomi_chain::ChainSessions>>,
     /// Sign-in with the wallet, and whether requests must use it.
     pub auth: Arc<auth::Auth>,
+    /// The limits on what one client may ask, and what they count.
+    pub limits: Arc<limits::LimitState>,
+    /// The bearer token `GET /metrics` needs; without one, `/metrics` is open where sign-in is
+    /// optional and absent (404) where it is required.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {
     /// The state of a backend without a chain layer.
     pub fn new(backend: Arc<Backend>) -> Self {
-        AppState { backend, chain: None, auth: Arc::new(auth::Auth::default()) }
+        AppState {
+            backend,
+            chain: None,
+            auth: Arc::new(auth::Auth::default()),
+            limits: Arc::default(),
+            metrics_token: None,
+        }
+    }
+
+    /// The same state with these limits.
+    pub fn with_limits(mut self, limits: limits::Limits) -> Self {
+        self.limits = Arc::new(limits::LimitState::new(limits));
+        self
+    }
+
+    /// The same state with `/metrics` behind this bearer token (`None`: see
+    /// [`AppState::metrics_token`]).
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.metrics_token = token.filter(|token| !token.is_empty()).map(Arc::from);
+        self
     }
 
     /// The same state with this sign-in setting.
@@ -101,6 +125,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
     };
     routes
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_rate))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
@@ -127,13 +152,8 @@ pub async fn serve(
     // have been 0).
     state.auth.bind_to(bound);
     on_bound(bound);
-    // Stream parts are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
-    // until the client's delayed ACK (~40 ms on Linux), which `aomi bench` showed on every turn of a
-    // reused connection.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router(state, &config)).with_graceful_shutdown(shutdown).await
+    // A reader that leaves its bytes untaken is cut off; the peer address keys the rate limits.
+    let listener = limits::TimeoutListener::new(listener, state.limits.limits().write_timeout);
+    let app = router(state, &config).into_make_service_with_connect_info::<limits::ClientAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

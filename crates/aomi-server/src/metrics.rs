@@ -10,16 +10,26 @@
 //! | `aomi_turn_first_text_seconds` | histogram: from the turn's start to its first text | |
 //! | `aomi_tool_calls` | counter of finished tool calls | `tool`, `outcome`: `ok`, `error` |
 //!
+//! Labels are bounded: a method other than the standard nine is counted as `other`, and so is a
+//! tool name that no app registers (a model can invent names).
+//!
+//! Access: with a token ([`AppState::metrics_token`], `AOMI_METRICS_TOKEN`) `/metrics` needs
+//! `Authorization: Bearer <token>` (401 without it); without one it is open where sign-in is
+//! optional and answers 404 where sign-in is required.
+//!
 //! Each [`Metrics`] has its own registry (no global recorder), so several servers in one process,
 //! as in the tests, count apart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aomi_core::UiChunk;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,8 +37,13 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use sha2::Digest;
 
-use crate::AppState;
+use crate::auth::AuthMode;
+use crate::{ApiError, AppState};
+
+/// The label of a tool no app registers.
+const OTHER: &str = "other";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -92,6 +107,8 @@ pub struct Metrics {
     turn_duration: Histogram,
     first_text: Histogram,
     tool_calls: Family<ToolLabels, Counter>,
+    /// The tools counted by name; others are `other`.
+    known_tools: HashSet<String>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -121,11 +138,26 @@ impl Default for Metrics {
         registry.register("turn_first_text_seconds", "Time from a turn's start to its first text", first_text.clone());
         let tool_calls = Family::<ToolLabels, Counter>::default();
         registry.register("tool_calls", "Tool calls finished, by tool and outcome", tool_calls.clone());
-        Metrics { registry, http_requests, http_duration, turns, turns_running, turn_duration, first_text, tool_calls }
+        Metrics {
+            registry,
+            http_requests,
+            http_duration,
+            turns,
+            turns_running,
+            turn_duration,
+            first_text,
+            tool_calls,
+            known_tools: HashSet::new(),
+        }
     }
 }
 
 impl Metrics {
+    /// Metrics that count the calls of these tools by name, and of any other as `other`.
+    pub fn with_tools(tools: impl IntoIterator<Item = String>) -> Self {
+        Metrics { known_tools: tools.into_iter().collect(), ..Metrics::default() }
+    }
+
     /// The metrics in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut text = String::new();
@@ -186,7 +218,10 @@ impl TurnWatch {
             UiChunk::ToolOutputError { tool_call_id, .. } => (tool_call_id, "error"),
             _ => return,
         };
-        if let Some(tool) = seen.tools.remove(call) {
+        if let Some(mut tool) = seen.tools.remove(call) {
+            if !self.metrics.known_tools.contains(&tool) {
+                OTHER.clone_into(&mut tool);
+            }
             self.metrics.tool_calls.get_or_create(&ToolLabels { tool, outcome: outcome.into() }).inc();
         }
     }
@@ -202,15 +237,55 @@ impl TurnWatch {
 /// Counts every request by its route's pattern (`/api/chats/{id}`, never the id itself).
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method()).to_owned();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
     let response = next.run(request).await;
     state.backend.metrics().request(&method, &route, response.status().as_u16(), started);
     response
 }
 
-/// GET /metrics.
-pub(crate) async fn serve_metrics(State(state): State<AppState>) -> Response {
+/// The method's label: one of the standard methods, or `other`.
+fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    STANDARD.iter().find(|standard| *standard == method).map_or(OTHER, Method::as_str)
+}
+
+/// GET /metrics, for the holder of the metrics token (see the module doc).
+pub(crate) async fn serve_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match &state.metrics_token {
+        Some(token) => {
+            let given = headers
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "));
+            // Compared through hashes, so the time taken says nothing of the token.
+            let digest = |text: &str| sha2::Sha256::digest(text.as_bytes());
+            if given.map(digest) != Some(digest(token)) {
+                let error = ApiError {
+                    status: StatusCode::UNAUTHORIZED,
+                    code: "unauthorized",
+                    message: "/metrics needs Authorization: Bearer <the metrics token>".into(),
+                };
+                let mut response = error.into_response();
+                response.headers_mut().insert(WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+                return response;
+            }
+        }
+        None if state.auth.mode() == AuthMode::Required => {
+            return ApiError::not_found("no route for GET /metrics").into_response();
+        }
+        None => {}
+    }
     Response::builder()
         .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.backend.metrics().render().into())

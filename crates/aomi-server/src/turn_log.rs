@@ -50,6 +50,20 @@ impl TurnLog {
         self.grew.notify_waiters();
     }
 
+    /// Completes once the log is closed (the turn ended).
+    pub async fn closed(&self) {
+        loop {
+            let grew = self.grew.notified();
+            tokio::pin!(grew);
+            // Register before looking, so a close between the look and the wait is not missed.
+            grew.as_mut().enable();
+            if self.state().closed {
+                return;
+            }
+            grew.await;
+        }
+    }
+
     /// How many parts the log holds.
     pub fn len(&self) -> usize {
         self.state().parts.len()

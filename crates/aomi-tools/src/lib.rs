@@ -16,4 +16,4 @@ mod scheduler;
 pub mod time;
 
 pub use registry::{ToolRegistry, TurnHook};
-pub use scheduler::{ToolCallRequest, ToolCallResult, ToolScheduler};
+pub use scheduler::{DEFAULT_TOOL_OUTPUT_BYTES, ToolCallRequest, ToolCallResult, ToolScheduler};

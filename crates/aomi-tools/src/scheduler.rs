@@ -34,17 +34,30 @@ pub struct ToolCallResult {
     pub outcome: Result<ToolOutput, ToolError>,
 }
 
+/// The largest tool output passed on unless configured: 128 KiB of JSON (about 32k tokens).
+pub const DEFAULT_TOOL_OUTPUT_BYTES: usize = 128 * 1024;
+
 /// Runs tool calls concurrently, each under a timeout, streaming their progress and results.
 #[derive(Debug, Clone)]
 pub struct ToolScheduler {
     registry: Arc<ToolRegistry>,
     default_timeout: Duration,
+    max_output_bytes: usize,
 }
 
 impl ToolScheduler {
     /// A scheduler over `registry`; a call whose tool sets no timeout gets `default_timeout`.
+    /// Outputs are cut at [`DEFAULT_TOOL_OUTPUT_BYTES`].
     pub fn new(registry: Arc<ToolRegistry>, default_timeout: Duration) -> Self {
-        ToolScheduler { registry, default_timeout }
+        ToolScheduler { registry, default_timeout, max_output_bytes: DEFAULT_TOOL_OUTPUT_BYTES }
+    }
+
+    /// The same scheduler, cutting every tool output, tool data part, progress message and error
+    /// text larger than `bytes` (of JSON) before it reaches the stream, the store and the model:
+    /// the cut one keeps its first bytes as text and says it was cut, so no tool can flood them.
+    pub fn with_output_limit(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = bytes;
+        self
     }
 
     /// The tools this scheduler runs.
@@ -96,7 +109,9 @@ impl ToolScheduler {
             .map(|(index, call)| {
                 let progress_tx = events_tx.clone();
                 let id = call.id.clone();
+                let limit = self.max_output_bytes;
                 let progress = Arc::new(move |message: String| {
+                    let message = cut_text(message, limit);
                     // The receiver lives until every call ended; a send error only means the turn is gone.
                     let _ = progress_tx.send(UiChunk::Data {
                         name: "tool-progress".into(),
@@ -107,10 +122,10 @@ impl ToolScheduler {
                 });
                 let data_tx = events_tx.clone();
                 let data = Arc::new(move |name: String, data: Value| {
-                    let _ = data_tx.send(UiChunk::data(name, data));
+                    let _ = data_tx.send(UiChunk::data(name, cut_value(data, limit)));
                 });
                 let ctx = ToolContext::new(chat_id, &call.id, wallet.cloned(), Some(progress)).with_data(data);
-                self.run_one(call, ctx).map(move |outcome| (index, outcome))
+                self.run_one(call, ctx).map(move |outcome| (index, cut_outcome(outcome, limit)))
             })
             .collect();
         drop(events_tx);
@@ -177,6 +192,48 @@ impl ToolScheduler {
         });
         outcome
     }
+}
+
+/// The outcome with its output or error text cut to `limit` bytes (see
+/// [`ToolScheduler::with_output_limit`]); the summary stays.
+fn cut_outcome(outcome: Result<ToolOutput, ToolError>, limit: usize) -> Result<ToolOutput, ToolError> {
+    match outcome {
+        Ok(output) => Ok(ToolOutput { data: cut_value(output.data, limit), summary: cut_text(output.summary, limit) }),
+        Err(ToolError::Failed(text)) => Err(ToolError::Failed(cut_text(text, limit))),
+        Err(ToolError::InvalidArguments(text)) => Err(ToolError::InvalidArguments(cut_text(text, limit))),
+        Err(ToolError::Crashed(text)) => Err(ToolError::Crashed(cut_text(text, limit))),
+        Err(ToolError::Unknown(name)) => Err(ToolError::Unknown(cut_text(name, limit))),
+        Err(timeout @ ToolError::Timeout(_)) => Err(timeout),
+    }
+}
+
+/// `value` itself when its JSON fits in `limit` bytes; else a string of its JSON's first bytes
+/// followed by a note that says it was cut.
+fn cut_value(value: Value, limit: usize) -> Value {
+    let json = match &value {
+        Value::String(text) => std::borrow::Cow::Borrowed(text.as_str()),
+        other => std::borrow::Cow::Owned(other.to_string()),
+    };
+    if json.len() <= limit {
+        return value;
+    }
+    Value::String(cut_text(json.into_owned(), limit))
+}
+
+/// `text` when it fits in `limit` bytes; else its first bytes (on a character boundary) and a note.
+fn cut_text(text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[cut by aomi: the tool's output was {} bytes; only the first {end} are shown]",
+        &text[..end],
+        text.len()
+    )
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -4,11 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use aomi_bench::abuse::AbuseConfig;
 use aomi_bench::chain::ChainBench;
 use aomi_bench::report::{BenchReport, REPORT_VERSION};
 use aomi_bench::runner::{self, RunInfo};
 use aomi_bench::scenario::BenchConfig;
 use aomi_bench::server::{ServeExtras, ServeProcess, ServerModel, Target};
+use aomi_bench::stub::TurnKind;
 use aomi_bench::{plot, stub};
 use aomi_testkit::StubModel;
 use clap::Args;
@@ -51,10 +53,20 @@ pub struct BenchArgs {
     /// file in a temporary directory.
     #[arg(long, conflicts_with = "url")]
     database_url: Option<String>,
+    /// The load and abuse run instead: 100 sessions × 20 turns (fewer with --quick), each from a
+    /// client IP of its own, while one more client floods the server past its rate. The server
+    /// keeps its default limits and trusts this machine's X-Forwarded-For (a --url server must be
+    /// started with AOMI_TRUSTED_PROXIES=127.0.0.1). Fails when a session lost a part or saw a
+    /// 5xx, or when the flood was never refused.
+    #[arg(long, conflicts_with_all = ["baseline", "database_url"])]
+    abuse: bool,
 }
 
 /// Runs the benchmark; fails when a turn failed or lost a part.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.abuse {
+        return run_abuse(args).await;
+    }
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut config = if args.quick { BenchConfig::quick() } else { BenchConfig::full() };
     if let Some(ttft) = args.ttft_ms {
@@ -93,6 +105,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         None => {
             let program = std::env::current_exe().context("cannot find the aomi binary")?;
             let mut extras = ServeExtras::default();
+            // The benchmark measures the server, not its limits: every turn comes from this machine.
+            for limit in ["IP_RATE", "SESSION_RATE", "TURNS_PER_CLIENT", "TURNS_TOTAL"] {
+                extras.env.push((format!("AOMI_LIMIT_{limit}"), "0".into()));
+            }
             if let Some(chain) = &chain {
                 extras.args.push("--devnet".into());
                 extras.env.push(("AOMI_RPC_DEVNET".into(), chain.rpc_url().into()));
@@ -144,6 +160,70 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             integrity.errors,
             integrity.lost_parts,
             first.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// `aomi bench --abuse`: see [`aomi_bench::abuse`].
+async fn run_abuse(args: BenchArgs) -> anyhow::Result<()> {
+    let (config, mut pace) = if args.quick {
+        (AbuseConfig::quick(), BenchConfig::quick().stub)
+    } else {
+        (AbuseConfig::full(), BenchConfig::full().stub)
+    };
+    if let Some(ttft) = args.ttft_ms {
+        pace.ttft_ms = ttft;
+    }
+    if let Some(rate) = args.tokens_per_second {
+        pace.tokens_per_second = rate;
+    }
+    let script = stub::bench_script(&[TurnKind::Text], pace.timing(), None);
+    let stub = StubModel::start_on(args.stub_bind, script)
+        .await
+        .with_context(|| format!("cannot start the stub model on {}", args.stub_bind))?;
+    let data_dir = std::env::temp_dir().join(format!("aomi-abuse-{}", std::process::id()));
+    let (server, target) = match &args.url {
+        Some(url) => (None, Target { url: url.clone(), pid: args.pid }),
+        None => {
+            let program = std::env::current_exe().context("cannot find the aomi binary")?;
+            // Default limits; this machine is the proxy, so each session is a client of its own.
+            let extras = ServeExtras {
+                env: vec![("AOMI_TRUSTED_PROXIES".into(), "127.0.0.1".into())],
+                ..ServeExtras::default()
+            };
+            let server =
+                ServeProcess::spawn_with(&program, &ServerModel::Stub(stub.openai_base_url()), &data_dir, &extras)
+                    .await?;
+            let target = server.target().clone();
+            (Some(server), target)
+        }
+    };
+    eprintln!(
+        "load and abuse run against {}: {} sessions × {} turns, a flood of {} requests",
+        target.url, config.sessions, config.turns, config.flood_requests
+    );
+    let bar = progress::bar("turns");
+    let report = aomi_bench::abuse::run(&target, &config, &bar).await;
+    bar.finish_and_clear();
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let report = report?;
+    let markdown = report.to_markdown();
+    println!("{markdown}");
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::write(args.out.join("abuse.md"), &markdown)?;
+    std::fs::write(args.out.join("abuse.json"), serde_json::to_string_pretty(&report)?)?;
+    if !report.passed() {
+        bail!(
+            "the load and abuse run failed: {} lost part(s), {} 5xx, {} other failure(s), {} flood request(s) refused; first: {}",
+            report.lost_parts,
+            report.server_errors,
+            report.other_errors,
+            report.flood_refused,
+            report.problems.first().map_or("-", String::as_str)
         );
     }
     Ok(())

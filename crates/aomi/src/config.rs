@@ -49,6 +49,45 @@ pub struct FileConfig {
     pub cookie_secure: Option<bool>,
     /// Serve a non-loopback address without required sign-in (`AOMI_ALLOW_UNAUTHENTICATED`).
     pub allow_unauthenticated: Option<bool>,
+    /// The `[limits]` table.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// The `[limits]` table: each key also has an environment variable, `AOMI_LIMIT_<KEY>` in
+/// capitals (`AOMI_TRUSTED_PROXIES` for `trusted_proxies`, a comma-separated list), which wins.
+/// Defaults and meanings: `aomi_server::limits::Limits` and the README; 0 turns a limit off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Requests per second per client IP.
+    pub ip_rate: Option<u32>,
+    /// Burst of requests per client IP.
+    pub ip_burst: Option<u32>,
+    /// Requests per second per session (cookie, else IP).
+    pub session_rate: Option<u32>,
+    /// Burst of requests per session.
+    pub session_burst: Option<u32>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Running turns per wallet (per IP without one).
+    pub turns_per_client: Option<usize>,
+    /// Running turns on this instance.
+    pub turns_total: Option<usize>,
+    /// Bytes of a user message, all parts.
+    pub message_bytes: Option<usize>,
+    /// Messages per chat.
+    pub messages_per_chat: Option<usize>,
+    /// Followers per chat on the resume route.
+    pub followers_per_chat: Option<usize>,
+    /// Messages per history read.
+    pub history_page: Option<usize>,
+    /// Seconds a client may leave written bytes untaken before its connection is closed.
+    pub write_timeout_secs: Option<u64>,
+    /// Estimated tokens of history sent to the model.
+    pub history_tokens: Option<usize>,
+    /// Bytes of a tool output before it is cut.
+    pub tool_output_bytes: Option<usize>,
 }
 
 impl FileConfig {

@@ -11,6 +11,7 @@ use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_chain::{ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
+use aomi_server::limits::Limits;
 use aomi_server::transactions::recorded_chain_tools;
 use aomi_server::{AppState, Backend, BackendOptions, ServerConfig, Titler};
 use aomi_store::{Location, StoreConfig};
@@ -120,6 +121,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(secs) = file.tool_timeout_secs {
         app_config.tool_timeout = Duration::from_secs(secs);
     }
+    let (limits, metrics_token) = limits(&file.limits, &mut app_config)?;
     let titler = match args.titles.or(file.titles).as_deref() {
         // Titles are a one-shot side job: the utility model's, when one is set.
         None | Some("model") => utility_model()?.or_else(|| llm.clone()).map_or(Titler::FirstMessage, Titler::Model),
@@ -162,7 +164,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let stopping = Arc::clone(&backend);
     aomi_server::serve(
-        AppState::new(backend).with_chain(Arc::clone(&chain.sessions)).with_auth(auth),
+        AppState::new(backend)
+            .with_chain(Arc::clone(&chain.sessions))
+            .with_auth(auth)
+            .with_limits(limits)
+            .with_metrics_token(metrics_token),
         config,
         |addr| {
             // Scripts and tests read this line to find the port.
@@ -210,6 +216,60 @@ fn auth(bind: SocketAddr, config: AuthConfig, allow_unauthenticated: bool) -> an
         );
     }
     Ok(Auth::new(config)?)
+}
+
+/// The limits (`[limits]` of the file, each overridden by its `AOMI_LIMIT_*` variable; the
+/// model's history budget and the tool output cut go to the app) and the metrics token
+/// (`AOMI_METRICS_TOKEN`).
+fn limits(file: &crate::config::LimitsConfig, app: &mut DefaultAppConfig) -> anyhow::Result<(Limits, Option<String>)> {
+    fn pick<T: std::str::FromStr>(key: &str, file: Option<T>) -> anyhow::Result<Option<T>> {
+        let var = format!("AOMI_LIMIT_{}", key.to_uppercase());
+        match std::env::var(&var).ok().filter(|v| !v.is_empty()) {
+            Some(value) => value.trim().parse().map(Some).map_err(|_| anyhow::anyhow!("{var}={value} is not a number")),
+            None => Ok(file),
+        }
+    }
+    let mut limits = Limits::default();
+    macro_rules! set {
+        ($($field:ident),*) => {$(
+            if let Some(value) = pick(stringify!($field), file.$field)? {
+                limits.$field = value;
+            }
+        )*};
+    }
+    set!(
+        ip_rate,
+        ip_burst,
+        session_rate,
+        session_burst,
+        turns_per_client,
+        turns_total,
+        message_bytes,
+        messages_per_chat,
+        followers_per_chat,
+        history_page
+    );
+    if let Some(secs) = pick("write_timeout_secs", file.write_timeout_secs)? {
+        limits.write_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+    }
+    let proxies = match std::env::var("AOMI_TRUSTED_PROXIES").ok().filter(|v| !v.trim().is_empty()) {
+        Some(list) => list.split(',').map(|ip| ip.trim().to_owned()).collect(),
+        None => file.trusted_proxies.clone().unwrap_or_default(),
+    };
+    for proxy in proxies {
+        let ip = proxy.parse().with_context(|| format!("trusted proxy \"{proxy}\" is not an IP address"))?;
+        limits.trusted_proxies.push(ip);
+    }
+    if let Some(tokens) = pick("history_tokens", file.history_tokens)? {
+        app.history_token_budget = tokens;
+    }
+    if let Some(bytes) = pick("tool_output_bytes", file.tool_output_bytes)? {
+        anyhow::ensure!(bytes >= 1024, "tool_output_bytes must be at least 1024");
+        app.tool_output_bytes = bytes;
+    }
+    anyhow::ensure!(limits.message_bytes > 0, "message_bytes must be positive");
+    let token = std::env::var("AOMI_METRICS_TOKEN").ok().filter(|token| !token.is_empty());
+    Ok((limits, token))
 }
 
 /// The web page's directory, if it holds a built page; without one only the API is served.

@@ -171,3 +171,25 @@ fn a_broken_stream_is_reported_as_lost_parts() {
     let failed = TurnOutcome { failure: Some("the server answered 500".into()), ..Default::default() };
     assert_eq!(check_aomi(&failed, TurnKind::Text), [Problem::Error("the server answered 500".into())]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_abuse_run_sees_the_flood_refused_and_the_sessions_whole() {
+    use aomi_bench::abuse::{self, AbuseConfig};
+    let stub = StubPace { ttft_ms: 5, tokens_per_second: 2000.0, chars_per_token: 4 };
+    // Default limits, and this machine as the trusted proxy that names each session's client.
+    let limits = aomi_server::limits::Limits {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..aomi_server::limits::Limits::default()
+    };
+    let server = TestServer::start_limited(bench_script(&[TurnKind::Text], stub.timing(), None), limits).await;
+    let config = AbuseConfig { sessions: 6, turns: 3, flood_requests: 400, settle: Duration::ZERO, rounds: 2 };
+    let report = abuse::run(&server.target, &config, &ProgressBar::hidden()).await.unwrap();
+    assert!(report.passed(), "{}", report.to_markdown());
+    assert_eq!(report.turns_whole, 36, "two rounds of 6 × 3");
+    assert_eq!(report.flood_sent, 400);
+    // The flood's burst passed and most of the rest was refused; nothing else came back.
+    assert!(report.flood_refused >= 100, "{}", report.to_markdown());
+    assert_eq!(report.flood_other, 0);
+    assert!(report.rss_before.is_some() && report.rss_peak.is_some() && report.rss_after.is_some());
+    assert_eq!(report.rss_after_rounds.len(), 2);
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_bench::server::Target;
 use aomi_llm::{LlmClient, ModelConfig};
+use aomi_server::limits::Limits;
 use aomi_server::{AppState, Backend, ServerConfig};
 use aomi_store::SqliteStore;
 use aomi_testkit::{Script, StubModel};
@@ -35,15 +36,28 @@ impl TestServer {
     }
 
     async fn start_with_tools(script: Script, tools: ToolRegistry) -> TestServer {
+        // The benchmark measures the server, not its limits: every turn comes from this machine.
+        Self::start_with_limits(script, tools, Limits::off()).await
+    }
+
+    /// The clock tool's server with these limits.
+    pub async fn start_limited(script: Script, limits: Limits) -> TestServer {
+        Self::start_with_limits(script, ToolRegistry::new().with(GetCurrentTime), limits).await
+    }
+
+    async fn start_with_limits(script: Script, tools: ToolRegistry, limits: Limits) -> TestServer {
         let stub = StubModel::start(script).await.unwrap();
         let mut config = ModelConfig::parse("openai:stub").unwrap();
         config.base_url = Some(stub.openai_base_url());
         let llm = LlmClient::new(config).unwrap();
-        let app =
-            DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5) });
+        let app = DefaultApp::new(
+            Some(llm),
+            tools,
+            DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5), ..Default::default() },
+        );
         let backend =
             Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(SqliteStore::memory().await.unwrap()));
-        let (target, shutdown) = serve_in_process(AppState::new(backend)).await;
+        let (target, shutdown) = serve_in_process(AppState::new(backend).with_limits(limits)).await;
         TestServer { target, stub, _shutdown: shutdown }
     }
 }

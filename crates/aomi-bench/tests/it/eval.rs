@@ -68,10 +68,16 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
         Arc::clone(&store),
         aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap(),
     ));
-    let app =
-        DefaultApp::new(Some(llm), tools, DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30) });
+    let app = DefaultApp::new(
+        Some(llm),
+        tools,
+        DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30), ..Default::default() },
+    );
     let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
-    let (target, shutdown) = crate::common::serve_in_process(AppState::new(backend).with_chain(sessions)).await;
+    let (target, shutdown) = crate::common::serve_in_process(
+        AppState::new(backend).with_chain(sessions).with_limits(aomi_server::limits::Limits::off()),
+    )
+    .await;
     ChainServer { target, stub, _shutdown: shutdown }
 }
 

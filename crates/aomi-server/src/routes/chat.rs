@@ -12,12 +12,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Session;
-use crate::routes::chats::{OwnerQuery, authorized_chat, visible_chat};
+use crate::limits::{Client, Limits, Permitted, with_retry_after};
+use crate::routes::chats::{OwnerQuery, authorized_chat, store_error, visible_chat};
 use crate::sse::ui_message_stream;
 use crate::{ApiError, AppState, StopOutcome};
 
-/// Longest text a user message may carry, in bytes.
-const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// The `Retry-After` of a turn refused by a limit on running turns, in seconds.
+const TURN_RETRY_SECS: u64 = 5;
 
 /// The body of POST /api/chat: aomi's own shape (`message`: only the new message) or the AI SDK's
 /// default (`messages`: the whole list, the last one new).
@@ -39,10 +40,12 @@ pub(crate) struct ChatBody {
 pub(crate) async fn post_chat(
     State(state): State<AppState>,
     session: Session,
+    client: Client,
     body: Result<Json<ChatBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    let mut request = turn_request(body)?;
+    let limits = state.limits.limits();
+    let mut request = turn_request(body, limits)?;
     // The turn speaks for the signed-in wallet; a named one only where sign-in is optional (where
     // it is required, a request without a session runs no turn: the model is the operator's).
     let named = request.wallet.as_ref().and_then(|w| w.address.as_deref()).map(str::to_lowercase);
@@ -50,9 +53,39 @@ pub(crate) async fn post_chat(
     if let Some(wallet) = &mut request.wallet {
         wallet.address.clone_from(&request.owner);
     }
+    if request.message.role == Role::User {
+        check_chat_size(&state, &request.chat_id, limits.messages_per_chat).await?;
+    }
+    // Running turns are counted per wallet, or per IP for a turn without one.
+    let permit = match state.limits.admit_turn(request.owner.clone().unwrap_or_else(|| format!("ip:{}", client.ip))) {
+        Ok(permit) => permit,
+        Err(refused) => return Ok(with_retry_after(refused, TURN_RETRY_SECS)),
+    };
     tracing::info!(chat_id = %request.chat_id, role = request.message.role.as_str(), "chat turn requested");
     let log = state.backend.start_turn(request).await?;
+    // The turn runs on without its client: it counts until its log closes.
+    let running = std::sync::Arc::clone(&log);
+    tokio::spawn(async move {
+        running.closed().await;
+        drop(permit);
+    });
     Ok(ui_message_stream(Box::new(log.reader(0))))
+}
+
+/// Refuses a new user message in a chat that holds `max` messages already (0: no limit).
+async fn check_chat_size(state: &AppState, chat_id: &str, max: usize) -> Result<(), ApiError> {
+    if max == 0 {
+        return Ok(());
+    }
+    let count = state.backend.store().messages(chat_id).await.map_err(store_error)?.len();
+    if count >= max {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "chat_full",
+            message: format!("this chat holds {count} messages, the most a chat may hold; start a new chat"),
+        });
+    }
+    Ok(())
 }
 
 /// GET /api/chat/{id}/stream?owner=0x…: the running turn from its first part (on whichever
@@ -66,7 +99,10 @@ pub(crate) async fn resume_stream(
 ) -> Result<Response, ApiError> {
     visible_chat(&state, &id, session, query).await?;
     Ok(match state.backend.resume(&id).await? {
-        Some(stream) => ui_message_stream(stream),
+        Some(stream) => {
+            let permit = state.limits.admit_follower(&id)?;
+            ui_message_stream(Box::new(Permitted { stream, _permit: permit }))
+        }
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -104,7 +140,7 @@ pub(crate) async fn stop_turn(
 }
 
 /// Checks a body and turns it into a [`TurnRequest`].
-fn turn_request(body: ChatBody) -> Result<TurnRequest, ApiError> {
+fn turn_request(body: ChatBody, limits: &Limits) -> Result<TurnRequest, ApiError> {
     validate_chat_id(&body.id)?;
     let message = match (body.message, body.messages) {
         (Some(message), _) => message,
@@ -113,7 +149,7 @@ fn turn_request(body: ChatBody) -> Result<TurnRequest, ApiError> {
         }
         (None, None) => return Err(ApiError::bad_request("the body needs \"message\" (the new message)")),
     };
-    validate_message(&message)?;
+    validate_message(&message, limits.message_bytes)?;
     if let Some(wallet) = &body.wallet {
         validate_wallet(wallet)?;
     }
@@ -128,28 +164,35 @@ pub(crate) fn validate_chat_id(id: &str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(ApiError::bad_request("a chat id is 1 to 128 letters, digits, '-' or '_'")) }
 }
 
-fn validate_message(message: &ChatMessage) -> Result<(), ApiError> {
+/// Checks a message. A user message holds text parts only (all the page sends), `max_bytes` of
+/// JSON over all its parts and its metadata at most.
+fn validate_message(message: &ChatMessage, max_bytes: usize) -> Result<(), ApiError> {
     if message.id.is_empty() || message.id.len() > 128 || message.id.chars().any(char::is_control) {
         return Err(ApiError::bad_request("a message id is 1 to 128 characters, none of them a control character"));
     }
     match message.role {
         Role::User => {
-            let text: usize = message
-                .parts
-                .iter()
-                .map(|part| match part {
-                    MessagePart::Text { text } => text.len(),
-                    _ => 0,
-                })
-                .sum();
+            if let Some(part) = message.parts.iter().find(|part| !matches!(part, MessagePart::Text { .. })) {
+                let kind = serde_json::to_value(part)
+                    .ok()
+                    .and_then(|value| value.get("type").and_then(Value::as_str).map(str::to_owned))
+                    .unwrap_or_default();
+                return Err(ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "unsupported_part",
+                    message: format!("a user message may hold only text parts, not \"{kind}\""),
+                });
+            }
             if message.text().trim().is_empty() {
                 return Err(ApiError::bad_request("the message has no text"));
             }
-            if text > MAX_TEXT_BYTES {
+            let size = serde_json::to_vec(&message.parts).map_or(0, |json| json.len())
+                + message.metadata.as_ref().map_or(0, |meta| meta.to_string().len());
+            if size > max_bytes {
                 return Err(ApiError {
                     status: StatusCode::PAYLOAD_TOO_LARGE,
                     code: "message_too_long",
-                    message: format!("the message is {text} bytes long; the limit is {MAX_TEXT_BYTES}"),
+                    message: format!("the message is {size} bytes long; the limit is {max_bytes}"),
                 });
             }
             Ok(())

@@ -90,19 +90,48 @@ pub(crate) async fn list_chats(
     Ok(Json(json!({ "chats": page.chats, "nextCursor": page.next.map(|cursor| cursor.to_string()) })))
 }
 
-/// GET /api/chats/{id}?owner=0x…: the chat and its messages. A turn left running by an instance
-/// that died is interrupted here (its answer marked incomplete) before the messages are read.
+/// `?limit=…&before=<message id>` of GET /api/chats/{id}.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+/// GET /api/chats/{id}?owner=0x…&limit=…&before=<message id>: the chat and its newest messages
+/// (before the message `before`, when given), `limit` of them at most (and never more than the
+/// server's history page, 1000 unless configured), oldest first; `hasMore` says whether older
+/// ones exist. A turn left running by an instance that died is interrupted here (its answer
+/// marked incomplete) before the messages are read.
 pub(crate) async fn get_chat(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
     query: Result<Query<OwnerQuery>, QueryRejection>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(page) = page.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let chat = authorized_chat(&state, &id, session, query).await?;
     let running = state.backend.turn_running(&id).await?;
-    let messages = state.backend.store().messages(&id).await.map_err(store_error)?;
+    let mut messages = state.backend.store().messages(&id).await.map_err(store_error)?;
+    if let Some(before) = &page.before {
+        let end = messages
+            .iter()
+            .position(|m| &m.id == before)
+            .ok_or_else(|| ApiError::bad_request(format!("no message {before} in this chat")))?;
+        messages.truncate(end);
+    }
+    let cap = state.limits.limits().history_page;
+    let limit = match (page.limit, cap) {
+        (Some(limit), 0) => limit,
+        (Some(limit), cap) => limit.min(cap),
+        (None, 0) => usize::MAX,
+        (None, cap) => cap,
+    };
+    let start = messages.len().saturating_sub(limit);
+    let messages = messages.split_off(start);
     let mut body = serde_json::to_value(chat).unwrap_or(Value::Null);
     body["running"] = running.into();
+    body["hasMore"] = (start > 0).into();
     body["messages"] = serde_json::to_value(messages).unwrap_or(Value::Null);
     Ok(Json(body))
 }

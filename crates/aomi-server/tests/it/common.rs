@@ -39,6 +39,12 @@ pub struct Options {
     pub auth: Option<aomi_server::auth::Auth>,
     /// The explorer `get_contract` asks (no key by default: nothing is sent).
     pub explorer: aomi_chain::EtherscanConfig,
+    /// The limits; the defaults when `None`.
+    pub limits: Option<aomi_server::limits::Limits>,
+    /// The bearer token of `/metrics`.
+    pub metrics_token: Option<String>,
+    /// The app's history budget and tool output cut.
+    pub app: DefaultAppConfig,
 }
 
 impl Options {
@@ -55,6 +61,9 @@ impl Options {
             chain: None,
             auth: None,
             explorer: aomi_chain::EtherscanConfig::default(),
+            limits: None,
+            metrics_token: None,
+            app: DefaultAppConfig::default(),
         }
     }
 }
@@ -119,7 +128,7 @@ impl TestServer {
         let app = DefaultApp::new(
             llm,
             tools,
-            DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5) },
+            DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5), ..options.app },
         );
         let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
         backend.start().await.expect("the backend starts");
@@ -130,12 +139,13 @@ impl TestServer {
         };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let mut state = AppState::new(Arc::clone(&backend))
+            .with_auth(options.auth.unwrap_or_default())
+            .with_limits(options.limits.unwrap_or_default())
+            .with_metrics_token(options.metrics_token);
+        state.chain = options.chain;
         tokio::spawn(aomi_server::serve(
-            AppState {
-                backend: Arc::clone(&backend),
-                chain: options.chain,
-                auth: Arc::new(options.auth.unwrap_or_default()),
-            },
+            state,
             config,
             move |addr| {
                 let _ = bound_tx.send(addr);

@@ -32,9 +32,23 @@ struct Fixture {
 fn fixture() -> MutexGuard<'static, Fixture> {
     static FIXTURE: LazyLock<Mutex<Fixture>> = LazyLock::new(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        Mutex::new(Fixture::start(runtime, Options::new(aomi_llm::Provider::Anthropic)))
+        Mutex::new(Fixture::start(runtime, options()))
     });
     FIXTURE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The test server's options with the request rates off: hundreds of requests from one address
+/// would otherwise be 429s, which hide what the bodies do. Every other limit stays at its default.
+fn options() -> Options {
+    let mut options = Options::new(aomi_llm::Provider::Anthropic);
+    options.limits = Some(aomi_server::limits::Limits {
+        ip_rate: 0,
+        ip_burst: 0,
+        session_rate: 0,
+        session_burst: 0,
+        ..aomi_server::limits::Limits::default()
+    });
+    options
 }
 
 impl Fixture {
@@ -328,7 +342,7 @@ fn hostile_chat_bodies_get_client_errors() {
 fn hostile_chat_bodies_on_postgres() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let Some(pg) = runtime.block_on(aomi_store::testing::TestPostgres::create()) else { return };
-    let mut options = Options::new(aomi_llm::Provider::Anthropic);
+    let mut options = options();
     options.database_url = Some(pg.url().to_owned());
     let fixture = Fixture::start(runtime, options);
     for body in &seed_bodies() {

@@ -9,6 +9,7 @@ mod contracts;
 mod faults;
 mod fuzz;
 mod history;
+mod limits;
 mod metrics;
 mod resume;
 mod simulation;

@@ -57,3 +57,43 @@ async fn failed_tools_and_turns_are_counted_as_errors() {
     assert_eq!(sample(&text, r#"aomi_turns_total{outcome="error"}"#), Some(1.0), "{text}");
     assert_eq!(sample(&text, r#"aomi_turns_total{outcome="finished"}"#), Some(1.0), "{text}");
 }
+
+#[tokio::test]
+async fn unknown_methods_and_invented_tools_are_counted_as_other() {
+    let script = Script::new()
+        .rule(Match::LastToolResultContains("".into()), Reply::text("No such tool."))
+        .rule(Match::LastUserContains("invent".into()), Reply::tool_call("made_up_tool_42", json!({})));
+    let server = TestServer::start(script, ModelProvider::OpenAi).await;
+    server.turn(&new_chat_id(), "please invent a tool").await;
+    let method = reqwest::Method::from_bytes(b"BREW").unwrap();
+    server.http.request(method, format!("{}/api/apps", server.url)).send().await.unwrap();
+    let text = server.get("/metrics").await.text().await.unwrap();
+    assert_eq!(sample(&text, r#"aomi_tool_calls_total{tool="other",outcome="error"}"#), Some(1.0), "{text}");
+    assert!(!text.contains("made_up_tool_42"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
+    assert!(!text.contains("BREW"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_need_their_token_when_one_is_set_and_are_hidden_in_required_mode_without_one() {
+    let mut options = Options::new(ModelProvider::OpenAi);
+    options.metrics_token = Some("scrape-secret".into());
+    let server = TestServer::start_with(Script::new(), options).await;
+    let url = format!("{}/metrics", server.url);
+    let status = |auth: Option<&'static str>| {
+        let mut request = server.http.get(&url);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(None).await, 401);
+    assert_eq!(status(Some("Bearer wrong")).await, 401);
+    assert_eq!(status(Some("scrape-secret")).await, 401);
+    assert_eq!(status(Some("Bearer scrape-secret")).await, 200);
+
+    let mut options = Options::new(ModelProvider::OpenAi);
+    options.auth = Some(aomi_server::auth::Auth::random_key(aomi_server::auth::AuthMode::Required, None));
+    let required = TestServer::start_with(Script::new(), options).await;
+    assert_eq!(required.get("/metrics").await.status(), 404);
+}

@@ -132,3 +132,53 @@ async fn progress_is_never_lost_and_comes_before_the_result() {
         assert_eq!(kinds, ["progress", "output"], "round {round}");
     }
 }
+
+/// Answers a megabyte of output, of data part and of progress text, or fails with a megabyte.
+struct Flood;
+
+impl Tool for Flood {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec { name: "flood".into(), description: "answers too much".into(), parameters: json!({}) }
+    }
+
+    fn call<'a>(&'a self, args: Value, ctx: ToolContext) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let big = "é".repeat(512 * 1024);
+            ctx.progress(big.clone());
+            ctx.emit_data("flood", json!({ "rows": big }));
+            if args.get("fail").is_some() {
+                return Err(ToolError::Failed(big));
+            }
+            Ok(ToolOutput::new(json!({ "rows": big }), "a lot"))
+        })
+    }
+}
+
+#[tokio::test]
+async fn no_tool_output_part_is_larger_than_the_limit() {
+    let limit = 1000;
+    let scheduler =
+        ToolScheduler::new(Arc::new(ToolRegistry::new().with(Flood)), Duration::from_secs(10)).with_output_limit(limit);
+    let sink = Collect::default();
+    let calls = vec![call("ok", "flood", json!({})), call("err", "flood", json!({ "fail": true }))];
+    let results = scheduler.run_all(calls, "chat", None, &sink).await;
+    let chunks = sink.0.lock().unwrap().clone();
+    // Every part the flood made reached the stream, each cut to the limit plus a short note.
+    assert_eq!(chunks.len(), 6, "{}", chunks.len());
+    for chunk in &chunks {
+        let json = chunk.to_json();
+        assert!(json.len() < limit + 300, "a part of {} bytes went out", json.len());
+        assert!(json.contains("cut by aomi"), "{json}");
+    }
+    // What the model sees is cut too: the output data and the error text.
+    let ok = results.iter().find(|r| r.id == "ok").unwrap().outcome.clone().unwrap();
+    assert!(ok.data.as_str().is_some_and(|text| text.contains("only the first") && text.len() < limit + 100));
+    let error = results.iter().find(|r| r.id == "err").unwrap().outcome.clone().unwrap_err();
+    assert!(error.to_string().len() < limit + 100, "{}", error.to_string().len());
+    // A small output passes untouched.
+    let small = ToolScheduler::new(Arc::new(ToolRegistry::new().with(EchoTool)), Duration::from_secs(10))
+        .with_output_limit(limit)
+        .run_all(vec![call("e", "echo", json!({ "text": "hi" }))], "chat", None, &Collect::default())
+        .await;
+    assert_eq!(small[0].outcome.clone().unwrap().data, json!({ "echo": "hi" }));
+}
