@@ -74,6 +74,16 @@ pub enum AbiError {
     },
 }
 
+/// The longest signature text [`parse_function`] reads. Real signatures, even Seaport's with named
+/// parameters, are a few hundred bytes.
+pub const MAX_SIGNATURE_BYTES: usize = 4096;
+
+/// The deepest nesting of tuples and arrays a parameter's type may have. alloy's type parser
+/// bounds the nesting of tuples but not of array suffixes, and everything that reads a type
+/// (resolving, coercing, encoding, decoding, dropping it) recurses over it: `uint256[]…[]`
+/// 100 000 times deep overflowed the stack. Deeper types are refused before anything recurses.
+pub const MAX_TYPE_DEPTH: usize = 32;
+
 /// Parses a function from a human signature: `transfer(address,uint256)`, cast's
 /// `balanceOf(address)(uint256)` (outputs in a second pair of parentheses), or Solidity's
 /// `function balanceOf(address owner) view returns (uint256)`. Tuples, arrays, bytes32 and nested
@@ -81,15 +91,48 @@ pub enum AbiError {
 pub fn parse_function(signature: &str) -> Result<Function, AbiError> {
     let text = signature.trim();
     let bad = |reason: String| AbiError::BadSignature { signature: signature.to_owned(), reason };
+    if text.len() > MAX_SIGNATURE_BYTES {
+        return Err(bad(format!("it is {} bytes long; the limit is {MAX_SIGNATURE_BYTES}", text.len())));
+    }
     if !text.contains('(') {
         return Err(bad("it has no parameter list".into()));
     }
     let function = Function::parse(text).map_err(|e| bad(e.to_string()))?;
+    check_depth(&function).map_err(bad)?;
     // Resolving every type now turns "uint257" into an error here instead of at encoding time.
     for param in function.inputs.iter().chain(&function.outputs) {
         param.resolve().map_err(|e| bad(format!("type {}: {e}", param.ty)))?;
     }
     Ok(function)
+}
+
+/// Refuses a function with a parameter nested deeper than [`MAX_TYPE_DEPTH`]. Functions come from
+/// signatures and from ABIs an explorer sent, so both paths check before resolving a type.
+fn check_depth(function: &Function) -> Result<(), String> {
+    check_params(function.inputs.iter().chain(&function.outputs))
+}
+
+fn check_params<'a>(params: impl IntoIterator<Item = &'a Param>) -> Result<(), String> {
+    for param in params {
+        let depth = type_depth(param, 0);
+        if depth > MAX_TYPE_DEPTH {
+            return Err(format!(
+                "type {} is nested {depth} levels deep; the limit is {MAX_TYPE_DEPTH}",
+                param.ty.chars().take(40).collect::<String>()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The nesting of `param`'s type from its text and components, without building the type. Stops
+/// counting past the limit, so a hostile ABI's components are not walked to the end.
+fn type_depth(param: &Param, above: usize) -> usize {
+    let own = above + param.ty.matches('[').count() + usize::from(!param.components.is_empty());
+    if own > MAX_TYPE_DEPTH {
+        return own;
+    }
+    param.components.iter().map(|c| type_depth(c, own)).max().unwrap_or(own)
 }
 
 /// Encodes a call of `function` with `args` (one JSON value per input): selector and arguments.
@@ -105,6 +148,7 @@ pub fn encode_call(function: &Function, args: &[Value]) -> Result<Bytes, AbiErro
 
 /// Converts `args` to the function's input types, checking their number and each value.
 pub fn arguments(function: &Function, args: &[Value]) -> Result<Vec<DynSolValue>, AbiError> {
+    check_depth(function).map_err(|reason| AbiError::BadSignature { signature: function.signature(), reason })?;
     if args.len() != function.inputs.len() {
         return Err(AbiError::WrongArgCount {
             function: function.signature(),
@@ -195,10 +239,10 @@ fn natural_fits(function: &Function, args: &[Value]) -> usize {
 
 /// Decodes a call's return data as `function`'s outputs: one JSON value per output.
 pub fn decode_output(function: &Function, data: &[u8]) -> Result<Vec<Value>, AbiError> {
-    let values = function.abi_decode_output(data).map_err(|e| AbiError::Decode {
-        outputs: function.outputs.iter().map(|p| p.selector_type().into_owned()).collect::<Vec<_>>().join(","),
-        reason: e.to_string(),
-    })?;
+    let outputs = || function.outputs.iter().map(|p| p.selector_type().into_owned()).collect::<Vec<_>>().join(",");
+    check_depth(function).map_err(|reason| AbiError::Decode { outputs: outputs(), reason })?;
+    let values =
+        function.abi_decode_output(data).map_err(|e| AbiError::Decode { outputs: outputs(), reason: e.to_string() })?;
     Ok(values.iter().zip(&function.outputs).map(|(value, param)| sol_to_json(value, Some(param))).collect())
 }
 
@@ -387,7 +431,8 @@ pub fn decode_revert(data: &[u8], abi: Option<&JsonAbi>) -> RevertReason {
     if data.len() >= 4
         && let Some(abi) = abi
     {
-        for error in abi.errors().filter(|e| e.selector().as_slice() == &data[..4]) {
+        let known = abi.errors().filter(|e| check_params(&e.inputs).is_ok());
+        for error in known.filter(|e| e.selector().as_slice() == &data[..4]) {
             if let Ok(decoded) = error.decode_error(data) {
                 let args: Vec<(String, Value)> = decoded
                     .body

@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use rig::completion::FinishReason;
 use rig::driver::{Exchange, Opening, Transport};
+use rig::error::ProviderError;
 use rig::http_client::DynHttpClient;
 use rig::message::{AssistantContent, LocalCallId};
 use rig::streaming::{CompletionStream, Item, PartKind, StreamEvent};
@@ -95,12 +96,33 @@ impl CallLog {
     }
 }
 
+/// The highest content-block index an Anthropic stream may name. rig's reassembly places each
+/// block at its index in a vector and pads the gap, so a single `content_block_start` naming
+/// index 4294967296 made it allocate about 300 GB and abort the whole process (found by the
+/// stream fuzz target). A real reply holds a handful of blocks.
+pub(crate) const MAX_BLOCK_INDEX: u64 = 1024;
+
+/// Refuses a frame that rig must not see: an Anthropic block index past [`MAX_BLOCK_INDEX`].
+fn check_frame(provider: Provider, data: &str) -> Result<(), String> {
+    if provider != Provider::Anthropic || !data.contains("\"index\"") {
+        return Ok(());
+    }
+    let index = serde_json::from_str::<Value>(data).ok().and_then(|event| event.get("index")?.as_u64());
+    match index {
+        Some(index) if index > MAX_BLOCK_INDEX => {
+            Err(format!("the stream names content block {index}; at most {MAX_BLOCK_INDEX} are read"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn lock(log: &Mutex<CallLog>) -> std::sync::MutexGuard<'_, CallLog> {
     log.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A transport that sends through an HTTP client and shows every frame of
-/// the reply to a [`CallLog`] before rig decodes it.
+/// the reply to a [`CallLog`] before rig decodes it; a frame that would make
+/// rig allocate without bound ([`check_frame`]) ends the reply with an error.
 #[derive(Clone)]
 pub(crate) struct Tap {
     pub http: DynHttpClient,
@@ -112,16 +134,21 @@ impl<W> Transport<W> for Tap
 where
     W: Wire<Payload = Encoded, Frame = WireFrame>,
 {
+    // The frame stream's error type is rig's `ProviderError`, large or not.
+    #[allow(clippy::result_large_err)]
     fn send(&self, payload: Encoded, exchange: Exchange) -> Opening<WireFrame> {
         let opening = <DynHttpClient as Transport<W>>::send(&self.http, payload, exchange);
         let (provider, log) = (self.provider, Arc::clone(&self.log));
         Opening::new(async move {
             let opened = opening.await?;
             Ok(opened.map_frames(move |frames| {
-                frames.inspect(move |frame| {
-                    if let Ok(frame) = frame {
-                        lock(&log).observe(provider, &frame.as_str());
-                    }
+                frames.map(move |frame| {
+                    let frame = frame?;
+                    let data = frame.as_str();
+                    check_frame(provider, &data).map_err(ProviderError::Response)?;
+                    lock(&log).observe(provider, &data);
+                    drop(data);
+                    Ok(frame)
                 })
             }))
         })

@@ -3,7 +3,7 @@
 use aomi_core::BackendError;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::{ErrorBody, ErrorDetail};
@@ -65,4 +65,39 @@ impl IntoResponse for ApiError {
         let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
         (self.status, Json(body)).into_response()
     }
+}
+
+/// The most of a plain-text error body [`json_errors`] reads: rejections say one line.
+const PLAIN_ERROR_BYTES: usize = 4096;
+
+/// Gives an error answer of an `/api/` route that is not JSON (an extractor's own rejection, such
+/// as a path segment that is not UTF-8 after percent-decoding, or a 405) the JSON error body
+/// every other error has, keeping its status and headers.
+pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !api || json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, PLAIN_ERROR_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("error");
+    let code = reason.to_lowercase().replace([' ', '-'], "_");
+    let message = if text.is_empty() { reason.to_owned() } else { text };
+    let mut answer = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    answer
 }

@@ -128,6 +128,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
     routes
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_rate))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.body_limit))

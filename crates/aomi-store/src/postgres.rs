@@ -255,9 +255,9 @@ async fn put_message_in(conn: &mut PgConnection, chat_id: &str, message: &ChatMe
     .bind(chat_id)
     .bind(&message.id)
     .bind(message.role.as_str())
-    .bind(Json(&message.parts))
-    .bind(message.metadata.as_ref().map(Json))
-    .bind(values::searchable_text(message))
+    .bind(Json(values::pg_json(&message.parts)?))
+    .bind(message.metadata.as_ref().map(values::pg_json).transpose()?.map(Json))
+    .bind(values::pg_text(&values::searchable_text(message)))
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -433,7 +433,7 @@ impl ChatStore for PgStore {
     async fn set_title_if_missing(&self, id: &str, title: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE chats SET title = $2 WHERE id = $1 AND title IS NULL")
             .bind(id)
-            .bind(title)
+            .bind(values::pg_text(title))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -608,7 +608,8 @@ impl TurnStore for PgStore {
 
     async fn append_turn_parts(&self, turn_id: &str, first_seq: u64, parts: &[UiChunk]) -> Result<(), StoreError> {
         let seqs = (first_seq..).take(parts.len()).map(values::seq_to_i64).collect::<Result<Vec<_>, _>>()?;
-        let parts: Vec<String> = parts.iter().map(UiChunk::to_json).collect();
+        let parts: Vec<String> =
+            parts.iter().map(|part| values::pg_json(part).map(|json| json.to_string())).collect::<Result<_, _>>()?;
         // One statement: the parts and the notification commit together.
         sqlx::query(
             "WITH added AS (
@@ -667,7 +668,7 @@ impl ContractStore for PgStore {
         .bind(values::chain_id(contract.chain_id)?)
         .bind(values::address(&contract.address)?)
         .bind(&contract.name)
-        .bind(Json(&contract.abi))
+        .bind(Json(values::pg_json(&contract.abi)?))
         .bind(&contract.source)
         .bind(&contract.verified_by)
         .bind(contract.fetched_at)
@@ -714,8 +715,8 @@ impl TransactionStore for PgStore {
         .bind(&transaction.message_id)
         .bind(values::chain_id(transaction.chain_id)?)
         .bind(transaction.from.as_deref().map(values::address).transpose()?)
-        .bind(Json(&transaction.request))
-        .bind(transaction.simulation.as_ref().map(Json))
+        .bind(Json(values::pg_json(&transaction.request)?))
+        .bind(transaction.simulation.as_ref().map(values::pg_json).transpose()?.map(Json))
         .bind(now)
         .execute(&self.pool)
         .await
@@ -726,7 +727,7 @@ impl TransactionStore for PgStore {
     async fn set_simulation(&self, id: &str, report: &Value) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE transactions SET simulation = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
-            .bind(Json(report))
+            .bind(Json(values::pg_json(report)?))
             .bind(values::now())
             .execute(&self.pool)
             .await?;

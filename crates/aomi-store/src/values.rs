@@ -86,6 +86,41 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError>
     serde_json::to_string(value).map_err(|e| StoreError::InvalidInput(format!("cannot encode as JSON: {e}")))
 }
 
+/// `value` as JSON that PostgreSQL takes. Its JSONB and TEXT refuse the NUL character (U+0000),
+/// which a user's message, a model's answer, a tool's output or an explorer's ABI may hold (a
+/// `bytes32` name padded with zeros): each NUL in a string or a key becomes U+FFFD there. SQLite
+/// keeps NULs as they are.
+pub(crate) fn pg_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, StoreError> {
+    let mut value =
+        serde_json::to_value(value).map_err(|e| StoreError::InvalidInput(format!("cannot encode as JSON: {e}")))?;
+    replace_nul(&mut value);
+    Ok(value)
+}
+
+/// `text` without NUL characters, for a PostgreSQL TEXT column (see [`pg_json`]).
+pub(crate) fn pg_text(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
+}
+
+fn replace_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => *text = pg_text(text),
+        Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        Value::Object(map) if map.keys().any(|key| key.contains('\0')) => {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(key, mut item)| {
+                    replace_nul(&mut item);
+                    (pg_text(&key), item)
+                })
+                .collect();
+        }
+        Value::Object(map) => map.values_mut().for_each(replace_nul),
+        _ => {}
+    }
+}
+
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored {what} does not parse: {e}")))
 }

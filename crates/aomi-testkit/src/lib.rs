@@ -56,6 +56,8 @@
 mod anthropic;
 mod conversation;
 pub mod etherscan;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 mod openai;
 mod render;
 pub mod script;

@@ -204,6 +204,11 @@ pub enum Reply {
     /// SSE/JSON for the protocol, then the connection closes. A non-streamed
     /// request gets `200` with JSON headers and a body that is not JSON.
     Malformed,
+    /// `200` with event-stream headers (JSON headers for a request that is not streamed), then
+    /// exactly these bytes, each chunk written on its own, then the connection closes: for
+    /// fuzzing the clients' stream parsers with truncated, garbled or split frames. In JSON,
+    /// `{"raw": [[100, 97, 116, 97], [58]]}`.
+    Raw(Vec<Vec<u8>>),
     /// `200` and the headers (and for a stream its first event), then
     /// nothing: the connection stays open until the server stops.
     Stall,
@@ -385,6 +390,7 @@ mod tests {
             .rule(Match::Always, Reply::tool_call("t", json!({"a": 1})))
             .then(Reply::Stall)
             .then(Reply::Malformed)
+            .then(Reply::Raw(vec![b"data: {".to_vec(), vec![0xff, b'\n']]))
             .then(Reply::error(429, "slow"))
             .fallback(Reply::text("bye"))
             .timing(Timing::new().with_ttft(Duration::from_millis(250)));

@@ -299,6 +299,7 @@ async fn answer(shared: &Shared, protocol: Protocol, path: &str, headers: &Heade
         }
         Reply::HttpError { status, message } => error(protocol, status, &message, serial),
         Reply::Malformed => malformed(protocol, stream, serial),
+        Reply::Raw(chunks) => raw(protocol, stream, serial, chunks),
         Reply::Stall => stall(shared, protocol, &exchange, stream),
     }
 }
@@ -358,6 +359,17 @@ fn malformed(protocol: Protocol, stream: bool, serial: u64) -> Response {
         (Protocol::OpenAi, false) => (json_type(), openai::MALFORMED_WHOLE),
     };
     let mut response = with_headers(protocol, StatusCode::OK, content_type, serial, Body::from(body));
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// `200`, then `chunks` as they are, each on its own, then the connection closes.
+fn raw(protocol: Protocol, stream: bool, serial: u64, chunks: Vec<Vec<u8>>) -> Response {
+    let content_type = if stream { event_stream() } else { json_type() };
+    let body = Body::from_stream(futures::stream::iter(
+        chunks.into_iter().map(|chunk| Ok::<_, std::convert::Infallible>(Bytes::from(chunk))),
+    ));
+    let mut response = with_headers(protocol, StatusCode::OK, content_type, serial, body);
     response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }

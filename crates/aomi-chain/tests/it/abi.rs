@@ -1,8 +1,11 @@
 //! Encoding from signatures and JSON, without a chain: tuples, nested structs, arrays, bytes32,
 //! overloads, and the errors of bad input.
 
-use aomi_chain::abi::{AbiError, arguments, encode_call, parse_function, select_function, sol_to_json};
+use aomi_chain::abi::{
+    AbiError, MAX_TYPE_DEPTH, arguments, decode_output, encode_call, parse_function, select_function, sol_to_json,
+};
 use aomi_chain::alloy::dyn_abi::JsonAbiExt;
+use aomi_chain::alloy::json_abi::JsonAbi;
 use aomi_chain::alloy::primitives::{U256, hex};
 use aomi_chain::contracts::Artifact;
 use serde_json::{Value, json};
@@ -151,4 +154,32 @@ fn bad_input_gets_a_clear_error() {
         let error = parse_function(bad).unwrap_err();
         assert!(matches!(error, AbiError::BadSignature { .. }), "{bad}: {error}");
     }
+}
+
+/// Regression (found by the fuzz target's hostile cases): `f(uint256[]…[])` with 100 000 array
+/// suffixes overflowed the stack, since alloy's type parser bounds tuples but not array suffixes.
+/// Deep types are now refused with an error, from a signature and from an explorer's ABI alike.
+#[test]
+fn deep_and_long_types_are_refused() {
+    let deep = format!("f(uint256{})", "[]".repeat(100_000));
+    let error = parse_function(&deep).unwrap_err().to_string();
+    assert!(error.contains("the limit is 4096"), "{error:.200}");
+    let nested = format!("f(uint256{})", "[1]".repeat(MAX_TYPE_DEPTH + 1));
+    let error = parse_function(&nested).unwrap_err().to_string();
+    assert!(error.contains("levels deep"), "{error}");
+    let fine = format!("f(uint256{})", "[1]".repeat(MAX_TYPE_DEPTH));
+    assert!(parse_function(&fine).is_ok());
+    let tuples = format!("f({}uint256{})", "(".repeat(MAX_TYPE_DEPTH + 1), ")".repeat(MAX_TYPE_DEPTH + 1));
+    assert!(parse_function(&tuples).is_err());
+
+    let ty = format!("uint256{}", "[]".repeat(MAX_TYPE_DEPTH + 8));
+    let abi: JsonAbi = serde_json::from_value(json!([{
+        "type": "function", "name": "f", "stateMutability": "view",
+        "inputs": [{ "name": "a", "type": ty }],
+        "outputs": [{ "name": "b", "type": ty }],
+    }]))
+    .unwrap();
+    let function = abi.functions().next().unwrap();
+    assert!(matches!(arguments(function, &[json!([])]), Err(AbiError::BadSignature { .. })));
+    assert!(matches!(decode_output(function, &[0; 64]), Err(AbiError::Decode { .. })));
 }

@@ -6,6 +6,7 @@ mod bench;
 mod contract_db;
 mod devnet;
 mod explorer;
+mod fuzz;
 mod limited;
 mod network;
 mod risk;

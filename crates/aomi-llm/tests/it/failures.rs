@@ -87,3 +87,23 @@ async fn unreachable_provider_is_a_transport_error(provider: Provider) {
     let (_, error) = run(&client, ask("hi")).await;
     assert!(matches!(error, Some(LlmError::Transport(_))), "{error:?}");
 }
+
+/// Regression (found by the stream fuzz target): one Anthropic frame naming content block
+/// 4294967296 made rig pad its block vector to that length, a ~300 GB allocation that aborted the
+/// process; `u64::MAX` overflowed an addition and panicked. Such a frame now ends the call with a
+/// malformed-stream error, and a reply that stays within the limit still reads.
+#[tokio::test]
+async fn a_huge_block_index_is_a_malformed_stream() {
+    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}"#;
+    for index in [4_294_967_296u64, u64::MAX, 1025] {
+        let block =
+            format!(r#"{{"type":"content_block_start","index":{index},"content_block":{{"type":"text","text":""}}}}"#);
+        let body = format!("event: message_start\ndata: {start}\n\nevent: content_block_start\ndata: {block}\n\n");
+        let stub = stub(Script::new().then(Reply::Raw(vec![body.into_bytes()]))).await;
+        let (events, error) = run(&client(&stub, Provider::Anthropic), ask("hi")).await;
+        match error {
+            Some(LlmError::MalformedStream(message)) => assert!(message.contains("content block"), "{message}"),
+            other => panic!("index {index}: expected a malformed stream, got {other:?} after {events:?}"),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 mod config;
 mod failures;
+mod fuzz;
 mod streaming;
 mod subroutine;
 mod wire;

@@ -220,8 +220,8 @@ pub(crate) fn validate_chat_id(id: &str) -> Result<(), ApiError> {
 /// Checks a message. A user message holds text parts only (all the page sends), `max_bytes` of
 /// JSON over all its parts and its metadata at most.
 fn validate_message(message: &ChatMessage, max_bytes: usize) -> Result<(), ApiError> {
-    if message.id.is_empty() || message.id.len() > 128 {
-        return Err(ApiError::bad_request("a message id is 1 to 128 characters"));
+    if message.id.is_empty() || message.id.len() > 128 || message.id.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("a message id is 1 to 128 characters, none of them a control character"));
     }
     match message.role {
         Role::User => {

@@ -7,6 +7,7 @@ mod commands;
 mod common;
 mod contracts;
 mod faults;
+mod fuzz;
 mod history;
 mod limits;
 mod metrics;

@@ -92,3 +92,22 @@ async fn unknown_routes_and_chats_are_404_and_health_answers() {
     assert_eq!(apps["apps"][0]["name"], "default");
     assert!(get("/healthz").await.unwrap().headers().contains_key("x-request-id"));
 }
+
+/// Regression (found by the request-body fuzz target): `PATCH /api/chats/%AA` (a path segment that
+/// is not UTF-8 once percent-decoded) was answered 400 in plain text by axum's path extractor.
+/// Such rejections now carry the JSON error body too, as does a method a route does not take.
+#[tokio::test]
+async fn extractor_rejections_are_json_errors() {
+    let server = TestServer::start(Script::new().fallback(Reply::text("ok")), aomi_llm::Provider::Anthropic).await;
+    let patch = server.http.patch(format!("{}/api/chats/%AA", server.url)).json(&json!({ "title": "x" }));
+    let (status, code, message) = error_of(patch.send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{message}");
+    assert!(!message.is_empty());
+    let (status, code, _) = error_of(server.get("/api/chat/%FF%FE/stream").await).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"));
+    let put = server.http.put(format!("{}/api/chat", server.url)).send().await.unwrap();
+    let allow = put.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+    let (status, code, _) = error_of(put).await;
+    assert_eq!((status, code.as_str()), (405, "method_not_allowed"));
+    assert_eq!(allow.as_deref(), Some("POST"));
+}

@@ -105,3 +105,17 @@ async fn set_script_restarts_the_steps() {
     assert_eq!(anthropic_text(&stub, &anthropic_user("x")).await, EXHAUSTED_TEXT);
     assert_eq!(stub.requests().len(), 3, "recorded requests survive set_script");
 }
+
+#[tokio::test]
+async fn raw_replies_send_their_bytes_verbatim() {
+    let chunks =
+        vec![b"event: message_start\ndata: {\"ty".to_vec(), vec![0xff, 0xfe, b'\n'], Vec::new(), b"\n".to_vec()];
+    let stub = StubModel::start(Script::new().fallback(Reply::Raw(chunks.clone()))).await.unwrap();
+    let streamed = post(&format!("{}/v1/messages", stub.url()), &crate::common::anthropic_request("hi", true)).await;
+    assert_eq!(streamed.status(), 200);
+    assert!(streamed.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert_eq!(streamed.bytes().await.unwrap().to_vec(), chunks.concat());
+    let whole = post(&format!("{}/chat/completions", stub.openai_base_url()), &openai_request("hi", false)).await;
+    assert_eq!(whole.headers()["content-type"], "application/json");
+    assert_eq!(whole.bytes().await.unwrap().to_vec(), chunks.concat());
+}

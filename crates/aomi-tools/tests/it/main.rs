@@ -6,5 +6,6 @@ mod chain;
 mod chain_errors;
 mod contract;
 mod fixture;
+mod fuzz;
 mod scheduler;
 mod simulate;
