@@ -93,7 +93,7 @@ pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::mid
     let reason = status.canonical_reason().unwrap_or("error");
     let code = reason.to_lowercase().replace([' ', '-'], "_");
     let message = if text.is_empty() { reason.to_owned() } else { text };
-    let mut answer = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+    let mut answer = (status, Json(ErrorBody { error: ErrorDetail { code, message } })).into_response();
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             answer.headers_mut().append(name.clone(), value.clone());

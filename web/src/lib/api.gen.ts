@@ -195,8 +195,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET /api/chats/{id}?owner=0x…: the chat and its messages. A turn left running by an instance
-         *     that died is interrupted here (its answer marked incomplete) before the messages are read.
+         * GET /api/chats/{id}?owner=0x…&limit=…&before=<message id>: the chat and its newest messages
+         *     (before the message `before`, when given), `limit` of them at most (and never more than the
+         *     server's history page, 1000 unless configured), oldest first; `hasMore` says whether older
+         *     ones exist. A turn left running by an instance that died is interrupted here (its answer
+         *     marked incomplete) before the messages are read.
          */
         get: operations["get_chat"];
         put?: never;
@@ -364,7 +367,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** GET /metrics. */
+        /** GET /metrics, for the holder of the metrics token (see the module doc). */
         get: operations["serve_metrics"];
         put?: never;
         post?: never;
@@ -548,6 +551,8 @@ export interface components {
         };
         /** @description A chat and its messages (`GET /api/chats/{id}`). */
         ChatDetail: components["schemas"]["ChatSummary"] & {
+            /** @description Whether older messages exist than the first one answered (ask with `?before=`). */
+            has_more: boolean;
             /** @description Its messages, in order, as the AI SDK's `UIMessage`s. */
             messages: components["schemas"]["ChatMessage"][];
         };
@@ -1076,6 +1081,15 @@ export interface operations {
                     "application/json": components["schemas"]["AppList"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     post_challenge: {
@@ -1145,6 +1159,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The server's public address is unknown (`public_url_unset`) */
             503: {
                 headers: {
@@ -1174,6 +1197,15 @@ export interface operations {
                     "application/json": components["schemas"]["SessionInfo"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     delete_session: {
@@ -1196,6 +1228,15 @@ export interface operations {
             };
             /** @description A request with a session cookie from another site's page (`wrong_origin`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1234,6 +1275,15 @@ export interface operations {
             };
             /** @description A request with a session cookie from another site's page (`wrong_origin`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1330,6 +1380,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description A contract wallet's chain or the store cannot be asked, or the public address is unknown */
             503: {
                 headers: {
@@ -1390,7 +1449,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A turn already runs in this chat */
+            /** @description A turn already runs in this chat (`turn_running`), or the chat is full (`chat_full`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1399,7 +1458,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The body or the message's text is too large */
+            /** @description The body or the message (all its parts) is too large */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1426,8 +1485,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests (`rate_limited`), or this wallet runs too many turns at once (`too_many_turns`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The store failed */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This instance runs as many turns as it may (`too_many_turns`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1518,6 +1595,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The store failed */
             500: {
                 headers: {
@@ -1590,6 +1676,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests (`rate_limited`), or the turn has as many followers as it may (`too_many_followers`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The store failed */
             500: {
                 headers: {
@@ -1655,6 +1750,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The store failed */
             500: {
                 headers: {
@@ -1674,6 +1778,10 @@ export interface operations {
                  *     signed-in request speaks for its session's wallet.
                  */
                 owner?: string;
+                /** @description At most this many messages (never more than the server's history page). */
+                limit?: number;
+                /** @description Only messages before this message id. */
+                before?: string;
             };
             header?: never;
             path: {
@@ -1693,7 +1801,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatDetail"];
                 };
             };
-            /** @description A bad chat id or owner */
+            /** @description A bad chat id, owner, limit or before */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1722,6 +1830,15 @@ export interface operations {
             };
             /** @description No such chat */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1803,6 +1920,15 @@ export interface operations {
             };
             /** @description A turn runs in it */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1915,6 +2041,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The store failed */
             500: {
                 headers: {
@@ -1942,6 +2077,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CommandList"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1996,6 +2140,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The store failed */
             500: {
                 headers: {
@@ -2025,6 +2178,15 @@ export interface operations {
                     "application/json": components["schemas"]["NetworkList"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     openapi_json: {
@@ -2043,6 +2205,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2095,6 +2266,15 @@ export interface operations {
             };
             /** @description Signed in as another wallet than the one named */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2180,6 +2360,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The network's RPC failed */
             502: {
                 headers: {
@@ -2236,6 +2425,33 @@ export interface operations {
                 };
                 content: {
                     "application/openmetrics-text": string;
+                };
+            };
+            /** @description AOMI_METRICS_TOKEN is set and the request does not carry it */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign-in is required and no metrics token is set */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
