@@ -39,8 +39,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use sha2::Digest;
 
-use crate::auth::AuthMode;
 use crate::api::ErrorBody;
+use crate::auth::AuthMode;
 use crate::{ApiError, AppState};
 
 /// The label of a tool no app registers.
