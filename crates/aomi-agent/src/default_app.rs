@@ -97,6 +97,7 @@ impl DefaultApp {
         sink: &dyn TurnSink,
         usage: &mut Usage,
     ) -> FinishReason {
+        let origin = input.origin();
         let mut history = input.history;
         // A turn that continues an assistant message (a client tool's output came back) extends it.
         let current = match history.last() {
@@ -126,11 +127,13 @@ impl DefaultApp {
                 .into_iter()
                 .partition(|call| self.scheduler.registry().get(&call.name).is_some_and(|tool| tool.runs_on_client()));
             let ran_tools = !server_calls.is_empty() || !client_calls.is_empty();
-            self.scheduler.run_all(server_calls, &input.chat_id, input.wallet.as_ref(), &sink).await;
+            self.scheduler.run_all(server_calls, &input.chat_id, input.wallet.as_ref(), &origin, &sink).await;
             // A client call is prepared on the server (validated, built); one that fails there is
             // an ordinary tool error for the model, one that succeeds waits for the client.
-            let prepared =
-                self.scheduler.prepare_client_calls(client_calls, &input.chat_id, input.wallet.as_ref(), &sink).await;
+            let prepared = self
+                .scheduler
+                .prepare_client_calls(client_calls, &input.chat_id, input.wallet.as_ref(), &origin, &sink)
+                .await;
             sink.emit(UiChunk::FinishStep);
             if prepared.iter().any(|call| call.outcome.is_ok()) {
                 // The client runs these (a wallet signs); the turn goes on when it sends the outcome.
@@ -263,7 +266,7 @@ impl DefaultApp {
             input: args.clone(),
         });
         let call = ToolCallRequest { id, name: tool, arguments: args };
-        self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), sink).await;
+        self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), &input.origin(), sink).await;
         sink.emit(UiChunk::FinishStep);
         FinishReason::Stop
     }
