@@ -43,6 +43,8 @@ pub struct FileConfig {
     pub titles: Option<String>,
     /// Sign-in with the wallet: `optional` or `required`.
     pub auth: Option<String>,
+    /// Origins the page may connect to beside its own (`AOMI_CSP_CONNECT_SRC`).
+    pub csp_connect_src: Option<Vec<String>>,
 }
 
 impl FileConfig {

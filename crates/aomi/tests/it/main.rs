@@ -55,6 +55,7 @@ pub fn serve_in(env: &[(&str, &str)]) -> (Process, String) {
         "AOMI_TITLES",
         "AOMI_UTILITY_MODEL",
         "AOMI_WEB_DIR",
+        "AOMI_CSP_CONNECT_SRC",
     ] {
         command.env_remove(key);
     }
@@ -181,6 +182,25 @@ fn serve_refuses_an_unknown_sign_in_mode_clearly() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(r#"auth must be "optional" or "required", not "sometimes""#), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_adds_configured_connect_sources_to_the_policy_and_refuses_bad_ones() {
+    let (_server, url) = serve(&[("AOMI_CSP_CONNECT_SRC", "https://relay.example.org wss://relay.example.org")]);
+    let response = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    let policy = response.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("connect-src 'self' https://relay.example.org wss://relay.example.org;"), "{policy}");
+
+    let dir = aomi_store::testing::TempDir::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("AOMI_DATA_DIR", dir.path())
+        .env("AOMI_CSP_CONNECT_SRC", "https://a.example;script-src")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a Content-Security-Policy source"), "{stderr}");
 }
 
 /// A child process stopped with SIGTERM on drop, so that aomi stops the anvil it started.
