@@ -45,6 +45,12 @@ impl Artifact {
     pub fn reverter() -> Result<Self, ChainError> {
         Self::parse(include_str!("../../../contracts/artifacts/Reverter.json"))
     }
+
+    /// `TestAccountFactory`: deploys `TestSmartAccount`s (a smart-contract wallet that accepts its
+    /// owner's signatures by EIP-1271) at CREATE2 addresses known before deployment.
+    pub fn test_account_factory() -> Result<Self, ChainError> {
+        Self::parse(include_str!("../../../contracts/artifacts/TestAccountFactory.json"))
+    }
 }
 
 alloy::sol! {

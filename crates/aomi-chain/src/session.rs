@@ -236,6 +236,13 @@ impl ChainSessions {
         }
     }
 
+    /// The connection to the network of `chain_id`, outside any chat (checking a contract
+    /// wallet's sign-in on its chain).
+    pub fn chain_connection(&self, chain_id: u64) -> Result<Arc<Connection>, ChainError> {
+        let network = self.registry().for_chain_id(chain_id)?.clone();
+        self.pool.connection(&network)
+    }
+
     /// The connection a tool call uses: the network it names (for this call only), or the chat's.
     pub fn connection(&self, chat_id: &str, network: Option<&str>) -> Result<Arc<Connection>, ChainError> {
         match network.map(str::trim).filter(|n| !n.is_empty()) {

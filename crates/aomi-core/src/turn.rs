@@ -29,6 +29,9 @@ pub struct TurnRequest {
     pub app: String,
     /// The wallet's state now.
     pub wallet: Option<WalletContext>,
+    /// The wallet the turn speaks for (lower case): its sign-in session's or, where sign-in is
+    /// optional, the one it names. It owns a chat the turn starts; `None` starts an anonymous chat.
+    pub owner: Option<String>,
 }
 
 /// What started a turn. Only the server knows it, and a tool reads it from its

@@ -163,6 +163,10 @@ impl Backend {
                 if let Err(error) = backend.store.prune_turn_parts(KEEP_PARTS).await {
                     tracing::warn!(%error, "could not prune old turn parts");
                 }
+                let now = chrono::Utc::now().timestamp();
+                if let Err(error) = backend.store.prune_nonces(now).await {
+                    tracing::warn!(%error, "could not prune expired sign-in nonces");
+                }
             }
         });
         Ok(())
@@ -301,7 +305,7 @@ impl Backend {
             return Err(BackendError::BadRequest("a client cannot send a system message".into()));
         }
         let chat_id = request.chat_id.as_str();
-        let sender = request.wallet.as_ref().and_then(|w| w.address.as_ref()).map(|a| a.to_lowercase());
+        let sender = request.owner.as_ref().map(|a| a.to_lowercase());
         let started = std::time::Instant::now();
         let mut phases = [0u128; 4];
         let mut mark = |phase: usize| phases[phase] = started.elapsed().as_micros();

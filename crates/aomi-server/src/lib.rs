@@ -108,6 +108,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         None => routes,
     };
     routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.body_limit))
@@ -130,7 +131,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
-    on_bound(listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    // Without a configured public URL, sign-in names the address actually bound (the port may
+    // have been 0).
+    state.auth.bind_to(bound);
+    on_bound(bound);
     // Stream parts are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
     // until the client's delayed ACK (~40 ms on Linux), which `aomi bench` showed on every turn of a
     // reused connection.

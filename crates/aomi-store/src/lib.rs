@@ -12,13 +12,15 @@
 //!
 //! The traits, one per concern: [`ChatStore`] (chats, messages, owners, search), [`TurnStore`]
 //! (running turns and their parts), [`ContractStore`] (the contract database),
-//! [`TransactionStore`] (requested transactions). A caller that needs one takes
+//! [`TransactionStore`] (requested transactions), [`AuthStore`] (sign-in nonces and session
+//! generations). A caller that needs one takes
 //! `Arc<dyn ContractStore>` (an `Arc<dyn Store>` coerces to it).
 //!
 //! Write policy: every call commits before it returns. The server stores the user message before
 //! the model is called and the assistant message each time a step completes, so a crash loses
 //! at most the step in flight, and the turn is marked incomplete when the crash is noticed.
 
+pub mod auth;
 mod chat;
 mod config;
 mod contract;
@@ -34,6 +36,7 @@ mod values;
 
 use async_trait::async_trait;
 
+pub use auth::AuthStore;
 pub use chat::{
     ChatCursor, ChatPage, ChatQuery, ChatRecord, ChatStore, MAX_PAGE, NewChat, SearchHit, SearchQuery, UserRecord,
 };
@@ -59,7 +62,7 @@ pub enum StoreKind {
 
 /// Everything aomi keeps.
 #[async_trait]
-pub trait Store: ChatStore + TurnStore + ContractStore + TransactionStore + std::fmt::Debug {
+pub trait Store: ChatStore + TurnStore + ContractStore + TransactionStore + AuthStore + std::fmt::Debug {
     /// The database.
     fn kind(&self) -> StoreKind;
 

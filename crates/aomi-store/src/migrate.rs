@@ -16,12 +16,14 @@ type Embedded = (i64, &'static str, &'static str);
 pub(crate) const SQLITE: &[Embedded] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "contract_implementation", include_str!("../migrations/sqlite/0002_contract_implementation.sql")),
+    (3, "sign_in", include_str!("../migrations/sqlite/0003_sign_in.sql")),
     (4, "transaction_held", include_str!("../migrations/sqlite/0004_transaction_held.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "contract_implementation", include_str!("../migrations/postgres/0002_contract_implementation.sql")),
+    (3, "sign_in", include_str!("../migrations/postgres/0003_sign_in.sql")),
     (4, "transaction_held", include_str!("../migrations/postgres/0004_transaction_held.sql")),
 ];
 

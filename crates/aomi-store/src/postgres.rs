@@ -12,11 +12,12 @@ use sqlx::{PgConnection, Row};
 use tokio::sync::{OnceCell, broadcast};
 use tokio::task::JoinHandle;
 
+use crate::auth;
 use crate::turn::{ANY_TURN, TurnEvent};
 use crate::values;
 use crate::{
-    ChatPage, ChatQuery, ChatRecord, ChatStore, ContractRecord, ContractStore, NewChat, NewTransaction, NewTurn,
-    SearchHit, SearchQuery, Store, StoreConfig, StoreError, StoreKind, TransactionOutcome, TransactionRecord,
+    AuthStore, ChatPage, ChatQuery, ChatRecord, ChatStore, ContractRecord, ContractStore, NewChat, NewTransaction,
+    NewTurn, SearchHit, SearchQuery, Store, StoreConfig, StoreError, StoreKind, TransactionOutcome, TransactionRecord,
     TransactionStore, TurnRecord, TurnStart, TurnState, TurnStore, UserRecord, migrate,
 };
 
@@ -760,6 +761,32 @@ impl TransactionStore for PgStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(transaction_record).collect()
+    }
+}
+
+#[async_trait]
+impl AuthStore for PgStore {
+    async fn use_nonce(&self, nonce: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(auth::sql::USE_NONCE).bind(nonce).bind(expires_at).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn session_generation(&self, address: &str) -> Result<u64, StoreError> {
+        let stored: Option<i64> = sqlx::query_scalar(auth::sql::GENERATION)
+            .bind(values::address(address)?)
+            .fetch_optional(&self.pool)
+            .await?;
+        auth::generation(stored.unwrap_or(0))
+    }
+
+    async fn revoke_sessions(&self, address: &str) -> Result<u64, StoreError> {
+        let stored: i64 =
+            sqlx::query_scalar(auth::sql::REVOKE).bind(values::address(address)?).fetch_one(&self.pool).await?;
+        auth::generation(stored)
+    }
+
+    async fn prune_nonces(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(auth::sql::PRUNE).bind(now).execute(&self.pool).await?.rows_affected())
     }
 }
 

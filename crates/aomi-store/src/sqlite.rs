@@ -15,11 +15,12 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqliteConnection};
 use tokio::sync::broadcast;
 
+use crate::auth;
 use crate::turn::TurnEvent;
 use crate::values::{self, from_micros, to_micros};
 use crate::{
-    ChatPage, ChatQuery, ChatRecord, ChatStore, ContractRecord, ContractStore, NewChat, NewTransaction, NewTurn,
-    SearchHit, SearchQuery, Store, StoreConfig, StoreError, StoreKind, TransactionOutcome, TransactionRecord,
+    AuthStore, ChatPage, ChatQuery, ChatRecord, ChatStore, ContractRecord, ContractStore, NewChat, NewTransaction,
+    NewTurn, SearchHit, SearchQuery, Store, StoreConfig, StoreError, StoreKind, TransactionOutcome, TransactionRecord,
     TransactionStore, TurnRecord, TurnStart, TurnState, TurnStore, UserRecord, migrate,
 };
 
@@ -921,6 +922,32 @@ impl TransactionStore for SqliteStore {
             .fetch_all(&self.shared.read)
             .await?;
         rows.iter().map(transaction_record).collect()
+    }
+}
+
+#[async_trait]
+impl AuthStore for SqliteStore {
+    async fn use_nonce(&self, nonce: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(auth::sql::USE_NONCE).bind(nonce).bind(expires_at).execute(&self.shared.write).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn session_generation(&self, address: &str) -> Result<u64, StoreError> {
+        let stored: Option<i64> = sqlx::query_scalar(auth::sql::GENERATION)
+            .bind(values::address(address)?)
+            .fetch_optional(&self.shared.read)
+            .await?;
+        auth::generation(stored.unwrap_or(0))
+    }
+
+    async fn revoke_sessions(&self, address: &str) -> Result<u64, StoreError> {
+        let stored: i64 =
+            sqlx::query_scalar(auth::sql::REVOKE).bind(values::address(address)?).fetch_one(&self.shared.write).await?;
+        auth::generation(stored)
+    }
+
+    async fn prune_nonces(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(auth::sql::PRUNE).bind(now).execute(&self.shared.write).await?.rows_affected())
     }
 }
 

@@ -43,6 +43,12 @@ pub struct FileConfig {
     pub titles: Option<String>,
     /// Sign-in with the wallet: `optional` or `required`.
     pub auth: Option<String>,
+    /// The address people open aomi at (`AOMI_PUBLIC_URL`).
+    pub public_url: Option<String>,
+    /// Whether the session cookie is `Secure` (`AOMI_COOKIE_SECURE`).
+    pub cookie_secure: Option<bool>,
+    /// Serve a non-loopback address without required sign-in (`AOMI_ALLOW_UNAUTHENTICATED`).
+    pub allow_unauthenticated: Option<bool>,
     /// Origins the page may connect to beside its own (`AOMI_CSP_CONNECT_SRC`).
     pub csp_connect_src: Option<Vec<String>>,
 }

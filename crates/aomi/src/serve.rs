@@ -10,7 +10,7 @@ use anyhow::Context;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_chain::{ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
-use aomi_server::auth::{Auth, AuthMode};
+use aomi_server::auth::{Auth, AuthConfig, AuthMode};
 use aomi_server::transactions::recorded_chain_tools;
 use aomi_server::{AppState, Backend, BackendOptions, ServerConfig, Titler};
 use aomi_store::{Location, StoreConfig};
@@ -70,6 +70,17 @@ pub struct ServeArgs {
     /// [default: a key of this process: sessions end when it restarts].
     #[arg(long, env = "AOMI_AUTH_SECRET", hide_env_values = true)]
     auth_secret: Option<String>,
+    /// The address people open aomi at (`https://aomi.example`): the sign-in message's domain,
+    /// and the only Host/Origin sign-in accepts [default: the bound address].
+    #[arg(long, env = "AOMI_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Whether the session cookie is `Secure` [default: when the public URL is https].
+    #[arg(long, env = "AOMI_COOKIE_SECURE")]
+    cookie_secure: Option<bool>,
+    /// Serves a non-loopback address without required sign-in: anyone who reaches it may run
+    /// turns on the configured model and name any wallet.
+    #[arg(long, env = "AOMI_ALLOW_UNAUTHENTICATED")]
+    allow_unauthenticated: bool,
     /// Origins the page may connect to beside its own, space-separated, added to the
     /// Content-Security-Policy's connect-src (a page built with a wallet SDK that has servers of
     /// its own, such as WalletConnect's relay) [default: none].
@@ -120,9 +131,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some("first-message") => Titler::FirstMessage,
         Some(other) => anyhow::bail!("titles must be \"model\" or \"first-message\", not \"{other}\""),
     };
-    let auth_mode: AuthMode =
-        args.auth.or(file.auth).as_deref().unwrap_or("optional").parse().map_err(anyhow::Error::msg)?;
-    let auth = Auth::new(auth_mode, args.auth_secret.as_deref().filter(|s| !s.is_empty()));
+    let auth = auth(
+        bind,
+        AuthConfig {
+            mode: args.auth.or(file.auth).as_deref().unwrap_or("optional").parse().map_err(anyhow::Error::msg)?,
+            secret: args.auth_secret.filter(|s| !s.is_empty()),
+            public_url: args.public_url.or(file.public_url).filter(|s| !s.is_empty()),
+            secure_cookie: args.cookie_secure.or(file.cookie_secure),
+        },
+        args.allow_unauthenticated || file.allow_unauthenticated.unwrap_or(false),
+    )?;
     let store = aomi_store::connect_with(&store_config).await.context("cannot open the database")?;
     tracing::info!(store = %store.describe(), "history store ready");
     let networks = args.networks.or(file.networks_file.clone());
@@ -174,6 +192,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Stops the devnet aomi started.
     drop(chain);
     Ok(())
+}
+
+/// Sign-in as configured, refusing the settings that would expose a server: a non-loopback
+/// address in optional mode (unless explicitly allowed), and required mode there without the
+/// public address that sign-in messages must name.
+fn auth(bind: SocketAddr, config: AuthConfig, allow_unauthenticated: bool) -> anyhow::Result<Auth> {
+    let exposed = !bind.ip().is_loopback();
+    match config.mode {
+        AuthMode::Optional if exposed && !allow_unauthenticated => anyhow::bail!(
+            "refusing to serve {bind} without sign-in: anyone who reaches it could run turns on your model and read \
+             any wallet's chats by naming it. Set AOMI_AUTH=required (with AOMI_PUBLIC_URL and AOMI_AUTH_SECRET), \
+             bind 127.0.0.1, or pass --allow-unauthenticated if that is what you want"
+        ),
+        AuthMode::Optional if exposed => {
+            tracing::warn!(%bind, "serving a non-loopback address WITHOUT sign-in (--allow-unauthenticated)");
+        }
+        AuthMode::Required if exposed && config.public_url.is_none() => anyhow::bail!(
+            "AOMI_AUTH=required on {bind} needs AOMI_PUBLIC_URL: the address people open (https://aomi.example), \
+             which sign-in messages name and which alone may ask for them"
+        ),
+        _ => {}
+    }
+    if config.mode == AuthMode::Required && config.secret.is_none() {
+        tracing::warn!(
+            "AOMI_AUTH_SECRET is not set: sessions end when this process restarts, and other instances refuse them"
+        );
+    }
+    Ok(Auth::new(config)?)
 }
 
 /// The web page's directory, if it holds a built page; without one only the API is served.

@@ -51,7 +51,7 @@ mod reads;
 pub mod report;
 mod request;
 mod revert;
-mod rpc;
+pub(crate) mod rpc;
 
 pub use engine::{METHOD_CALL, METHOD_SIMULATE, SimulationOptions, UNLIMITED_ALLOWANCE, simulate, simulate_with};
 pub use events::NATIVE_TRANSFER_EMITTER;

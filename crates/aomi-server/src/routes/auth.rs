@@ -1,10 +1,10 @@
 //! Sign-in with the wallet: POST /api/auth/challenge, POST /api/auth/verify, GET and DELETE
-//! /api/auth/session (see [`crate::auth`]).
+//! /api/auth/session, DELETE /api/auth/sessions (see [`crate::auth`]).
 
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::header::{HOST, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,11 @@ use serde_json::{Value, json};
 
 use crate::auth::{AuthMode, Challenge, SESSION_COOKIE, Session};
 use crate::routes::chat::is_address;
+use crate::routes::chats::store_error;
 use crate::{ApiError, AppState};
+
+/// Largest chain id accepted (the largest integer JavaScript holds exactly, as EIP-2294 bounds it).
+const MAX_CHAIN_ID: u64 = (1 << 53) - 1;
 
 /// Body of POST /api/auth/challenge.
 #[derive(Debug, Deserialize)]
@@ -24,7 +28,8 @@ pub(crate) struct ChallengeBody {
 }
 
 /// POST /api/auth/challenge `{"address", "chainId"?}`: the EIP-4361 message for the wallet to
-/// sign, and the token to send back with its signature.
+/// sign, and the token to send back with its signature. Its domain is the server's public
+/// address; a request that came to another `Host` (or from another `Origin`) is refused.
 pub(crate) async fn post_challenge(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -39,12 +44,10 @@ pub(crate) async fn post_challenge(
     }
     let address = body.address.parse().map_err(|e| ApiError::bad_request(format!("bad address: {e}")))?;
     let chain_id = body.chain_id.unwrap_or(1);
-    if chain_id == 0 {
-        return Err(ApiError::bad_request("chainId must be a positive chain id"));
+    if chain_id == 0 || chain_id > MAX_CHAIN_ID {
+        return Err(ApiError::bad_request(format!("chainId must be a chain id from 1 to {MAX_CHAIN_ID}")));
     }
-    // The domain the wallet shows (and checks against the page) is the host the page was served from.
-    let domain = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
-    let uri = format!("{}://{domain}", scheme(&headers));
+    let (domain, uri) = state.auth.sign_in_origin(&headers)?;
     Ok(Json(state.auth.challenge(address, chain_id, &domain, &uri)))
 }
 
@@ -58,21 +61,33 @@ pub(crate) struct VerifyBody {
 }
 
 /// POST /api/auth/verify `{"message", "signature", "challenge"}`: opens a session (an HttpOnly
-/// cookie) for the wallet that signed; 401 with the reason otherwise.
+/// cookie) for the wallet that signed — by its key, or a contract wallet by EIP-1271 / ERC-6492
+/// on the challenge's chain; 401 with the reason otherwise (503 when the chain or the store
+/// cannot be asked).
 pub(crate) async fn post_verify(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<VerifyBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    let signed_in = state.auth.verify(&body.message, &body.signature, &body.challenge).map_err(|error| ApiError {
-        status: StatusCode::UNAUTHORIZED,
-        code: "sign_in_failed",
-        message: error.to_string(),
-    })?;
-    tracing::info!(address = %signed_in.address, "signed in");
+    state.auth.sign_in_origin(&headers)?;
+    let chain = state.chain.clone();
+    let connect = move |chain_id: u64| match &chain {
+        Some(chain) => chain.chain_connection(chain_id),
+        None => Err(aomi_chain::ChainError::Config(
+            "this server reads no chain, so only a wallet's key can sign in (not a contract wallet)".into(),
+        )),
+    };
+    let store = state.backend.store();
+    let signed_in =
+        state
+            .auth
+            .verify(&body.message, &body.signature, &body.challenge, store.as_ref(), connect)
+            .await
+            .map_err(|error| ApiError { status: error.status(), code: "sign_in_failed", message: error.to_string() })?;
+    tracing::info!(address = %signed_in.address, signed_by = ?signed_in.signed_by, "signed in");
     let max_age = signed_in.expires_at.saturating_sub(chrono::Utc::now().timestamp().max(0) as u64);
-    let cookie = cookie(&headers, &signed_in.token, max_age);
+    let cookie = cookie(&state, &signed_in.token, max_age);
     let body = json!({ "address": signed_in.address, "expiresAt": signed_in.expires_at });
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
@@ -82,22 +97,29 @@ pub(crate) async fn get_session(State(state): State<AppState>, session: Session)
     Json(json!({ "address": session.0, "required": state.auth.mode() == AuthMode::Required }))
 }
 
-/// DELETE /api/auth/session: signs out (the cookie is cleared).
-pub(crate) async fn delete_session(headers: HeaderMap) -> Response {
-    (StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&headers, "", 0))]).into_response()
+/// DELETE /api/auth/session: signs out on this device (the cookie is cleared).
+pub(crate) async fn delete_session(State(state): State<AppState>) -> Response {
+    (StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&state, "", 0))]).into_response()
+}
+
+/// DELETE /api/auth/sessions: signs the wallet out everywhere: every session it opened so far,
+/// on any device and any instance, ends. Needs a session.
+pub(crate) async fn delete_all_sessions(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
+    let Some(address) = session.0 else {
+        return Err(ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "sign_in_required",
+            message: "no session to sign out of".into(),
+        });
+    };
+    state.backend.store().revoke_sessions(&address).await.map_err(store_error)?;
+    tracing::info!(%address, "signed out everywhere");
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&state, "", 0))]).into_response())
 }
 
 /// The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it),
-/// Secure behind HTTPS.
-fn cookie(headers: &HeaderMap, token: &str, max_age: u64) -> String {
-    let secure = if scheme(headers) == "https" { "; Secure" } else { "" };
+/// Secure as configured (by default when the public address is https).
+fn cookie(state: &AppState, token: &str, max_age: u64) -> String {
+    let secure = if state.auth.secure_cookie() { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
-}
-
-/// `https` behind a proxy that says so, else `http`.
-fn scheme(headers: &HeaderMap) -> &'static str {
-    match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
-        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    }
 }

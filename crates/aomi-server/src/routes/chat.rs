@@ -43,9 +43,12 @@ pub(crate) async fn post_chat(
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let mut request = turn_request(body)?;
-    // The turn speaks for the signed-in wallet; a named one only where sign-in is optional.
+    // The turn speaks for the signed-in wallet; a named one only where sign-in is optional (where
+    // it is required, a request without a session runs no turn: the model is the operator's).
+    let named = request.wallet.as_ref().and_then(|w| w.address.as_deref()).map(str::to_lowercase);
+    request.owner = state.auth.speaker(session.0, named)?;
     if let Some(wallet) = &mut request.wallet {
-        wallet.address = state.auth.speaker(session.0, wallet.address.as_deref().map(str::to_lowercase))?;
+        wallet.address.clone_from(&request.owner);
     }
     tracing::info!(chat_id = %request.chat_id, role = request.message.role.as_str(), "chat turn requested");
     let log = state.backend.start_turn(request).await?;
@@ -115,7 +118,7 @@ fn turn_request(body: ChatBody) -> Result<TurnRequest, ApiError> {
         validate_wallet(wallet)?;
     }
     let app = body.app.filter(|a| !a.is_empty()).unwrap_or_else(|| DEFAULT_APP.to_owned());
-    Ok(TurnRequest { chat_id: body.id, message, app, wallet: body.wallet })
+    Ok(TurnRequest { chat_id: body.id, message, app, wallet: body.wallet, owner: None })
 }
 
 /// A chat id is 1 to 128 characters of letters, digits, `-` and `_`.

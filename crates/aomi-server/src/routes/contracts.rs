@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use super::chats::store_error;
+use crate::auth::Session;
 use crate::{ApiError, AppState};
 
 /// GET /api/contracts/{chain}/{address} — `chain` a chain id (`1`) or, when the server has a chain
@@ -15,8 +16,10 @@ use crate::{ApiError, AppState};
 /// 404 for a contract it does not hold, 400 for a bad chain or address.
 pub(crate) async fn get_contract(
     State(state): State<AppState>,
+    session: Session,
     Path((chain, address)): Path<(String, String)>,
 ) -> Result<Json<ContractRecord>, ApiError> {
+    state.auth.require_session(&session)?;
     let chain_id = chain_id(&state, &chain)?;
     if !is_address(&address) {
         return Err(ApiError::bad_request(format!("\"{address}\" is not an address (0x followed by 40 hex digits)")));

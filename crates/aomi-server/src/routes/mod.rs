@@ -11,7 +11,7 @@ mod networks;
 mod simulate;
 
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 
 use crate::AppState;
 
@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/auth/challenge", post(auth::post_challenge))
         .route("/api/auth/verify", post(auth::post_verify))
         .route("/api/auth/session", get(auth::get_session).delete(auth::delete_session))
+        .route("/api/auth/sessions", delete(auth::delete_all_sessions))
         .route("/api/commands", get(commands::list_commands))
         .route("/api/networks", get(networks::list_networks))
         .route("/api/simulate", post(simulate::post_simulate))

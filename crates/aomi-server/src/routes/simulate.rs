@@ -8,6 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::auth::Session;
 use crate::{ApiError, AppState};
 
 /// POST /api/simulate — body `{"chainId", "from", "to", "value"?: "<wei>", "data"?: "0x…",
@@ -16,8 +17,11 @@ use crate::{ApiError, AppState};
 /// network's RPC fails, 503 when the server has no chain layer.
 pub(crate) async fn post_simulate(
     State(state): State<AppState>,
+    session: Session,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<SimulationReport>, ApiError> {
+    // Each simulation spends the operator's RPC quota.
+    state.auth.require_session(&session)?;
     let Json(body) = body?;
     let Some(chain) = state.chain.as_ref() else {
         return Err(ApiError {

@@ -3,6 +3,7 @@
 //! `aomi_store::testing`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod auth;
 mod chats;
 mod config;
 mod contention;

@@ -184,6 +184,47 @@ fn serve_refuses_an_unknown_sign_in_mode_clearly() {
     assert!(stderr.contains(r#"auth must be "optional" or "required", not "sometimes""#), "{stderr}");
 }
 
+/// `aomi serve` with `args` and `env`, expected to refuse to start: its standard error.
+fn serve_refusal(args: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = aomi_store::testing::TempDir::new();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
+    command.arg("serve").args(args).env("AOMI_DATA_DIR", dir.path());
+    for name in ["AOMI_AUTH", "AOMI_AUTH_SECRET", "AOMI_PUBLIC_URL", "AOMI_ALLOW_UNAUTHENTICATED", "AOMI_BIND"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // A server that started anyway would run until killed: give it a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("aomi serve {args:?} started instead of refusing");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn serve_refuses_settings_that_would_expose_it() {
+    // A non-loopback address without sign-in.
+    let stderr = serve_refusal(&["--bind", "0.0.0.0:0"], &[]);
+    assert!(stderr.contains("refusing to serve 0.0.0.0:0 without sign-in"), "{stderr}");
+    assert!(stderr.contains("--allow-unauthenticated"), "it says how to accept it: {stderr}");
+    // Required sign-in there, but no public address for the sign-in messages.
+    let stderr = serve_refusal(&["--bind", "0.0.0.0:0", "--auth", "required"], &[]);
+    assert!(stderr.contains("needs AOMI_PUBLIC_URL"), "{stderr}");
+    // A secret too short to resist guessing.
+    let stderr = serve_refusal(&["--bind", "127.0.0.1:0"], &[("AOMI_AUTH_SECRET", "hunter2")]);
+    assert!(stderr.contains("AOMI_AUTH_SECRET is 7 bytes long; it must be at least 32"), "{stderr}");
+    // A public URL with a path.
+    let stderr = serve_refusal(&["--bind", "127.0.0.1:0"], &[("AOMI_PUBLIC_URL", "https://aomi.example/app")]);
+    assert!(stderr.contains("must be an origin only"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_adds_configured_connect_sources_to_the_policy_and_refuses_bad_ones() {
     let (_server, url) = serve(&[("AOMI_CSP_CONNECT_SRC", "https://relay.example.org wss://relay.example.org")]);
@@ -191,15 +232,7 @@ async fn serve_adds_configured_connect_sources_to_the_policy_and_refuses_bad_one
     let policy = response.headers()["content-security-policy"].to_str().unwrap();
     assert!(policy.contains("connect-src 'self' https://relay.example.org wss://relay.example.org;"), "{policy}");
 
-    let dir = aomi_store::testing::TempDir::new();
-    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("AOMI_DATA_DIR", dir.path())
-        .env("AOMI_CSP_CONNECT_SRC", "https://a.example;script-src")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refusal(&["--bind", "127.0.0.1:0"], &[("AOMI_CSP_CONNECT_SRC", "https://a.example;script-src")]);
     assert!(stderr.contains("is not a Content-Security-Policy source"), "{stderr}");
 }
 
