@@ -382,7 +382,8 @@ fn eval_scripted_passes_the_repository_scenarios() {
     assert!(stdout.contains("| fifty-turn-chat | pass | 1/1 | 100% | 50 |"), "{stdout}");
     assert!(stdout.contains("| chain-wrap-eth | pass | 1/1 | 100% | 1 |"), "{stdout}");
     assert!(stdout.contains("| chain-network-switch | pass | 1/1 | 100% | 2 |"), "{stdout}");
-    assert!(stdout.contains("17 passed, 0 failed, 0 skipped; overall pass rate 100.0%"), "{stdout}");
+    assert!(stdout.contains("18 passed, 0 failed, 0 skipped; overall pass rate 100.0%"), "{stdout}");
+    assert!(stdout.contains("| chain-override-needs-user | pass | 1/1 | 100% | 2 |"), "{stdout}");
     let devnets = started_devnets(&stderr);
     assert_eq!(devnets.len(), 2, "the devnet and devnet-b: {stderr}");
     assert_stopped(&devnets);
