@@ -1,5 +1,6 @@
 // The page in real Chromium against a real `aomi serve` and the stub model: streaming, tool cards,
 // errors, resuming after a reload, the wallet context of each turn, network switching, history.
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -24,12 +25,27 @@ const script = {
   timing: { ttft_ms: 0, tokens_per_second: 12, chars_per_token: 4 },
 };
 
+/** A local HTTP server standing in for a tracking pixel's host: it counts the requests it gets. */
+let pixel;
+let pixelRequests = 0;
+
 let aomi;
 before(async () => {
+  pixel = createServer((_request, response) => {
+    pixelRequests += 1;
+    response.writeHead(200, { 'content-type': 'image/gif' }).end(Buffer.from('R0lGODlhAQABAAAAACw=', 'base64'));
+  });
+  await new Promise(resolve => pixel.listen(0, '127.0.0.1', resolve));
+  const image = `http://127.0.0.1:${pixel.address().port}/pixel.gif?d=0xfeedface`;
+  script.rules.unshift({
+    when: { last_user_contains: 'picture' },
+    reply: { text: `Here it is: ![the chart](${image}) and ![](${image}&again).` },
+  });
   aomi = await startAomi(script);
 });
 after(async () => {
   await aomi?.stop();
+  pixel?.close();
 });
 
 /** The text of the last assistant message. */
@@ -71,6 +87,29 @@ describe('chat', () => {
     } finally {
       await browser.close();
     }
+  });
+
+  test('an image in the model\'s answer is never loaded: it is a link, and its host gets no request', async () => {
+    const browser = await openBrowser();
+    const { page } = browser;
+    try {
+      await page.goto(aomi.url);
+      await send(page, 'show me a picture');
+      const answer = lastAnswer(page);
+      await answer.getByText('Here it is:').waitFor();
+      await page.getByRole('button', { name: 'Send' }).waitFor();
+      assert.equal(await answer.locator('img').count(), 0);
+      const links = answer.locator('a.image-link');
+      assert.deepEqual(await links.allTextContents(), ['the chart', `http://127.0.0.1:${pixel.address().port}/pixel.gif?d=0xfeedface&again`]);
+      // A reload renders it from the stored history: still no request.
+      await page.reload();
+      await lastAnswer(page).getByText('Here it is:').waitFor();
+      assert.equal(pixelRequests, 0, 'the page never asked the image host');
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+    assert.equal(pixelRequests, 0);
   });
 
   test('a model error shows in the chat, and the chat goes on', async () => {

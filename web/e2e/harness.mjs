@@ -124,19 +124,41 @@ export async function openBrowser({ wallet, viewport = { width: 1280, height: 86
     colorScheme,
   });
   if (wallet) {
+    // The wallet's node requests run here, outside the page, as an extension's do.
+    await context.exposeBinding('__aomiWalletRpc', async (_source, url, request) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      return response.json();
+    });
     await context.addInitScript(`(${WALLET_SOURCE.trim().replace(/;$/, '')})(${JSON.stringify(wallet)});`);
   }
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
+  const violations = [];
   page.on('pageerror', error => errors.push(error));
+  // Chromium reports what the Content-Security-Policy blocked on the console.
+  page.on('console', message => {
+    if (/Content Security Policy/i.test(message.text())) {
+      const violation = new Error(`CSP violation: ${message.text()}`);
+      violations.push(violation);
+      errors.push(violation);
+    }
+  });
   return {
     page,
     context,
-    /** Uncaught errors in the page so far. */
+    /** Uncaught errors in the page so far, and what the Content-Security-Policy blocked. */
     errors,
+    /** What the Content-Security-Policy blocked so far. */
+    violations,
+    /** Closes the browser; fails the test if the Content-Security-Policy blocked anything. */
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+      if (violations.length > 0) throw new Error(violations.map(v => v.message).join('\n'));
     },
   };
 }

@@ -61,6 +61,14 @@ const script = {
         },
       },
     },
+    {
+      // A model steered by what it read sets the override itself: held back all the same; the
+      // person's "Send anyway" lets the same call through, to a review that asks twice.
+      when: { last_user_contains: 'let my friend spend' },
+      reply: { tool_calls: { text: 'I prepared the approval.', calls: [approveFriend()] } },
+    },
+    { when: { last_user_contains: 'Send it anyway' }, reply: { tool_calls: { text: 'As you wish: here it is again.', calls: [approveFriend()] } } },
+    { when: { last_tool_result_contains: 'approval-spender-not-contract' }, reply: { text: 'I did not send it: your friend\'s address is an ordinary account, not a contract, and an approval to one is how wallet drainers take tokens. If you know this account, press "Send anyway".' } },
     { when: { last_tool_result_contains: 'NOT sent' }, reply: { text: 'I did not send it: the simulation shows the transfer would fail, because your balance is smaller than 5,000,000 USDC.' } },
     { when: { last_user_contains: 'time' }, reply: { tool_calls: { text: 'Let me read the clock first.', calls: [{ name: 'get_current_time', arguments: {} }] } } },
     { when: { last_tool_result_contains: 'utc' }, reply: { text: ANSWER } },
@@ -68,6 +76,19 @@ const script = {
   ],
   fallback: { text: 'Hello!' },
 };
+
+function approveFriend() {
+  return {
+    name: 'send_transaction_to_wallet',
+    arguments: {
+      to: devnet.contracts.usdc,
+      signature: 'approve(address,uint256)',
+      args: [FRIEND, '100000000'],
+      description: 'Let 0x7099…79C8 spend 100 USDC',
+      override_failed_simulation: true,
+    },
+  };
+}
 
 const ME = DEV_ACCOUNT;
 
@@ -147,6 +168,25 @@ try {
     await page.getByRole('region', { name: 'Transaction not sent' }).waitFor();
     await page.getByText('I did not send it').waitFor();
     await shoot(page, 'held-back-dark');
+    await browser.close();
+  }
+
+  {
+    const browser = await openBrowser({ wallet: wallet(devnet.accounts[5]), viewport: { width: 1280, height: 1000 } });
+    const { page } = browser;
+    await page.goto(aomi.url);
+    await page.getByRole('button', { name: 'Connect wallet' }).click();
+    await page.locator('.wallet-button.connected').waitFor();
+    await send(page, 'let my friend spend 100 USDC');
+    const held = page.getByRole('region', { name: 'Transaction not sent' });
+    await held.getByRole('button', { name: 'Send anyway' }).waitFor();
+    await shoot(page, 'send-anyway-dark');
+    await held.getByRole('button', { name: 'Send anyway' }).click();
+    const review = page.getByRole('region', { name: 'Review transaction' });
+    await review.getByRole('button', { name: 'Send despite the warning' }).click();
+    await review.getByRole('button', { name: 'Confirm: send despite the warning' }).waitFor();
+    await review.scrollIntoViewIfNeeded();
+    await shoot(page, 'danger-review-dark');
     await browser.close();
   }
 

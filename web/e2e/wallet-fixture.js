@@ -5,7 +5,9 @@
 // installed wallets do, and remembers the site's connection and chain across reloads, as they do.
 //
 // Configured by the object passed to it: { accounts, chainId, chains, rpcUrls: {chainId: url},
-// rejectTransactions, rejectSignatures }. Every request is logged in window.__aomiWalletLog.
+// rejectTransactions, rejectSignatures }. Every request is logged in window.__aomiWalletLog. Its node
+// requests go through window.__aomiWalletRpc when the harness provides it: they run outside the
+// page, as a real wallet extension's do, so the page's Content-Security-Policy does not apply.
 (config => {
   const store = {
     get: (key, fallback) => {
@@ -26,12 +28,12 @@
   async function forward(method, params) {
     const url = (config.rpcUrls ?? {})[chainId];
     if (!url) throw rpcError(4200, `the test wallet has no node for chain ${chainId} (${method})`);
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: log.length, method, params: params ?? [] }),
-    });
-    const body = await response.json();
+    const request = { jsonrpc: '2.0', id: log.length, method, params: params ?? [] };
+    const body = window.__aomiWalletRpc
+      ? await window.__aomiWalletRpc(url, request)
+      : await (
+          await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) })
+        ).json();
     if (body.error) throw rpcError(body.error.code, body.error.message);
     return body.result;
   }

@@ -1,7 +1,9 @@
 // The wallet end to end: real anvil devnets (`aomi devnet`), a real `aomi serve` reading them, and
 // the fixture wallet in Chromium signing through anvil's unlocked dev accounts. A transfer is
 // reviewed, approved and mined, and the turn continues; a rejection reaches the model; switching
-// the network in the page makes the next answer read the other chain.
+// the network in the page makes the next answer read the other chain. A transaction held back by
+// its simulation reaches the wallet only after the person's own "Send anyway", and a danger warning
+// takes a second click.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -42,6 +44,10 @@ before(async () => {
           },
         },
       },
+      // A model steered by what it read insists on its own, from its first call: the server holds it.
+      { when: { last_user_contains: 'let my friend spend' }, reply: { tool_calls: { calls: [approveFriend()] } } },
+      // The person's "Send anyway" (the page's button) asks again: now the server lets it through.
+      { when: { last_user_contains: 'Send it anyway' }, reply: { tool_calls: { calls: [approveFriend()] } } },
       { when: { last_user_contains: 'balance' }, reply: { tool_calls: { calls: [{ name: 'get_balance', arguments: { address: marked } }] } } },
       { when: { last_tool_result_contains: 'readFunctions' }, reply: { text: 'That is the devnet USDC.' } },
       { when: { last_user_contains: 'what contract' }, reply: { tool_calls: { calls: [{ name: 'get_contract', arguments: { address: devnet.contracts.usdc } }] } } },
@@ -69,6 +75,27 @@ async function walletBrowser(index, server = aomi) {
   await browser.page.getByRole('button', { name: 'Connect wallet' }).click();
   await browser.page.locator('.wallet-button.connected').waitFor();
   return { ...browser, account };
+}
+
+/** Lets dev account 7 (an address without code: a danger warning) spend 100 USDC, override set. */
+function approveFriend() {
+  return {
+    name: 'send_transaction_to_wallet',
+    arguments: {
+      to: devnet.contracts.usdc,
+      signature: 'approve(address,uint256)',
+      args: [devnet.accounts[7], '100000000'],
+      description: 'Let your friend spend 100 USDC',
+      override_failed_simulation: true,
+    },
+  };
+}
+
+/** The USDC `owner` lets `spender` spend, in base units. */
+async function allowance(owner, spender) {
+  const word = address => address.slice(2).toLowerCase().padStart(64, '0');
+  const data = `0xdd62ed3e${word(owner)}${word(spender)}`;
+  return BigInt(await rpc(devnet.url, 'eth_call', [{ to: devnet.contracts.usdc, data }, 'latest']));
 }
 
 const balance = async (url, address) => BigInt(await rpc(url, 'eth_getBalance', [address, 'latest']));
@@ -153,6 +180,43 @@ describe('wallet transactions', () => {
       assert.equal(await page.getByRole('region', { name: 'Review transaction' }).count(), 0);
       assert.equal((await page.evaluate(() => window.__aomiWalletLog)).filter(r => r.method === 'eth_sendTransaction').length, 0);
       assert.equal(await rpc(devnet.url, 'eth_getTransactionCount', [browser.account, 'latest']), nonce, 'nothing was sent');
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('only the person can send a held-back transaction: "Send anyway", then a danger review that takes two clicks', async () => {
+    const browser = await walletBrowser(6);
+    const { page } = browser;
+    const friend = devnet.accounts[7];
+    const sent = async () => (await page.evaluate(() => window.__aomiWalletLog)).filter(r => r.method === 'eth_sendTransaction').length;
+    try {
+      await send(page, 'please let my friend spend 100 USDC');
+      // The model set the override on its own: held back all the same, with the report and a button.
+      await lastAnswer(page).getByText('I did not send it').waitFor();
+      const held = page.getByRole('region', { name: 'Transaction not sent' });
+      assert.match(await held.locator('.warning.level-danger').textContent(), /ordinary account/);
+      assert.equal(await page.getByRole('region', { name: 'Review transaction' }).count(), 0);
+      assert.equal(await sent(), 0);
+
+      // The person decides: the button sends their message, and the same call reaches the wallet.
+      await held.getByRole('button', { name: 'Send anyway' }).click();
+      await page.locator('article.message.user').last().getByText('Send it anyway').waitFor();
+      const review = page.getByRole('region', { name: 'Review transaction' });
+      await review.locator('.warning.level-danger').waitFor();
+      const button = review.getByRole('button', { name: 'Send despite the warning' });
+      assert.match(await button.getAttribute('class'), /\bdanger\b/);
+      assert.doesNotMatch(await button.getAttribute('class'), /\bprimary\b/);
+      // The first click only arms it.
+      await button.click();
+      const confirm = review.getByRole('button', { name: 'Confirm: send despite the warning' });
+      await confirm.waitFor();
+      assert.equal(await sent(), 0, 'one click sends nothing');
+      await confirm.click();
+      await lastAnswer(page).locator('section.tool-card[data-tool="send_transaction_to_wallet"] .badge.success').waitFor();
+      assert.equal(await sent(), 1);
+      assert.equal(await allowance(browser.account, friend), 100_000_000n);
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();

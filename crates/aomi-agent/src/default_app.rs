@@ -113,6 +113,7 @@ impl DefaultApp {
         sink: &dyn TurnSink,
         usage: &mut Usage,
     ) -> FinishReason {
+        let origin = input.origin();
         // The oldest messages beyond the budget are left out (the newest, the new one first, stay whole).
         let mut history = aomi_llm::history::within_budget(input.history, self.config.history_token_budget);
         // A turn that continues an assistant message (a client tool's output came back) extends it.
@@ -143,11 +144,13 @@ impl DefaultApp {
                 .into_iter()
                 .partition(|call| self.scheduler.registry().get(&call.name).is_some_and(|tool| tool.runs_on_client()));
             let ran_tools = !server_calls.is_empty() || !client_calls.is_empty();
-            self.scheduler.run_all(server_calls, &input.chat_id, input.wallet.as_ref(), &sink).await;
+            self.scheduler.run_all(server_calls, &input.chat_id, input.wallet.as_ref(), &origin, &sink).await;
             // A client call is prepared on the server (validated, built); one that fails there is
             // an ordinary tool error for the model, one that succeeds waits for the client.
-            let prepared =
-                self.scheduler.prepare_client_calls(client_calls, &input.chat_id, input.wallet.as_ref(), &sink).await;
+            let prepared = self
+                .scheduler
+                .prepare_client_calls(client_calls, &input.chat_id, input.wallet.as_ref(), &origin, &sink)
+                .await;
             sink.emit(UiChunk::FinishStep);
             if prepared.iter().any(|call| call.outcome.is_ok()) {
                 // The client runs these (a wallet signs); the turn goes on when it sends the outcome.
@@ -280,7 +283,7 @@ impl DefaultApp {
             input: args.clone(),
         });
         let call = ToolCallRequest { id, name: tool, arguments: args };
-        self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), sink).await;
+        self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), &input.origin(), sink).await;
         sink.emit(UiChunk::FinishStep);
         FinishReason::Stop
     }

@@ -3,7 +3,7 @@
 use crate::BoxFuture;
 use crate::message::ChatMessage;
 use crate::stream::{FinishReason, UiChunk};
-use crate::turn::WalletContext;
+use crate::turn::{TurnOrigin, WalletContext};
 
 /// Receives the parts a turn produces, in order, as they happen.
 pub trait TurnSink: Send + Sync {
@@ -21,6 +21,13 @@ pub struct TurnInput {
     pub history: Vec<ChatMessage>,
     /// The wallet's state for this turn.
     pub wallet: Option<WalletContext>,
+}
+
+impl TurnInput {
+    /// What started the turn: the user's new message, or a client tool's answer.
+    pub fn origin(&self) -> TurnOrigin {
+        TurnOrigin::of(self.history.last())
+    }
 }
 
 /// Why an app could not run a turn. Anything that happens *during* a turn is reported as parts

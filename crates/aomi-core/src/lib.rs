@@ -34,7 +34,7 @@ pub use backend::{BackendError, ChatBackend, ChatSummary, PartStream};
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 pub use stream::{FinishReason, UiChunk};
 pub use tool::{DataFn, ProgressFn, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
-pub use turn::{TurnRequest, WalletContext};
+pub use turn::{TurnOrigin, TurnRequest, WalletContext};
 
 /// A boxed, sendable future: the return type of the async methods of this crate's traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

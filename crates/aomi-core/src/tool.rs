@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::BoxFuture;
-use crate::turn::WalletContext;
+use crate::turn::{TurnOrigin, WalletContext};
 
 /// A tool as the model sees it: name, description and a JSON schema of its arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +73,8 @@ pub struct ToolContext {
     pub tool_call_id: String,
     /// The wallet's state for this turn.
     pub wallet: Option<WalletContext>,
+    /// What started the turn ([`TurnOrigin::Continuation`] unless the caller says).
+    pub origin: TurnOrigin,
     progress: Option<ProgressFn>,
     data: Option<DataFn>,
 }
@@ -85,7 +87,20 @@ impl ToolContext {
         wallet: Option<WalletContext>,
         progress: Option<ProgressFn>,
     ) -> Self {
-        ToolContext { chat_id: chat_id.into(), tool_call_id: tool_call_id.into(), wallet, progress, data: None }
+        ToolContext {
+            chat_id: chat_id.into(),
+            tool_call_id: tool_call_id.into(),
+            wallet,
+            origin: TurnOrigin::default(),
+            progress,
+            data: None,
+        }
+    }
+
+    /// The same context in a turn started by `origin`.
+    pub fn with_origin(mut self, origin: TurnOrigin) -> Self {
+        self.origin = origin;
+        self
     }
 
     /// The same context with a sink for the tool's `data-*` parts.
@@ -116,6 +131,7 @@ impl fmt::Debug for ToolContext {
             .field("chat_id", &self.chat_id)
             .field("tool_call_id", &self.tool_call_id)
             .field("wallet", &self.wallet)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }

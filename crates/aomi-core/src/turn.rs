@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::message::ChatMessage;
+use crate::message::{ChatMessage, Role};
 
 /// The wallet's state when the turn was sent: the network it is on and, if connected, its address.
 ///
@@ -33,6 +33,40 @@ pub struct TurnRequest {
     /// The wallet the turn speaks for (lower case): its sign-in session's or, where sign-in is
     /// optional, the one it names. It owns a chat the turn starts; `None` starts an anonymous chat.
     pub owner: Option<String>,
+}
+
+/// What started a turn. Only the server knows it, and a tool reads it from its
+/// [`ToolContext`](crate::ToolContext): it is how a tool tells the user's own word (a new message)
+/// from the model's, whose arguments can say anything (text in a token name or a search result
+/// can steer them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TurnOrigin {
+    /// The user sent a message: this one, by its id.
+    UserMessage {
+        /// The message's id.
+        id: String,
+    },
+    /// No user message: a client tool's answer (the wallet's) continues the turn, or nobody said.
+    #[default]
+    Continuation,
+}
+
+impl TurnOrigin {
+    /// What started a turn whose history ends with `last` (the turn's new message).
+    pub fn of(last: Option<&ChatMessage>) -> Self {
+        match last {
+            Some(message) if message.role == Role::User => TurnOrigin::UserMessage { id: message.id.clone() },
+            _ => TurnOrigin::Continuation,
+        }
+    }
+
+    /// The id of the user message that started the turn, if a user message did.
+    pub fn user_message(&self) -> Option<&str> {
+        match self {
+            TurnOrigin::UserMessage { id } => Some(id),
+            TurnOrigin::Continuation => None,
+        }
+    }
 }
 
 /// The app a request names when it names none.

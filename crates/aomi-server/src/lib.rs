@@ -18,6 +18,7 @@ pub mod auth;
 mod backend;
 mod error;
 mod follow;
+pub mod headers;
 pub mod limits;
 pub mod metrics;
 mod routes;
@@ -109,11 +110,18 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// The built web page to serve at `/` (`index.html` and its assets); none serves only the API.
     pub web_dir: Option<PathBuf>,
+    /// The security headers of every answer (the page's Content-Security-Policy and others).
+    pub headers: headers::SecurityHeaders,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: DEFAULT_BODY_LIMIT, web_dir: None }
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit: DEFAULT_BODY_LIMIT,
+            web_dir: None,
+            headers: headers::SecurityHeaders::default(),
+        }
     }
 }
 
@@ -138,6 +146,8 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Outermost, so that every answer has them, errors of the layers above included.
+        .layer(axum::middleware::from_fn_with_state(Arc::new(config.headers.clone()), headers::add))
 }
 
 /// Binds `config.bind` and serves until `shutdown` completes. Returns the bound address through

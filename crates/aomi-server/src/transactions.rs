@@ -4,6 +4,8 @@
 //! A request is recorded under `<chat id>/<tool call id>` (a tool call id is unique within its
 //! chat, not across chats) when `send_transaction_to_wallet` sends it to the wallet; the wallet's
 //! answer (a hash, or a rejection) sets its outcome when the client returns the call's output.
+//! A request the simulation held back is recorded too, as held, with the user message of its turn:
+//! the tool reads the holds to decide whether a later override comes from the user.
 
 use std::sync::Arc;
 
@@ -11,7 +13,9 @@ use aomi_chain::{ChainSessions, ContractDb, Etherscan};
 use aomi_core::{BoxFuture, ChatMessage, MessagePart, ToolState};
 use aomi_store::{NewTransaction, Store, StoreError, TransactionOutcome};
 use aomi_tools::ToolRegistry;
-use aomi_tools::chain::{RequestedTransaction, SimulateBeforeSend, TransactionRecorder, contract_tools};
+use aomi_tools::chain::{
+    HeldTransaction, RequestedTransaction, SimulateBeforeSend, TransactionRecorder, contract_tools,
+};
 
 /// The tool whose calls are transactions.
 const SEND_TOOL: &str = "send_transaction_to_wallet";
@@ -43,25 +47,58 @@ pub fn transaction_id(chat_id: &str, tool_call_id: &str) -> String {
     format!("{chat_id}/{tool_call_id}")
 }
 
+fn new_transaction(transaction: RequestedTransaction) -> NewTransaction {
+    NewTransaction {
+        id: transaction_id(&transaction.chat_id, &transaction.id),
+        chat_id: transaction.chat_id,
+        message_id: None,
+        chain_id: transaction.chain_id,
+        from: transaction.from,
+        request: transaction.request,
+        simulation: transaction.simulation,
+    }
+}
+
 impl TransactionRecorder for StoreTransactions {
     fn record<'a>(&'a self, transaction: RequestedTransaction) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(
+            async move { self.store.put_transaction(&new_transaction(transaction)).await.map_err(|e| e.to_string()) },
+        )
+    }
+
+    fn record_hold<'a>(
+        &'a self,
+        transaction: RequestedTransaction,
+        user_message: Option<String>,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let record = NewTransaction {
-                id: transaction_id(&transaction.chat_id, &transaction.id),
-                chat_id: transaction.chat_id,
-                message_id: None,
-                chain_id: transaction.chain_id,
-                from: transaction.from,
-                request: transaction.request,
-                simulation: transaction.simulation,
-            };
-            self.store.put_transaction(&record).await.map_err(|e| e.to_string())
+            let record = new_transaction(transaction);
+            self.store.put_transaction(&record).await.map_err(|e| e.to_string())?;
+            let held = TransactionOutcome::Held { user_message };
+            self.store.set_transaction_outcome(&record.id, &held).await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn holds<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<HeldTransaction>, String>> {
+        Box::pin(async move {
+            let all = self.store.chat_transactions(chat_id).await.map_err(|e| e.to_string())?;
+            Ok(all
+                .into_iter()
+                .filter_map(|record| match record.outcome {
+                    TransactionOutcome::Held { user_message } => {
+                        Some(HeldTransaction { request: record.request.request, user_message })
+                    }
+                    _ => None,
+                })
+                .collect())
         })
     }
 }
 
 /// Sets the outcome of every wallet request of `stored` that `incoming` answers: sent with its
-/// hash, or rejected with the wallet's reason. A request that was never recorded is skipped.
+/// hash, or rejected with the wallet's reason. Only a pending request changes: one never recorded
+/// is skipped, and a held one (its call ended with the hold, and comes back in every later copy
+/// of the message) stays held.
 pub(crate) async fn record_outcomes(store: &dyn Store, chat_id: &str, stored: &ChatMessage, incoming: &ChatMessage) {
     for part in &stored.parts {
         let MessagePart::Tool(tool) = part else { continue };
@@ -81,6 +118,14 @@ pub(crate) async fn record_outcomes(store: &dyn Store, chat_id: &str, stored: &C
             _ => continue,
         };
         let id = transaction_id(chat_id, &tool.tool_call_id);
+        match store.transaction(&id).await {
+            Ok(Some(record)) if record.outcome == TransactionOutcome::Pending => {}
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(%error, %id, "the wallet's answer was not recorded");
+                continue;
+            }
+        }
         match store.set_transaction_outcome(&id, &outcome).await {
             Ok(()) | Err(StoreError::TransactionNotFound(_)) => {}
             Err(error) => tracing::warn!(%error, %id, "the wallet's answer was not recorded"),

@@ -17,12 +17,14 @@ pub(crate) const SQLITE: &[Embedded] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "contract_implementation", include_str!("../migrations/sqlite/0002_contract_implementation.sql")),
     (3, "sign_in", include_str!("../migrations/sqlite/0003_sign_in.sql")),
+    (4, "transaction_held", include_str!("../migrations/sqlite/0004_transaction_held.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "contract_implementation", include_str!("../migrations/postgres/0002_contract_implementation.sql")),
     (3, "sign_in", include_str!("../migrations/postgres/0003_sign_in.sql")),
+    (4, "transaction_held", include_str!("../migrations/postgres/0004_transaction_held.sql")),
 ];
 
 pub(crate) fn migrator(migrations: &[Embedded]) -> Migrator {
@@ -59,5 +61,33 @@ mod tests {
         assert_eq!(listed(SQLITE), files("sqlite"));
         assert_eq!(listed(POSTGRES), files("postgres"));
         assert_eq!(files("sqlite"), files("postgres"), "the two schemas move together");
+    }
+
+    /// SQLite's 0004 rebuilds the transactions table: what was recorded before stays.
+    #[tokio::test]
+    async fn the_rebuilt_transactions_table_keeps_its_rows() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        migrator(&SQLITE[..2]).run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO chats (id, app, created_at, updated_at) VALUES ('c1', 'default', 1, 1)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO transactions (id, chat_id, chain_id, request, status, detail, created_at, updated_at)
+             VALUES ('t1', 'c1', 1, '{}', 'sent', '0xab', 1, 2)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        migrator(SQLITE).run(&pool).await.unwrap();
+        let row: (String, String, String) =
+            sqlx::query_as("SELECT chat_id, status, detail FROM transactions WHERE id = 't1'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(row, ("c1".into(), "sent".into(), "0xab".into()));
+        sqlx::query("UPDATE transactions SET status = 'held' WHERE id = 't1'").execute(&pool).await.unwrap();
+        let bad = sqlx::query("UPDATE transactions SET status = 'lost' WHERE id = 't1'").execute(&pool).await;
+        assert!(bad.is_err(), "the CHECK constraint is still there");
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! The server never signs: a transaction here is a *request* (what the model prepared, as JSON:
 //! `to`, `value`, `data`, …), the simulation report shown to the person, and the outcome the
-//! wallet reported back (sent with a hash, rejected, or failed).
+//! wallet reported back (sent with a hash, rejected, or failed). A request the simulation held
+//! back never reached the wallet; it is kept as *held*, because only a user message that comes
+//! after the hold can send that same transaction anyway.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -52,6 +54,13 @@ pub enum TransactionOutcome {
         /// Why.
         error: String,
     },
+    /// The simulation held it back (it fails, or a danger warning fired): it never reached the
+    /// wallet, and its report was shown to the person.
+    Held {
+        /// The id of the user message that started the turn it was held in (none in a turn that a
+        /// wallet's answer continued): only a later user message can ask to send it anyway.
+        user_message: Option<String>,
+    },
 }
 
 impl TransactionOutcome {
@@ -61,6 +70,7 @@ impl TransactionOutcome {
             TransactionOutcome::Sent { .. } => "sent",
             TransactionOutcome::Rejected { .. } => "rejected",
             TransactionOutcome::Failed { .. } => "failed",
+            TransactionOutcome::Held { .. } => "held",
         }
     }
 
@@ -71,6 +81,7 @@ impl TransactionOutcome {
             TransactionOutcome::Sent { tx_hash } => Some(tx_hash),
             TransactionOutcome::Rejected { reason } => reason.as_deref(),
             TransactionOutcome::Failed { error } => Some(error),
+            TransactionOutcome::Held { user_message } => user_message.as_deref(),
         }
     }
 
@@ -80,6 +91,7 @@ impl TransactionOutcome {
             "sent" => TransactionOutcome::Sent { tx_hash: detail.unwrap_or_default() },
             "rejected" => TransactionOutcome::Rejected { reason: detail },
             "failed" => TransactionOutcome::Failed { error: detail.unwrap_or_default() },
+            "held" => TransactionOutcome::Held { user_message: detail },
             other => return Err(StoreError::Corrupt(format!("unknown transaction status \"{other}\""))),
         })
     }

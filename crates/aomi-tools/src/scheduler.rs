@@ -4,7 +4,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aomi_core::{ToolContext, ToolError, ToolOutput, TurnSink, UiChunk, WalletContext};
+use aomi_core::{ToolContext, ToolError, ToolOutput, TurnOrigin, TurnSink, UiChunk, WalletContext};
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Value, json};
@@ -68,15 +68,16 @@ impl ToolScheduler {
     /// Runs every call at once and returns their results in the order of `calls`. Each result is
     /// emitted to `sink` as soon as its call ends (`tool-output-available` / `tool-output-error`),
     /// progress reports as transient `data-tool-progress` parts, and the tools' own data parts as
-    /// `data-<name>`.
+    /// `data-<name>`. `origin` (what started the turn) goes to every call's context.
     pub async fn run_all(
         &self,
         calls: Vec<ToolCallRequest>,
         chat_id: &str,
         wallet: Option<&WalletContext>,
+        origin: &TurnOrigin,
         sink: &dyn TurnSink,
     ) -> Vec<ToolCallResult> {
-        self.run(calls, chat_id, wallet, sink, false).await
+        self.run(calls, chat_id, wallet, origin, sink, false).await
     }
 
     /// Prepares calls of client-side tools (wallet actions): runs each tool's `call` on the server,
@@ -89,9 +90,10 @@ impl ToolScheduler {
         calls: Vec<ToolCallRequest>,
         chat_id: &str,
         wallet: Option<&WalletContext>,
+        origin: &TurnOrigin,
         sink: &dyn TurnSink,
     ) -> Vec<ToolCallResult> {
-        self.run(calls, chat_id, wallet, sink, true).await
+        self.run(calls, chat_id, wallet, origin, sink, true).await
     }
 
     async fn run(
@@ -99,6 +101,7 @@ impl ToolScheduler {
         calls: Vec<ToolCallRequest>,
         chat_id: &str,
         wallet: Option<&WalletContext>,
+        origin: &TurnOrigin,
         sink: &dyn TurnSink,
         for_client: bool,
     ) -> Vec<ToolCallResult> {
@@ -124,7 +127,9 @@ impl ToolScheduler {
                 let data = Arc::new(move |name: String, data: Value| {
                     let _ = data_tx.send(UiChunk::data(name, cut_value(data, limit)));
                 });
-                let ctx = ToolContext::new(chat_id, &call.id, wallet.cloned(), Some(progress)).with_data(data);
+                let ctx = ToolContext::new(chat_id, &call.id, wallet.cloned(), Some(progress))
+                    .with_data(data)
+                    .with_origin(origin.clone());
                 self.run_one(call, ctx).map(move |outcome| (index, cut_outcome(outcome, limit)))
             })
             .collect();

@@ -49,6 +49,8 @@ pub struct FileConfig {
     pub cookie_secure: Option<bool>,
     /// Serve a non-loopback address without required sign-in (`AOMI_ALLOW_UNAUTHENTICATED`).
     pub allow_unauthenticated: Option<bool>,
+    /// Origins the page may connect to beside its own (`AOMI_CSP_CONNECT_SRC`).
+    pub csp_connect_src: Option<Vec<String>>,
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsConfig,

@@ -82,6 +82,11 @@ pub struct ServeArgs {
     /// turns on the configured model and name any wallet.
     #[arg(long, env = "AOMI_ALLOW_UNAUTHENTICATED")]
     allow_unauthenticated: bool,
+    /// Origins the page may connect to beside its own, space-separated, added to the
+    /// Content-Security-Policy's connect-src (a page built with a wallet SDK that has servers of
+    /// its own, such as WalletConnect's relay) [default: none].
+    #[arg(long, env = "AOMI_CSP_CONNECT_SRC", value_delimiter = ' ', num_args = 0..)]
+    csp_connect_src: Vec<String>,
 }
 
 /// Where `make run` builds the web page, relative to the repository root.
@@ -157,10 +162,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
     backend.start().await.context("cannot recover the turns of a previous run")?;
+    let connect_src = match args.csp_connect_src.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>() {
+        sources if sources.is_empty() => file.csp_connect_src.clone().unwrap_or_default(),
+        sources => sources,
+    };
     let config = ServerConfig {
         bind,
         body_limit: file.body_limit.unwrap_or(aomi_server::DEFAULT_BODY_LIMIT),
         web_dir: web_dir(args.web_dir.clone().or(file.web_dir.clone())),
+        headers: aomi_server::headers::SecurityHeaders::new(&connect_src).context("AOMI_CSP_CONNECT_SRC")?,
     };
     let stopping = Arc::clone(&backend);
     aomi_server::serve(

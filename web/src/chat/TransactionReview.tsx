@@ -1,6 +1,9 @@
 // The review of a transaction the model asks the wallet to send: what the simulation says will
 // happen (balance changes, approvals, fee, risk warnings), the decoded call, the raw fields. The
-// person approves (the wallet signs and sends) or rejects (the model is told).
+// person approves (the wallet signs and sends) or rejects (the model is told). A transaction that
+// would fail, or that a danger warning flags, takes two clicks: the first only arms the button.
+import { useState } from 'react';
+
 import { AlertIcon, ShieldIcon, Spinner } from '../icons';
 import { isAddress } from '../lib/address';
 import { formatUnits, toBigInt } from '../lib/amount';
@@ -179,6 +182,17 @@ export function TransactionReview({
   const busy = phase.kind === 'switching' || phase.kind === 'signing' || phase.kind === 'confirming';
   const decoded = tx.decoded;
   const fails = simulation.kind === 'ready' && !simulation.report.success;
+  const warned = simulation.kind === 'ready' && simulation.report.warnings.some(warning => warning.level === 'danger');
+  const danger = fails || warned;
+  // The first click on a dangerous transaction only arms the button; the second sends.
+  const [armed, setArmed] = useState(false);
+  const approve = () => {
+    if (danger && connected && !armed) {
+      setArmed(true);
+      return;
+    }
+    onApprove();
+  };
   let value: bigint = 0n;
   try {
     value = toBigInt(tx.value ?? '0');
@@ -288,11 +302,25 @@ export function TransactionReview({
         </p>
       ) : null}
 
+      {armed && !busy ? (
+        <p className="warning level-danger review-confirm" role="alert">
+          <AlertIcon size={14} />{' '}
+          <span>
+            {fails ? 'The simulation says this transaction fails.' : 'The simulation warns of danger (above).'} Click again
+            to open your wallet anyway.
+          </span>
+        </p>
+      ) : null}
       <div className="review-actions">
         <button type="button" className="button secondary" onClick={onReject} disabled={busy}>
           Reject
         </button>
-        <button type="button" className={`button ${fails ? 'danger' : 'primary'}`} onClick={onApprove} disabled={busy}>
+        <button
+          type="button"
+          className={`button ${danger ? 'danger' : 'primary'}${armed ? ' armed' : ''}`}
+          onClick={approve}
+          disabled={busy}
+        >
           {phase.kind === 'switching' ? (
             <>
               <Spinner size={14} /> Switching network…
@@ -307,8 +335,12 @@ export function TransactionReview({
             </>
           ) : !connected ? (
             'Connect wallet to sign'
+          ) : armed ? (
+            fails ? 'Confirm: send although it fails' : 'Confirm: send despite the warning'
           ) : fails ? (
             'Sign anyway'
+          ) : warned ? (
+            'Send despite the warning'
           ) : (
             'Approve in wallet'
           )}

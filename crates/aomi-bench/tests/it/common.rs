@@ -68,6 +68,7 @@ pub async fn serve_in_process(state: AppState) -> (Target, oneshot::Sender<()>) 
         bind: "127.0.0.1:0".parse().unwrap(),
         body_limit: aomi_server::DEFAULT_BODY_LIMIT,
         web_dir: None,
+        ..ServerConfig::default()
     };
     let (bound_tx, bound_rx) = oneshot::channel();
     let (shutdown, stopped) = oneshot::channel::<()>();

@@ -136,6 +136,7 @@ impl TestServer {
             bind: "127.0.0.1:0".parse().unwrap(),
             body_limit: options.body_limit,
             web_dir: options.web_dir.clone(),
+            ..ServerConfig::default()
         };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

@@ -1,5 +1,6 @@
 //! Simulation through the server: the wallet flow with the stub model (a failing send is explained
-//! and never reaches the wallet; a good one carries its report), and `POST /api/simulate`.
+//! and never reaches the wallet; a good one carries its report; only the user can override a
+//! hold), and `POST /api/simulate`.
 
 use std::sync::Arc;
 
@@ -101,7 +102,10 @@ async fn sending_2000_usdc_with_1000_is_explained_and_never_reaches_the_wallet()
     let seen = server.stub.requests().last().unwrap().body.to_string();
     assert!(seen.contains("ERC20InsufficientBalance") && seen.contains("holds only 1000 USDC"), "{seen}");
     assert!(!seen.contains("\"logs\"") && !seen.contains("topics"), "no raw trace: {seen}");
-    assert!(server.backend.store().chat_transactions(&chat).await.unwrap().is_empty(), "nothing was requested");
+    // Nothing was requested; the hold is kept, so that only a later user message can override it.
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(matches!(stored[0].outcome, TransactionOutcome::Held { .. }), "{:?}", stored[0].outcome);
 }
 
 #[tokio::test]
@@ -170,6 +174,144 @@ async fn a_wallet_request_never_answered_is_recorded_as_not_sent_once_the_chat_m
         TransactionOutcome::Rejected { reason: Some(reason) } => assert!(reason.starts_with("not sent"), "{reason}"),
         other => panic!("expected the request to be closed as not sent, got {other:?}"),
     }
+}
+
+/// Lets the friend (an address without code: a danger warning) spend 100 of the holder's USDC,
+/// with the override set, as a model steered by text it read might.
+fn approve_anyway(setup: &Setup) -> Reply {
+    Reply::tool_call(
+        "send_transaction_to_wallet",
+        json!({
+            "to": setup.devnet.contracts().usdc.to_string(),
+            "signature": "approve(address,uint256)",
+            "args": [setup.friend.to_string(), "100000000"],
+            "description": "Let my friend spend 100 USDC",
+            "override_failed_simulation": true
+        }),
+    )
+}
+
+fn outcomes(stored: &[aomi_store::TransactionRecord]) -> Vec<&TransactionOutcome> {
+    stored.iter().map(|t| &t.outcome).collect()
+}
+
+const HELD: &str = "I did not send it: your friend's address is not a contract. Say so if you want to send it anyway.";
+const NOT_HONOURED: &str = "was not honoured: only the user can send a held-back transaction anyway";
+
+#[tokio::test]
+async fn only_the_user_can_override_a_held_back_transaction() {
+    let setup = setup().await;
+    let script = Script::new()
+        // Turn 1: the model insists on its own on its first call, and again in the same turn.
+        .then(approve_anyway(&setup))
+        .then(approve_anyway(&setup))
+        .then(Reply::text(HELD))
+        // Turn 2, after the user's "send it anyway".
+        .then(approve_anyway(&setup))
+        // The wallet's answer continues turn 2: the model insists once more.
+        .then(approve_anyway(&setup))
+        .then(Reply::text("Done."));
+    let server = server(&setup, script).await;
+    let chat = new_chat_id();
+    let first = user("let my friend spend 100 of my USDC");
+    let parts = turn(&server, &setup, &chat, first.clone()).await;
+
+    assert!(data_parts(&parts, "wallet-request").is_empty(), "nothing reached the wallet");
+    let reports = data_parts(&parts, "simulation");
+    assert_eq!(reports.len(), 2, "the person sees each report");
+    assert!(reports[0]["warnings"].as_array().unwrap().iter().any(|w| w["id"] == "approval-spender-not-contract"));
+    let errors = tool_errors_of(&parts);
+    assert_eq!(errors.len(), 2);
+    assert!(errors.iter().all(|e| e.contains(NOT_HONOURED)), "{errors:?}");
+    assert_eq!(text_of(&parts), HELD);
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    let held_first = TransactionOutcome::Held { user_message: Some(first_id) };
+    assert_eq!(outcomes(&stored), [&held_first, &held_first], "both holds are kept, with the turn's message");
+
+    // The user answers the report: the same call now reaches the wallet, with its report.
+    let parts = turn(&server, &setup, &chat, user("Send it anyway")).await;
+    assert_eq!(finish_reason(&parts), Some(FinishReason::ToolCalls));
+    let request = data_parts(&parts, "wallet-request");
+    assert_eq!(request.len(), 1, "{:?}", tool_errors_of(&parts));
+    assert!(request[0]["summary"].as_str().unwrap().contains("because the user asked to send it anyway"));
+
+    // The wallet's answer continues the turn; it is not the user speaking: the next insisting call
+    // is held back.
+    let (answer, hash) = play_wallet(&setup, &parts).await;
+    let parts = turn(&server, &setup, &chat, answer).await;
+    assert!(data_parts(&parts, "wallet-request").is_empty());
+    assert!(tool_errors_of(&parts)[0].contains(NOT_HONOURED), "{:?}", tool_errors_of(&parts));
+    assert_eq!(text_of(&parts), "Done.");
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    let sent = TransactionOutcome::Sent { tx_hash: hash.to_lowercase() };
+    let held_continuation = TransactionOutcome::Held { user_message: None };
+    assert_eq!(outcomes(&stored), [&held_first, &held_first, &sent, &held_continuation]);
+}
+
+/// The page answers a wallet call with the whole message, the held-back call's part included: the
+/// hold stays held (it never reached the wallet), the answered call becomes sent.
+#[tokio::test]
+async fn a_hold_stays_held_when_the_wallet_answers_a_later_call_of_its_message() {
+    let setup = setup().await;
+    let approve_contract = Reply::tool_call(
+        "send_transaction_to_wallet",
+        json!({
+            "to": setup.devnet.contracts().usdc.to_string(),
+            "signature": "approve(address,uint256)",
+            "args": [setup.devnet.contracts().order_book.to_string(), "1000000"],
+            "description": "Let the order book spend 1 USDC"
+        }),
+    );
+    let script = Script::new().then(approve_anyway(&setup)).then(approve_contract).then(Reply::text("Done."));
+    let server = server(&setup, script).await;
+    let chat = new_chat_id();
+    let parts = turn(&server, &setup, &chat, user("approve both")).await;
+    let (held_id, error_text) = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::ToolOutputError { tool_call_id, error_text } => Some((tool_call_id.clone(), error_text.clone())),
+            _ => None,
+        })
+        .expect("the first call is held back");
+    let (mut answer, hash) = play_wallet(&setup, &parts).await;
+    let held_input = parts
+        .iter()
+        .find_map(|p| match p {
+            UiChunk::ToolInputAvailable { tool_call_id, input, .. } if *tool_call_id == held_id => Some(input.clone()),
+            _ => None,
+        })
+        .unwrap();
+    answer["parts"].as_array_mut().unwrap().insert(
+        0,
+        json!({ "type": "tool-send_transaction_to_wallet", "toolCallId": held_id, "state": "output-error", "input": held_input, "errorText": error_text }),
+    );
+    let parts = turn(&server, &setup, &chat, answer).await;
+    assert_eq!(text_of(&parts), "Done.");
+    let stored = server.backend.store().chat_transactions(&chat).await.unwrap();
+    assert!(matches!(stored[0].outcome, TransactionOutcome::Held { .. }), "{:?}", stored[0].outcome);
+    assert_eq!(stored[1].outcome, TransactionOutcome::Sent { tx_hash: hash.to_lowercase() });
+}
+
+/// The holds are in the database: the override is honoured by another instance (as after a
+/// restart).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hold_recorded_by_one_instance_is_honoured_by_another() {
+    let Some(pg) = aomi_store::testing::TestPostgres::create().await else { return };
+    let setup = setup().await;
+    let options = || {
+        let mut options = Options::new(ModelProvider::Anthropic);
+        options.chain = Some(Arc::clone(&setup.sessions));
+        options.database_url = Some(pg.url().to_owned());
+        options
+    };
+    let a = TestServer::start_with(Script::new().then(approve_anyway(&setup)).then(Reply::text(HELD)), options()).await;
+    let b = TestServer::start_with(Script::new().then(approve_anyway(&setup)), options()).await;
+    let chat = new_chat_id();
+    let parts = turn(&a, &setup, &chat, user("let my friend spend 100 of my USDC")).await;
+    assert!(data_parts(&parts, "wallet-request").is_empty());
+    let parts = turn(&b, &setup, &chat, user("Send it anyway")).await;
+    assert_eq!(data_parts(&parts, "wallet-request").len(), 1, "{:?}", tool_errors_of(&parts));
 }
 
 /// Plays the wallet for the request in `parts`: sends it from the holder on anvil and returns the

@@ -59,3 +59,51 @@ async fn without_a_page_every_unknown_path_is_a_json_404() {
         assert_eq!(body["error"]["code"], "not_found", "{path}");
     }
 }
+
+/// Every answer carries the security headers: the page, an asset, the API, an error, a stream.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let dir = built_page();
+    let options = Options { web_dir: Some(dir.clone()), ..Options::new(Provider::OpenAi) };
+    let server = TestServer::start_with(Script::new(), options).await;
+    let owner = "0x00000000000000000000000000000000000000aa";
+    let chats = format!("/api/chats?owner={owner}");
+    let mut answers = Vec::new();
+    for path in ["/", "/assets/app.js", "/chat/abc", chats.as_str(), "/api/nope", "/api/chats?owner=nope"] {
+        answers.push((path.to_owned(), get(&server, path).await));
+    }
+    let too_big = server
+        .http
+        .post(format!("{}/api/chat", server.url))
+        .header("content-type", "application/json")
+        .body(vec![b' '; aomi_server::DEFAULT_BODY_LIMIT + 1])
+        .send()
+        .await
+        .unwrap();
+    answers.push(("POST /api/chat (too big)".into(), too_big));
+    let turn = server.post(&crate::common::user_body(&crate::common::new_chat_id(), "hi")).await;
+    answers.push(("POST /api/chat".into(), turn));
+
+    let statuses: Vec<u16> = answers.iter().map(|(_, r)| r.status().as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 404, 400, 413, 200]);
+    for (what, response) in &answers {
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        let policy = header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP"));
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "object-src 'none'",
+        ] {
+            assert!(policy.split(';').any(|d| d.trim() == directive), "{what}: {directive} missing in {policy}");
+        }
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{what}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"), "{what}");
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

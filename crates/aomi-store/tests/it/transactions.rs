@@ -7,7 +7,11 @@ use serde_json::json;
 
 use crate::{ALICE, both, new_chat};
 
-both!(a_request_records_its_simulation_and_outcome, bad_transaction_input_is_refused);
+both!(
+    a_request_records_its_simulation_and_outcome,
+    bad_transaction_input_is_refused,
+    a_held_request_keeps_its_user_message
+);
 
 fn request(id: &str, chat_id: &str) -> NewTransaction {
     NewTransaction {
@@ -57,4 +61,16 @@ async fn bad_transaction_input_is_refused(store: Arc<dyn Store>) {
     let outcome = TransactionOutcome::Failed { error: "nonce too low".into() };
     assert!(matches!(store.set_transaction_outcome("tx9", &outcome).await, Err(StoreError::TransactionNotFound(_))));
     assert!(matches!(store.set_simulation("tx9", &json!({})).await, Err(StoreError::TransactionNotFound(_))));
+}
+
+async fn a_held_request_keeps_its_user_message(store: Arc<dyn Store>) {
+    store.ensure_chat(new_chat("c1", Some(ALICE))).await.unwrap();
+    for (id, held) in [
+        ("tx1", TransactionOutcome::Held { user_message: Some("u1".into()) }),
+        ("tx2", TransactionOutcome::Held { user_message: None }),
+    ] {
+        store.put_transaction(&request(id, "c1")).await.unwrap();
+        store.set_transaction_outcome(id, &held).await.unwrap();
+        assert_eq!(store.transaction(id).await.unwrap().unwrap().outcome, held, "the schema takes 'held'");
+    }
 }

@@ -27,7 +27,7 @@ pub use call::{CallViewFunction, EncodeFunctionCall};
 pub use contract::GetContract;
 pub use ens::{LookupAddress, ResolveEns};
 pub use network::SwitchNetwork;
-pub use simulate::{OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, TransactionRecorder};
+pub use simulate::{HeldTransaction, OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, TransactionRecorder};
 pub use tx::{GetReceipt, GetTransaction};
 pub use wallet::SendTransactionToWallet;
 

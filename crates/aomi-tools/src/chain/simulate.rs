@@ -6,14 +6,24 @@
 //!
 //! - the simulation succeeds and no warning is of level danger: the request goes to the wallet
 //!   (the call stays open), with the report recorded next to it;
-//! - the simulation fails, or a danger warning fires: the call ends with an error that holds the
-//!   short summary (never the trace), so the model explains it instead of sending. If the person,
-//!   knowing this, still wants to send, the model calls again with
-//!   `"override_failed_simulation": true`, and the request goes to the wallet with the report;
+//! - the simulation fails (or cannot run), or a danger warning fires: the request is *held back*.
+//!   The call ends with an error that holds the short summary (never the trace), so the model
+//!   explains it instead of sending, and the hold is recorded with the user message of the turn;
 //! - no wallet address is connected: nothing to simulate from; the request goes on, marked
 //!   unsimulated.
+//!
+//! **Only the user can override a hold.** The model may call again with
+//! `"override_failed_simulation": true`, but the flag is honoured only when this same transaction
+//! (chain, from, to, value, data) was held back earlier in this chat *and* the turn was started by a
+//! user message other than the one the hold happened under: the person has seen the report and
+//! spoken since. A first call, a second call in the same turn, or one in a turn that a wallet's
+//! answer continued is held back like any first call. Model text can say anything (text from a
+//! token name or a search result can steer it); only the turn's origin, which the server sets, says
+//! the user spoke. Holds are kept by the [`TransactionRecorder`] (the store's transactions table
+//! on a server), so the rule holds across turns and restarts.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aomi_chain::ChainSessions;
@@ -24,8 +34,12 @@ use serde_json::{Value, json};
 use super::{SendTransactionToWallet, failed};
 
 /// The argument the model sets only when the person insists on sending a transaction whose
-/// simulation failed or raised a danger warning.
+/// simulation failed or raised a danger warning (honoured only after a user message, see the
+/// module's documentation).
 pub const OVERRIDE_ARGUMENT: &str = "override_failed_simulation";
+
+/// How many holds a [`SimulateBeforeSend`] without a recorder remembers (the oldest go first).
+const REMEMBERED_HOLDS: usize = 1024;
 
 /// How long building, simulating and recording may take.
 const TIMEOUT: Duration = Duration::from_secs(45);
@@ -47,11 +61,93 @@ pub struct RequestedTransaction {
     pub simulation: Option<Value>,
 }
 
+/// A transaction request the simulation held back, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldTransaction {
+    /// The request as built (`chainId`, `from`, `to`, `value`, `data`, …).
+    pub request: Value,
+    /// The id of the user message that started the turn it was held in; `None` in a turn that a
+    /// wallet's answer continued.
+    pub user_message: Option<String>,
+}
+
 /// Where requested transactions and their simulation reports are kept (the server connects the
-/// store's transactions table here). A failure is logged; it does not hold the request back.
+/// store's transactions table here). A failure to record is logged; it does not hold a request
+/// back, and a failure to read the holds leaves the override refused.
 pub trait TransactionRecorder: Send + Sync {
     /// Records a request that goes to the wallet.
     fn record<'a>(&'a self, transaction: RequestedTransaction) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Records a request the simulation held back (never sent to the wallet), with its report
+    /// when it has one, held in a turn that `user_message` started.
+    fn record_hold<'a>(
+        &'a self,
+        transaction: RequestedTransaction,
+        user_message: Option<String>,
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// The requests held back in the chat so far.
+    fn holds<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<HeldTransaction>, String>>;
+}
+
+/// The holds of a tool without a recorder, in memory: the last [`REMEMBERED_HOLDS`] of them.
+#[derive(Debug, Default)]
+struct RememberedHolds(Mutex<VecDeque<(String, HeldTransaction)>>);
+
+impl TransactionRecorder for RememberedHolds {
+    fn record<'a>(&'a self, _transaction: RequestedTransaction) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn record_hold<'a>(
+        &'a self,
+        transaction: RequestedTransaction,
+        user_message: Option<String>,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let result = match self.0.lock() {
+            Ok(mut holds) => {
+                if holds.len() == REMEMBERED_HOLDS {
+                    holds.pop_front();
+                }
+                holds.push_back((transaction.chat_id, HeldTransaction { request: transaction.request, user_message }));
+                Ok(())
+            }
+            Err(_) => Err("the list of holds is poisoned".to_owned()),
+        };
+        Box::pin(async move { result })
+    }
+
+    fn holds<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<HeldTransaction>, String>> {
+        let result = match self.0.lock() {
+            Ok(holds) => Ok(holds.iter().filter(|(chat, _)| chat == chat_id).map(|(_, held)| held.clone()).collect()),
+            Err(_) => Err("the list of holds is poisoned".to_owned()),
+        };
+        Box::pin(async move { result })
+    }
+}
+
+/// What makes two requests the same transaction: chain, sender, recipient, value and calldata.
+#[derive(Debug, PartialEq, Eq)]
+struct TransactionKey {
+    chain_id: u64,
+    from: String,
+    to: String,
+    value: String,
+    data: String,
+}
+
+impl TransactionKey {
+    /// The key of a built request (addresses and data in lower case); `None` without a sender.
+    fn of(request: &Value) -> Option<Self> {
+        let text = |key: &str| request[key].as_str().map(str::to_lowercase);
+        Some(TransactionKey {
+            chain_id: request["chainId"].as_u64()?,
+            from: text("from")?,
+            to: text("to")?,
+            value: text("value").unwrap_or_else(|| "0".into()),
+            data: text("data").filter(|d| d != "0x").unwrap_or_default(),
+        })
+    }
 }
 
 /// `send_transaction_to_wallet` with a simulation before the request reaches the wallet.
@@ -59,29 +155,34 @@ pub trait TransactionRecorder: Send + Sync {
 pub struct SimulateBeforeSend {
     sessions: Arc<ChainSessions>,
     build: SendTransactionToWallet,
-    recorder: Option<Arc<dyn TransactionRecorder>>,
+    recorder: Arc<dyn TransactionRecorder>,
 }
 
 impl std::fmt::Debug for SimulateBeforeSend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimulateBeforeSend").field("recording", &self.recorder.is_some()).finish_non_exhaustive()
+        f.debug_struct("SimulateBeforeSend").finish_non_exhaustive()
     }
 }
 
 impl SimulateBeforeSend {
-    /// The tool over the chat sessions, recording nothing.
+    /// The tool over the chat sessions, recording nothing but its holds, in memory.
     pub fn new(sessions: Arc<ChainSessions>) -> Self {
-        SimulateBeforeSend { build: SendTransactionToWallet(Arc::clone(&sessions)), sessions, recorder: None }
+        SimulateBeforeSend {
+            build: SendTransactionToWallet(Arc::clone(&sessions)),
+            sessions,
+            recorder: Arc::new(RememberedHolds::default()),
+        }
     }
 
-    /// Records every request sent to the wallet, with its report, in `recorder`.
+    /// Records every request sent to the wallet, with its report, and every hold in `recorder`,
+    /// and reads the holds from it.
     pub fn recording_to(mut self, recorder: Arc<dyn TransactionRecorder>) -> Self {
-        self.recorder = Some(recorder);
+        self.recorder = recorder;
         self
     }
 
     async fn run(&self, args: Value, ctx: ToolContext) -> Result<ToolOutput, ToolError> {
-        let (args, insisted) = take_override(args)?;
+        let (args, asked) = take_override(args)?;
         let mut output = self.build.call(args, ctx.clone()).await?;
         let request = &output.data;
         let Some(from) = request["from"].as_str().and_then(|a| a.parse().ok()) else {
@@ -89,6 +190,9 @@ impl SimulateBeforeSend {
             self.record(&ctx, &output.data, None).await;
             return Ok(output);
         };
+        // The model's flag counts only when the user asked; otherwise this is a first call.
+        let insisted = asked && self.user_overrides(&ctx, request).await;
+        let refused = if asked && !insisted { refused_override() } else { String::new() };
         let simulation = SimulationRequest::from_json(&json!({
             "chainId": request["chainId"],
             "from": request["from"],
@@ -107,13 +211,16 @@ impl SimulateBeforeSend {
         let report = match simulate(&connection, self.sessions.contracts(), &simulation).await {
             Ok(report) => report,
             Err(error) if insisted => {
-                output.summary.push_str(&format!(" Not simulated ({error}); sent because you insisted."));
+                output
+                    .summary
+                    .push_str(&format!(" Not simulated ({error}); sent because the user asked to send it anyway."));
                 self.record(&ctx, &output.data, None).await;
                 return Ok(output);
             }
             Err(error) => {
+                self.hold(&ctx, &output.data, None).await;
                 return Err(ToolError::Failed(format!(
-                    "The transaction was NOT sent to the wallet: it could not be simulated ({error}). {}",
+                    "The transaction was NOT sent to the wallet: it could not be simulated ({error}). {refused}{}",
                     override_hint()
                 )));
             }
@@ -123,33 +230,61 @@ impl SimulateBeforeSend {
 
         let blocked = !report.success || report.has_danger();
         if blocked && !insisted {
+            self.hold(&ctx, &output.data, serde_json::to_value(&report).ok()).await;
             return Err(ToolError::Failed(format!(
-                "The transaction was NOT sent to the wallet: its simulation shows a problem.\n{summary}\n{}",
+                "The transaction was NOT sent to the wallet: its simulation shows a problem.\n{summary}\n{refused}{}",
                 override_hint()
             )));
         }
         self.record(&ctx, &output.data, serde_json::to_value(&report).ok()).await;
         let outcome = match (report.success, blocked) {
             (true, false) => "The simulation succeeds",
-            (true, true) => "Sent despite the danger warnings, because you insisted",
-            (false, _) => "Sent although the simulation fails, because you insisted",
+            (true, true) => "Sent despite the danger warnings, because the user asked to send it anyway",
+            (false, _) => "Sent although the simulation fails, because the user asked to send it anyway",
         };
         output.summary = format!("{} {outcome}.", output.summary);
         Ok(output)
     }
 
-    async fn record(&self, ctx: &ToolContext, request: &Value, simulation: Option<Value>) {
-        let Some(recorder) = &self.recorder else { return };
-        let transaction = RequestedTransaction {
+    /// True when the user asked to send `request` anyway: the same transaction was held back
+    /// earlier in this chat, and this turn's user message came after that hold.
+    async fn user_overrides(&self, ctx: &ToolContext, request: &Value) -> bool {
+        let (Some(message), Some(key)) = (ctx.origin.user_message(), TransactionKey::of(request)) else {
+            return false;
+        };
+        match self.recorder.holds(&ctx.chat_id).await {
+            Ok(holds) => holds.iter().any(|held| {
+                held.user_message.as_deref() != Some(message)
+                    && TransactionKey::of(&held.request).as_ref() == Some(&key)
+            }),
+            Err(error) => {
+                tracing::warn!(%error, chat_id = %ctx.chat_id, "the holds could not be read; the override is refused");
+                false
+            }
+        }
+    }
+
+    fn requested(ctx: &ToolContext, request: &Value, simulation: Option<Value>) -> RequestedTransaction {
+        RequestedTransaction {
             id: ctx.tool_call_id.clone(),
             chat_id: ctx.chat_id.clone(),
             chain_id: request["chainId"].as_u64().unwrap_or_default(),
             from: request["from"].as_str().map(str::to_lowercase),
             request: request.clone(),
             simulation,
-        };
-        if let Err(error) = recorder.record(transaction).await {
+        }
+    }
+
+    async fn record(&self, ctx: &ToolContext, request: &Value, simulation: Option<Value>) {
+        if let Err(error) = self.recorder.record(Self::requested(ctx, request, simulation)).await {
             tracing::warn!(%error, tool_call_id = %ctx.tool_call_id, "the transaction request was not recorded");
+        }
+    }
+
+    async fn hold(&self, ctx: &ToolContext, request: &Value, simulation: Option<Value>) {
+        let user_message = ctx.origin.user_message().map(str::to_owned);
+        if let Err(error) = self.recorder.record_hold(Self::requested(ctx, request, simulation), user_message).await {
+            tracing::warn!(%error, tool_call_id = %ctx.tool_call_id, "the held-back request was not recorded");
         }
     }
 }
@@ -157,8 +292,17 @@ impl SimulateBeforeSend {
 /// What the model is told about sending anyway.
 fn override_hint() -> String {
     format!(
-        "Explain this to the user in plain words. Only if the user, knowing this, explicitly asks to send it anyway, \
-         call send_transaction_to_wallet again with the same arguments and \"{OVERRIDE_ARGUMENT}\": true."
+        "Explain this to the user in plain words. Only if the user, knowing this, replies that they want to send it \
+         anyway, call send_transaction_to_wallet again with the same arguments and \"{OVERRIDE_ARGUMENT}\": true; \
+         it is honoured only after such a reply from the user, never on your own."
+    )
+}
+
+/// What the model is told when its override was not honoured.
+fn refused_override() -> String {
+    format!(
+        "\"{OVERRIDE_ARGUMENT}\" was not honoured: only the user can send a held-back transaction anyway, in a \
+         message written after seeing this report. "
     )
 }
 
@@ -195,7 +339,7 @@ impl Tool for SimulateBeforeSend {
         );
         spec.parameters["properties"][OVERRIDE_ARGUMENT] = json!({
             "type": "boolean",
-            "description": "Only when the user, after you explained a failed simulation or a danger warning, explicitly insists on sending this transaction anyway: true. Never set it on your own."
+            "description": "Only when the user, in a message after you explained a failed simulation or a danger warning, asks to send this same transaction anyway: true. It is honoured only after such a message; never set it on your own."
         });
         spec
     }

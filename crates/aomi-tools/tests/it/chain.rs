@@ -250,7 +250,7 @@ async fn switch_network_moves_only_its_chat_and_asks_the_wallet_to_follow() {
         arguments: json!({ "network": "base-sepolia" }),
     };
     let wallet = WalletContext { address: None, chain_id: 31337 };
-    let results = scheduler.run_all(vec![call], "mover", Some(&wallet), &sink).await;
+    let results = scheduler.run_all(vec![call], "mover", Some(&wallet), &Default::default(), &sink).await;
     let output = results[0].outcome.clone().unwrap();
     assert_eq!((output.data["network"].as_str(), output.data["chainId"].as_u64()), (Some("base-sepolia"), Some(84532)));
     assert_eq!(output.data["previous"], "devnet");
@@ -329,7 +329,7 @@ async fn client_calls_are_prepared_and_left_open() {
         name: "send_transaction_to_wallet".into(),
         arguments: json!({ "to": "0xnope", "description": "broken" }),
     };
-    let results = scheduler.prepare_client_calls(vec![good, bad], "chat", None, &sink).await;
+    let results = scheduler.prepare_client_calls(vec![good, bad], "chat", None, &Default::default(), &sink).await;
     assert!(results[0].outcome.is_ok() && results[1].outcome.is_err());
     let parts = sink.parts();
     let request: Vec<&Value> = parts

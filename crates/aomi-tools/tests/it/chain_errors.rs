@@ -21,7 +21,7 @@ async fn error_texts(tools: aomi_tools::ToolRegistry, cases: &[(&str, Value)]) -
         .map(|(i, (name, args))| ToolCallRequest { id: format!("c{i}"), name: (*name).into(), arguments: args.clone() })
         .collect();
     let sink = Collect::default();
-    scheduler.run_all(calls, "chat", None, &sink).await;
+    scheduler.run_all(calls, "chat", None, &Default::default(), &sink).await;
     let parts = sink.parts();
     (0..cases.len())
         .map(|i| {

@@ -66,7 +66,7 @@ async fn get_contract_through_the_scheduler_summarizes_and_streams_the_abi() {
         name: "get_contract".into(),
         arguments: json!({ "address": usdc.to_string(), "network": "devnet" }),
     };
-    let results = scheduler.run_all(vec![call], "chat", None, &sink).await;
+    let results = scheduler.run_all(vec![call], "chat", None, &Default::default(), &sink).await;
     let output = results[0].outcome.as_ref().unwrap();
     let data = &output.data;
     assert_eq!((data["name"].as_str(), data["verified"].as_bool()), (Some("FiatTokenV2_2"), Some(true)));

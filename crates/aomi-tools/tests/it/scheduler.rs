@@ -48,7 +48,7 @@ async fn calls_run_at_the_same_time() {
     let scheduler = ToolScheduler::new(Arc::new(registry), Duration::from_secs(10));
     let calls = (0..3).map(|i| call(&format!("c{i}"), "meet", json!({}))).collect();
     let sink = Collect::default();
-    let results = scheduler.run_all(calls, "chat", None, &sink).await;
+    let results = scheduler.run_all(calls, "chat", None, &Default::default(), &sink).await;
     assert_eq!(results.len(), 3);
     assert!(results.iter().all(|r| r.outcome.is_ok()), "{results:?}");
     assert_eq!(results.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["c0", "c1", "c2"]);
@@ -72,7 +72,7 @@ async fn failures_become_error_results_and_the_others_still_answer() {
         call("time", "get_current_time", json!({})),
     ];
     let sink = Collect::default();
-    let results = scheduler.run_all(calls, "chat", None, &sink).await;
+    let results = scheduler.run_all(calls, "chat", None, &Default::default(), &sink).await;
     let outcome = |id: &str| results.iter().find(|r| r.id == id).unwrap().outcome.clone();
     assert!(matches!(outcome("panic"), Err(ToolError::Crashed(m)) if m.contains("explode was called")));
     assert_eq!(outcome("slow"), Err(ToolError::Timeout(Duration::from_millis(50))));
@@ -119,7 +119,9 @@ async fn progress_is_never_lost_and_comes_before_the_result() {
     let scheduler = ToolScheduler::new(Arc::new(ToolRegistry::new().with(EchoTool)), Duration::from_secs(5));
     for round in 0..200 {
         let sink = Collect::default();
-        scheduler.run_all(vec![call("c", "echo", json!({ "text": "hi" }))], "chat", None, &sink).await;
+        scheduler
+            .run_all(vec![call("c", "echo", json!({ "text": "hi" }))], "chat", None, &Default::default(), &sink)
+            .await;
         let parts = sink.0.into_inner().unwrap();
         let kinds: Vec<&str> = parts
             .iter()
@@ -161,7 +163,7 @@ async fn no_tool_output_part_is_larger_than_the_limit() {
         ToolScheduler::new(Arc::new(ToolRegistry::new().with(Flood)), Duration::from_secs(10)).with_output_limit(limit);
     let sink = Collect::default();
     let calls = vec![call("ok", "flood", json!({})), call("err", "flood", json!({ "fail": true }))];
-    let results = scheduler.run_all(calls, "chat", None, &sink).await;
+    let results = scheduler.run_all(calls, "chat", None, &Default::default(), &sink).await;
     let chunks = sink.0.lock().unwrap().clone();
     // Every part the flood made reached the stream, each cut to the limit plus a short note.
     assert_eq!(chunks.len(), 6, "{}", chunks.len());
@@ -178,7 +180,13 @@ async fn no_tool_output_part_is_larger_than_the_limit() {
     // A small output passes untouched.
     let small = ToolScheduler::new(Arc::new(ToolRegistry::new().with(EchoTool)), Duration::from_secs(10))
         .with_output_limit(limit)
-        .run_all(vec![call("e", "echo", json!({ "text": "hi" }))], "chat", None, &Collect::default())
+        .run_all(
+            vec![call("e", "echo", json!({ "text": "hi" }))],
+            "chat",
+            None,
+            &Default::default(),
+            &Collect::default(),
+        )
         .await;
     assert_eq!(small[0].outcome.clone().unwrap().data, json!({ "echo": "hi" }));
 }

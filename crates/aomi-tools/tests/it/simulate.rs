@@ -1,6 +1,6 @@
 //! `send_transaction_to_wallet` simulates before the request leaves the server: a failing
-//! transaction is explained instead of sent, unless the user insists; a good one is recorded with
-//! its report.
+//! transaction is explained instead of sent, unless the user (never the model alone) insists; a
+//! good one is recorded with its report.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,28 +9,63 @@ use aomi_chain::alloy::providers::Provider;
 use aomi_chain::alloy::rpc::types::TransactionRequest;
 use aomi_chain::alloy::sol_types::SolCall;
 use aomi_chain::contracts::IERC20;
-use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, WalletContext};
-use aomi_tools::chain::{OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, TransactionRecorder};
+use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, TurnOrigin, WalletContext};
+use aomi_tools::chain::{
+    HeldTransaction, OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, TransactionRecorder,
+};
 use serde_json::{Value, json};
 
 use crate::fixture::Chain;
 
+/// What went to the wallet, and what was held back (with the user message of its turn).
 #[derive(Default)]
-struct Recorded(Mutex<Vec<RequestedTransaction>>);
+struct Recorded(Mutex<Vec<RequestedTransaction>>, Mutex<Vec<(RequestedTransaction, Option<String>)>>);
 
 impl TransactionRecorder for Recorded {
     fn record<'a>(&'a self, transaction: RequestedTransaction) -> BoxFuture<'a, Result<(), String>> {
         self.0.lock().unwrap().push(transaction);
         Box::pin(async { Ok(()) })
     }
+
+    fn record_hold<'a>(
+        &'a self,
+        transaction: RequestedTransaction,
+        user_message: Option<String>,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        self.1.lock().unwrap().push((transaction, user_message));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn holds<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<HeldTransaction>, String>> {
+        let holds = self.1.lock().unwrap();
+        let holds = holds
+            .iter()
+            .filter(|(t, _)| t.chat_id == chat_id)
+            .map(|(t, user_message)| HeldTransaction { request: t.request.clone(), user_message: user_message.clone() })
+            .collect();
+        Box::pin(async move { Ok(holds) })
+    }
 }
 
-/// A context for `wallet`, collecting the `data-*` parts the tool streams.
-fn context(id: &str, wallet: Address, parts: &Arc<Mutex<Vec<(String, Value)>>>) -> ToolContext {
+/// A context for `wallet` in a turn that user message `user` started (`None`: a wallet's
+/// answer continued it), collecting the `data-*` parts the tool streams.
+fn context_in(id: &str, wallet: Address, user: Option<&str>, parts: &Arc<Mutex<Vec<(String, Value)>>>) -> ToolContext {
     let parts = Arc::clone(parts);
     let wallet = WalletContext { address: Some(wallet.to_string()), chain_id: 31337 };
+    let origin = user.map_or(TurnOrigin::Continuation, |id| TurnOrigin::UserMessage { id: id.into() });
     ToolContext::new("chat", id, Some(wallet), None)
+        .with_origin(origin)
         .with_data(Arc::new(move |name, data| parts.lock().unwrap().push((name, data))))
+}
+
+/// A context for `wallet` in a turn that user message `u1` started.
+fn context(id: &str, wallet: Address, parts: &Arc<Mutex<Vec<(String, Value)>>>) -> ToolContext {
+    context_in(id, wallet, Some("u1"), parts)
+}
+
+fn insisting(mut args: Value) -> Value {
+    args[OVERRIDE_ARGUMENT] = json!(true);
+    args
 }
 
 fn send_usdc(usdc: Address, to: Address, amount: &str) -> Value {
@@ -76,11 +111,13 @@ async fn a_failing_transaction_is_explained_not_sent_unless_the_user_insists() {
         assert_eq!(report["revert"]["name"], "ERC20InsufficientBalance");
     }
     assert!(recorded.0.lock().unwrap().is_empty(), "nothing went to the wallet");
+    assert_eq!(recorded.1.lock().unwrap()[0].1.as_deref(), Some("u1"), "the hold is recorded with its turn's message");
 
-    // The user insists: the request goes to the wallet, with its failing report recorded.
-    let mut insisting = send_usdc(usdc, friend, "2000000000");
-    insisting[OVERRIDE_ARGUMENT] = json!(true);
-    let output = tool.call(insisting, context("c2", holder, &parts)).await.unwrap();
+    // The user insists in a new message: the request goes to the wallet, with its failing report.
+    let output = tool
+        .call(insisting(send_usdc(usdc, friend, "2000000000")), context_in("c2", holder, Some("u2"), &parts))
+        .await
+        .unwrap();
     assert!(output.summary.contains("Sent although the simulation fails"), "{}", output.summary);
     {
         let recorded = recorded.0.lock().unwrap();
@@ -98,6 +135,62 @@ async fn a_failing_transaction_is_explained_not_sent_unless_the_user_insists() {
     assert_eq!(recorded[1].request["to"], json!(usdc));
     let parts = parts.lock().unwrap();
     assert_eq!(parts.last().unwrap().1["toolCallId"], "c3");
+}
+
+/// The override counts only for the same transaction, held earlier, in a turn a later user
+/// message started: never on a first call, in the turn of the hold, or in a wallet's continuation.
+#[tokio::test]
+async fn only_a_later_user_message_lets_the_override_through() {
+    let chain = Chain::start().await;
+    let usdc = chain.devnet.contracts().usdc;
+    let (holder, friend) = (chain.devnet.accounts()[6], chain.devnet.accounts()[7]);
+    let recorded = Arc::new(Recorded::default());
+    let tool = SimulateBeforeSend::new(Arc::clone(&chain.sessions)).recording_to(recorded.clone());
+    let parts = Arc::new(Mutex::new(Vec::new()));
+    // The holder has no USDC: every transfer fails in simulation.
+    let send = |amount: &str| insisting(send_usdc(usdc, friend, amount));
+    let held = |error: ToolError| match error {
+        ToolError::Failed(text) => {
+            assert!(text.starts_with("The transaction was NOT sent"), "{text}");
+            text
+        }
+        other => panic!("held back, not {other:?}"),
+    };
+
+    // The model's first call already insists: held, and told that only the user can override.
+    let text = held(tool.call(send("5"), context_in("c1", holder, Some("u1"), &parts)).await.unwrap_err());
+    assert!(text.contains("was not honoured: only the user can send a held-back transaction anyway"), "{text}");
+    // Again in the same turn, and in a turn the wallet's answer continued: still held.
+    held(tool.call(send("5"), context_in("c2", holder, Some("u1"), &parts)).await.unwrap_err());
+    held(tool.call(send("5"), context_in("c3", holder, None, &parts)).await.unwrap_err());
+    // Another transaction (another amount) after a new user message: never held before, so held.
+    held(tool.call(send("6"), context_in("c4", holder, Some("u2"), &parts)).await.unwrap_err());
+    // Another chat: its own holds only.
+    let mut elsewhere = context_in("c5", holder, Some("u9"), &parts);
+    elsewhere.chat_id = "other".into();
+    held(tool.call(send("5"), elsewhere).await.unwrap_err());
+    assert!(recorded.0.lock().unwrap().is_empty(), "nothing went to the wallet");
+    let users: Vec<Option<String>> = recorded.1.lock().unwrap().iter().map(|(_, u)| u.clone()).collect();
+    assert_eq!(users, [Some("u1".into()), Some("u1".into()), None, Some("u2".into()), Some("u9".into())]);
+
+    // The same transaction after the user's message u2: sent.
+    let output = tool.call(send("5"), context_in("c6", holder, Some("u2"), &parts)).await.unwrap();
+    assert!(output.summary.contains("because the user asked to send it anyway"), "{}", output.summary);
+    assert_eq!(recorded.0.lock().unwrap()[0].id, "c6");
+}
+
+/// Without a recorder the tool remembers its holds itself, and the rule is the same.
+#[tokio::test]
+async fn the_rule_holds_without_a_recorder() {
+    let chain = Chain::start().await;
+    let usdc = chain.devnet.contracts().usdc;
+    let (holder, friend) = (chain.devnet.accounts()[6], chain.devnet.accounts()[7]);
+    let tool = SimulateBeforeSend::new(Arc::clone(&chain.sessions));
+    let parts = Arc::new(Mutex::new(Vec::new()));
+    let send = || insisting(send_usdc(usdc, friend, "5"));
+    assert!(tool.call(send(), context_in("c1", holder, Some("u1"), &parts)).await.is_err());
+    assert!(tool.call(send(), context_in("c2", holder, None, &parts)).await.is_err());
+    assert!(tool.call(send(), context_in("c3", holder, Some("u2"), &parts)).await.is_ok());
 }
 
 #[tokio::test]

@@ -55,6 +55,7 @@ pub fn serve_in(env: &[(&str, &str)]) -> (Process, String) {
         "AOMI_TITLES",
         "AOMI_UTILITY_MODEL",
         "AOMI_WEB_DIR",
+        "AOMI_CSP_CONNECT_SRC",
     ] {
         command.env_remove(key);
     }
@@ -224,6 +225,17 @@ fn serve_refuses_settings_that_would_expose_it() {
     assert!(stderr.contains("must be an origin only"), "{stderr}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_adds_configured_connect_sources_to_the_policy_and_refuses_bad_ones() {
+    let (_server, url) = serve(&[("AOMI_CSP_CONNECT_SRC", "https://relay.example.org wss://relay.example.org")]);
+    let response = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    let policy = response.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("connect-src 'self' https://relay.example.org wss://relay.example.org;"), "{policy}");
+
+    let stderr = serve_refusal(&["--bind", "127.0.0.1:0"], &[("AOMI_CSP_CONNECT_SRC", "https://a.example;script-src")]);
+    assert!(stderr.contains("is not a Content-Security-Policy source"), "{stderr}");
+}
+
 /// A child process stopped with SIGTERM on drop, so that aomi stops the anvil it started.
 struct Graceful(Child);
 
@@ -370,7 +382,8 @@ fn eval_scripted_passes_the_repository_scenarios() {
     assert!(stdout.contains("| fifty-turn-chat | pass | 1/1 | 100% | 50 |"), "{stdout}");
     assert!(stdout.contains("| chain-wrap-eth | pass | 1/1 | 100% | 1 |"), "{stdout}");
     assert!(stdout.contains("| chain-network-switch | pass | 1/1 | 100% | 2 |"), "{stdout}");
-    assert!(stdout.contains("17 passed, 0 failed, 0 skipped; overall pass rate 100.0%"), "{stdout}");
+    assert!(stdout.contains("18 passed, 0 failed, 0 skipped; overall pass rate 100.0%"), "{stdout}");
+    assert!(stdout.contains("| chain-override-needs-user | pass | 1/1 | 100% | 2 |"), "{stdout}");
     let devnets = started_devnets(&stderr);
     assert_eq!(devnets.len(), 2, "the devnet and devnet-b: {stderr}");
     assert_stopped(&devnets);
