@@ -127,7 +127,7 @@ describe('TransactionReview', () => {
     expect(failing.onApprove).toHaveBeenCalledOnce();
     failing.unmount();
 
-    const mild = { ...report, warnings: [{ id: 'unlimited-approval', level: 'warning', message: 'An unlimited approval.' }] };
+    const mild = { ...report, warnings: [{ id: 'unlimited-approval', level: 'warning' as const, message: 'An unlimited approval.' }] };
     const { onApprove } = renderReview({ kind: 'ready', report: mild });
     const button = screen.getByRole('button', { name: 'Approve in wallet' });
     expect(button.className).toContain('primary');
