@@ -194,3 +194,67 @@ fn a_cross_site_request_with_a_session_cookie_is_refused() {
         "no Origin: not a browser's cross-site request"
     );
 }
+
+/// Fuzz targets of the sign-in tokens and the session cookie (docs/fuzzing.md): nothing but a
+/// token this key sealed for its kind opens, and no input panics.
+mod fuzz {
+    use aomi_testkit::fuzz::{config, hostile_strings, text};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn token_text() -> BoxedStrategy<String> {
+        prop_oneof![
+            4 => text(),
+            2 => "[0-9a-f]{0,80}\\.[0-9a-f]{0,80}",
+            1 => proptest::sample::select(hostile_strings()),
+        ]
+        .boxed()
+    }
+
+    proptest! {
+        #![proptest_config(config(file!(), 256))]
+
+        /// Arbitrary text is never a session, never a challenge, and the cookie header parser
+        /// takes any header.
+        #[test]
+        fn arbitrary_tokens_open_nothing(token in token_text(), cookie in token_text()) {
+            let auth = auth(SECRET);
+            prop_assert!(auth.open::<SessionClaims>(TokenKind::Session, &token).is_none());
+            prop_assert!(auth.open::<ChallengeClaims>(TokenKind::Challenge, &token).is_none());
+            if let Ok(value) = cookie.parse::<axum::http::HeaderValue>() {
+                let mut map = HeaderMap::new();
+                map.insert(COOKIE, value);
+                let _ = session_token(&map);
+            }
+        }
+
+        /// Changing any one character of a real session token makes it open nothing.
+        #[test]
+        fn a_tampered_session_token_opens_nothing(index in any::<prop::sample::Index>(), replacement in "[0-9a-f.]") {
+            let auth = auth(SECRET);
+            let token = auth.seal(TokenKind::Session, &SessionClaims { a: ALICE.into(), g: 0, e: u64::MAX });
+            let at = index.index(token.len());
+            let mut tampered = token.clone();
+            tampered.replace_range(at..=at, &replacement);
+            prop_assume!(tampered != token);
+            prop_assert!(auth.open::<SessionClaims>(TokenKind::Session, &tampered).is_none());
+        }
+
+        /// Whatever message and signature come with a real challenge, only the issued message
+        /// signed by its wallet opens a session: an arbitrary pair is refused, never a panic.
+        #[test]
+        fn arbitrary_signed_messages_open_no_session(message in text(), signature in token_text()) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let store = SqliteStore::memory().await.unwrap();
+                let auth = Auth::default();
+                let challenge = auth.challenge(ALICE.parse().unwrap(), 1, "h", "u");
+                for message in [message.as_str(), challenge.message.as_str()] {
+                    let result = auth.verify(message, &signature, &challenge.challenge, &store, no_chain).await;
+                    assert!(result.is_err(), "{message:?} {signature:?}");
+                }
+            });
+        }
+    }
+}
