@@ -89,6 +89,7 @@ pub struct ChatDetail {
     #[serde(flatten)]
     pub chat: ChatSummary,
     /// Whether older messages exist than the first one answered (ask with `?before=`).
+    #[serde(rename = "hasMore")]
     pub has_more: bool,
     /// Its messages, in order, as the AI SDK's `UIMessage`s.
     pub messages: Vec<ChatMessage>,

@@ -552,7 +552,7 @@ export interface components {
         /** @description A chat and its messages (`GET /api/chats/{id}`). */
         ChatDetail: components["schemas"]["ChatSummary"] & {
             /** @description Whether older messages exist than the first one answered (ask with `?before=`). */
-            has_more: boolean;
+            hasMore: boolean;
             /** @description Its messages, in order, as the AI SDK's `UIMessage`s. */
             messages: components["schemas"]["ChatMessage"][];
         };
