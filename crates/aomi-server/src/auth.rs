@@ -570,14 +570,16 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// The session cookie's value, if the request carries one.
-fn session_token(headers: &HeaderMap) -> Option<&str> {
+/// The session cookie's value, if the request carries a non-empty one (a signed-out browser may
+/// still send it empty).
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter(|value| !value.is_empty())
 }
 
 fn random_key() -> Vec<u8> {

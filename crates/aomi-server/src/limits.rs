@@ -28,7 +28,7 @@ use aomi_core::backend::PartStream;
 use aomi_core::{BoxFuture, UiChunk};
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::header::{COOKIE, RETRY_AFTER};
+use axum::http::header::RETRY_AFTER;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -40,7 +40,7 @@ use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_io_timeout::TimeoutStream;
 
-use crate::auth::SESSION_COOKIE;
+use crate::auth::session_token;
 use crate::{ApiError, AppState};
 
 /// The limits of one server. Every field has a documented default ([`Limits::default`]); a
@@ -210,7 +210,7 @@ impl LimitState {
             limiter.check_key(&client.ip).map_err(|refused| refused.wait_time_from(now))?;
         }
         if let Some(limiter) = &self.session {
-            let key = session_cookie(headers)
+            let key = session_token(headers)
                 .map(|cookie| {
                     let mut key = [0u8; 16];
                     key.copy_from_slice(&Sha256::digest(cookie.as_bytes())[..16]);
@@ -346,17 +346,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-/// The `aomi_session` cookie's value, if the request has one.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
-        .filter(|value| !value.is_empty())
-}
-
 /// The client a trusted proxy names: the last `X-Forwarded-For` address that is not itself a
 /// trusted proxy (entries before it were written by the client and prove nothing).
 fn forwarded_client(headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
@@ -476,9 +465,9 @@ mod tests {
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
-        assert_eq!(session_cookie(&headers(&[("cookie", "a=1; aomi_session=tok; b=2")])), Some("tok"));
-        assert_eq!(session_cookie(&headers(&[("cookie", "aomi_sessionx=1")])), None);
-        assert_eq!(session_cookie(&HeaderMap::new()), None);
+        assert_eq!(session_token(&headers(&[("cookie", "a=1; aomi_session=tok; b=2")])), Some("tok"));
+        assert_eq!(session_token(&headers(&[("cookie", "aomi_sessionx=1")])), None);
+        assert_eq!(session_token(&HeaderMap::new()), None);
     }
 
     #[test]
