@@ -74,7 +74,7 @@ VENV := $(CARGO_TARGET_DIR)/venv
 SCHEMATHESIS_VERSION := 4.32.5
 
 $(VENV)/schemathesis-$(SCHEMATHESIS_VERSION):
-	python3 -m venv $(VENV)
+	python3 -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 	touch $@
 
