@@ -299,12 +299,7 @@ async fn a_hold_stays_held_when_the_wallet_answers_a_later_call_of_its_message()
 async fn a_hold_recorded_by_one_instance_is_honoured_by_another() {
     let Some(pg) = aomi_store::testing::TestPostgres::create().await else { return };
     let setup = setup().await;
-    let options = || {
-        let mut options = Options::new(ModelProvider::Anthropic);
-        options.chain = Some(Arc::clone(&setup.sessions));
-        options.database_url = Some(pg.url().to_owned());
-        options
-    };
+    let options = || shared_options(&setup, &pg);
     let a = TestServer::start_with(Script::new().then(approve_anyway(&setup)).then(Reply::text(HELD)), options()).await;
     let b = TestServer::start_with(Script::new().then(approve_anyway(&setup)), options()).await;
     let chat = new_chat_id();
@@ -382,12 +377,7 @@ async fn a_client_reattaching_to_a_continued_answer_gets_the_whole_message() {
 async fn a_client_reattaching_through_another_instance_gets_the_whole_message() {
     let Some(pg) = aomi_store::testing::TestPostgres::create().await else { return };
     let setup = setup().await;
-    let options = || {
-        let mut options = Options::new(ModelProvider::Anthropic);
-        options.chain = Some(Arc::clone(&setup.sessions));
-        options.database_url = Some(pg.url().to_owned());
-        options
-    };
+    let options = || shared_options(&setup, &pg);
     let a = TestServer::start_with(continuation_script(&setup), options()).await;
     let b = TestServer::start_with(Script::new(), options()).await;
     reattach_to_a_continued_answer(&setup, &a, &b).await;
@@ -480,4 +470,13 @@ async fn post_simulate_without_a_chain_layer_or_with_a_dead_rpc() {
     let (status, answer) = post_simulate(&server, &body).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (502, Some("rpc_error")), "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains("cannot reach the RPC of devnet"), "{answer}");
+}
+
+/// A chain-backed server's options on the shared PostgreSQL `pg`: instances started with them share
+/// the chats, the turns and the recorded transactions.
+fn shared_options(setup: &Setup, pg: &aomi_store::testing::TestPostgres) -> Options {
+    let mut options = Options::new(ModelProvider::Anthropic);
+    options.chain = Some(Arc::clone(&setup.sessions));
+    options.database_url = Some(pg.url().to_owned());
+    options
 }
