@@ -129,7 +129,7 @@ impl ContractDb {
         address: Address,
     ) -> Result<ResolvedContract, ContractError> {
         let chain_id = connection.network.chain_id;
-        let stored = self.store.contract(chain_id, &address.to_string()).await?;
+        let stored = self.store.contract(chain_id, address.into()).await?;
         if let Some(record) = stored.as_ref().filter(|r| self.is_fresh(r)) {
             if record.verified_by.is_none() {
                 return Err(ExplorerError::NotVerified { chain_id, address }.into());
@@ -174,7 +174,7 @@ impl ContractDb {
         for (address, contract) in &contracts {
             let record = ContractRecord {
                 chain_id,
-                address: lower(*address),
+                address: stored(*address),
                 name: Some(contract.name.clone()),
                 abi: serde_json::to_value(contract.abi.as_ref()).map_err(|e| ContractError::Store(e.to_string()))?,
                 source: None,
@@ -236,13 +236,13 @@ fn verified(
 ) -> ContractRecord {
     ContractRecord {
         chain_id,
-        address: lower(address),
+        address: stored(address),
         name: Some(found.name.clone()).filter(|n| !n.is_empty()),
         abi,
         source: Some(found.source.clone()).filter(|s| !s.is_empty()),
         verified_by: Some(VERIFIED_BY_ETHERSCAN.into()),
         fetched_at: Utc::now(),
-        implementation: implementation.map(lower),
+        implementation: implementation.map(stored),
     }
 }
 
@@ -250,7 +250,7 @@ fn verified(
 fn not_verified(chain_id: u64, address: Address) -> ContractRecord {
     ContractRecord {
         chain_id,
-        address: lower(address),
+        address: stored(address),
         name: None,
         abi: serde_json::json!([]),
         source: None,
@@ -282,9 +282,9 @@ pub fn merge(implementation: &JsonAbi, proxy: &JsonAbi) -> JsonAbi {
     merged
 }
 
-/// An address as the store keeps it: lower case.
-fn lower(address: Address) -> String {
-    format!("{address:#x}")
+/// An address as the store takes it.
+fn stored(address: Address) -> aomi_core::Address {
+    address.into()
 }
 
 /// Parses a row's ABI and records it in `known`.
@@ -292,10 +292,7 @@ fn register(known: &KnownContracts, record: ContractRecord, cached: bool) -> Res
     let abi: JsonAbi = serde_json::from_value(record.abi.clone())
         .map_err(|e| ContractError::Store(format!("the stored ABI of {} is invalid: {e}", record.address)))?;
     let abi = Arc::new(abi);
-    let address: Address = record
-        .address
-        .parse()
-        .map_err(|_| ContractError::Store(format!("the stored address {} is invalid", record.address)))?;
+    let address = record.address.into_alloy();
     let name = record.name.clone().unwrap_or_else(|| "unnamed contract".into());
     known.insert(record.chain_id, address, KnownContract { name, abi: Arc::clone(&abi) });
     Ok(ResolvedContract { record, abi, cached })

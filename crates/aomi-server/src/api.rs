@@ -59,7 +59,7 @@ impl From<ChatRecord> for ChatSummary {
     fn from(chat: ChatRecord) -> Self {
         ChatSummary {
             id: chat.id,
-            owner: chat.owner,
+            owner: chat.owner.map(|owner| owner.to_lowercase_hex()),
             app: chat.app,
             title: chat.title,
             chain_id: chat.chain_id,
@@ -167,13 +167,13 @@ impl From<ContractRecord> for Contract {
     fn from(contract: ContractRecord) -> Self {
         Contract {
             chain_id: contract.chain_id,
-            address: contract.address,
+            address: contract.address.to_lowercase_hex(),
             name: contract.name,
             abi: contract.abi,
             source: contract.source,
             verified_by: contract.verified_by,
             fetched_at: contract.fetched_at,
-            implementation: contract.implementation,
+            implementation: contract.implementation.map(|address| address.to_lowercase_hex()),
         }
     }
 }

@@ -318,7 +318,11 @@ impl Backend {
         }
         let new_chat = NewChat {
             id: chat_id.to_owned(),
-            owner: sender,
+            owner: sender
+                .as_deref()
+                .map(aomi_core::Address::parse)
+                .transpose()
+                .map_err(aomi_store::StoreError::from)?,
             app: request.app.clone(),
             chain_id: request.wallet.as_ref().map(|w| w.chain_id),
         };
@@ -401,7 +405,7 @@ struct Prepared {
 /// Refuses a request about a chat owned by another wallet (or sent without a wallet).
 pub(crate) fn authorize(chat: &ChatRecord, requester: Option<&str>) -> Result<(), BackendError> {
     match &chat.owner {
-        Some(owner) if requester != Some(owner.as_str()) => Err(BackendError::Forbidden),
+        Some(owner) if requester != Some(owner.to_lowercase_hex().as_str()) => Err(BackendError::Forbidden),
         _ => Ok(()),
     }
 }

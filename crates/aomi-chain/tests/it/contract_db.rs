@@ -100,7 +100,7 @@ async fn miss_then_hit(db: Db) {
     assert_eq!(setup.stub.requests().len(), 1);
 
     // Stored, and registered for decoding.
-    let stored = setup.store.contract(31337, &usdc.to_string()).await.unwrap().unwrap();
+    let stored = setup.store.contract(31337, usdc.into()).await.unwrap().unwrap();
     assert_eq!((stored.name.as_deref(), stored.verified_by.as_deref()), (Some("FiatTokenV2_2"), Some("etherscan")));
     assert_eq!(stored.abi, token_abi());
     let known = setup.sessions.contracts().get(31337, usdc).unwrap();
@@ -159,7 +159,10 @@ async fn a_proxy_carries_its_implementations_abi() {
 
     let found = setup.get(&setup.db(), proxy).await.unwrap();
     assert_eq!(found.record.name.as_deref(), Some("FiatTokenProxy"));
-    assert_eq!(found.record.implementation, Some(implementation.to_string().to_lowercase()));
+    assert_eq!(
+        found.record.implementation.map(|i| i.to_lowercase_hex()),
+        Some(implementation.to_string().to_lowercase())
+    );
     // The implementation's functions, and the proxy's own.
     assert!(found.abi.function("balanceOf").is_some());
     assert!(found.abi.function("upgradeTo").is_some());
@@ -168,7 +171,7 @@ async fn a_proxy_carries_its_implementations_abi() {
 
     let known = setup.sessions.contracts().get(31337, proxy).unwrap();
     assert!(known.abi.function("transfer").is_some(), "calls to the proxy decode with the implementation's ABI");
-    let stored = setup.store.contract(31337, &implementation.to_string()).await.unwrap().unwrap();
+    let stored = setup.store.contract(31337, implementation.into()).await.unwrap().unwrap();
     assert_eq!(stored.name.as_deref(), Some("FiatTokenV2_2"));
     assert_eq!(stored.implementation, None);
 
@@ -185,7 +188,7 @@ async fn not_verified_is_remembered_for_a_while() {
     let db = setup.db();
     let error = setup.get(&db, usdc).await.unwrap_err();
     assert!(matches!(error, ContractError::Explorer(ExplorerError::NotVerified { .. })), "{error:?}");
-    let stored = setup.store.contract(31337, &usdc.to_string()).await.unwrap().unwrap();
+    let stored = setup.store.contract(31337, usdc.into()).await.unwrap().unwrap();
     assert_eq!((stored.verified_by, stored.abi), (None, json!([])));
 
     let error = setup.get(&db, usdc).await.unwrap_err();
@@ -213,7 +216,7 @@ async fn explorer_failures_are_not_cached() {
     setup.stub.then(ExplorerReply::HttpError(502));
     let error = setup.get(&db, usdc).await.unwrap_err();
     assert!(matches!(error, ContractError::Explorer(ExplorerError::Http(502))), "{error:?}");
-    assert!(setup.store.contract(31337, &usdc.to_string()).await.unwrap().is_none());
+    assert!(setup.store.contract(31337, usdc.into()).await.unwrap().is_none());
 
     // Rate limited, then answered: the retry succeeds and the answer is stored.
     setup.stub.then(ExplorerReply::RateLimited);

@@ -60,6 +60,11 @@ fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The requesting wallet as the store takes it.
+fn wallet(owner: &str) -> Result<aomi_core::Address, ApiError> {
+    aomi_core::Address::parse(owner).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
 fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<String, ApiError> {
     state.auth.speaker(session.0, owner_of(owner)?)?.ok_or_else(|| {
         ApiError::bad_request("name the wallet whose chats these are: ?owner=0x… (anonymous chats are opened by id)")
@@ -105,7 +110,12 @@ pub(crate) async fn list_chats(
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let owner = required(&state, session, query.owner)?;
     let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose().map_err(store_error)?;
-    let query = ChatQuery { owner, archived: query.archived, limit: query.limit.unwrap_or(DEFAULT_PAGE), after };
+    let query = ChatQuery {
+        owner: wallet(&owner)?,
+        archived: query.archived,
+        limit: query.limit.unwrap_or(DEFAULT_PAGE),
+        after,
+    };
     let page = state.backend.store().list_chats(&query).await.map_err(store_error)?;
     let chats = page.chats.into_iter().map(ChatSummary::from).collect();
     Ok(Json(ChatList { chats, next_cursor: page.next.map(|cursor| cursor.to_string()) }))
@@ -297,7 +307,7 @@ pub(crate) async fn search(
     if text.len() > 1000 {
         return Err(ApiError::bad_request("the search is longer than 1000 bytes"));
     }
-    let query = SearchQuery { owner, text, limit: params.limit.unwrap_or(DEFAULT_RESULTS) };
+    let query = SearchQuery { owner: wallet(&owner)?, text, limit: params.limit.unwrap_or(DEFAULT_RESULTS) };
     let results = state.backend.store().search(&query).await.map_err(store_error)?;
     Ok(Json(SearchResults { results: results.into_iter().map(SearchResult::from).collect() }))
 }

@@ -235,7 +235,8 @@ async fn every_chat_route_refuses_a_stranger_and_another_wallet() {
     let response = post_json(&server, "/api/chat", &user_body(&chat_id, "hi"), Some(&alice_cookie)).await;
     assert_eq!(response.status(), 200, "a signed-in turn needs no wallet address in the body");
     read_stream(response).await;
-    assert_eq!(server.backend.chat(&chat_id).await.unwrap().unwrap().owner.as_deref(), Some(owner.as_str()));
+    let stored = server.backend.chat(&chat_id).await.unwrap().unwrap().owner.map(|owner| owner.to_lowercase_hex());
+    assert_eq!(stored.as_deref(), Some(owner.as_str()));
 
     let message = user_body(&chat_id, "let me in");
     let rename = json!({ "title": "mine now" });

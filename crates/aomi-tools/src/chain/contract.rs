@@ -69,7 +69,8 @@ impl Tool for GetContract {
                 json!({ "toolCallId": ctx.tool_call_id, "chainId": record.chain_id, "address": address, "abi": record.abi }),
             );
             let name = record.name.clone().unwrap_or_else(|| "unnamed contract".into());
-            let proxy = record.implementation.as_ref().map(|i| format!(", a proxy to {i}")).unwrap_or_default();
+            let proxy =
+                record.implementation.map(|i| format!(", a proxy to {}", i.to_lowercase_hex())).unwrap_or_default();
             let summary = format!(
                 "{} is {name}{proxy}: {} read-only and {} state-changing functions, {} events ({})",
                 short(&address),
