@@ -1,0 +1,35 @@
+//! A contract call decoded with its ABI, as `get_transaction` and the wallet request show it.
+
+use aomi_chain::abi::sol_to_json;
+use aomi_chain::alloy::dyn_abi::DynSolValue;
+use aomi_chain::alloy::json_abi::Param;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// A contract call decoded: `{function: "transfer(address,uint256)", args: {to: "0x…", amount:
+/// "1500000"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DecodedCall {
+    /// The contract's name, when the call was decoded with a known contract's ABI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
+    /// The function's canonical signature.
+    pub function: String,
+    /// Its arguments by name (by position where unnamed); integers as decimal strings.
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
+    pub args: Map<String, Value>,
+}
+
+/// Arguments by parameter name, or by position where a parameter has none.
+pub(crate) fn named_args(values: &[DynSolValue], params: &[Param]) -> Map<String, Value> {
+    values
+        .iter()
+        .zip(params)
+        .enumerate()
+        .map(|(i, (value, param))| {
+            let name = if param.name.is_empty() { i.to_string() } else { param.name.clone() };
+            (name, sol_to_json(value, Some(param)))
+        })
+        .collect()
+}
