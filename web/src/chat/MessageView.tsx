@@ -3,14 +3,14 @@ import { isToolOrDynamicToolUIPart } from 'ai';
 
 import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
-import type { AomiMessage, AomiPart, SimulationReport, WalletTransaction } from '../lib/types';
+import { WALLET_TOOL, type AomiMessage, type AomiPart, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { Markdown } from './Markdown';
 import { SimulationView } from './TransactionReview';
 import { ToolCard, toolNameOf, type AnyToolPart } from './ToolCard';
 import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletRequest';
 
 /** The wallet tool: the model asks the person's wallet to send a transaction. */
-export const WALLET_TOOL = 'send_transaction_to_wallet';
+export { WALLET_TOOL };
 
 /** What the "Send anyway" button of a held-back transaction says, as the person's own message: the
  * server lets the model send a held-back transaction only after a message of the person. */
