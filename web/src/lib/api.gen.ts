@@ -805,6 +805,8 @@ export interface components {
             contract?: string | null;
             /** @description The function's canonical signature. */
             function: string;
+            /** @description Its parameters in order, with their types: what `args` holds, without parsing `function`. */
+            inputs: components["schemas"]["AbiParam"][];
         };
         /** @description An event log decoded with its contract's ABI. */
         DecodedEvent: {

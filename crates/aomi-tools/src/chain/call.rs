@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aomi_chain::ChainSessions;
 use aomi_chain::abi::{arguments, decode_output, encode_call, parse_function, select_function, sol_to_json};
-use aomi_chain::alloy::json_abi::{Function, JsonAbi, Param};
+use aomi_chain::alloy::json_abi::{Function, JsonAbi};
 use aomi_chain::alloy::primitives::{Address, hex};
 use aomi_core::{ToolContext, ToolError, ToolOutput, TypedTool};
 use schemars::JsonSchema;
@@ -14,6 +14,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::account::eth_call;
+use super::decoded::AbiParam;
 use super::{NETWORK_ARGUMENT, connection, failed, resolve_address, short};
 
 /// What the model reads about a function's arguments.
@@ -112,22 +113,6 @@ pub struct EncodedCall {
     pub data: String,
     /// The arguments as understood, in order (tuples as objects by field name where named).
     pub args: Vec<Value>,
-}
-
-/// A parameter of a function: its name (may be empty) and canonical type.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AbiParam {
-    /// Its name; empty when unnamed.
-    pub name: String,
-    /// Its canonical type: `uint256`, `(address,uint256)[]`.
-    #[serde(rename = "type")]
-    pub ty: String,
-}
-
-impl AbiParam {
-    fn list(params: &[Param]) -> Vec<AbiParam> {
-        params.iter().map(|p| AbiParam { name: p.name.clone(), ty: p.selector_type().into_owned() }).collect()
-    }
 }
 
 /// Picks the function: from its signature (the known ABI's version of it when there is one), or by

@@ -25,11 +25,9 @@ pub use account::{
     AccountArgs, AccountInfo, Balance, BlockArgs, BlockInfo, GasPrice, GetAccountInfo, GetBalance, GetBlock,
     GetGasPrice, GetTokenBalance, NetworkOnly, TokenBalance, TokenBalanceArgs,
 };
-pub use call::{
-    AbiParam, CallArgs, CallViewFunction, EncodeArgs, EncodeFunctionCall, EncodedCall, ViewCall, ViewResult,
-};
+pub use call::{CallArgs, CallViewFunction, EncodeArgs, EncodeFunctionCall, EncodedCall, ViewCall, ViewResult};
 pub use contract::{ContractAbiPart, ContractArgs, ContractSummary, GetContract};
-pub use decoded::DecodedCall;
+pub use decoded::{AbiParam, DecodedCall};
 pub use ens::{AddressArgs, EnsRecord, LookupAddress, NameArgs, ResolveEns};
 pub use network::{
     NetworkChoice, NetworkEntry, NetworkListing, NetworkPart, NetworkSwitched, SwitchArgs, SwitchNetwork,

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::account::rpc;
-use super::decoded::{DecodedCall, named_args};
+use super::decoded::DecodedCall;
 use super::{NETWORK_ARGUMENT, connection, failed, parse_hash, short};
 
 /// The arguments of `get_transaction` and `get_receipt`.
@@ -199,11 +199,7 @@ impl GetTransaction {
         let selector = input.get(..4)?;
         let function = contract.abi.functions().find(|f| f.selector().as_slice() == selector)?;
         let values = function.abi_decode_input(&input[4..]).ok()?;
-        Some(DecodedCall {
-            contract: Some(contract.name),
-            function: function.signature(),
-            args: named_args(&values, &function.inputs),
-        })
+        Some(DecodedCall::new(Some(contract.name), function, &values))
     }
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::decoded::{DecodedCall, named_args};
+use super::decoded::DecodedCall;
 use super::{connection, failed, parse_address, resolve_address, short};
 
 /// The name of the wallet tool: the call the client runs, and whose output the page returns.
@@ -152,12 +152,7 @@ impl SendTransactionToWallet {
                 let function = parse_function(signature).map_err(|e| failed(e.into()))?;
                 let values = arguments(&function, &args.args).map_err(|e| failed(e.into()))?;
                 let data = encode_call(&function, &args.args).map_err(|e| failed(e.into()))?;
-                let decoded = DecodedCall {
-                    contract: None,
-                    function: function.signature(),
-                    args: named_args(&values, &function.inputs),
-                };
-                (data, Some(decoded))
+                (data, Some(DecodedCall::new(None, &function, &values)))
             }
             (None, Some(data)) => {
                 let bytes = hex::decode(data.trim()).map_err(|_| {
