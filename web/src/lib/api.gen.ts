@@ -416,7 +416,7 @@ export interface components {
             /** @description Bytes of code at the address (0 for an account). */
             codeSize: number;
             /** @description The contract's name, when aomi knows its ABI. */
-            contractName?: string | null;
+            contractName: string | null;
             /** @description True when code is deployed there. */
             isContract: boolean;
             /** @description The network read. */
@@ -543,7 +543,7 @@ export interface components {
         /** @description The output of `get_block`: a block's header facts. */
         BlockInfo: {
             /** @description Base fee per gas in wei, decimal (none before EIP-1559). */
-            baseFeePerGas?: string | null;
+            baseFeePerGas: string | null;
             /** @description Gas limit, decimal. */
             gasLimit: string;
             /** @description Gas used, decimal. */
@@ -562,7 +562,7 @@ export interface components {
             /** @description Its parent's hash. */
             parentHash: string;
             /** @description Its time, RFC 3339 UTC. */
-            time?: string | null;
+            time: string | null;
             /**
              * Format: int64
              * @description Its time, Unix seconds.
@@ -766,9 +766,9 @@ export interface components {
             /** @description True when the contract database already held it. */
             fromCache: boolean;
             /** @description A proxy's implementation. */
-            implementation?: string | null;
+            implementation: string | null;
             /** @description Its name, when verified. */
-            name?: string | null;
+            name: string | null;
             /** @description The network read. */
             network: string;
             /** @description True for a proxy. */
@@ -778,7 +778,7 @@ export interface components {
             /** @description True when its source is verified. */
             verified: boolean;
             /** @description Who verified it (`etherscan`). */
-            verifiedBy?: string | null;
+            verifiedBy: string | null;
             /** @description State-changing functions; a last entry counts any more. */
             writeFunctions: string[];
         };
@@ -876,15 +876,15 @@ export interface components {
         /** @description The output of `get_gas_price`. */
         GasPrice: {
             /** @description The latest block's base fee in gwei. */
-            baseFeeGwei?: string | null;
+            baseFeeGwei: string | null;
             /** @description The latest block's base fee in wei, decimal. */
-            baseFeeWei?: string | null;
+            baseFeeWei: string | null;
             /** @description The gas price in gwei. */
             gasPriceGwei: string;
             /** @description The gas price in wei, decimal. */
             gasPriceWei: string;
             /** @description The suggested priority fee in wei, decimal, when the node gives one. */
-            maxPriorityFeeWei?: string | null;
+            maxPriorityFeeWei: string | null;
             /** @description The network read. */
             network: string;
         };
@@ -992,7 +992,7 @@ export interface components {
         /** @description The networks, and the chat's. */
         NetworkListing: {
             /** @description The chat's network; none when the wallet is on a chain aomi does not know. */
-            current?: string | null;
+            current: string | null;
             /** @description Every network aomi reads. */
             networks: components["schemas"]["NetworkEntry"][];
         };
@@ -1014,7 +1014,7 @@ export interface components {
              */
             chainId: number;
             /** @description Its block explorer's base URL. */
-            explorer?: string | null;
+            explorer: string | null;
             /** @description Its native coin. */
             native: {
                 /**
@@ -1030,7 +1030,7 @@ export interface components {
             /** @description The network's name. */
             network: string;
             /** @description The chat's network before; none when the wallet was on a chain aomi does not know. */
-            previous?: string | null;
+            previous: string | null;
             /** @description True for a test network. */
             testnet: boolean;
         };
@@ -1040,9 +1040,9 @@ export interface components {
              * Format: int64
              * @description The block it is in.
              */
-            blockNumber?: number | null;
+            blockNumber: number | null;
             /** @description The contract it created. */
-            contractAddress?: string | null;
+            contractAddress: string | null;
             /** @description The price paid per gas in wei, decimal. */
             effectiveGasPrice: string;
             /** @description The sender. */
@@ -1060,7 +1060,7 @@ export interface components {
             /** @description True when it succeeded. */
             success: boolean;
             /** @description The recipient; none for a contract creation. */
-            to?: string | null;
+            to: string | null;
         };
         /** @description An event log of a receipt. */
         ReceiptLog: {
@@ -1275,13 +1275,13 @@ export interface components {
              * Format: int64
              * @description The block it is in; none while pending.
              */
-            blockNumber?: number | null;
+            blockNumber: number | null;
             /**
              * Format: int64
              * @description The chain id it was signed for (none for legacy transactions without one).
              */
-            chainId?: number | null;
-            decodedCall?: null | components["schemas"]["DecodedCall"];
+            chainId: number | null;
+            decodedCall: null | components["schemas"]["DecodedCall"];
             /** @description The sender. */
             from: string;
             /** @description Its gas limit, decimal. */
@@ -1300,7 +1300,7 @@ export interface components {
             /** @description True while it is not in a block. */
             pending: boolean;
             /** @description The recipient; none for a contract creation. */
-            to?: string | null;
+            to: string | null;
             /** @description Native coin sent, in the coin's unit. */
             value: string;
             /** @description Native coin sent, in wei, decimal. */
@@ -1319,13 +1319,13 @@ export interface components {
             chainId: number;
             /** @description Calldata, `0x` hex (`0x` for a plain transfer). */
             data: string;
-            decodedCall?: null | components["schemas"]["DecodedCall"];
+            decodedCall: null | components["schemas"]["DecodedCall"];
             /** @description What the transaction does, for the user. */
             description: string;
             /** @description The wallet's address, when connected. */
-            from?: string | null;
+            from: string | null;
             /** @description Gas limit, decimal; none lets the wallet estimate. */
-            gas?: string | null;
+            gas: string | null;
             /** @description That chain's network name. */
             network: string;
             /** @description The recipient or contract called. */

@@ -249,6 +249,7 @@ pub struct AccountInfo {
     /// True when code is deployed there.
     pub is_contract: bool,
     /// The contract's name, when aomi knows its ABI.
+    #[schema(required = true)]
     pub contract_name: Option<String>,
 }
 
@@ -337,12 +338,14 @@ pub struct BlockInfo {
     /// Its time, Unix seconds.
     pub timestamp: u64,
     /// Its time, RFC 3339 UTC.
+    #[schema(required = true)]
     pub time: Option<String>,
     /// Gas used, decimal.
     pub gas_used: String,
     /// Gas limit, decimal.
     pub gas_limit: String,
     /// Base fee per gas in wei, decimal (none before EIP-1559).
+    #[schema(required = true)]
     pub base_fee_per_gas: Option<String>,
     /// The fee recipient.
     #[schema(value_type = String)]
@@ -458,10 +461,13 @@ pub struct GasPrice {
     /// The gas price in gwei.
     pub gas_price_gwei: String,
     /// The suggested priority fee in wei, decimal, when the node gives one.
+    #[schema(required = true)]
     pub max_priority_fee_wei: Option<String>,
     /// The latest block's base fee in wei, decimal.
+    #[schema(required = true)]
     pub base_fee_wei: Option<String>,
     /// The latest block's base fee in gwei.
+    #[schema(required = true)]
     pub base_fee_gwei: Option<String>,
 }
 

@@ -48,14 +48,17 @@ pub struct ContractSummary {
     /// Its chain id.
     pub chain_id: u64,
     /// Its name, when verified.
+    #[schema(required = true)]
     pub name: Option<String>,
     /// True when its source is verified.
     pub verified: bool,
     /// Who verified it (`etherscan`).
+    #[schema(required = true)]
     pub verified_by: Option<String>,
     /// True for a proxy.
     pub proxy: bool,
     /// A proxy's implementation.
+    #[schema(required = true)]
     pub implementation: Option<String>,
     /// Read-only functions (`view`, `pure`), with their outputs; a last entry counts any more.
     pub read_functions: Vec<String>,

@@ -45,11 +45,13 @@ pub struct NetworkSwitched {
     /// Its chain id.
     pub chain_id: u64,
     /// The chat's network before; none when the wallet was on a chain aomi does not know.
+    #[schema(required = true)]
     pub previous: Option<String>,
     /// Its native coin.
     #[schema(inline)]
     pub native: NativeCurrency,
     /// Its block explorer's base URL.
+    #[schema(required = true)]
     pub explorer: Option<String>,
     /// True for a test network.
     pub testnet: bool,
@@ -59,6 +61,7 @@ pub struct NetworkSwitched {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NetworkListing {
     /// The chat's network; none when the wallet is on a chain aomi does not know.
+    #[schema(required = true)]
     pub current: Option<String>,
     /// Every network aomi reads.
     pub networks: Vec<NetworkEntry>,

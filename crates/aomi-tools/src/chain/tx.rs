@@ -46,7 +46,7 @@ pub struct TransactionInfo {
     #[schema(value_type = String)]
     pub from: Address,
     /// The recipient; none for a contract creation.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub to: Option<Address>,
     /// Native coin sent, in wei, decimal.
     pub value_wei: String,
@@ -57,12 +57,15 @@ pub struct TransactionInfo {
     /// Its gas limit, decimal.
     pub gas_limit: String,
     /// The chain id it was signed for (none for legacy transactions without one).
+    #[schema(required = true)]
     pub chain_id: Option<u64>,
     /// Its calldata, `0x` hex.
     pub input: String,
     /// The calldata decoded, when aomi knows the recipient's ABI.
+    #[schema(required = true)]
     pub decoded_call: Option<DecodedCall>,
     /// The block it is in; none while pending.
+    #[schema(required = true)]
     pub block_number: Option<u64>,
     /// True while it is not in a block.
     pub pending: bool,
@@ -82,19 +85,20 @@ pub struct ReceiptInfo {
     /// True when it succeeded.
     pub success: bool,
     /// The block it is in.
+    #[schema(required = true)]
     pub block_number: Option<u64>,
     /// The sender.
     #[schema(value_type = String)]
     pub from: Address,
     /// The recipient; none for a contract creation.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub to: Option<Address>,
     /// Gas used, decimal.
     pub gas_used: String,
     /// The price paid per gas in wei, decimal.
     pub effective_gas_price: String,
     /// The contract it created.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub contract_address: Option<Address>,
     /// Its event logs.
     pub logs: Vec<ReceiptLog>,

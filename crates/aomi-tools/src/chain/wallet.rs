@@ -82,7 +82,7 @@ pub struct TransactionRequest {
     /// That chain's network name.
     pub network: String,
     /// The wallet's address, when connected.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub from: Option<Address>,
     /// The recipient or contract called.
     #[schema(value_type = String)]
@@ -92,10 +92,12 @@ pub struct TransactionRequest {
     /// Calldata, `0x` hex (`0x` for a plain transfer).
     pub data: String,
     /// Gas limit, decimal; none lets the wallet estimate.
+    #[schema(required = true)]
     pub gas: Option<String>,
     /// What the transaction does, for the user.
     pub description: String,
     /// The call, decoded, when given as signature + args.
+    #[schema(required = true)]
     pub decoded_call: Option<DecodedCall>,
 }
 
