@@ -185,7 +185,7 @@ impl SimulateBeforeSend {
     }
 
     async fn send(&self, args: SendArgs, ctx: ToolContext) -> Result<ToolOutput<TransactionRequest>, ToolError> {
-        let asked = args.override_failed_simulation;
+        let asked = args.override_failed_simulation.unwrap_or(false);
         let built = self.build.build(&args, &ctx).await?;
         let mut output = built.output;
         // The request as recorded and as compared with earlier holds.

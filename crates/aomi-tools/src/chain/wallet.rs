@@ -68,7 +68,7 @@ pub struct SendArgs {
     pub description: String,
     /// Only when the user, in a message after you explained a failed simulation or a danger warning, asks to send this same transaction anyway: true. It is honoured only after such a message; never set it on your own.
     #[serde(default)]
-    pub override_failed_simulation: bool,
+    pub override_failed_simulation: Option<bool>,
 }
 
 /// The output of `send_transaction_to_wallet` on the server: the transaction the wallet is asked
