@@ -55,6 +55,9 @@ impl JsonText {
     }
 }
 
+/// Where a store sends its turn events (see [`crate::turn::TurnEvent`]).
+pub type Events = broadcast::Sender<TurnEvent>;
+
 /// A database the SQL store runs on. One value per store: it holds what only its database needs
 /// (SQLite's file lock, PostgreSQL's lease and LISTEN task).
 pub trait Dialect: Send + Sync + std::fmt::Debug + Sized + 'static {
@@ -103,19 +106,18 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + Sized + 'static {
     /// Where the data lives, for logs (never a password).
     fn describe(&self) -> String;
 
-    /// Inserts parts `seqs[i] = parts[i]` of the turn, in one commit, and wakes other instances'
+    /// Inserts the turn's parts (each with its number) in one commit, and wakes other instances'
     /// followers (see [`Dialect::NOTIFY`]).
     fn append_parts(
         pool: &sqlx::Pool<Self::Db>,
         turn_id: &str,
-        seqs: Vec<i64>,
-        parts: Vec<JsonText>,
+        parts: Vec<(i64, JsonText)>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Starts relaying other instances' notifications to `events`, once (see [`Dialect::NOTIFY`]).
     fn listen(
         &self,
         pool: &sqlx::Pool<Self::Db>,
-        events: &broadcast::Sender<TurnEvent>,
+        events: &Events,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

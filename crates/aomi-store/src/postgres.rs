@@ -13,14 +13,14 @@ use sqlx::postgres::{
     PgArgumentBuffer, PgConnectOptions, PgListener, PgPoolOptions, PgTypeInfo, PgValueFormat, PgValueRef,
 };
 use sqlx::types::Json;
-use sqlx::{Decode, Encode, Postgres, Type, ValueRef};
-use tokio::sync::{OnceCell, broadcast};
+use sqlx::{Decode, Encode, Pool, Postgres, Type, ValueRef};
+use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
-use crate::dialect::{Dialect, JsonText, Span, Time};
+use crate::dialect::{Dialect, Events, JsonText, Span, Time};
 use crate::engine::Sql;
 use crate::sql::SqlStore;
-use crate::turn::{ANY_TURN, TurnEvent};
+use crate::turn::ANY_TURN;
 use crate::{StoreConfig, StoreError, StoreKind, migrate};
 
 /// The NOTIFY channel of turn events; the payload is a turn id.
@@ -124,13 +124,9 @@ impl Dialect for PgDialect {
         format!("PostgreSQL at {}", self.target)
     }
 
-    async fn append_parts(
-        pool: &sqlx::Pool<Postgres>,
-        turn_id: &str,
-        seqs: Vec<i64>,
-        parts: Vec<JsonText>,
-    ) -> Result<(), StoreError> {
-        let parts: Vec<String> = parts.iter().map(|part| json_without_nul(&part.0).into_owned()).collect();
+    async fn append_parts(pool: &Pool<Postgres>, turn_id: &str, parts: Vec<(i64, JsonText)>) -> Result<(), StoreError> {
+        let (seqs, parts): (Vec<i64>, Vec<String>) =
+            parts.iter().map(|(seq, part)| (*seq, json_without_nul(&part.0).into_owned())).unzip();
         // One statement: the parts and the notification commit together.
         Sql::<Postgres>::new(
             "WITH added AS (
@@ -147,21 +143,14 @@ impl Dialect for PgDialect {
         Ok(())
     }
 
-    async fn listen(
-        &self,
-        pool: &sqlx::Pool<Postgres>,
-        events: &broadcast::Sender<TurnEvent>,
-    ) -> Result<(), StoreError> {
+    async fn listen(&self, pool: &Pool<Postgres>, events: &Events) -> Result<(), StoreError> {
         self.listener.get_or_try_init(|| relay(pool, events.clone())).await?;
         Ok(())
     }
 }
 
 /// A task that relays the notifications of [`CHANNEL`] to `events`.
-async fn relay(
-    pool: &sqlx::Pool<Postgres>,
-    events: broadcast::Sender<TurnEvent>,
-) -> Result<JoinHandle<()>, StoreError> {
+async fn relay(pool: &Pool<Postgres>, events: Events) -> Result<JoinHandle<()>, StoreError> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     Ok(tokio::spawn(async move {

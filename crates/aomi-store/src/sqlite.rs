@@ -11,13 +11,11 @@ use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
-use sqlx::{Database, Decode, Encode, Sqlite, Type};
-use tokio::sync::broadcast;
+use sqlx::{Database, Decode, Encode, Pool, Sqlite, Type};
 
-use crate::dialect::{Dialect, JsonText, Span, Time};
+use crate::dialect::{Dialect, Events, JsonText, Span, Time};
 use crate::engine::Sql;
 use crate::sql::SqlStore;
-use crate::turn::TurnEvent;
 use crate::writer::Writer;
 use crate::{StoreConfig, StoreError, StoreKind, migrate};
 
@@ -165,14 +163,9 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    async fn append_parts(
-        pool: &sqlx::Pool<Sqlite>,
-        turn_id: &str,
-        seqs: Vec<i64>,
-        parts: Vec<JsonText>,
-    ) -> Result<(), StoreError> {
+    async fn append_parts(pool: &Pool<Sqlite>, turn_id: &str, parts: Vec<(i64, JsonText)>) -> Result<(), StoreError> {
         let mut tx = pool.begin_with(Self::BEGIN).await?;
-        for (seq, part) in seqs.into_iter().zip(parts) {
+        for (seq, part) in parts {
             Sql::<Sqlite>::new("INSERT INTO turn_parts (turn_id, seq, part) VALUES ($1, $2, $3)")
                 .bind(turn_id)
                 .bind(seq)
@@ -184,11 +177,7 @@ impl Dialect for SqliteDialect {
         Ok(())
     }
 
-    async fn listen(
-        &self,
-        _pool: &sqlx::Pool<Sqlite>,
-        _events: &broadcast::Sender<TurnEvent>,
-    ) -> Result<(), StoreError> {
+    async fn listen(&self, _pool: &Pool<Sqlite>, _events: &Events) -> Result<(), StoreError> {
         // The store sends its own events: no other process writes the file.
         Ok(())
     }

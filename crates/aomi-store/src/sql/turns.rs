@@ -220,11 +220,13 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
     }
 
     async fn append_turn_parts(&self, turn_id: &str, first_seq: u64, parts: &[UiChunk]) -> Result<(), StoreError> {
-        let seqs = (first_seq..).take(parts.len()).map(values::seq_to_i64).collect::<Result<Vec<_>, _>>()?;
-        let parts = parts.iter().map(JsonText::encode).collect::<Result<Vec<_>, _>>()?;
+        let parts = (first_seq..)
+            .zip(parts)
+            .map(|(seq, part)| Ok((values::seq_to_i64(seq)?, JsonText::encode(part)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let turn_id = turn_id.to_owned();
         self.write(move |db| async move {
-            D::append_parts(&db.write, &turn_id, seqs, parts).await?;
+            D::append_parts(&db.write, &turn_id, parts).await?;
             db.notify_committed(&turn_id);
             Ok(())
         })
