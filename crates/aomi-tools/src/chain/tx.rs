@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use aomi_chain::ChainSessions;
-use aomi_chain::abi::sol_to_json;
+use aomi_chain::abi::{decode_call_args, decode_event_args};
 use aomi_chain::alloy::consensus::Transaction as _;
-use aomi_chain::alloy::dyn_abi::{EventExt, JsonAbiExt};
 use aomi_chain::alloy::network::TransactionResponse as _;
 use aomi_chain::alloy::primitives::{Address, hex};
 use aomi_chain::alloy::providers::Provider;
@@ -13,7 +12,7 @@ use aomi_chain::alloy::rpc::types::Log;
 use aomi_chain::units::format_units;
 use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::account::rpc;
 use super::{connection, failed, parse_args, parse_hash, short, with_network};
@@ -100,16 +99,7 @@ impl GetTransaction {
         let contract = self.0.contracts().get(chain_id, to)?;
         let selector = input.get(..4)?;
         let function = contract.abi.functions().find(|f| f.selector().as_slice() == selector)?;
-        let values = function.abi_decode_input(&input[4..]).ok()?;
-        let args: Map<String, Value> = values
-            .iter()
-            .zip(&function.inputs)
-            .enumerate()
-            .map(|(i, (value, param))| {
-                let name = if param.name.is_empty() { i.to_string() } else { param.name.clone() };
-                (name, sol_to_json(value, Some(param)))
-            })
-            .collect();
+        let args = decode_call_args(function, input)?;
         Some(json!({ "contract": contract.name, "function": function.signature(), "args": args }))
     }
 }
@@ -181,18 +171,7 @@ impl GetReceipt {
         let decoded = self.0.contracts().get(chain_id, address).and_then(|contract| {
             let topic = log.topics().first()?;
             let event = contract.abi.events().find(|e| !e.anonymous && &e.selector() == topic)?;
-            let decoded = event.decode_log(log.data()).ok()?;
-            let (mut indexed, mut body) = (decoded.indexed.iter(), decoded.body.iter());
-            let args: Map<String, Value> = event
-                .inputs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, input)| {
-                    let value = if input.indexed { indexed.next() } else { body.next() }?;
-                    let name = if input.name.is_empty() { i.to_string() } else { input.name.clone() };
-                    Some((name, sol_to_json(value, None)))
-                })
-                .collect();
+            let args = decode_event_args(event, log.data())?;
             Some(json!({ "contract": contract.name, "event": event.signature(), "args": args }))
         });
         if let Some(decoded) = decoded {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use aomi_chain::ChainSessions;
-use aomi_chain::abi::{arguments, encode_call, parse_function, sol_to_json};
+use aomi_chain::abi::{arguments, encode_call, named_values, parse_function};
 use aomi_chain::alloy::primitives::{Bytes, U256, hex};
 use aomi_chain::units::format_units;
 use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
@@ -104,15 +104,7 @@ impl Tool for SendTransactionToWallet {
                     let function = parse_function(signature).map_err(|e| failed(e.into()))?;
                     let values = arguments(&function, &args.args).map_err(|e| failed(e.into()))?;
                     let data = encode_call(&function, &args.args).map_err(|e| failed(e.into()))?;
-                    let named: Map<String, Value> = values
-                        .iter()
-                        .zip(&function.inputs)
-                        .enumerate()
-                        .map(|(i, (value, param))| {
-                            let name = if param.name.is_empty() { i.to_string() } else { param.name.clone() };
-                            (name, sol_to_json(value, Some(param)))
-                        })
-                        .collect();
+                    let named: Map<String, Value> = named_values(&values, &function.inputs).into_iter().collect();
                     (data, Some(json!({ "function": function.signature(), "args": named })))
                 }
                 (None, Some(data)) => {
