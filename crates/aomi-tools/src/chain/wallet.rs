@@ -15,7 +15,7 @@ use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{connection, failed, parse_address, parse_args, resolve_address, short};
+use super::{connection, failed, parse_args, resolve_address, short};
 
 /// `send_transaction_to_wallet`.
 #[derive(Debug, Clone)]
@@ -120,10 +120,7 @@ impl Tool for SendTransactionToWallet {
                     (Bytes::new(), None)
                 }
             };
-            let from = match ctx.wallet.as_ref().and_then(|w| w.address.as_deref()) {
-                Some(address) => Some(parse_address(address).map_err(failed)?),
-                None => None,
-            };
+            let from = ctx.wallet.as_ref().and_then(|w| w.address).map(aomi_core::Address::into_alloy);
             let network = &conn.network;
             let request = json!({
                 "chainId": network.chain_id,
