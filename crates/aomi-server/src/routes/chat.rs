@@ -54,6 +54,9 @@ pub(crate) struct ChatBody {
 // `wallet` as a request sends it, checked into a `WalletContext` by the route so that a bad
 // address is a 400 that says why; its OpenAPI schema is named as the context's.
 /// The wallet's state when the turn was sent: the network it is on and, if connected, its address.
+///
+/// Every turn carries it, so switching network in the wallet takes effect on the very next turn
+/// without any shared state on the server.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = WalletContext)]
