@@ -282,9 +282,9 @@ pub fn merge(implementation: &JsonAbi, proxy: &JsonAbi) -> JsonAbi {
     merged
 }
 
-/// An address as the cache keeps it: lower case.
+/// An address as the cache keeps it: the canonical (lower-case) form.
 fn lower(address: Address) -> String {
-    format!("{address:#x}")
+    aomi_core::Address::from(address).to_lowercase_hex()
 }
 
 /// Parses a row's ABI and records it in `known`.
