@@ -422,13 +422,6 @@ pub fn named_values(values: &[DynSolValue], params: &[Param]) -> Vec<(String, Va
         .collect()
 }
 
-/// A call's arguments by name, when `input` (the selector, then the arguments) is a call of
-/// `function`.
-pub fn decode_call_args(function: &Function, input: &[u8]) -> Option<Map<String, Value>> {
-    let values = function.abi_decode_input(input.get(4..)?).ok()?;
-    Some(named_values(&values, &function.inputs).into_iter().collect())
-}
-
 /// A log's arguments by name (indexed and not, in the event's order), or `None` when the log does
 /// not fit `event`.
 pub fn decode_event_args(event: &Event, log: &LogData) -> Option<Map<String, Value>> {
