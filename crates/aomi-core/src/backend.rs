@@ -24,7 +24,7 @@ pub struct ChatSummary {
     /// The app that answers in it.
     pub app: String,
     /// The owner's wallet address, if any.
-    pub owner: Option<String>,
+    pub owner: Option<crate::Address>,
     /// Creation time, RFC 3339.
     pub created_at: String,
     /// Last change, RFC 3339.

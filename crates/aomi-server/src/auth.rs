@@ -390,7 +390,7 @@ impl Auth {
             address = address.to_checksum(None),
         );
         let claims = ChallengeClaims {
-            a: lower(&address),
+            a: aomi_core::Address::from(address).to_lowercase_hex(),
             h: hex::encode(Sha256::digest(&message)),
             c: chain_id,
             n: nonce,
@@ -585,10 +585,6 @@ pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
 fn random_key() -> Vec<u8> {
     let random = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     Sha256::digest(random.as_bytes()).to_vec()
-}
-
-fn lower(address: &Address) -> String {
-    format!("{address:#x}")
 }
 
 fn unix_now() -> u64 {

@@ -307,7 +307,7 @@ impl Backend {
             return Err(BackendError::BadRequest("a client cannot send a system message".into()));
         }
         let chat_id = request.chat_id.as_str();
-        let sender = request.owner.as_ref().map(|a| a.to_lowercase());
+        let sender = request.owner.map(|owner| owner.to_lowercase_hex());
         let started = std::time::Instant::now();
         let mut phases = [0u128; 4];
         let mut mark = |phase: usize| phases[phase] = started.elapsed().as_micros();

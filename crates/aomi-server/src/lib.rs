@@ -16,6 +16,7 @@
 pub mod api;
 pub mod auth;
 mod backend;
+pub mod contract_cache;
 mod error;
 mod follow;
 pub mod headers;

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use crate::api::{ErrorBody, SessionInfo, SignedInAnswer};
 use crate::auth::{AuthMode, Challenge, SESSION_COOKIE, Session};
-use crate::routes::chat::is_address;
 use crate::routes::chats::store_error;
+use crate::routes::request_address;
 use crate::{ApiError, AppState};
 
 /// Largest chain id accepted (the largest integer JavaScript holds exactly, as EIP-2294 bounds it).
@@ -51,13 +51,7 @@ pub(crate) async fn post_challenge(
     body: Result<Json<ChallengeBody>, JsonRejection>,
 ) -> Result<Json<Challenge>, ApiError> {
     let Json(body) = body?;
-    if !is_address(&body.address) {
-        return Err(ApiError::bad_request(format!(
-            "address \"{}\" is not a wallet address (0x followed by 40 hex digits)",
-            body.address
-        )));
-    }
-    let address = body.address.parse().map_err(|e| ApiError::bad_request(format!("bad address: {e}")))?;
+    let address = request_address("address", "a wallet address", &body.address)?.into_alloy();
     let chain_id = body.chain_id.unwrap_or(1);
     if chain_id == 0 || chain_id > MAX_CHAIN_ID {
         return Err(ApiError::bad_request(format!("chainId must be a chain id from 1 to {MAX_CHAIN_ID}")));

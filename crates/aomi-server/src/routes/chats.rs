@@ -17,7 +17,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::{ChatDetail, ChatList, ChatSummary, ErrorBody, SearchResult, SearchResults};
 use crate::auth::Session;
 use crate::backend::authorize;
-use crate::routes::chat::{is_address, validate_chat_id};
+use crate::routes::chat::validate_chat_id;
+use crate::routes::request_address;
 use crate::{ApiError, AppState};
 
 /// Chats per page unless asked otherwise.
@@ -50,14 +51,9 @@ pub(crate) fn requester(
     state.auth.speaker(session.0, owner_of(query.owner)?)
 }
 
+/// `?owner=`, checked, in its canonical (lower-case) form.
 fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
-    match owner {
-        None => Ok(None),
-        Some(owner) if is_address(&owner) => Ok(Some(owner.to_lowercase())),
-        Some(owner) => Err(ApiError::bad_request(format!(
-            "owner \"{owner}\" is not a wallet address (0x followed by 40 hex digits)"
-        ))),
-    }
+    owner.map(|owner| request_address("owner", "a wallet address", &owner).map(|a| a.to_lowercase_hex())).transpose()
 }
 
 fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<String, ApiError> {

@@ -5,6 +5,7 @@ mod auth;
 mod chain;
 mod commands;
 mod common;
+mod contract_db;
 mod contracts;
 mod faults;
 mod fuzz;
