@@ -28,7 +28,7 @@ pub mod turn;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use app::{AomiApp, AppError, TurnInput, TurnSink};
+pub use app::{AomiApp, AppError, TurnHook, TurnInput, TurnSink};
 pub use assemble::MessageAssembler;
 pub use backend::{BackendError, ChatBackend, ChatSummary, PartStream};
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};

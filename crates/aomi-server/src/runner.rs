@@ -72,8 +72,17 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
         tokio::spawn(persist(Arc::clone(&store), chat_id.clone(), turn_id.clone(), assistant, log.prior(), to_store));
 
     sink.emit(UiChunk::Start { message_id: Some(message_id), message_metadata: None });
+    let hooks = app.turn_hooks();
+    let turn = async {
+        // The per-turn hooks of the app's tools (the wallet's chain selects the chat's network)
+        // run here, for every app, before anything of the turn runs.
+        for hook in &hooks {
+            hook.begin_turn(&input.chat_id, input.wallet.as_ref());
+        }
+        app.run_turn(input, &sink).await
+    };
     let outcome = tokio::select! {
-        outcome = AssertUnwindSafe(app.run_turn(input, &sink)).catch_unwind() => Some(outcome),
+        outcome = AssertUnwindSafe(turn).catch_unwind() => Some(outcome),
         () = cancel.cancelled() => None,
     };
     let failed = |error_text: String| {

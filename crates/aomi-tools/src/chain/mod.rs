@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use aomi_chain::alloy::primitives::{Address, B256};
 use aomi_chain::{ChainError, ChainSessions, Connection};
-use aomi_core::{ToolContext, ToolError, WalletContext};
+use aomi_core::{ToolContext, ToolError};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -31,13 +31,7 @@ pub use simulate::{HeldTransaction, OVERRIDE_ARGUMENT, RequestedTransaction, Sim
 pub use tx::{GetReceipt, GetTransaction};
 pub use wallet::SendTransactionToWallet;
 
-use crate::registry::{ToolRegistry, TurnHook};
-
-impl TurnHook for ChainSessions {
-    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>) {
-        ChainSessions::begin_turn(self, chat_id, wallet);
-    }
-}
+use crate::registry::ToolRegistry;
 
 /// Every chain tool over `sessions`, with the hook that switches each chat to its wallet's chain at
 /// the start of a turn. `get_contract` needs the contract database: add
