@@ -30,7 +30,10 @@ use std::pin::Pin;
 
 pub use app::{AomiApp, AppError, TurnHook, TurnInput, TurnSink};
 pub use assemble::MessageAssembler;
-pub use backend::{BackendError, ChatBackend, ChatSummary, PartStream};
+pub use backend::{
+    AppSummary, BackendError, ChatBackend, ChatChange, ChatListPage, ChatListQuery, ChatSummary, MessagePage,
+    MessageQuery, PartStream, SearchMatch, SearchRequest, StartedTurn, StopOutcome,
+};
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 pub use stream::{FinishReason, UiChunk};
 pub use tool::{DataFn, ProgressFn, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};

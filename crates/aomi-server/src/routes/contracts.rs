@@ -36,7 +36,7 @@ pub(crate) async fn get_contract(
     if !is_address(&address) {
         return Err(ApiError::bad_request(format!("\"{address}\" is not an address (0x followed by 40 hex digits)")));
     }
-    let record = state.backend.store().contract(chain_id, &address).await.map_err(store_error)?;
+    let record = state.contracts.contract(chain_id, &address).await.map_err(store_error)?;
     record.map(|record| Json(record.into())).ok_or_else(|| {
         ApiError::not_found(format!("no contract {address} on chain {chain_id} in the contract database"))
     })

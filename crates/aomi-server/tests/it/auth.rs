@@ -12,6 +12,7 @@ use aomi_chain::alloy::sol_types::{SolCall, SolValue};
 use aomi_chain::contracts::Artifact;
 use aomi_chain::signature::ERC6492_SUFFIX;
 use aomi_chain::{ChainSessions, Devnet, NetworkRegistry};
+use aomi_core::ChatBackend;
 use aomi_llm::Provider as ModelProvider;
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
 use aomi_testkit::{Reply, Script};
