@@ -15,6 +15,7 @@ use aomi_store::{
     ChatCursor, ChatQuery, ChatRecord, NewChat, NewTurn, SearchHit, SearchQuery, Store, TurnStart, TurnState,
 };
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::follow::StoreFollower;
@@ -32,7 +33,8 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long the parts of an ended turn stay for late followers.
 const KEEP_PARTS: Duration = Duration::from_secs(600);
 
-/// How long a shutdown waits for running turns to store what they have.
+/// How long a shutdown waits for running turns to store what they have (and a stop request for
+/// the turn it stops).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Options of a [`Backend`].
@@ -49,6 +51,9 @@ pub struct Backend {
     running: RunningTurns,
     titler: Titler,
     stopping: CancellationToken,
+    /// Every task the backend spawns (turns, their persisters, titles, claims released, upkeep),
+    /// so that a shutdown waits for them.
+    tasks: TaskTracker,
     metrics: Arc<Metrics>,
 }
 
@@ -93,6 +98,7 @@ impl Drop for RunningGuard {
 /// request refused after the claim does not leave the chat refusing turns.
 struct Claim {
     store: Arc<dyn Store>,
+    tasks: TaskTracker,
     turn_id: Option<String>,
 }
 
@@ -106,7 +112,7 @@ impl Drop for Claim {
     fn drop(&mut self) {
         if let Some(turn_id) = self.turn_id.take() {
             let store = Arc::clone(&self.store);
-            tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 if let Err(error) = store.end_turn(&turn_id, TurnState::Interrupted).await {
                     tracing::error!(%error, "could not release a refused turn");
                 }
@@ -131,6 +137,7 @@ impl Backend {
             running: Arc::default(),
             titler: options.titler,
             stopping: CancellationToken::new(),
+            tasks: TaskTracker::new(),
             metrics: Arc::new(metrics),
         })
     }
@@ -144,10 +151,14 @@ impl Backend {
             tracing::warn!(count = interrupted.len(), "marked the answers of interrupted turns incomplete");
         }
         let backend = Arc::downgrade(self);
-        tokio::spawn(async move {
+        let stopping = self.stopping.clone();
+        self.tasks.spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + UPKEEP_EVERY, UPKEEP_EVERY);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = stopping.cancelled() => return,
+                }
                 let Some(backend) = backend.upgrade() else { return };
                 if let Err(error) = backend.store.interrupt_stale_turns().await {
                     tracing::warn!(%error, "could not look for interrupted turns");
@@ -164,14 +175,25 @@ impl Backend {
         Ok(())
     }
 
-    /// Stops the running turns: each stores what it has, marked incomplete, and its stream ends.
-    /// Waits for them (a few seconds at most).
+    /// Stops the running turns: each ends its stream with an `error` part saying that aomi is
+    /// restarting, and stores what it has, marked incomplete, its turn ended as interrupted.
+    /// Waits for every task the backend spawned to end (a few seconds at most), so that the
+    /// process may exit once this returns.
     pub async fn shutdown(&self) {
         self.stopping.cancel();
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-        while !self.running().is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        self.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait()).await.is_err() {
+            tracing::warn!(
+                tasks = self.tasks.len(),
+                "some tasks had not ended when the shutdown's grace period ran out"
+            );
         }
+    }
+
+    /// The tracker of every task the backend spawns; a caller that spawns a task tied to a turn
+    /// (the HTTP layer's admission permits) adds it here, so that a shutdown waits for it too.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     /// The apps served.
@@ -280,8 +302,9 @@ impl Backend {
             cancel,
             title: prepared.title_from.map(|first| (self.titler.clone(), first)),
             watch: self.metrics.turn(),
+            tasks: self.tasks.clone(),
         };
-        tokio::spawn(runner::run(turn, guard).instrument(span));
+        self.tasks.spawn(runner::run(turn, guard).instrument(span));
         Ok(log)
     }
 
@@ -330,7 +353,7 @@ impl Backend {
             }
         };
         mark(1);
-        let claim = Claim { store: Arc::clone(&self.store), turn_id: Some(turn_id) };
+        let claim = Claim { store: Arc::clone(&self.store), tasks: self.tasks.clone(), turn_id: Some(turn_id) };
         let mut history = self.store.messages(chat_id).await?;
         mark(2);
         let assistant = match request.message.role {

@@ -37,6 +37,7 @@ use aomi_core::ChatBackend;
 use aomi_store::{AuthStore, ContractStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use tokio_util::task::TaskTracker;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -62,6 +63,9 @@ pub struct AppState {
     pub contracts: Arc<dyn ContractStore>,
     /// This instance's metrics (`GET /metrics`).
     pub metrics: Arc<metrics::Metrics>,
+    /// The tasks the handlers spawn that must end before the process does (a turn's admission
+    /// permit, held until the turn ends); the backend's own tracker.
+    pub tasks: TaskTracker,
     /// The networks, for routes that read the chain (`POST /api/simulate`); `None` serves them
     /// as unavailable.
     pub chain: Option<Arc<aomi_chain::ChainSessions>>,
@@ -83,6 +87,7 @@ impl AppState {
             auth_store: Arc::clone(&store) as Arc<dyn AuthStore>,
             contracts: store as Arc<dyn ContractStore>,
             metrics: Arc::clone(backend.metrics()),
+            tasks: backend.tasks().clone(),
             backend,
             chain: None,
             auth: Arc::new(auth::Auth::default()),

@@ -93,7 +93,7 @@ pub(crate) async fn post_chat(
     let turn = state.backend.submit(request).await?;
     // The turn runs on without its client: it counts until it ends.
     let ended = turn.ended;
-    tokio::spawn(async move {
+    state.tasks.spawn(async move {
         ended.await;
         drop(permit);
     });

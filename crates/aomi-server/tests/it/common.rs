@@ -73,6 +73,8 @@ pub struct TestServer {
     pub stub: StubModel,
     pub http: reqwest::Client,
     pub backend: Arc<Backend>,
+    /// The backend's store, for what no route shows (turn states).
+    pub store: Arc<dyn aomi_store::Store>,
     _dir: Option<TempDir>,
     _shutdown: oneshot::Sender<()>,
 }
@@ -130,7 +132,7 @@ impl TestServer {
             tools,
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5), ..options.app },
         );
-        let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
+        let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::clone(&store));
         backend.start().await.expect("the backend starts");
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -161,6 +163,7 @@ impl TestServer {
             stub,
             http: reqwest::Client::new(),
             backend,
+            store,
             _dir: dir,
             _shutdown: shutdown_tx,
         }

@@ -9,6 +9,7 @@ mod contracts;
 mod faults;
 mod fuzz;
 mod history;
+mod lifecycle;
 mod limits;
 mod metrics;
 mod openapi;
