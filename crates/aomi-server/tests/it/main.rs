@@ -14,6 +14,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod resume;
+mod second_app;
 mod simulation;
 mod stop;
 mod turn;
