@@ -11,9 +11,13 @@
 //! With the `openapi` feature, the wire types also describe themselves as OpenAPI schemas (utoipa
 //! `ToSchema`), for the server's `/api/openapi.json`.
 //!
-//! This crate does no I/O and depends only on serde and thiserror (utoipa behind `openapi`); async trait methods return
+//! - [`address`]: [`Address`], an EVM address validated once (EIP-55 checked) where it enters.
+//!
+//! This crate does no I/O and depends only on serde, thiserror and alloy's primitive types (utoipa
+//! behind `openapi`, schemars behind `schemars`); async trait methods return
 //! [`BoxFuture`]s so that the traits stay object safe without extra crates.
 
+pub mod address;
 pub mod app;
 pub mod assemble;
 pub mod backend;
@@ -28,6 +32,7 @@ pub mod turn;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use address::{Address, AddressError};
 pub use app::{AomiApp, AppError, TurnHook, TurnInput, TurnSink};
 pub use assemble::MessageAssembler;
 pub use backend::{
