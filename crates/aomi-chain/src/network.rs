@@ -31,6 +31,7 @@ pub const DEVNET: &str = "devnet";
 
 /// The native currency of a network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NativeCurrency {
     /// Its name ("Ether").
     pub name: String,

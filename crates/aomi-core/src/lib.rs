@@ -12,9 +12,11 @@
 //! `ToSchema`), for the server's `/api/openapi.json`.
 //!
 //! - [`address`]: [`Address`], an EVM address validated once (EIP-55 checked) where it enters.
+//! - `typed` (feature `schemars`): `TypedTool`, a tool as a type whose parameter schema is
+//!   generated from its arguments.
 //!
 //! This crate does no I/O and depends only on serde, thiserror and alloy's primitive types (utoipa
-//! behind `openapi`, schemars behind `schemars`); async trait methods return
+//! behind `openapi`, schemars and serde_path_to_error behind `schemars`); async trait methods return
 //! [`BoxFuture`]s so that the traits stay object safe without extra crates.
 
 pub mod address;
@@ -28,6 +30,8 @@ mod schema;
 pub mod stream;
 pub mod tool;
 pub mod turn;
+#[cfg(feature = "schemars")]
+pub mod typed;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,8 +45,10 @@ pub use backend::{
 };
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 pub use stream::{FinishReason, UiChunk};
-pub use tool::{DataFn, ProgressFn, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
+pub use tool::{DataFn, DataPart, ProgressFn, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 pub use turn::{TurnOrigin, TurnRequest, WalletContext};
+#[cfg(feature = "schemars")]
+pub use typed::TypedTool;
 
 /// A boxed, sendable future: the return type of the async methods of this crate's traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -21,18 +21,19 @@ pub struct ToolSpec {
     pub parameters: Value,
 }
 
-/// What a tool returns: structured data for the UI and a short summary.
+/// What a tool returns: structured data for the UI and a short summary. A typed tool returns its
+/// own output type as `data`; the registry sees it as JSON (the default `Value`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolOutput {
+pub struct ToolOutput<T = Value> {
     /// Structured result; the front end formats it per tool.
-    pub data: Value,
+    pub data: T,
     /// A one-line human summary.
     pub summary: String,
 }
 
-impl ToolOutput {
+impl<T> ToolOutput<T> {
     /// An output with data and a summary.
-    pub fn new(data: Value, summary: impl Into<String>) -> Self {
+    pub fn new(data: T, summary: impl Into<String>) -> Self {
         ToolOutput { data, summary: summary.into() }
     }
 }
@@ -63,6 +64,13 @@ pub type ProgressFn = Arc<dyn Fn(String) + Send + Sync>;
 
 /// Sends a `data-<name>` part to the stream (name, payload).
 pub type DataFn = Arc<dyn Fn(String, Value) + Send + Sync>;
+
+/// The payload of a `data-*` part a tool streams; its name on the wire belongs to its type, so
+/// the page and the server agree on both.
+pub trait DataPart: Serialize {
+    /// The part's name: it streams as `data-<NAME>`.
+    const NAME: &'static str;
+}
 
 /// What a tool call knows of its turn.
 #[derive(Clone)]
@@ -114,6 +122,15 @@ impl ToolContext {
     pub fn emit_data(&self, name: impl Into<String>, data: Value) {
         if let Some(sink) = &self.data {
             sink(name.into(), data);
+        }
+    }
+
+    /// Streams a typed `data-*` part: [`DataPart::NAME`] names it.
+    pub fn emit<P: DataPart>(&self, part: &P) {
+        // A derived `Serialize` of string-keyed fields cannot fail; a part that could not be
+        // written is left out rather than sent broken.
+        if let Ok(data) = serde_json::to_value(part) {
+            self.emit_data(P::NAME, data);
         }
     }
 

@@ -14,11 +14,8 @@ use aomi_core::{BoxFuture, ChatMessage, MessagePart, ToolState};
 use aomi_store::{NewTransaction, Store, StoreError, TransactionOutcome};
 use aomi_tools::ToolRegistry;
 use aomi_tools::chain::{
-    HeldTransaction, RequestedTransaction, SimulateBeforeSend, TransactionRecorder, contract_tools,
+    HeldTransaction, RequestedTransaction, SimulateBeforeSend, TransactionRecorder, WALLET_TOOL, contract_tools,
 };
-
-/// The tool whose calls are transactions.
-const SEND_TOOL: &str = "send_transaction_to_wallet";
 
 /// The chain tools, with every wallet request and its report recorded in `store`, and
 /// `get_contract` answering from `store`'s contract database, then `explorer`.
@@ -102,7 +99,8 @@ impl TransactionRecorder for StoreTransactions {
 pub(crate) async fn record_outcomes(store: &dyn Store, chat_id: &str, stored: &ChatMessage, incoming: &ChatMessage) {
     for part in &stored.parts {
         let MessagePart::Tool(tool) = part else { continue };
-        if tool.tool_name != SEND_TOOL || !incoming.tool_parts().any(|reply| reply.tool_call_id == tool.tool_call_id) {
+        if tool.tool_name != WALLET_TOOL || !incoming.tool_parts().any(|reply| reply.tool_call_id == tool.tool_call_id)
+        {
             continue;
         }
         let outcome = match tool.state {

@@ -1,8 +1,15 @@
 //! Direct commands: a message that starts with `/` runs one tool without the model, with cast-like
 //! syntax. They work when no model is configured, and stream the same parts as a model's tool call.
 
+use aomi_core::TypedTool;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+use crate::chain::{
+    CallViewFunction, EncodeFunctionCall, GetAccountInfo, GetBalance, GetBlock, GetGasPrice, GetReceipt,
+    GetTokenBalance, GetTransaction, LookupAddress, ResolveEns, SwitchNetwork,
+};
+use crate::time::GetCurrentTime;
 
 /// What a command asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,12 +123,12 @@ fn parse_command(rest: &str) -> Result<Command, String> {
         ("help", _) => Ok(Command::Help),
         ("balance", [address]) => {
             put("address", json!(address));
-            tool("get_balance", map)
+            tool(GetBalance::NAME, map)
         }
         ("balance", [address, net]) => {
             put("address", json!(address));
             put("network", json!(net));
-            tool("get_balance", map)
+            tool(GetBalance::NAME, map)
         }
         ("balance", _) => usage(),
         ("token", [token, owner, rest @ ..]) if rest.len() <= 1 => {
@@ -130,20 +137,20 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             if let [net] = rest {
                 put("network", json!(net));
             }
-            tool("get_token_balance", map)
+            tool(GetTokenBalance::NAME, map)
         }
         ("token", _) => usage(),
         ("call", [address, signature, args @ ..]) => {
             put("address", json!(address));
             put("signature", json!(signature));
             put("args", json!(args));
-            tool("call_view_function", map)
+            tool(CallViewFunction::NAME, map)
         }
         ("call", _) => usage(),
         ("encode", [signature, args @ ..]) => {
             put("signature", json!(signature));
             put("args", json!(args));
-            tool("encode_function_call", map)
+            tool(EncodeFunctionCall::NAME, map)
         }
         ("encode", _) => usage(),
         ("tx" | "receipt", [hash, rest @ ..]) if rest.len() <= 1 => {
@@ -151,7 +158,7 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             if let [net] = rest {
                 put("network", json!(net));
             }
-            tool(if name == "tx" { "get_transaction" } else { "get_receipt" }, map)
+            tool(if name == "tx" { GetTransaction::NAME } else { GetReceipt::NAME }, map)
         }
         ("tx", _) => usage(),
         ("receipt", _) => usage(),
@@ -162,14 +169,14 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             if let Some(net) = rest.get(1) {
                 put("network", json!(net));
             }
-            tool("get_block", map)
+            tool(GetBlock::NAME, map)
         }
         ("block", _) => usage(),
         ("gas", rest) if rest.len() <= 1 => {
             if let Some(net) = rest.first() {
                 put("network", json!(net));
             }
-            tool("get_gas_price", map)
+            tool(GetGasPrice::NAME, map)
         }
         ("gas", _) => usage(),
         ("account", [address, rest @ ..]) if rest.len() <= 1 => {
@@ -177,27 +184,27 @@ fn parse_command(rest: &str) -> Result<Command, String> {
             if let [net] = rest {
                 put("network", json!(net));
             }
-            tool("get_account_info", map)
+            tool(GetAccountInfo::NAME, map)
         }
         ("account", _) => usage(),
         ("ens", [ens]) => {
             put("name", json!(ens));
-            tool("resolve_ens", map)
+            tool(ResolveEns::NAME, map)
         }
         ("ens", _) => usage(),
         ("lookup", [address]) => {
             put("address", json!(address));
-            tool("lookup_address", map)
+            tool(LookupAddress::NAME, map)
         }
         ("lookup", _) => usage(),
         ("network", rest) if rest.len() <= 1 => {
             if let Some(net) = rest.first().or(network.as_ref()) {
                 put("network", json!(net));
             }
-            Ok(Command::Tool { tool: "switch_network".into(), args: Value::Object(map) })
+            Ok(Command::Tool { tool: SwitchNetwork::NAME.into(), args: Value::Object(map) })
         }
         ("network", _) => usage(),
-        ("time", []) => Ok(Command::Tool { tool: "get_current_time".into(), args: json!({}) }),
+        ("time", []) => Ok(Command::Tool { tool: GetCurrentTime::NAME.into(), args: json!({}) }),
         ("time", _) => usage(),
         // A command of the list without an arm: the test `every_listed_command_is_dispatched` catches it.
         (other, _) => Err(format!("Unknown command /{other}. Type /help for the commands.")),

@@ -8,12 +8,20 @@
 //! - [`chain`]: the chain tools (balances, calls, transactions, blocks, ENS, networks, and the
 //!   client-side `send_transaction_to_wallet`), over the chat's own provider.
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
+//! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
+//!   as OpenAPI components ([`ToolSchemas`]), from which the page's types are generated.
+//!
+//! Each native tool is a [`TypedTool`](aomi_core::TypedTool): its name is a constant, the schema
+//! the model sees is generated from its argument struct, and its output is a type.
 
 pub mod chain;
 pub mod commands;
+pub mod parts;
 mod registry;
 mod scheduler;
+pub mod schemas;
 pub mod time;
 
 pub use registry::{ToolRegistry, TurnHook};
 pub use scheduler::{DEFAULT_TOOL_OUTPUT_BYTES, ToolCallRequest, ToolCallResult, ToolScheduler};
+pub use schemas::ToolSchemas;

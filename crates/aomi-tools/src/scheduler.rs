@@ -7,9 +7,10 @@ use std::time::Duration;
 use aomi_core::{ToolContext, ToolError, ToolOutput, TurnOrigin, TurnSink, UiChunk, WalletContext};
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::parts::{ToolProgressPart, WalletRequestPart, chunk};
 use crate::registry::ToolRegistry;
 
 /// One tool call the model asked for.
@@ -116,12 +117,8 @@ impl ToolScheduler {
                 let progress = Arc::new(move |message: String| {
                     let message = cut_text(message, limit);
                     // The receiver lives until every call ended; a send error only means the turn is gone.
-                    let _ = progress_tx.send(UiChunk::Data {
-                        name: "tool-progress".into(),
-                        id: Some(id.clone()),
-                        data: json!({ "toolCallId": id, "message": message }),
-                        transient: Some(true),
-                    });
+                    let part = ToolProgressPart { tool_call_id: id.clone(), message };
+                    let _ = progress_tx.send(chunk(&part, Some(id.clone()), true));
                 });
                 let data_tx = events_tx.clone();
                 let data = Arc::new(move |name: String, data: Value| {
@@ -151,17 +148,15 @@ impl ToolScheduler {
                     }
                     let call = &calls[index];
                     sink.emit(match &outcome {
-                        Ok(output) if for_client => UiChunk::Data {
-                            name: "wallet-request".into(),
-                            id: Some(call.id.clone()),
-                            data: json!({
-                                "toolCallId": call.id,
-                                "toolName": call.name,
-                                "request": output.data,
-                                "summary": output.summary,
-                            }),
-                            transient: None,
-                        },
+                        Ok(output) if for_client => {
+                            let part = WalletRequestPart {
+                                tool_call_id: call.id.clone(),
+                                tool_name: call.name.clone(),
+                                request: output.data.clone(),
+                                summary: output.summary.clone(),
+                            };
+                            chunk(&part, Some(call.id.clone()), false)
+                        }
                         Ok(output) => UiChunk::ToolOutputAvailable {
                             tool_call_id: call.id.clone(),
                             output: serde_json::to_value(output).unwrap_or(Value::Null),

@@ -6,7 +6,7 @@ import { WagmiProvider } from 'wagmi';
 
 import type { AomiMessage } from '../lib/types';
 import { createWagmiConfig } from '../wallet/config';
-import { MessageView, parameterTypes, SEND_ANYWAY_TEXT, type MessageContext } from './MessageView';
+import { MessageView, parameterTypes, SEND_ANYWAY_TEXT, walletTransactionFor, type MessageContext } from './MessageView';
 
 const context: MessageContext = { progress: {}, live: false, last: true, chainId: 1, onWalletOutcome: vi.fn() };
 
@@ -120,6 +120,23 @@ describe('MessageView', () => {
     // No wallet in this browser: signing starts by connecting one; nothing simulated it.
     expect(screen.getByRole('button', { name: 'Connect wallet to sign' })).toBeTruthy();
     expect(screen.getByText(/Not simulated: connect a wallet to simulate\./)).toBeTruthy();
+  });
+
+  test('the decoded call takes its parameter types from the server, not from the signature text', () => {
+    const decodedCall = {
+      function: 'pay',
+      args: { to: USDC, 1: '5' },
+      inputs: [
+        { name: 'to', type: 'address' },
+        { name: '', type: 'uint96' },
+      ],
+    };
+    const request = { chainId: 31337, network: 'devnet', to: USDC, value: '0', data: '0x', description: 'Pay', decodedCall };
+    const message = { id: 'a', role: 'assistant', parts: [walletCall, walletRequest(request)] } as AomiMessage;
+    expect(walletTransactionFor(message, 'w1')?.decoded?.args).toEqual([
+      { name: 'to', type: 'address', value: USDC },
+      { type: 'uint96', value: '5' },
+    ]);
   });
 
   test('parameter types come from the signature, tuples whole', () => {

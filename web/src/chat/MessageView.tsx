@@ -3,14 +3,14 @@ import { isToolOrDynamicToolUIPart } from 'ai';
 
 import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
-import type { AomiMessage, AomiPart, SimulationReport, WalletTransaction } from '../lib/types';
+import { WALLET_TOOL, type AomiMessage, type AomiPart, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { Markdown } from './Markdown';
 import { SimulationView } from './TransactionReview';
 import { ToolCard, toolNameOf, type AnyToolPart } from './ToolCard';
 import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletRequest';
 
 /** The wallet tool: the model asks the person's wallet to send a transaction. */
-export const WALLET_TOOL = 'send_transaction_to_wallet';
+export { WALLET_TOOL };
 
 /** What the "Send anyway" button of a held-back transaction says, as the person's own message: the
  * server lets the model send a held-back transaction only after a message of the person. */
@@ -90,13 +90,21 @@ export function walletTransactionFor(message: AomiMessage, toolCallId: string): 
   if (!part) return undefined;
   const { request } = part.data;
   let decoded;
-  if (request.decodedCall) {
-    const types = parameterTypes(request.decodedCall.function);
-    // Unnamed parameters come keyed by position; the signature gives their types.
-    const args = Object.entries(request.decodedCall.args ?? {}).map(([name, value], index) =>
+  const call = request.decodedCall;
+  if (call?.inputs) {
+    // The server lists the parameters with their types; unnamed ones are keyed by position.
+    const args = call.inputs.map((input, index) => {
+      const value = call.args[input.name || String(index)];
+      return input.name ? { name: input.name, type: input.type, value } : { type: input.type, value };
+    });
+    decoded = { function: call.function, args };
+  } else if (call) {
+    // A request stored before the server listed its parameters: the signature gives their types.
+    const types = parameterTypes(call.function);
+    const args = Object.entries(call.args ?? {}).map(([name, value], index) =>
       /^\d+$/.test(name) ? { type: types[Number(name)], value } : { name, type: types[index], value },
     );
-    decoded = { function: request.decodedCall.function, args };
+    decoded = { function: call.function, args };
   }
   return {
     to: request.to,

@@ -398,6 +398,37 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A parameter of a function: its name (may be empty) and canonical type. */
+        AbiParam: {
+            /** @description Its name; empty when unnamed. */
+            name: string;
+            /** @description Its canonical type: `uint256`, `(address,uint256)[]`. */
+            type: string;
+        };
+        /** @description The output of `get_account_info`. */
+        AccountInfo: {
+            /** @description The account (an ENS name resolved). */
+            address: string;
+            /** @description Its native balance in the coin's unit. */
+            balance: string;
+            /** @description Its native balance in wei, decimal. */
+            balanceWei: string;
+            /** @description Bytes of code at the address (0 for an account). */
+            codeSize: number;
+            /** @description The contract's name, when aomi knows its ABI. */
+            contractName: string | null;
+            /** @description True when code is deployed there. */
+            isContract: boolean;
+            /** @description The network read. */
+            network: string;
+            /**
+             * Format: int64
+             * @description Transactions it sent.
+             */
+            nonce: number;
+            /** @description The coin's symbol. */
+            symbol: string;
+        };
         /** @description An exact amount of an asset. */
         Amount: {
             /** @description Base units, as a decimal string. */
@@ -485,6 +516,60 @@ export interface components {
             token: string | null;
             /** @description The token id (ERC721, ERC1155). */
             tokenId?: string | null;
+        };
+        /** @description The output of `get_balance`: a native balance, exact and formatted. */
+        Balance: {
+            /** @description The holder (an ENS name resolved). */
+            address: string;
+            /** @description The balance in the coin's unit (`1.5`). */
+            balance: string;
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            /**
+             * Format: int32
+             * @description The coin's decimals.
+             */
+            decimals: number;
+            /** @description The network read. */
+            network: string;
+            /** @description The coin's symbol. */
+            symbol: string;
+            /** @description The balance in wei, decimal. */
+            wei: string;
+        };
+        /** @description The output of `get_block`: a block's header facts. */
+        BlockInfo: {
+            /** @description Base fee per gas in wei, decimal (none before EIP-1559). */
+            baseFeePerGas: string | null;
+            /** @description Gas limit, decimal. */
+            gasLimit: string;
+            /** @description Gas used, decimal. */
+            gasUsed: string;
+            /** @description Its hash. */
+            hash: string;
+            /** @description The fee recipient. */
+            miner: string;
+            /** @description The network read. */
+            network: string;
+            /**
+             * Format: int64
+             * @description Its number.
+             */
+            number: number;
+            /** @description Its parent's hash. */
+            parentHash: string;
+            /** @description Its time, RFC 3339 UTC. */
+            time: string | null;
+            /**
+             * Format: int64
+             * @description Its time, Unix seconds.
+             */
+            timestamp: number;
+            /** @description How many transactions it holds. */
+            transactionCount: number;
         };
         /** @description An issued challenge: the message to sign and the token to send back with the signature. */
         Challenge: {
@@ -643,6 +728,97 @@ export interface components {
             /** @description Who vouched for the ABI (`etherscan`, `sourcify`, `artifact`, `user`, …); `null` if nobody did. */
             verifiedBy: string | null;
         };
+        /** @description The `data-contract` part: a contract's full ABI, for the page only. */
+        ContractAbiPart: {
+            /** @description Its ABI (JSON). */
+            abi: unknown;
+            /** @description The contract. */
+            address: string;
+            /**
+             * Format: int64
+             * @description The contract's chain.
+             */
+            chainId: number;
+            /** @description The `get_contract` call it belongs to. */
+            toolCallId: string;
+        };
+        /**
+         * @description The output of `get_contract`: what the model reads of a contract (the ABI goes to the page as
+         *     a [`ContractAbiPart`]).
+         */
+        ContractSummary: {
+            /** @description The contract (an ENS name resolved). */
+            address: string;
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            /** @description How many custom errors the ABI declares. */
+            errors: number;
+            /** @description Events; a last entry counts any more. */
+            events: string[];
+            /**
+             * Format: date-time
+             * @description When it was fetched from the explorer.
+             */
+            fetchedAt: string;
+            /** @description True when the contract database already held it. */
+            fromCache: boolean;
+            /** @description A proxy's implementation. */
+            implementation: string | null;
+            /** @description Its name, when verified. */
+            name: string | null;
+            /** @description The network read. */
+            network: string;
+            /** @description True for a proxy. */
+            proxy: boolean;
+            /** @description Read-only functions (`view`, `pure`), with their outputs; a last entry counts any more. */
+            readFunctions: string[];
+            /** @description True when its source is verified. */
+            verified: boolean;
+            /** @description Who verified it (`etherscan`). */
+            verifiedBy: string | null;
+            /** @description State-changing functions; a last entry counts any more. */
+            writeFunctions: string[];
+        };
+        /** @description The output of `get_current_time`. */
+        CurrentTime: {
+            /**
+             * Format: int64
+             * @description The same time as a Unix timestamp (seconds).
+             */
+            unix: number;
+            /** @description The time in UTC, RFC 3339, to the second. */
+            utc: string;
+        };
+        /**
+         * @description A contract call decoded: `{function: "transfer(address,uint256)", args: {to: "0x…", amount:
+         *     "1500000"}}`.
+         */
+        DecodedCall: {
+            /** @description Its arguments by name (by position where unnamed); integers as decimal strings. */
+            args: {
+                [key: string]: unknown;
+            };
+            /** @description The contract's name, when the call was decoded with a known contract's ABI. */
+            contract?: string | null;
+            /** @description The function's canonical signature. */
+            function: string;
+            /** @description Its parameters in order, with their types: what `args` holds, without parsing `function`. */
+            inputs: components["schemas"]["AbiParam"][];
+        };
+        /** @description An event log decoded with its contract's ABI. */
+        DecodedEvent: {
+            /** @description Its arguments by name (by position where unnamed). */
+            args: {
+                [key: string]: unknown;
+            };
+            /** @description The contract's name. */
+            contract: string;
+            /** @description The event's signature: `Transfer(address,address,uint256)`. */
+            event: string;
+        };
         /** @description One log of the simulated transaction. */
         DecodedLog: {
             /** @description The emitting contract. */
@@ -658,6 +834,30 @@ export interface components {
             /** @description The raw topics. */
             topics: string[];
         };
+        /** @description The output of `encode_function_call`. */
+        EncodedCall: {
+            /** @description The arguments as understood, in order (tuples as objects by field name where named). */
+            args: unknown[];
+            /** @description The calldata, `0x` hex. */
+            data: string;
+            /** @description The parameters. */
+            inputs: components["schemas"]["AbiParam"][];
+            /** @description The outputs. */
+            outputs: components["schemas"]["AbiParam"][];
+            /** @description The 4-byte selector, `0x` hex. */
+            selector: string;
+            /** @description The canonical signature: `transfer(address,uint256)`. */
+            signature: string;
+        };
+        /** @description The output of `resolve_ens` and `lookup_address`: a name and its address. */
+        EnsRecord: {
+            /** @description The address it points to (or whose primary name it is). */
+            address: string;
+            /** @description The ENS name (lower case). */
+            name: string;
+            /** @description The network read. */
+            network: string;
+        };
         /** @description Every error answer: `{"error": {"code", "message"}}`. */
         ErrorBody: {
             /** @description What went wrong. */
@@ -672,6 +872,21 @@ export interface components {
             code: string;
             /** @description What went wrong, for a person. */
             message: string;
+        };
+        /** @description The output of `get_gas_price`. */
+        GasPrice: {
+            /** @description The latest block's base fee in gwei. */
+            baseFeeGwei: string | null;
+            /** @description The latest block's base fee in wei, decimal. */
+            baseFeeWei: string | null;
+            /** @description The gas price in gwei. */
+            gasPriceGwei: string;
+            /** @description The gas price in wei, decimal. */
+            gasPriceWei: string;
+            /** @description The suggested priority fee in wei, decimal, when the node gives one. */
+            maxPriorityFeeWei: string | null;
+            /** @description The network read. */
+            network: string;
         };
         /** @description The answer of `GET /healthz` and of a ready `GET /readyz`. */
         Health: {
@@ -735,6 +950,20 @@ export interface components {
             /** @description Its symbol (`ETH`). */
             symbol: string;
         };
+        /** @description The output of `switch_network`: the network switched to, or without a network asked, the list. */
+        NetworkChoice: components["schemas"]["NetworkSwitched"] | components["schemas"]["NetworkListing"];
+        /** @description A network of the list. */
+        NetworkEntry: {
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            /** @description Its name. */
+            name: string;
+            /** @description True for a test network. */
+            testnet: boolean;
+        };
         /** @description A network this server reads (no RPC URL: one often carries an API key). */
         NetworkInfo: {
             /**
@@ -760,6 +989,94 @@ export interface components {
             /** @description The networks; empty without a chain layer. */
             networks: components["schemas"]["NetworkInfo"][];
         };
+        /** @description The networks, and the chat's. */
+        NetworkListing: {
+            /** @description The chat's network; none when the wallet is on a chain aomi does not know. */
+            current: string | null;
+            /** @description Every network aomi reads. */
+            networks: components["schemas"]["NetworkEntry"][];
+        };
+        /** @description The `data-network` part: asks the page to switch the wallet to this network. */
+        NetworkPart: {
+            /**
+             * Format: int64
+             * @description The chain to switch the wallet to.
+             */
+            chainId: number;
+            /** @description The network's name. */
+            name: string;
+        };
+        /** @description The chat moved to another network. */
+        NetworkSwitched: {
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            /** @description Its block explorer's base URL. */
+            explorer: string | null;
+            /** @description Its native coin. */
+            native: {
+                /**
+                 * Format: int32
+                 * @description Its decimals (18 on every EVM chain aomi knows).
+                 */
+                decimals: number;
+                /** @description Its name ("Ether"). */
+                name: string;
+                /** @description Its symbol ("ETH"). */
+                symbol: string;
+            };
+            /** @description The network's name. */
+            network: string;
+            /** @description The chat's network before; none when the wallet was on a chain aomi does not know. */
+            previous: string | null;
+            /** @description True for a test network. */
+            testnet: boolean;
+        };
+        /** @description The output of `get_receipt`. */
+        ReceiptInfo: {
+            /**
+             * Format: int64
+             * @description The block it is in.
+             */
+            blockNumber: number | null;
+            /** @description The contract it created. */
+            contractAddress: string | null;
+            /** @description The price paid per gas in wei, decimal. */
+            effectiveGasPrice: string;
+            /** @description The sender. */
+            from: string;
+            /** @description Gas used, decimal. */
+            gasUsed: string;
+            /** @description The transaction's hash. */
+            hash: string;
+            /** @description Its event logs. */
+            logs: components["schemas"]["ReceiptLog"][];
+            /** @description The network read. */
+            network: string;
+            /** @description `success` or `reverted`. */
+            status: components["schemas"]["ReceiptStatus"];
+            /** @description True when it succeeded. */
+            success: boolean;
+            /** @description The recipient; none for a contract creation. */
+            to: string | null;
+        };
+        /** @description An event log of a receipt. */
+        ReceiptLog: {
+            /** @description The contract that emitted it. */
+            address: string;
+            /** @description Its data, `0x` hex. */
+            data: string;
+            decoded?: null | components["schemas"]["DecodedEvent"];
+            /** @description Its topics. */
+            topics: string[];
+        };
+        /**
+         * @description Whether a mined transaction succeeded.
+         * @enum {string}
+         */
+        ReceiptStatus: "success" | "reverted";
         /** @description Why a simulated transaction fails. */
         Revert: {
             /** @description A custom error's arguments by name. */
@@ -859,6 +1176,16 @@ export interface components {
              */
             walletChainId?: number | null;
         };
+        /**
+         * @description The `data-simulation` part: a wallet request's simulation report, the call it belongs to, and
+         *     the report in a few lines.
+         */
+        SimulationPart: components["schemas"]["SimulationReport"] & {
+            /** @description The report in a few lines, as the model reads it. */
+            summary: string;
+            /** @description The wallet tool call it belongs to. */
+            toolCallId: string;
+        };
         /** @description The result of simulating one transaction request. */
         SimulationReport: {
             /** @description Allowances and operators the transaction sets. */
@@ -914,6 +1241,97 @@ export interface components {
         /** @description One SSE event: `data` is a UiChunk as JSON, or `[DONE]` after the last part. */
         StreamEvent: {
             data: string | "[DONE]";
+        };
+        /** @description The output of `get_token_balance`: an ERC20 balance, exact and formatted. */
+        TokenBalance: {
+            /** @description The balance in the token's unit (`1.5`). */
+            balance: string;
+            /**
+             * Format: int32
+             * @description The token's decimals.
+             */
+            decimals: number;
+            /** @description The network read. */
+            network: string;
+            /** @description The holder (an ENS name resolved). */
+            owner: string;
+            /** @description The balance in base units, decimal. */
+            raw: string;
+            /** @description The token's symbol (`?` when it has none). */
+            symbol: string;
+            /** @description The token contract. */
+            token: string;
+        };
+        /** @description `data-tool-progress`: a running call's progress; transient (shown live, never stored). */
+        ToolProgressPart: {
+            /** @description What it is doing ("simulating the transaction"). */
+            message: string;
+            /** @description The call. */
+            toolCallId: string;
+        };
+        /** @description The output of `get_transaction`. */
+        TransactionInfo: {
+            /**
+             * Format: int64
+             * @description The block it is in; none while pending.
+             */
+            blockNumber: number | null;
+            /**
+             * Format: int64
+             * @description The chain id it was signed for (none for legacy transactions without one).
+             */
+            chainId: number | null;
+            decodedCall: null | components["schemas"]["DecodedCall"];
+            /** @description The sender. */
+            from: string;
+            /** @description Its gas limit, decimal. */
+            gasLimit: string;
+            /** @description Its hash. */
+            hash: string;
+            /** @description Its calldata, `0x` hex. */
+            input: string;
+            /** @description The network read. */
+            network: string;
+            /**
+             * Format: int64
+             * @description The sender's nonce.
+             */
+            nonce: number;
+            /** @description True while it is not in a block. */
+            pending: boolean;
+            /** @description The recipient; none for a contract creation. */
+            to: string | null;
+            /** @description Native coin sent, in the coin's unit. */
+            value: string;
+            /** @description Native coin sent, in wei, decimal. */
+            valueWei: string;
+        };
+        /**
+         * @description The output of `send_transaction_to_wallet` on the server: the transaction the wallet is asked
+         *     to send (streamed as a `data-wallet-request` part; the call's final output is the wallet's
+         *     answer).
+         */
+        TransactionRequest: {
+            /**
+             * Format: int64
+             * @description The chain it is for.
+             */
+            chainId: number;
+            /** @description Calldata, `0x` hex (`0x` for a plain transfer). */
+            data: string;
+            decodedCall: null | components["schemas"]["DecodedCall"];
+            /** @description What the transaction does, for the user. */
+            description: string;
+            /** @description The wallet's address, when connected. */
+            from: string | null;
+            /** @description Gas limit, decimal; none lets the wallet estimate. */
+            gas: string | null;
+            /** @description That chain's network name. */
+            network: string;
+            /** @description The recipient or contract called. */
+            to: string;
+            /** @description Native coin sent, in wei, decimal. */
+            value: string;
         };
         /** @description One part of the AI SDK UI message stream (v1): the JSON of one SSE `data:` line; the stream ends with `data: [DONE]`. */
         UiChunk: {
@@ -1030,6 +1448,25 @@ export interface components {
             /** @description The wallet's `personal_sign` of the message, `0x` hex. */
             signature: string;
         };
+        /** @description The output of `call_view_function`. */
+        ViewCall: {
+            /** @description The contract called (an ENS name resolved). */
+            address: string;
+            /** @description The function, with its outputs: `balanceOf(address)(uint256)`. */
+            function: string;
+            /** @description The network read. */
+            network: string;
+            /** @description What it returned. */
+            result: components["schemas"]["ViewResult"];
+        };
+        /**
+         * @description What a view call returned: decoded values, or the raw bytes of a function without declared
+         *     outputs.
+         */
+        ViewResult: unknown[] | {
+            /** @description `0x` hex. */
+            raw: string;
+        };
         /**
          * @description The wallet's state when the turn was sent: the network it is on and, if connected, its address.
          *
@@ -1045,6 +1482,26 @@ export interface components {
              */
             chainId: number;
         };
+        /**
+         * @description `data-wallet-request` (id: the call's id): what the server built for a client-side call; the
+         *     call stays open until the client answers.
+         */
+        WalletRequestPart: {
+            /** @description What the client runs: for the wallet tool, a [`TransactionRequest`]. */
+            request: components["schemas"]["TransactionRequest"];
+            /** @description The request in a sentence. */
+            summary: string;
+            /** @description The call. */
+            toolCallId: string;
+            /** @description The tool called. */
+            toolName: string;
+        };
+        /**
+         * @description The wallet tool's name as a schema (a string of one value), so that the page's generated types
+         *     hold it.
+         * @enum {string}
+         */
+        WalletToolName: "send_transaction_to_wallet";
         /** @description One finding, shown next to the transaction. */
         Warning: {
             /** @description The rule's id, stable: `unlimited-approval`. */

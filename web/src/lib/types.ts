@@ -37,7 +37,35 @@ export interface SimulationReport extends Report {
   summary?: string;
 }
 
-/** A contract call decoded with its ABI. */
+/** A streamed simulation report (`data-simulation`, id: the wallet call's id). */
+export type SimulationPart = Schemas['SimulationPart'];
+
+/** The name of the wallet tool, the one call the page answers (the server's `WALLET_TOOL`). */
+export type WalletToolName = Schemas['WalletToolName'];
+
+/** The wallet tool's name; typed by the server's schema, so a rename there fails the page's build. */
+export const WALLET_TOOL: WalletToolName = 'send_transaction_to_wallet';
+
+/** What each native tool returns as `data` (generated from the tools' output types). */
+export interface ToolOutputs {
+  get_current_time: Schemas['CurrentTime'];
+  get_balance: Schemas['Balance'];
+  get_token_balance: Schemas['TokenBalance'];
+  get_account_info: Schemas['AccountInfo'];
+  get_block: Schemas['BlockInfo'];
+  get_gas_price: Schemas['GasPrice'];
+  call_view_function: Schemas['ViewCall'];
+  encode_function_call: Schemas['EncodedCall'];
+  get_contract: Schemas['ContractSummary'];
+  resolve_ens: Schemas['EnsRecord'];
+  lookup_address: Schemas['EnsRecord'];
+  switch_network: Schemas['NetworkChoice'];
+  get_transaction: Schemas['TransactionInfo'];
+  get_receipt: Schemas['ReceiptInfo'];
+  send_transaction_to_wallet: Schemas['TransactionRequest'];
+}
+
+/** A contract call decoded with its ABI, as the review lists it (arguments in order, with types). */
 export interface DecodedCall {
   contract?: string;
   function: string;
@@ -58,39 +86,31 @@ export interface WalletTransaction {
   simulation?: SimulationReport;
 }
 
+/** The transaction the server built for the wallet (the wallet tool's output). */
+export type TransactionRequest = Schemas['TransactionRequest'];
+
 /** What the server built for a wallet call (`data-wallet-request`, id: the call's id). */
-export interface WalletRequestPart {
-  toolCallId: string;
-  toolName: string;
-  summary?: string;
-  request: {
-    chainId: number;
-    network?: string;
-    from?: string | null;
-    to: string;
-    value?: string;
-    data?: string;
-    gas?: string | null;
-    description?: string;
-    /** The call, decoded: `{function: "transfer(address,uint256)", args: {to: "0x…", amount: "1500000"}}`. */
-    decodedCall?: { function: string; args?: Record<string, unknown> } | null;
-    /** The simulation, once the server simulates before asking. */
+export type WalletRequestPart = Omit<Schemas['WalletRequestPart'], 'request'> & {
+  request: TransactionRequest & {
+    /** The simulation, when a stored request carries it. */
     simulation?: SimulationReport;
   };
-}
+};
 
 /** The data parts aomi streams, by name (`data-<name>` on the wire). */
 export type AomiDataParts = {
   /** A tool's live progress; transient: it reaches `onData`, never the message. */
-  'tool-progress': { toolCallId: string; message: string };
+  'tool-progress': Schemas['ToolProgressPart'];
   /** A turn that failed: the message the stream's `error` part carried. */
   error: { message: string };
   /** The model asks the page to switch the wallet's network. */
-  network: { chainId: number; name?: string };
+  network: Schemas['NetworkPart'];
   /** The transaction the server built for a wallet call. */
   'wallet-request': WalletRequestPart;
   /** The simulation of a wallet transaction. */
-  simulation: SimulationReport;
+  simulation: SimulationPart;
+  /** A contract's full ABI, for the page only (`get_contract`). */
+  contract: Schemas['ContractAbiPart'];
 };
 
 /** Metadata aomi sets on a message. */

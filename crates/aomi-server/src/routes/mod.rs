@@ -47,7 +47,10 @@ struct ApiDoc;
 
 /// The routes with their descriptions.
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    // The tools' outputs and `data-*` parts travel inside the stream's parts; they are described
+    // as components so that the page's types are generated from them too.
+    let doc = ApiDoc::openapi().merge_from(aomi_tools::ToolSchemas::openapi());
+    OpenApiRouter::with_openapi(doc)
         .routes(routes!(chat::post_chat))
         .routes(routes!(chat::resume_stream))
         .routes(routes!(chat::stop_turn))

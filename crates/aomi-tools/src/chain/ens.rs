@@ -5,11 +5,12 @@ use std::sync::Arc;
 use aomi_chain::alloy::ens::ProviderEnsExt;
 use aomi_chain::alloy::primitives::Address;
 use aomi_chain::{ChainError, ChainSessions, Connection};
-use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use aomi_core::{ToolContext, ToolError, ToolOutput, TypedTool};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{connection, failed, parse_address, parse_args, short, with_network};
+use super::{NETWORK_ARGUMENT, connection, failed, short};
 
 /// Fails unless the connection's network has ENS.
 fn require_ens(sessions: &ChainSessions, conn: &Connection) -> Result<(), ChainError> {
@@ -39,60 +40,68 @@ pub(crate) async fn resolve_name(conn: &Connection, name: &str) -> Result<Addres
     Ok(address)
 }
 
-#[derive(Deserialize)]
+/// The arguments of `resolve_ens`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NameArgs {
-    name: String,
+pub struct NameArgs {
+    /// an ENS name, like vitalik.eth
+    pub name: String,
+    /// The network, for this call only.
     #[serde(default)]
-    network: Option<String>,
+    #[schemars(description = NETWORK_ARGUMENT)]
+    pub network: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The arguments of `lookup_address`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AddressArgs {
-    address: String,
+pub struct AddressArgs {
+    /// a 0x address
+    pub address: aomi_core::Address,
+    /// The network, for this call only.
     #[serde(default)]
-    network: Option<String>,
+    #[schemars(description = NETWORK_ARGUMENT)]
+    pub network: Option<String>,
+}
+
+/// The output of `resolve_ens` and `lookup_address`: a name and its address.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnsRecord {
+    /// The ENS name (lower case).
+    pub name: String,
+    /// The address it points to (or whose primary name it is).
+    #[schema(value_type = String)]
+    pub address: Address,
+    /// The network read.
+    pub network: String,
 }
 
 /// `resolve_ens`: the address of an ENS name.
 #[derive(Debug, Clone)]
 pub struct ResolveEns(pub Arc<ChainSessions>);
 
-impl Tool for ResolveEns {
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "resolve_ens".into(),
-            description:
-                "The address an ENS name (vitalik.eth) points to. Works on networks with ENS (ethereum, sepolia)."
-                    .into(),
-            parameters: with_network(
-                json!({
-                    "name": { "type": "string", "description": "an ENS name, like vitalik.eth" }
-                }),
-                &["name"],
-            ),
-        }
+impl TypedTool for ResolveEns {
+    const NAME: &'static str = "resolve_ens";
+    type Args = NameArgs;
+    type Output = EnsRecord;
+
+    fn description(&self) -> String {
+        "The address an ENS name (vitalik.eth) points to. Works on networks with ENS (ethereum, sepolia).".into()
     }
 
-    fn call<'a>(&'a self, args: Value, ctx: ToolContext) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: NameArgs = parse_args(args)?;
-            let name = args.name.trim().to_lowercase();
-            if !name.contains('.') || name.starts_with('.') || name.ends_with('.') {
-                return Err(ToolError::InvalidArguments(format!(
-                    "\"{}\" is not an ENS name (like vitalik.eth)",
-                    args.name
-                )));
-            }
-            let conn = connection(&self.0, &ctx, args.network.as_deref())?;
-            require_ens(&self.0, &conn).map_err(failed)?;
-            let address = resolve_name(&conn, &name).await.map_err(failed)?;
-            Ok(ToolOutput::new(
-                json!({ "name": name, "address": address, "network": conn.network.name }),
-                format!("{name} is {address} on {}", conn.network.name),
-            ))
-        })
+    async fn run(&self, args: NameArgs, ctx: ToolContext) -> Result<ToolOutput<EnsRecord>, ToolError> {
+        let name = args.name.trim().to_lowercase();
+        if !name.contains('.') || name.starts_with('.') || name.ends_with('.') {
+            return Err(ToolError::InvalidArguments(format!(
+                "\"{}\" is not an ENS name (like vitalik.eth)",
+                args.name
+            )));
+        }
+        let conn = connection(&self.0, &ctx, args.network.as_deref())?;
+        require_ens(&self.0, &conn).map_err(failed)?;
+        let address = resolve_name(&conn, &name).await.map_err(failed)?;
+        let summary = format!("{name} is {address} on {}", conn.network.name);
+        Ok(ToolOutput::new(EnsRecord { name, address, network: conn.network.name.clone() }, summary))
     }
 }
 
@@ -100,33 +109,23 @@ impl Tool for ResolveEns {
 #[derive(Debug, Clone)]
 pub struct LookupAddress(pub Arc<ChainSessions>);
 
-impl Tool for LookupAddress {
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: "lookup_address".into(),
-            description: "The primary ENS name of an address (reverse resolution), on networks with ENS.".into(),
-            parameters: with_network(
-                json!({
-                    "address": { "type": "string", "description": "a 0x address" }
-                }),
-                &["address"],
-            ),
-        }
+impl TypedTool for LookupAddress {
+    const NAME: &'static str = "lookup_address";
+    type Args = AddressArgs;
+    type Output = EnsRecord;
+
+    fn description(&self) -> String {
+        "The primary ENS name of an address (reverse resolution), on networks with ENS.".into()
     }
 
-    fn call<'a>(&'a self, args: Value, ctx: ToolContext) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let args: AddressArgs = parse_args(args)?;
-            let address = parse_address(&args.address).map_err(failed)?;
-            let conn = connection(&self.0, &ctx, args.network.as_deref())?;
-            require_ens(&self.0, &conn).map_err(failed)?;
-            let name = conn.provider.lookup_address(&address).await.map_err(|e| {
-                ToolError::Failed(format!("{address} has no primary ENS name on {} ({e})", conn.network.name))
-            })?;
-            Ok(ToolOutput::new(
-                json!({ "address": address, "name": name, "network": conn.network.name }),
-                format!("{} is {name}", short(&address)),
-            ))
-        })
+    async fn run(&self, args: AddressArgs, ctx: ToolContext) -> Result<ToolOutput<EnsRecord>, ToolError> {
+        let address = args.address.into_alloy();
+        let conn = connection(&self.0, &ctx, args.network.as_deref())?;
+        require_ens(&self.0, &conn).map_err(failed)?;
+        let name = conn.provider.lookup_address(&address).await.map_err(|e| {
+            ToolError::Failed(format!("{address} has no primary ENS name on {} ({e})", conn.network.name))
+        })?;
+        let summary = format!("{} is {name}", short(&address));
+        Ok(ToolOutput::new(EnsRecord { name, address, network: conn.network.name.clone() }, summary))
     }
 }

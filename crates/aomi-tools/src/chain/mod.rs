@@ -8,6 +8,7 @@
 mod account;
 mod call;
 mod contract;
+mod decoded;
 mod ens;
 mod network;
 mod simulate;
@@ -18,18 +19,26 @@ use std::sync::Arc;
 
 use aomi_chain::alloy::primitives::{Address, B256};
 use aomi_chain::{ChainError, ChainSessions, Connection};
-use aomi_core::{ToolContext, ToolError};
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use aomi_core::{AddressError, ToolContext, ToolError};
 
-pub use account::{GetAccountInfo, GetBalance, GetBlock, GetGasPrice, GetTokenBalance};
-pub use call::{CallViewFunction, EncodeFunctionCall};
-pub use contract::GetContract;
-pub use ens::{LookupAddress, ResolveEns};
-pub use network::SwitchNetwork;
-pub use simulate::{HeldTransaction, OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, TransactionRecorder};
-pub use tx::{GetReceipt, GetTransaction};
-pub use wallet::SendTransactionToWallet;
+pub use account::{
+    AccountArgs, AccountInfo, Balance, BlockArgs, BlockInfo, GasPrice, GetAccountInfo, GetBalance, GetBlock,
+    GetGasPrice, GetTokenBalance, NetworkOnly, TokenBalance, TokenBalanceArgs,
+};
+pub use call::{CallArgs, CallViewFunction, EncodeArgs, EncodeFunctionCall, EncodedCall, ViewCall, ViewResult};
+pub use contract::{ContractAbiPart, ContractArgs, ContractSummary, GetContract};
+pub use decoded::{AbiParam, DecodedCall};
+pub use ens::{AddressArgs, EnsRecord, LookupAddress, NameArgs, ResolveEns};
+pub use network::{
+    NetworkChoice, NetworkEntry, NetworkListing, NetworkPart, NetworkSwitched, SwitchArgs, SwitchNetwork,
+};
+pub use simulate::{
+    HeldTransaction, OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, SimulationPart, TransactionRecorder,
+};
+pub use tx::{
+    DecodedEvent, GetReceipt, GetTransaction, HashArgs, ReceiptInfo, ReceiptLog, ReceiptStatus, TransactionInfo,
+};
+pub use wallet::{BuiltRequest, SendArgs, SendTransactionToWallet, TransactionRequest, WALLET_TOOL, WalletToolName};
 
 use crate::registry::ToolRegistry;
 
@@ -60,12 +69,6 @@ pub fn contract_tools(sessions: Arc<ChainSessions>, db: Arc<aomi_chain::Contract
     chain_tools(Arc::clone(&sessions)).with(GetContract::new(sessions, db))
 }
 
-/// Parses a tool's arguments into its argument struct; `null` counts as `{}`.
-pub(crate) fn parse_args<T: DeserializeOwned>(args: Value) -> Result<T, ToolError> {
-    let args = if args.is_null() { json!({}) } else { args };
-    serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(e.to_string()))
-}
-
 /// A chain error as the tool error the model sees.
 pub(crate) fn failed(error: ChainError) -> ToolError {
     match error {
@@ -85,23 +88,13 @@ pub(crate) fn connection(
     sessions.connection(&ctx.chat_id, network).map_err(failed)
 }
 
-/// Parses an address. Mixed case must carry a valid EIP-55 checksum, so a mistyped address is
-/// caught instead of used.
+/// Parses an address (see [`aomi_core::Address`]): mixed case must carry a valid EIP-55 checksum,
+/// so a mistyped address is caught instead of used.
 pub(crate) fn parse_address(input: &str) -> Result<Address, ChainError> {
-    let text = input.trim();
-    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"));
-    let Some(hex) = hex.filter(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit())) else {
-        return Err(ChainError::InvalidAddress(input.to_owned()));
-    };
-    let mixed = hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
-    if mixed {
-        return Address::parse_checksummed(text, None).map_err(|_| {
-            ChainError::InvalidInput(format!(
-                "\"{input}\" has a wrong EIP-55 checksum: a character's case is off, so the address may be mistyped"
-            ))
-        });
-    }
-    text.parse::<Address>().map_err(|_| ChainError::InvalidAddress(input.to_owned()))
+    aomi_core::Address::parse(input).map(Address::from).map_err(|error| match error {
+        AddressError::Malformed(_) => ChainError::InvalidAddress(input.to_owned()),
+        AddressError::BadChecksum(_) => ChainError::InvalidInput(error.to_string()),
+    })
 }
 
 /// Parses a 32-byte hash (a transaction or block hash).
@@ -130,40 +123,38 @@ pub(crate) fn short(address: &Address) -> String {
     format!("{}…{}", &text[..6], &text[text.len() - 4..])
 }
 
-/// The JSON schema of a read tool's arguments: `properties` (a JSON object), the optional `network`
-/// argument every read tool takes, and nothing else.
-pub(crate) fn with_network(properties: Value, required: &[&str]) -> Value {
-    let mut properties = match properties {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    };
-    properties.insert(
-        "network".into(),
-        json!({
-            "type": "string",
-            "description": "Network name (ethereum, base, devnet, …) or chain id, for this call only; default: the chat's network (the wallet's)."
-        }),
-    );
-    let mut schema = json!({ "type": "object", "properties": properties, "additionalProperties": false });
-    if !required.is_empty() {
-        schema["required"] = json!(required);
-    }
-    schema
-}
+/// What the model reads about the `network` argument every read tool takes.
+pub(crate) const NETWORK_ARGUMENT: &str = "Network name (ethereum, base, devnet, …) or chain id, for this call only; default: the chat's network (the wallet's).";
 
 #[cfg(test)]
 mod tests {
+    use aomi_chain::NetworkRegistry;
+    use serde_json::json;
+
     use super::*;
 
     #[test]
     fn read_tool_schemas_take_a_network_and_nothing_unknown() {
-        let schema = with_network(json!({ "address": { "type": "string" } }), &["address"]);
-        assert_eq!(schema["type"], "object");
-        assert_eq!(schema["required"], json!(["address"]));
-        assert_eq!(schema["additionalProperties"], false);
-        let properties = schema["properties"].as_object().unwrap();
+        let sessions = Arc::new(ChainSessions::new(NetworkRegistry::builtin(), "devnet").unwrap());
+        let specs = chain_tools(sessions).specs();
+        for spec in &specs {
+            let schema = &spec.parameters;
+            assert_eq!(schema["type"], "object", "{}", spec.name);
+            assert_eq!(schema["additionalProperties"], false, "{}", spec.name);
+            // No empty `required` list (some providers refuse one), no `$ref` to resolve.
+            assert_ne!(schema.get("required"), Some(&json!([])), "{}", spec.name);
+            assert!(!schema.to_string().contains("$ref") && schema.get("$schema").is_none(), "{}", spec.name);
+            if ![WALLET_TOOL, "switch_network"].contains(&spec.name.as_str()) {
+                assert_eq!(schema["properties"]["network"]["description"], NETWORK_ARGUMENT, "{}", spec.name);
+                assert_eq!(schema["properties"]["network"]["type"], "string", "{}", spec.name);
+            }
+        }
+        let balance = specs.iter().find(|s| s.name == "get_balance").unwrap();
+        assert_eq!(balance.parameters["required"], json!(["address"]));
+        let properties = balance.parameters["properties"].as_object().unwrap();
         assert_eq!(properties.keys().collect::<Vec<_>>(), ["address", "network"]);
-        // Nothing required: no empty `required` list (some providers refuse one).
-        assert!(with_network(json!({}), &[]).get("required").is_none());
+        // Nothing required: no `required` list at all.
+        let gas = specs.iter().find(|s| s.name == "get_gas_price").unwrap();
+        assert!(gas.parameters.get("required").is_none());
     }
 }

@@ -28,9 +28,12 @@ use std::time::Duration;
 
 use aomi_chain::ChainSessions;
 use aomi_chain::simulation::{SimulationReport, SimulationRequest, simulate};
-use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
-use serde_json::{Value, json};
+use aomi_core::{BoxFuture, DataPart, ToolContext, ToolError, ToolOutput, TypedTool};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
+use super::wallet::{DESCRIPTION, SendArgs, TransactionRequest, WALLET_TOOL};
 use super::{SendTransactionToWallet, failed};
 
 /// The argument the model sets only when the person insists on sending a transaction whose
@@ -181,29 +184,35 @@ impl SimulateBeforeSend {
         self
     }
 
-    async fn run(&self, args: Value, ctx: ToolContext) -> Result<ToolOutput, ToolError> {
-        let (args, asked) = take_override(args)?;
-        let mut output = self.build.call(args, ctx.clone()).await?;
-        let request = &output.data;
-        let Some(from) = request["from"].as_str().and_then(|a| a.parse().ok()) else {
+    async fn send(&self, args: SendArgs, ctx: ToolContext) -> Result<ToolOutput<TransactionRequest>, ToolError> {
+        let asked = args.override_failed_simulation.unwrap_or(false);
+        let built = self.build.build(&args, &ctx).await?;
+        let mut output = built.output;
+        // The request as recorded and as compared with earlier holds.
+        let recorded = serde_json::to_value(&output.data).unwrap_or(Value::Null);
+        let Some(from) = output.data.from else {
             output.summary.push_str(" Not simulated: no wallet address is connected.");
-            self.record(&ctx, &output.data, None).await;
+            self.record(&ctx, &recorded, None).await;
             return Ok(output);
         };
         // The model's flag counts only when the user asked; otherwise this is a first call.
-        let insisted = asked && self.user_overrides(&ctx, request).await;
+        let insisted = asked && self.user_overrides(&ctx, &recorded).await;
         let refused = if asked && !insisted { refused_override() } else { String::new() };
-        let simulation = SimulationRequest::from_json(&json!({
-            "chainId": request["chainId"],
-            "from": request["from"],
-            "to": request["to"],
-            "value": request["value"],
-            "data": request["data"],
-            "gas": request["gas"].as_str(),
-        }))
-        .map_err(failed)?;
-        let simulation =
-            SimulationRequest { from, wallet_chain_id: ctx.wallet.as_ref().map(|w| w.chain_id), ..simulation };
+        let gas = built
+            .gas
+            .map(|gas| {
+                u64::try_from(gas).map_err(|_| ToolError::InvalidArguments("gas is too large for a gas limit".into()))
+            })
+            .transpose()?;
+        let simulation = SimulationRequest {
+            chain_id: output.data.chain_id,
+            from,
+            to: output.data.to,
+            value: built.value,
+            data: built.data,
+            gas,
+            wallet_chain_id: ctx.wallet.as_ref().map(|w| w.chain_id),
+        };
 
         ctx.progress("simulating the transaction");
         let connection =
@@ -214,11 +223,11 @@ impl SimulateBeforeSend {
                 output
                     .summary
                     .push_str(&format!(" Not simulated ({error}); sent because the user asked to send it anyway."));
-                self.record(&ctx, &output.data, None).await;
+                self.record(&ctx, &recorded, None).await;
                 return Ok(output);
             }
             Err(error) => {
-                self.hold(&ctx, &output.data, None).await;
+                self.hold(&ctx, &recorded, None).await;
                 return Err(ToolError::Failed(format!(
                     "The transaction was NOT sent to the wallet: it could not be simulated ({error}). {refused}{}",
                     override_hint()
@@ -226,18 +235,20 @@ impl SimulateBeforeSend {
             }
         };
         let summary = report.summary();
-        ctx.emit_data("simulation", streamed(&report, &ctx.tool_call_id, &summary));
+        let success = report.success;
+        let blocked = !success || report.has_danger();
+        let stored = serde_json::to_value(&report).ok();
+        ctx.emit(&SimulationPart { report, tool_call_id: ctx.tool_call_id.clone(), summary: summary.clone() });
 
-        let blocked = !report.success || report.has_danger();
         if blocked && !insisted {
-            self.hold(&ctx, &output.data, serde_json::to_value(&report).ok()).await;
+            self.hold(&ctx, &recorded, stored).await;
             return Err(ToolError::Failed(format!(
                 "The transaction was NOT sent to the wallet: its simulation shows a problem.\n{summary}\n{refused}{}",
                 override_hint()
             )));
         }
-        self.record(&ctx, &output.data, serde_json::to_value(&report).ok()).await;
-        let outcome = match (report.success, blocked) {
+        self.record(&ctx, &recorded, stored).await;
+        let outcome = match (success, blocked) {
             (true, false) => "The simulation succeeds",
             (true, true) => "Sent despite the danger warnings, because the user asked to send it anyway",
             (false, _) => "Sent although the simulation fails, because the user asked to send it anyway",
@@ -306,53 +317,38 @@ fn refused_override() -> String {
     )
 }
 
-/// The `data-simulation` payload: the report, the call it belongs to, and its summary.
-fn streamed(report: &SimulationReport, tool_call_id: &str, summary: &str) -> Value {
-    let mut data = serde_json::to_value(report).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut data {
-        map.insert("toolCallId".into(), json!(tool_call_id));
-        map.insert("summary".into(), json!(summary));
-    }
-    data
+/// The `data-simulation` part: a wallet request's simulation report, the call it belongs to, and
+/// the report in a few lines.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimulationPart {
+    /// The report.
+    #[serde(flatten)]
+    pub report: SimulationReport,
+    /// The wallet tool call it belongs to.
+    pub tool_call_id: String,
+    /// The report in a few lines, as the model reads it.
+    pub summary: String,
 }
 
-/// Splits the override flag off the builder's arguments.
-fn take_override(args: Value) -> Result<(Value, bool), ToolError> {
-    let Value::Object(mut map) = args else { return Ok((args, false)) };
-    let insisted = match map.remove(OVERRIDE_ARGUMENT) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(flag)) => flag,
-        Some(other) => {
-            return Err(ToolError::InvalidArguments(format!(
-                "\"{OVERRIDE_ARGUMENT}\" must be true or false, got {other}"
-            )));
-        }
-    };
-    Ok((Value::Object(map), insisted))
+impl DataPart for SimulationPart {
+    const NAME: &'static str = "simulation";
 }
 
-impl Tool for SimulateBeforeSend {
-    fn spec(&self) -> ToolSpec {
-        let mut spec = self.build.spec();
-        spec.description.push_str(
-            " The transaction is simulated first: if it would fail or a danger warning fires, it is not sent and you get the reason to explain.",
-        );
-        spec.parameters["properties"][OVERRIDE_ARGUMENT] = json!({
-            "type": "boolean",
-            "description": "Only when the user, in a message after you explained a failed simulation or a danger warning, asks to send this same transaction anyway: true. It is honoured only after such a message; never set it on your own."
-        });
-        spec
+impl TypedTool for SimulateBeforeSend {
+    const NAME: &'static str = WALLET_TOOL;
+    const TIMEOUT: Option<Duration> = Some(TIMEOUT);
+    const RUNS_ON_CLIENT: bool = true;
+    type Args = SendArgs;
+    type Output = TransactionRequest;
+
+    fn description(&self) -> String {
+        format!(
+            "{DESCRIPTION} The transaction is simulated first: if it would fail or a danger warning fires, it is not sent and you get the reason to explain."
+        )
     }
 
-    fn timeout(&self) -> Option<Duration> {
-        Some(TIMEOUT)
-    }
-
-    fn runs_on_client(&self) -> bool {
-        true
-    }
-
-    fn call<'a>(&'a self, args: Value, ctx: ToolContext) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(self.run(args, ctx))
+    async fn run(&self, args: SendArgs, ctx: ToolContext) -> Result<ToolOutput<TransactionRequest>, ToolError> {
+        self.send(args, ctx).await
     }
 }

@@ -301,6 +301,11 @@ async fn send_transaction_to_wallet_builds_the_exact_request() {
     assert_eq!(output.data["to"], json!(usdc));
     assert_eq!(output.data["from"], json!(chain.devnet.accounts()[0]));
     assert_eq!(output.data["decodedCall"]["args"]["1"], "1500000");
+    // The parameters with their types, so the page need not parse the signature.
+    assert_eq!(
+        output.data["decodedCall"]["inputs"],
+        json!([{ "name": "", "type": "address" }, { "name": "", "type": "uint256" }])
+    );
 
     let eth = chain
         .call(

@@ -8,4 +8,5 @@ mod contract;
 mod fixture;
 mod fuzz;
 mod scheduler;
+mod schemas;
 mod simulate;
