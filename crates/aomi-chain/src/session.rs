@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use alloy::json_abi::JsonAbi;
 use alloy::primitives::Address;
-use aomi_core::WalletContext;
+use aomi_core::{TurnHook, WalletContext};
 use lru::LruCache;
 
 use crate::error::ChainError;
@@ -319,5 +319,12 @@ impl ChainSessions {
             }
             None => self.session(chat_id)?.current(),
         }
+    }
+}
+
+/// The backend runs this hook at the start of every turn of an app whose tools read the chain.
+impl TurnHook for ChainSessions {
+    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>) {
+        ChainSessions::begin_turn(self, chat_id, wallet);
     }
 }

@@ -1,5 +1,7 @@
 //! The `AomiApp` trait: the agent logic behind a chat.
 
+use std::sync::Arc;
+
 use crate::BoxFuture;
 use crate::message::ChatMessage;
 use crate::stream::{FinishReason, UiChunk};
@@ -42,6 +44,14 @@ pub enum AppError {
     Internal(String),
 }
 
+/// Something that must see every turn's context before anything of the turn runs: the chain
+/// sessions switch the chat's network to the wallet's chain here. The backend runs an app's hooks
+/// (see [`AomiApp::turn_hooks`]) at the start of each of its turns, so no app has to.
+pub trait TurnHook: Send + Sync {
+    /// Called once at the start of every turn, before the model, a tool or a direct command runs.
+    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>);
+}
+
 /// Agent logic: a preamble, a tool set and a loop. One app object serves every chat concurrently.
 pub trait AomiApp: Send + Sync {
     /// The app's name, as requests name it.
@@ -53,6 +63,13 @@ pub trait AomiApp: Send + Sync {
     /// The names of the tools the app may call (metrics count calls of other names apart, since a
     /// model can invent names). None by default.
     fn tool_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The hooks of the app's tools (a tool registry's, see `aomi_tools::ToolRegistry::hooks`).
+    /// The backend runs them at the start of every turn of this app, before [`AomiApp::run_turn`].
+    /// None by default.
+    fn turn_hooks(&self) -> Vec<Arc<dyn TurnHook>> {
         Vec::new()
     }
 

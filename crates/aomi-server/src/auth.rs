@@ -564,8 +564,8 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(token) = session_token(&parts.headers) else { return Ok(Session(None)) };
-        let store = state.backend.store();
-        let address = state.auth.session(token, store.as_ref()).await.map_err(crate::routes::chats::store_error)?;
+        let address =
+            state.auth.session(token, state.auth_store.as_ref()).await.map_err(crate::routes::chats::store_error)?;
         Ok(Session(address))
     }
 }

@@ -102,13 +102,11 @@ pub(crate) async fn post_verify(
             "this server reads no chain, so only a wallet's key can sign in (not a contract wallet)".into(),
         )),
     };
-    let store = state.backend.store();
-    let signed_in =
-        state
-            .auth
-            .verify(&body.message, &body.signature, &body.challenge, store.as_ref(), connect)
-            .await
-            .map_err(|error| ApiError { status: error.status(), code: "sign_in_failed", message: error.to_string() })?;
+    let signed_in = state
+        .auth
+        .verify(&body.message, &body.signature, &body.challenge, state.auth_store.as_ref(), connect)
+        .await
+        .map_err(|error| ApiError { status: error.status(), code: "sign_in_failed", message: error.to_string() })?;
     tracing::info!(address = %signed_in.address, signed_by = ?signed_in.signed_by, "signed in");
     let max_age = signed_in.expires_at.saturating_sub(chrono::Utc::now().timestamp().max(0) as u64);
     let cookie = cookie(&state, &signed_in.token, max_age);
@@ -150,7 +148,7 @@ pub(crate) async fn delete_all_sessions(State(state): State<AppState>, session: 
             message: "no session to sign out of".into(),
         });
     };
-    state.backend.store().revoke_sessions(&address).await.map_err(store_error)?;
+    state.auth_store.revoke_sessions(&address).await.map_err(store_error)?;
     tracing::info!(%address, "signed out everywhere");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&state, "", 0))]).into_response())
 }

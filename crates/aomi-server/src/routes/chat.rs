@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::api::{ErrorBody, StopAnswer};
 use crate::auth::Session;
 use crate::limits::{Client, Limits, Permitted, with_retry_after};
-use crate::routes::chats::{OwnerQuery, authorized_chat, store_error, visible_chat};
+use crate::routes::chats::{OwnerQuery, authorized_chat, visible_chat};
 use crate::routes::request_address;
 use crate::sse::ui_message_stream;
 use crate::{ApiError, AppState, StopOutcome};
@@ -113,14 +113,14 @@ pub(crate) async fn post_chat(
         Err(refused) => return Ok(with_retry_after(refused, TURN_RETRY_SECS)),
     };
     tracing::info!(chat_id = %request.chat_id, role = request.message.role.as_str(), "chat turn requested");
-    let log = state.backend.start_turn(request).await?;
-    // The turn runs on without its client: it counts until its log closes.
-    let running = std::sync::Arc::clone(&log);
-    tokio::spawn(async move {
-        running.closed().await;
+    let turn = state.backend.submit(request).await?;
+    // The turn runs on without its client: it counts until it ends.
+    let ended = turn.ended;
+    state.tasks.spawn(async move {
+        ended.await;
         drop(permit);
     });
-    Ok(ui_message_stream(Box::new(log.reader(0))))
+    Ok(ui_message_stream(turn.parts))
 }
 
 /// Refuses a new user message in a chat that holds `max` messages already (0: no limit).
@@ -128,7 +128,7 @@ async fn check_chat_size(state: &AppState, chat_id: &str, max: usize) -> Result<
     if max == 0 {
         return Ok(());
     }
-    let count = state.backend.store().messages(chat_id).await.map_err(store_error)?.len();
+    let count = state.backend.message_count(chat_id).await?;
     if count >= max {
         return Err(ApiError {
             status: StatusCode::CONFLICT,
@@ -200,7 +200,7 @@ pub(crate) async fn stop_turn(
     let answer = |status: StatusCode, stopped: bool, ended: Option<bool>| {
         (status, Json(StopAnswer { stopped, ended })).into_response()
     };
-    Ok(match state.backend.stop_turn(&id).await? {
+    Ok(match state.backend.stop(&id).await? {
         StopOutcome::Stopped => answer(StatusCode::OK, true, None),
         StopOutcome::Stopping => answer(StatusCode::ACCEPTED, true, Some(false)),
         StopOutcome::NotRunning => answer(StatusCode::OK, false, None),

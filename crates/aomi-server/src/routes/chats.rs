@@ -5,8 +5,7 @@
 //! only that wallet's chats; a chat owned by a wallet answers 403 to any other (or to none); an
 //! anonymous chat (started without a wallet) is reachable by its id alone.
 
-use aomi_core::BackendError;
-use aomi_store::{ChatCursor, ChatQuery, SearchQuery};
+use aomi_core::{Address, BackendError, ChatListQuery, MessageQuery, SearchRequest};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -56,10 +55,11 @@ fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
     owner.map(|owner| request_address("owner", "a wallet address", &owner).map(|a| a.to_lowercase_hex())).transpose()
 }
 
-fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<String, ApiError> {
-    state.auth.speaker(session.0, owner_of(owner)?)?.ok_or_else(|| {
+fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<Address, ApiError> {
+    let owner = state.auth.speaker(session.0, owner_of(owner)?)?.ok_or_else(|| {
         ApiError::bad_request("name the wallet whose chats these are: ?owner=0x… (anonymous chats are opened by id)")
-    })
+    })?;
+    request_address("owner", "a wallet address", &owner)
 }
 
 pub(crate) fn store_error(error: aomi_store::StoreError) -> ApiError {
@@ -100,11 +100,15 @@ pub(crate) async fn list_chats(
 ) -> Result<Json<ChatList>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let owner = required(&state, session, query.owner)?;
-    let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose().map_err(store_error)?;
-    let query = ChatQuery { owner, archived: query.archived, limit: query.limit.unwrap_or(DEFAULT_PAGE), after };
-    let page = state.backend.store().list_chats(&query).await.map_err(store_error)?;
+    let query = ChatListQuery {
+        owner,
+        archived: query.archived,
+        limit: query.limit.unwrap_or(DEFAULT_PAGE),
+        cursor: query.cursor,
+    };
+    let page = state.backend.list_chats(query).await?;
     let chats = page.chats.into_iter().map(ChatSummary::from).collect();
-    Ok(Json(ChatList { chats, next_cursor: page.next.map(|cursor| cursor.to_string()) }))
+    Ok(Json(ChatList { chats, next_cursor: page.next_cursor }))
 }
 
 /// `?limit=…&before=<message id>` of GET /api/chats/{id}.
@@ -142,25 +146,16 @@ pub(crate) async fn get_chat(
     let Query(page) = page.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let chat = authorized_chat(&state, &id, session, query).await?;
     let running = state.backend.turn_running(&id).await?;
-    let mut messages = state.backend.store().messages(&id).await.map_err(store_error)?;
-    if let Some(before) = &page.before {
-        let end = messages
-            .iter()
-            .position(|m| &m.id == before)
-            .ok_or_else(|| ApiError::bad_request(format!("no message {before} in this chat")))?;
-        messages.truncate(end);
-    }
     let cap = state.limits.limits().history_page;
     let limit = match (page.limit, cap) {
-        (Some(limit), 0) => limit,
-        (Some(limit), cap) => limit.min(cap),
-        (None, 0) => usize::MAX,
-        (None, cap) => cap,
+        (Some(limit), 0) => Some(limit),
+        (Some(limit), cap) => Some(limit.min(cap)),
+        (None, 0) => None,
+        (None, cap) => Some(cap),
     };
-    let start = messages.len().saturating_sub(limit);
-    let messages = messages.split_off(start);
+    let page = state.backend.message_page(&id, MessageQuery { before: page.before, limit }).await?;
     let chat = ChatSummary { running, ..chat.into() };
-    Ok(Json(ChatDetail { chat, has_more: start > 0, messages }))
+    Ok(Json(ChatDetail { chat, has_more: page.has_more, messages: page.messages }))
 }
 
 /// Body of PATCH /api/chats/{id}.
@@ -202,14 +197,7 @@ pub(crate) async fn update_chat(
         return Err(ApiError::bad_request("nothing to change: send \"title\" and/or \"archived\""));
     }
     authorized_chat(&state, &id, session, query).await?;
-    let store = state.backend.store();
-    if let Some(title) = &title {
-        store.rename_chat(&id, title).await.map_err(store_error)?;
-    }
-    if let Some(archived) = change.archived {
-        store.set_archived(&id, archived).await.map_err(store_error)?;
-    }
-    let chat = store.chat(&id).await.map_err(store_error)?.ok_or_else(|| not_found(&id))?;
+    let chat = state.backend.update_chat(&id, aomi_core::ChatChange { title, archived: change.archived }).await?;
     Ok(Json(chat.into()))
 }
 
@@ -247,10 +235,7 @@ pub(crate) async fn delete_chat(
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     authorized_chat(&state, &id, session, query).await?;
-    if state.backend.turn_running(&id).await? {
-        return Err(BackendError::TurnRunning(id).into());
-    }
-    state.backend.store().delete_chat(&id).await.map_err(store_error)?;
+    state.backend.delete_chat(&id).await?;
     tracing::info!(chat_id = %id, "chat deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -293,8 +278,8 @@ pub(crate) async fn search(
     if text.len() > 1000 {
         return Err(ApiError::bad_request("the search is longer than 1000 bytes"));
     }
-    let query = SearchQuery { owner, text, limit: params.limit.unwrap_or(DEFAULT_RESULTS) };
-    let results = state.backend.store().search(&query).await.map_err(store_error)?;
+    let request = SearchRequest { owner, text, limit: params.limit.unwrap_or(DEFAULT_RESULTS) };
+    let results = state.backend.search(request).await?;
     Ok(Json(SearchResults { results: results.into_iter().map(SearchResult::from).collect() }))
 }
 
@@ -304,7 +289,7 @@ pub(crate) async fn authorized_chat(
     id: &str,
     session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
-) -> Result<aomi_store::ChatRecord, ApiError> {
+) -> Result<aomi_core::ChatSummary, ApiError> {
     visible_chat(state, id, session, query).await?.ok_or_else(|| not_found(id))
 }
 
@@ -314,12 +299,12 @@ pub(crate) async fn visible_chat(
     id: &str,
     session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
-) -> Result<Option<aomi_store::ChatRecord>, ApiError> {
+) -> Result<Option<aomi_core::ChatSummary>, ApiError> {
     validate_chat_id(id)?;
     let requester = requester(state, session, query)?;
     let chat = state.backend.chat(id).await?;
     if let Some(chat) = &chat {
-        authorize(chat, requester.as_deref())?;
+        authorize(chat.owner.map(|owner| owner.to_lowercase_hex()).as_deref(), requester.as_deref())?;
     }
     Ok(chat)
 }

@@ -35,7 +35,7 @@ pub(crate) async fn get_contract(
     state.auth.require_session(&session)?;
     let chain_id = chain_id(&state, &chain)?;
     let canonical = request_address("address", "an address", &address)?.to_lowercase_hex();
-    let record = state.backend.store().contract(chain_id, &canonical).await.map_err(store_error)?;
+    let record = state.contracts.contract(chain_id, &canonical).await.map_err(store_error)?;
     record.map(|record| Json(record.into())).ok_or_else(|| {
         ApiError::not_found(format!("no contract {address} on chain {chain_id} in the contract database"))
     })
