@@ -14,8 +14,8 @@ use serde_json::Value;
 pub struct CachedContract {
     /// The chain id (1 for Ethereum mainnet, 31337 for a local devnet, …).
     pub chain_id: u64,
-    /// The address, `0x` and 40 lower-case hex digits.
-    pub address: String,
+    /// The address.
+    pub address: aomi_core::Address,
     /// The contract's name (from the explorer or the artifact), if known.
     pub name: Option<String>,
     /// The ABI as JSON; for a proxy, the implementation's with the proxy's own entries added.
@@ -26,8 +26,8 @@ pub struct CachedContract {
     pub verified_by: Option<String>,
     /// When it was fetched or written; the database decides when it is too old.
     pub fetched_at: DateTime<Utc>,
-    /// For a proxy, the implementation whose ABI `abi` carries (lower case).
-    pub implementation: Option<String>,
+    /// For a proxy, the implementation whose ABI `abi` carries
+    pub implementation: Option<aomi_core::Address>,
 }
 
 /// Why the cache could not answer or keep a row; its text is the underlying failure's.

@@ -174,7 +174,7 @@ impl ContractDb {
         for (address, contract) in &contracts {
             let record = CachedContract {
                 chain_id,
-                address: lower(*address),
+                address: stored(*address),
                 name: Some(contract.name.clone()),
                 abi: serde_json::to_value(contract.abi.as_ref()).map_err(|e| ContractError::Store(e.to_string()))?,
                 source: None,
@@ -236,13 +236,13 @@ fn verified(
 ) -> CachedContract {
     CachedContract {
         chain_id,
-        address: lower(address),
+        address: stored(address),
         name: Some(found.name.clone()).filter(|n| !n.is_empty()),
         abi,
         source: Some(found.source.clone()).filter(|s| !s.is_empty()),
         verified_by: Some(VERIFIED_BY_ETHERSCAN.into()),
         fetched_at: Utc::now(),
-        implementation: implementation.map(lower),
+        implementation: implementation.map(stored),
     }
 }
 
@@ -250,7 +250,7 @@ fn verified(
 fn not_verified(chain_id: u64, address: Address) -> CachedContract {
     CachedContract {
         chain_id,
-        address: lower(address),
+        address: stored(address),
         name: None,
         abi: serde_json::json!([]),
         source: None,
@@ -282,9 +282,9 @@ pub fn merge(implementation: &JsonAbi, proxy: &JsonAbi) -> JsonAbi {
     merged
 }
 
-/// An address as the cache keeps it: the canonical (lower-case) form.
-fn lower(address: Address) -> String {
-    aomi_core::Address::from(address).to_lowercase_hex()
+/// An address as the cache keeps it.
+fn stored(address: Address) -> aomi_core::Address {
+    address.into()
 }
 
 /// Parses a row's ABI and records it in `known`.
@@ -292,10 +292,7 @@ fn register(known: &KnownContracts, record: CachedContract, cached: bool) -> Res
     let abi: JsonAbi = serde_json::from_value(record.abi.clone())
         .map_err(|e| ContractError::Store(format!("the stored ABI of {} is invalid: {e}", record.address)))?;
     let abi = Arc::new(abi);
-    let address: Address = record
-        .address
-        .parse()
-        .map_err(|_| ContractError::Store(format!("the stored address {} is invalid", record.address)))?;
+    let address = record.address.into_alloy();
     let name = record.name.clone().unwrap_or_else(|| "unnamed contract".into());
     known.insert(record.chain_id, address, KnownContract { name, abi: Arc::clone(&abi) });
     Ok(ResolvedContract { record, abi, cached })

@@ -168,13 +168,13 @@ impl From<ContractRecord> for Contract {
     fn from(contract: ContractRecord) -> Self {
         Contract {
             chain_id: contract.chain_id,
-            address: contract.address,
+            address: contract.address.to_lowercase_hex(),
             name: contract.name,
             abi: contract.abi,
             source: contract.source,
             verified_by: contract.verified_by,
             fetched_at: contract.fetched_at,
-            implementation: contract.implementation,
+            implementation: contract.implementation.map(|address| address.to_lowercase_hex()),
         }
     }
 }

@@ -428,7 +428,7 @@ impl Auth {
         if !store.use_nonce(&claims.n, claims.e as i64).await? {
             return Err(SignInError::Replayed);
         }
-        let generation = store.session_generation(&claims.a).await?;
+        let generation = store.session_generation(wallet.into()).await?;
         let expires_at = unix_now() + SESSION_TTL.as_secs();
         let token = self.seal(TokenKind::Session, &SessionClaims { a: claims.a.clone(), g: generation, e: expires_at });
         Ok(SignedIn { address: claims.a, signed_by, token, expires_at })
@@ -441,7 +441,9 @@ impl Auth {
         if claims.e <= unix_now() {
             return Ok(None);
         }
-        let current = store.session_generation(&claims.a).await?;
+        // A sealed token names the address this server wrote into it.
+        let Ok(wallet) = aomi_core::Address::parse(&claims.a) else { return Ok(None) };
+        let current = store.session_generation(wallet).await?;
         Ok((claims.g == current).then_some(claims.a))
     }
 

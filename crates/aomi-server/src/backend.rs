@@ -315,18 +315,17 @@ impl Backend {
             return Err(BackendError::BadRequest("a client cannot send a system message".into()));
         }
         let chat_id = request.chat_id.as_str();
-        let sender = request.owner.map(|owner| owner.to_lowercase_hex());
         let started = std::time::Instant::now();
         let mut phases = [0u128; 4];
         let mut mark = |phase: usize| phases[phase] = started.elapsed().as_micros();
         match self.store.chat(chat_id).await? {
-            Some(chat) => authorize(chat.owner.as_deref(), sender.as_deref())?,
+            Some(chat) => authorize(chat.owner, request.owner)?,
             None if request.message.role == Role::Assistant => return Err(not_in_chat(&request.message.id)),
             None => {}
         }
         let new_chat = NewChat {
             id: chat_id.to_owned(),
-            owner: sender,
+            owner: request.owner,
             app: request.app.clone(),
             chain_id: request.wallet.as_ref().map(|w| w.chain_id),
         };
@@ -407,7 +406,10 @@ struct Prepared {
 }
 
 /// Refuses a request about a chat owned by another wallet (or sent without a wallet).
-pub(crate) fn authorize(owner: Option<&str>, requester: Option<&str>) -> Result<(), BackendError> {
+pub(crate) fn authorize(
+    owner: Option<aomi_core::Address>,
+    requester: Option<aomi_core::Address>,
+) -> Result<(), BackendError> {
     match owner {
         Some(owner) if requester != Some(owner) => Err(BackendError::Forbidden),
         _ => Ok(()),
@@ -504,12 +506,7 @@ impl ChatBackend for Backend {
     fn list_chats(&self, query: ChatListQuery) -> BoxFuture<'_, Result<ChatListPage, BackendError>> {
         Box::pin(async move {
             let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose()?;
-            let query = ChatQuery {
-                owner: query.owner.to_lowercase_hex(),
-                archived: query.archived,
-                limit: query.limit,
-                after,
-            };
+            let query = ChatQuery { owner: query.owner, archived: query.archived, limit: query.limit, after };
             let page = self.store.list_chats(&query).await?;
             Ok(ChatListPage {
                 chats: page.chats.into_iter().map(summary).collect(),
@@ -546,8 +543,7 @@ impl ChatBackend for Backend {
 
     fn search(&self, request: SearchRequest) -> BoxFuture<'_, Result<Vec<SearchMatch>, BackendError>> {
         Box::pin(async move {
-            let query =
-                SearchQuery { owner: request.owner.to_lowercase_hex(), text: request.text, limit: request.limit };
+            let query = SearchQuery { owner: request.owner, text: request.text, limit: request.limit };
             Ok(self.store.search(&query).await?.into_iter().map(search_match).collect())
         })
     }
@@ -561,9 +557,7 @@ impl ChatBackend for Backend {
 fn summary(chat: ChatRecord) -> ChatSummary {
     ChatSummary {
         id: chat.id,
-        // The store checked the address when it was written; until it stores the type, a row it
-        // cannot parse is listed without an owner rather than failing the whole page.
-        owner: chat.owner.as_deref().and_then(|owner| aomi_core::Address::parse(owner).ok()),
+        owner: chat.owner,
         app: chat.app,
         title: chat.title,
         chain_id: chat.chain_id,

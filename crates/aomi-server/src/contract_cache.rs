@@ -35,8 +35,7 @@ impl StoreContractCache {
 impl ContractCache for StoreContractCache {
     fn contract(&self, chain_id: u64, address: Address) -> BoxFuture<'_, Result<Option<CachedContract>, CacheError>> {
         Box::pin(async move {
-            let canonical = aomi_core::Address::from(address).to_lowercase_hex();
-            let row = self.store.contract(chain_id, &canonical).await.map_err(failed)?;
+            let row = self.store.contract(chain_id, address.into()).await.map_err(failed)?;
             Ok(row.map(cached))
         })
     }

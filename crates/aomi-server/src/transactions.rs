@@ -47,22 +47,23 @@ pub fn transaction_id(chat_id: &str, tool_call_id: &str) -> String {
     format!("{chat_id}/{tool_call_id}")
 }
 
-fn new_transaction(transaction: RequestedTransaction) -> NewTransaction {
-    NewTransaction {
+fn new_transaction(transaction: RequestedTransaction) -> Result<NewTransaction, String> {
+    let from = transaction.from.as_deref().map(aomi_core::Address::parse).transpose().map_err(|e| e.to_string())?;
+    Ok(NewTransaction {
         id: transaction_id(&transaction.chat_id, &transaction.id),
         chat_id: transaction.chat_id,
         message_id: None,
         chain_id: transaction.chain_id,
-        from: transaction.from,
+        from,
         request: transaction.request,
         simulation: transaction.simulation,
-    }
+    })
 }
 
 impl TransactionRecorder for StoreTransactions {
     fn record<'a>(&'a self, transaction: RequestedTransaction) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(
-            async move { self.store.put_transaction(&new_transaction(transaction)).await.map_err(|e| e.to_string()) },
+            async move { self.store.put_transaction(&new_transaction(transaction)?).await.map_err(|e| e.to_string()) },
         )
     }
 
@@ -72,7 +73,7 @@ impl TransactionRecorder for StoreTransactions {
         user_message: Option<String>,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let record = new_transaction(transaction);
+            let record = new_transaction(transaction)?;
             self.store.put_transaction(&record).await.map_err(|e| e.to_string())?;
             let held = TransactionOutcome::Held { user_message };
             self.store.set_transaction_outcome(&record.id, &held).await.map_err(|e| e.to_string())

@@ -10,6 +10,7 @@
 //!
 //! Times are Unix seconds in both dialects.
 
+use aomi_core::Address;
 use async_trait::async_trait;
 
 use crate::StoreError;
@@ -22,26 +23,11 @@ pub trait AuthStore: Send + Sync {
     async fn use_nonce(&self, nonce: &str, expires_at: i64) -> Result<bool, StoreError>;
 
     /// The wallet's session generation: 0 until its sessions are first revoked.
-    async fn session_generation(&self, address: &str) -> Result<u64, StoreError>;
+    async fn session_generation(&self, address: Address) -> Result<u64, StoreError>;
 
     /// Ends every session of the wallet; returns its new generation.
-    async fn revoke_sessions(&self, address: &str) -> Result<u64, StoreError>;
+    async fn revoke_sessions(&self, address: Address) -> Result<u64, StoreError>;
 
     /// Forgets nonces whose challenge expired before `now` (Unix seconds); returns how many.
     async fn prune_nonces(&self, now: i64) -> Result<u64, StoreError>;
-}
-
-/// The statements, the same in both dialects (`$n` placeholders bind by position in SQLite too).
-pub(crate) mod sql {
-    pub const USE_NONCE: &str =
-        "INSERT INTO auth_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING";
-    pub const GENERATION: &str = "SELECT generation FROM auth_wallets WHERE address = $1";
-    pub const REVOKE: &str = "INSERT INTO auth_wallets (address, generation) VALUES ($1, 1)
-         ON CONFLICT (address) DO UPDATE SET generation = auth_wallets.generation + 1 RETURNING generation";
-    pub const PRUNE: &str = "DELETE FROM auth_nonces WHERE expires_at < $1";
-}
-
-/// A generation as stored (BIGINT) to the type callers use.
-pub(crate) fn generation(stored: i64) -> Result<u64, StoreError> {
-    u64::try_from(stored).map_err(|_| StoreError::Corrupt(format!("a negative session generation {stored}")))
 }

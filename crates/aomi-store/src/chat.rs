@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use aomi_core::{ChatMessage, Role};
+use aomi_core::{Address, ChatMessage, Role};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,8 @@ use crate::StoreError;
 pub struct ChatRecord {
     /// The chat's id.
     pub id: String,
-    /// The owner's wallet address (lower case), or `None` for an anonymous chat.
-    pub owner: Option<String>,
+    /// The owner's wallet (serialised lower case), or `None` for an anonymous chat.
+    pub owner: Option<Address>,
     /// The app that answers in it.
     pub app: String,
     /// Its title, once generated or set.
@@ -41,7 +41,7 @@ pub struct NewChat {
     pub id: String,
     /// The wallet that sends the turn, if known: it owns the chat when the chat is new, and is
     /// recorded as seen now.
-    pub owner: Option<String>,
+    pub owner: Option<Address>,
     /// The app that answers in it.
     pub app: String,
     /// The chain id the wallet is on now.
@@ -52,8 +52,8 @@ pub struct NewChat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRecord {
-    /// The wallet address, lower case.
-    pub address: String,
+    /// The wallet (serialised lower case).
+    pub address: Address,
     /// Its first turn.
     pub first_seen: DateTime<Utc>,
     /// Its latest turn.
@@ -97,8 +97,8 @@ pub const MAX_PAGE: u32 = 100;
 /// Which chats to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatQuery {
-    /// The owner's wallet address.
-    pub owner: String,
+    /// The owner's wallet.
+    pub owner: Address,
     /// List the archived chats instead of the others.
     pub archived: bool,
     /// Chats per page, 1 to [`MAX_PAGE`].
@@ -119,8 +119,8 @@ pub struct ChatPage {
 /// A full-text search over one owner's messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// The owner's wallet address.
-    pub owner: String,
+    /// The owner's wallet.
+    pub owner: Address,
     /// What the person typed; every word must occur (as a word or a word's beginning).
     pub text: String,
     /// Results, 1 to [`MAX_PAGE`].
@@ -165,6 +165,9 @@ pub trait ChatStore: Send + Sync {
     /// The chat's messages, oldest first (empty for an unknown chat).
     async fn messages(&self, chat_id: &str) -> Result<Vec<ChatMessage>, StoreError>;
 
+    /// How many messages the chat holds (0 for an unknown chat), without reading them.
+    async fn message_count(&self, chat_id: &str) -> Result<u64, StoreError>;
+
     /// A page of the owner's chats, most recently updated first.
     async fn list_chats(&self, query: &ChatQuery) -> Result<ChatPage, StoreError>;
 
@@ -185,5 +188,5 @@ pub trait ChatStore: Send + Sync {
     async fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>, StoreError>;
 
     /// The wallet's record, if it ever sent a turn.
-    async fn user(&self, address: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn user(&self, address: Address) -> Result<Option<UserRecord>, StoreError>;
 }

@@ -65,6 +65,13 @@ pub enum StoreError {
     },
 }
 
+/// A text that is not an address, where a caller parses one: bad input.
+impl From<aomi_core::AddressError> for StoreError {
+    fn from(error: aomi_core::AddressError) -> Self {
+        StoreError::InvalidInput(error.to_string())
+    }
+}
+
 impl From<StoreError> for aomi_core::BackendError {
     fn from(error: StoreError) -> Self {
         use aomi_core::BackendError;

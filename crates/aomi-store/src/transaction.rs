@@ -6,6 +6,7 @@
 //! back never reached the wallet; it is kept as *held*, because only a user message that comes
 //! after the hold can send that same transaction anyway.
 
+use aomi_core::Address;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,8 @@ pub struct NewTransaction {
     pub message_id: Option<String>,
     /// The chain it is for.
     pub chain_id: u64,
-    /// The sending wallet, if known (lower case).
-    pub from: Option<String>,
+    /// The sending wallet, if known (serialised lower case).
+    pub from: Option<Address>,
     /// The request as JSON (`to`, `value` as a decimal string of wei, `data`, …).
     pub request: Value,
     /// The simulation report shown before signing, if simulated yet.

@@ -1,6 +1,6 @@
-//! Checks and conversions shared by both databases.
+//! Checks and conversions of values, the same on every database.
 
-use aomi_core::{ChatMessage, MessagePart, Role, UiChunk};
+use aomi_core::{Address, ChatMessage, MessagePart, Role};
 use chrono::{DateTime, Utc};
 
 use crate::{ChatCursor, ChatRecord, MAX_PAGE, NewTransaction, StoreError};
@@ -11,22 +11,9 @@ pub(crate) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-pub(crate) fn to_micros(time: DateTime<Utc>) -> i64 {
-    time.timestamp_micros()
-}
-
-pub(crate) fn from_micros(micros: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::Corrupt(format!("time {micros} out of range")))
-}
-
-/// A wallet or contract address, `0x` and 40 hex digits, lower-cased.
-pub(crate) fn address(text: &str) -> Result<String, StoreError> {
-    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or("");
-    if hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(format!("0x{}", hex.to_ascii_lowercase()))
-    } else {
-        Err(StoreError::InvalidInput(format!("\"{text}\" is not an address (0x followed by 40 hex digits)")))
-    }
+/// A stored address read back: written lower case by this store, so anything else is corruption.
+pub(crate) fn stored_address(text: &str) -> Result<Address, StoreError> {
+    Address::parse(text).map_err(|e| StoreError::Corrupt(format!("stored address: {e}")))
 }
 
 /// Chain ids are stored as signed 64-bit integers; every real chain id fits (EIP-2294).
@@ -82,62 +69,8 @@ pub(crate) fn search_terms(text: &str) -> Result<Vec<String>, StoreError> {
     Ok(terms)
 }
 
-pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::InvalidInput(format!("cannot encode as JSON: {e}")))
-}
-
-/// `value` as JSON that PostgreSQL takes. Its JSONB and TEXT refuse the NUL character (U+0000),
-/// which a user's message, a model's answer, a tool's output or an explorer's ABI may hold (a
-/// `bytes32` name padded with zeros): each NUL in a string or a key becomes U+FFFD there. SQLite
-/// keeps NULs as they are.
-pub(crate) fn pg_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, StoreError> {
-    let mut value =
-        serde_json::to_value(value).map_err(|e| StoreError::InvalidInput(format!("cannot encode as JSON: {e}")))?;
-    replace_nul(&mut value);
-    Ok(value)
-}
-
-/// `text` without NUL characters, for a PostgreSQL TEXT column (see [`pg_json`]).
-pub(crate) fn pg_text(text: &str) -> String {
-    text.replace('\0', "\u{fffd}")
-}
-
-fn replace_nul(value: &mut serde_json::Value) {
-    use serde_json::Value;
-    match value {
-        Value::String(text) if text.contains('\0') => *text = pg_text(text),
-        Value::Array(items) => items.iter_mut().for_each(replace_nul),
-        Value::Object(map) if map.keys().any(|key| key.contains('\0')) => {
-            *map = std::mem::take(map)
-                .into_iter()
-                .map(|(key, mut item)| {
-                    replace_nul(&mut item);
-                    (pg_text(&key), item)
-                })
-                .collect();
-        }
-        Value::Object(map) => map.values_mut().for_each(replace_nul),
-        _ => {}
-    }
-}
-
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored {what} does not parse: {e}")))
-}
-
-/// A message read back from its columns.
-pub(crate) fn message(
-    id: String,
-    role_text: &str,
-    parts: &str,
-    metadata: Option<&str>,
-) -> Result<ChatMessage, StoreError> {
-    Ok(ChatMessage {
-        id,
-        role: role(role_text)?,
-        parts: parse_json(parts, "message parts")?,
-        metadata: metadata.map(|m| parse_json(m, "message metadata")).transpose()?,
-    })
 }
 
 /// The message an interrupted turn leaves: what it had stored, or an empty answer, marked
@@ -146,10 +79,6 @@ pub(crate) fn interrupted(stored: Option<ChatMessage>, message_id: &str) -> Chat
     let mut message = stored.unwrap_or_else(|| ChatMessage::assistant(message_id));
     message.mark_incomplete();
     message
-}
-
-pub(crate) fn part(text: &str) -> Result<UiChunk, StoreError> {
-    parse_json(text, "turn part")
 }
 
 /// True when the error is a unique-constraint violation.

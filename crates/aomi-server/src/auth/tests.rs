@@ -78,7 +78,7 @@ async fn signing_out_everywhere_ends_older_sessions() {
     let store = SqliteStore::memory().await.unwrap();
     let auth = auth(SECRET);
     let old = auth.seal(TokenKind::Session, &SessionClaims { a: ALICE.into(), g: 0, e: unix_now() + 60 });
-    assert_eq!(store.revoke_sessions(ALICE).await.unwrap(), 1);
+    assert_eq!(store.revoke_sessions(aomi_core::Address::parse(ALICE).unwrap()).await.unwrap(), 1);
     assert_eq!(auth.session(&old, &store).await.unwrap(), None);
     let new = auth.seal(TokenKind::Session, &SessionClaims { a: ALICE.into(), g: 1, e: unix_now() + 60 });
     assert_eq!(auth.session(&new, &store).await.unwrap().as_deref(), Some(ALICE));

@@ -148,7 +148,8 @@ pub(crate) async fn delete_all_sessions(State(state): State<AppState>, session: 
             message: "no session to sign out of".into(),
         });
     };
-    state.auth_store.revoke_sessions(&address).await.map_err(store_error)?;
+    let wallet = aomi_core::Address::parse(&address).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.auth_store.revoke_sessions(wallet).await.map_err(store_error)?;
     tracing::info!(%address, "signed out everywhere");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&state, "", 0))]).into_response())
 }

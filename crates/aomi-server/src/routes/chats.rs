@@ -39,15 +39,20 @@ pub(crate) struct OwnerQuery {
     owner: Option<String>,
 }
 
-/// The requesting wallet, lower case: the session's, or the one `?owner=` names; `None` when
-/// there is neither.
+/// The requesting wallet: the session's, or the one `?owner=` names; `None` when there is neither.
 pub(crate) fn requester(
     state: &AppState,
     session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<Address>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    state.auth.speaker(session.0, owner_of(query.owner)?)
+    speaker(state, session, query.owner)
+}
+
+/// The wallet a request speaks for (auth decides between the session and `?owner=`).
+fn speaker(state: &AppState, session: Session, owner: Option<String>) -> Result<Option<Address>, ApiError> {
+    let speaker = state.auth.speaker(session.0, owner_of(owner)?)?;
+    speaker.map(|wallet| request_address("owner", "a wallet address", &wallet)).transpose()
 }
 
 /// `?owner=`, checked, in its canonical (lower-case) form.
@@ -56,10 +61,9 @@ fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
 }
 
 fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<Address, ApiError> {
-    let owner = state.auth.speaker(session.0, owner_of(owner)?)?.ok_or_else(|| {
+    speaker(state, session, owner)?.ok_or_else(|| {
         ApiError::bad_request("name the wallet whose chats these are: ?owner=0x… (anonymous chats are opened by id)")
-    })?;
-    request_address("owner", "a wallet address", &owner)
+    })
 }
 
 pub(crate) fn store_error(error: aomi_store::StoreError) -> ApiError {
@@ -304,7 +308,7 @@ pub(crate) async fn visible_chat(
     let requester = requester(state, session, query)?;
     let chat = state.backend.chat(id).await?;
     if let Some(chat) = &chat {
-        authorize(chat.owner.map(|owner| owner.to_lowercase_hex()).as_deref(), requester.as_deref())?;
+        authorize(chat.owner, requester)?;
     }
     Ok(chat)
 }

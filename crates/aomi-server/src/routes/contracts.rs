@@ -34,8 +34,8 @@ pub(crate) async fn get_contract(
 ) -> Result<Json<Contract>, ApiError> {
     state.auth.require_session(&session)?;
     let chain_id = chain_id(&state, &chain)?;
-    let canonical = request_address("address", "an address", &address)?.to_lowercase_hex();
-    let record = state.contracts.contract(chain_id, &canonical).await.map_err(store_error)?;
+    let parsed = request_address("address", "an address", &address)?;
+    let record = state.contracts.contract(chain_id, parsed).await.map_err(store_error)?;
     record.map(|record| Json(record.into())).ok_or_else(|| {
         ApiError::not_found(format!("no contract {address} on chain {chain_id} in the contract database"))
     })

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aomi_store::{AuthStore, Store};
 
-use crate::{ALICE, BOB, both};
+use crate::{ALICE, BOB, addr, both};
 
 both!(a_nonce_is_used_once_until_it_expires, revoking_moves_the_wallet_generation_on);
 
@@ -21,10 +21,10 @@ async fn a_nonce_is_used_once_until_it_expires(store: Arc<dyn Store>) {
 
 async fn revoking_moves_the_wallet_generation_on(store: Arc<dyn Store>) {
     let auth: Arc<dyn AuthStore> = store;
-    assert_eq!(auth.session_generation(ALICE).await.unwrap(), 0);
-    assert_eq!(auth.revoke_sessions(ALICE).await.unwrap(), 1);
-    assert_eq!(auth.revoke_sessions(&ALICE.to_lowercase()).await.unwrap(), 2, "one wallet whatever its case");
-    assert_eq!(auth.session_generation(ALICE).await.unwrap(), 2);
-    assert_eq!(auth.session_generation(BOB).await.unwrap(), 0, "per wallet");
-    assert!(auth.session_generation("not an address").await.is_err());
+    assert_eq!(auth.session_generation(addr(ALICE)).await.unwrap(), 0);
+    assert_eq!(auth.revoke_sessions(addr(ALICE)).await.unwrap(), 1);
+    assert_eq!(auth.revoke_sessions(addr(&ALICE.to_lowercase())).await.unwrap(), 2, "one wallet whatever its case");
+    assert_eq!(auth.session_generation(addr(ALICE)).await.unwrap(), 2);
+    assert_eq!(auth.session_generation(addr(BOB)).await.unwrap(), 0, "per wallet");
+    assert!(aomi_core::Address::parse("not an address").is_err());
 }

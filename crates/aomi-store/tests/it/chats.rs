@@ -6,7 +6,7 @@ use aomi_core::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 use aomi_store::{ChatCursor, ChatQuery, NewChat, Store, StoreError};
 use serde_json::json;
 
-use crate::{ALICE, BOB, both, new_chat};
+use crate::{ALICE, BOB, addr, address_error, both, new_chat};
 
 both!(
     messages_round_trip_in_order_and_replace_in_place,
@@ -51,6 +51,8 @@ async fn messages_round_trip_in_order_and_replace_in_place(store: Arc<dyn Store>
     let messages = store.messages("c1").await.unwrap();
     let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["u1", "a1", "u2"]);
+    assert_eq!(store.message_count("c1").await.unwrap(), 3, "a replaced message is counted once");
+    assert_eq!(store.message_count("unknown").await.unwrap(), 0);
     assert_eq!(messages[1], answer("a1"), "parts, tool calls and metadata come back as stored");
     assert!(!messages[1].is_incomplete());
 
@@ -62,26 +64,32 @@ async fn messages_round_trip_in_order_and_replace_in_place(store: Arc<dyn Store>
 }
 
 async fn ensure_chat_keeps_the_owner_and_tracks_the_user(store: Arc<dyn Store>) {
-    assert!(store.user(ALICE).await.unwrap().is_none());
+    assert!(store.user(addr(ALICE)).await.unwrap().is_none());
     let first = store.ensure_chat(new_chat("c1", Some(ALICE))).await.unwrap();
-    assert_eq!(first.owner.as_deref(), Some(ALICE.to_lowercase().as_str()), "addresses are stored lower case");
+    assert_eq!(
+        first.owner.map(|owner| owner.to_lowercase_hex()).as_deref(),
+        Some(ALICE.to_lowercase().as_str()),
+        "addresses are stored lower case"
+    );
+    assert_eq!(serde_json::to_value(&first).unwrap()["owner"], ALICE.to_lowercase(), "and serialised so");
     assert_eq!(first.chain_id, Some(1));
-    let user = store.user(&ALICE.to_lowercase()).await.unwrap().unwrap();
+    let user = store.user(addr(&ALICE.to_lowercase())).await.unwrap().unwrap();
     assert_eq!(user.first_seen, user.last_seen);
 
     // The same chat again, from another network: same chat, new chain id, the user seen again.
     let again = store
-        .ensure_chat(NewChat { id: "c1".into(), owner: Some(ALICE.into()), app: "default".into(), chain_id: Some(10) })
+        .ensure_chat(NewChat { id: "c1".into(), owner: Some(addr(ALICE)), app: "default".into(), chain_id: Some(10) })
         .await
         .unwrap();
-    assert_eq!((again.created_at, again.owner.clone()), (first.created_at, first.owner.clone()));
+    assert_eq!((again.created_at, again.owner), (first.created_at, first.owner));
     assert_eq!(again.chain_id, Some(10));
-    let user = store.user(ALICE).await.unwrap().unwrap();
+    let user = store.user(addr(ALICE)).await.unwrap().unwrap();
     assert!(user.last_seen >= user.first_seen);
 
     let anonymous = store.ensure_chat(new_chat("c2", None)).await.unwrap();
     assert_eq!(anonymous.owner, None);
-    let error = store.ensure_chat(new_chat("c3", Some("0x12"))).await.unwrap_err();
+    // A malformed owner never reaches the store: parsing the text refuses it.
+    let error = address_error("0x12");
     assert!(matches!(error, StoreError::InvalidInput(m) if m.contains("not an address")));
 }
 
@@ -98,7 +106,7 @@ async fn chats_page_newest_first_per_owner(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let query = ChatQuery { owner: ALICE.into(), archived: false, limit: 2, after: after.clone() };
+        let query = ChatQuery { owner: addr(ALICE), archived: false, limit: 2, after: after.clone() };
         let page = store.list_chats(&query).await.unwrap();
         assert!(page.chats.len() <= 2);
         seen.extend(page.chats.iter().map(|c| c.id.clone()));
@@ -112,23 +120,21 @@ async fn chats_page_newest_first_per_owner(store: Arc<dyn Store>) {
     }
     assert_eq!(seen, ["alice-1", "alice-4", "alice-3", "alice-2", "alice-0"]);
 
-    let bob =
-        store.list_chats(&ChatQuery { owner: BOB.into(), archived: false, limit: 10, after: None }).await.unwrap();
+    let bob = store.list_chats(&ChatQuery { owner: addr(BOB), archived: false, limit: 10, after: None }).await.unwrap();
     assert_eq!(bob.chats.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["bob-0"]);
     assert!(bob.next.is_none());
 }
 
 async fn bad_page_requests_are_refused(store: Arc<dyn Store>) {
     for limit in [0, 101] {
-        let query = ChatQuery { owner: ALICE.into(), archived: false, limit, after: None };
+        let query = ChatQuery { owner: addr(ALICE), archived: false, limit, after: None };
         let error = store.list_chats(&query).await.unwrap_err();
         assert!(matches!(error, StoreError::InvalidInput(m) if m.contains("limit")), "limit {limit}");
     }
     for cursor in ["", "nope", "12", "x.chat", "99999999999999999999.chat", "5."] {
         assert!(matches!(cursor.parse::<ChatCursor>(), Err(StoreError::InvalidInput(_))), "cursor {cursor:?}");
     }
-    let query = ChatQuery { owner: "alice".into(), archived: false, limit: 10, after: None };
-    assert!(matches!(store.list_chats(&query).await, Err(StoreError::InvalidInput(_))));
+    assert!(matches!(address_error("alice"), StoreError::InvalidInput(_)));
 }
 
 async fn rename_archive_and_delete(store: Arc<dyn Store>) {
@@ -145,7 +151,7 @@ async fn rename_archive_and_delete(store: Arc<dyn Store>) {
     assert_eq!(store.chat("c2").await.unwrap().unwrap().title.as_deref(), Some("Chosen"));
 
     store.set_archived("c2", true).await.unwrap();
-    let listed = |archived| ChatQuery { owner: ALICE.into(), archived, limit: 10, after: None };
+    let listed = |archived| ChatQuery { owner: addr(ALICE), archived, limit: 10, after: None };
     let active = store.list_chats(&listed(false)).await.unwrap();
     let archived = store.list_chats(&listed(true)).await.unwrap();
     assert_eq!(active.chats.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1"]);

@@ -60,9 +60,20 @@ macro_rules! both {
     };
 }
 
-pub const ALICE: &str = "0xAAaaAAaaaaAAaaaAAAAaaaaAaAaaAAaaAAaAaaAa";
+pub const ALICE: &str = "0xaAaAaAaaAaAaAaaAaAAAAAAAAaaaAaAaAaaAaaAa";
 pub const BOB: &str = "0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
+/// A valid address (the store takes only those; parsing is where text is checked).
+pub fn addr(text: &str) -> aomi_core::Address {
+    aomi_core::Address::parse(text).unwrap()
+}
+
+/// What the store said of a text that is not an address, had it been given one: the error its
+/// caller gets from parsing it, in the store's terms.
+pub fn address_error(text: &str) -> aomi_store::StoreError {
+    aomi_core::Address::parse(text).unwrap_err().into()
+}
+
 pub fn new_chat(id: &str, owner: Option<&str>) -> aomi_store::NewChat {
-    aomi_store::NewChat { id: id.into(), owner: owner.map(Into::into), app: "default".into(), chain_id: Some(1) }
+    aomi_store::NewChat { id: id.into(), owner: owner.map(addr), app: "default".into(), chain_id: Some(1) }
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use aomi_core::{ChatMessage, Role};
 use aomi_store::{SearchQuery, Store, StoreError};
 
-use crate::{ALICE, BOB, both, new_chat};
+use crate::{ALICE, BOB, addr, both, new_chat};
 
 both!(search_finds_words_in_the_owners_chats_only, search_follows_edits_and_deletes, bad_searches_are_refused);
 
 fn query(owner: &str, text: &str) -> SearchQuery {
-    SearchQuery { owner: owner.into(), text: text.into(), limit: 20 }
+    SearchQuery { owner: addr(owner), text: text.into(), limit: 20 }
 }
 
 async fn search_finds_words_in_the_owners_chats_only(store: Arc<dyn Store>) {
@@ -87,6 +87,6 @@ async fn bad_searches_are_refused(store: Arc<dyn Store>) {
         store.search(&query(ALICE, text)).await.unwrap();
     }
     assert_eq!(store.search(&query(ALICE, "\"near\" OR")).await.unwrap().len(), 1);
-    let error = store.search(&SearchQuery { owner: ALICE.into(), text: "near".into(), limit: 0 }).await.unwrap_err();
+    let error = store.search(&SearchQuery { owner: addr(ALICE), text: "near".into(), limit: 0 }).await.unwrap_err();
     assert!(matches!(error, StoreError::InvalidInput(_)));
 }

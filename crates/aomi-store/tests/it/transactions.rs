@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aomi_store::{NewTransaction, Store, StoreError, TransactionOutcome};
 use serde_json::json;
 
-use crate::{ALICE, both, new_chat};
+use crate::{ALICE, addr, both, new_chat};
 
 both!(
     a_request_records_its_simulation_and_outcome,
@@ -19,7 +19,7 @@ fn request(id: &str, chat_id: &str) -> NewTransaction {
         chat_id: chat_id.into(),
         message_id: Some("a1".into()),
         chain_id: 31337,
-        from: Some(ALICE.into()),
+        from: Some(addr(ALICE)),
         request: json!({ "to": "0x00000000000000000000000000000000000000ff", "value": "1000000000000000000", "data": "0x" }),
         simulation: None,
     }
@@ -31,7 +31,10 @@ async fn a_request_records_its_simulation_and_outcome(store: Arc<dyn Store>) {
     store.put_transaction(&request("tx2", "c1")).await.unwrap();
     let pending = store.transaction("tx1").await.unwrap().unwrap();
     assert_eq!(pending.outcome, TransactionOutcome::Pending);
-    assert_eq!(pending.request.from.as_deref(), Some(ALICE.to_lowercase().as_str()));
+    assert_eq!(
+        pending.request.from.map(|from| from.to_lowercase_hex()).as_deref(),
+        Some(ALICE.to_lowercase().as_str())
+    );
     assert_eq!(pending.request.request["value"], "1000000000000000000");
 
     let report = json!({ "success": true, "gasUsed": "21000", "assetChanges": [] });

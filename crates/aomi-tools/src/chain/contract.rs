@@ -130,7 +130,7 @@ impl TypedTool for GetContract {
             abi: record.abi.clone(),
         });
         let name = record.name.clone().unwrap_or_else(|| "unnamed contract".into());
-        let proxy = record.implementation.as_ref().map(|i| format!(", a proxy to {i}")).unwrap_or_default();
+        let proxy = record.implementation.map(|i| format!(", a proxy to {}", i.to_lowercase_hex())).unwrap_or_default();
         let summary = format!(
             "{} is {name}{proxy}: {} read-only and {} state-changing functions, {} events ({})",
             short(&address),
@@ -148,7 +148,7 @@ impl TypedTool for GetContract {
                 verified: record.verified_by.is_some(),
                 verified_by: record.verified_by.clone(),
                 proxy: record.implementation.is_some(),
-                implementation: record.implementation.clone(),
+                implementation: record.implementation.map(|i| i.to_lowercase_hex()),
                 read_functions: listed(read),
                 write_functions: listed(write),
                 events: listed(events),

@@ -1,0 +1,257 @@
+//! [`TurnStore`] on SQL: claims, liveness, interruption, parts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aomi_core::UiChunk;
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use super::chats::Conn;
+use super::{Inner, SqlStore, stmt};
+use crate::dialect::{Dialect, JsonText, Span, Time};
+use crate::engine::{Col, Sql};
+use crate::turn::TurnEvent;
+use crate::values;
+use crate::{ChatRecord, NewTurn, StoreError, TurnRecord, TurnStart, TurnState, TurnStore};
+
+/// The turn and whether it is stale.
+fn turn_record<D: Dialect>(row: &<D::Db as sqlx::Database>::Row) -> Result<(TurnRecord, bool), StoreError> {
+    let turn = TurnRecord {
+        id: row.col("id")?,
+        chat_id: row.col("chat_id")?,
+        message_id: row.col("message_id")?,
+        instance: row.col("instance")?,
+        state: TurnState::parse(&row.col::<String>("state")?)?,
+        started_at: row.col::<Time>("started_at")?.0,
+        ended_at: row.col::<Option<Time>>("ended_at")?.map(|time| time.0),
+    };
+    Ok((turn, row.col("stale")?))
+}
+
+impl<D: Dialect> Inner<D> {
+    /// The turn chosen by `statement` (`$2` its key), read with whether it is stale.
+    async fn read_turn(&self, statement: &Arc<str>, key: &str) -> Result<Option<(TurnRecord, bool)>, StoreError> {
+        let row = self.live(statement).bind(key).fetch_optional(&mut *self.reader().await?).await?;
+        row.as_ref().map(turn_record::<D>).transpose()
+    }
+
+    /// Claims the chat for `turn` inside a transaction, interrupting a stale turn; returns the
+    /// interrupted turn's id (to wake its followers once committed). See [`TurnStore::begin_turn`].
+    async fn begin_turn_in(&self, conn: &mut Conn<D>, turn: &NewTurn) -> Result<Option<String>, StoreError> {
+        let running = self.live(&self.sql.running_turn_locked).bind(turn.chat_id.as_str()).fetch_optional(conn).await?;
+        let mut interrupted = None;
+        if let Some((running, stale)) = running.as_ref().map(turn_record::<D>).transpose()? {
+            if !stale {
+                return Err(StoreError::TurnRunning(turn.chat_id.clone()));
+            }
+            tracing::warn!(turn = %running.id, chat = %running.chat_id, instance = %running.instance,
+                "interrupting a turn whose instance stopped");
+            self.interrupt_in(conn, &running).await?;
+            interrupted = Some(running.id);
+        }
+        stmt::<D::Db>(&self.sql.insert_turn)
+            .bind(turn.id.as_str())
+            .bind(turn.chat_id.as_str())
+            .bind(turn.message_id.as_str())
+            .bind(self.instance.as_str())
+            .try_execute(conn)
+            .await
+            .map_err(|error| {
+                if values::is_unique_violation(&error) {
+                    // Another instance claimed the chat between our look and our insert.
+                    StoreError::TurnRunning(turn.chat_id.clone())
+                } else if values::is_foreign_key_violation(&error) {
+                    StoreError::ChatNotFound(turn.chat_id.clone())
+                } else {
+                    error.into()
+                }
+            })?;
+        Ok(interrupted)
+    }
+
+    /// Marks the turn interrupted and its message incomplete (stored empty if the turn stored
+    /// none), inside a transaction, and wakes other instances' followers.
+    async fn interrupt_in(&self, conn: &mut Conn<D>, turn: &TurnRecord) -> Result<(), StoreError> {
+        let stored = Self::message_in(conn, &turn.chat_id, &turn.message_id).await?;
+        self.put_message_in(conn, &turn.chat_id, &values::interrupted(stored, &turn.message_id)).await?;
+        stmt::<D::Db>(&self.sql.interrupt_turn).bind(turn.id.as_str()).execute(conn).await?;
+        self.notify_in(conn, &turn.id).await
+    }
+
+    /// Interrupts the turn if it is (still) stale.
+    async fn interrupt_if_stale(&self, turn_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let row = self.live(&self.sql.turn_by_id_locked).bind(turn_id).fetch_optional(&mut tx).await?;
+        let stale = match row.as_ref().map(turn_record::<D>).transpose()? {
+            Some((turn, true)) => {
+                tracing::warn!(turn = %turn.id, chat = %turn.chat_id, instance = %turn.instance,
+                    "interrupting a turn whose instance stopped");
+                self.interrupt_in(&mut tx, &turn).await?;
+                true
+            }
+            _ => false,
+        };
+        tx.commit().await?;
+        if stale {
+            self.notify_committed(turn_id);
+        }
+        Ok(())
+    }
+
+    /// Ends the turn; see [`TurnStore::end_turn`].
+    pub(super) async fn end_turn(&self, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
+        stmt::<D::Db>(&self.sql.end_turn).bind(turn_id).bind(state.as_str()).execute(&mut conn).await?;
+        self.notify_in(&mut conn, turn_id).await?;
+        self.notify_committed(turn_id);
+        Ok(())
+    }
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// The turn as it is once a stale one is interrupted.
+    async fn fresh(&self, turn: Option<(TurnRecord, bool)>) -> Result<Option<TurnRecord>, StoreError> {
+        match turn {
+            Some((turn, true)) => self.interrupt_stale(turn.id).await,
+            other => Ok(other.map(|(turn, _)| turn)),
+        }
+    }
+
+    /// Interrupts the turn if it is stale, and returns it as it is then.
+    async fn interrupt_stale(&self, turn_id: String) -> Result<Option<TurnRecord>, StoreError> {
+        self.write(move |db| async move {
+            db.interrupt_if_stale(&turn_id).await?;
+            Ok(db.read_turn(&db.sql.turn_by_id, &turn_id).await?.map(|(turn, _)| turn))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> TurnStore for SqlStore<D> {
+    fn instance_id(&self) -> &str {
+        &self.inner.instance
+    }
+
+    fn is_shared(&self) -> bool {
+        D::NOTIFY.is_some()
+    }
+
+    fn heartbeat_interval(&self) -> Duration {
+        self.inner.dialect.heartbeat_interval()
+    }
+
+    async fn begin_turn(&self, turn: &NewTurn) -> Result<(), StoreError> {
+        let turn = turn.clone();
+        self.claim(&turn.id.clone(), move |db| async move {
+            let mut tx = db.begin().await?;
+            let interrupted = db.begin_turn_in(&mut tx, &turn).await?;
+            tx.commit().await?;
+            if let Some(id) = interrupted {
+                db.notify_committed(&id);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn start_turn(&self, start: &TurnStart) -> Result<ChatRecord, StoreError> {
+        start.check()?;
+        let start = start.clone();
+        self.claim(&start.turn.id.clone(), move |db| async move {
+            let mut tx = db.begin().await?;
+            let chat = db.ensure_chat_in(&mut tx, &start.chat).await?;
+            let interrupted = db.begin_turn_in(&mut tx, &start.turn).await?;
+            if let Some(message) = &start.message {
+                let exists = Sql::<D::Db>::new("SELECT 1 AS found FROM messages WHERE chat_id = $1 AND id = $2")
+                    .bind(start.chat.id.as_str())
+                    .bind(message.id.as_str())
+                    .fetch_optional(&mut tx)
+                    .await?;
+                if exists.is_some() {
+                    return Err(StoreError::DuplicateMessage(message.id.clone()));
+                }
+                db.put_message_in(&mut tx, &start.chat.id, message).await?;
+            }
+            tx.commit().await?;
+            if let Some(id) = interrupted {
+                db.notify_committed(&id);
+            }
+            Ok(chat)
+        })
+        .await
+    }
+
+    async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError> {
+        let turn_id = turn_id.to_owned();
+        self.write(move |db| async move {
+            stmt::<D::Db>(&db.sql.heartbeat).bind(turn_id.as_str()).execute(&mut *db.writer().await?).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_turn(&self, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
+        let turn_id = turn_id.to_owned();
+        self.write(move |db| async move { db.end_turn(&turn_id, state).await }).await
+    }
+
+    async fn turn(&self, turn_id: &str) -> Result<Option<TurnRecord>, StoreError> {
+        let turn = self.inner.read_turn(&self.inner.sql.turn_by_id, turn_id).await?;
+        self.fresh(turn).await
+    }
+
+    async fn running_turn(&self, chat_id: &str) -> Result<Option<TurnRecord>, StoreError> {
+        let turn = self.inner.read_turn(&self.inner.sql.running_turn, chat_id).await?;
+        Ok(self.fresh(turn).await?.filter(|turn| turn.state == TurnState::Running))
+    }
+
+    async fn interrupt_stale_turns(&self) -> Result<Vec<TurnRecord>, StoreError> {
+        let db = &self.inner;
+        let rows = db.live(&db.sql.stale_turns).fetch_all(&mut *db.reader().await?).await?;
+        let mut interrupted = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.col("id")?;
+            let turn = self.interrupt_stale(id).await?;
+            interrupted.extend(turn.filter(|turn| turn.state == TurnState::Interrupted));
+        }
+        Ok(interrupted)
+    }
+
+    async fn append_turn_parts(&self, turn_id: &str, first_seq: u64, parts: &[UiChunk]) -> Result<(), StoreError> {
+        let parts = (first_seq..)
+            .zip(parts)
+            .map(|(seq, part)| Ok((values::seq_to_i64(seq)?, JsonText::encode(part)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let turn_id = turn_id.to_owned();
+        self.write(move |db| async move {
+            D::append_parts(&db.write, &turn_id, parts).await?;
+            db.notify_committed(&turn_id);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn turn_parts(&self, turn_id: &str, from_seq: u64) -> Result<Vec<UiChunk>, StoreError> {
+        let rows = Sql::<D::Db>::new("SELECT part FROM turn_parts WHERE turn_id = $1 AND seq >= $2 ORDER BY seq")
+            .bind(turn_id)
+            .bind(values::seq_to_i64(from_seq)?)
+            .fetch_all(&mut *self.inner.reader().await?)
+            .await?;
+        rows.iter().map(|row| row.col::<JsonText>("part")?.decode("turn part")).collect()
+    }
+
+    async fn subscribe_turns(&self) -> Result<broadcast::Receiver<TurnEvent>, StoreError> {
+        let receiver = self.inner.events.subscribe();
+        self.inner.dialect.listen(&self.inner.read, &self.inner.events).await?;
+        Ok(receiver)
+    }
+
+    async fn prune_turn_parts(&self, older_than: Duration) -> Result<u64, StoreError> {
+        self.write(move |db| async move {
+            stmt::<D::Db>(&db.sql.prune_parts).bind(Span(older_than)).execute(&mut *db.writer().await?).await
+        })
+        .await
+    }
+}
