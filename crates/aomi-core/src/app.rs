@@ -68,10 +68,9 @@ pub trait AomiApp: Send + Sync {
 
     /// The hooks of the app's tools (a tool registry's, see `aomi_tools::ToolRegistry::hooks`).
     /// The backend runs them at the start of every turn of this app, before [`AomiApp::run_turn`].
-    /// None by default.
-    fn turn_hooks(&self) -> Vec<Arc<dyn TurnHook>> {
-        Vec::new()
-    }
+    /// No default: an app that uses the chain tools and left this out would answer on the
+    /// previous turn's network, so every app says what it runs (an empty list if nothing).
+    fn turn_hooks(&self) -> Vec<Arc<dyn TurnHook>>;
 
     /// Runs one turn, emitting its parts to `sink`: `start-step`, text, tool calls and results,
     /// `finish-step`, … The caller emits `start` and then `finish` with the returned reason.
