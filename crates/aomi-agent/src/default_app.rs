@@ -4,15 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aomi_core::{
-    AomiApp, AppError, BoxFuture, ChatMessage, FinishReason, Role, TurnInput, TurnSink, UiChunk, WalletContext,
+    AomiApp, AppError, BoxFuture, ChatMessage, FinishReason, Role, TurnHook, TurnInput, TurnSink, UiChunk,
+    WalletContext,
 };
-use aomi_llm::{LlmClient, ModelEvent, ModelRequest};
+use aomi_llm::{LlmClient, ModelRequest};
 use aomi_tools::commands::{self, Command};
 use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
-use futures::StreamExt;
 use serde_json::json;
 
 use crate::sink::RecordingSink;
+use crate::step::{self, Usage, new_id, text_step};
 
 /// What a turn answers when no model is configured.
 pub const NO_MODEL_MESSAGE: &str = "No language model is configured, so I can only run direct commands. \
@@ -98,11 +99,7 @@ impl DefaultApp {
     async fn run(&self, llm: &LlmClient, input: TurnInput, sink: &dyn TurnSink) -> FinishReason {
         let mut usage = Usage::default();
         let reason = self.run_steps(llm, input, sink, &mut usage).await;
-        if usage.reported {
-            sink.emit(UiChunk::MessageMetadata {
-                message_metadata: json!({ "usage": { "inputTokens": usage.input, "outputTokens": usage.output } }),
-            });
-        }
+        usage.emit(sink);
         reason
     }
 
@@ -113,9 +110,8 @@ impl DefaultApp {
         sink: &dyn TurnSink,
         usage: &mut Usage,
     ) -> FinishReason {
-        let origin = input.origin();
         // The oldest messages beyond the budget are left out (the newest, the new one first, stay whole).
-        let mut history = aomi_llm::history::within_budget(input.history, self.config.history_token_budget);
+        let mut history = aomi_llm::history::within_budget(input.history.clone(), self.config.history_token_budget);
         // A turn that continues an assistant message (a client tool's output came back) extends it.
         let current = match history.last() {
             Some(last) if last.role == Role::Assistant => history.pop(),
@@ -131,28 +127,22 @@ impl DefaultApp {
             messages.push(sink.message());
             let request = ModelRequest { system: system.clone(), messages, tools: tools.clone() };
             sink.emit(UiChunk::StartStep);
-            let calls = match self.step(llm, request, &sink, usage).await {
-                Ok(calls) => calls,
-                Err(error_text) => {
-                    sink.emit(UiChunk::Error { error_text });
+            let calls = match step::model_step(llm, request, &sink).await {
+                Ok(output) => {
+                    usage.add(output.usage);
+                    output.calls
+                }
+                Err(error) => {
+                    sink.emit(UiChunk::Error { error_text: error.to_string() });
                     sink.emit(UiChunk::MessageMetadata { message_metadata: json!({ "incomplete": true }) });
                     return FinishReason::Error;
                 }
             };
             // A step ends after its tool calls ran, as in the AI SDK's own streams.
-            let (client_calls, server_calls): (Vec<_>, Vec<_>) = calls
-                .into_iter()
-                .partition(|call| self.scheduler.registry().get(&call.name).is_some_and(|tool| tool.runs_on_client()));
-            let ran_tools = !server_calls.is_empty() || !client_calls.is_empty();
-            self.scheduler.run_all(server_calls, &input.chat_id, input.wallet.as_ref(), &origin, &sink).await;
-            // A client call is prepared on the server (validated, built); one that fails there is
-            // an ordinary tool error for the model, one that succeeds waits for the client.
-            let prepared = self
-                .scheduler
-                .prepare_client_calls(client_calls, &input.chat_id, input.wallet.as_ref(), &origin, &sink)
-                .await;
+            let ran_tools = !calls.is_empty();
+            let round = step::run_tools(&self.scheduler, calls, &input, &sink).await;
             sink.emit(UiChunk::FinishStep);
-            if prepared.iter().any(|call| call.outcome.is_ok()) {
+            if round.waiting_for_client {
                 // The client runs these (a wallet signs); the turn goes on when it sends the outcome.
                 return FinishReason::ToolCalls;
             }
@@ -160,7 +150,7 @@ impl DefaultApp {
                 return FinishReason::Stop;
             }
         }
-        emit_text_step(
+        text_step(
             &sink,
             format!(
                 "I stopped after {} steps without reaching an answer. Ask me to continue if you want me to go on.",
@@ -168,80 +158,6 @@ impl DefaultApp {
             ),
         );
         FinishReason::Other
-    }
-
-    /// One model call: streams its text and tool calls, returns the tool calls; the caller ends the
-    /// step. An error ends the step and is returned as the text to show; the parts already
-    /// streamed stay.
-    async fn step(
-        &self,
-        llm: &LlmClient,
-        request: ModelRequest,
-        sink: &dyn TurnSink,
-        usage: &mut Usage,
-    ) -> Result<Vec<ToolCallRequest>, String> {
-        let mut blocks = OpenBlocks::default();
-        let mut calls = Vec::new();
-        let mut started: Vec<String> = Vec::new();
-        let result = async {
-            let mut stream = llm.stream(request).await?;
-            while let Some(event) = stream.next().await {
-                match event? {
-                    ModelEvent::TextDelta(delta) => {
-                        let id = blocks.text(sink);
-                        sink.emit(UiChunk::TextDelta { id, delta });
-                    }
-                    ModelEvent::ReasoningDelta(delta) => {
-                        let id = blocks.reasoning(sink);
-                        sink.emit(UiChunk::ReasoningDelta { id, delta });
-                    }
-                    ModelEvent::ToolCallStart { id, name } => {
-                        blocks.close(sink);
-                        if !started.contains(&id) {
-                            started.push(id.clone());
-                            sink.emit(UiChunk::ToolInputStart { tool_call_id: id, tool_name: name });
-                        }
-                    }
-                    ModelEvent::ToolCallDelta { id, delta } => {
-                        sink.emit(UiChunk::ToolInputDelta { tool_call_id: id, input_text_delta: delta });
-                    }
-                    ModelEvent::ToolCall { id, name, arguments } => {
-                        blocks.close(sink);
-                        if !started.contains(&id) {
-                            started.push(id.clone());
-                            sink.emit(UiChunk::ToolInputStart { tool_call_id: id.clone(), tool_name: name.clone() });
-                        }
-                        sink.emit(UiChunk::ToolInputAvailable {
-                            tool_call_id: id.clone(),
-                            tool_name: name.clone(),
-                            input: arguments.clone(),
-                        });
-                        calls.push(ToolCallRequest { id, name, arguments });
-                    }
-                    ModelEvent::Done { input_tokens, output_tokens } => {
-                        usage.reported |= input_tokens.is_some() || output_tokens.is_some();
-                        usage.input += input_tokens.unwrap_or(0);
-                        usage.output += output_tokens.unwrap_or(0);
-                    }
-                }
-            }
-            Ok::<(), aomi_llm::LlmError>(())
-        }
-        .await;
-        blocks.close(sink);
-        if let Err(error) = result {
-            tracing::warn!(%error, "model call failed");
-            // Tool calls whose arguments never completed are closed, so no card stays "running".
-            for id in started.iter().filter(|id| !calls.iter().any(|call| &call.id == *id)) {
-                sink.emit(UiChunk::ToolOutputError {
-                    tool_call_id: id.clone(),
-                    error_text: "the model stopped before finishing this call".into(),
-                });
-            }
-            sink.emit(UiChunk::FinishStep);
-            return Err(format!("The model call failed: {error}"));
-        }
-        Ok(calls)
     }
 }
 
@@ -262,16 +178,16 @@ impl DefaultApp {
         let (tool, args) = match command {
             Ok(Command::Tool { tool, args }) => (tool, args),
             Ok(Command::Help) => {
-                emit_text_step(sink, commands::help());
+                text_step(sink, commands::help());
                 return FinishReason::Stop;
             }
             Err(usage) => {
-                emit_text_step(sink, usage);
+                text_step(sink, usage);
                 return FinishReason::Stop;
             }
         };
         if self.scheduler.registry().get(&tool).is_none() {
-            emit_text_step(sink, format!("This command needs the tool {tool}, which this app does not offer."));
+            text_step(sink, format!("This command needs the tool {tool}, which this app does not offer."));
             return FinishReason::Stop;
         }
         let id = new_id("cmd");
@@ -289,73 +205,6 @@ impl DefaultApp {
     }
 }
 
-/// Tokens of a turn's model calls, as the provider reported them.
-#[derive(Default)]
-struct Usage {
-    input: u64,
-    output: u64,
-    /// True once any call reported a count.
-    reported: bool,
-}
-
-/// The text or reasoning block currently open in a step.
-#[derive(Default)]
-struct OpenBlocks {
-    text: Option<String>,
-    reasoning: Option<String>,
-}
-
-impl OpenBlocks {
-    fn text(&mut self, sink: &dyn TurnSink) -> String {
-        if let Some(id) = self.reasoning.take() {
-            sink.emit(UiChunk::ReasoningEnd { id });
-        }
-        self.text
-            .get_or_insert_with(|| {
-                let id = new_id("txt");
-                sink.emit(UiChunk::TextStart { id: id.clone() });
-                id
-            })
-            .clone()
-    }
-
-    fn reasoning(&mut self, sink: &dyn TurnSink) -> String {
-        if let Some(id) = self.text.take() {
-            sink.emit(UiChunk::TextEnd { id });
-        }
-        self.reasoning
-            .get_or_insert_with(|| {
-                let id = new_id("rsn");
-                sink.emit(UiChunk::ReasoningStart { id: id.clone() });
-                id
-            })
-            .clone()
-    }
-
-    fn close(&mut self, sink: &dyn TurnSink) {
-        if let Some(id) = self.text.take() {
-            sink.emit(UiChunk::TextEnd { id });
-        }
-        if let Some(id) = self.reasoning.take() {
-            sink.emit(UiChunk::ReasoningEnd { id });
-        }
-    }
-}
-
-/// Emits a whole step that holds one text block: the app's own words, not the model's.
-fn emit_text_step(sink: &dyn TurnSink, text: String) {
-    let id = new_id("txt");
-    sink.emit(UiChunk::StartStep);
-    sink.emit(UiChunk::TextStart { id: id.clone() });
-    sink.emit(UiChunk::TextDelta { id: id.clone(), delta: text });
-    sink.emit(UiChunk::TextEnd { id });
-    sink.emit(UiChunk::FinishStep);
-}
-
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
-}
-
 impl AomiApp for DefaultApp {
     fn name(&self) -> &str {
         &self.name
@@ -369,21 +218,23 @@ impl AomiApp for DefaultApp {
         self.scheduler.registry().names().into_iter().map(str::to_owned).collect()
     }
 
+    fn turn_hooks(&self) -> Vec<Arc<dyn TurnHook>> {
+        self.scheduler.registry().hooks()
+    }
+
     fn run_turn<'a>(
         &'a self,
         input: TurnInput,
         sink: &'a dyn TurnSink,
     ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
         Box::pin(async move {
-            // The wallet's chain selects the chat's network before anything runs.
-            self.scheduler.registry().begin_turn(&input.chat_id, input.wallet.as_ref());
             if let Some(command) = direct_command(&input.history) {
                 return Ok(self.run_command(command, &input, sink).await);
             }
             match &self.llm {
                 Some(llm) => Ok(self.run(llm, input, sink).await),
                 None => {
-                    emit_text_step(sink, NO_MODEL_MESSAGE.to_owned());
+                    text_step(sink, NO_MODEL_MESSAGE.to_owned());
                     Ok(FinishReason::Stop)
                 }
             }

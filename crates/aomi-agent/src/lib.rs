@@ -3,11 +3,15 @@
 //!
 //! [`DefaultApp`] is a linear loop: model → tool calls (run concurrently by the
 //! [`ToolScheduler`](aomi_tools::ToolScheduler)) → results → model, until the model answers in
-//! text or the step limit is hit.
+//! text or the step limit is hit. Its pieces are public building blocks for other apps: [`step`]
+//! (one model step, one round of tools, the app's own text, token counts) and [`sink`] (the
+//! assistant message so far, for the model's next step). The per-turn hooks of an app's tools
+//! ([`AomiApp::turn_hooks`](aomi_core::AomiApp::turn_hooks)) are run by the backend, not the app.
 
 mod default_app;
 mod registry;
-mod sink;
+pub mod sink;
+pub mod step;
 
 pub use default_app::{DefaultApp, DefaultAppConfig, NO_MODEL_MESSAGE};
 pub use registry::AppRegistry;

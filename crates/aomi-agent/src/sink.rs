@@ -5,19 +5,22 @@ use std::sync::Mutex;
 use aomi_core::{ChatMessage, MessageAssembler, TurnSink, UiChunk};
 
 /// Forwards every part to the turn's sink and folds it into the assistant message the model must
-/// see on its next step.
-pub(crate) struct RecordingSink<'a> {
+/// see on its next step: an app's loop wraps the turn's sink in one and sends
+/// [`RecordingSink::message`] with the history on each model step.
+pub struct RecordingSink<'a> {
     inner: &'a dyn TurnSink,
     message: Mutex<MessageAssembler>,
 }
 
 impl<'a> RecordingSink<'a> {
-    pub(crate) fn new(inner: &'a dyn TurnSink, message: ChatMessage) -> Self {
+    /// Wraps `inner`; `message` is the assistant message the turn writes into (empty, or a
+    /// continued one).
+    pub fn new(inner: &'a dyn TurnSink, message: ChatMessage) -> Self {
         RecordingSink { inner, message: Mutex::new(MessageAssembler::new(message)) }
     }
 
     /// The assistant message so far.
-    pub(crate) fn message(&self) -> ChatMessage {
+    pub fn message(&self) -> ChatMessage {
         match self.message.lock() {
             Ok(assembler) => assembler.message().clone(),
             Err(poisoned) => poisoned.into_inner().message().clone(),

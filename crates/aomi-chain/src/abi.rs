@@ -8,9 +8,9 @@
 //! name, arrays as JSON arrays; any value may also be given in cast's string syntax
 //! (`"(0x…,[1,2])"`), which is what direct commands type.
 
-use alloy::dyn_abi::{DynSolType, DynSolValue, ErrorExt, FunctionExt, JsonAbiExt, Specifier};
-use alloy::json_abi::{Function, JsonAbi, Param};
-use alloy::primitives::{Bytes, hex};
+use alloy::dyn_abi::{DynSolType, DynSolValue, ErrorExt, EventExt, FunctionExt, JsonAbiExt, Specifier};
+use alloy::json_abi::{Event, Function, JsonAbi, Param};
+use alloy::primitives::{Bytes, LogData, hex};
 use alloy::sol_types::{Panic, Revert, SolError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -408,6 +408,40 @@ impl std::fmt::Display for RevertReason {
     }
 }
 
+/// Decoded values as `(name, JSON)` pairs in their parameters' order, each named by its parameter
+/// (a nameless one by its position) and converted with [`sol_to_json`].
+pub fn named_values(values: &[DynSolValue], params: &[Param]) -> Vec<(String, Value)> {
+    values
+        .iter()
+        .zip(params)
+        .enumerate()
+        .map(|(i, (value, param))| {
+            let name = if param.name.is_empty() { i.to_string() } else { param.name.clone() };
+            (name, sol_to_json(value, Some(param)))
+        })
+        .collect()
+}
+
+/// A log's arguments by name (indexed and not, in the event's order), or `None` when the log does
+/// not fit `event`.
+pub fn decode_event_args(event: &Event, log: &LogData) -> Option<Map<String, Value>> {
+    let decoded = event.decode_log(log).ok()?;
+    let (mut indexed, mut body) = (decoded.indexed.iter(), decoded.body.iter());
+    let mut args = Map::new();
+    for (i, input) in event.inputs.iter().enumerate() {
+        let value = if input.indexed { indexed.next() } else { body.next() }?;
+        let name = if input.name.is_empty() { i.to_string() } else { input.name.clone() };
+        let param = Param {
+            ty: input.ty.clone(),
+            name: input.name.clone(),
+            components: input.components.clone(),
+            internal_type: input.internal_type.clone(),
+        };
+        args.insert(name, sol_to_json(value, Some(&param)));
+    }
+    Some(args)
+}
+
 /// Decodes revert data: `Error(string)`, `Panic(uint256)`, and custom errors of `abi` when given.
 pub fn decode_revert(data: &[u8], abi: Option<&JsonAbi>) -> RevertReason {
     let raw = hex::encode_prefixed(data);
@@ -434,16 +468,7 @@ pub fn decode_revert(data: &[u8], abi: Option<&JsonAbi>) -> RevertReason {
         let known = abi.errors().filter(|e| check_params(&e.inputs).is_ok());
         for error in known.filter(|e| e.selector().as_slice() == &data[..4]) {
             if let Ok(decoded) = error.decode_error(data) {
-                let args: Vec<(String, Value)> = decoded
-                    .body
-                    .iter()
-                    .zip(&error.inputs)
-                    .enumerate()
-                    .map(|(i, (value, param))| {
-                        let name = if param.name.is_empty() { i.to_string() } else { param.name.clone() };
-                        (name, sol_to_json(value, Some(param)))
-                    })
-                    .collect();
+                let args = named_values(&decoded.body, &error.inputs);
                 let shown: Vec<String> = args.iter().map(|(name, value)| format!("{name}: {}", plain(value))).collect();
                 let message = format!("{}({})", error.name, shown.join(", "));
                 let object: Map<String, Value> = args.into_iter().collect();

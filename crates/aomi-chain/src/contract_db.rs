@@ -1,6 +1,6 @@
-//! The contract database: `get_contract(chain, address)` from the store first, Etherscan second.
+//! The contract database: `get_contract(chain, address)` from the cache first, Etherscan second.
 //!
-//! [`ContractDb::get_contract`] answers from the store ([`ContractStore`]) while the row is fresh
+//! [`ContractDb::get_contract`] answers from the cache ([`ContractCache`]) while the row is fresh
 //! enough, and otherwise asks the explorer ([`Etherscan`]) and stores its answer (`verified_by:
 //! "etherscan"`). Either way the ABI is registered in [`KnownContracts`], so that simulation, log
 //! and revert decoding and `call_view_function` by name use it from then on.
@@ -23,9 +23,9 @@ use std::time::Duration;
 use alloy::json_abi::JsonAbi;
 use alloy::primitives::Address;
 use alloy::providers::Provider;
-use aomi_store::{ContractRecord, ContractStore};
 use chrono::Utc;
 
+use crate::contract_cache::{CacheError, CachedContract, ContractCache};
 use crate::error::ChainError;
 use crate::explorer::{Etherscan, ExplorerError, SourceCode};
 use crate::session::{Connection, KnownContract, KnownContracts};
@@ -73,8 +73,8 @@ pub enum ContractError {
     Store(String),
 }
 
-impl From<aomi_store::StoreError> for ContractError {
-    fn from(error: aomi_store::StoreError) -> Self {
+impl From<CacheError> for ContractError {
+    fn from(error: CacheError) -> Self {
         ContractError::Store(error.to_string())
     }
 }
@@ -83,17 +83,17 @@ impl From<aomi_store::StoreError> for ContractError {
 #[derive(Debug, Clone)]
 pub struct ResolvedContract {
     /// The row, as stored.
-    pub record: ContractRecord,
+    pub record: CachedContract,
     /// The ABI, parsed.
     pub abi: Arc<JsonAbi>,
-    /// True when answered from the store without asking the explorer.
+    /// True when answered from the cache without asking the explorer.
     pub cached: bool,
 }
 
-/// The contract database: the store, the explorer behind it, and how long answers are kept.
+/// The contract database: the cache, the explorer behind it, and how long answers are kept.
 #[derive(Clone)]
 pub struct ContractDb {
-    store: Arc<dyn ContractStore>,
+    cache: Arc<dyn ContractCache>,
     explorer: Etherscan,
     policy: CachePolicy,
 }
@@ -105,9 +105,9 @@ impl std::fmt::Debug for ContractDb {
 }
 
 impl ContractDb {
-    /// A database over `store`, asking `explorer` for what it lacks.
-    pub fn new(store: Arc<dyn ContractStore>, explorer: Etherscan) -> Self {
-        ContractDb { store, explorer, policy: CachePolicy::default() }
+    /// A database over `cache`, asking `explorer` for what it lacks.
+    pub fn new(cache: Arc<dyn ContractCache>, explorer: Etherscan) -> Self {
+        ContractDb { cache, explorer, policy: CachePolicy::default() }
     }
 
     /// The same with another cache policy.
@@ -116,9 +116,9 @@ impl ContractDb {
         self
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn ContractStore> {
-        &self.store
+    /// The cache.
+    pub fn cache(&self) -> &Arc<dyn ContractCache> {
+        &self.cache
     }
 
     /// The contract at `address` on the connection's network, its ABI registered in `known`.
@@ -129,7 +129,7 @@ impl ContractDb {
         address: Address,
     ) -> Result<ResolvedContract, ContractError> {
         let chain_id = connection.network.chain_id;
-        let stored = self.store.contract(chain_id, address.into()).await?;
+        let stored = self.cache.contract(chain_id, address).await?;
         if let Some(record) = stored.as_ref().filter(|r| self.is_fresh(r)) {
             if record.verified_by.is_none() {
                 return Err(ExplorerError::NotVerified { chain_id, address }.into());
@@ -147,14 +147,14 @@ impl ContractDb {
         match self.fetch(chain_id, address).await {
             Ok((record, implementation)) => {
                 if let Some(implementation) = implementation {
-                    self.store.put_contract(&implementation).await?;
+                    self.cache.put_contract(&implementation).await?;
                     register(known, implementation, false)?;
                 }
-                self.store.put_contract(&record).await?;
+                self.cache.put_contract(&record).await?;
                 register(known, record, false)
             }
             Err(ExplorerError::NotVerified { .. }) => {
-                self.store.put_contract(&not_verified(chain_id, address)).await?;
+                self.cache.put_contract(&not_verified(chain_id, address)).await?;
                 Err(ExplorerError::NotVerified { chain_id, address }.into())
             }
             Err(error) => match stored.filter(|r| r.verified_by.is_some()) {
@@ -172,7 +172,7 @@ impl ContractDb {
     pub async fn store_known(&self, known: &KnownContracts, chain_id: u64) -> Result<usize, ContractError> {
         let contracts = known.on_chain(chain_id);
         for (address, contract) in &contracts {
-            let record = ContractRecord {
+            let record = CachedContract {
                 chain_id,
                 address: stored(*address),
                 name: Some(contract.name.clone()),
@@ -182,13 +182,13 @@ impl ContractDb {
                 fetched_at: Utc::now(),
                 implementation: None,
             };
-            self.store.put_contract(&record).await?;
+            self.cache.put_contract(&record).await?;
         }
         Ok(contracts.len())
     }
 
     /// Whether a stored row is used as is.
-    fn is_fresh(&self, record: &ContractRecord) -> bool {
+    fn is_fresh(&self, record: &CachedContract) -> bool {
         let ttl = match (record.verified_by.as_deref(), &record.implementation) {
             (None, _) => self.policy.not_verified,
             (Some(VERIFIED_BY_ETHERSCAN), Some(_)) => self.policy.proxy,
@@ -204,7 +204,7 @@ impl ContractDb {
         &self,
         chain_id: u64,
         address: Address,
-    ) -> Result<(ContractRecord, Option<ContractRecord>), ExplorerError> {
+    ) -> Result<(CachedContract, Option<CachedContract>), ExplorerError> {
         let found = self.explorer.source_code(chain_id, address).await?;
         let Some(implementation) = found.implementation.filter(|i| *i != address) else {
             return Ok((verified(chain_id, address, &found, found.abi_json.clone(), None), None));
@@ -233,8 +233,8 @@ fn verified(
     found: &SourceCode,
     abi: serde_json::Value,
     implementation: Option<Address>,
-) -> ContractRecord {
-    ContractRecord {
+) -> CachedContract {
+    CachedContract {
         chain_id,
         address: stored(address),
         name: Some(found.name.clone()).filter(|n| !n.is_empty()),
@@ -247,8 +247,8 @@ fn verified(
 }
 
 /// The row that remembers a "not verified" answer: no ABI, nobody vouching.
-fn not_verified(chain_id: u64, address: Address) -> ContractRecord {
-    ContractRecord {
+fn not_verified(chain_id: u64, address: Address) -> CachedContract {
+    CachedContract {
         chain_id,
         address: stored(address),
         name: None,
@@ -282,13 +282,13 @@ pub fn merge(implementation: &JsonAbi, proxy: &JsonAbi) -> JsonAbi {
     merged
 }
 
-/// An address as the store takes it.
+/// An address as the cache keeps it.
 fn stored(address: Address) -> aomi_core::Address {
     address.into()
 }
 
 /// Parses a row's ABI and records it in `known`.
-fn register(known: &KnownContracts, record: ContractRecord, cached: bool) -> Result<ResolvedContract, ContractError> {
+fn register(known: &KnownContracts, record: CachedContract, cached: bool) -> Result<ResolvedContract, ContractError> {
     let abi: JsonAbi = serde_json::from_value(record.abi.clone())
         .map_err(|e| ContractError::Store(format!("the stored ABI of {} is invalid: {e}", record.address)))?;
     let abi = Arc::new(abi);

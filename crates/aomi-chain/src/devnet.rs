@@ -122,7 +122,7 @@ pub async fn register_running_contracts(
         let code = provider.get_code_at(address).await.map_err(|e| DevnetError::NotListening(e.to_string()))?;
         // The same length: immutables (a token's decimals) change bytes of the code, not its length.
         if !code.is_empty() && code.len() == artifact.deployed_bytecode.len() {
-            known.insert(chain_id, address, KnownContract::from(artifact));
+            known.pin(chain_id, address, KnownContract::from(artifact));
             found += 1;
         }
     }
@@ -241,7 +241,7 @@ impl Devnet {
     /// Records the ABIs of the deployed contracts in `known`.
     pub fn register_contracts(&self, known: &KnownContracts) -> Result<(), DevnetError> {
         for (address, artifact) in self.contracts.artifacts()? {
-            known.insert(self.chain_id, address, KnownContract::from(artifact));
+            known.pin(self.chain_id, address, KnownContract::from(artifact));
         }
         Ok(())
     }

@@ -9,8 +9,9 @@
 //!   structs, overloads), return values and revert data back to JSON.
 //! - [`units`]: "1.5" ⇄ 1500000 with 6 decimals, exactly.
 //! - [`contracts`]: the project's compiled contracts and the ERC20 interface.
-//! - [`contract_db`]: [`ContractDb`], `get_contract` from the store first and Etherscan
-//!   ([`explorer`]) second, registering each ABI in [`KnownContracts`].
+//! - [`contract_db`]: [`ContractDb`], `get_contract` from the cache first and Etherscan
+//!   ([`explorer`]) second, registering each ABI in [`KnownContracts`]; [`contract_cache`]: the
+//!   [`ContractCache`] seam the application implements over its store.
 //! - [`devnet`]: [`Devnet`], anvil with the contracts deployed; the tests' fixture too.
 //! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
@@ -18,6 +19,7 @@
 //!   on it.
 
 pub mod abi;
+pub mod contract_cache;
 pub mod contract_db;
 pub mod contracts;
 pub mod devnet;
@@ -31,12 +33,13 @@ pub mod signature;
 pub mod simulation;
 pub mod units;
 
+pub use contract_cache::{CacheError, CachedContract, ContractCache};
 pub use contract_db::{ContractDb, ContractError, ResolvedContract};
 pub use devnet::{Devnet, DevnetContracts, DevnetError, DevnetOptions};
 pub use error::ChainError;
 pub use explorer::{Etherscan, EtherscanConfig, ExplorerError};
 pub use network::{Network, NetworkRegistry};
-pub use session::{ChainSessions, Connection, KnownContracts, SwitchableProvider};
+pub use session::{Capacity, ChainSessions, Connection, KnownContracts, SwitchableProvider};
 
 /// Re-exported so that callers use the same alloy as this crate.
 pub use alloy;

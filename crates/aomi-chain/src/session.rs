@@ -11,12 +11,13 @@
 //! since a provider holds no per-user state.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::Instant;
 
 use alloy::json_abi::JsonAbi;
 use alloy::primitives::Address;
-use aomi_core::WalletContext;
+use aomi_core::{TurnHook, WalletContext};
+use lru::LruCache;
 
 use crate::error::ChainError;
 use crate::network::{Network, NetworkRegistry};
@@ -143,54 +144,120 @@ impl From<crate::contracts::Artifact> for KnownContract {
 
 /// ABIs by chain id and address: where revert data, logs and `call_view_function` by name find
 /// their ABI. [`ContractDb`](crate::contract_db::ContractDb) registers what it answers here.
-#[derive(Debug, Default)]
+///
+/// Bounded: any address a user names can land here, so past its capacity the least recently used
+/// contract is forgotten (the contract database answers it again from its cache when asked). The
+/// project's own compiled contracts ([`KnownContracts::pin`]) are few and never forgotten.
+#[derive(Debug)]
 pub struct KnownContracts {
-    contracts: RwLock<HashMap<(u64, Address), KnownContract>>,
+    contracts: Mutex<LruCache<(u64, Address), KnownContract>>,
+    pinned: RwLock<HashMap<(u64, Address), KnownContract>>,
+}
+
+impl Default for KnownContracts {
+    fn default() -> Self {
+        KnownContracts::with_capacity(Capacity::default().contracts)
+    }
 }
 
 impl KnownContracts {
-    /// Records a contract.
-    pub fn insert(&self, chain_id: u64, address: Address, contract: KnownContract) {
-        self.contracts.write().unwrap_or_else(PoisonError::into_inner).insert((chain_id, address), contract);
+    /// At most `capacity` contracts (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        KnownContracts { contracts: Mutex::new(LruCache::new(at_least_one(capacity))), pinned: RwLock::default() }
     }
 
-    /// The contract at `address` on `chain_id`, if known.
+    /// Records one of the project's own contracts (a devnet artifact): kept for good, outside the
+    /// capacity, since only the project adds them.
+    pub fn pin(&self, chain_id: u64, address: Address, contract: KnownContract) {
+        self.pinned.write().unwrap_or_else(PoisonError::into_inner).insert((chain_id, address), contract);
+    }
+
+    /// Records a contract; the least recently used one is forgotten when full.
+    pub fn insert(&self, chain_id: u64, address: Address, contract: KnownContract) {
+        lock(&self.contracts).put((chain_id, address), contract);
+    }
+
+    /// The contract at `address` on `chain_id`, if known (and now the most recently used).
     pub fn get(&self, chain_id: u64, address: Address) -> Option<KnownContract> {
-        self.contracts.read().unwrap_or_else(PoisonError::into_inner).get(&(chain_id, address)).cloned()
+        let key = (chain_id, address);
+        if let Some(contract) = self.pinned.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return Some(contract.clone());
+        }
+        lock(&self.contracts).get(&key).cloned()
+    }
+
+    /// How many contracts are known, pinned ones included.
+    pub fn len(&self) -> usize {
+        lock(&self.contracts).len() + self.pinned.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Every contract known on `chain_id`, by address.
     pub fn on_chain(&self, chain_id: u64) -> Vec<(Address, KnownContract)> {
-        let contracts = self.contracts.read().unwrap_or_else(PoisonError::into_inner);
-        let mut found: Vec<_> =
-            contracts.iter().filter(|((chain, _), _)| *chain == chain_id).map(|((_, a), c)| (*a, c.clone())).collect();
+        let mut found: HashMap<Address, KnownContract> = {
+            let contracts = lock(&self.contracts);
+            contracts.iter().filter(|((chain, _), _)| *chain == chain_id).map(|((_, a), c)| (*a, c.clone())).collect()
+        };
+        let pinned = self.pinned.read().unwrap_or_else(PoisonError::into_inner);
+        found.extend(pinned.iter().filter(|((chain, _), _)| *chain == chain_id).map(|((_, a), c)| (*a, c.clone())));
+        let mut found: Vec<_> = found.into_iter().collect();
         found.sort_by_key(|(address, _)| *address);
         found
     }
 }
 
-/// Sessions kept before the least recently used are forgotten; a forgotten chat gets a new session
-/// on its next turn, on its wallet's network.
-const MAX_SESSIONS: usize = 10_000;
+/// How much per-user state [`ChainSessions`] keeps before it forgets the least recently used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Chat sessions; a forgotten chat gets a new session on its next turn, on its wallet's
+    /// network.
+    pub sessions: usize,
+    /// Known contracts (ABIs by chain and address).
+    pub contracts: usize,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity { sessions: 10_000, contracts: 10_000 }
+    }
+}
+
+fn at_least_one(capacity: usize) -> NonZeroUsize {
+    NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)
+}
 
 /// The chain state of every chat: its [`SwitchableProvider`], by chat id.
 #[derive(Debug)]
 pub struct ChainSessions {
     pool: Arc<ProviderPool>,
     default_network: Network,
-    sessions: Mutex<HashMap<String, (Arc<SwitchableProvider>, Instant)>>,
+    /// Bounded ([`Capacity::sessions`]): chat ids come from users.
+    sessions: Mutex<LruCache<String, Arc<SwitchableProvider>>>,
     contracts: KnownContracts,
 }
 
 impl ChainSessions {
     /// Sessions over `registry`; a chat with no wallet context starts on `default_network`.
     pub fn new(registry: NetworkRegistry, default_network: &str) -> Result<Self, ChainError> {
+        Self::with_capacity(registry, default_network, Capacity::default())
+    }
+
+    /// The same, keeping at most `capacity` sessions and contracts.
+    pub fn with_capacity(
+        registry: NetworkRegistry,
+        default_network: &str,
+        capacity: Capacity,
+    ) -> Result<Self, ChainError> {
         let default_network = registry.resolve(default_network)?.clone();
         Ok(ChainSessions {
             pool: Arc::new(ProviderPool::new(registry)?),
             default_network,
-            sessions: Mutex::default(),
-            contracts: KnownContracts::default(),
+            sessions: Mutex::new(LruCache::new(at_least_one(capacity.sessions))),
+            contracts: KnownContracts::with_capacity(capacity.contracts),
         })
     }
 
@@ -209,21 +276,21 @@ impl ChainSessions {
         &self.contracts
     }
 
-    /// The chat's provider, created on the default network at first use.
+    /// The chat's provider, created on the default network at first use; past the capacity the
+    /// least recently used chat's is forgotten.
     pub fn session(&self, chat_id: &str) -> Result<Arc<SwitchableProvider>, ChainError> {
         let mut sessions = lock(&self.sessions);
-        if let Some((session, used)) = sessions.get_mut(chat_id) {
-            *used = Instant::now();
+        if let Some(session) = sessions.get(chat_id) {
             return Ok(Arc::clone(session));
         }
-        if sessions.len() >= MAX_SESSIONS
-            && let Some(oldest) = sessions.iter().min_by_key(|(_, (_, used))| *used).map(|(id, _)| id.clone())
-        {
-            sessions.remove(&oldest);
-        }
         let session = Arc::new(SwitchableProvider::new(Arc::clone(&self.pool), &self.default_network)?);
-        sessions.insert(chat_id.to_owned(), (Arc::clone(&session), Instant::now()));
+        sessions.put(chat_id.to_owned(), Arc::clone(&session));
         Ok(session)
+    }
+
+    /// How many chat sessions are kept.
+    pub fn session_count(&self) -> usize {
+        lock(&self.sessions).len()
     }
 
     /// Called at the start of every turn, before the model or any tool runs: the wallet's chain id
@@ -252,5 +319,12 @@ impl ChainSessions {
             }
             None => self.session(chat_id)?.current(),
         }
+    }
+}
+
+/// The backend runs this hook at the start of every turn of an app whose tools read the chain.
+impl TurnHook for ChainSessions {
+    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>) {
+        ChainSessions::begin_turn(self, chat_id, wallet);
     }
 }

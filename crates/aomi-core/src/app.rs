@@ -1,5 +1,7 @@
 //! The `AomiApp` trait: the agent logic behind a chat.
 
+use std::sync::Arc;
+
 use crate::BoxFuture;
 use crate::message::ChatMessage;
 use crate::stream::{FinishReason, UiChunk};
@@ -42,6 +44,14 @@ pub enum AppError {
     Internal(String),
 }
 
+/// Something that must see every turn's context before anything of the turn runs: the chain
+/// sessions switch the chat's network to the wallet's chain here. The backend runs an app's hooks
+/// (see [`AomiApp::turn_hooks`]) at the start of each of its turns, so no app has to.
+pub trait TurnHook: Send + Sync {
+    /// Called once at the start of every turn, before the model, a tool or a direct command runs.
+    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>);
+}
+
 /// Agent logic: a preamble, a tool set and a loop. One app object serves every chat concurrently.
 pub trait AomiApp: Send + Sync {
     /// The app's name, as requests name it.
@@ -55,6 +65,12 @@ pub trait AomiApp: Send + Sync {
     fn tool_names(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// The hooks of the app's tools (a tool registry's, see `aomi_tools::ToolRegistry::hooks`).
+    /// The backend runs them at the start of every turn of this app, before [`AomiApp::run_turn`].
+    /// No default: an app that uses the chain tools and left this out would answer on the
+    /// previous turn's network, so every app says what it runs (an empty list if nothing).
+    fn turn_hooks(&self) -> Vec<Arc<dyn TurnHook>>;
 
     /// Runs one turn, emitting its parts to `sink`: `start-step`, text, tool calls and results,
     /// `finish-step`, … The caller emits `start` and then `finish` with the returned reason.

@@ -37,9 +37,12 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use address::{Address, AddressError};
-pub use app::{AomiApp, AppError, TurnInput, TurnSink};
+pub use app::{AomiApp, AppError, TurnHook, TurnInput, TurnSink};
 pub use assemble::MessageAssembler;
-pub use backend::{BackendError, ChatBackend, ChatSummary, PartStream};
+pub use backend::{
+    AppSummary, BackendError, ChatBackend, ChatChange, ChatListPage, ChatListQuery, ChatSummary, MessagePage,
+    MessageQuery, PartStream, SearchMatch, SearchRequest, StartedTurn, StopOutcome,
+};
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 pub use stream::{FinishReason, UiChunk};
 pub use tool::{DataFn, DataPart, ProgressFn, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};

@@ -58,6 +58,15 @@ fn part(tag: Tag, description: &str, fields: Vec<Field>) -> RefOr<Schema> {
     object.into()
 }
 
+/// A `source-url` part: the same in a message and in a stream.
+fn source_url() -> RefOr<Schema> {
+    part(
+        Tag::Literal("source-url"),
+        "A link to a source.",
+        vec![("sourceId", string(), true), ("url", string(), true), ("title", string(), false)],
+    )
+}
+
 impl PartialSchema for MessagePart {
     fn schema() -> RefOr<Schema> {
         use Tag::{Literal, Prefix};
@@ -76,11 +85,7 @@ impl PartialSchema for MessagePart {
                     ("errorText", string(), false),
                 ],
             ),
-            part(
-                Literal("source-url"),
-                "A link to a source.",
-                vec![("sourceId", string(), true), ("url", string(), true), ("title", string(), false)],
-            ),
+            source_url(),
             part(
                 Prefix("data-"),
                 "An application-defined part (`data-<name>`).",
@@ -154,11 +159,7 @@ impl PartialSchema for UiChunk {
                 vec![call(), ("output", any(), true), ("preliminary", boolean(), false)],
             ),
             part(Literal("tool-output-error"), "The tool failed.", vec![call(), ("errorText", string(), true)]),
-            part(
-                Literal("source-url"),
-                "A link to a source.",
-                vec![("sourceId", string(), true), ("url", string(), true), ("title", string(), false)],
-            ),
+            source_url(),
             part(
                 Prefix("data-"),
                 "An application-defined part (`data-<name>`); a later one with the same name and id replaces it.",

@@ -4,7 +4,7 @@
 //! `x-vercel-ai-ui-message-stream: v1` and ends with `data: [DONE]`. The field names below are the
 //! protocol's own (camelCase), checked against the `ai` package's chunk schema.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The header that marks a response as a UI message stream.
@@ -33,13 +33,20 @@ pub enum FinishReason {
 }
 
 /// One part of a UI message stream.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde writes it as the protocol does: `{"type": "<kebab-case variant>", <camelCase fields>}`,
+/// optional fields left out when absent; `data-<name>` parts, whose tag is not a fixed string, are
+/// the one untagged variant, their `type` written and read with its prefix (`data_type` below).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum UiChunk {
     /// The assistant message begins.
     Start {
         /// Id of the assistant message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         message_id: Option<String>,
         /// Metadata attached to the message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         message_metadata: Option<Value>,
     },
     /// One model call (a step) begins.
@@ -121,6 +128,7 @@ pub enum UiChunk {
         /// The tool's output.
         output: Value,
         /// A preliminary output that a later one replaces.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         preliminary: Option<bool>,
     },
     /// The tool failed; the model sees the same text.
@@ -137,18 +145,8 @@ pub enum UiChunk {
         /// Its URL.
         url: String,
         /// Its title.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
-    },
-    /// An application-defined part, `data-<name>` on the wire.
-    Data {
-        /// The name after `data-`.
-        name: String,
-        /// An id: a later part with the same name and id replaces this one.
-        id: Option<String>,
-        /// The payload.
-        data: Value,
-        /// Transient parts are shown live but not kept in the message.
-        transient: Option<bool>,
     },
     /// The turn failed; the text is shown to the user.
     Error {
@@ -158,13 +156,16 @@ pub enum UiChunk {
     /// The stream was aborted.
     Abort {
         /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
     /// The assistant message is complete.
     Finish {
         /// Why the turn stopped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         finish_reason: Option<FinishReason>,
         /// Metadata attached to the message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         message_metadata: Option<Value>,
     },
     /// Metadata for the message.
@@ -172,108 +173,22 @@ pub enum UiChunk {
         /// The metadata.
         message_metadata: Value,
     },
-}
-
-/// The serde shape of every part but `data-*`, whose tag is not a fixed string.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
-enum Wire {
-    Start {
+    // Untagged variants must come last: serde tries the tagged ones first.
+    /// An application-defined part, `data-<name>` on the wire.
+    #[serde(untagged)]
+    Data {
+        /// The name after `data-`.
+        #[serde(rename = "type", with = "data_type")]
+        name: String,
+        /// An id: a later part with the same name and id replaces this one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        message_id: Option<String>,
+        id: Option<String>,
+        /// The payload.
+        data: Value,
+        /// Transient parts are shown live but not kept in the message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        message_metadata: Option<Value>,
+        transient: Option<bool>,
     },
-    StartStep,
-    FinishStep,
-    TextStart {
-        id: String,
-    },
-    TextDelta {
-        id: String,
-        delta: String,
-    },
-    TextEnd {
-        id: String,
-    },
-    ReasoningStart {
-        id: String,
-    },
-    ReasoningDelta {
-        id: String,
-        delta: String,
-    },
-    ReasoningEnd {
-        id: String,
-    },
-    ToolInputStart {
-        tool_call_id: String,
-        tool_name: String,
-    },
-    ToolInputDelta {
-        tool_call_id: String,
-        input_text_delta: String,
-    },
-    ToolInputAvailable {
-        tool_call_id: String,
-        tool_name: String,
-        input: Value,
-    },
-    ToolInputError {
-        tool_call_id: String,
-        tool_name: String,
-        input: Value,
-        error_text: String,
-    },
-    ToolOutputAvailable {
-        tool_call_id: String,
-        output: Value,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        preliminary: Option<bool>,
-    },
-    ToolOutputError {
-        tool_call_id: String,
-        error_text: String,
-    },
-    SourceUrl {
-        source_id: String,
-        url: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-    },
-    Error {
-        error_text: String,
-    },
-    Abort {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    Finish {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        finish_reason: Option<FinishReason>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        message_metadata: Option<Value>,
-    },
-    MessageMetadata {
-        message_metadata: Value,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-struct DataWire {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    data: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    transient: Option<bool>,
-}
-
-/// A part in one of its two serde shapes.
-enum Either {
-    Known(Wire),
-    Data(DataWire),
 }
 
 impl UiChunk {
@@ -292,96 +207,23 @@ impl UiChunk {
     pub fn is_terminal(&self) -> bool {
         matches!(self, UiChunk::Finish { .. } | UiChunk::Abort { .. })
     }
-
-    fn into_wire(self) -> Either {
-        Either::Known(match self {
-            UiChunk::Start { message_id, message_metadata } => Wire::Start { message_id, message_metadata },
-            UiChunk::StartStep => Wire::StartStep,
-            UiChunk::FinishStep => Wire::FinishStep,
-            UiChunk::TextStart { id } => Wire::TextStart { id },
-            UiChunk::TextDelta { id, delta } => Wire::TextDelta { id, delta },
-            UiChunk::TextEnd { id } => Wire::TextEnd { id },
-            UiChunk::ReasoningStart { id } => Wire::ReasoningStart { id },
-            UiChunk::ReasoningDelta { id, delta } => Wire::ReasoningDelta { id, delta },
-            UiChunk::ReasoningEnd { id } => Wire::ReasoningEnd { id },
-            UiChunk::ToolInputStart { tool_call_id, tool_name } => Wire::ToolInputStart { tool_call_id, tool_name },
-            UiChunk::ToolInputDelta { tool_call_id, input_text_delta } => {
-                Wire::ToolInputDelta { tool_call_id, input_text_delta }
-            }
-            UiChunk::ToolInputAvailable { tool_call_id, tool_name, input } => {
-                Wire::ToolInputAvailable { tool_call_id, tool_name, input }
-            }
-            UiChunk::ToolInputError { tool_call_id, tool_name, input, error_text } => {
-                Wire::ToolInputError { tool_call_id, tool_name, input, error_text }
-            }
-            UiChunk::ToolOutputAvailable { tool_call_id, output, preliminary } => {
-                Wire::ToolOutputAvailable { tool_call_id, output, preliminary }
-            }
-            UiChunk::ToolOutputError { tool_call_id, error_text } => Wire::ToolOutputError { tool_call_id, error_text },
-            UiChunk::SourceUrl { source_id, url, title } => Wire::SourceUrl { source_id, url, title },
-            UiChunk::Error { error_text } => Wire::Error { error_text },
-            UiChunk::Abort { reason } => Wire::Abort { reason },
-            UiChunk::Finish { finish_reason, message_metadata } => Wire::Finish { finish_reason, message_metadata },
-            UiChunk::MessageMetadata { message_metadata } => Wire::MessageMetadata { message_metadata },
-            UiChunk::Data { name, id, data, transient } => {
-                return Either::Data(DataWire { kind: format!("data-{name}"), id, data, transient });
-            }
-        })
-    }
-
-    fn from_wire(wire: Wire) -> Self {
-        match wire {
-            Wire::Start { message_id, message_metadata } => UiChunk::Start { message_id, message_metadata },
-            Wire::StartStep => UiChunk::StartStep,
-            Wire::FinishStep => UiChunk::FinishStep,
-            Wire::TextStart { id } => UiChunk::TextStart { id },
-            Wire::TextDelta { id, delta } => UiChunk::TextDelta { id, delta },
-            Wire::TextEnd { id } => UiChunk::TextEnd { id },
-            Wire::ReasoningStart { id } => UiChunk::ReasoningStart { id },
-            Wire::ReasoningDelta { id, delta } => UiChunk::ReasoningDelta { id, delta },
-            Wire::ReasoningEnd { id } => UiChunk::ReasoningEnd { id },
-            Wire::ToolInputStart { tool_call_id, tool_name } => UiChunk::ToolInputStart { tool_call_id, tool_name },
-            Wire::ToolInputDelta { tool_call_id, input_text_delta } => {
-                UiChunk::ToolInputDelta { tool_call_id, input_text_delta }
-            }
-            Wire::ToolInputAvailable { tool_call_id, tool_name, input } => {
-                UiChunk::ToolInputAvailable { tool_call_id, tool_name, input }
-            }
-            Wire::ToolInputError { tool_call_id, tool_name, input, error_text } => {
-                UiChunk::ToolInputError { tool_call_id, tool_name, input, error_text }
-            }
-            Wire::ToolOutputAvailable { tool_call_id, output, preliminary } => {
-                UiChunk::ToolOutputAvailable { tool_call_id, output, preliminary }
-            }
-            Wire::ToolOutputError { tool_call_id, error_text } => UiChunk::ToolOutputError { tool_call_id, error_text },
-            Wire::SourceUrl { source_id, url, title } => UiChunk::SourceUrl { source_id, url, title },
-            Wire::Error { error_text } => UiChunk::Error { error_text },
-            Wire::Abort { reason } => UiChunk::Abort { reason },
-            Wire::Finish { finish_reason, message_metadata } => UiChunk::Finish { finish_reason, message_metadata },
-            Wire::MessageMetadata { message_metadata } => UiChunk::MessageMetadata { message_metadata },
-        }
-    }
 }
 
-impl Serialize for UiChunk {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.clone().into_wire() {
-            Either::Known(wire) => wire.serialize(serializer),
-            Either::Data(data) => data.serialize(serializer),
-        }
-    }
-}
+/// The `type` of a `data-<name>` part: the name, written and read with its `data-` prefix.
+mod data_type {
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl<'de> Deserialize<'de> for UiChunk {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        let kind = value.get("type").and_then(Value::as_str).unwrap_or_default();
-        if let Some(name) = kind.strip_prefix("data-") {
-            let name = name.to_owned();
-            let wire: DataWire = serde_json::from_value(value).map_err(serde::de::Error::custom)?;
-            return Ok(UiChunk::Data { name, id: wire.id, data: wire.data, transient: wire.transient });
+    const PREFIX: &str = "data-";
+
+    pub(super) fn serialize<S: Serializer>(name: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{PREFIX}{name}"))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        let kind = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        match kind.strip_prefix(PREFIX) {
+            Some(name) => Ok(name.to_owned()),
+            None => Err(serde::de::Error::custom(format!("unknown part type \"{kind}\""))),
         }
-        let wire: Wire = serde_json::from_value(value).map_err(serde::de::Error::custom)?;
-        Ok(UiChunk::from_wire(wire))
     }
 }

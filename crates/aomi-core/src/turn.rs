@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::address::Address;
 use crate::message::{ChatMessage, Role};
 
 /// The wallet's state when the turn was sent: the network it is on and, if connected, its address.
@@ -12,9 +13,10 @@ use crate::message::{ChatMessage, Role};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WalletContext {
-    /// The connected address (`0x…`), if any.
+    /// The connected address, if any: checked when read (a wrong EIP-55 checksum is refused),
+    /// written in its canonical lower-case form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub address: Option<Address>,
     /// The chain id the wallet is on.
     pub chain_id: u64,
 }
@@ -30,9 +32,9 @@ pub struct TurnRequest {
     pub app: String,
     /// The wallet's state now.
     pub wallet: Option<WalletContext>,
-    /// The wallet the turn speaks for (lower case): its sign-in session's or, where sign-in is
-    /// optional, the one it names. It owns a chat the turn starts; `None` starts an anonymous chat.
-    pub owner: Option<String>,
+    /// The wallet the turn speaks for: its sign-in session's or, where sign-in is optional, the
+    /// one it names. It owns a chat the turn starts; `None` starts an anonymous chat.
+    pub owner: Option<Address>,
 }
 
 /// What started a turn. Only the server knows it, and a tool reads it from its

@@ -1,11 +1,12 @@
 //! The HTTP API's answers, as types: what the routes serialise, and what `/api/openapi.json`
-//! describes (utoipa `ToSchema`). They are separate from the store's records, so that a column
-//! added to the store does not change the API by accident; each converts from its record.
+//! describes (utoipa `ToSchema`). They are separate from the backend's types (and from the
+//! store's records), so that a field added below does not change the API by accident; each
+//! converts from the backend's type (a contract, from the contract database's record).
 //!
 //! The field names are camelCase on the wire, as the page and the AI SDK expect.
 
-use aomi_core::ChatMessage;
-use aomi_store::{ChatRecord, ContractRecord, SearchHit};
+use aomi_core::{AppSummary, ChatMessage, SearchMatch};
+use aomi_store::ContractRecord;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -55,16 +56,16 @@ pub struct ChatSummary {
     pub running: bool,
 }
 
-impl From<ChatRecord> for ChatSummary {
-    fn from(chat: ChatRecord) -> Self {
+impl From<aomi_core::ChatSummary> for ChatSummary {
+    fn from(chat: aomi_core::ChatSummary) -> Self {
         ChatSummary {
             id: chat.id,
             owner: chat.owner.map(|owner| owner.to_lowercase_hex()),
             app: chat.app,
             title: chat.title,
             chain_id: chat.chain_id,
-            created_at: chat.created_at,
-            updated_at: chat.updated_at,
+            created_at: chat.created_at.into(),
+            updated_at: chat.updated_at.into(),
             archived: chat.archived,
             running: chat.running,
         }
@@ -116,8 +117,8 @@ pub struct SearchResult {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<SearchHit> for SearchResult {
-    fn from(hit: SearchHit) -> Self {
+impl From<SearchMatch> for SearchResult {
+    fn from(hit: SearchMatch) -> Self {
         SearchResult {
             chat_id: hit.chat_id,
             chat_title: hit.chat_title,
@@ -125,7 +126,7 @@ impl From<SearchHit> for SearchResult {
             message_id: hit.message_id,
             role: hit.role,
             snippet: hit.snippet,
-            created_at: hit.created_at,
+            created_at: hit.created_at.into(),
         }
     }
 }
@@ -196,6 +197,12 @@ pub struct AppInfo {
     pub name: String,
     /// What it does.
     pub description: String,
+}
+
+impl From<AppSummary> for AppInfo {
+    fn from(app: AppSummary) -> Self {
+        AppInfo { name: app.name, description: app.description }
+    }
 }
 
 /// The answer of `GET /api/apps`.

@@ -390,7 +390,7 @@ impl Auth {
             address = address.to_checksum(None),
         );
         let claims = ChallengeClaims {
-            a: lower(&address),
+            a: aomi_core::Address::from(address).to_lowercase_hex(),
             h: hex::encode(Sha256::digest(&message)),
             c: chain_id,
             n: nonce,
@@ -566,8 +566,8 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(token) = session_token(&parts.headers) else { return Ok(Session(None)) };
-        let store = state.backend.store();
-        let address = state.auth.session(token, store.as_ref()).await.map_err(crate::routes::chats::store_error)?;
+        let address =
+            state.auth.session(token, state.auth_store.as_ref()).await.map_err(crate::routes::chats::store_error)?;
         Ok(Session(address))
     }
 }
@@ -587,10 +587,6 @@ pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
 fn random_key() -> Vec<u8> {
     let random = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     Sha256::digest(random.as_bytes()).to_vec()
-}
-
-fn lower(address: &Address) -> String {
-    format!("{address:#x}")
 }
 
 fn unix_now() -> u64 {

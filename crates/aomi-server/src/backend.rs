@@ -7,10 +7,15 @@ use std::time::Duration;
 use aomi_agent::AppRegistry;
 use aomi_core::backend::PartStream;
 use aomi_core::{
-    BackendError, BoxFuture, ChatBackend, ChatMessage, MessagePart, Role, ToolState, TurnInput, TurnRequest, UiChunk,
+    AppSummary, BackendError, BoxFuture, ChatBackend, ChatChange, ChatListPage, ChatListQuery, ChatMessage,
+    ChatSummary, MessagePart, Role, SearchMatch, SearchRequest, StartedTurn, StopOutcome, ToolState, TurnInput,
+    TurnRequest, UiChunk,
 };
-use aomi_store::{ChatRecord, NewChat, NewTurn, Store, TurnStart, TurnState};
+use aomi_store::{
+    ChatCursor, ChatQuery, ChatRecord, NewChat, NewTurn, SearchHit, SearchQuery, Store, TurnStart, TurnState,
+};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::follow::StoreFollower;
@@ -28,7 +33,8 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long the parts of an ended turn stay for late followers.
 const KEEP_PARTS: Duration = Duration::from_secs(600);
 
-/// How long a shutdown waits for running turns to store what they have.
+/// How long a shutdown waits for running turns to store what they have (and a stop request for
+/// the turn it stops).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Options of a [`Backend`].
@@ -45,6 +51,9 @@ pub struct Backend {
     running: RunningTurns,
     titler: Titler,
     stopping: CancellationToken,
+    /// Every task the backend spawns (turns, their persisters, titles, claims released, upkeep),
+    /// so that a shutdown waits for them.
+    tasks: TaskTracker,
     metrics: Arc<Metrics>,
 }
 
@@ -61,20 +70,6 @@ type RunningTurns = Arc<Mutex<HashMap<String, RunningTurn>>>;
 
 fn lock(running: &RunningTurns) -> MutexGuard<'_, HashMap<String, RunningTurn>> {
     running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// What [`Backend::stop_turn`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopOutcome {
-    /// The turn running on this instance stopped; it has stored its answer and the chat is free.
-    Stopped,
-    /// The turn was told to stop but had not ended within the grace period (it ends on its own).
-    Stopping,
-    /// No turn runs in the chat (or the one running ended by itself before the stop reached it).
-    NotRunning,
-    /// A turn runs in the chat on another instance that shares the store; only that instance can
-    /// stop it.
-    RunningElsewhere,
 }
 
 impl std::fmt::Debug for Backend {
@@ -103,6 +98,7 @@ impl Drop for RunningGuard {
 /// request refused after the claim does not leave the chat refusing turns.
 struct Claim {
     store: Arc<dyn Store>,
+    tasks: TaskTracker,
     turn_id: Option<String>,
 }
 
@@ -116,7 +112,7 @@ impl Drop for Claim {
     fn drop(&mut self) {
         if let Some(turn_id) = self.turn_id.take() {
             let store = Arc::clone(&self.store);
-            tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 if let Err(error) = store.end_turn(&turn_id, TurnState::Interrupted).await {
                     tracing::error!(%error, "could not release a refused turn");
                 }
@@ -141,6 +137,7 @@ impl Backend {
             running: Arc::default(),
             titler: options.titler,
             stopping: CancellationToken::new(),
+            tasks: TaskTracker::new(),
             metrics: Arc::new(metrics),
         })
     }
@@ -154,10 +151,14 @@ impl Backend {
             tracing::warn!(count = interrupted.len(), "marked the answers of interrupted turns incomplete");
         }
         let backend = Arc::downgrade(self);
-        tokio::spawn(async move {
+        let stopping = self.stopping.clone();
+        self.tasks.spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + UPKEEP_EVERY, UPKEEP_EVERY);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = stopping.cancelled() => return,
+                }
                 let Some(backend) = backend.upgrade() else { return };
                 if let Err(error) = backend.store.interrupt_stale_turns().await {
                     tracing::warn!(%error, "could not look for interrupted turns");
@@ -174,14 +175,25 @@ impl Backend {
         Ok(())
     }
 
-    /// Stops the running turns: each stores what it has, marked incomplete, and its stream ends.
-    /// Waits for them (a few seconds at most).
+    /// Stops the running turns: each ends its stream with an `error` part saying that aomi is
+    /// restarting, and stores what it has, marked incomplete, its turn ended as interrupted.
+    /// Waits for every task the backend spawned to end (a few seconds at most), so that the
+    /// process may exit once this returns.
     pub async fn shutdown(&self) {
         self.stopping.cancel();
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-        while !self.running().is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        self.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait()).await.is_err() {
+            tracing::warn!(
+                tasks = self.tasks.len(),
+                "some tasks had not ended when the shutdown's grace period ran out"
+            );
         }
+    }
+
+    /// The tracker of every task the backend spawns; a caller that spawns a task tied to a turn
+    /// (the HTTP layer's admission permits) adds it here, so that a shutdown waits for it too.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     /// The apps served.
@@ -189,7 +201,7 @@ impl Backend {
         &self.apps
     }
 
-    /// The store.
+    /// The store (for the wiring and tests; the HTTP routes reach chats through [`ChatBackend`]).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -232,11 +244,6 @@ impl Backend {
             Some(UiChunk::Abort { .. }) => StopOutcome::Stopped,
             _ => StopOutcome::NotRunning,
         })
-    }
-
-    /// The chat's record.
-    pub async fn chat(&self, chat_id: &str) -> Result<Option<ChatRecord>, BackendError> {
-        Ok(self.store.chat(chat_id).await?)
     }
 
     /// True while a live turn runs in the chat, here or on another instance. A turn whose
@@ -295,8 +302,9 @@ impl Backend {
             cancel,
             title: prepared.title_from.map(|first| (self.titler.clone(), first)),
             watch: self.metrics.turn(),
+            tasks: self.tasks.clone(),
         };
-        tokio::spawn(runner::run(turn, guard).instrument(span));
+        self.tasks.spawn(runner::run(turn, guard).instrument(span));
         Ok(log)
     }
 
@@ -307,22 +315,17 @@ impl Backend {
             return Err(BackendError::BadRequest("a client cannot send a system message".into()));
         }
         let chat_id = request.chat_id.as_str();
-        let sender = request.owner.as_ref().map(|a| a.to_lowercase());
         let started = std::time::Instant::now();
         let mut phases = [0u128; 4];
         let mut mark = |phase: usize| phases[phase] = started.elapsed().as_micros();
         match self.store.chat(chat_id).await? {
-            Some(chat) => authorize(&chat, sender.as_deref())?,
+            Some(chat) => authorize(chat.owner, request.owner)?,
             None if request.message.role == Role::Assistant => return Err(not_in_chat(&request.message.id)),
             None => {}
         }
         let new_chat = NewChat {
             id: chat_id.to_owned(),
-            owner: sender
-                .as_deref()
-                .map(aomi_core::Address::parse)
-                .transpose()
-                .map_err(aomi_store::StoreError::from)?,
+            owner: request.owner,
             app: request.app.clone(),
             chain_id: request.wallet.as_ref().map(|w| w.chain_id),
         };
@@ -349,7 +352,7 @@ impl Backend {
             }
         };
         mark(1);
-        let claim = Claim { store: Arc::clone(&self.store), turn_id: Some(turn_id) };
+        let claim = Claim { store: Arc::clone(&self.store), tasks: self.tasks.clone(), turn_id: Some(turn_id) };
         let mut history = self.store.messages(chat_id).await?;
         mark(2);
         let assistant = match request.message.role {
@@ -403,9 +406,12 @@ struct Prepared {
 }
 
 /// Refuses a request about a chat owned by another wallet (or sent without a wallet).
-pub(crate) fn authorize(chat: &ChatRecord, requester: Option<&str>) -> Result<(), BackendError> {
-    match &chat.owner {
-        Some(owner) if requester != Some(owner.to_lowercase_hex().as_str()) => Err(BackendError::Forbidden),
+pub(crate) fn authorize(
+    owner: Option<aomi_core::Address>,
+    requester: Option<aomi_core::Address>,
+) -> Result<(), BackendError> {
+    match owner {
+        Some(owner) if requester != Some(owner) => Err(BackendError::Forbidden),
         _ => Ok(()),
     }
 }
@@ -462,10 +468,18 @@ fn new_message_id() -> String {
 }
 
 impl ChatBackend for Backend {
-    fn submit(&self, request: TurnRequest) -> BoxFuture<'_, Result<Box<dyn PartStream>, BackendError>> {
+    fn apps(&self) -> Vec<AppSummary> {
+        self.apps
+            .apps()
+            .map(|app| AppSummary { name: app.name().to_owned(), description: app.description().to_owned() })
+            .collect()
+    }
+
+    fn submit(&self, request: TurnRequest) -> BoxFuture<'_, Result<StartedTurn, BackendError>> {
         Box::pin(async move {
             let log = self.start_turn(request).await?;
-            Ok(Box::new(log.reader(0)) as Box<dyn PartStream>)
+            let parts = Box::new(log.reader(0));
+            Ok(StartedTurn { parts, ended: Box::pin(async move { log.closed().await }) })
         })
     }
 
@@ -473,7 +487,96 @@ impl ChatBackend for Backend {
         Box::pin(Backend::resume(self, chat_id))
     }
 
+    fn stop<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<StopOutcome, BackendError>> {
+        Box::pin(self.stop_turn(chat_id))
+    }
+
+    fn turn_running<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(Backend::turn_running(self, chat_id))
+    }
+
+    fn chat<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Option<ChatSummary>, BackendError>> {
+        Box::pin(async move { Ok(self.store.chat(chat_id).await?.map(summary)) })
+    }
+
     fn messages<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<ChatMessage>, BackendError>> {
         Box::pin(async move { Ok(self.store.messages(chat_id).await?) })
+    }
+
+    fn list_chats(&self, query: ChatListQuery) -> BoxFuture<'_, Result<ChatListPage, BackendError>> {
+        Box::pin(async move {
+            let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose()?;
+            let query = ChatQuery { owner: query.owner, archived: query.archived, limit: query.limit, after };
+            let page = self.store.list_chats(&query).await?;
+            Ok(ChatListPage {
+                chats: page.chats.into_iter().map(summary).collect(),
+                next_cursor: page.next.map(|cursor| cursor.to_string()),
+            })
+        })
+    }
+
+    fn update_chat<'a>(
+        &'a self,
+        chat_id: &'a str,
+        change: ChatChange,
+    ) -> BoxFuture<'a, Result<ChatSummary, BackendError>> {
+        Box::pin(async move {
+            if let Some(title) = &change.title {
+                self.store.rename_chat(chat_id, title).await?;
+            }
+            if let Some(archived) = change.archived {
+                self.store.set_archived(chat_id, archived).await?;
+            }
+            let chat = self.store.chat(chat_id).await?;
+            chat.map(summary).ok_or_else(|| BackendError::ChatNotFound(chat_id.to_owned()))
+        })
+    }
+
+    fn delete_chat<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            if Backend::turn_running(self, chat_id).await? {
+                return Err(BackendError::TurnRunning(chat_id.to_owned()));
+            }
+            Ok(self.store.delete_chat(chat_id).await?)
+        })
+    }
+
+    fn search(&self, request: SearchRequest) -> BoxFuture<'_, Result<Vec<SearchMatch>, BackendError>> {
+        Box::pin(async move {
+            let query = SearchQuery { owner: request.owner, text: request.text, limit: request.limit };
+            Ok(self.store.search(&query).await?.into_iter().map(search_match).collect())
+        })
+    }
+
+    fn ready(&self) -> BoxFuture<'_, Result<(), BackendError>> {
+        Box::pin(async move { Ok(self.store.ping().await?) })
+    }
+}
+
+/// A stored chat as the backend answers it.
+fn summary(chat: ChatRecord) -> ChatSummary {
+    ChatSummary {
+        id: chat.id,
+        owner: chat.owner,
+        app: chat.app,
+        title: chat.title,
+        chain_id: chat.chain_id,
+        created_at: chat.created_at.into(),
+        updated_at: chat.updated_at.into(),
+        archived: chat.archived,
+        running: chat.running,
+    }
+}
+
+/// A stored search hit as the backend answers it.
+fn search_match(hit: SearchHit) -> SearchMatch {
+    SearchMatch {
+        chat_id: hit.chat_id,
+        chat_title: hit.chat_title,
+        archived: hit.archived,
+        message_id: hit.message_id,
+        role: hit.role,
+        snippet: hit.snippet,
+        created_at: hit.created_at.into(),
     }
 }

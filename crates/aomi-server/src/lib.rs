@@ -16,6 +16,7 @@
 pub mod api;
 pub mod auth;
 mod backend;
+pub mod contract_cache;
 mod error;
 mod follow;
 pub mod headers;
@@ -33,12 +34,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aomi_core::ChatBackend;
+use aomi_store::{AuthStore, ContractStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use tokio_util::task::TaskTracker;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use backend::{Backend, BackendOptions, StopOutcome};
+pub use aomi_core::StopOutcome;
+pub use backend::{Backend, BackendOptions};
 pub use error::ApiError;
 pub use routes::openapi;
 pub use title::Titler;
@@ -46,11 +51,22 @@ pub use title::Titler;
 /// Largest request body accepted, in bytes, unless configured otherwise.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
-/// The state every handler receives.
+/// The state every handler receives. The handlers reach chats only through the
+/// [`ChatBackend`] trait; the two parts of the store they need besides (sessions, contracts) are
+/// named here explicitly.
 #[derive(Clone)]
 pub struct AppState {
-    /// The chat backend.
-    pub backend: Arc<Backend>,
+    /// The chat backend: turns, their streams, the history.
+    pub backend: Arc<dyn ChatBackend>,
+    /// Sign-in nonces and session generations.
+    pub auth_store: Arc<dyn AuthStore>,
+    /// The contract database, as `GET /api/contracts/{chain}/{address}` reads it.
+    pub contracts: Arc<dyn ContractStore>,
+    /// This instance's metrics (`GET /metrics`).
+    pub metrics: Arc<metrics::Metrics>,
+    /// The tasks the handlers spawn that must end before the process does (a turn's admission
+    /// permit, held until the turn ends); the backend's own tracker.
+    pub tasks: TaskTracker,
     /// The networks, for routes that read the chain (`POST /api/simulate`); `None` serves them
     /// as unavailable.
     pub chain: Option<Arc<aomi_chain::ChainSessions>>,
@@ -64,9 +80,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a backend without a chain layer.
+    /// The state of a backend without a chain layer: its store answers sign-in and the contract
+    /// database.
     pub fn new(backend: Arc<Backend>) -> Self {
+        let store = Arc::clone(backend.store());
         AppState {
+            auth_store: Arc::clone(&store) as Arc<dyn AuthStore>,
+            contracts: store as Arc<dyn ContractStore>,
+            metrics: Arc::clone(backend.metrics()),
+            tasks: backend.tasks().clone(),
             backend,
             chain: None,
             auth: Arc::new(auth::Auth::default()),

@@ -241,7 +241,7 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
     let method = method_label(request.method()).to_owned();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
     let response = next.run(request).await;
-    state.backend.metrics().request(&method, &route, response.status().as_u16(), started);
+    state.metrics.request(&method, &route, response.status().as_u16(), started);
     response
 }
 
@@ -295,6 +295,6 @@ pub(crate) async fn serve_metrics(State(state): State<AppState>, headers: Header
     }
     Response::builder()
         .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.backend.metrics().render().into())
+        .body(state.metrics.render().into())
         .unwrap_or_default()
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::backend::RunningGuard;
 use crate::metrics::{TurnOutcome, TurnWatch};
@@ -24,9 +25,10 @@ const CHECKPOINT: Duration = Duration::from_secs(1);
 /// The most parts written to the store in one batch.
 const MAX_BATCH: usize = 256;
 
-/// What a turn cut off by a shutdown says.
-const STOPPED: &str = "aomi stopped while answering (a restart or a shutdown); this answer is incomplete. \
-                       Send your message again to continue.";
+/// What a turn cut off by a shutdown says, as its last `error` part (stored with the message, so
+/// the page shows it after a reload too).
+const STOPPED: &str = "aomi is restarting (or shutting down) and stopped while answering; this answer is \
+                       incomplete. Send your message again to continue.";
 
 /// Why a turn stopped by its user ended, as its `abort` part says.
 const USER_STOPPED: &str = "stopped by the user";
@@ -54,11 +56,13 @@ pub(crate) struct Turn {
     pub title: Option<(Titler, ChatMessage)>,
     /// The turn's metrics.
     pub watch: TurnWatch,
+    /// The backend's tasks: the turn's persister and its title run there.
+    pub tasks: TaskTracker,
 }
 
 /// Runs the turn; frees the chat (store, then `guard`) and closes the log at the end.
 pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
-    let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title, watch } = turn;
+    let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title, watch, tasks } = turn;
     let chat_id = input.chat_id.clone();
     let (commits, to_store) = mpsc::unbounded_channel::<UiChunk>();
     let sink = Recorder { log: Arc::clone(&log), commits, watch };
@@ -69,11 +73,20 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
     let first_answer = input.history.iter().find(|m| m.role == aomi_core::Role::Assistant).cloned();
 
     let persister =
-        tokio::spawn(persist(Arc::clone(&store), chat_id.clone(), turn_id.clone(), assistant, log.prior(), to_store));
+        tasks.spawn(persist(Arc::clone(&store), chat_id.clone(), turn_id.clone(), assistant, log.prior(), to_store));
 
     sink.emit(UiChunk::Start { message_id: Some(message_id), message_metadata: None });
+    let hooks = app.turn_hooks();
+    let turn = async {
+        // The per-turn hooks of the app's tools (the wallet's chain selects the chat's network)
+        // run here, for every app, before anything of the turn runs.
+        for hook in &hooks {
+            hook.begin_turn(&input.chat_id, input.wallet.as_ref());
+        }
+        app.run_turn(input, &sink).await
+    };
     let outcome = tokio::select! {
-        outcome = AssertUnwindSafe(app.run_turn(input, &sink)).catch_unwind() => Some(outcome),
+        outcome = AssertUnwindSafe(turn).catch_unwind() => Some(outcome),
         () = cancel.cancelled() => None,
     };
     let failed = |error_text: String| {
@@ -146,7 +159,13 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
 
     if let (Some((titler, user)), Some(answer), TurnState::Finished) = (title, answer, state) {
         let answer = first_answer.unwrap_or(answer);
-        tokio::spawn(async move { titler.title_chat(store, chat_id, user, answer).await });
+        // A title is not worth delaying a shutdown for: the next turn makes it.
+        tasks.spawn(async move {
+            tokio::select! {
+                () = titler.title_chat(store, chat_id, user, answer) => {}
+                () = stopping.cancelled() => {}
+            }
+        });
     }
 }
 

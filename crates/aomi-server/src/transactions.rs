@@ -17,10 +17,13 @@ use aomi_tools::chain::{
     HeldTransaction, RequestedTransaction, SimulateBeforeSend, TransactionRecorder, WALLET_TOOL, contract_tools,
 };
 
+use crate::contract_cache::StoreContractCache;
+
 /// The chain tools, with every wallet request and its report recorded in `store`, and
 /// `get_contract` answering from `store`'s contract database, then `explorer`.
 pub fn recorded_chain_tools(sessions: Arc<ChainSessions>, store: Arc<dyn Store>, explorer: Etherscan) -> ToolRegistry {
-    let contracts = Arc::new(ContractDb::new(Arc::clone(&store) as Arc<dyn aomi_store::ContractStore>, explorer));
+    let cache = StoreContractCache::shared(Arc::clone(&store) as Arc<dyn aomi_store::ContractStore>);
+    let contracts = Arc::new(ContractDb::new(cache, explorer));
     let recorder = Arc::new(StoreTransactions { store });
     // A later tool of the same name replaces the unrecorded one.
     contract_tools(Arc::clone(&sessions), contracts).with(SimulateBeforeSend::new(sessions).recording_to(recorder))

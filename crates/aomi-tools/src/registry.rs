@@ -3,14 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aomi_core::{Tool, ToolSpec, WalletContext};
-
-/// Something that must see every turn's context before any tool of the turn runs: the chain
-/// sessions switch the chat's network to the wallet's chain here.
-pub trait TurnHook: Send + Sync {
-    /// Called once at the start of every turn, before the model or a direct command runs.
-    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>);
-}
+pub use aomi_core::TurnHook;
+use aomi_core::{Tool, ToolSpec};
 
 /// Tools by name, and the hooks their turns need.
 #[derive(Clone, Default)]
@@ -49,11 +43,11 @@ impl ToolRegistry {
         self
     }
 
-    /// Runs every hook for a new turn.
-    pub fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>) {
-        for hook in &self.hooks {
-            hook.begin_turn(chat_id, wallet);
-        }
+    /// The hooks the tools' turns need. An app hands them to the backend
+    /// ([`AomiApp::turn_hooks`](aomi_core::AomiApp::turn_hooks)), which runs them at the start of
+    /// every turn.
+    pub fn hooks(&self) -> Vec<Arc<dyn TurnHook>> {
+        self.hooks.clone()
     }
 
     /// The tool of that name.

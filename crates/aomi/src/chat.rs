@@ -26,9 +26,9 @@ pub struct ChatArgs {
     /// The chain id of the wallet context.
     #[arg(long, default_value_t = 31337)]
     chain_id: u64,
-    /// The wallet address of the context.
+    /// The wallet address of the context (mixed case must be a valid EIP-55 checksum).
     #[arg(long)]
-    address: Option<String>,
+    address: Option<aomi_core::Address>,
     /// Send this message and exit; without it, read messages from the terminal.
     message: Vec<String>,
 }
@@ -37,7 +37,7 @@ pub struct ChatArgs {
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let chat_id = args.chat.clone().unwrap_or_else(|| format!("cli-{}", uuid_like()));
-    let mut wallet = WalletContext { address: args.address.clone(), chain_id: args.chain_id };
+    let mut wallet = WalletContext { address: args.address, chain_id: args.chain_id };
     if !args.message.is_empty() {
         return send(&client, &args, &chat_id, &wallet, &args.message.join(" ")).await.map(|_| ());
     }
@@ -96,7 +96,7 @@ fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
 async fn stop(client: &reqwest::Client, args: &ChatArgs, chat_id: &str) -> anyhow::Result<()> {
     let mut url = format!("{}/api/chat/{chat_id}/stop", args.url.trim_end_matches('/'));
     if let Some(owner) = &args.address {
-        url.push_str(&format!("?owner={owner}"));
+        url.push_str(&format!("?owner={}", owner.to_lowercase_hex()));
     }
     let response = client.post(&url).send().await.with_context(|| format!("cannot reach {url}"))?;
     if !response.status().is_success() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use aomi_chain::network::{DEVNET, rpc_env_var};
-use aomi_chain::{ChainSessions, Devnet, DevnetOptions, NetworkRegistry};
+use aomi_chain::{Capacity, ChainSessions, Devnet, DevnetOptions, NetworkRegistry};
 use clap::Args;
 use serde_json::json;
 
@@ -81,6 +81,7 @@ pub async fn chain_setup(
     networks_file: Option<&Path>,
     start_devnet: bool,
     default_network: Option<String>,
+    capacity: Capacity,
 ) -> anyhow::Result<ChainSetup> {
     let mut registry = NetworkRegistry::builtin();
     if let Some(path) = networks_file {
@@ -101,7 +102,7 @@ pub async fn chain_setup(
         None
     };
     let default = default_network.unwrap_or_else(|| if start_devnet { DEVNET.into() } else { "ethereum".into() });
-    let sessions = Arc::new(ChainSessions::new(registry, &default)?);
+    let sessions = Arc::new(ChainSessions::with_capacity(registry, &default, capacity)?);
     if let Some(devnet) = &devnet {
         devnet.register_contracts(sessions.contracts())?;
     } else if devnet_url_set {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
-use aomi_chain::{ChainSessions, ContractDb, Etherscan, EtherscanConfig};
+use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
 use aomi_server::limits::Limits;
@@ -150,6 +150,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         networks.as_deref(),
         args.devnet || file.devnet.unwrap_or(false),
         args.default_network.or(file.default_network.clone()),
+        chain_capacity(&file.limits)?,
     )
     .await?;
     let explorer = Etherscan::new(EtherscanConfig::from_env()).context("cannot set up the Etherscan client")?;
@@ -232,13 +233,6 @@ fn auth(bind: SocketAddr, config: AuthConfig, allow_unauthenticated: bool) -> an
 /// model's history budget and the tool output cut go to the app) and the metrics token
 /// (`AOMI_METRICS_TOKEN`).
 fn limits(file: &crate::config::LimitsConfig, app: &mut DefaultAppConfig) -> anyhow::Result<(Limits, Option<String>)> {
-    fn pick<T: std::str::FromStr>(key: &str, file: Option<T>) -> anyhow::Result<Option<T>> {
-        let var = format!("AOMI_LIMIT_{}", key.to_uppercase());
-        match std::env::var(&var).ok().filter(|v| !v.is_empty()) {
-            Some(value) => value.trim().parse().map(Some).map_err(|_| anyhow::anyhow!("{var}={value} is not a number")),
-            None => Ok(file),
-        }
-    }
     let mut limits = Limits::default();
     macro_rules! set {
         ($($field:ident),*) => {$(
@@ -282,6 +276,32 @@ fn limits(file: &crate::config::LimitsConfig, app: &mut DefaultAppConfig) -> any
     Ok((limits, token))
 }
 
+/// One `[limits]` key: its `AOMI_LIMIT_<KEY>` variable, else the file's value.
+fn pick<T: std::str::FromStr>(key: &str, file: Option<T>) -> anyhow::Result<Option<T>> {
+    let var = format!("AOMI_LIMIT_{}", key.to_uppercase());
+    match std::env::var(&var).ok().filter(|v| !v.is_empty()) {
+        Some(value) => value.trim().parse().map(Some).map_err(|_| anyhow::anyhow!("{var}={value} is not a number")),
+        None => Ok(file),
+    }
+}
+
+/// How many chat sessions and contract ABIs the chain layer keeps (`chain_sessions`,
+/// `known_contracts` of `[limits]`).
+fn chain_capacity(file: &crate::config::LimitsConfig) -> anyhow::Result<Capacity> {
+    let mut capacity = Capacity::default();
+    if let Some(sessions) = pick("chain_sessions", file.chain_sessions)? {
+        capacity.sessions = sessions;
+    }
+    if let Some(contracts) = pick("known_contracts", file.known_contracts)? {
+        capacity.contracts = contracts;
+    }
+    anyhow::ensure!(
+        capacity.sessions > 0 && capacity.contracts > 0,
+        "chain_sessions and known_contracts must be positive"
+    );
+    Ok(capacity)
+}
+
 /// The web page's directory, if it holds a built page; without one only the API is served.
 fn web_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
     let dir = configured.unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR));
@@ -299,7 +319,10 @@ fn web_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
 /// a local chain. A failure is only logged: the chat works without it.
 async fn store_devnet_contracts(sessions: &ChainSessions, store: &Arc<dyn aomi_store::Store>, explorer: &Etherscan) {
     let Ok(devnet) = sessions.registry().resolve(aomi_chain::network::DEVNET) else { return };
-    let db = ContractDb::new(Arc::clone(store) as Arc<dyn aomi_store::ContractStore>, explorer.clone());
+    let cache = aomi_server::contract_cache::StoreContractCache::shared(
+        Arc::clone(store) as Arc<dyn aomi_store::ContractStore>
+    );
+    let db = ContractDb::new(cache, explorer.clone());
     match db.store_known(sessions.contracts(), devnet.chain_id).await {
         Ok(0) => {}
         Ok(stored) => tracing::info!(stored, "the devnet's contracts are in the contract database"),

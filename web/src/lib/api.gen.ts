@@ -1474,7 +1474,10 @@ export interface components {
          *     without any shared state on the server.
          */
         WalletContext: {
-            /** @description The connected address (`0x…`), if any. */
+            /**
+             * @description The connected address, if any: `0x` and 40 hex digits; mixed case must be a valid EIP-55
+             *     checksum.
+             */
             address?: string | null;
             /**
              * Format: int64

@@ -292,11 +292,10 @@ impl BalanceTarget {
             None => wallet.map_or(DEVNET_CHAIN_ID, |w| w.chain_id),
         };
         let (shown, account) = if delta.account.eq_ignore_ascii_case("wallet") {
-            let address =
-                wallet.and_then(|w| w.address.as_deref()).ok_or_else(|| "the turn has no wallet address".to_owned())?;
-            (format!("wallet ({address})"), address)
+            let address = wallet.and_then(|w| w.address).ok_or_else(|| "the turn has no wallet address".to_owned())?;
+            (format!("wallet ({address})"), address.to_string())
         } else {
-            (delta.account.clone(), delta.account.as_str())
+            (delta.account.clone(), delta.account.clone())
         };
         let account = account.parse().map_err(|_| format!("\"{account}\" is not an address"))?;
         let token = chain.token(chain_id, &delta.token)?;

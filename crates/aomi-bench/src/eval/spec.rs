@@ -442,7 +442,9 @@ impl Scenario {
                 }
             }
             let chain_id = wallet.chain_id.or_else(|| network.as_deref().and_then(chain_id_of));
-            let context = chain_id.map(|chain_id| WalletContext { address: wallet.address.clone(), chain_id });
+            // resolve() has checked that the address (its symbols replaced) is one.
+            let address = wallet.address.as_deref().and_then(|a| a.parse().ok());
+            let context = chain_id.map(|chain_id| WalletContext { address, chain_id });
             for n in 1..=turn.repeat {
                 let number = turns.len() + 1;
                 turns.push((number, turn.user.replace("{n}", &n.to_string()), context.clone(), turn));

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::Error;
-use crate::eval::spec::Scenario;
+use crate::eval::spec::{Scenario, WalletSpec};
 
 /// The contracts' symbols, as the devnet deploys them.
 pub const CONTRACTS: [&str; 5] = ["USDC", "DAI", "WETH", "ORDER_BOOK", "REVERTER"];
@@ -176,17 +176,27 @@ pub(crate) fn validate(scenario: &Scenario, on_devnet: bool) -> Result<(), Strin
     Ok(())
 }
 
+/// A wallet's address, symbols replaced, must be one (EIP-55 checked where it mixes case).
+fn check_address(wallet: Option<&WalletSpec>) -> Result<(), String> {
+    match wallet.and_then(|w| w.address.as_deref()) {
+        Some(address) => aomi_core::Address::parse(address).map(drop).map_err(|e| format!("wallet.address: {e}")),
+        None => Ok(()),
+    }
+}
+
 /// `scenario` with every symbol replaced by its address in `book`.
 pub fn resolve(scenario: &Scenario, book: &AddressBook) -> Result<Scenario, Error> {
     let fail = |why: String| Error::Scenario(format!("{}: {why}", scenario.file.display()));
     let mut resolved = scenario.clone();
     resolved.wallet = edit_strings(&scenario.wallet, &mut |text| book.substitute(text, None)).map_err(fail)?;
+    check_address(resolved.wallet.as_ref()).map_err(fail)?;
     let mut wallet = resolved.wallet.as_ref().and_then(|w| w.address.clone());
     for (index, turn) in resolved.turns.iter_mut().enumerate() {
         let at = |why: String| fail(format!("turn {}: {why}", index + 1));
         if turn.wallet.is_some() {
             let change =
                 edit_strings(&turn.wallet, &mut |text| book.substitute(text, wallet.as_deref())).map_err(at)?;
+            check_address(change.as_ref()).map_err(at)?;
             wallet = change.as_ref().and_then(|w| w.address.clone());
             turn.wallet = change;
         }

@@ -159,11 +159,13 @@ async fn send(
     let failed = |why: String| format!("The wallet could not send the transaction: {why}");
     let chain_id = request["chainId"].as_u64().ok_or_else(|| failed("the request has no chainId".into()))?;
     let devnet = chain.devnet(chain_id).ok_or_else(|| failed(format!("the wallet cannot reach chain {chain_id}")))?;
-    let from = request["from"]
-        .as_str()
-        .or_else(|| wallet.and_then(|w| w.address.as_deref()))
-        .ok_or_else(|| failed("no wallet address is connected".into()))?;
-    let from: Address = from.parse().map_err(|_| failed(format!("\"{from}\" is not an address")))?;
+    let from: Address = match request["from"].as_str() {
+        Some(from) => from.parse().map_err(|_| failed(format!("\"{from}\" is not an address")))?,
+        None => wallet
+            .and_then(|w| w.address)
+            .map(aomi_core::Address::into_alloy)
+            .ok_or_else(|| failed("no wallet address is connected".into()))?,
+    };
     let to: Address = request["to"]
         .as_str()
         .and_then(|to| to.parse().ok())

@@ -9,13 +9,12 @@
 
 use std::sync::LazyLock;
 
-use alloy::dyn_abi::EventExt;
-use alloy::json_abi::{Event, JsonAbi};
+use alloy::json_abi::JsonAbi;
 use alloy::primitives::{Address, LogData, U256, address, hex};
 use alloy::sol_types::SolEvent;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::abi::sol_to_json;
+use crate::abi::decode_event_args;
 use crate::session::KnownContracts;
 use crate::simulation::report::{DecodedLog, Standard};
 
@@ -278,7 +277,7 @@ fn decode_log(log: &LogData, address: Address, chain_id: u64, known: &KnownContr
     let abis = contract.as_ref().map(|c| c.abi.as_ref()).into_iter().chain([&*STANDARD_EVENTS]);
     for abi in abis {
         for event in abi.events().filter(|e| !e.anonymous && e.selector() == *topic0) {
-            if let Some(args) = decode_event(event, log) {
+            if let Some(args) = decode_event_args(event, log).map(Value::Object) {
                 return DecodedLog {
                     event: Some(event.name.clone()),
                     signature: Some(event.signature()),
@@ -289,25 +288,6 @@ fn decode_log(log: &LogData, address: Address, chain_id: u64, known: &KnownContr
         }
     }
     raw
-}
-
-/// The event's arguments by name, or `None` when the log does not fit the event.
-fn decode_event(event: &Event, log: &LogData) -> Option<Value> {
-    let decoded = event.decode_log(log).ok()?;
-    let (mut indexed, mut body) = (decoded.indexed.iter(), decoded.body.iter());
-    let mut args = Map::new();
-    for (i, input) in event.inputs.iter().enumerate() {
-        let value = if input.indexed { indexed.next() } else { body.next() }?;
-        let name = if input.name.is_empty() { i.to_string() } else { input.name.clone() };
-        let param = alloy::json_abi::Param {
-            ty: input.ty.clone(),
-            name: input.name.clone(),
-            components: input.components.clone(),
-            internal_type: input.internal_type.clone(),
-        };
-        args.insert(name, sol_to_json(value, Some(&param)));
-    }
-    Some(Value::Object(args))
 }
 
 #[cfg(test)]

@@ -100,16 +100,15 @@ impl SimulationRequest {
 
 /// An address field: 0x and 40 hex digits; mixed case must carry a valid checksum.
 fn address(text: &str, field: &str) -> Result<Address, ChainError> {
-    let trimmed = text.trim();
-    let hex_part = trimmed.strip_prefix("0x").unwrap_or_default();
-    if hex_part.len() != 40 || !hex_part.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ChainError::InvalidInput(format!(
+    match aomi_core::Address::parse(text) {
+        Ok(address) => Ok(address.into_alloy()),
+        Err(aomi_core::AddressError::BadChecksum(_)) => {
+            Err(ChainError::InvalidInput(format!("{field}: \"{text}\" has a wrong EIP-55 checksum")))
+        }
+        Err(aomi_core::AddressError::Malformed(_)) => Err(ChainError::InvalidInput(format!(
             "{field}: \"{text}\" is not an address (0x followed by 40 hex digits)"
-        )));
+        ))),
     }
-    let mixed = hex_part.bytes().any(|b| b.is_ascii_lowercase()) && hex_part.bytes().any(|b| b.is_ascii_uppercase());
-    let parsed = if mixed { Address::parse_checksummed(trimmed, None).ok() } else { trimmed.parse().ok() };
-    parsed.ok_or_else(|| ChainError::InvalidInput(format!("{field}: \"{text}\" has a wrong EIP-55 checksum")))
 }
 
 /// A non-negative integer given as a decimal string, a 0x-hex string, or an exact JSON integer.

@@ -3,7 +3,6 @@
 
 mod abi;
 mod bench;
-mod contract_db;
 mod devnet;
 mod explorer;
 mod fuzz;

@@ -95,3 +95,46 @@ async fn several_urls_fall_back_to_one_that_works() {
         assert_eq!(connection.provider.get_chain_id().await.unwrap(), 31337);
     }
 }
+
+/// Sessions and known contracts are bounded: chat ids and contract addresses come from users.
+fn bounded(sessions: usize, contracts: usize) -> ChainSessions {
+    let capacity = aomi_chain::Capacity { sessions, contracts };
+    ChainSessions::with_capacity(NetworkRegistry::builtin(), "ethereum", capacity).unwrap()
+}
+
+#[tokio::test]
+async fn sessions_stay_bounded_and_the_least_recently_used_is_forgotten() {
+    let sessions = bounded(2, 10);
+    sessions.session("a").unwrap().switch_network("base").unwrap();
+    sessions.session("b").unwrap().switch_network("base").unwrap();
+    // "a" is used again, so "b" is now the least recent; "c" pushes it out.
+    assert_eq!(sessions.connection("a", None).unwrap().network.name, "base");
+    sessions.session("c").unwrap();
+    assert_eq!(sessions.session_count(), 2);
+    assert_eq!(sessions.connection("a", None).unwrap().network.name, "base", "the recent chat is kept");
+    assert_eq!(sessions.connection("b", None).unwrap().network.name, "ethereum", "the forgotten chat starts anew");
+    assert_eq!(sessions.session_count(), 2);
+}
+
+#[tokio::test]
+async fn known_contracts_stay_bounded_and_pinned_ones_are_kept() {
+    use aomi_chain::alloy::primitives::Address;
+    use aomi_chain::session::KnownContract;
+    let sessions = bounded(10, 2);
+    let known = sessions.contracts();
+    let contract = |name: &str| KnownContract { name: name.into(), abi: Default::default() };
+    let [a, b, c, own] = [1u8, 2, 3, 4].map(Address::with_last_byte);
+    known.pin(1, own, contract("own"));
+    known.insert(1, a, contract("a"));
+    known.insert(1, b, contract("b"));
+    assert_eq!(known.get(1, a).unwrap().name, "a", "a read makes a the most recent");
+    known.insert(1, c, contract("c"));
+    assert!(known.get(1, b).is_none(), "the least recently used is forgotten");
+    assert_eq!((known.get(1, a).unwrap().name, known.get(1, c).unwrap().name), ("a".into(), "c".into()));
+    for n in 10..100u8 {
+        known.insert(1, Address::with_last_byte(n), contract("many"));
+    }
+    assert_eq!(known.len(), 3, "two bounded, one pinned");
+    assert_eq!(known.get(1, own).unwrap().name, "own", "the project's own contract is never forgotten");
+    assert_eq!(known.on_chain(1).len(), 3);
+}

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use crate::api::{ErrorBody, SessionInfo, SignedInAnswer};
 use crate::auth::{AuthMode, Challenge, SESSION_COOKIE, Session};
-use crate::routes::chat::is_address;
 use crate::routes::chats::store_error;
+use crate::routes::request_address;
 use crate::{ApiError, AppState};
 
 /// Largest chain id accepted (the largest integer JavaScript holds exactly, as EIP-2294 bounds it).
@@ -51,13 +51,7 @@ pub(crate) async fn post_challenge(
     body: Result<Json<ChallengeBody>, JsonRejection>,
 ) -> Result<Json<Challenge>, ApiError> {
     let Json(body) = body?;
-    if !is_address(&body.address) {
-        return Err(ApiError::bad_request(format!(
-            "address \"{}\" is not a wallet address (0x followed by 40 hex digits)",
-            body.address
-        )));
-    }
-    let address = body.address.parse().map_err(|e| ApiError::bad_request(format!("bad address: {e}")))?;
+    let address = request_address("address", "a wallet address", &body.address)?.into_alloy();
     let chain_id = body.chain_id.unwrap_or(1);
     if chain_id == 0 || chain_id > MAX_CHAIN_ID {
         return Err(ApiError::bad_request(format!("chainId must be a chain id from 1 to {MAX_CHAIN_ID}")));
@@ -108,13 +102,11 @@ pub(crate) async fn post_verify(
             "this server reads no chain, so only a wallet's key can sign in (not a contract wallet)".into(),
         )),
     };
-    let store = state.backend.store();
-    let signed_in =
-        state
-            .auth
-            .verify(&body.message, &body.signature, &body.challenge, store.as_ref(), connect)
-            .await
-            .map_err(|error| ApiError { status: error.status(), code: "sign_in_failed", message: error.to_string() })?;
+    let signed_in = state
+        .auth
+        .verify(&body.message, &body.signature, &body.challenge, state.auth_store.as_ref(), connect)
+        .await
+        .map_err(|error| ApiError { status: error.status(), code: "sign_in_failed", message: error.to_string() })?;
     tracing::info!(address = %signed_in.address, signed_by = ?signed_in.signed_by, "signed in");
     let max_age = signed_in.expires_at.saturating_sub(chrono::Utc::now().timestamp().max(0) as u64);
     let cookie = cookie(&state, &signed_in.token, max_age);
@@ -157,7 +149,7 @@ pub(crate) async fn delete_all_sessions(State(state): State<AppState>, session: 
         });
     };
     let wallet = aomi_core::Address::parse(&address).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    state.backend.store().revoke_sessions(wallet).await.map_err(store_error)?;
+    state.auth_store.revoke_sessions(wallet).await.map_err(store_error)?;
     tracing::info!(%address, "signed out everywhere");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&state, "", 0))]).into_response())
 }

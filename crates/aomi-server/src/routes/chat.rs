@@ -1,7 +1,7 @@
 //! POST /api/chat, GET /api/chat/{id}/stream and POST /api/chat/{id}/stop.
 
 use aomi_core::turn::DEFAULT_APP;
-use aomi_core::{ChatMessage, MessagePart, Role, TurnRequest, WalletContext};
+use aomi_core::{Address, ChatMessage, MessagePart, Role, TurnRequest, WalletContext};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::rejection::QueryRejection;
@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 use crate::api::{ErrorBody, StopAnswer};
 use crate::auth::Session;
 use crate::limits::{Client, Limits, Permitted, with_retry_after};
-use crate::routes::chats::{OwnerQuery, authorized_chat, store_error, visible_chat};
+use crate::routes::chats::{OwnerQuery, authorized_chat, visible_chat};
+use crate::routes::request_address;
 use crate::sse::ui_message_stream;
 use crate::{ApiError, AppState, StopOutcome};
 
@@ -47,7 +48,26 @@ pub(crate) struct ChatBody {
     app: Option<String>,
     /// The wallet's state now.
     #[serde(default)]
-    wallet: Option<WalletContext>,
+    wallet: Option<WalletBody>,
+}
+
+// `wallet` as a request sends it, checked into a `WalletContext` by the route so that a bad
+// address is a 400 that says why; its OpenAPI schema is named as the context's.
+/// The wallet's state when the turn was sent: the network it is on and, if connected, its address.
+///
+/// Every turn carries it, so switching network in the wallet takes effect on the very next turn
+/// without any shared state on the server.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = WalletContext)]
+pub(crate) struct WalletBody {
+    /// The connected address, if any: `0x` and 40 hex digits; mixed case must be a valid EIP-55
+    /// checksum.
+    #[serde(default)]
+    #[schema(pattern = r"^0[xX][0-9a-fA-F]{40}$")]
+    address: Option<String>,
+    /// The chain id the wallet is on.
+    chain_id: u64,
 }
 
 /// POST /api/chat: starts a turn and streams it.
@@ -76,28 +96,31 @@ pub(crate) async fn post_chat(
     let mut request = turn_request(body, limits)?;
     // The turn speaks for the signed-in wallet; a named one only where sign-in is optional (where
     // it is required, a request without a session runs no turn: the model is the operator's).
-    let named = request.wallet.as_ref().and_then(|w| w.address.as_deref()).map(str::to_lowercase);
-    request.owner = state.auth.speaker(session.0, named)?;
+    let named = request.wallet.as_ref().and_then(|w| w.address).map(|a| a.to_lowercase_hex());
+    let owner = state.auth.speaker(session.0, named)?;
+    // A session's wallet was checked when it signed in, a named one above.
+    request.owner = owner.as_deref().map(|owner| request_address("owner", "a wallet address", owner)).transpose()?;
     if let Some(wallet) = &mut request.wallet {
-        wallet.address.clone_from(&request.owner);
+        wallet.address = request.owner;
     }
     if request.message.role == Role::User {
         check_chat_size(&state, &request.chat_id, limits.messages_per_chat).await?;
     }
     // Running turns are counted per wallet, or per IP for a turn without one.
-    let permit = match state.limits.admit_turn(request.owner.clone().unwrap_or_else(|| format!("ip:{}", client.ip))) {
+    let client_key = request.owner.map_or_else(|| format!("ip:{}", client.ip), |owner| owner.to_lowercase_hex());
+    let permit = match state.limits.admit_turn(client_key) {
         Ok(permit) => permit,
         Err(refused) => return Ok(with_retry_after(refused, TURN_RETRY_SECS)),
     };
     tracing::info!(chat_id = %request.chat_id, role = request.message.role.as_str(), "chat turn requested");
-    let log = state.backend.start_turn(request).await?;
-    // The turn runs on without its client: it counts until its log closes.
-    let running = std::sync::Arc::clone(&log);
-    tokio::spawn(async move {
-        running.closed().await;
+    let turn = state.backend.submit(request).await?;
+    // The turn runs on without its client: it counts until it ends.
+    let ended = turn.ended;
+    state.tasks.spawn(async move {
+        ended.await;
         drop(permit);
     });
-    Ok(ui_message_stream(Box::new(log.reader(0))))
+    Ok(ui_message_stream(turn.parts))
 }
 
 /// Refuses a new user message in a chat that holds `max` messages already (0: no limit).
@@ -105,7 +128,7 @@ async fn check_chat_size(state: &AppState, chat_id: &str, max: usize) -> Result<
     if max == 0 {
         return Ok(());
     }
-    let count = state.backend.store().messages(chat_id).await.map_err(store_error)?.len();
+    let count = state.backend.message_count(chat_id).await?;
     if count >= max {
         return Err(ApiError {
             status: StatusCode::CONFLICT,
@@ -177,7 +200,7 @@ pub(crate) async fn stop_turn(
     let answer = |status: StatusCode, stopped: bool, ended: Option<bool>| {
         (status, Json(StopAnswer { stopped, ended })).into_response()
     };
-    Ok(match state.backend.stop_turn(&id).await? {
+    Ok(match state.backend.stop(&id).await? {
         StopOutcome::Stopped => answer(StatusCode::OK, true, None),
         StopOutcome::Stopping => answer(StatusCode::ACCEPTED, true, Some(false)),
         StopOutcome::NotRunning => answer(StatusCode::OK, false, None),
@@ -203,11 +226,9 @@ fn turn_request(body: ChatBody, limits: &Limits) -> Result<TurnRequest, ApiError
         (None, None) => return Err(ApiError::bad_request("the body needs \"message\" (the new message)")),
     };
     validate_message(&message, limits.message_bytes)?;
-    if let Some(wallet) = &body.wallet {
-        validate_wallet(wallet)?;
-    }
+    let wallet = body.wallet.map(wallet_context).transpose()?;
     let app = body.app.filter(|a| !a.is_empty()).unwrap_or_else(|| DEFAULT_APP.to_owned());
-    Ok(TurnRequest { chat_id: body.id, message, app, wallet: body.wallet, owner: None })
+    Ok(TurnRequest { chat_id: body.id, message, app, wallet, owner: None })
 }
 
 /// A chat id is 1 to 128 characters of letters, digits, `-` and `_`.
@@ -260,22 +281,12 @@ fn validate_message(message: &ChatMessage, max_bytes: usize) -> Result<(), ApiEr
     }
 }
 
-fn validate_wallet(wallet: &WalletContext) -> Result<(), ApiError> {
+/// Checks a body's wallet: a positive chain id, and an address if it names one.
+fn wallet_context(wallet: WalletBody) -> Result<WalletContext, ApiError> {
     if wallet.chain_id == 0 {
         return Err(ApiError::bad_request("wallet.chainId must be a positive chain id"));
     }
-    if let Some(address) = &wallet.address
-        && !is_address(address)
-    {
-        return Err(ApiError::bad_request(format!(
-            "wallet.address \"{address}\" is not an address (0x followed by 40 hex digits)"
-        )));
-    }
-    Ok(())
-}
-
-/// True for `0x` followed by 40 hex digits.
-pub(crate) fn is_address(text: &str) -> bool {
-    let hex = text.strip_prefix("0x").unwrap_or("");
-    hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    let address: Option<Address> =
+        wallet.address.as_deref().map(|text| request_address("wallet.address", "an address", text)).transpose()?;
+    Ok(WalletContext { address, chain_id: wallet.chain_id })
 }

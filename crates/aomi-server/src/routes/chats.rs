@@ -5,8 +5,7 @@
 //! only that wallet's chats; a chat owned by a wallet answers 403 to any other (or to none); an
 //! anonymous chat (started without a wallet) is reachable by its id alone.
 
-use aomi_core::BackendError;
-use aomi_store::{ChatCursor, ChatQuery, SearchQuery};
+use aomi_core::{Address, BackendError, ChatListQuery, MessageQuery, SearchRequest};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -17,7 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::{ChatDetail, ChatList, ChatSummary, ErrorBody, SearchResult, SearchResults};
 use crate::auth::Session;
 use crate::backend::authorize;
-use crate::routes::chat::{is_address, validate_chat_id};
+use crate::routes::chat::validate_chat_id;
+use crate::routes::request_address;
 use crate::{ApiError, AppState};
 
 /// Chats per page unless asked otherwise.
@@ -39,34 +39,29 @@ pub(crate) struct OwnerQuery {
     owner: Option<String>,
 }
 
-/// The requesting wallet, lower case: the session's, or the one `?owner=` names; `None` when
-/// there is neither.
+/// The requesting wallet: the session's, or the one `?owner=` names; `None` when there is neither.
 pub(crate) fn requester(
     state: &AppState,
     session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<Address>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    state.auth.speaker(session.0, owner_of(query.owner)?)
+    speaker(state, session, query.owner)
 }
 
+/// The wallet a request speaks for (auth decides between the session and `?owner=`).
+fn speaker(state: &AppState, session: Session, owner: Option<String>) -> Result<Option<Address>, ApiError> {
+    let speaker = state.auth.speaker(session.0, owner_of(owner)?)?;
+    speaker.map(|wallet| request_address("owner", "a wallet address", &wallet)).transpose()
+}
+
+/// `?owner=`, checked, in its canonical (lower-case) form.
 fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
-    match owner {
-        None => Ok(None),
-        Some(owner) if is_address(&owner) => Ok(Some(owner.to_lowercase())),
-        Some(owner) => Err(ApiError::bad_request(format!(
-            "owner \"{owner}\" is not a wallet address (0x followed by 40 hex digits)"
-        ))),
-    }
+    owner.map(|owner| request_address("owner", "a wallet address", &owner).map(|a| a.to_lowercase_hex())).transpose()
 }
 
-/// The requesting wallet as the store takes it.
-fn wallet(owner: &str) -> Result<aomi_core::Address, ApiError> {
-    aomi_core::Address::parse(owner).map_err(|e| ApiError::bad_request(e.to_string()))
-}
-
-fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<String, ApiError> {
-    state.auth.speaker(session.0, owner_of(owner)?)?.ok_or_else(|| {
+fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<Address, ApiError> {
+    speaker(state, session, owner)?.ok_or_else(|| {
         ApiError::bad_request("name the wallet whose chats these are: ?owner=0x… (anonymous chats are opened by id)")
     })
 }
@@ -109,16 +104,15 @@ pub(crate) async fn list_chats(
 ) -> Result<Json<ChatList>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let owner = required(&state, session, query.owner)?;
-    let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose().map_err(store_error)?;
-    let query = ChatQuery {
-        owner: wallet(&owner)?,
+    let query = ChatListQuery {
+        owner,
         archived: query.archived,
         limit: query.limit.unwrap_or(DEFAULT_PAGE),
-        after,
+        cursor: query.cursor,
     };
-    let page = state.backend.store().list_chats(&query).await.map_err(store_error)?;
+    let page = state.backend.list_chats(query).await?;
     let chats = page.chats.into_iter().map(ChatSummary::from).collect();
-    Ok(Json(ChatList { chats, next_cursor: page.next.map(|cursor| cursor.to_string()) }))
+    Ok(Json(ChatList { chats, next_cursor: page.next_cursor }))
 }
 
 /// `?limit=…&before=<message id>` of GET /api/chats/{id}.
@@ -156,25 +150,16 @@ pub(crate) async fn get_chat(
     let Query(page) = page.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let chat = authorized_chat(&state, &id, session, query).await?;
     let running = state.backend.turn_running(&id).await?;
-    let mut messages = state.backend.store().messages(&id).await.map_err(store_error)?;
-    if let Some(before) = &page.before {
-        let end = messages
-            .iter()
-            .position(|m| &m.id == before)
-            .ok_or_else(|| ApiError::bad_request(format!("no message {before} in this chat")))?;
-        messages.truncate(end);
-    }
     let cap = state.limits.limits().history_page;
     let limit = match (page.limit, cap) {
-        (Some(limit), 0) => limit,
-        (Some(limit), cap) => limit.min(cap),
-        (None, 0) => usize::MAX,
-        (None, cap) => cap,
+        (Some(limit), 0) => Some(limit),
+        (Some(limit), cap) => Some(limit.min(cap)),
+        (None, 0) => None,
+        (None, cap) => Some(cap),
     };
-    let start = messages.len().saturating_sub(limit);
-    let messages = messages.split_off(start);
+    let page = state.backend.message_page(&id, MessageQuery { before: page.before, limit }).await?;
     let chat = ChatSummary { running, ..chat.into() };
-    Ok(Json(ChatDetail { chat, has_more: start > 0, messages }))
+    Ok(Json(ChatDetail { chat, has_more: page.has_more, messages: page.messages }))
 }
 
 /// Body of PATCH /api/chats/{id}.
@@ -216,14 +201,7 @@ pub(crate) async fn update_chat(
         return Err(ApiError::bad_request("nothing to change: send \"title\" and/or \"archived\""));
     }
     authorized_chat(&state, &id, session, query).await?;
-    let store = state.backend.store();
-    if let Some(title) = &title {
-        store.rename_chat(&id, title).await.map_err(store_error)?;
-    }
-    if let Some(archived) = change.archived {
-        store.set_archived(&id, archived).await.map_err(store_error)?;
-    }
-    let chat = store.chat(&id).await.map_err(store_error)?.ok_or_else(|| not_found(&id))?;
+    let chat = state.backend.update_chat(&id, aomi_core::ChatChange { title, archived: change.archived }).await?;
     Ok(Json(chat.into()))
 }
 
@@ -261,10 +239,7 @@ pub(crate) async fn delete_chat(
     query: Result<Query<OwnerQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     authorized_chat(&state, &id, session, query).await?;
-    if state.backend.turn_running(&id).await? {
-        return Err(BackendError::TurnRunning(id).into());
-    }
-    state.backend.store().delete_chat(&id).await.map_err(store_error)?;
+    state.backend.delete_chat(&id).await?;
     tracing::info!(chat_id = %id, "chat deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -307,8 +282,8 @@ pub(crate) async fn search(
     if text.len() > 1000 {
         return Err(ApiError::bad_request("the search is longer than 1000 bytes"));
     }
-    let query = SearchQuery { owner: wallet(&owner)?, text, limit: params.limit.unwrap_or(DEFAULT_RESULTS) };
-    let results = state.backend.store().search(&query).await.map_err(store_error)?;
+    let request = SearchRequest { owner, text, limit: params.limit.unwrap_or(DEFAULT_RESULTS) };
+    let results = state.backend.search(request).await?;
     Ok(Json(SearchResults { results: results.into_iter().map(SearchResult::from).collect() }))
 }
 
@@ -318,7 +293,7 @@ pub(crate) async fn authorized_chat(
     id: &str,
     session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
-) -> Result<aomi_store::ChatRecord, ApiError> {
+) -> Result<aomi_core::ChatSummary, ApiError> {
     visible_chat(state, id, session, query).await?.ok_or_else(|| not_found(id))
 }
 
@@ -328,12 +303,12 @@ pub(crate) async fn visible_chat(
     id: &str,
     session: Session,
     query: Result<Query<OwnerQuery>, QueryRejection>,
-) -> Result<Option<aomi_store::ChatRecord>, ApiError> {
+) -> Result<Option<aomi_core::ChatSummary>, ApiError> {
     validate_chat_id(id)?;
     let requester = requester(state, session, query)?;
     let chat = state.backend.chat(id).await?;
     if let Some(chat) = &chat {
-        authorize(chat, requester.as_deref())?;
+        authorize(chat.owner, requester)?;
     }
     Ok(chat)
 }

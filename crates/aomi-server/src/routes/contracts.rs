@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use super::chats::store_error;
 use crate::api::{Contract, ErrorBody};
 use crate::auth::Session;
+use crate::routes::request_address;
 use crate::{ApiError, AppState};
 
 /// GET /api/contracts/{chain}/{address} — `chain` a chain id (`1`) or, when the server has a chain
@@ -33,11 +34,8 @@ pub(crate) async fn get_contract(
 ) -> Result<Json<Contract>, ApiError> {
     state.auth.require_session(&session)?;
     let chain_id = chain_id(&state, &chain)?;
-    if !is_address(&address) {
-        return Err(ApiError::bad_request(format!("\"{address}\" is not an address (0x followed by 40 hex digits)")));
-    }
-    let parsed = aomi_core::Address::parse(&address).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let record = state.backend.store().contract(chain_id, parsed).await.map_err(store_error)?;
+    let parsed = request_address("address", "an address", &address)?;
+    let record = state.contracts.contract(chain_id, parsed).await.map_err(store_error)?;
     record.map(|record| Json(record.into())).ok_or_else(|| {
         ApiError::not_found(format!("no contract {address} on chain {chain_id} in the contract database"))
     })
@@ -53,9 +51,4 @@ fn chain_id(state: &AppState, chain: &str) -> Result<u64, ApiError> {
         }
         None => Err(ApiError::bad_request(format!("\"{chain}\" is not a chain id"))),
     }
-}
-
-fn is_address(text: &str) -> bool {
-    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or("");
-    hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }

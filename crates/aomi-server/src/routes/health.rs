@@ -1,5 +1,6 @@
 //! Health, readiness and the list of apps.
 
+use aomi_core::BackendError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,12 +22,16 @@ pub(crate) async fn healthz() -> Json<Health> {
         (status = 503, description = "The store does not answer: `{\"status\": \"unavailable\", \"error\"}`", body = Health),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match state.backend.store().ping().await {
-        Ok(_) => (StatusCode::OK, Json(Health { status: "ready".into(), error: None })),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health { status: "unavailable".into(), error: Some(error.to_string()) }),
-        ),
+    match state.backend.ready().await {
+        Ok(()) => (StatusCode::OK, Json(Health { status: "ready".into(), error: None })),
+        Err(error) => {
+            // The store's own words, as before the backend stood between.
+            let error = match error {
+                BackendError::Storage(message) => message,
+                other => other.to_string(),
+            };
+            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable".into(), error: Some(error) }))
+        }
     }
 }
 
@@ -34,12 +39,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<H
 #[utoipa::path(get, path = "/api/apps", tag = "chat",
     responses((status = 200, description = "The apps", body = AppList)))]
 pub(crate) async fn list_apps(State(state): State<AppState>) -> Json<AppList> {
-    let apps = state
-        .backend
-        .apps()
-        .apps()
-        .map(|app| AppInfo { name: app.name().to_owned(), description: app.description().to_owned() })
-        .collect();
+    let apps = state.backend.apps().into_iter().map(AppInfo::from).collect();
     Json(AppList { apps })
 }
 

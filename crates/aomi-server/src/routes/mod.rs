@@ -23,7 +23,21 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
+use aomi_core::{Address, AddressError};
+
+use crate::{ApiError, AppState};
+
+/// An address a request names as `field`: `0x` and 40 hex digits, mixed case only with a valid
+/// EIP-55 checksum. Otherwise a 400 that says it is not `kind` ("an address", "a wallet address"),
+/// or that its checksum is wrong (a mistyped character, caught rather than used).
+pub(crate) fn request_address(field: &str, kind: &str, text: &str) -> Result<Address, ApiError> {
+    Address::parse(text).map_err(|error| {
+        ApiError::bad_request(match error {
+            AddressError::Malformed(echo) => format!("{field} \"{echo}\" is not {kind} (0x followed by 40 hex digits)"),
+            AddressError::BadChecksum(_) => format!("{field} {error}"),
+        })
+    })
+}
 
 /// The document's parts that no route carries: its title, its tags, and the schemas that only
 /// descriptions name.

@@ -12,6 +12,7 @@ use aomi_chain::alloy::sol_types::{SolCall, SolValue};
 use aomi_chain::contracts::Artifact;
 use aomi_chain::signature::ERC6492_SUFFIX;
 use aomi_chain::{ChainSessions, Devnet, NetworkRegistry};
+use aomi_core::ChatBackend;
 use aomi_llm::Provider as ModelProvider;
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
 use aomi_testkit::{Reply, Script};
@@ -235,8 +236,10 @@ async fn every_chat_route_refuses_a_stranger_and_another_wallet() {
     let response = post_json(&server, "/api/chat", &user_body(&chat_id, "hi"), Some(&alice_cookie)).await;
     assert_eq!(response.status(), 200, "a signed-in turn needs no wallet address in the body");
     read_stream(response).await;
-    let stored = server.backend.chat(&chat_id).await.unwrap().unwrap().owner.map(|owner| owner.to_lowercase_hex());
-    assert_eq!(stored.as_deref(), Some(owner.as_str()));
+    assert_eq!(
+        server.backend.chat(&chat_id).await.unwrap().unwrap().owner.map(|a| a.to_lowercase_hex()).as_deref(),
+        Some(owner.as_str())
+    );
 
     let message = user_body(&chat_id, "let me in");
     let rename = json!({ "title": "mine now" });

@@ -45,7 +45,12 @@ pub struct Options {
     pub metrics_token: Option<String>,
     /// The app's history budget and tool output cut.
     pub app: DefaultAppConfig,
+    /// Builds another app, served beside the default one, from the model and the same tools.
+    pub extra_app: Option<AppFactory>,
 }
+
+/// Builds an app from the test server's model client and tools.
+pub type AppFactory = Box<dyn FnOnce(Option<LlmClient>, ToolRegistry) -> Arc<dyn aomi_core::AomiApp> + Send>;
 
 impl Options {
     pub fn new(provider: Provider) -> Self {
@@ -64,6 +69,7 @@ impl Options {
             limits: None,
             metrics_token: None,
             app: DefaultAppConfig::default(),
+            extra_app: None,
         }
     }
 }
@@ -73,6 +79,8 @@ pub struct TestServer {
     pub stub: StubModel,
     pub http: reqwest::Client,
     pub backend: Arc<Backend>,
+    /// The backend's store, for what no route shows (turn states).
+    pub store: Arc<dyn aomi_store::Store>,
     _dir: Option<TempDir>,
     _shutdown: oneshot::Sender<()>,
 }
@@ -125,12 +133,16 @@ impl TestServer {
                 explorer,
             ));
         }
+        let mut apps = AppRegistry::new();
+        if let Some(build) = options.extra_app {
+            apps = apps.with(build(llm.clone(), tools.clone()));
+        }
         let app = DefaultApp::new(
             llm,
             tools,
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5), ..options.app },
         );
-        let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
+        let backend = Backend::new(apps.with(Arc::new(app)), Arc::clone(&store));
         backend.start().await.expect("the backend starts");
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -161,6 +173,7 @@ impl TestServer {
             stub,
             http: reqwest::Client::new(),
             backend,
+            store,
             _dir: dir,
             _shutdown: shutdown_tx,
         }

@@ -1,5 +1,6 @@
 //! Bad requests get clear 4xx answers and change nothing.
 
+use aomi_core::ChatBackend;
 use aomi_testkit::{Reply, Script};
 use serde_json::{Value, json};
 
@@ -110,4 +111,42 @@ async fn extractor_rejections_are_json_errors() {
     let (status, code, _) = error_of(put).await;
     assert_eq!((status, code.as_str()), (405, "method_not_allowed"));
     assert_eq!(allow.as_deref(), Some("POST"));
+}
+
+/// A checksummed address (EIP-55) and the same with one character's case flipped.
+const CHECKSUMMED: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+const MISTYPED: &str = "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+#[tokio::test]
+async fn a_mistyped_checksum_is_refused_wherever_an_address_enters() {
+    let server = TestServer::start(Script::new().fallback(Reply::text("ok")), aomi_llm::Provider::Anthropic).await;
+    let (status, code, message) = error_of(server.post(&user_body_from("c1", "hi", MISTYPED)).await).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{message}");
+    assert!(message.contains("wallet.address") && message.contains("EIP-55"), "{message}");
+    for path in [format!("/api/chats?owner={MISTYPED}"), format!("/api/contracts/1/{MISTYPED}")] {
+        let (status, _, message) = error_of(server.get(&path).await).await;
+        assert_eq!(status, 400, "{path}: {message}");
+        assert!(message.contains("EIP-55"), "{path}: {message}");
+    }
+    assert!(server.stub.requests().is_empty(), "no refused turn reached the model");
+}
+
+#[tokio::test]
+async fn a_checksummed_wallet_owns_its_chat_under_the_canonical_lower_case_address() {
+    let server = TestServer::start(Script::new().fallback(Reply::text("ok")), aomi_llm::Provider::Anthropic).await;
+    let response = server.post(&user_body_from("c1", "hi", CHECKSUMMED)).await;
+    assert_eq!(response.status(), 200);
+    read_stream(response).await;
+    let lower = CHECKSUMMED.to_lowercase();
+    let chat = server.backend.chat("c1").await.unwrap().unwrap();
+    assert_eq!(
+        chat.owner.map(|a| a.to_lowercase_hex()).as_deref(),
+        Some(lower.as_str()),
+        "stored in the canonical form"
+    );
+    for owner in [CHECKSUMMED, lower.as_str()] {
+        let list: Value = server.get(&format!("/api/chats?owner={owner}")).await.json().await.unwrap();
+        assert_eq!(list["chats"][0]["id"], "c1", "{owner}");
+        assert_eq!(list["chats"][0]["owner"], lower.as_str(), "answered in the canonical form");
+    }
 }

@@ -1,6 +1,6 @@
 //! A contract call decoded with its ABI, as `get_transaction` and the wallet request show it.
 
-use aomi_chain::abi::sol_to_json;
+use aomi_chain::abi::named_values;
 use aomi_chain::alloy::dyn_abi::DynSolValue;
 use aomi_chain::alloy::json_abi::{Function, Param};
 use serde::Serialize;
@@ -54,13 +54,5 @@ impl AbiParam {
 
 /// Arguments by parameter name, or by position where a parameter has none.
 fn named_args(values: &[DynSolValue], params: &[Param]) -> Map<String, Value> {
-    values
-        .iter()
-        .zip(params)
-        .enumerate()
-        .map(|(i, (value, param))| {
-            let name = if param.name.is_empty() { i.to_string() } else { param.name.clone() };
-            (name, sol_to_json(value, Some(param)))
-        })
-        .collect()
+    named_values(values, params).into_iter().collect()
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use aomi_chain::alloy::primitives::{Address, B256};
 use aomi_chain::{ChainError, ChainSessions, Connection};
-use aomi_core::{AddressError, ToolContext, ToolError, WalletContext};
+use aomi_core::{AddressError, ToolContext, ToolError};
 
 pub use account::{
     AccountArgs, AccountInfo, Balance, BlockArgs, BlockInfo, GasPrice, GetAccountInfo, GetBalance, GetBlock,
@@ -40,13 +40,7 @@ pub use tx::{
 };
 pub use wallet::{BuiltRequest, SendArgs, SendTransactionToWallet, TransactionRequest, WALLET_TOOL, WalletToolName};
 
-use crate::registry::{ToolRegistry, TurnHook};
-
-impl TurnHook for ChainSessions {
-    fn begin_turn(&self, chat_id: &str, wallet: Option<&WalletContext>) {
-        ChainSessions::begin_turn(self, chat_id, wallet);
-    }
-}
+use crate::registry::ToolRegistry;
 
 /// Every chain tool over `sessions`, with the hook that switches each chat to its wallet's chain at
 /// the start of a turn. `get_contract` needs the contract database: add

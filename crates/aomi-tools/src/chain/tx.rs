@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use aomi_chain::ChainSessions;
-use aomi_chain::abi::sol_to_json;
+use aomi_chain::abi::decode_event_args;
 use aomi_chain::alloy::consensus::Transaction as _;
-use aomi_chain::alloy::dyn_abi::{EventExt, JsonAbiExt};
+use aomi_chain::alloy::dyn_abi::JsonAbiExt;
 use aomi_chain::alloy::network::TransactionResponse as _;
 use aomi_chain::alloy::primitives::{Address, B256, hex};
 use aomi_chain::alloy::providers::Provider;
@@ -263,18 +263,7 @@ impl GetReceipt {
         let decoded = self.0.contracts().get(chain_id, address).and_then(|contract| {
             let topic = log.topics().first()?;
             let event = contract.abi.events().find(|e| !e.anonymous && &e.selector() == topic)?;
-            let decoded = event.decode_log(log.data()).ok()?;
-            let (mut indexed, mut body) = (decoded.indexed.iter(), decoded.body.iter());
-            let args: Map<String, Value> = event
-                .inputs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, input)| {
-                    let value = if input.indexed { indexed.next() } else { body.next() }?;
-                    let name = if input.name.is_empty() { i.to_string() } else { input.name.clone() };
-                    Some((name, sol_to_json(value, None)))
-                })
-                .collect();
+            let args = decode_event_args(event, log.data())?;
             Some(DecodedEvent { contract: contract.name, event: event.signature(), args })
         });
         ReceiptLog { address, topics: log.topics().to_vec(), data: hex::encode_prefixed(&log.data().data), decoded }

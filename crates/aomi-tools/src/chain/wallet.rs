@@ -20,7 +20,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::decoded::DecodedCall;
-use super::{connection, failed, parse_address, resolve_address, short};
+use super::{connection, failed, resolve_address, short};
 
 /// The name of the wallet tool: the call the client runs, and whose output the page returns.
 pub const WALLET_TOOL: &str = "send_transaction_to_wallet";
@@ -169,10 +169,7 @@ impl SendTransactionToWallet {
                 (Bytes::new(), None)
             }
         };
-        let from = match ctx.wallet.as_ref().and_then(|w| w.address.as_deref()) {
-            Some(address) => Some(parse_address(address).map_err(failed)?),
-            None => None,
-        };
+        let from = ctx.wallet.as_ref().and_then(|w| w.address).map(aomi_core::Address::into_alloy);
         let network = &conn.network;
         let description = args.description.trim().to_owned();
         let amount = if value.is_zero() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use aomi_chain::contracts::Artifact;
 use aomi_chain::{ChainSessions, ContractDb, Devnet, Etherscan, EtherscanConfig, NetworkRegistry};
 use aomi_core::{ToolContext, ToolError, ToolOutput, UiChunk, WalletContext};
+use aomi_server::contract_cache::StoreContractCache;
 use aomi_store::StoreConfig;
 use aomi_store::testing::TempDir;
 use aomi_testkit::{ExplorerReply, StubEtherscan};
@@ -42,7 +43,7 @@ impl Setup {
             retry_delay: Duration::from_millis(10),
         })
         .unwrap();
-        let db = Arc::new(ContractDb::new(store, explorer));
+        let db = Arc::new(ContractDb::new(StoreContractCache::shared(store), explorer));
         Setup { devnet, stub, tools: contract_tools(sessions, db), _dir: dir }
     }
 

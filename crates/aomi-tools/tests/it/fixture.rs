@@ -32,7 +32,7 @@ impl Chain {
     }
 
     pub async fn call_in(&self, chat: &str, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
-        let wallet = WalletContext { address: Some(self.devnet.accounts()[0].to_string()), chain_id: 31337 };
+        let wallet = WalletContext { address: Some(self.devnet.accounts()[0].into()), chain_id: 31337 };
         let ctx = ToolContext::new(chat, "call-1", Some(wallet), None);
         self.tools.get(tool).unwrap_or_else(|| panic!("no tool {tool}")).call(args, ctx).await
     }

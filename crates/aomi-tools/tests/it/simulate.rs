@@ -51,7 +51,7 @@ impl TransactionRecorder for Recorded {
 /// answer continued it), collecting the `data-*` parts the tool streams.
 fn context_in(id: &str, wallet: Address, user: Option<&str>, parts: &Arc<Mutex<Vec<(String, Value)>>>) -> ToolContext {
     let parts = Arc::clone(parts);
-    let wallet = WalletContext { address: Some(wallet.to_string()), chain_id: 31337 };
+    let wallet = WalletContext { address: Some(wallet.into()), chain_id: 31337 };
     let origin = user.map_or(TurnOrigin::Continuation, |id| TurnOrigin::UserMessage { id: id.into() });
     ToolContext::new("chat", id, Some(wallet), None)
         .with_origin(origin)

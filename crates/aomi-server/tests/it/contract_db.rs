@@ -1,5 +1,6 @@
-//! The contract database over a real store (a SQLite file, and PostgreSQL when reachable), a real
-//! anvil and the stub Etherscan: cache first, explorer second, proxies, "not verified", artifacts.
+//! The contract database over a real store through the server's adapter (a SQLite file, and
+//! PostgreSQL when reachable), a real anvil and the stub Etherscan: cache first, explorer second,
+//! proxies, "not verified", artifacts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,10 +8,12 @@ use std::time::Duration;
 use aomi_chain::alloy::primitives::Address;
 use aomi_chain::contracts::Artifact;
 use aomi_chain::{
-    ChainSessions, ContractDb, ContractError, Devnet, Etherscan, EtherscanConfig, ExplorerError, NetworkRegistry,
+    ChainSessions, ContractCache, ContractDb, ContractError, Devnet, Etherscan, EtherscanConfig, ExplorerError,
+    NetworkRegistry,
 };
+use aomi_server::contract_cache::StoreContractCache;
+use aomi_store::StoreConfig;
 use aomi_store::testing::{TempDir, TestPostgres};
-use aomi_store::{ContractStore, StoreConfig};
 use aomi_testkit::{ExplorerReply, StubEtherscan};
 use serde_json::{Value, json};
 
@@ -19,7 +22,7 @@ struct Setup {
     devnet: Devnet,
     sessions: ChainSessions,
     stub: StubEtherscan,
-    store: Arc<dyn ContractStore>,
+    store: Arc<dyn ContractCache>,
     _dir: Option<TempDir>,
     _pg: Option<TestPostgres>,
 }
@@ -31,15 +34,15 @@ enum Db {
 
 impl Setup {
     async fn start(db: Db) -> Option<Setup> {
-        let (store, dir, pg): (Arc<dyn ContractStore>, _, _) = match db {
+        let (store, dir, pg) = match db {
             Db::Sqlite => {
                 let dir = TempDir::new();
                 let store = aomi_store::connect_with(&StoreConfig::in_data_dir(dir.path())).await.unwrap();
-                (store, Some(dir), None)
+                (StoreContractCache::shared(store), Some(dir), None)
             }
             Db::Postgres => {
                 let pg = TestPostgres::create().await?;
-                (aomi_store::connect(pg.url()).await.unwrap(), None, Some(pg))
+                (StoreContractCache::shared(aomi_store::connect(pg.url()).await.unwrap()), None, Some(pg))
             }
         };
         let devnet = Devnet::start().await.expect("anvil starts (npm install --prefix tools)");
@@ -100,7 +103,7 @@ async fn miss_then_hit(db: Db) {
     assert_eq!(setup.stub.requests().len(), 1);
 
     // Stored, and registered for decoding.
-    let stored = setup.store.contract(31337, usdc.into()).await.unwrap().unwrap();
+    let stored = setup.store.contract(31337, usdc).await.unwrap().unwrap();
     assert_eq!((stored.name.as_deref(), stored.verified_by.as_deref()), (Some("FiatTokenV2_2"), Some("etherscan")));
     assert_eq!(stored.abi, token_abi());
     let known = setup.sessions.contracts().get(31337, usdc).unwrap();
@@ -135,7 +138,7 @@ async fn the_cache_survives_a_restart_of_the_sqlite_file() {
     let Setup { devnet, sessions, stub, store, _dir, .. } = setup;
     drop(store);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let reopened: Arc<dyn ContractStore> = aomi_store::connect_with(&StoreConfig::in_data_dir(&dir)).await.unwrap();
+    let reopened = StoreContractCache::shared(aomi_store::connect_with(&StoreConfig::in_data_dir(&dir)).await.unwrap());
     let db = ContractDb::new(reopened, explorer(&stub));
     let connection = sessions.connection("chat", None).unwrap();
     let fresh_sessions = ChainSessions::new(sessions.registry().clone(), "devnet").unwrap();
@@ -171,7 +174,7 @@ async fn a_proxy_carries_its_implementations_abi() {
 
     let known = setup.sessions.contracts().get(31337, proxy).unwrap();
     assert!(known.abi.function("transfer").is_some(), "calls to the proxy decode with the implementation's ABI");
-    let stored = setup.store.contract(31337, implementation.into()).await.unwrap().unwrap();
+    let stored = setup.store.contract(31337, implementation).await.unwrap().unwrap();
     assert_eq!(stored.name.as_deref(), Some("FiatTokenV2_2"));
     assert_eq!(stored.implementation, None);
 
@@ -188,7 +191,7 @@ async fn not_verified_is_remembered_for_a_while() {
     let db = setup.db();
     let error = setup.get(&db, usdc).await.unwrap_err();
     assert!(matches!(error, ContractError::Explorer(ExplorerError::NotVerified { .. })), "{error:?}");
-    let stored = setup.store.contract(31337, usdc.into()).await.unwrap().unwrap();
+    let stored = setup.store.contract(31337, usdc).await.unwrap().unwrap();
     assert_eq!((stored.verified_by, stored.abi), (None, json!([])));
 
     let error = setup.get(&db, usdc).await.unwrap_err();
@@ -216,7 +219,7 @@ async fn explorer_failures_are_not_cached() {
     setup.stub.then(ExplorerReply::HttpError(502));
     let error = setup.get(&db, usdc).await.unwrap_err();
     assert!(matches!(error, ContractError::Explorer(ExplorerError::Http(502))), "{error:?}");
-    assert!(setup.store.contract(31337, usdc.into()).await.unwrap().is_none());
+    assert!(setup.store.contract(31337, usdc).await.unwrap().is_none());
 
     // Rate limited, then answered: the retry succeeds and the answer is stored.
     setup.stub.then(ExplorerReply::RateLimited);
