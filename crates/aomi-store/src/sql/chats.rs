@@ -136,14 +136,7 @@ fn search_hit<D: Dialect>(row: &DbRow<D>) -> Result<SearchHit, StoreError> {
 impl<D: Dialect> SqlStore<D> {
     /// A statement on one chat that fails with [`StoreError::ChatNotFound`] when it changes nothing.
     async fn update_chat(&self, id: &str, statement: Sql<D::Db>) -> Result<(), StoreError> {
-        let id = id.to_owned();
-        self.write(move |db| async move {
-            if statement.execute(&mut *db.writer().await?).await? == 0 {
-                return Err(StoreError::ChatNotFound(id));
-            }
-            Ok(())
-        })
-        .await
+        self.update_one(statement, StoreError::ChatNotFound(id.to_owned())).await
     }
 }
 

@@ -154,6 +154,17 @@ impl<D: Dialect> SqlStore<D> {
         }
     }
 
+    /// Runs a statement that changes one row; fails with `missing` when it changes none.
+    async fn update_one(&self, statement: Sql<D::Db>, missing: StoreError) -> Result<(), StoreError> {
+        self.write(move |db| async move {
+            match statement.execute(&mut *db.writer().await?).await? {
+                0 => Err(missing),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
     /// [`SqlStore::write`] for a write that claims turn `turn_id`. The write runs to its end even
     /// if the caller stops waiting (a dropped request); a claim that nobody received is then
     /// released (the turn ended as interrupted), as the server releases a claim it does not use,

@@ -33,14 +33,7 @@ impl<D: Dialect> SqlStore<D> {
     /// A statement on one transaction request that fails with [`StoreError::TransactionNotFound`]
     /// when it changes nothing.
     async fn update_transaction(&self, id: &str, statement: Sql<D::Db>) -> Result<(), StoreError> {
-        let id = id.to_owned();
-        self.write(move |db| async move {
-            if statement.execute(&mut *db.writer().await?).await? == 0 {
-                return Err(StoreError::TransactionNotFound(id));
-            }
-            Ok(())
-        })
-        .await
+        self.update_one(statement, StoreError::TransactionNotFound(id.to_owned())).await
     }
 }
 
