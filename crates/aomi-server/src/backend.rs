@@ -503,6 +503,15 @@ impl ChatBackend for Backend {
         Box::pin(async move { Ok(self.store.messages(chat_id).await?) })
     }
 
+    fn message_count<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<usize, BackendError>> {
+        // Counted by the database: the per-chat message limit is checked on every POST, and a
+        // long chat's whole history is not loaded for it.
+        Box::pin(async move {
+            let count = self.store.message_count(chat_id).await?;
+            Ok(usize::try_from(count).unwrap_or(usize::MAX))
+        })
+    }
+
     fn list_chats(&self, query: ChatListQuery) -> BoxFuture<'_, Result<ChatListPage, BackendError>> {
         Box::pin(async move {
             let after = query.cursor.as_deref().map(str::parse::<ChatCursor>).transpose()?;
