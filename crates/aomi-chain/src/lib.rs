@@ -40,6 +40,7 @@ pub use error::ChainError;
 pub use explorer::{Etherscan, EtherscanConfig, ExplorerError};
 pub use network::{Network, NetworkRegistry};
 pub use session::{Capacity, ChainSessions, Connection, KnownContracts, SwitchableProvider};
+pub use simulation::report::short as short_address;
 
 /// Re-exported so that callers use the same alloy as this crate.
 pub use alloy;

@@ -267,8 +267,9 @@ impl SimulationReport {
     }
 }
 
-/// `0x1234…abcd`.
-pub(crate) fn short(address: &Address) -> String {
+/// An address shortened for a sentence people read: `0x1234…abcd` (checksum case). Tool summaries
+/// and simulation warnings use this one form.
+pub fn short(address: &Address) -> String {
     let text = address.to_checksum(None);
     format!("{}…{}", &text[..6], &text[text.len() - 4..])
 }

@@ -118,10 +118,7 @@ pub(crate) async fn resolve_address(connection: &Connection, input: &str) -> Res
 }
 
 /// A short form of an address for summaries: `0x1234…abcd`.
-pub(crate) fn short(address: &Address) -> String {
-    let text = address.to_checksum(None);
-    format!("{}…{}", &text[..6], &text[text.len() - 4..])
-}
+pub(crate) use aomi_chain::short_address as short;
 
 /// What the model reads about the `network` argument every read tool takes.
 pub(crate) const NETWORK_ARGUMENT: &str = "Network name (ethereum, base, devnet, …) or chain id, for this call only; default: the chat's network (the wallet's).";
