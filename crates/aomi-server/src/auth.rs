@@ -436,7 +436,7 @@ impl Auth {
 
     /// The wallet a session token proves: valid, unexpired, and of the wallet's current session
     /// generation (not signed out everywhere since).
-    pub async fn session(&self, token: &str, store: &dyn AuthStore) -> Result<Option<String>, StoreError> {
+    pub async fn session(&self, token: &str, store: &dyn AuthStore) -> Result<Option<aomi_core::Address>, StoreError> {
         let Some(claims) = self.open::<SessionClaims>(TokenKind::Session, token) else { return Ok(None) };
         if claims.e <= unix_now() {
             return Ok(None);
@@ -444,13 +444,17 @@ impl Auth {
         // A sealed token names the address this server wrote into it.
         let Ok(wallet) = aomi_core::Address::parse(&claims.a) else { return Ok(None) };
         let current = store.session_generation(wallet).await?;
-        Ok((claims.g == current).then_some(claims.a))
+        Ok((claims.g == current).then_some(wallet))
     }
 
     /// The wallet a request speaks for: its session's, else (optional mode only) the one it
     /// names. In required mode a request without a session is refused, named wallet or not; a
     /// request that names another wallet than its session's is refused in both.
-    pub fn speaker(&self, session: Option<String>, named: Option<String>) -> Result<Option<String>, ApiError> {
+    pub fn speaker(
+        &self,
+        session: Option<aomi_core::Address>,
+        named: Option<aomi_core::Address>,
+    ) -> Result<Option<aomi_core::Address>, ApiError> {
         match (session, named) {
             (Some(session), Some(named)) if session != named => Err(ApiError {
                 status: StatusCode::FORBIDDEN,
@@ -559,7 +563,7 @@ pub(crate) async fn same_origin(State(state): State<AppState>, request: Request,
 /// The wallet a request's session cookie proves, if any (an invalid, expired or revoked cookie
 /// is no session).
 #[derive(Debug, Clone, Default)]
-pub struct Session(pub Option<String>);
+pub struct Session(pub Option<aomi_core::Address>);
 
 impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;

@@ -7,6 +7,14 @@ use super::*;
 
 const ALICE: &str = "0xa11ce00000000000000000000000000000000001";
 const BOB: &str = "0xb0b0000000000000000000000000000000000002";
+
+fn alice() -> aomi_core::Address {
+    ALICE.parse().unwrap()
+}
+
+fn bob() -> aomi_core::Address {
+    BOB.parse().unwrap()
+}
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 fn auth(secret: &str) -> Auth {
@@ -50,9 +58,9 @@ async fn tokens_are_bound_to_their_key_their_kind_and_their_content() {
     let store = SqliteStore::memory().await.unwrap();
     let auth = auth(SECRET);
     let token = auth.seal(TokenKind::Session, &SessionClaims { a: ALICE.into(), g: 0, e: unix_now() + 60 });
-    assert_eq!(auth.session(&token, &store).await.unwrap().as_deref(), Some(ALICE));
+    assert_eq!(auth.session(&token, &store).await.unwrap(), Some(alice()));
     // Another instance with the same secret accepts it; another secret does not.
-    assert_eq!(self::auth(SECRET).session(&token, &store).await.unwrap().as_deref(), Some(ALICE));
+    assert_eq!(self::auth(SECRET).session(&token, &store).await.unwrap(), Some(alice()));
     let other = self::auth("another secret of thirty-two bytes!");
     assert_eq!(other.session(&token, &store).await.unwrap(), None);
     // Altered claims (Bob's address under Alice's tag) are refused.
@@ -81,7 +89,7 @@ async fn signing_out_everywhere_ends_older_sessions() {
     assert_eq!(store.revoke_sessions(aomi_core::Address::parse(ALICE).unwrap()).await.unwrap(), 1);
     assert_eq!(auth.session(&old, &store).await.unwrap(), None);
     let new = auth.seal(TokenKind::Session, &SessionClaims { a: ALICE.into(), g: 1, e: unix_now() + 60 });
-    assert_eq!(auth.session(&new, &store).await.unwrap().as_deref(), Some(ALICE));
+    assert_eq!(auth.session(&new, &store).await.unwrap(), Some(alice()));
 }
 
 #[tokio::test]
@@ -113,15 +121,15 @@ async fn a_challenge_is_checked_before_the_signature() {
 fn the_speaker_is_the_session_and_required_mode_needs_one() {
     let optional = Auth::random_key(AuthMode::Optional, None);
     let required = Auth::random_key(AuthMode::Required, None);
-    assert_eq!(optional.speaker(None, Some(ALICE.into())).unwrap().as_deref(), Some(ALICE));
+    assert_eq!(optional.speaker(None, Some(alice())).unwrap(), Some(alice()));
     assert_eq!(optional.speaker(None, None).unwrap(), None);
-    assert_eq!(required.speaker(None, Some(ALICE.into())).unwrap_err().status, StatusCode::UNAUTHORIZED);
+    assert_eq!(required.speaker(None, Some(alice())).unwrap_err().status, StatusCode::UNAUTHORIZED);
     assert_eq!(required.speaker(None, None).unwrap_err().code, "sign_in_required", "no anonymous requests");
-    assert_eq!(required.speaker(Some(ALICE.into()), None).unwrap().as_deref(), Some(ALICE));
-    assert_eq!(required.speaker(Some(ALICE.into()), Some(ALICE.into())).unwrap().as_deref(), Some(ALICE));
-    assert_eq!(optional.speaker(Some(ALICE.into()), Some(BOB.into())).unwrap_err().status, StatusCode::FORBIDDEN);
+    assert_eq!(required.speaker(Some(alice()), None).unwrap(), Some(alice()));
+    assert_eq!(required.speaker(Some(alice()), Some(alice())).unwrap(), Some(alice()));
+    assert_eq!(optional.speaker(Some(alice()), Some(bob())).unwrap_err().status, StatusCode::FORBIDDEN);
     assert!(required.require_session(&Session(None)).is_err());
-    assert!(required.require_session(&Session(Some(ALICE.into()))).is_ok());
+    assert!(required.require_session(&Session(Some(alice()))).is_ok());
     assert!(optional.require_session(&Session(None)).is_ok());
 }
 

@@ -118,7 +118,10 @@ pub(crate) async fn post_verify(
 #[utoipa::path(get, path = "/api/auth/session", tag = "auth",
     responses((status = 200, description = "Who this client is signed in as", body = SessionInfo)))]
 pub(crate) async fn get_session(State(state): State<AppState>, session: Session) -> Json<SessionInfo> {
-    Json(SessionInfo { address: session.0, required: state.auth.mode() == AuthMode::Required })
+    Json(SessionInfo {
+        address: session.0.map(|wallet| wallet.to_lowercase_hex()),
+        required: state.auth.mode() == AuthMode::Required,
+    })
 }
 
 /// DELETE /api/auth/session: signs out on this device (the cookie is cleared).
@@ -141,16 +144,15 @@ pub(crate) async fn delete_session(State(state): State<AppState>) -> Response {
         (status = 500, description = "The store failed", body = ErrorBody),
     ))]
 pub(crate) async fn delete_all_sessions(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
-    let Some(address) = session.0 else {
+    let Some(wallet) = session.0 else {
         return Err(ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "sign_in_required",
             message: "no session to sign out of".into(),
         });
     };
-    let wallet = aomi_core::Address::parse(&address).map_err(|e| ApiError::bad_request(e.to_string()))?;
     state.auth_store.revoke_sessions(wallet).await.map_err(store_error)?;
-    tracing::info!(%address, "signed out everywhere");
+    tracing::info!(address = %wallet.to_lowercase_hex(), "signed out everywhere");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie(&state, "", 0))]).into_response())
 }
 

@@ -96,10 +96,8 @@ pub(crate) async fn post_chat(
     let mut request = turn_request(body, limits)?;
     // The turn speaks for the signed-in wallet; a named one only where sign-in is optional (where
     // it is required, a request without a session runs no turn: the model is the operator's).
-    let named = request.wallet.as_ref().and_then(|w| w.address).map(|a| a.to_lowercase_hex());
-    let owner = state.auth.speaker(session.0, named)?;
-    // A session's wallet was checked when it signed in, a named one above.
-    request.owner = owner.as_deref().map(|owner| request_address("owner", "a wallet address", owner)).transpose()?;
+    let named = request.wallet.as_ref().and_then(|w| w.address);
+    request.owner = state.auth.speaker(session.0, named)?;
     if let Some(wallet) = &mut request.wallet {
         wallet.address = request.owner;
     }

@@ -51,13 +51,12 @@ pub(crate) fn requester(
 
 /// The wallet a request speaks for (auth decides between the session and `?owner=`).
 fn speaker(state: &AppState, session: Session, owner: Option<String>) -> Result<Option<Address>, ApiError> {
-    let speaker = state.auth.speaker(session.0, owner_of(owner)?)?;
-    speaker.map(|wallet| request_address("owner", "a wallet address", &wallet)).transpose()
+    state.auth.speaker(session.0, owner_of(owner)?)
 }
 
-/// `?owner=`, checked, in its canonical (lower-case) form.
-fn owner_of(owner: Option<String>) -> Result<Option<String>, ApiError> {
-    owner.map(|owner| request_address("owner", "a wallet address", &owner).map(|a| a.to_lowercase_hex())).transpose()
+/// `?owner=`, checked.
+fn owner_of(owner: Option<String>) -> Result<Option<Address>, ApiError> {
+    owner.map(|owner| request_address("owner", "a wallet address", &owner)).transpose()
 }
 
 fn required(state: &AppState, session: Session, owner: Option<String>) -> Result<Address, ApiError> {
