@@ -30,6 +30,21 @@ pub mod transactions;
 pub mod turn_log;
 mod web;
 
+/// Helpers shared by the crate's unit tests.
+#[cfg(test)]
+mod test_support {
+    use axum::http::HeaderMap;
+
+    /// A header map from name/value pairs (a name may repeat).
+    pub(crate) fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, value.parse().unwrap());
+        }
+        map
+    }
+}
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -25,13 +25,7 @@ fn no_chain(_: u64) -> Result<Arc<Connection>, ChainError> {
     Err(ChainError::Config("no chain in this test".into()))
 }
 
-fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in pairs {
-        map.append(*name, value.parse().unwrap());
-    }
-    map
-}
+use crate::test_support::headers;
 
 #[test]
 fn the_message_follows_eip_4361() {
