@@ -7,10 +7,20 @@ pub use aomi_core::TurnHook;
 use aomi_core::{Tool, ToolSpec};
 
 /// Tools by name, and the hooks their turns need.
+///
+/// A tool's spec is read once, when it is registered, and kept: a typed tool generates its schema
+/// (schemars) each time it is asked, and the model is sent every spec on every turn.
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
-    tools: BTreeMap<String, Arc<dyn Tool>>,
+    tools: BTreeMap<String, Registered>,
     hooks: Vec<Arc<dyn TurnHook>>,
+}
+
+/// A registered tool and its spec.
+#[derive(Clone)]
+struct Registered {
+    tool: Arc<dyn Tool>,
+    spec: ToolSpec,
 }
 
 impl ToolRegistry {
@@ -27,7 +37,8 @@ impl ToolRegistry {
 
     /// Adds a shared tool.
     pub fn insert(&mut self, tool: Arc<dyn Tool>) {
-        self.tools.insert(tool.spec().name, tool);
+        let spec = tool.spec();
+        self.tools.insert(spec.name.clone(), Registered { tool, spec });
     }
 
     /// Adds a turn hook.
@@ -52,12 +63,12 @@ impl ToolRegistry {
 
     /// The tool of that name.
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
-        self.tools.get(name)
+        self.tools.get(name).map(|registered| &registered.tool)
     }
 
     /// The specs of every tool, sorted by name, for the model.
     pub fn specs(&self) -> Vec<ToolSpec> {
-        self.tools.values().map(|tool| tool.spec()).collect()
+        self.tools.values().map(|registered| registered.spec.clone()).collect()
     }
 
     /// The names of every tool, sorted.
