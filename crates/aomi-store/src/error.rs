@@ -9,6 +9,9 @@ pub enum StoreError {
     /// No chat of that id.
     #[error("no chat with id {0}")]
     ChatNotFound(String),
+    /// No branch of that id in this chat.
+    #[error("no branch with id {0} in this chat")]
+    BranchNotFound(String),
     /// No transaction request of that id.
     #[error("no transaction request with id {0}")]
     TransactionNotFound(String),
