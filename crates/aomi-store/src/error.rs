@@ -80,6 +80,7 @@ impl From<StoreError> for aomi_core::BackendError {
         use aomi_core::BackendError;
         match error {
             StoreError::ChatNotFound(id) => BackendError::ChatNotFound(id),
+            StoreError::BranchNotFound(id) => BackendError::BranchNotFound(id),
             StoreError::TurnRunning(id) => BackendError::TurnRunning(id),
             StoreError::InvalidInput(message) => BackendError::BadRequest(message),
             duplicate @ StoreError::DuplicateMessage(_) => BackendError::BadRequest(duplicate.to_string()),

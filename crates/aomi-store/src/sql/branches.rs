@@ -166,10 +166,10 @@ impl<D: Dialect> BranchStore for SqlStore<D> {
                 return Err(StoreError::ChatNotFound(chat_id));
             }
             let running = db.live(&db.sql.running_turn_locked).bind(chat_id.as_str()).fetch_optional(&mut *tx).await?;
-            if let Some(row) = running {
-                if !row.col::<bool>("stale")? {
-                    return Err(StoreError::TurnRunning(chat_id));
-                }
+            if let Some(row) = running
+                && !row.col::<bool>("stale")?
+            {
+                return Err(StoreError::TurnRunning(chat_id));
             }
             let branch = Sql::<D::Db>::new(
                 "SELECT b.parent_id,
