@@ -24,7 +24,8 @@ lint:
 test-rust: tools-deps
 	cargo test --workspace
 
-## The Rust side's node tools: anvil (devnet, tests), cast (benchmark), solcjs (contracts), at the
+## The Rust side's node tools: anvil (devnet, tests), cast (benchmark, sign-in in tests), solcjs
+## (contracts), the official MCP SDK (the MCP tests' client and external server), at the
 ## lock file's versions. `npm install --no-save` rather than `npm ci`: the lock file holds only the
 ## platform packages of anvil and cast that the registry serves here, and `npm ci` refuses a lock
 ## file without the other platforms' optional packages.
@@ -49,6 +50,7 @@ web/dist/index.html: web/node_modules/.package-lock.json web/index.html web/vite
 
 test-node: build web-deps tools-deps
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test tools/test/
 
 ## The web page: types, lint, unit tests (vitest), end-to-end tests in Chromium against `aomi serve`.
 test-web: build web tools-deps
