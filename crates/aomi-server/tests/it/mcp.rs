@@ -322,3 +322,41 @@ async fn an_external_mcp_tool_that_hangs_times_out_visibly() {
     assert_eq!(text_of(&parts), "The lookup timed out.");
     assert_eq!(finish_reason(&parts), Some(aomi_core::FinishReason::Stop));
 }
+
+#[tokio::test]
+async fn an_external_mcp_server_over_http_with_a_bearer_token_gives_its_tools() {
+    use std::io::{BufRead, BufReader};
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/mcp/test-server.mjs");
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = std::process::Command::new("node")
+        .args([script, "--http"])
+        .env("AOMI_TEST_MCP_NONCE", &nonce)
+        .env("AOMI_TEST_MCP_TOKEN", &token)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _child = Killed(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let config = |bearer_token: Option<String>| {
+        McpServerConfig::new("web", McpTransport::Url { url: url.clone(), bearer_token })
+    };
+    // Without its token the server refuses, and the error says which server.
+    let refused = aomi_tools::mcp::connect(&config(None)).await.unwrap_err();
+    assert!(refused.to_string().contains("MCP server \"web\""), "{refused}");
+    let tools = aomi_tools::mcp::connect(&config(Some(token))).await.unwrap();
+    assert_eq!(tools.names(), ["web_fail", "web_hang", "web_lookup"]);
+    let ctx = aomi_core::ToolContext::new("chat", "call", None, None);
+    let output = tools.get("web_lookup").unwrap().call(json!({ "word": "abc" }), ctx).await.unwrap();
+    assert_eq!(output.data, format!("abc reversed is cba (nonce {nonce})").as_str());
+}
