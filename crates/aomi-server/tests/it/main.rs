@@ -13,6 +13,7 @@ mod fuzz;
 mod history;
 mod lifecycle;
 mod limits;
+mod mcp;
 mod metrics;
 mod openapi;
 mod resume;
