@@ -2,6 +2,7 @@
 //! and `aomi bench` (whose full run is `make test-bench`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod config;
 mod persistence;
 
 use std::io::{BufRead, BufReader};
