@@ -38,6 +38,10 @@ fi
 [ -n "\$next" ] || { echo "no image to deploy" >&2; exit 1; }
 echo "deploying \$next (was \$current)"
 printf '%s\n' "\$current" > .previous-image
+# A dump before every change: an older image refuses a schema with migrations it does not know,
+# so rolling back across a migration means restoring this (docs/ops.md, "Upgrades").
+mkdir -p backups
+docker compose -f compose.prod.yml exec -T postgres pg_dump -U aomi -Fc aomi > "backups/before-\$(date -u +%Y%m%dT%H%M%SZ).dump"
 sed -i "s|^AOMI_IMAGE=.*|AOMI_IMAGE=\$next|" .env
 docker compose -f compose.prod.yml pull aomi-1 aomi-2
 for service in aomi-1 aomi-2; do
