@@ -117,10 +117,11 @@ async fn the_sample_dashboard_names_only_exported_metrics() {
     names.dedup();
     assert!(names.len() >= 5, "the dashboard's metrics: {names:?}");
     for name in names {
-        let family = ["_total", "_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|suffix| name.strip_suffix(suffix))
-            .unwrap_or(name);
-        assert!(text.contains(&format!("# TYPE {family} ")), "the dashboard asks for {name}, which /metrics lacks:\n{text}");
+        let family =
+            ["_total", "_bucket", "_sum", "_count"].iter().find_map(|suffix| name.strip_suffix(suffix)).unwrap_or(name);
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "the dashboard asks for {name}, which /metrics lacks:\n{text}"
+        );
     }
 }
