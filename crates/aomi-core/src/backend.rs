@@ -197,6 +197,10 @@ pub enum BackendError {
     /// Storage failed.
     #[error("storage error: {0}")]
     Storage(String),
+    /// This instance is shutting down (draining): it starts no new turn and is not ready; another
+    /// instance, or this one once restarted, takes the request.
+    #[error("this aomi instance is shutting down; retry in a moment (another instance or the restarted one answers)")]
+    ShuttingDown,
 }
 
 /// The server side of chat: starts turns, streams them, keeps history. The same for every app and
@@ -280,6 +284,6 @@ pub trait ChatBackend: Send + Sync {
     /// The owner's messages holding every word, best match first.
     fn search(&self, request: SearchRequest) -> BoxFuture<'_, Result<Vec<SearchMatch>, BackendError>>;
 
-    /// Whether the backend can serve (its storage answers).
+    /// Whether the backend can serve: its storage answers, and it is not shutting down.
     fn ready(&self) -> BoxFuture<'_, Result<(), BackendError>>;
 }

@@ -294,7 +294,7 @@ pub struct NetworkList {
 /// The answer of `GET /healthz` and of a ready `GET /readyz`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` (healthz), `ready` or `unavailable` (readyz).
+    /// `ok` (healthz), `ready`, `unavailable` or `draining` (readyz).
     pub status: String,
     /// Why the server is not ready (readyz only).
     #[serde(skip_serializing_if = "Option::is_none")]

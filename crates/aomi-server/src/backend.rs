@@ -33,15 +33,27 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long the parts of an ended turn stay for late followers.
 const KEEP_PARTS: Duration = Duration::from_secs(600);
 
-/// How long a shutdown waits for running turns to store what they have (and a stop request for
-/// the turn it stops).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a stop request waits for the turn it stops to store what it has.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a shutdown waits for running turns to store what they have, unless configured
+/// otherwise ([`BackendOptions::shutdown_grace`]).
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Options of a [`Backend`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BackendOptions {
     /// How chat titles are made.
     pub titler: Titler,
+    /// How long [`Backend::shutdown`] waits for the running turns (and every other task) to end
+    /// before it gives up on them (`shutdown_grace_secs`, `AOMI_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for BackendOptions {
+    fn default() -> Self {
+        BackendOptions { titler: Titler::default(), shutdown_grace: DEFAULT_SHUTDOWN_GRACE }
+    }
 }
 
 /// The chat backend: apps, a store, and the turns running on this instance.
@@ -50,6 +62,7 @@ pub struct Backend {
     store: Arc<dyn Store>,
     running: RunningTurns,
     titler: Titler,
+    shutdown_grace: Duration,
     stopping: CancellationToken,
     /// Every task the backend spawns (turns, their persisters, titles, claims released, upkeep),
     /// so that a shutdown waits for them.
@@ -136,6 +149,7 @@ impl Backend {
             store,
             running: Arc::default(),
             titler: options.titler,
+            shutdown_grace: options.shutdown_grace,
             stopping: CancellationToken::new(),
             tasks: TaskTracker::new(),
             metrics: Arc::new(metrics),
@@ -177,17 +191,25 @@ impl Backend {
 
     /// Stops the running turns: each ends its stream with an `error` part saying that aomi is
     /// restarting, and stores what it has, marked incomplete, its turn ended as interrupted.
-    /// Waits for every task the backend spawned to end (a few seconds at most), so that the
-    /// process may exit once this returns.
+    /// From the first moment the backend is draining: it refuses new turns
+    /// ([`BackendError::ShuttingDown`]) and is not ready, so that a load balancer sends the next
+    /// requests elsewhere. Waits for every task the backend spawned to end (the shutdown grace at
+    /// most), so that the process may exit once this returns.
     pub async fn shutdown(&self) {
+        tracing::info!(running = self.running().len(), grace = ?self.shutdown_grace, "draining: new turns are refused");
         self.stopping.cancel();
         self.tasks.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(self.shutdown_grace, self.tasks.wait()).await.is_err() {
             tracing::warn!(
                 tasks = self.tasks.len(),
                 "some tasks had not ended when the shutdown's grace period ran out"
             );
         }
+    }
+
+    /// True once [`Backend::shutdown`] has begun.
+    pub fn is_draining(&self) -> bool {
+        self.stopping.is_cancelled()
     }
 
     /// The tracker of every task the backend spawns; a caller that spawns a task tied to a turn
@@ -237,7 +259,7 @@ impl Backend {
         turn.cancel.cancel();
         // The log closes once the turn has stored its answer and freed the chat.
         let mut reader = turn.log.reader(turn.log.len());
-        let ended = tokio::time::timeout(SHUTDOWN_GRACE, async { while reader.next().await.is_some() {} }).await;
+        let ended = tokio::time::timeout(STOP_GRACE, async { while reader.next().await.is_some() {} }).await;
         Ok(match turn.log.last() {
             _ if ended.is_err() => StopOutcome::Stopping,
             // Only a turn stopped by its user ends with `abort`; another end means it finished first.
@@ -268,6 +290,9 @@ impl Backend {
 
     /// Starts a turn and returns its log; see [`ChatBackend::submit`].
     pub async fn start_turn(&self, request: TurnRequest) -> Result<Arc<TurnLog>, BackendError> {
+        if self.is_draining() {
+            return Err(BackendError::ShuttingDown);
+        }
         let app = self.apps.get(&request.app).ok_or_else(|| BackendError::UnknownApp {
             name: request.app.clone(),
             known: self.apps.names().join(", "),
@@ -586,7 +611,12 @@ impl ChatBackend for Backend {
     }
 
     fn ready(&self) -> BoxFuture<'_, Result<(), BackendError>> {
-        Box::pin(async move { Ok(self.store.ping().await?) })
+        Box::pin(async move {
+            if self.is_draining() {
+                return Err(BackendError::ShuttingDown);
+            }
+            Ok(self.store.ping().await?)
+        })
     }
 }
 

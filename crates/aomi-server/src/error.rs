@@ -40,8 +40,10 @@ impl From<BackendError> for ApiError {
             BackendError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             BackendError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             BackendError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+            BackendError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
         };
-        if status.is_server_error() {
+        // A draining instance refusing work is expected, not a failure to log as one.
+        if status.is_server_error() && !matches!(error, BackendError::ShuttingDown) {
             tracing::error!(%error, "request failed");
         }
         ApiError { status, code, message: error.to_string() }

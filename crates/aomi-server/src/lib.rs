@@ -59,7 +59,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use aomi_core::StopOutcome;
-pub use backend::{Backend, BackendOptions};
+pub use backend::{Backend, BackendOptions, DEFAULT_SHUTDOWN_GRACE};
 pub use error::ApiError;
 pub use routes::openapi;
 pub use title::Titler;
@@ -198,10 +198,19 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        }))
+        // Every log line of a request (and the access line below) carries its request id: the
+        // client's or proxy's `x-request-id`, else a new UUID, answered in the same header.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                })
+                .on_response(|response: &axum::http::Response<_>, latency: std::time::Duration, _: &tracing::Span| {
+                    let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+                    tracing::info!(status = response.status().as_u16(), latency_ms = millis, "answered");
+                }),
+        )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         // Outermost, so that every answer has them, errors of the layers above included.
         .layer(axum::middleware::from_fn_with_state(Arc::new(config.headers.clone()), headers::add))

@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// The keys of `aomi.toml`.
-#[derive(Debug, Default, Deserialize)]
+/// The keys of `aomi.toml` (documented in `aomi.example.toml`). `Serialize` lists them for
+/// `aomi config check`, which names an unknown key's closest known one.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// Address to listen on (`AOMI_BIND`).
@@ -39,6 +40,9 @@ pub struct FileConfig {
     pub db_acquire_timeout_secs: Option<u64>,
     /// Seconds a turn on another instance stays alive without a heartbeat (PostgreSQL).
     pub turn_lease_secs: Option<u64>,
+    /// Seconds a shutdown (SIGTERM) waits for running turns to store their end
+    /// (`AOMI_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace_secs: Option<u64>,
     /// How chat titles are made, `model` or `first-message` (`AOMI_TITLES`).
     pub titles: Option<String>,
     /// Sign-in with the wallet: `optional` or `required`.
@@ -62,7 +66,7 @@ pub struct FileConfig {
 /// One `[[mcp_servers]]` entry: an external MCP server, started as a command (MCP over its
 /// stdin/stdout) or reached at a URL (MCP streamable HTTP). Its tools are named
 /// `<name>_<tool>`; see docs/mcp.md.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct McpServerEntry {
     /// The server's name, the prefix of its tools' names (letters, digits, `_`, `-`).
@@ -97,7 +101,7 @@ fn default_apps() -> Vec<String> {
 /// The `[limits]` table: each key also has an environment variable, `AOMI_LIMIT_<KEY>` in
 /// capitals (`AOMI_TRUSTED_PROXIES` for `trusted_proxies`, a comma-separated list), which wins.
 /// Defaults and meanings: `aomi_server::limits::Limits` and the README; 0 turns a limit off.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Requests per second per client IP.

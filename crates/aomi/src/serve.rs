@@ -26,67 +26,71 @@ use crate::config::FileConfig;
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "AOMI_BIND")]
-    bind: Option<String>,
+    pub(crate) bind: Option<String>,
     /// Model: `anthropic:<model>` or `openai:<model>`.
     #[arg(long, env = "AOMI_MODEL")]
-    model: Option<String>,
+    pub(crate) model: Option<String>,
     /// A TOML configuration file.
     #[arg(long, short, env = "AOMI_CONFIG")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// The built web page to serve at `/` (default: `web/dist`, when it has been built).
     #[arg(long, env = "AOMI_WEB_DIR")]
-    web_dir: Option<PathBuf>,
+    pub(crate) web_dir: Option<PathBuf>,
     /// Starts a local anvil devnet with the project's contracts (unless AOMI_RPC_DEVNET is set) and
     /// makes it the default network.
     #[arg(long)]
-    devnet: bool,
+    pub(crate) devnet: bool,
     /// A TOML file of networks that adds to or changes the built-in ones.
     #[arg(long, env = "AOMI_NETWORKS")]
-    networks: Option<PathBuf>,
+    pub(crate) networks: Option<PathBuf>,
     /// The network of a chat whose turns carry no wallet context (default: devnet with --devnet,
     /// else ethereum).
     #[arg(long, env = "AOMI_DEFAULT_NETWORK")]
-    default_network: Option<String>,
+    pub(crate) default_network: Option<String>,
     /// Directory of the SQLite database (`aomi.db`), created on first run [default: .aomi].
     #[arg(long, env = "AOMI_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     /// A database URL instead: `postgres://…` (several instances may share it) or `sqlite://<file>`.
     #[arg(long, env = "AOMI_DATABASE_URL")]
-    database_url: Option<String>,
+    pub(crate) database_url: Option<String>,
     /// Most database connections in the pool [default: 10].
     #[arg(long, env = "AOMI_DB_MAX_CONNECTIONS")]
-    db_max_connections: Option<u32>,
+    pub(crate) db_max_connections: Option<u32>,
     /// Seconds a query waits for a free database connection before it fails [default: 10].
     #[arg(long, env = "AOMI_DB_ACQUIRE_TIMEOUT_SECS")]
-    db_acquire_timeout_secs: Option<u64>,
+    pub(crate) db_acquire_timeout_secs: Option<u64>,
     /// How chat titles are made: `model` (a short model call after the first answer; the
     /// default when a model is configured) or `first-message`.
     #[arg(long, env = "AOMI_TITLES")]
-    titles: Option<String>,
+    pub(crate) titles: Option<String>,
     /// Sign-in with the wallet: `optional` (the default: a request may also name its wallet) or
     /// `required` (a wallet's history and turns need its signature; for any server others reach).
     #[arg(long, env = "AOMI_AUTH")]
-    auth: Option<String>,
+    pub(crate) auth: Option<String>,
     /// The key that signs sign-in sessions; instances behind one address must share it
     /// [default: a key of this process: sessions end when it restarts].
     #[arg(long, env = "AOMI_AUTH_SECRET", hide_env_values = true)]
-    auth_secret: Option<String>,
+    pub(crate) auth_secret: Option<String>,
     /// The address people open aomi at (`https://aomi.example`): the sign-in message's domain,
     /// and the only Host/Origin sign-in accepts [default: the bound address].
     #[arg(long, env = "AOMI_PUBLIC_URL")]
-    public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
     /// Whether the session cookie is `Secure` [default: when the public URL is https].
     #[arg(long, env = "AOMI_COOKIE_SECURE")]
-    cookie_secure: Option<bool>,
+    pub(crate) cookie_secure: Option<bool>,
     /// Serves a non-loopback address without required sign-in: anyone who reaches it may run
     /// turns on the configured model and name any wallet.
     #[arg(long, env = "AOMI_ALLOW_UNAUTHENTICATED")]
-    allow_unauthenticated: bool,
+    pub(crate) allow_unauthenticated: bool,
     /// Origins the page may connect to beside its own, space-separated, added to the
     /// Content-Security-Policy's connect-src (a page built with a wallet SDK that has servers of
     /// its own, such as WalletConnect's relay) [default: none].
     #[arg(long, env = "AOMI_CSP_CONNECT_SRC", value_delimiter = ' ', num_args = 0..)]
-    csp_connect_src: Vec<String>,
+    pub(crate) csp_connect_src: Vec<String>,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for running turns to store their end before the
+    /// process exits anyway [default: 10].
+    #[arg(long, env = "AOMI_SHUTDOWN_GRACE_SECS")]
+    pub(crate) shutdown_grace_secs: Option<u64>,
 }
 
 /// Where `make run` builds the web page, relative to the repository root.
@@ -96,6 +100,19 @@ const DEFAULT_DATA_DIR: &str = ".aomi";
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // The whole configuration is checked first, so that every problem is told at once and a
+    // server never starts half-configured.
+    let report = crate::check::check(&args, &|name| std::env::var(name).ok());
+    for problem in report.warnings() {
+        tracing::warn!(key = %problem.key, fix = %problem.fix, "{}", problem.what);
+    }
+    if report.has_errors() {
+        eprint!("{}", report.render());
+        anyhow::bail!(
+            "refusing to start: the configuration has {} error(s) (`aomi config check` lists them)",
+            report.errors().count()
+        );
+    }
     let file = FileConfig::load(args.config.as_deref())?;
     let store_config = store_config(&args, &file)?;
     let bind: SocketAddr = args
@@ -165,7 +182,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mcp_options = crate::mcp::options(&app_config, &limits, &chain.sessions);
     let tools = tools.merge(crate::mcp::external_tools(&file.mcp_servers, aomi_core::turn::DEFAULT_APP).await?);
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
-    let backend = Backend::with_options(apps, store, BackendOptions { titler });
+    let shutdown_grace = args
+        .shutdown_grace_secs
+        .or(file.shutdown_grace_secs)
+        .map_or(aomi_server::DEFAULT_SHUTDOWN_GRACE, Duration::from_secs);
+    let backend = Backend::with_options(apps, store, BackendOptions { titler, shutdown_grace });
     let mcp = aomi_server::mcp::McpServer::new(served, Arc::clone(&backend) as _, mcp_options);
     backend.start().await.context("cannot recover the turns of a previous run")?;
     let connect_src = match args.csp_connect_src.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>() {

@@ -405,7 +405,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** GET /readyz: the store answers. */
+        /** GET /readyz: the store answers and the instance is not shutting down. */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -942,7 +942,7 @@ export interface components {
         Health: {
             /** @description Why the server is not ready (readyz only). */
             error?: string | null;
-            /** @description `ok` (healthz), `ready` or `unavailable` (readyz). */
+            /** @description `ok` (healthz), `ready`, `unavailable` or `draining` (readyz). */
             status: string;
         };
         /**
@@ -2013,7 +2013,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description This instance runs as many turns as it may (`too_many_turns`) */
+            /** @description This instance runs as many turns as it may (`too_many_turns`), or is shutting down (`shutting_down`: retry, another instance answers) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3105,7 +3105,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The store does not answer: `{"status": "unavailable", "error"}` */
+            /** @description The store does not answer (`{"status": "unavailable", "error"}`), or the instance is shutting down and finishing its running turns (`{"status": "draining", "error"}`): a load balancer sends new requests elsewhere */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -89,7 +89,7 @@ pub(crate) struct WalletBody {
         (status = 422, description = "The JSON does not have the body's shape", body = ErrorBody),
         (status = 429, description = "Too many requests (`rate_limited`), or this wallet runs too many turns at once (`too_many_turns`)", body = ErrorBody),
         (status = 500, description = "The store failed", body = ErrorBody),
-        (status = 503, description = "This instance runs as many turns as it may (`too_many_turns`)", body = ErrorBody),
+        (status = 503, description = "This instance runs as many turns as it may (`too_many_turns`), or is shutting down (`shutting_down`: retry, another instance answers)", body = ErrorBody),
     ))]
 pub(crate) async fn post_chat(
     State(state): State<AppState>,

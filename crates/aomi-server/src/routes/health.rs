@@ -15,15 +15,19 @@ pub(crate) async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into(), error: None })
 }
 
-/// GET /readyz: the store answers.
+/// GET /readyz: the store answers and the instance is not shutting down.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "The store answers: `{\"status\": \"ready\"}`", body = Health),
-        (status = 503, description = "The store does not answer: `{\"status\": \"unavailable\", \"error\"}`", body = Health),
+        (status = 503, description = "The store does not answer (`{\"status\": \"unavailable\", \"error\"}`), or the instance is shutting down and finishing its running turns (`{\"status\": \"draining\", \"error\"}`): a load balancer sends new requests elsewhere", body = Health),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     match state.backend.ready().await {
         Ok(()) => (StatusCode::OK, Json(Health { status: "ready".into(), error: None })),
+        Err(error @ BackendError::ShuttingDown) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health { status: "draining".into(), error: Some(error.to_string()) }),
+        ),
         Err(error) => {
             // The store's own words, as before the backend stood between.
             let error = match error {

@@ -44,3 +44,26 @@ async fn a_shutdown_ends_running_turns_visibly_and_waits_for_them() {
     assert_eq!(errors_of(&parts), [said.to_owned()]);
     assert!(matches!(parts.last(), Some(UiChunk::Finish { .. })));
 }
+
+#[tokio::test]
+async fn a_draining_instance_is_not_ready_and_refuses_new_turns() {
+    let server = TestServer::start(Script::new().then(Reply::text("hello")), aomi_llm::Provider::Anthropic).await;
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+
+    server.backend.shutdown().await;
+
+    // The HTTP server still answers (axum closes it after the drain): a load balancer sees the
+    // instance leave, and a new turn is refused before anything is stored.
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "draining", "{body}");
+    let chat_id = new_chat_id();
+    let refused = server.post(&user_body(&chat_id, "hello")).await;
+    assert_eq!(refused.status(), 503);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "shutting_down", "{body}");
+    assert!(server.store.messages(&chat_id).await.unwrap().is_empty(), "nothing stored for a refused turn");
+    assert_eq!(server.get("/healthz").await.status(), 200, "the process itself still answers");
+}

@@ -97,3 +97,31 @@ async fn metrics_need_their_token_when_one_is_set_and_are_hidden_in_required_mod
     let required = TestServer::start_with(Script::new(), options).await;
     assert_eq!(required.get("/metrics").await.status(), 404);
 }
+
+/// The sample Grafana dashboard of docs/ops/ asks only for metrics the server exports.
+#[tokio::test]
+async fn the_sample_dashboard_names_only_exported_metrics() {
+    // A turn with a tool call, so that every family has a sample (an empty one is not listed).
+    let script = Script::new()
+        .rule(Match::LastToolResultContains("utc".into()), Reply::text("It is late."))
+        .rule(Match::LastUserContains("time".into()), Reply::tool_call("get_current_time", json!({})));
+    let server = TestServer::start(script, ModelProvider::OpenAi).await;
+    assert_eq!(text_of(&server.turn(&new_chat_id(), "what time is it?").await), "It is late.");
+    let text = server.get("/metrics").await.text().await.unwrap();
+    let dashboard = include_str!("../../../../docs/ops/grafana-dashboard.json");
+    let mut names: Vec<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("aomi_"))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(names.len() >= 5, "the dashboard's metrics: {names:?}");
+    for name in names {
+        let family =
+            ["_total", "_bucket", "_sum", "_count"].iter().find_map(|suffix| name.strip_suffix(suffix)).unwrap_or(name);
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "the dashboard asks for {name}, which /metrics lacks:\n{text}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! and `aomi bench` (whose full run is `make test-bench`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod config;
 mod persistence;
 
 use std::io::{BufRead, BufReader};
@@ -490,4 +491,55 @@ fn a_wrongly_configured_mcp_server_stops_the_start_with_the_reason() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("MCP server \"both\": give either `command` or `url`"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_carry_the_request_id_of_each_request() {
+    let dir = TempDir::new();
+    let log_path = dir.path().join("aomi.log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AOMI_DATA_DIR", dir.path().join("data"))
+        .env("AOMI_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    let mut child = Graceful(command.spawn().unwrap());
+    let url = first_line(&mut child.0).strip_prefix("listening on ").expect("the address line").to_owned();
+
+    // A proxy's id is kept; without one, aomi makes one and answers it.
+    let client = reqwest::Client::new();
+    let given = format!("proxy-{}", uuid::Uuid::new_v4());
+    let answer = client.get(format!("{url}/healthz")).header("x-request-id", &given).send().await.unwrap();
+    assert_eq!(answer.headers()["x-request-id"], given.as_str());
+    let answer = client.get(format!("{url}/readyz")).send().await.unwrap();
+    let made = answer.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+
+    // Each request's access line is one JSON object in the request's span.
+    let answered = |id: &str| {
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        log.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|line| line["span"]["request_id"] == id && line["fields"]["message"] == "answered")
+    };
+    for (id, path) in [(given.as_str(), "/healthz"), (made.as_str(), "/readyz")] {
+        let mut line = None;
+        for _ in 0..100 {
+            line = answered(id);
+            if line.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let line = line.unwrap_or_else(|| {
+            panic!("no access line with request id {id}:\n{}", std::fs::read_to_string(&log_path).unwrap())
+        });
+        assert_eq!(line["span"]["path"], path, "{line}");
+        assert_eq!(line["fields"]["status"], 200, "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
+    }
 }

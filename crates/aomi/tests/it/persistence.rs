@@ -183,7 +183,16 @@ async fn a_graceful_stop_stores_the_partial_answer_and_ends_the_stream() {
     let stub = StubModel::start(tool_then_slow_text(8.0)).await.unwrap();
     let dir = TempDir::new();
     let data_dir = dir.path().to_str().unwrap().to_owned();
-    let (mut server, url) = sqlite_server(&stub, &data_dir);
+    let base = stub.openai_base_url();
+    // The drain may take this long at most: the process must be gone by then.
+    let grace = Duration::from_secs(15);
+    let (mut server, url) = serve_in(&[
+        ("AOMI_MODEL", "openai:stub"),
+        ("OPENAI_BASE_URL", &base),
+        ("AOMI_DATA_DIR", &data_dir),
+        ("AOMI_TITLES", "first-message"),
+        ("AOMI_SHUTDOWN_GRACE_SECS", "15"),
+    ]);
     let chat_id = new_chat_id();
 
     let response = post(&url, &user_body(&chat_id, "what time is it?")).await;
@@ -194,6 +203,7 @@ async fn a_graceful_stop_stores_the_partial_answer_and_ends_the_stream() {
         parts.push(serde_json::from_str(&event.data).unwrap());
     }
     let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    let signalled = std::time::Instant::now();
     assert!(status.success());
     // The stream ends visibly: an error part that says why, then finish and [DONE].
     let mut done = false;
@@ -210,7 +220,16 @@ async fn a_graceful_stop_stores_the_partial_answer_and_ends_the_stream() {
         _ => None,
     });
     assert!(error.is_some_and(|e| e.contains("stopped while answering")), "{parts:?}");
-    assert!(server.child.wait().unwrap().success(), "aomi exits cleanly on SIGTERM");
+    // It exits, with success, within the drain timeout (an upper bound the operator relies on:
+    // the orchestrator kills it after its own delay).
+    let exited = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(signalled.elapsed() < grace, "aomi still runs {grace:?} after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exited.success(), "aomi exits cleanly on SIGTERM: {exited}");
     let streamed = text_of(&parts);
     drop(server);
 
