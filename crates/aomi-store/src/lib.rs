@@ -14,7 +14,8 @@
 //! The traits, one per concern: [`ChatStore`] (chats, messages, owners, search), [`TurnStore`]
 //! (running turns and their parts), [`ContractStore`] (the contract database),
 //! [`TransactionStore`] (requested transactions), [`AuthStore`] (sign-in nonces and session
-//! generations). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
+//! generations), [`FactStore`] (labels, token metadata and notes, global or per wallet),
+//! [`AnswerCache`] (remote answers kept briefly). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
 //! coerces to it). Wallets and contracts are [`aomi_core::Address`] values, checked where their
 //! text entered aomi; the store writes and serialises them lower case.
 //!
@@ -52,6 +53,7 @@ mod contract;
 mod dialect;
 mod engine;
 mod error;
+mod fact;
 mod migrate;
 mod postgres;
 mod sql;
@@ -75,6 +77,7 @@ pub use config::{
 };
 pub use contract::{ContractRecord, ContractStore};
 pub use error::StoreError;
+pub use fact::{AnswerCache, FactKind, FactQuery, FactRecord, FactStore, GLOBAL};
 pub use postgres::{PgDialect, PgStore};
 pub use sql::SqlStore;
 pub use sqlite::{SqliteDialect, SqliteStore};
@@ -92,7 +95,9 @@ pub enum StoreKind {
 
 /// Everything aomi keeps.
 #[async_trait]
-pub trait Store: ChatStore + TurnStore + ContractStore + TransactionStore + AuthStore + std::fmt::Debug {
+pub trait Store:
+    ChatStore + TurnStore + ContractStore + TransactionStore + AuthStore + FactStore + AnswerCache + std::fmt::Debug
+{
     /// The database.
     fn kind(&self) -> StoreKind;
 

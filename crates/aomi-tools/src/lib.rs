@@ -7,6 +7,8 @@
 //!
 //! - [`chain`]: the chain tools (balances, calls, transactions, blocks, ENS, networks, and the
 //!   client-side `send_transaction_to_wallet`), over the chat's own provider.
+//! - [`knowledge`]: web search, account history, contract source, and the memory of facts
+//!   (labels beside addresses in every output).
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
 //!   as OpenAPI components ([`ToolSchemas`]), from which the page's types are generated.
@@ -16,6 +18,7 @@
 
 pub mod chain;
 pub mod commands;
+pub mod knowledge;
 pub mod parts;
 mod registry;
 mod scheduler;

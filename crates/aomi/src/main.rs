@@ -11,6 +11,7 @@ mod chat;
 mod config;
 mod devnet;
 mod eval;
+mod knowledge;
 mod progress;
 mod serve;
 

@@ -158,8 +158,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("ETHERSCAN_API_KEY is not set: get_contract answers only from the contract database");
     }
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
+    let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer).await?;
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
+    // Knowledge last: it wraps every tool to put labels beside addresses.
+    let tools = knowledge.around(tools);
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
     backend.start().await.context("cannot recover the turns of a previous run")?;

@@ -8,6 +8,7 @@
 mod auth;
 mod chats;
 mod contracts;
+mod facts;
 mod transactions;
 mod turns;
 
