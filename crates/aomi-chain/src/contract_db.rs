@@ -135,8 +135,9 @@ impl ContractDb {
         address: Address,
     ) -> Result<ResolvedContract, ContractError> {
         let own = self.lookup(known, connection, address).await;
-        let not_verified = matches!(own, Err(ContractError::Explorer(ExplorerError::NotVerified { .. })));
-        if own.is_err() && !not_verified {
+        // A proxy the explorer cannot tell about (not verified, no key, a chain it does not
+        // index) may still be found on chain.
+        if matches!(own, Err(ContractError::NotAContract { .. } | ContractError::Chain(_) | ContractError::Store(_))) {
             return own;
         }
         let proxy = match detect_proxy(connection, address).await {

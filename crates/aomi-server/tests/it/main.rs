@@ -10,6 +10,7 @@ mod contracts;
 mod faults;
 mod fuzz;
 mod history;
+mod knowledge;
 mod lifecycle;
 mod limits;
 mod metrics;

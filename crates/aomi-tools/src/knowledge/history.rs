@@ -375,7 +375,8 @@ impl GetTransactionHistory {
                     });
                 }
             }
-            if txs.len() >= limit + 1 && transfer_logs.iter().all(|l| l.block_number.unwrap_or_default() >= number) {
+            // Older transactions than `limit + 1` newer ones are never listed.
+            if txs.len() > limit {
                 break;
             }
         }

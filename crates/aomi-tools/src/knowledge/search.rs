@@ -248,7 +248,9 @@ impl WebSearch {
         };
         let request = match &self.config.provider {
             SearchProvider::Brave { api_key, base_url } => {
-                let mut params = vec![("q", query.to_owned()), ("count", count.to_string())];
+                // A few more than shown, for results left out (not a web link); Brave gives 20 at most.
+                let asked = (count + 2).min(20);
+                let mut params = vec![("q", query.to_owned()), ("count", asked.to_string())];
                 if let Some(freshness) = freshness {
                     let code = match freshness {
                         Freshness::Day => "pd",
