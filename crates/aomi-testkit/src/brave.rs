@@ -2,8 +2,8 @@
 //! `GET /search?format=json` on `127.0.0.1`, in each one's own JSON, so tests run aomi's real
 //! search clients over real HTTP.
 //!
-//! Results are scripted per query ([`StubSearch::results`]; a query with no script gets an empty
-//! result list). One-shot answers queued with [`StubSearch::then`] are used first, whatever the
+//! Results are scripted per query ([`StubSearch::results`]; a query with no script gets the
+//! [fallback](StubSearch::fallback), empty unless set). One-shot answers queued with [`StubSearch::then`] are used first, whatever the
 //! query: Brave's 429 rate limit (with its `X-RateLimit-*` headers), a refused subscription token,
 //! an HTTP 500. Brave's answers need the `X-Subscription-Token` header (422
 //! `SUBSCRIPTION_TOKEN_INVALID` without it, as Brave answers). Every request is recorded.
@@ -90,6 +90,7 @@ pub struct SearchRequest {
 #[derive(Debug, Default)]
 struct Scripted {
     results: HashMap<String, Vec<SearchHit>>,
+    fallback: Vec<SearchHit>,
     queue: VecDeque<SearchReply>,
     requests: Vec<SearchRequest>,
 }
@@ -145,6 +146,11 @@ impl StubSearch {
         lock(&self.shared).results.insert(query.to_owned(), hits);
     }
 
+    /// Answers `hits` to every query that has no script of its own.
+    pub fn fallback(&self, hits: Vec<SearchHit>) {
+        lock(&self.shared).fallback = hits;
+    }
+
     /// Answers `reply` to the next request, before the script.
     pub fn then(&self, reply: SearchReply) {
         lock(&self.shared).queue.push_back(reply);
@@ -174,7 +180,7 @@ fn take(
     scripted.requests.push(SearchRequest { engine, query, token });
     match scripted.queue.pop_front() {
         Some(reply) => Err(reply),
-        None => Ok(scripted.results.get(&q).cloned().unwrap_or_default()),
+        None => Ok(scripted.results.get(&q).cloned().unwrap_or_else(|| scripted.fallback.clone())),
     }
 }
 

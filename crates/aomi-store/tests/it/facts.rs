@@ -78,7 +78,11 @@ async fn facts_are_searched_by_words_and_bad_input_is_refused(store: Arc<dyn Sto
         limit: 10,
     };
     let found = store.find_facts(&query(Some(ALICE), "cold wallet")).await.unwrap();
-    assert_eq!(found.iter().map(|f| f.value.as_str()).collect::<Vec<_>>(), ["My Cold Wallet"], "case-insensitive, Alice's only");
+    assert_eq!(
+        found.iter().map(|f| f.value.as_str()).collect::<Vec<_>>(),
+        ["My Cold Wallet"],
+        "case-insensitive, Alice's only"
+    );
     let by_address = store.find_facts(&query(Some(ALICE), &BOB[..8])).await.unwrap();
     assert_eq!(by_address.len(), 1, "the subject is searched too");
     // LIKE's wildcards are taken literally.
@@ -93,7 +97,10 @@ async fn facts_are_searched_by_words_and_bad_input_is_refused(store: Arc<dyn Sto
     let on_base = FactQuery { chain_id: Some(8453), ..query(Some(ALICE), "") };
     assert_eq!(store.find_facts(&on_base).await.unwrap().len(), 1);
 
-    assert!(matches!(store.find_facts(&FactQuery { limit: 0, ..query(None, "") }).await, Err(StoreError::InvalidInput(_))));
+    assert!(matches!(
+        store.find_facts(&FactQuery { limit: 0, ..query(None, "") }).await,
+        Err(StoreError::InvalidInput(_))
+    ));
     assert!(matches!(store.put_fact(&fact(None, 1, USDC, "  ")).await, Err(StoreError::InvalidInput(_))));
     let many: Vec<String> = (0..501).map(|i| format!("s{i}")).collect();
     assert!(matches!(store.facts_about(GLOBAL, FactKind::Label, 1, &many).await, Err(StoreError::InvalidInput(_))));

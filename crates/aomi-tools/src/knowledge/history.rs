@@ -145,6 +145,15 @@ pub struct HistoryEntry {
     pub failed: Option<bool>,
 }
 
+/// The blocks the node fallback read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ScannedBlocks {
+    /// The first (oldest) block read.
+    pub first: u64,
+    /// The last (newest) block read.
+    pub last: u64,
+}
+
 /// The output of `get_transaction_history`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -160,9 +169,9 @@ pub struct TransactionHistory {
     /// The network's block explorer, for links (`<explorer>/tx/<hash>`).
     #[schema(required = true)]
     pub explorer: Option<String>,
-    /// For `node`: the blocks scanned (first, last).
+    /// For `node`: the blocks scanned.
     #[schema(required = true)]
-    pub scanned: Option<(u64, u64)>,
+    pub scanned: Option<ScannedBlocks>,
     /// The transactions, newest first.
     pub entries: Vec<HistoryEntry>,
     /// True when more were found than `limit`.
@@ -619,7 +628,7 @@ impl TypedTool for GetTransactionHistory {
                 chain_id,
                 source: source.into(),
                 explorer: conn.network.explorer.clone(),
-                scanned,
+                scanned: scanned.map(|(first, last)| ScannedBlocks { first, last }),
                 entries,
                 more,
             },

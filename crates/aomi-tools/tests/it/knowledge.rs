@@ -75,7 +75,12 @@ impl Setup {
     }
 
     /// Calls a tool as wallet `index`; the `data-*` parts it streamed.
-    async fn call_as(&self, index: usize, tool: &str, args: Value) -> (Result<ToolOutput, ToolError>, Vec<(String, Value)>) {
+    async fn call_as(
+        &self,
+        index: usize,
+        tool: &str,
+        args: Value,
+    ) -> (Result<ToolOutput, ToolError>, Vec<(String, Value)>) {
         let parts = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&parts);
         let ctx = ToolContext::new("chat", "call-1", Some(self.wallet(index)), None)
@@ -105,8 +110,12 @@ async fn search(tool: &WebSearch, args: Value) -> Result<ToolOutput, ToolError> 
 async fn search_results_reach_the_model_cleaned_bounded_and_framed_as_untrusted() {
     let stub = StubSearch::start().await.unwrap();
     let mut hits = vec![
-        SearchHit::new("Aave <b>v4</b> &amp; you", "https://aave.com/v4", "The <strong>v4</strong> launch&nbsp;is  today")
-            .aged("2 hours ago"),
+        SearchHit::new(
+            "Aave <b>v4</b> &amp; you",
+            "https://aave.com/v4",
+            "The <strong>v4</strong> launch&nbsp;is  today",
+        )
+        .aged("2 hours ago"),
         SearchHit::new("bad", "javascript:alert(1)", "a link that is not a web page"),
         SearchHit::new("long", "https://example.com/long", &"word ".repeat(200)),
     ];
@@ -118,7 +127,10 @@ async fn search_results_reach_the_model_cleaned_bounded_and_framed_as_untrusted(
     let output = search(&tool, json!({ "query": "aave news", "count": 4, "freshness": "week" })).await.unwrap();
     let results = output.data["results"].as_array().unwrap();
     assert_eq!(results.len(), 4, "at most the count asked");
-    assert_eq!(results[0], json!({ "title": "Aave v4 & you", "url": "https://aave.com/v4", "snippet": "The v4 launch is today", "age": "2 hours ago" }));
+    assert_eq!(
+        results[0],
+        json!({ "title": "Aave v4 & you", "url": "https://aave.com/v4", "snippet": "The v4 launch is today", "age": "2 hours ago" })
+    );
     assert!(results.iter().all(|r| r["url"].as_str().unwrap().starts_with("https://")), "no javascript: link");
     let long = results[1]["snippet"].as_str().unwrap();
     assert!(long.ends_with('…') && long.chars().count() == 61, "{long}");
@@ -147,7 +159,10 @@ async fn a_brave_rate_limit_or_refused_key_is_a_tool_error_that_says_so() {
     );
     stub.then(SearchReply::InvalidToken);
     let error = search(&tool, json!({ "query": "eth" })).await.unwrap_err();
-    assert!(error.to_string().contains("refused the API key") && error.to_string().contains("BRAVE_API_KEY"), "{error}");
+    assert!(
+        error.to_string().contains("refused the API key") && error.to_string().contains("BRAVE_API_KEY"),
+        "{error}"
+    );
     stub.then(SearchReply::HttpError(502));
     let error = search(&tool, json!({ "query": "eth" })).await.unwrap_err();
     assert!(error.to_string().contains("HTTP 502"), "{error}");
@@ -160,16 +175,28 @@ async fn a_brave_rate_limit_or_refused_key_is_a_tool_error_that_says_so() {
 #[tokio::test]
 async fn searxng_answers_the_same_tool_without_a_key() {
     let stub = StubSearch::start().await.unwrap();
-    stub.results("uniswap", vec![SearchHit::new("Uniswap", "https://uniswap.org", "Swap <em>tokens</em>").aged("2026-12-01")]);
+    stub.results(
+        "uniswap",
+        vec![SearchHit::new("Uniswap", "https://uniswap.org", "Swap <em>tokens</em>").aged("2026-12-01")],
+    );
     let tool = search_tool(SearchProvider::Searxng { base_url: stub.searxng_url() }, 10, 400);
     let output = search(&tool, json!({ "query": "uniswap", "freshness": "day" })).await.unwrap();
     assert_eq!(output.data["provider"], "searxng");
     assert_eq!(output.data["results"][0]["snippet"], "Swap tokens");
     assert_eq!(output.data["results"][0]["age"], "2026-12-01");
     let request = stub.requests().pop().unwrap();
-    assert_eq!((request.engine, request.query["format"].as_str(), request.query["time_range"].as_str()), ("searxng", "json", "day"));
+    assert_eq!(
+        (request.engine, request.query["format"].as_str(), request.query["time_range"].as_str()),
+        ("searxng", "json", "day")
+    );
     stub.then(SearchReply::RateLimited);
-    assert!(search(&tool, json!({ "query": "uniswap" })).await.unwrap_err().to_string().contains("SearXNG is rate limiting"));
+    assert!(
+        search(&tool, json!({ "query": "uniswap" }))
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("SearXNG is rate limiting")
+    );
 }
 
 /// An ERC20 ABI as Etherscan would give it for the token.
@@ -196,7 +223,15 @@ async fn history_from_etherscan_decodes_a_usdc_transfer_with_six_decimals() {
         input: format!("0x{}", aomi_chain::alloy::primitives::hex::encode(&transfer)),
         failed: false,
     };
-    let older = AccountTx { block: 20_000_000, timestamp: 1_700_000_000, hash: format!("0x{}", "cd".repeat(32)), value: "1000000000000000000".into(), input: "0x".into(), to: bob.to_string(), ..tx.clone() };
+    let older = AccountTx {
+        block: 20_000_000,
+        timestamp: 1_700_000_000,
+        hash: format!("0x{}", "cd".repeat(32)),
+        value: "1000000000000000000".into(),
+        input: "0x".into(),
+        to: bob.to_string(),
+        ..tx.clone()
+    };
     setup.etherscan.transactions(1, &me.to_string(), vec![older, tx.clone()]);
     setup.etherscan.token_transfers(
         1,
@@ -222,7 +257,10 @@ async fn history_from_etherscan_decodes_a_usdc_transfer_with_six_decimals() {
     let last = &entries[0];
     assert_eq!((last["hash"].as_str(), last["direction"].as_str()), (Some(hash.as_str()), Some("out")));
     assert_eq!(last["transfers"][0]["amount"], "1.5");
-    assert_eq!((last["transfers"][0]["symbol"].as_str(), last["transfers"][0]["decimals"].as_u64()), (Some("USDC"), Some(6)));
+    assert_eq!(
+        (last["transfers"][0]["symbol"].as_str(), last["transfers"][0]["decimals"].as_u64()),
+        (Some("USDC"), Some(6))
+    );
     assert_eq!(last["method"], "transfer");
     assert_eq!(last["call"]["contract"], "FiatTokenV2_2", "decoded with the contract database's ABI");
     assert_eq!(last["call"]["args"]["amount"], "1500000");
@@ -236,7 +274,10 @@ async fn history_from_etherscan_decodes_a_usdc_transfer_with_six_decimals() {
     setup.call("get_transaction_history", json!({ "network": "ethereum", "limit": 5 })).await.unwrap();
     assert_eq!(lists(&setup.etherscan), before);
     // `since` leaves older ones out.
-    let recent = setup.call("get_transaction_history", json!({ "network": "ethereum", "limit": 5, "since": "2025-01-01" })).await.unwrap();
+    let recent = setup
+        .call("get_transaction_history", json!({ "network": "ethereum", "limit": 5, "since": "2025-01-01" }))
+        .await
+        .unwrap();
     assert_eq!(recent.data["entries"].as_array().unwrap().len(), 1);
     let bad = setup.call("get_transaction_history", json!({ "network": "ethereum", "limit": 500 })).await.unwrap_err();
     assert_eq!(bad.to_string(), "invalid arguments: limit: from 1 to 50, not 500");
@@ -258,7 +299,7 @@ async fn history_on_the_devnet_reads_the_node_and_lists_a_transfer_made_here() {
 
     let output = setup.call("get_transaction_history", json!({ "limit": 3 })).await.unwrap();
     assert_eq!(output.data["source"], "node");
-    assert!(output.data["scanned"].is_array());
+    assert!(output.data["scanned"]["last"].as_u64() >= output.data["scanned"]["first"].as_u64());
     let last = &output.data["entries"][0];
     assert_eq!(last["hash"], format!("{:#x}", sent.transaction_hash));
     assert_eq!(last["direction"], "out");
@@ -269,7 +310,8 @@ async fn history_on_the_devnet_reads_the_node_and_lists_a_transfer_made_here() {
     assert_eq!(output.data["entries"].as_array().unwrap().len(), 3, "the mints and deployments before it");
     assert_eq!(output.data["more"], true);
     // Carol received it: for her it is an incoming transfer, in someone else's transaction.
-    let hers = setup.call("get_transaction_history", json!({ "address": carol.to_string(), "limit": 1 })).await.unwrap();
+    let hers =
+        setup.call("get_transaction_history", json!({ "address": carol.to_string(), "limit": 1 })).await.unwrap();
     assert_eq!(hers.data["entries"][0]["direction"], "in");
     assert_eq!(hers.data["entries"][0]["transfers"][0]["to"], carol.to_checksum(None));
 }
@@ -289,14 +331,24 @@ async fn contract_source_lists_a_multi_file_contract_and_returns_one_file_or_cut
         ),
     );
     let listed = setup.call("get_contract_source", json!({ "address": usdc, "network": "ethereum" })).await.unwrap();
-    let files: Vec<&str> = listed.data["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let files: Vec<&str> =
+        listed.data["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(files, ["contracts/FiatTokenV2_2.sol", "contracts/interfaces/IERC20.sol"]);
     assert!(listed.data["source"].is_null());
 
-    let one = setup.call("get_contract_source", json!({ "address": usdc, "network": "ethereum", "file": "IERC20.sol" })).await.unwrap();
+    let one = setup
+        .call("get_contract_source", json!({ "address": usdc, "network": "ethereum", "file": "IERC20.sol" }))
+        .await
+        .unwrap();
     assert_eq!(one.data["source"]["text"], "interface IERC20 {}\n");
     assert!(one.summary.starts_with(UNTRUSTED_NOTICE));
-    let cut = setup.call("get_contract_source", json!({ "address": usdc, "network": "ethereum", "file": "contracts/FiatTokenV2_2.sol" })).await.unwrap();
+    let cut = setup
+        .call(
+            "get_contract_source",
+            json!({ "address": usdc, "network": "ethereum", "file": "contracts/FiatTokenV2_2.sol" }),
+        )
+        .await
+        .unwrap();
     let text = cut.data["source"]["text"].as_str().unwrap();
     assert_eq!(cut.data["source"]["cut"], true);
     assert!(text.starts_with("// line 1\n") && text.contains("[… CUT: lines"), "{text}");
@@ -305,7 +357,10 @@ async fn contract_source_lists_a_multi_file_contract_and_returns_one_file_or_cut
         .await
         .unwrap();
     assert_eq!(range.data["source"]["text"], "// line 39\n// line 40\n");
-    let missing = setup.call("get_contract_source", json!({ "address": usdc, "network": "ethereum", "file": "Nope.sol" })).await.unwrap_err();
+    let missing = setup
+        .call("get_contract_source", json!({ "address": usdc, "network": "ethereum", "file": "Nope.sol" }))
+        .await
+        .unwrap_err();
     assert!(missing.to_string().contains("contracts/interfaces/IERC20.sol"), "{missing}");
 }
 
@@ -396,7 +451,8 @@ async fn a_label_set_by_one_wallet_shows_beside_the_address_later_and_not_for_an
     setup.call_as(0, "remember", json!({ "subject": cold.to_string(), "value": "x", "forget": true })).await.0.unwrap();
     let (after, _) = setup.call_as(0, "get_balance", json!({ "address": cold.to_string() })).await;
     assert!(!after.unwrap().summary.contains("my cold wallet"));
-    let bad = setup.call_as(0, "remember", json!({ "subject": "Aave", "value": "x", "kind": "label" })).await.0.unwrap_err();
+    let bad =
+        setup.call_as(0, "remember", json!({ "subject": "Aave", "value": "x", "kind": "label" })).await.0.unwrap_err();
     assert!(bad.to_string().contains("a label names an address"));
     let ctx = ToolContext::new("chat", "c", None, None);
     let none = setup.tools.get("remember").unwrap().call(json!({ "subject": "Aave", "value": "lending" }), ctx).await;
