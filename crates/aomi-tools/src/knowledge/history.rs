@@ -324,7 +324,7 @@ impl GetTransactionHistory {
     }
 
     /// The account's transactions and transfers from the explorer.
-    async fn from_explorer(
+    async fn read_explorer(
         &self,
         chain_id: u64,
         address: Address,
@@ -338,7 +338,7 @@ impl GetTransactionHistory {
     }
 
     /// The account's transactions and transfers in the last blocks of the node; the range read.
-    async fn from_node(
+    async fn read_node(
         &self,
         conn: &Connection,
         address: Address,
@@ -508,12 +508,12 @@ impl TypedTool for GetTransactionHistory {
         let chain_id = conn.network.chain_id;
         let use_explorer = self.explorer.has_api_key() && chain_id != LOCAL_CHAIN;
         ctx.progress("reading the account's transactions");
-        let explored = if use_explorer { Some(self.from_explorer(chain_id, address, limit + 1).await) } else { None };
+        let explored = if use_explorer { Some(self.read_explorer(chain_id, address, limit + 1).await) } else { None };
         let (txs, transfers, scanned, source) = match explored {
             Some(Ok((txs, transfers))) => (txs, transfers, None, "etherscan"),
             // A chain the explorer does not index (a fork): the node.
             Some(Err(ExplorerError::UnsupportedChain { .. })) | None => {
-                let (txs, transfers, range) = self.from_node(&conn, address, limit as usize).await?;
+                let (txs, transfers, range) = self.read_node(&conn, address, limit as usize).await?;
                 (txs, transfers, Some(range), "node")
             }
             Some(Err(error)) => return Err(ToolError::Failed(error.to_string())),
