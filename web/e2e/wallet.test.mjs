@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { openBrowser, rpc, send, startAomi, startDevnet } from './harness.mjs';
+import { openBrowser, recordChatRequests, rpc, send, startAomi, startDevnet } from './harness.mjs';
 
 const ETH = 10n ** 18n;
 
@@ -302,6 +302,53 @@ describe('wallet transactions', () => {
       await card.getByText(/^Read \(\d+\)$/).click();
       await card.getByText('function balanceOf(address) view returns (uint256)', { exact: true }).waitFor();
       assert.match(await card.locator('summary').nth(1).textContent(), /^Write \(\d+\)$/);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('the network menu is the server’s', () => {
+  test('with no wallet it lists the networks the server reads, starts on its default, and /balance reads the devnet', async () => {
+    const browser = await openBrowser();
+    const { page } = browser;
+    const bodies = recordChatRequests(page);
+    try {
+      await page.goto(aomi.url);
+      const served = await (await fetch(`${aomi.url}/api/networks`)).json();
+      const menu = page.getByLabel('Network');
+      assert.equal(await menu.inputValue(), '31337', 'the server’s default network, not Ethereum');
+      const options = await menu.locator('option').evaluateAll(nodes => nodes.map(node => Number(node.value)));
+      assert.deepEqual(options, served.networks.map(network => network.chainId));
+
+      await send(page, `/balance ${devnet.accounts[9]}`);
+      const card = page.locator('section.tool-card[data-tool="get_balance"]');
+      await card.locator('.tool-status.ok').waitFor();
+      assert.equal(await card.locator('.badge').textContent(), 'devnet');
+      assert.equal(bodies[0].wallet.chainId, 31337);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('a wallet on a network the server does not read sees it named as such, until it switches', async () => {
+    const account = devnet.accounts[9];
+    const browser = await openBrowser({ wallet: { accounts: [account], chainId: 100, chains: [100, 31337], rpcUrls: { 31337: devnet.url } } });
+    const { page } = browser;
+    try {
+      await page.goto(aomi.url);
+      await page.getByRole('button', { name: 'Connect wallet' }).click();
+      await page.locator('.wallet-button.connected').waitFor();
+      const menu = page.getByLabel('Network');
+      assert.equal(await menu.inputValue(), '100');
+      assert.equal(await menu.locator('option[value="100"]').textContent(), 'Chain 100 (not read by aomi)');
+      await page.getByText('aomi does not read Chain 100').waitFor();
+
+      await menu.selectOption('31337');
+      await page.getByText('aomi does not read Chain 100').waitFor({ state: 'detached' });
+      assert.equal(await menu.inputValue(), '31337');
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();

@@ -1,5 +1,5 @@
 // The message box: Enter sends, Shift+Enter breaks the line, the button turns into Stop while a
-// turn runs, and `/` opens the list of direct commands.
+// turn runs (Esc stops it too), and `/` opens the list of direct commands.
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 
 import { SendIcon, StopIcon } from '../icons';
@@ -86,6 +86,11 @@ export function Composer({
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       submit(input);
+      return;
+    }
+    if (event.key === 'Escape' && busy) {
+      event.preventDefault();
+      onStop();
     }
   };
 

@@ -144,6 +144,9 @@ export type DirectCommand = Omit<Schemas['Command'], 'usage'> & Partial<Pick<Sch
 /** A network the server reads (GET /api/networks). */
 export type NetworkInfo = Schemas['NetworkInfo'];
 
+/** The answer of `GET /api/networks`: the networks the server reads and its default one. */
+export type NetworkList = Schemas['NetworkList'];
+
 /** A contract as the server's contract database holds it (GET /api/contracts/{chain}/{address}). */
 export type ContractInfo = Schemas['Contract'];
 
