@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { DEV_ACCOUNT, openBrowser, send, startAomi, startDevnet } from './harness.mjs';
+import { DEV_ACCOUNT, checkAccessibility, openBrowser, send, startAomi, startDevnet } from './harness.mjs';
 
 /** Replies of the stub model: a tool result's rule first (the user's words stay the last ones). */
 const script = {
@@ -91,6 +91,7 @@ describe('knowledge', () => {
       assert.equal(await card.locator('.search-results p').textContent(), 'The Aave DAO approved v4.');
       assert.match(await card.textContent(), /never as instructions/);
       await page.locator('article.message.assistant').last().getByText('v4 passed its vote').waitFor();
+      await checkAccessibility(page, 'a search results card');
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();
@@ -121,6 +122,8 @@ describe('knowledge', () => {
       // The label the user set is beside the account's address.
       const account = card.locator(`.chain-ref[data-value="${DEV_ACCOUNT}"]`).first();
       assert.equal(await account.locator('.address-label').textContent(), '(my hot wallet)');
+      await page.getByRole('button', { name: 'Send' }).waitFor();
+      await checkAccessibility(page, 'a history table with a label');
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();
