@@ -355,3 +355,41 @@ describe('the network menu is the server’s', () => {
     }
   });
 });
+
+describe('accounts', () => {
+  test('picking another account in the wallet starts a new chat for it, visibly; the next turn speaks for it', async () => {
+    const [first, second] = [devnet.accounts[5], devnet.accounts[6]];
+    const browser = await openBrowser({ wallet: { accounts: [first, second], chainId: 31337, chains: [31337], rpcUrls: { 31337: devnet.url } } });
+    const { page } = browser;
+    const bodies = recordChatRequests(page);
+    try {
+      await page.goto(aomi.url);
+      await page.getByRole('button', { name: 'Connect wallet' }).click();
+      const inUse = () => page.locator('.wallet-button.connected').getAttribute('data-address');
+      await page.locator('.wallet-button.connected').waitFor();
+      assert.equal((await inUse()).toLowerCase(), first.toLowerCase());
+      await send(page, 'hello from the first account');
+      await lastAnswer(page).getByText('Hello from the stub.').waitFor();
+      assert.equal(bodies[0].wallet.address.toLowerCase(), first.toLowerCase());
+
+      await page.evaluate(() => window.__aomiWalletUseAccount(1));
+      await page.waitForFunction(
+        address => document.querySelector('.wallet-button.connected')?.getAttribute('data-address')?.toLowerCase() === address,
+        second.toLowerCase(),
+      );
+      const notice = page.locator('.account-notice');
+      await notice.waitFor();
+      assert.match((await notice.textContent()).toLowerCase(), new RegExp(`${second.slice(0, 6).toLowerCase()}.*new chat`));
+      assert.equal(await page.locator('article.message').count(), 0, 'the first account’s chat is not on screen');
+      assert.equal(new URL(page.url()).pathname, '/');
+
+      await send(page, 'hello from the second account');
+      await lastAnswer(page).getByText('Hello from the stub.').waitFor();
+      assert.equal(bodies[1].wallet.address.toLowerCase(), second.toLowerCase());
+      assert.notEqual(bodies[1].id, bodies[0].id, 'a new chat');
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});

@@ -132,9 +132,14 @@ export type AomiPart = AomiMessage['parts'][number];
 /** A chat of the history. */
 export type ChatSummary = Schemas['ChatSummary'];
 
+/** A place of a chat where a message was edited or another answer asked for: the alternatives
+ * there, `null` being the one shown. */
+export type Fork = Schemas['Fork'];
+
 /** A chat with its messages (GET /api/chats/{id}). */
 export interface ChatDetail extends ChatSummary {
   messages: AomiMessage[];
+  forks: Fork[];
 }
 
 /** A direct command the composer offers after `/`: the server's (with their usage), or one the page

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod auth;
+mod branches;
 mod chain;
 mod commands;
 mod common;
@@ -13,6 +14,7 @@ mod history;
 mod knowledge;
 mod lifecycle;
 mod limits;
+mod mcp;
 mod metrics;
 mod openapi;
 mod resume;
