@@ -15,7 +15,10 @@
 //! the proxy's address with the implementation's functions, so the row at the proxy's address
 //! carries the implementation's ABI with the proxy's own entries added (admin functions, `Upgraded`
 //! events), its `implementation` set; the implementation gets its own row too. An implementation
-//! that is not verified leaves the proxy's own ABI.
+//! that is not verified leaves the proxy's own ABI. Proxies are also read on chain
+//! ([`detect_proxy`]: EIP-1967 implementation and beacon, EIP-1822, EIP-1167) on every lookup, so
+//! a devnet's or a fork's proxy, one the explorer does not mark, and an upgrade since the row was
+//! written all answer with the implementation's ABI merged in.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,7 @@ use chrono::Utc;
 use crate::contract_cache::{CacheError, CachedContract, ContractCache};
 use crate::error::ChainError;
 use crate::explorer::{Etherscan, ExplorerError, SourceCode};
+use crate::proxy::detect_proxy;
 use crate::session::{Connection, KnownContract, KnownContracts};
 
 /// `verified_by` of rows fetched from Etherscan.
@@ -121,8 +125,67 @@ impl ContractDb {
         &self.cache
     }
 
-    /// The contract at `address` on the connection's network, its ABI registered in `known`.
+    /// The contract at `address` on the connection's network, its ABI registered in `known`. A
+    /// proxy found on chain ([`detect_proxy`]) answers with its implementation's ABI merged in,
+    /// whatever the explorer knows of it.
     pub async fn get_contract(
+        &self,
+        known: &KnownContracts,
+        connection: &Connection,
+        address: Address,
+    ) -> Result<ResolvedContract, ContractError> {
+        let own = self.lookup(known, connection, address).await;
+        // A proxy the explorer cannot tell about (not verified, no key, a chain it does not
+        // index) may still be found on chain.
+        if matches!(own, Err(ContractError::NotAContract { .. } | ContractError::Chain(_) | ContractError::Store(_))) {
+            return own;
+        }
+        let proxy = match detect_proxy(connection, address).await {
+            Ok(proxy) => proxy,
+            Err(error) => {
+                tracing::debug!(%error, %address, "proxy detection failed; answering the contract as it is");
+                None
+            }
+        };
+        let Some(proxy) = proxy else { return own };
+        if let Ok(found) = &own
+            && found.record.implementation == Some(proxy.implementation.into())
+        {
+            return own;
+        }
+        let target = match self.lookup(known, connection, proxy.implementation).await {
+            Ok(target) => target,
+            Err(error) => {
+                tracing::info!(%error, %address, implementation = %proxy.implementation, "a proxy's implementation has no ABI");
+                return own;
+            }
+        };
+        let (proxy_abi, name, source, verified_by) = match &own {
+            Ok(found) => (
+                found.abi.as_ref().clone(),
+                found.record.name.clone(),
+                found.record.source.clone(),
+                found.record.verified_by.clone(),
+            ),
+            Err(_) => (JsonAbi::default(), None, None, target.record.verified_by.clone()),
+        };
+        let merged = merge(&target.abi, &proxy_abi);
+        let record = CachedContract {
+            chain_id: connection.network.chain_id,
+            address: stored(address),
+            name: name.or_else(|| target.record.name.as_ref().map(|n| format!("{n} (proxy)"))),
+            abi: serde_json::to_value(&merged).map_err(|e| ContractError::Store(e.to_string()))?,
+            source,
+            verified_by,
+            fetched_at: Utc::now(),
+            implementation: Some(stored(proxy.implementation)),
+        };
+        self.cache.put_contract(&record).await?;
+        register(known, record, false)
+    }
+
+    /// The contract's own row: the cache, else the explorer.
+    async fn lookup(
         &self,
         known: &KnownContracts,
         connection: &Connection,

@@ -46,6 +46,11 @@ impl Artifact {
         Self::parse(include_str!("../../../contracts/artifacts/Reverter.json"))
     }
 
+    /// `TestProxy`: an EIP-1967 proxy, deployed with its implementation's address.
+    pub fn test_proxy() -> Result<Self, ChainError> {
+        Self::parse(include_str!("../../../contracts/artifacts/TestProxy.json"))
+    }
+
     /// `TestAccountFactory`: deploys `TestSmartAccount`s (a smart-contract wallet that accepts its
     /// owner's signatures by EIP-1271) at CREATE2 addresses known before deployment.
     pub fn test_account_factory() -> Result<Self, ChainError> {

@@ -79,10 +79,13 @@ pub struct DevnetContracts {
     pub order_book: Address,
     /// The Reverter (custom errors, string reverts, panics).
     pub reverter: Address,
+    /// A TestProxy (EIP-1967) whose implementation is the Reverter: found to be a proxy on chain,
+    /// not from an artifact (it is left out of the known contracts on purpose).
+    pub proxy: Address,
 }
 
 impl DevnetContracts {
-    /// Where [`Devnet::start`] deploys the contracts on a fresh anvil: the first five contracts
+    /// Where [`Devnet::start`] deploys the contracts on a fresh anvil: the first six contracts
     /// `deployer` creates.
     pub fn deployed_by(deployer: Address) -> Self {
         DevnetContracts {
@@ -91,6 +94,7 @@ impl DevnetContracts {
             weth: deployer.create(2),
             order_book: deployer.create(3),
             reverter: deployer.create(4),
+            proxy: deployer.create(5),
         }
     }
 
@@ -187,6 +191,7 @@ impl Devnet {
                 weth: Address::ZERO,
                 order_book: Address::ZERO,
                 reverter: Address::ZERO,
+                proxy: Address::ZERO,
             },
         };
         // On error the devnet is dropped here, which stops anvil.
@@ -272,6 +277,8 @@ impl Devnet {
         let order_book = deploy(&provider, deployer, "OrderBook", &order_book.bytecode, &[]).await?;
         let reverter = Artifact::reverter().map_err(|e| deploy_error("Reverter", e))?;
         let reverter = deploy(&provider, deployer, "Reverter", &reverter.bytecode, &[]).await?;
+        let proxy = Artifact::test_proxy().map_err(|e| deploy_error("TestProxy", e))?;
+        let proxy = deploy(&provider, deployer, "TestProxy", &proxy.bytecode, &reverter.abi_encode()).await?;
 
         for (token, decimals) in [(usdc, 6u8), (dai, 18u8)] {
             let amount = U256::from(MINTED_TOKENS) * U256::from(10u8).pow(U256::from(decimals));
@@ -282,7 +289,7 @@ impl Devnet {
             }
         }
         self.accounts = accounts;
-        self.contracts = DevnetContracts { usdc, dai, weth, order_book, reverter };
+        self.contracts = DevnetContracts { usdc, dai, weth, order_book, reverter, proxy };
         tracing::info!(url = self.url(), chain_id = self.chain_id, contracts = ?self.contracts, "devnet ready");
         Ok(())
     }

@@ -143,6 +143,52 @@ pub struct SourceCode {
     pub implementation: Option<Address>,
 }
 
+/// Which list of an account [`Etherscan::account_list`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountList {
+    /// `txlist`: the account's normal transactions (sent or received).
+    Transactions,
+    /// `tokentx`: the ERC20 transfers from or to the account.
+    TokenTransfers,
+}
+
+/// Which page of an account's list to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// The page, from 1.
+    pub number: u32,
+    /// Entries per page (Etherscan's `offset`; it allows at most 10 000 in all).
+    pub size: u32,
+    /// The first block to look at.
+    pub start_block: u64,
+}
+
+/// Splits a verified source into its files: Etherscan gives one Solidity text, a JSON object of
+/// files (`{"A.sol": {"content": …}}`), or a standard JSON input wrapped in a second pair of
+/// braces (`{{"language": …, "sources": {…}}}`). A single text is one file named after the
+/// contract (`<name>.sol`).
+pub fn source_files(name: &str, source: &str) -> Vec<(String, String)> {
+    let text = source.trim();
+    let json = if text.starts_with("{{") && text.ends_with("}}") { &text[1..text.len() - 1] } else { text };
+    if json.starts_with('{')
+        && let Ok(Value::Object(object)) = serde_json::from_str::<Value>(json)
+    {
+        let files = match object.get("sources") {
+            Some(Value::Object(sources)) => sources.clone(),
+            _ => object,
+        };
+        let listed: Vec<(String, String)> = files
+            .into_iter()
+            .filter_map(|(path, file)| Some((path, file.get("content")?.as_str()?.to_owned())))
+            .collect();
+        if !listed.is_empty() {
+            return listed;
+        }
+    }
+    let file = if name.is_empty() { "Contract.sol".to_owned() } else { format!("{name}.sol") };
+    vec![(file, source.to_owned())]
+}
+
 /// The answer's envelope: `result` is an array on success, a text on error.
 #[derive(Deserialize)]
 struct Envelope {
@@ -209,22 +255,9 @@ impl Etherscan {
     }
 
     async fn source_code_once(&self, chain_id: u64, address: Address) -> Result<SourceCode, ExplorerError> {
-        let key = self.config.api_key.as_deref().ok_or(ExplorerError::NoApiKey)?;
-        let mut url = url::Url::parse(&self.config.base_url)
-            .map_err(|e| ExplorerError::Unreachable(format!("{BASE_URL_ENV} is not a URL: {e}")))?;
-        url.query_pairs_mut()
-            .append_pair("chainid", &chain_id.to_string())
-            .append_pair("module", "contract")
-            .append_pair("action", "getsourcecode")
-            .append_pair("address", &address.to_string())
-            .append_pair("apikey", key);
-        let response = self.http.get(url).send().await.map_err(|e| self.transport(e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ExplorerError::Http(status.as_u16()));
-        }
-        let body = response.bytes().await.map_err(|e| self.transport(e))?;
-        let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| ExplorerError::Malformed(e.to_string()))?;
+        let envelope = self
+            .get(chain_id, &[("module", "contract"), ("action", "getsourcecode"), ("address", &address.to_string())])
+            .await?;
         if envelope.status != "1" {
             return Err(api_error(chain_id, &envelope));
         }
@@ -246,6 +279,90 @@ impl Etherscan {
             .flatten()
             .filter(|a| !a.is_zero());
         Ok(SourceCode { name: entry.contract_name, abi, abi_json, source: entry.source_code, implementation })
+    }
+
+    /// A page of an account's transactions (`txlist`, [`AccountList::Transactions`]) or token
+    /// transfers (`tokentx`, [`AccountList::TokenTransfers`]), newest first, from block
+    /// `start_block` on, retrying a rate limit. Etherscan's "No transactions found" is an empty page.
+    pub async fn account_list(
+        &self,
+        chain_id: u64,
+        list: AccountList,
+        address: Address,
+        page: Page,
+    ) -> Result<Vec<Value>, ExplorerError> {
+        let mut delay = self.config.retry_delay;
+        let mut retries = self.config.rate_limit_retries;
+        loop {
+            match self.account_list_once(chain_id, list, address, page).await {
+                Err(ExplorerError::RateLimited(reason)) if retries > 0 => {
+                    tracing::debug!(chain_id, %address, %reason, "Etherscan rate limit; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    retries -= 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn account_list_once(
+        &self,
+        chain_id: u64,
+        list: AccountList,
+        address: Address,
+        page: Page,
+    ) -> Result<Vec<Value>, ExplorerError> {
+        let action = match list {
+            AccountList::Transactions => "txlist",
+            AccountList::TokenTransfers => "tokentx",
+        };
+        let (number, size, start) = (page.number.to_string(), page.size.to_string(), page.start_block.to_string());
+        let envelope = self
+            .get(
+                chain_id,
+                &[
+                    ("module", "account"),
+                    ("action", action),
+                    ("address", &address.to_string()),
+                    ("startblock", &start),
+                    ("endblock", "99999999999"),
+                    ("page", &number),
+                    ("offset", &size),
+                    ("sort", "desc"),
+                ],
+            )
+            .await?;
+        match (envelope.status.as_str(), envelope.result) {
+            ("1", Value::Array(entries)) => Ok(entries),
+            // No transactions is `status: "0"` with an empty list.
+            ("0", Value::Array(entries)) if entries.is_empty() => Ok(Vec::new()),
+            (_, result) => {
+                Err(api_error(chain_id, &Envelope { status: envelope.status, message: envelope.message, result }))
+            }
+        }
+    }
+
+    /// One GET of the API with `params`, `chainid` and the key; the answer's envelope.
+    async fn get(&self, chain_id: u64, params: &[(&str, &str)]) -> Result<Envelope, ExplorerError> {
+        let key = self.config.api_key.as_deref().ok_or(ExplorerError::NoApiKey)?;
+        let mut url = url::Url::parse(&self.config.base_url)
+            .map_err(|e| ExplorerError::Unreachable(format!("{BASE_URL_ENV} is not a URL: {e}")))?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("chainid", &chain_id.to_string());
+            for (name, value) in params {
+                query.append_pair(name, value);
+            }
+            query.append_pair("apikey", key);
+        }
+        let response = self.http.get(url).send().await.map_err(|e| self.transport(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ExplorerError::Http(status.as_u16()));
+        }
+        let body = response.bytes().await.map_err(|e| self.transport(e))?;
+        serde_json::from_slice(&body).map_err(|e| ExplorerError::Malformed(e.to_string()))
     }
 
     fn transport(&self, error: reqwest::Error) -> ExplorerError {

@@ -12,6 +12,7 @@
 //! - [`contract_db`]: [`ContractDb`], `get_contract` from the cache first and Etherscan
 //!   ([`explorer`]) second, registering each ABI in [`KnownContracts`]; [`contract_cache`]: the
 //!   [`ContractCache`] seam the application implements over its store.
+//! - [`proxy`]: which implementation a proxy runs, read on chain (EIP-1967, EIP-1822, EIP-1167).
 //! - [`devnet`]: [`Devnet`], anvil with the contracts deployed; the tests' fixture too.
 //! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
@@ -27,6 +28,7 @@ pub mod error;
 pub mod explorer;
 pub mod network;
 pub mod provider;
+pub mod proxy;
 pub mod risk;
 pub mod session;
 pub mod signature;

@@ -20,6 +20,7 @@ pub mod contract_cache;
 mod error;
 mod follow;
 pub mod headers;
+pub mod knowledge;
 pub mod limits;
 pub mod mcp;
 pub mod metrics;

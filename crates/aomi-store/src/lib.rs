@@ -15,7 +15,8 @@
 //! (the lines of a chat set aside by an edit or a regenerated answer), [`TurnStore`]
 //! (running turns and their parts), [`ContractStore`] (the contract database),
 //! [`TransactionStore`] (requested transactions), [`AuthStore`] (sign-in nonces and session
-//! generations). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
+//! generations), [`FactStore`] (labels, token metadata and notes, global or per wallet),
+//! [`AnswerCache`] (remote answers kept briefly). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
 //! coerces to it). Wallets and contracts are [`aomi_core::Address`] values, checked where their
 //! text entered aomi; the store writes and serialises them lower case.
 //!
@@ -54,6 +55,7 @@ mod contract;
 mod dialect;
 mod engine;
 mod error;
+mod fact;
 mod migrate;
 mod postgres;
 mod sql;
@@ -78,6 +80,7 @@ pub use config::{
 };
 pub use contract::{ContractRecord, ContractStore};
 pub use error::StoreError;
+pub use fact::{AnswerCache, FactKind, FactQuery, FactRecord, FactStore, GLOBAL};
 pub use postgres::{PgDialect, PgStore};
 pub use sql::SqlStore;
 pub use sqlite::{SqliteDialect, SqliteStore};
@@ -96,7 +99,15 @@ pub enum StoreKind {
 /// Everything aomi keeps.
 #[async_trait]
 pub trait Store:
-    ChatStore + BranchStore + TurnStore + ContractStore + TransactionStore + AuthStore + std::fmt::Debug
+    ChatStore
+    + BranchStore
+    + TurnStore
+    + ContractStore
+    + TransactionStore
+    + AuthStore
+    + FactStore
+    + AnswerCache
+    + std::fmt::Debug
 {
     /// The database.
     fn kind(&self) -> StoreKind;

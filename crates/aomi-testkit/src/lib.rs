@@ -1,5 +1,5 @@
-//! Test fixtures for aomi: the **stub model server**, and the stub Etherscan ([`StubEtherscan`],
-//! see [`etherscan`]).
+//! Test fixtures for aomi: the **stub model server**, the stub Etherscan ([`StubEtherscan`],
+//! see [`etherscan`]) and the stub web search (Brave and SearXNG: [`StubSearch`], see [`brave`]).
 //!
 //! [`StubModel`] is a small HTTP server on `127.0.0.1` that speaks the real
 //! wire formats of the two model APIs aomi uses, so tests and benchmarks run
@@ -54,6 +54,7 @@
 //! Usage numbers are rough: a token is four characters.
 
 mod anthropic;
+pub mod brave;
 mod conversation;
 pub mod etherscan;
 #[cfg(feature = "fuzz")]
@@ -64,6 +65,7 @@ pub mod script;
 mod server;
 pub mod tools;
 
-pub use etherscan::{ExplorerReply, ExplorerRequest, StubEtherscan};
+pub use brave::{SearchHit, SearchReply, SearchRequest, StubSearch};
+pub use etherscan::{AccountTx, ExplorerReply, ExplorerRequest, StubEtherscan, TokenTransferTx};
 pub use script::{EXHAUSTED_TEXT, Match, Reply, Rule, Script, ScriptError, ScriptedCall, Timing};
 pub use server::{Protocol, RecordedRequest, StubModel};

@@ -7,6 +7,8 @@
 //!
 //! - [`chain`]: the chain tools (balances, calls, transactions, blocks, ENS, networks, and the
 //!   client-side `send_transaction_to_wallet`), over the chat's own provider.
+//! - [`knowledge`]: web search, account history, contract source, and the memory of facts
+//!   (labels beside addresses in every output).
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
 //! - [`mcp`]: external MCP servers' tools, wrapped as tools like any other.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
@@ -17,6 +19,7 @@
 
 pub mod chain;
 pub mod commands;
+pub mod knowledge;
 pub mod mcp;
 pub mod parts;
 mod registry;

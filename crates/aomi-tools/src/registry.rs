@@ -54,6 +54,15 @@ impl ToolRegistry {
         self
     }
 
+    /// The same tools, each replaced by what `wrap` makes of it (under the same name), and the
+    /// same hooks: how a layer around every tool is added (labels beside addresses, for one).
+    pub fn map(mut self, wrap: impl Fn(Arc<dyn Tool>) -> Arc<dyn Tool>) -> Self {
+        for registered in self.tools.values_mut() {
+            registered.tool = wrap(Arc::clone(&registered.tool));
+        }
+        self
+    }
+
     /// The hooks the tools' turns need. An app hands them to the backend
     /// ([`AomiApp::turn_hooks`](aomi_core::AomiApp::turn_hooks)), which runs them at the start of
     /// every turn.

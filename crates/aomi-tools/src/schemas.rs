@@ -11,6 +11,7 @@ use crate::chain::{
     NetworkPart, ReceiptInfo, SimulationPart, TokenBalance, TransactionInfo, TransactionRequest, ViewCall,
     WalletToolName,
 };
+use crate::knowledge::{ContractSource, LabelsPart, Recalled, Remembered, TransactionHistory, WebSearchResults};
 use crate::parts::{ToolProgressPart, WalletRequestPart};
 use crate::time::CurrentTime;
 
@@ -37,6 +38,13 @@ use crate::time::CurrentTime;
     SimulationPart,
     ToolProgressPart,
     WalletRequestPart,
+    // The knowledge tools (crate::knowledge).
+    ContractSource,
+    Recalled,
+    Remembered,
+    TransactionHistory,
+    WebSearchResults,
+    LabelsPart,
 )))]
 pub struct ToolSchemas;
 

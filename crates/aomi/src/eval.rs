@@ -61,10 +61,19 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
         (Some(&stub), ServerModel::Stub(url), "scripted stub".to_owned())
     };
     let (chain, no_chain) = devnets(&scenarios).await?;
-    let env = match &chain {
+    let mut env = match &chain {
         Some(chain) => chain.server_env(&data_dir).context("cannot write the eval's networks file")?,
         None => Vec::new(),
     };
+    // The scripted mode searches the stub Brave; a real run searches what the environment says.
+    let search = match args.real {
+        true => None,
+        false => Some(aomi_bench::eval::scripted_search().await.context("cannot start the stub search")?),
+    };
+    if let Some(search) = &search {
+        env.push(("BRAVE_API_KEY".into(), "eval-key".into()));
+        env.push(("BRAVE_BASE_URL".into(), search.brave_url()));
+    }
     // Dropping the server or the devnets stops them: on every early return below too.
     let server =
         ServeProcess::spawn_with(&program, &server_model, &data_dir, &ServeExtras { env, ..ServeExtras::default() })

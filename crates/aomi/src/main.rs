@@ -14,6 +14,7 @@ mod check;
 mod config;
 mod devnet;
 mod eval;
+mod knowledge;
 mod mcp;
 mod progress;
 mod serve;

@@ -175,8 +175,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("ETHERSCAN_API_KEY is not set: get_contract answers only from the contract database");
     }
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
+    let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer).await?;
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
+    // Knowledge after the native tools: it wraps each of them to put labels beside addresses.
+    let tools = knowledge.around(tools);
     // MCP both ways: the native tools are served at /mcp; external servers' tools join the app.
     let served = aomi_server::mcp::mcp_tools(&tools, Arc::clone(&chain.sessions));
     let mcp_options = crate::mcp::options(&app_config, &limits, &chain.sessions);

@@ -10,7 +10,7 @@ import { Logo } from '../icons';
 import { errorMessage, getChat, ownerQuery, stopTurn as requestStop, switchBranch } from '../lib/api';
 import type { AomiMessage, DirectCommand, Fork } from '../lib/types';
 import { walletNow, type WalletContext } from '../wallet/useWalletContext';
-import { ExplorerChain } from './ChainRef';
+import { AddressLabels, ExplorerChain, labelsOf } from './ChainRef';
 import { Composer } from './Composer';
 import { ErrorNotice, messageText, MessageView, SEND_ANYWAY_TEXT, WALLET_TOOL, type MessageContext } from './MessageView';
 import type { WalletOutcome } from './WalletRequest';
@@ -235,8 +235,11 @@ export function ChatView({
     if (element && pinned.current) element.scrollTop = element.scrollHeight;
   }, [messages]);
 
+  const labels = useMemo(() => labelsOf(messages), [messages]);
+
   return (
     <ExplorerChain.Provider value={wallet.chainId}>
+      <AddressLabels.Provider value={labels}>
       <div
         className="chat-scroll"
         ref={scroller}
@@ -319,6 +322,7 @@ export function ChatView({
         />
         <p className="disclaimer muted">aomi can be wrong. Your wallet shows what a transaction does before you sign.</p>
       </div>
+      </AddressLabels.Provider>
     </ExplorerChain.Provider>
   );
 }

@@ -178,11 +178,93 @@ function ContractSummary({ data }: { data: unknown }) {
   );
 }
 
+/** `get_transaction_history`: one row per transaction, linked to the explorer. */
+function TransactionHistory({ data }: { data: unknown }) {
+  if (!isObject(data) || !Array.isArray(data.entries)) return null;
+  const chainId = typeof data.chainId === 'number' ? data.chainId : undefined;
+  const entries = data.entries.filter(isObject);
+  const scanned = isObject(data.scanned) ? data.scanned : undefined;
+  return (
+    <div className="history">
+      <div className="result-line">
+        {isAddress(data.address) ? <ChainRef value={data.address} chainId={chainId} /> : null}
+        {typeof data.network === 'string' ? <span className="badge">{data.network}</span> : null}
+        <span className="muted small">
+          {data.source === 'node' && scanned
+            ? `blocks ${String(scanned.first)}–${String(scanned.last)} of the node`
+            : `from ${String(data.source)}`}
+        </span>
+      </div>
+      {entries.length === 0 ? (
+        <p className="muted">No transactions found.</p>
+      ) : (
+        <table className="result-table history-table">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Direction</th>
+              <th scope="col">What</th>
+              <th scope="col">Call</th>
+              <th scope="col">Transaction</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map(entry => {
+              const transfers = Array.isArray(entry.transfers) ? entry.transfers.filter(isObject) : [];
+              return (
+                <tr key={String(entry.hash)} className={entry.failed === true ? 'failed' : undefined}>
+                  <td>{typeof entry.time === 'string' ? new Date(entry.time).toLocaleString() : `block ${String(entry.block)}`}</td>
+                  <td>
+                    <span className={`badge ${entry.direction === 'out' ? 'warning' : 'success'}`}>{String(entry.direction)}</span>
+                  </td>
+                  <td>
+                    {transfers.length > 0
+                      ? transfers.map((move, index) => (
+                          <div key={index}>
+                            {typeof move.amount === 'string' ? move.amount : String(move.raw)} {String(move.symbol ?? '')}{' '}
+                            <span className="muted">{entry.direction === 'in' ? 'from' : 'to'}</span>{' '}
+                            {isAddress(entry.direction === 'in' ? move.from : move.to) ? (
+                              <ChainRef value={String(entry.direction === 'in' ? move.from : move.to)} chainId={chainId} />
+                            ) : null}
+                          </div>
+                        ))
+                      : (
+                          <div>
+                            {String(entry.value)}{' '}
+                            {isAddress(entry.to) ? <ChainRef value={entry.to} chainId={chainId} /> : null}
+                          </div>
+                        )}
+                  </td>
+                  <td className="mono">{typeof entry.method === 'string' ? entry.method : ''}{entry.failed === true ? ' (failed)' : ''}</td>
+                  <td>{isHash(entry.hash) ? <ChainRef value={entry.hash} chainId={chainId} kind="tx" /> : null}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+/** `web_search`: the results card, with the warning that they are untrusted. */
+function WebResults({ data }: { data: unknown }) {
+  const results = renderByShape(data);
+  return (
+    <div className="web-results">
+      {results ?? <p className="muted">No results.</p>}
+      <p className="muted small">Search results are text from the web: aomi treats them as information, never as instructions.</p>
+    </div>
+  );
+}
+
 /** Views of the tools that have their own. */
 const views: Record<string, ToolView> = {
   get_current_time: { title: 'Current time', render: data => <CurrentTime data={data} /> },
   send_transaction_to_wallet: { title: 'Transaction for your wallet' },
   get_contract: { title: 'Contract', render: data => <ContractSummary data={data} /> },
+  get_transaction_history: { title: 'Transaction history', render: data => <TransactionHistory data={data} /> },
+  web_search: { title: 'Web search', render: data => <WebResults data={data} /> },
 };
 
 /** The view of a tool (its own, or the default one). */

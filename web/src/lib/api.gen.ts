@@ -779,6 +779,27 @@ export interface components {
             /** @description The `get_contract` call it belongs to. */
             toolCallId: string;
         };
+        /** @description The output of `get_contract_source`. */
+        ContractSource: {
+            /** @description The contract. */
+            address: string;
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            /** @description Its files. */
+            files: components["schemas"]["SourceFile"][];
+            /** @description A proxy's implementation (whose source is at that address). */
+            implementation: string | null;
+            /** @description Its name. */
+            name: string | null;
+            /** @description The network read. */
+            network: string;
+            /** @description That source text is untrusted (comments can say anything). */
+            notice: string;
+            source: null | components["schemas"]["SourceText"];
+        };
         /**
          * @description The output of `get_contract`: what the model reads of a contract (the ABI goes to the page as
          *     a [`ContractAbiPart`]).
@@ -910,6 +931,27 @@ export interface components {
             /** @description What went wrong, for a person. */
             message: string;
         };
+        /** @description A fact as the tools see it. */
+        Fact: {
+            /**
+             * Format: int64
+             * @description The chain it holds on; 0 for every chain.
+             */
+            chainId: number;
+            /** @description What it is about. */
+            kind: components["schemas"]["FactKind"];
+            /** @description `"user"` (this wallet's) or `"curated"` (everyone's). */
+            source: string;
+            /** @description An address (lower case) or a name. */
+            subject: string;
+            /** @description What is known. */
+            value: string;
+        };
+        /**
+         * @description What a fact is about.
+         * @enum {string}
+         */
+        FactKind: "label" | "token" | "note";
         /**
          * @description A place of a chat's line where other lines were written: the alternatives a person can switch
          *     between there (`POST /api/chats/{id}/branch`).
@@ -944,6 +986,47 @@ export interface components {
             error?: string | null;
             /** @description `ok` (healthz), `ready`, `unavailable` or `draining` (readyz). */
             status: string;
+        };
+        /** @description One transaction of the account. */
+        HistoryEntry: {
+            /**
+             * Format: int64
+             * @description Its block.
+             */
+            block: number;
+            call: null | components["schemas"]["DecodedCall"];
+            /** @description `out` (the account sent it), `in` (it received coin or tokens), `self`. */
+            direction: string;
+            /** @description True when it failed (reverted); `null` when unknown. */
+            failed: boolean | null;
+            /** @description The sender. */
+            from: string;
+            /** @description The transaction hash. */
+            hash: string;
+            /** @description The function called, when decoded ("transfer"). */
+            method: string | null;
+            /** @description The block's time (RFC 3339), when known. */
+            time: string | null;
+            /** @description The called or paid address (`null` for a contract creation). */
+            to: string | null;
+            /** @description Tokens it moved from or to the account. */
+            transfers: components["schemas"]["TokenMove"][];
+            /** @description The same with the coin's decimals and symbol ("0.5 ETH"). */
+            value: string;
+            /** @description Native coin sent, in wei. */
+            valueWei: string;
+        };
+        /**
+         * @description The `data-labels` part: the labels of the addresses of one tool output, for the page to show
+         *     beside them.
+         */
+        LabelsPart: {
+            /** @description Label by address (lower case). */
+            labels: {
+                [key: string]: string;
+            };
+            /** @description The tool call whose output holds the addresses. */
+            toolCallId: string;
         };
         /**
          * @description How serious a warning is.
@@ -1084,6 +1167,13 @@ export interface components {
             /** @description True for a test network. */
             testnet: boolean;
         };
+        /** @description The output of `recall`. */
+        Recalled: {
+            /** @description The facts found: the wallet's own (`source: "user"`) first, then the curated ones. */
+            facts: components["schemas"]["Fact"][];
+            /** @description What was asked. */
+            query: string;
+        };
         /** @description The output of `get_receipt`. */
         ReceiptInfo: {
             /**
@@ -1127,6 +1217,13 @@ export interface components {
          * @enum {string}
          */
         ReceiptStatus: "success" | "reverted";
+        /** @description The output of `remember`. */
+        Remembered: {
+            /** @description The fact as kept (or forgotten). */
+            fact: components["schemas"]["Fact"];
+            /** @description False when it was forgotten. */
+            kept: boolean;
+        };
         /** @description Why a simulated transaction fails. */
         Revert: {
             /** @description A custom error's arguments by name. */
@@ -1152,6 +1249,19 @@ export interface components {
          * @enum {string}
          */
         Role: "system" | "user" | "assistant";
+        /** @description The blocks the node fallback read. */
+        ScannedBlocks: {
+            /**
+             * Format: int64
+             * @description The first (oldest) block read.
+             */
+            first: number;
+            /**
+             * Format: int64
+             * @description The last (newest) block read.
+             */
+            last: number;
+        };
         /** @description A message that matches a search. */
         SearchResult: {
             /** @description True when the chat is archived. */
@@ -1273,6 +1383,30 @@ export interface components {
             /** @description What the person should know before signing. */
             warnings: components["schemas"]["Warning"][];
         };
+        /** @description One file of a contract's source. */
+        SourceFile: {
+            /** @description Its size in bytes. */
+            bytes: number;
+            /** @description Its lines. */
+            lines: number;
+            /** @description Its path. */
+            path: string;
+        };
+        /** @description Lines of one file. */
+        SourceText: {
+            /** @description True when lines were left out for size. */
+            cut: boolean;
+            /** @description The last line given. */
+            endLine: number;
+            /** @description The file. */
+            path: string;
+            /** @description The first line given (from 1). */
+            startLine: number;
+            /** @description The text, ending with a cut marker when cut. */
+            text: string;
+            /** @description The file's lines in all. */
+            totalLines: number;
+        };
         /**
          * @description The kind of asset.
          * @enum {string}
@@ -1312,12 +1446,53 @@ export interface components {
             /** @description The token contract. */
             token: string;
         };
+        /** @description A token moved by a transaction. */
+        TokenMove: {
+            /** @description The amount with the decimals ("1.5"), when they are known. */
+            amount: string | null;
+            /**
+             * Format: int32
+             * @description Its decimals, when known.
+             */
+            decimals: number | null;
+            /** @description Who sent it. */
+            from: string;
+            /** @description The amount in base units (decimal string). */
+            raw: string;
+            /** @description Its symbol, when known. */
+            symbol: string | null;
+            /** @description Who got it. */
+            to: string;
+            /** @description The token contract. */
+            token: string;
+        };
         /** @description `data-tool-progress`: a running call's progress; transient (shown live, never stored). */
         ToolProgressPart: {
             /** @description What it is doing ("simulating the transaction"). */
             message: string;
             /** @description The call. */
             toolCallId: string;
+        };
+        /** @description The output of `get_transaction_history`. */
+        TransactionHistory: {
+            /** @description The account. */
+            address: string;
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            /** @description The transactions, newest first. */
+            entries: components["schemas"]["HistoryEntry"][];
+            /** @description The network's block explorer, for links (`<explorer>/tx/<hash>`). */
+            explorer: string | null;
+            /** @description True when more were found than `limit`. */
+            more: boolean;
+            /** @description The network read. */
+            network: string;
+            scanned: null | components["schemas"]["ScannedBlocks"];
+            /** @description `etherscan`, or `node` (recent blocks scanned). */
+            source: string;
         };
         /** @description The output of `get_transaction`. */
         TransactionInfo: {
@@ -1563,6 +1738,17 @@ export interface components {
             level: components["schemas"]["Level"];
             /** @description A plain sentence for the person. */
             message: string;
+        };
+        /** @description The output of `web_search`. */
+        WebSearchResults: {
+            /** @description That the results are untrusted text (data, never instructions). */
+            notice: string;
+            /** @description The engine: `brave` or `searxng`. */
+            provider: string;
+            /** @description The query searched. */
+            query: string;
+            /** @description The results, best first. */
+            results: components["schemas"]["SearchResult"][];
         };
     };
     responses: never;

@@ -111,6 +111,8 @@ export type AomiDataParts = {
   simulation: SimulationPart;
   /** A contract's full ABI, for the page only (`get_contract`). */
   contract: Schemas['ContractAbiPart'];
+  /** The known labels of the addresses in a tool's output, shown beside them. */
+  labels: Schemas['LabelsPart'];
 };
 
 /** Metadata aomi sets on a message. */

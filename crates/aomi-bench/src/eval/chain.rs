@@ -290,13 +290,7 @@ impl EvalDevnet {
         }
         let accounts = provider.get_accounts().await.map_err(|e| fail(e.to_string()))?;
         let deployer = *accounts.first().ok_or_else(|| fail("it has no unlocked accounts".into()))?;
-        let contracts = DevnetContracts {
-            usdc: deployer.create(0),
-            dai: deployer.create(1),
-            weth: deployer.create(2),
-            order_book: deployer.create(3),
-            reverter: deployer.create(4),
-        };
+        let contracts = DevnetContracts::deployed_by(deployer);
         let symbol = provider
             .call(TransactionRequest::default().to(contracts.usdc).input(IERC20::symbolCall {}.abi_encode().into()))
             .await

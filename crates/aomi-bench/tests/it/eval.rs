@@ -48,6 +48,7 @@ async fn devnets() -> Arc<EvalChain> {
 struct ChainServer {
     target: Target,
     stub: StubModel,
+    _search: aomi_testkit::StubSearch,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -63,11 +64,27 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     registry.merge_toml(&chain.networks_toml()).unwrap();
     let sessions = Arc::new(ChainSessions::new(registry, DEVNET).unwrap());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::memory().await.unwrap());
+    let explorer = aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap();
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(recorded_chain_tools(
         Arc::clone(&sessions),
         Arc::clone(&store),
-        aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap(),
+        explorer.clone(),
     ));
+    // As `aomi serve` does: the knowledge tools (search on the stub Brave), every output labelled.
+    let search = aomi_bench::eval::scripted_search().await.unwrap();
+    let provider = aomi_tools::knowledge::SearchProvider::Brave { api_key: "k".into(), base_url: search.brave_url() };
+    let config = aomi_server::knowledge::KnowledgeConfig {
+        search: Some(aomi_tools::knowledge::SearchConfig::new(provider)),
+        ..Default::default()
+    };
+    aomi_server::knowledge::seed_curated_labels(store.as_ref()).await.unwrap();
+    let knowledge =
+        aomi_server::knowledge::knowledge_tools(Arc::clone(&sessions), Arc::clone(&store), explorer, config).unwrap();
+    let tools = aomi_tools::knowledge::label_outputs(
+        tools.merge(knowledge),
+        aomi_server::knowledge::StoreMemory::shared(Arc::clone(&store)),
+        Default::default(),
+    );
     let app = DefaultApp::new(
         Some(llm),
         tools,
@@ -78,7 +95,7 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
         AppState::new(backend).with_chain(sessions).with_limits(aomi_server::limits::Limits::off()),
     )
     .await;
-    ChainServer { target, stub, _shutdown: shutdown }
+    ChainServer { target, stub, _search: search, _shutdown: shutdown }
 }
 
 async fn run_on_devnets(scenarios: &[Scenario]) -> EvalReport {

@@ -14,6 +14,7 @@
 //! | `approval-spender-not-contract` | danger | an approval goes to an address without code |
 //! | `no-slippage-protection` | danger | a swap's minimum output is 0 |
 //! | `chain-mismatch` | danger | the request's chain is not the wallet's |
+//! | `address-poisoning` | danger | the recipient looks like a labelled address or a past recipient (same first and last 4 hex digits) but is another one |
 //! | `unlimited-approval` | warning | an approval lets the spender take any amount |
 //! | `first-time-recipient` | warning | the sender never sent anything to the recipient before |
 //! | `token-balance-mismatch` | warning | a token's events disagree with its balances |
@@ -117,6 +118,10 @@ pub struct Facts {
     pub sent_before: Option<bool>,
     /// How many recent blocks the history check covered.
     pub history_blocks: u64,
+    /// Everyone the sender sent tokens to within `history_blocks` (empty when unknown).
+    pub past_recipients: Vec<Address>,
+    /// The addresses the sender knows by name (global labels and the wallet's own).
+    pub labels: HashMap<Address, String>,
     /// Whether the approval spenders and the recipient have code (an EIP-7702 delegation counts
     /// as no code: the account is still run by a key).
     pub has_code: HashMap<Address, bool>,

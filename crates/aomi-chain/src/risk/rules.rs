@@ -15,6 +15,7 @@ pub static RULES: &[Rule] = &[
     Rule { id: "approval-spender-not-contract", level: Level::Danger, check: approval_spender_not_contract },
     Rule { id: "no-slippage-protection", level: Level::Danger, check: no_slippage_protection },
     Rule { id: "chain-mismatch", level: Level::Danger, check: chain_mismatch },
+    Rule { id: "address-poisoning", level: Level::Danger, check: address_poisoning },
     Rule { id: "unlimited-approval", level: Level::Warning, check: unlimited_approval },
     Rule { id: "first-time-recipient", level: Level::Warning, check: first_time_recipient },
     Rule { id: "token-balance-mismatch", level: Level::Warning, check: token_balance_mismatch },
@@ -136,6 +137,37 @@ fn chain_mismatch(input: &RiskInput<'_>) -> Option<String> {
     })
 }
 
+/// How many hex digits at each end of an address people compare, and poisoners copy.
+const LOOK_ALIKE_DIGITS: usize = 4;
+
+/// Whether two different addresses share their first and last [`LOOK_ALIKE_DIGITS`] hex digits.
+pub(crate) fn looks_alike(a: &alloy::primitives::Address, b: &alloy::primitives::Address) -> bool {
+    let (a, b) = (alloy::primitives::hex::encode(a), alloy::primitives::hex::encode(b));
+    let n = LOOK_ALIKE_DIGITS;
+    a != b && a[..n] == b[..n] && a[a.len() - n..] == b[b.len() - n..]
+}
+
+fn address_poisoning(input: &RiskInput<'_>) -> Option<String> {
+    let facts = input.facts;
+    let recipient = facts.recipient?;
+    if facts.labels.contains_key(&recipient) || facts.past_recipients.contains(&recipient) {
+        return None;
+    }
+    if let Some((known, label)) = facts.labels.iter().find(|(known, _)| looks_alike(known, &recipient)) {
+        return Some(format!(
+            "The recipient {} is NOT {} (\"{label}\"), though it starts and ends like it: look-alike addresses are how address-poisoning scams take funds. Compare every character, or pick the address from your labels.",
+            recipient.to_checksum(None),
+            known.to_checksum(None),
+        ));
+    }
+    let known = facts.past_recipients.iter().find(|known| looks_alike(known, &recipient))?;
+    Some(format!(
+        "The recipient {} is NOT {}, an address this wallet sent to before, though it starts and ends like it: look-alike addresses are how address-poisoning scams take funds (they send a tiny transfer so the fake shows in your history). Compare every character.",
+        recipient.to_checksum(None),
+        known.to_checksum(None),
+    ))
+}
+
 fn unlimited_approval(input: &RiskInput<'_>) -> Option<String> {
     let approval = input.report.approvals.iter().find(|a| a.granted && a.unlimited && a.owner == input.request.from)?;
     let what = match approval.standard {
@@ -152,7 +184,9 @@ fn first_time_recipient(input: &RiskInput<'_>) -> Option<String> {
     let recipient = input.facts.recipient?;
     // Contracts are reached through apps; the typo and address-poisoning risk is for people.
     let is_person = input.facts.has_code.get(&recipient) == Some(&false);
-    (is_person && input.facts.sent_before == Some(false)).then(|| {
+    // A labelled address is known to the person: they named it.
+    let labelled = input.facts.labels.contains_key(&recipient);
+    (is_person && !labelled && input.facts.sent_before == Some(false)).then(|| {
         format!(
             "No transfer from this wallet to {} was found in the last {} blocks: compare the whole address, not just its first and last characters.",
             recipient.to_checksum(None),

@@ -53,15 +53,18 @@ pub const METHOD_CALL: &str = "eth_call";
 pub const UNLIMITED_ALLOWANCE: U256 = U256::from_limbs([u64::MAX, (1u64 << 32) - 1, 0, 0]);
 
 /// Settings of the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulationOptions {
     /// How many recent blocks the "sent to this address before" check searches.
     pub history_blocks: u64,
+    /// Addresses the sender knows by name (their labels, global and the wallet's own): the
+    /// address-poisoning rule compares the recipient with them.
+    pub labels: Vec<(Address, String)>,
 }
 
 impl Default for SimulationOptions {
     fn default() -> Self {
-        SimulationOptions { history_blocks: 10_000 }
+        SimulationOptions { history_blocks: 10_000, labels: Vec::new() }
     }
 }
 
@@ -149,12 +152,16 @@ pub async fn simulate_with(
         .into_iter()
         .collect();
     let base = BlockNumberOrTag::Number(outcome.base_block);
-    let (reads, codes, sent_before, succeeds_without_value) = tokio::join!(
+    let (reads, codes, sent_before, past_recipients, succeeds_without_value) = tokio::join!(
         plan.run(provider, mode, outcome.success.then_some(&tx), base),
         join_all(code_targets.iter().map(|a| async move { provider.get_code_at(*a).await })),
         async {
             let to = recipient?;
             sent_before(provider, request.from, to, outcome.base_block, options.history_blocks).await
+        },
+        async {
+            recipient?;
+            past_recipients(provider, request.from, outcome.base_block, options.history_blocks).await
         },
         async {
             // Only a failing call that carries coin (and calldata) to a contract is retried.
@@ -213,6 +220,8 @@ pub async fn simulate_with(
         recipient_is_token: reads.recipient_is_token,
         sent_before,
         history_blocks: options.history_blocks,
+        past_recipients: past_recipients.unwrap_or_default(),
+        labels: options.labels.into_iter().collect(),
         has_code: code_targets.iter().zip(codes).filter_map(|(a, code)| Some((*a, has_code(&code.ok()?)))).collect(),
         succeeds_without_value,
         minimum_outputs: minimum_outputs(&request.data, abi.as_deref()),
@@ -334,6 +343,27 @@ async fn sent_before(provider: &ChainProvider, from: Address, to: Address, lates
         .topic1(from.into_word())
         .topic2(to.into_word());
     provider.get_logs(&filter).await.ok().map(|logs| !logs.is_empty())
+}
+
+/// Most past recipients the address-poisoning rule compares with: a bound on the work and memory
+/// for a sender with a long history.
+const MAX_PAST_RECIPIENTS: usize = 1000;
+
+/// Everyone the sender sent a token to in the last `window` blocks up to `latest` (at most
+/// [`MAX_PAST_RECIPIENTS`]); `None` when the node does not answer.
+async fn past_recipients(provider: &ChainProvider, from: Address, latest: u64, window: u64) -> Option<Vec<Address>> {
+    let filter = Filter::new()
+        .from_block(latest.saturating_sub(window))
+        .to_block(latest)
+        .event_signature(IERC20::Transfer::SIGNATURE_HASH)
+        .topic1(from.into_word());
+    let logs = provider.get_logs(&filter).await.ok()?;
+    let recipients: BTreeSet<Address> = logs
+        .iter()
+        .filter_map(|log| log.topics().get(2).map(|topic| Address::from_word(*topic)))
+        .take(MAX_PAST_RECIPIENTS)
+        .collect();
+    Some(recipients.into_iter().collect())
 }
 
 /// Code that makes an address a contract. An EIP-7702 delegation (0xef0100 + address) does not:

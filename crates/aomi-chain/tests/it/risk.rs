@@ -10,7 +10,7 @@ use aomi_chain::simulation::calldata::{TokenCall, minimum_outputs};
 use aomi_chain::simulation::{Approval, AssetChange, Revert, SimulationReport, SimulationRequest, Standard};
 
 const ALICE: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
-const BOB: Address = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
+const BOB: Address = address!("70997970c51812dc3a010c7d01b50e0d17dc79c8");
 const TOKEN: Address = address!("5FbDB2315678afecb367f032d93F642f64180aa3");
 const ROUTER: Address = address!("7a250d5630B4cF539739dF2C5dAcb4c659F2488D");
 
@@ -77,7 +77,7 @@ fn message(request: &SimulationRequest, report: &SimulationReport, facts: &Facts
 fn the_baseline_is_clean_and_every_rule_has_an_id_and_a_level() {
     assert!(fired(&request(), &report(), &facts()).is_empty());
     let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
-    assert_eq!(ids.len(), 11);
+    assert_eq!(ids.len(), 12);
     let mut unique = ids.clone();
     unique.dedup();
     assert_eq!(unique, ids, "ids are unique");
@@ -315,4 +315,37 @@ fn warnings_come_most_serious_first() {
         .map(|w| w.level)
         .collect();
     assert_eq!(levels, [Level::Danger, Level::Warning]);
+}
+
+#[test]
+fn address_poisoning_compares_the_recipient_with_labels_and_past_recipients() {
+    let cold = address!("70997970c51812dc3a010c7d01b50e0d17dc79c8");
+    // The same first and last four hex digits, another address: what a poisoner generates.
+    let fake = address!("70997970000000000000000000000000000079c8");
+    let mut f = facts();
+    f.recipient = Some(fake);
+    f.has_code = HashMap::from([(fake, false)]);
+    assert!(!fired(&request(), &report(), &f).contains(&"address-poisoning".into()), "nothing known to look like");
+
+    f.labels = HashMap::from([(cold, "my cold wallet".to_owned())]);
+    let text = message(&request(), &report(), &f, "address-poisoning");
+    assert!(text.contains("my cold wallet") && text.contains(&cold.to_checksum(None)), "{text}");
+    assert_eq!(assess(&RiskInput { request: &request(), report: &report(), facts: &f })[0].level, Level::Danger);
+
+    f.labels.clear();
+    f.past_recipients = vec![cold];
+    let text = message(&request(), &report(), &f, "address-poisoning");
+    assert!(text.contains("sent to before") && text.contains(&fake.to_checksum(None)), "{text}");
+
+    // The real address itself is no look-alike; a labelled recipient is no first-time risk.
+    f.recipient = Some(cold);
+    f.has_code = HashMap::from([(cold, false)]);
+    f.sent_before = Some(false);
+    f.labels = HashMap::from([(cold, "my cold wallet".to_owned())]);
+    let ids = fired(&request(), &report(), &f);
+    assert!(!ids.contains(&"address-poisoning".into()) && !ids.contains(&"first-time-recipient".into()), "{ids:?}");
+    // An address that differs at the ends is no look-alike either.
+    f.recipient = Some(address!("71997970000000000000000000000000000079c8"));
+    f.labels = HashMap::from([(cold, "my cold wallet".to_owned())]);
+    assert!(!fired(&request(), &report(), &f).contains(&"address-poisoning".into()));
 }

@@ -11,6 +11,7 @@ mod contracts;
 mod faults;
 mod fuzz;
 mod history;
+mod knowledge;
 mod lifecycle;
 mod limits;
 mod mcp;

@@ -9,6 +9,7 @@ mod auth;
 mod branches;
 mod chats;
 mod contracts;
+mod facts;
 mod transactions;
 mod turns;
 

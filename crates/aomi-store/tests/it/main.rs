@@ -9,6 +9,7 @@ mod chats;
 mod config;
 mod contention;
 mod contracts;
+mod facts;
 mod search;
 mod transactions;
 mod turns;

@@ -27,7 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aomi_chain::ChainSessions;
-use aomi_chain::simulation::{SimulationReport, SimulationRequest, simulate};
+use aomi_chain::simulation::calldata::TokenCall;
+use aomi_chain::simulation::{SimulationOptions, SimulationReport, SimulationRequest, simulate_with};
 use aomi_core::{BoxFuture, DataPart, ToolContext, ToolError, ToolOutput, TypedTool};
 use serde::Serialize;
 use serde_json::Value;
@@ -159,6 +160,7 @@ pub struct SimulateBeforeSend {
     sessions: Arc<ChainSessions>,
     build: SendTransactionToWallet,
     recorder: Arc<dyn TransactionRecorder>,
+    labels: Option<Arc<dyn crate::knowledge::Memory>>,
 }
 
 impl std::fmt::Debug for SimulateBeforeSend {
@@ -174,7 +176,33 @@ impl SimulateBeforeSend {
             build: SendTransactionToWallet(Arc::clone(&sessions)),
             sessions,
             recorder: Arc::new(RememberedHolds::default()),
+            labels: None,
         }
+    }
+
+    /// Gives the simulation the labels the wallet knows that look like the recipient, for the
+    /// address-poisoning rule.
+    pub fn with_labels(mut self, memory: Arc<dyn crate::knowledge::Memory>) -> Self {
+        self.labels = Some(memory);
+        self
+    }
+
+    /// The simulation's options: the labels of the recipient and of the addresses that look like
+    /// it. A failure to read them is logged; the simulation runs without them.
+    async fn options(&self, request: &SimulationRequest, owner: Option<aomi_core::Address>) -> SimulationOptions {
+        let mut options = SimulationOptions::default();
+        let Some(memory) = &self.labels else { return options };
+        let recipient = match TokenCall::decode(&request.data) {
+            Some(call) => call.recipient(),
+            None if request.data.is_empty() => Some(request.to),
+            None => None,
+        };
+        let Some(recipient) = recipient else { return options };
+        match memory.look_alikes(owner, request.chain_id, recipient.into()).await {
+            Ok(labels) => options.labels = labels.into_iter().map(|(a, l)| (a.into_alloy(), l)).collect(),
+            Err(error) => tracing::warn!(%error, "labels could not be read for the simulation"),
+        }
+        options
     }
 
     /// Records every request sent to the wallet, with its report, and every hold in `recorder`,
@@ -217,7 +245,9 @@ impl SimulateBeforeSend {
         ctx.progress("simulating the transaction");
         let connection =
             self.sessions.connection(&ctx.chat_id, Some(&simulation.chain_id.to_string())).map_err(failed)?;
-        let report = match simulate(&connection, self.sessions.contracts(), &simulation).await {
+        let owner = ctx.wallet.as_ref().and_then(|w| w.address);
+        let options = self.options(&simulation, owner).await;
+        let report = match simulate_with(&connection, self.sessions.contracts(), &simulation, options).await {
             Ok(report) => report,
             Err(error) if insisted => {
                 output

@@ -7,6 +7,7 @@ mod chain_errors;
 mod contract;
 mod fixture;
 mod fuzz;
+mod knowledge;
 mod scheduler;
 mod schemas;
 mod simulate;
