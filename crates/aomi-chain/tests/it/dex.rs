@@ -104,3 +104,60 @@ async fn no_pool_and_bad_amounts_are_clear_errors() {
     let error = quote_v3(&provider, &dex, c.usdc, c.dai, U256::ZERO, true).await.unwrap_err();
     assert!(error.to_string().contains("0"), "{error}");
 }
+
+#[tokio::test]
+async fn an_approval_and_the_swap_that_spends_it_simulate_in_order_as_one_batch() {
+    use aomi_chain::simulation::{BatchStep, simulate_batch};
+    use aomi_chain::{ChainSessions, NetworkRegistry};
+
+    let devnet = Devnet::start().await.unwrap();
+    let mut registry = NetworkRegistry::builtin();
+    registry.set_rpc_url("devnet", devnet.url()).unwrap();
+    let sessions = ChainSessions::new(registry, "devnet").unwrap();
+    devnet.register_contracts(sessions.contracts()).unwrap();
+    let connection = sessions.connection("chat", None).unwrap();
+    let dex = devnet.dex().unwrap().contracts;
+    let c = *devnet.contracts();
+    let provider = devnet.provider();
+    let trader = devnet.accounts()[2];
+
+    let sell = U256::from(3_000_000_000u64); // 3000 USDC
+    let quote = quote_v3(&provider, &dex, c.usdc, c.weth, sell, true).await.unwrap();
+    let block = provider.get_block_by_number(Default::default()).await.unwrap().unwrap();
+    let swap = swap_call(&dex, &quote, trader, 5_000, block.header.timestamp + 600, false, true);
+    let approve = IERC20::approveCall { spender: dex.swap_router, amount: sell }.abi_encode();
+    let steps = vec![
+        BatchStep { to: c.usdc, value: U256::ZERO, data: approve.into(), gas: None },
+        BatchStep { to: swap.to, value: swap.value, data: swap.data.clone().into(), gas: None },
+    ];
+
+    // The swap alone fails (no allowance yet); after the approval, in the same batch, it succeeds.
+    let alone = simulate_batch(&connection, sessions.contracts(), 31337, trader, &steps[1..], None).await.unwrap();
+    assert!(!alone.success);
+    assert!(alone.warnings.iter().any(|w| w.id == "simulation-failed"), "{:?}", alone.warnings);
+    let report = simulate_batch(&connection, sessions.contracts(), 31337, trader, &steps, None).await.unwrap();
+    assert!(report.success, "{}", report.summary());
+    assert_eq!(report.steps.len(), 2);
+    assert_eq!(report.approvals.len(), 1);
+    assert!(!report.has_danger(), "{:?}", report.warnings);
+
+    // Executed one after the other, the balances move exactly as simulated.
+    let eth_before = provider.get_balance(trader).await.unwrap();
+    let usdc_before = token_balance(&devnet, c.usdc, trader).await;
+    let mut fees = U256::ZERO;
+    for step in &steps {
+        let tx =
+            TransactionRequest::default().from(trader).to(step.to).value(step.value).input(step.data.clone().into());
+        let receipt = provider.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+        assert!(receipt.status());
+        fees += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+    }
+    let eth_delta = provider.get_balance(trader).await.unwrap() + fees - eth_before;
+    let usdc_delta = usdc_before - token_balance(&devnet, c.usdc, trader).await;
+    let change = |token: Option<Address>| {
+        report.asset_changes.iter().find(|ch| ch.address == trader && ch.token == token).unwrap().delta.clone()
+    };
+    assert_eq!(change(None), eth_delta.to_string());
+    assert_eq!(change(Some(c.usdc)), format!("-{usdc_delta}"));
+    assert_eq!(eth_delta, quote.amount_out);
+}
