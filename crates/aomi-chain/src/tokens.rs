@@ -29,7 +29,7 @@ pub struct TokenEntry {
     pub symbol: String,
     /// Its name.
     pub name: String,
-    /// Its contract (checksummed on the wire).
+    /// Its contract (lower case on the wire, as every address; summaries show the checksum form).
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub address: Address,
     /// Its decimals.

@@ -7,6 +7,8 @@
 //!
 //! - [`chain`]: the chain tools (balances, calls, transactions, blocks, ENS, networks, and the
 //!   client-side `send_transaction_to_wallet`), over the chat's own provider.
+//! - [`defi`]: tokens by name, swap quotes, the chat's pending batch simulated in order and sent
+//!   to the wallet as one request.
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
 //!   as OpenAPI components ([`ToolSchemas`]), from which the page's types are generated.
@@ -16,6 +18,7 @@
 
 pub mod chain;
 pub mod commands;
+pub mod defi;
 pub mod parts;
 mod registry;
 mod scheduler;

@@ -30,6 +30,11 @@ use crate::session::{KnownContract, KnownContracts};
 /// key exists for it).
 pub const DEX_DEPLOYER: Address = address!("000000000000000000000000000000000000def1");
 
+/// The gas limit of every deployment and seeding transaction. Not estimated: an estimate made in
+/// the same second as the pool's creation skips the pool's first oracle write, which the mined
+/// transaction (a second later) does, and then runs out of gas.
+const GAS_LIMIT: u64 = 15_000_000;
+
 /// Where Uniswap's contracts are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -189,7 +194,8 @@ impl Dex {
 
         // The liquidity: wrapped ether, minted stablecoins, approvals to both position makers.
         let call = |to: Address, data: Vec<u8>, value: U256, what: &'static str| async move {
-            send(provider, TransactionRequest::default().from(d).to(to).input(data.into()).value(value), what).await
+            let request = TransactionRequest::default().from(d).to(to).input(data.into()).value(value);
+            send(provider, request.with_gas_limit(GAS_LIMIT), what).await
         };
         call(weth, Vec::new(), units(2_400, 18), "wrap the liquidity's ether").await?;
         for token in [tokens.usdc, tokens.dai] {

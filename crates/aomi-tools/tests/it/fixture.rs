@@ -22,7 +22,10 @@ impl Chain {
         registry.set_rpc_url("devnet", devnet.url()).unwrap();
         let sessions = Arc::new(ChainSessions::new(registry, "devnet").unwrap());
         devnet.register_contracts(sessions.contracts()).unwrap();
-        let tools = chain_tools(Arc::clone(&sessions));
+        devnet.register_markets(sessions.markets());
+        let batches = Arc::new(aomi_tools::defi::PendingBatches::default());
+        let tools =
+            chain_tools(Arc::clone(&sessions)).merge(aomi_tools::defi::defi_tools(Arc::clone(&sessions), batches));
         Chain { devnet, sessions, tools }
     }
 
