@@ -11,6 +11,9 @@ use crate::chain::{
     NetworkPart, ReceiptInfo, SimulationPart, TokenBalance, TransactionInfo, TransactionRequest, ViewCall,
     WalletToolName,
 };
+use crate::defi::{
+    BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, StagedSwap, SwapQuoteOutput, TokenSearch,
+};
 use crate::parts::{ToolProgressPart, WalletRequestPart};
 use crate::time::CurrentTime;
 
@@ -37,6 +40,14 @@ use crate::time::CurrentTime;
     SimulationPart,
     ToolProgressPart,
     WalletRequestPart,
+    TokenSearch,
+    SwapQuoteOutput,
+    StagedSwap,
+    PendingBatch,
+    BatchRequest,
+    aomi_chain::simulation::BatchReport,
+    PendingBatchPart,
+    BatchSimulationPart,
 )))]
 pub struct ToolSchemas;
 

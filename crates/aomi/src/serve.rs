@@ -159,7 +159,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
-    let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
+    let defi = aomi_tools::defi::defi_tools(Arc::clone(&chain.sessions), Arc::default());
+    let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
     backend.start().await.context("cannot recover the turns of a previous run")?;
