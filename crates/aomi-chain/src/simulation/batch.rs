@@ -258,7 +258,7 @@ pub async fn simulate_batch(
         has_code: spenders
             .iter()
             .zip(codes)
-            .filter_map(|(a, code)| Some((*a, code.ok().is_some_and(|c| !c.is_empty()))))
+            .filter_map(|(a, code)| code.ok().map(|c| (*a, !c.is_empty())))
             .collect(),
         minimum_outputs: steps
             .iter()
