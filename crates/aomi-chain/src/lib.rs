@@ -18,6 +18,7 @@
 //! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
 //! - [`tokens`]: [`tokens::Markets`], token lists per chain (a curated file, the devnet's
 //!   deployment) and where Uniswap is.
+//! - [`prices`]: USD prices from DefiLlama's price API, cached briefly.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
 //! - [`simulation`]: what a transaction would do before it is signed; [`risk`]: the safety checks
 //!   on it.
@@ -31,6 +32,7 @@ pub mod dex;
 pub mod error;
 pub mod explorer;
 pub mod network;
+pub mod prices;
 pub mod provider;
 pub mod risk;
 pub mod session;

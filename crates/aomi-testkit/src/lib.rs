@@ -55,6 +55,7 @@
 
 mod anthropic;
 mod conversation;
+pub mod defillama;
 pub mod etherscan;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
@@ -64,6 +65,7 @@ pub mod script;
 mod server;
 pub mod tools;
 
+pub use defillama::StubDefiLlama;
 pub use etherscan::{ExplorerReply, ExplorerRequest, StubEtherscan};
 pub use script::{EXHAUSTED_TEXT, Match, Reply, Rule, Script, ScriptError, ScriptedCall, Timing};
 pub use server::{Protocol, RecordedRequest, StubModel};

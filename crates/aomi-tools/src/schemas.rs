@@ -12,7 +12,8 @@ use crate::chain::{
     WalletToolName,
 };
 use crate::defi::{
-    BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, StagedSwap, SwapQuoteOutput, TokenSearch,
+    BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, StagedSwap, SwapQuoteOutput, TokenPrice,
+    TokenSearch,
 };
 use crate::parts::{ToolProgressPart, WalletRequestPart};
 use crate::time::CurrentTime;
@@ -41,6 +42,7 @@ use crate::time::CurrentTime;
     ToolProgressPart,
     WalletRequestPart,
     TokenSearch,
+    TokenPrice,
     SwapQuoteOutput,
     StagedSwap,
     PendingBatch,

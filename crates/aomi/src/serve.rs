@@ -159,7 +159,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
-    let defi = aomi_tools::defi::defi_tools(Arc::clone(&chain.sessions), Arc::default());
+    let prices =
+        aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::from_env(|k| std::env::var(k).ok())?)?;
+    let defi = aomi_tools::defi::defi_tools(Arc::clone(&chain.sessions), Arc::default(), Arc::new(prices));
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });

@@ -1474,6 +1474,34 @@ export interface components {
             /** @description Its symbol. */
             symbol: string;
         };
+        /** @description The output of `get_token_price`. */
+        TokenPrice: {
+            /** @description The coin asked of DefiLlama; `null` when aomi knows no way to price the asset. */
+            coin: string | null;
+            /**
+             * Format: double
+             * @description DefiLlama's confidence, 0 to 1.
+             */
+            confidence: number | null;
+            /** @description The network. */
+            network: string;
+            /** @description A caveat (a devnet token priced as its mainnet namesake). */
+            note: string | null;
+            /** @description `defillama`. */
+            source: string;
+            /**
+             * Format: int64
+             * @description When the price was seen (unix seconds).
+             */
+            timestamp: number | null;
+            /** @description The asset priced. */
+            token: components["schemas"]["Asset"];
+            /**
+             * Format: double
+             * @description USD per whole token; `null` when DefiLlama has no price.
+             */
+            usd: number | null;
+        };
         /** @description The output of `find_token`. */
         TokenSearch: {
             /**

@@ -255,11 +255,7 @@ pub async fn simulate_batch(
         fee: Some(fee),
         to_is_contract: None,
         sender_balance: sender_balance.ok(),
-        has_code: spenders
-            .iter()
-            .zip(codes)
-            .filter_map(|(a, code)| code.ok().map(|c| (*a, !c.is_empty())))
-            .collect(),
+        has_code: spenders.iter().zip(codes).filter_map(|(a, code)| code.ok().map(|c| (*a, !c.is_empty()))).collect(),
         minimum_outputs: steps
             .iter()
             .flat_map(|s| minimum_outputs(&s.data, known.get(chain_id, s.to).map(|c| c.abi).as_deref()))

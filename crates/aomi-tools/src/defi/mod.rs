@@ -2,6 +2,7 @@
 //!
 //! - `find_token`: a token's address and decimals from the chain's token list
 //!   ([`aomi_chain::tokens::Markets`]), so the model never writes an address from memory.
+//! - `get_token_price`: a USD price from DefiLlama ([`aomi_chain::prices`]), cached briefly.
 //! - `quote_swap`: a quote on the chain's DEX (Uniswap V3's QuoterV2, on the devnet), with the
 //!   route, expected output, minimum output at a slippage (default 0.5 %) and price impact.
 //!   Nothing is staged.
@@ -18,6 +19,7 @@
 //! and in chats.
 
 mod batch;
+mod price;
 mod swap;
 mod tokens;
 
@@ -39,17 +41,23 @@ pub use batch::{
     BatchCall, BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, PendingBatches, SEND_BATCH_TOOL,
     SendBatchToWallet, SimulateBatch, StageArgs, StageTransaction, StagedStep,
 };
+pub use price::{GetTokenPrice, PriceArgs, TokenPrice};
 pub use swap::{QuoteArgs, QuoteSwap, StageSwap, StagedSwap, SwapQuoteOutput};
 pub use tokens::{FindToken, FindTokenArgs, TokenSearch};
 
 use crate::registry::ToolRegistry;
 
-/// The DeFi tools over `sessions`, sharing one set of pending batches.
-pub fn defi_tools(sessions: Arc<ChainSessions>, batches: Arc<PendingBatches>) -> ToolRegistry {
+/// The DeFi tools over `sessions`, sharing one set of pending batches and one price client.
+pub fn defi_tools(
+    sessions: Arc<ChainSessions>,
+    batches: Arc<PendingBatches>,
+    prices: Arc<aomi_chain::prices::DefiLlama>,
+) -> ToolRegistry {
     let s = || Arc::clone(&sessions);
     let b = || Arc::clone(&batches);
     ToolRegistry::new()
         .with(FindToken(s()))
+        .with(GetTokenPrice::new(s(), prices))
         .with(QuoteSwap(s()))
         .with(StageSwap::new(s(), b()))
         .with(StageTransaction::new(s(), b()))

@@ -201,3 +201,65 @@ async fn a_batch_whose_step_fails_is_not_sent_and_limits_are_clear() {
     assert!(mixed.remove("c", 5).is_err());
     assert_eq!(mixed.remove("c", 0).unwrap().steps.len(), 0);
 }
+
+#[tokio::test]
+async fn prices_come_from_defillama_cached_with_its_errors_explained() {
+    use aomi_chain::prices::{DefiLlama, PriceConfig};
+    use aomi_chain::{ChainSessions, NetworkRegistry};
+    use aomi_core::TypedTool;
+    use aomi_tools::defi::{GetTokenPrice, PriceArgs};
+
+    let stub = aomi_testkit::StubDefiLlama::start().await.unwrap();
+    stub.price("coingecko:ethereum", "ETH", 3012.5, None);
+    stub.price("ethereum:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "USDC", 0.9998, Some(6));
+    stub.price("coingecko:usd-coin", "USDC", 0.9997, None);
+    let config = PriceConfig { base_url: stub.url(), ..PriceConfig::default() };
+    let prices = Arc::new(DefiLlama::new(config).unwrap());
+    // No RPC is asked: the tokens are named by the lists.
+    let mut registry = NetworkRegistry::builtin();
+    registry.set_rpc_url("devnet", "http://127.0.0.1:9").unwrap();
+    let sessions = Arc::new(ChainSessions::new(registry, "ethereum").unwrap());
+    sessions.markets().add_devnet(
+        31337,
+        &[aomi_chain::dex::DevnetToken {
+            symbol: "USDC".into(),
+            name: "USD Coin".into(),
+            address: Address::repeat_byte(0x11),
+            decimals: 6,
+        }],
+        None,
+    );
+    let tool = GetTokenPrice::new(Arc::clone(&sessions), prices);
+    let ask = |token: &str, network: Option<&str>| {
+        let args = PriceArgs { token: token.into(), network: network.map(Into::into) };
+        tool.run(args, ToolContext::new("p", "call-1", None, None))
+    };
+    let eth = ask("ETH", None).await.unwrap();
+    assert_eq!(eth.data.usd, Some(3012.5));
+    assert_eq!(eth.data.coin.as_deref(), Some("coingecko:ethereum"));
+    let usdc = ask("usdc", None).await.unwrap();
+    assert_eq!(usdc.data.usd, Some(0.9998));
+    assert!(usdc.summary.contains("0.9998 USD"), "{}", usdc.summary);
+    // Cached: asked again, the stub sees no new request.
+    let before = stub.requests().len();
+    ask("USDC", None).await.unwrap();
+    assert_eq!(stub.requests().len(), before);
+    // A devnet token is priced as its mainnet namesake, and says so.
+    let devnet = ask("USDC", Some("devnet")).await.unwrap();
+    assert_eq!(devnet.data.usd, Some(0.9997));
+    assert!(devnet.data.note.unwrap().contains("devnet token"));
+    // No price: null, not an error. Rate limited: the reason.
+    let none = ask("DAI", None).await.unwrap();
+    assert_eq!(none.data.usd, None);
+    assert!(none.summary.contains("no price"), "{}", none.summary);
+    stub.fail_next(429);
+    let error = ask("WBTC", None).await.unwrap_err().to_string();
+    assert!(error.contains("rate limiting"), "{error}");
+    stub.fail_next(500);
+    assert!(ask("LINK", None).await.unwrap_err().to_string().contains("HTTP 500"));
+    // The TTL is configurable; a bad one is a clear error.
+    let error = PriceConfig::from_env(|k| (k == "AOMI_PRICE_TTL_SECS").then(|| "soon".into())).unwrap_err();
+    assert!(error.to_string().contains("AOMI_PRICE_TTL_SECS"));
+    let config = PriceConfig::from_env(|k| (k == "AOMI_PRICE_TTL_SECS").then(|| "0".into())).unwrap();
+    assert_eq!(config.ttl, std::time::Duration::ZERO);
+}

@@ -24,8 +24,14 @@ impl Chain {
         devnet.register_contracts(sessions.contracts()).unwrap();
         devnet.register_markets(sessions.markets());
         let batches = Arc::new(aomi_tools::defi::PendingBatches::default());
-        let tools =
-            chain_tools(Arc::clone(&sessions)).merge(aomi_tools::defi::defi_tools(Arc::clone(&sessions), batches));
+        // No price is asked through the fixture: an address nothing listens on.
+        let prices = aomi_chain::prices::PriceConfig { base_url: "http://127.0.0.1:9".into(), ..Default::default() };
+        let prices = Arc::new(aomi_chain::prices::DefiLlama::new(prices).unwrap());
+        let tools = chain_tools(Arc::clone(&sessions)).merge(aomi_tools::defi::defi_tools(
+            Arc::clone(&sessions),
+            batches,
+            prices,
+        ));
         Chain { devnet, sessions, tools }
     }
 
