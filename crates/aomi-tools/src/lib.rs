@@ -10,6 +10,7 @@
 //! - [`defi`]: tokens by name, swap quotes, the chat's pending batch simulated in order and sent
 //!   to the wallet as one request.
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
+//! - [`mcp`]: external MCP servers' tools, wrapped as tools like any other.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
 //!   as OpenAPI components ([`ToolSchemas`]), from which the page's types are generated.
 //!
@@ -19,6 +20,7 @@
 pub mod chain;
 pub mod commands;
 pub mod defi;
+pub mod mcp;
 pub mod parts;
 mod registry;
 mod scheduler;
