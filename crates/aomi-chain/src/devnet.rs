@@ -26,6 +26,7 @@ use alloy::sol_types::{SolCall, SolValue};
 use serde::Serialize;
 
 use crate::contracts::{Artifact, IERC20};
+use crate::dex::{DevnetToken, Dex};
 use crate::network::{DEVNET, DEVNET_CHAIN_ID, Network, NetworkRegistry};
 use crate::session::{KnownContract, KnownContracts};
 
@@ -115,14 +116,22 @@ impl DevnetContracts {
 pub const DEPLOYER: Address = alloy::primitives::address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 
 /// Registers the contracts of a devnet aomi did not start itself (`AOMI_RPC_DEVNET` pointing at an
-/// `aomi devnet`): each one whose code stands where `aomi devnet` deploys it. Returns how many.
+/// `aomi devnet`): each one whose code stands where `aomi devnet` deploys it, and its token list
+/// and Uniswap in `markets`. Returns how many of the project's contracts were found.
 pub async fn register_running_contracts(
-    provider: &impl Provider,
+    provider: &DynProvider,
     chain_id: u64,
     known: &KnownContracts,
+    markets: &crate::tokens::Markets,
 ) -> Result<usize, DevnetError> {
     let mut found = 0;
-    for (address, artifact) in DevnetContracts::deployed_by(DEPLOYER).artifacts()? {
+    let contracts = DevnetContracts::deployed_by(DEPLOYER);
+    let dex = Dex::running(provider, &contracts).await?;
+    if let Some(dex) = &dex {
+        dex.register(chain_id, known)?;
+    }
+    markets.add_devnet(chain_id, &Dex::tokens(&contracts), dex.map(|d| d.contracts));
+    for (address, artifact) in contracts.artifacts()? {
         let code = provider.get_code_at(address).await.map_err(|e| DevnetError::NotListening(e.to_string()))?;
         // The same length: immutables (a token's decimals) change bytes of the code, not its length.
         if !code.is_empty() && code.len() == artifact.deployed_bytecode.len() {
@@ -142,11 +151,21 @@ pub struct DevnetOptions {
     pub port: u16,
     /// The anvil binary; `None` finds it (see [`find_anvil`]).
     pub anvil: Option<PathBuf>,
+    /// Also deploy Uniswap V2 and V3 with seeded pools ([`crate::dex`]).
+    pub dex: bool,
 }
 
 impl Default for DevnetOptions {
     fn default() -> Self {
-        DevnetOptions { chain_id: DEVNET_CHAIN_ID, port: 0, anvil: None }
+        DevnetOptions { chain_id: DEVNET_CHAIN_ID, port: 0, anvil: None, dex: true }
+    }
+}
+
+impl DevnetOptions {
+    /// The devnet without Uniswap: the project's contracts only (faster, for tests that trade
+    /// nothing).
+    pub fn without_dex() -> Self {
+        DevnetOptions { dex: false, ..Self::default() }
     }
 }
 
@@ -163,6 +182,7 @@ pub struct Devnet {
     chain_id: u64,
     accounts: Vec<Address>,
     contracts: DevnetContracts,
+    dex: Option<Dex>,
 }
 
 impl Devnet {
@@ -193,9 +213,15 @@ impl Devnet {
                 reverter: Address::ZERO,
                 proxy: Address::ZERO,
             },
+            dex: None,
         };
         // On error the devnet is dropped here, which stops anvil.
         devnet.deploy().await?;
+        if options.dex {
+            let started = std::time::Instant::now();
+            devnet.dex = Some(Dex::deploy(&devnet.provider(), &devnet.contracts).await?);
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "Uniswap deployed on the devnet");
+        }
         Ok(devnet)
     }
 
@@ -218,6 +244,16 @@ impl Devnet {
     /// The deployed contracts.
     pub fn contracts(&self) -> &DevnetContracts {
         &self.contracts
+    }
+
+    /// Uniswap, when deployed ([`DevnetOptions::dex`]).
+    pub fn dex(&self) -> Option<&Dex> {
+        self.dex.as_ref()
+    }
+
+    /// The tokens of the devnet's token list.
+    pub fn tokens(&self) -> Vec<DevnetToken> {
+        Dex::tokens(&self.contracts)
     }
 
     /// This devnet as a network named `name`.
@@ -243,10 +279,18 @@ impl Devnet {
         ProviderBuilder::new().connect_http(self.url.clone()).erased()
     }
 
+    /// Records the devnet's tokens and Uniswap in `markets`.
+    pub fn register_markets(&self, markets: &crate::tokens::Markets) {
+        markets.add_devnet(self.chain_id, &self.tokens(), self.dex.as_ref().map(|d| d.contracts));
+    }
+
     /// Records the ABIs of the deployed contracts in `known`.
     pub fn register_contracts(&self, known: &KnownContracts) -> Result<(), DevnetError> {
         for (address, artifact) in self.contracts.artifacts()? {
             known.pin(self.chain_id, address, KnownContract::from(artifact));
+        }
+        if let Some(dex) = &self.dex {
+            dex.register(self.chain_id, known)?;
         }
         Ok(())
     }
@@ -323,12 +367,7 @@ async fn send(
     request: TransactionRequest,
     what: &str,
 ) -> Result<alloy::rpc::types::TransactionReceipt, DevnetError> {
-    let pending = provider.send_transaction(request).await.map_err(|e| deploy_error(what, e))?;
-    let receipt = pending.get_receipt().await.map_err(|e| deploy_error(what, e))?;
-    if !receipt.status() {
-        return Err(deploy_error(what, "the transaction reverted"));
-    }
-    Ok(receipt)
+    crate::dex::deploy::send(provider, request, what).await
 }
 
 /// Runs anvil (`$0 "$@"`) for as long as its standard input stays open: when aomi ends in any
@@ -406,6 +445,19 @@ fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, url::Url
     }
 }
 
+/// The folders whose `tools/` may hold the project's node tools: the current directory and its
+/// parents, then the repository this binary was built from and its parents.
+pub(crate) fn tool_roots() -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Ok(dir) = std::env::current_dir() {
+        roots.extend(dir.ancestors().map(Path::to_path_buf));
+    }
+    if let Some(manifest) = option_env!("CARGO_MANIFEST_DIR") {
+        roots.extend(Path::new(manifest).ancestors().map(Path::to_path_buf));
+    }
+    roots
+}
+
 /// Finds anvil: `AOMI_ANVIL_BIN`, else as [`find_foundry_tool`] does.
 pub fn find_anvil() -> Option<PathBuf> {
     find_foundry_tool("anvil", "AOMI_ANVIL_BIN")
@@ -420,13 +472,7 @@ pub fn find_foundry_tool(tool: &str, env_var: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(dir) = std::env::current_dir() {
-        roots.extend(dir.ancestors().map(Path::to_path_buf));
-    }
-    if let Some(manifest) = option_env!("CARGO_MANIFEST_DIR") {
-        roots.extend(Path::new(manifest).ancestors().map(Path::to_path_buf));
-    }
+    let roots = tool_roots();
     let platform = match (std::env::consts::OS, std::env::consts::ARCH) {
         ("linux", "x86_64") => "linux-amd64",
         ("linux", "aarch64") => "linux-arm64",

@@ -14,7 +14,12 @@
 //!   [`ContractCache`] seam the application implements over its store.
 //! - [`proxy`]: which implementation a proxy runs, read on chain (EIP-1967, EIP-1822, EIP-1167).
 //! - [`devnet`]: [`Devnet`], anvil with the contracts deployed; the tests' fixture too.
+//! - [`dex`]: Uniswap V2 and V3 on the devnet (from the official npm artifacts, pools seeded),
+//!   QuoterV2 quotes and `SwapRouter` calldata.
 //! - [`error`]: [`ChainError`], whose text is fit for the user and the model.
+//! - [`tokens`]: [`tokens::Markets`], token lists per chain (a curated file, the devnet's
+//!   deployment) and where Uniswap is.
+//! - [`prices`]: USD prices from DefiLlama's price API, cached briefly.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
 //! - [`simulation`]: what a transaction would do before it is signed; [`risk`]: the safety checks
 //!   on it.
@@ -24,15 +29,18 @@ pub mod contract_cache;
 pub mod contract_db;
 pub mod contracts;
 pub mod devnet;
+pub mod dex;
 pub mod error;
 pub mod explorer;
 pub mod network;
+pub mod prices;
 pub mod provider;
 pub mod proxy;
 pub mod risk;
 pub mod session;
 pub mod signature;
 pub mod simulation;
+pub mod tokens;
 pub mod units;
 
 pub use contract_cache::{CacheError, CachedContract, ContractCache};

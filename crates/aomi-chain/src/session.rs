@@ -238,6 +238,7 @@ pub struct ChainSessions {
     /// Bounded ([`Capacity::sessions`]): chat ids come from users.
     sessions: Mutex<LruCache<String, Arc<SwitchableProvider>>>,
     contracts: KnownContracts,
+    markets: crate::tokens::Markets,
 }
 
 impl ChainSessions {
@@ -258,6 +259,7 @@ impl ChainSessions {
             default_network,
             sessions: Mutex::new(LruCache::new(at_least_one(capacity.sessions))),
             contracts: KnownContracts::with_capacity(capacity.contracts),
+            markets: crate::tokens::Markets::builtin(),
         })
     }
 
@@ -274,6 +276,11 @@ impl ChainSessions {
     /// The contracts whose ABI is known.
     pub fn contracts(&self) -> &KnownContracts {
         &self.contracts
+    }
+
+    /// The token lists and exchanges per chain.
+    pub fn markets(&self) -> &crate::tokens::Markets {
+        &self.markets
     }
 
     /// The chat's provider, created on the default network at first use; past the capacity the

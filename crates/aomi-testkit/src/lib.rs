@@ -56,6 +56,7 @@
 mod anthropic;
 pub mod brave;
 mod conversation;
+pub mod defillama;
 pub mod etherscan;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
@@ -66,6 +67,7 @@ mod server;
 pub mod tools;
 
 pub use brave::{SearchHit, SearchReply, SearchRequest, StubSearch};
+pub use defillama::StubDefiLlama;
 pub use etherscan::{AccountTx, ExplorerReply, ExplorerRequest, StubEtherscan, TokenTransferTx};
 pub use script::{EXHAUSTED_TEXT, Match, Reply, Rule, Script, ScriptError, ScriptedCall, Timing};
 pub use server::{Protocol, RecordedRequest, StubModel};

@@ -9,6 +9,8 @@
 //!   client-side `send_transaction_to_wallet`), over the chat's own provider.
 //! - [`knowledge`]: web search, account history, contract source, and the memory of facts
 //!   (labels beside addresses in every output).
+//! - [`defi`]: tokens by name, swap quotes, the chat's pending batch simulated in order and sent
+//!   to the wallet as one request.
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
 //! - [`mcp`]: external MCP servers' tools, wrapped as tools like any other.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
@@ -19,6 +21,7 @@
 
 pub mod chain;
 pub mod commands;
+pub mod defi;
 pub mod knowledge;
 pub mod mcp;
 pub mod parts;

@@ -11,6 +11,10 @@ use crate::chain::{
     NetworkPart, ReceiptInfo, SimulationPart, TokenBalance, TransactionInfo, TransactionRequest, ViewCall,
     WalletToolName,
 };
+use crate::defi::{
+    BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, StagedSwap, SwapQuoteOutput, TokenPrice,
+    TokenSearch,
+};
 use crate::knowledge::{ContractSource, LabelsPart, Recalled, Remembered, TransactionHistory, WebSearchResults};
 use crate::parts::{ToolProgressPart, WalletRequestPart};
 use crate::time::CurrentTime;
@@ -45,6 +49,15 @@ use crate::time::CurrentTime;
     TransactionHistory,
     WebSearchResults,
     LabelsPart,
+    TokenSearch,
+    TokenPrice,
+    SwapQuoteOutput,
+    StagedSwap,
+    PendingBatch,
+    BatchRequest,
+    aomi_chain::simulation::BatchReport,
+    PendingBatchPart,
+    BatchSimulationPart,
 )))]
 pub struct ToolSchemas;
 

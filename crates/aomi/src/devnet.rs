@@ -26,7 +26,9 @@ pub struct DevnetArgs {
 
 /// Starts anvil with the project's contracts and prints where everything is, until Ctrl-C.
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
-    let devnet = Devnet::start_with(DevnetOptions { chain_id: args.chain_id, port: args.port, anvil: None }).await?;
+    let devnet =
+        Devnet::start_with(DevnetOptions { chain_id: args.chain_id, port: args.port, ..DevnetOptions::default() })
+            .await?;
     let mut out = std::io::stdout();
     if args.json {
         let description = json!({
@@ -34,6 +36,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             "chainId": devnet.chain_id(),
             "accounts": devnet.accounts(),
             "contracts": devnet.contracts(),
+            "uniswap": devnet.dex(),
         });
         writeln!(out, "{description}")?;
     } else {
@@ -61,6 +64,27 @@ pub fn describe(devnet: &Devnet) -> String {
     );
     for account in devnet.accounts() {
         text.push_str(&format!("\n  {account}"));
+    }
+    if let Some(dex) = devnet.dex() {
+        let d = &dex.contracts;
+        text.push_str(&format!(
+            "\nuniswap (WETH above):\n  V2 factory         {}\n  V2 router02        {}\n  V3 factory         {}\n  V3 SwapRouter      {}\n  V3 QuoterV2        {}\n  V3 positions (NFT) {}\npools (1 ETH = {} USD):",
+            d.v2_factory,
+            d.v2_router,
+            d.v3_factory,
+            d.swap_router,
+            d.quoter,
+            d.position_manager,
+            aomi_chain::dex::SEED_ETH_PRICE_USD
+        ));
+        for pool in &dex.pools {
+            let kind = match pool.kind {
+                aomi_chain::dex::PoolKind::V2 => "V2",
+                aomi_chain::dex::PoolKind::V3 => "V3",
+            };
+            let fee = format!("{}%", f64::from(pool.fee) / 10_000.0);
+            text.push_str(&format!("\n  {kind} {:<9} {:<6} {}", pool.pair, fee, pool.address));
+        }
     }
     text
 }
@@ -105,6 +129,7 @@ pub async fn chain_setup(
     let sessions = Arc::new(ChainSessions::with_capacity(registry, &default, capacity)?);
     if let Some(devnet) = &devnet {
         devnet.register_contracts(sessions.contracts())?;
+        devnet.register_markets(sessions.markets());
     } else if devnet_url_set {
         register_running(&sessions).await;
     }
@@ -118,9 +143,14 @@ async fn register_running(sessions: &ChainSessions) {
     let found = async {
         let network = sessions.registry().resolve(DEVNET)?;
         let provider = aomi_chain::provider::connect(network, &aomi_chain::provider::http_client()?)?;
-        aomi_chain::devnet::register_running_contracts(&provider, network.chain_id, sessions.contracts())
-            .await
-            .map_err(|e| aomi_chain::ChainError::Config(e.to_string()))
+        aomi_chain::devnet::register_running_contracts(
+            &provider,
+            network.chain_id,
+            sessions.contracts(),
+            sessions.markets(),
+        )
+        .await
+        .map_err(|e| aomi_chain::ChainError::Config(e.to_string()))
     };
     match found.await {
         Ok(0) => tracing::info!("the devnet has none of aomi's contracts"),

@@ -177,7 +177,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
     let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer).await?;
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
-    let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
+    let prices =
+        aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::from_env(|k| std::env::var(k).ok())?)?;
+    let defi = aomi_tools::defi::defi_tools(Arc::clone(&chain.sessions), Arc::default(), Arc::new(prices));
+    let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);
     // Knowledge after the native tools: it wraps each of them to put labels beside addresses.
     let tools = knowledge.around(tools);
     // MCP both ways: the native tools are served at /mcp; external servers' tools join the app.

@@ -515,6 +515,18 @@ export interface components {
              */
             unlimited: boolean;
         };
+        /** @description An asset named by the model: the network's coin or a token of its list. */
+        Asset: {
+            /** @description Its contract; `null` for the network's coin. */
+            address: string | null;
+            /**
+             * Format: int32
+             * @description Its decimals.
+             */
+            decimals: number;
+            /** @description Its symbol. */
+            symbol: string;
+        };
         /** @description How one address's balance of one asset changes. */
         AssetChange: {
             /** @description Whose balance. */
@@ -560,6 +572,78 @@ export interface components {
             symbol: string;
             /** @description The balance in wei, decimal. */
             wei: string;
+        };
+        /** @description One call of a batch request, in EIP-5792's `calls` shape (`value` in hex). */
+        BatchCall: {
+            /** @description Calldata, `0x` hex. */
+            data: string;
+            /** @description What it does, for the user. */
+            description: string;
+            /** @description The recipient or contract called. */
+            to: string;
+            /** @description Native coin sent, in wei, `0x` hex (as `wallet_sendCalls` takes it). */
+            value: string;
+        };
+        /** @description The result of simulating a batch in order. */
+        BatchReport: {
+            /** @description Allowances and operators the batch sets, in order. */
+            approvals: components["schemas"]["Approval"][];
+            /** @description The batch's net balance changes per address and asset, the fee excluded. */
+            assetChanges: components["schemas"]["AssetChange"][];
+            /**
+             * Format: int64
+             * @description The block the batch was simulated on top of.
+             */
+            blockNumber: number;
+            /**
+             * Format: int64
+             * @description The chain simulated on.
+             */
+            chainId: number;
+            /** @description The steps' gas times the gas price, in the native coin. */
+            estimatedFee: components["schemas"]["Amount"];
+            /** @description The network's gas price at simulation time, in wei (decimal string). */
+            gasPrice: string;
+            /** @description `eth_simulateV1`. */
+            method: string;
+            /** @description Each step, in order. */
+            steps: components["schemas"]["StepReport"][];
+            /** @description True when every step succeeds. */
+            success: boolean;
+            /** @description What the person should know before signing, on the batch as a whole. */
+            warnings: components["schemas"]["Warning"][];
+        };
+        /**
+         * @description The output of `send_batch_to_wallet` on the server: what the wallet is asked to send. The page
+         *     sends it as one EIP-5792 `wallet_sendCalls` (`{version: "2.0.0", chainId, from, atomicRequired,
+         *     calls}`) when `wallet_getCapabilities` says the wallet can, and follows `wallet_getCallsStatus`
+         *     until final; otherwise it sends the calls one after another, simulating each again
+         *     (`POST /api/simulate`) against the chain as it is then, and stops at the first that fails.
+         *     The call's final output is the wallet's answer (`{"id"}` of the calls, or `{"transactionHashes"}`).
+         */
+        BatchRequest: {
+            /** @description Whether the calls must all land or none (asked when the wallet supports atomic batches). */
+            atomicRequired: boolean;
+            /** @description The calls, in order. */
+            calls: components["schemas"]["BatchCall"][];
+            /** @description The chain id, `0x` hex (as `wallet_sendCalls` takes it). */
+            chainId: string;
+            /** @description What the batch does, for the user. */
+            description: string;
+            /** @description The wallet's address. */
+            from: string;
+            /** @description The network's name. */
+            network: string;
+        };
+        /**
+         * @description `data-batch-simulation`: a batch's simulation report, the call it belongs to, and the report in
+         *     a few lines.
+         */
+        BatchSimulationPart: components["schemas"]["BatchReport"] & {
+            /** @description The report in a few lines, as the model reads it. */
+            summary: string;
+            /** @description The call it belongs to. */
+            toolCallId: string;
         };
         /** @description The output of `get_block`: a block's header facts. */
         BlockInfo: {
@@ -1167,6 +1251,18 @@ export interface components {
             /** @description True for a test network. */
             testnet: boolean;
         };
+        /** @description A chat's pending batch. */
+        PendingBatch: {
+            /**
+             * Format: int64
+             * @description The chain of its steps; `null` when empty.
+             */
+            chainId: number | null;
+            /** @description The steps, in the order they run. */
+            steps: components["schemas"]["StagedStep"][];
+        };
+        /** @description `data-pending-batch`: the chat's pending batch after a change, for the page's list. */
+        PendingBatchPart: components["schemas"]["PendingBatch"];
         /** @description The output of `recall`. */
         Recalled: {
             /** @description The facts found: the wallet's own (`source: "user"`) first, then the curated ones. */
@@ -1407,11 +1503,49 @@ export interface components {
             /** @description The file's lines in all. */
             totalLines: number;
         };
+        /** @description One staged transaction, as the page lists it and the wallet receives it. */
+        StagedStep: {
+            /**
+             * Format: int64
+             * @description The chain it is for.
+             */
+            chainId: number;
+            /** @description Calldata, `0x` hex. */
+            data: string;
+            /** @description What it does, for the user. */
+            description: string;
+            /** @description The recipient or contract called. */
+            to: string;
+            /** @description Native coin sent, in wei, decimal. */
+            value: string;
+        };
+        /** @description The output of `stage_swap`: the quote and the batch it joined. */
+        StagedSwap: {
+            /** @description The chat's pending batch now. */
+            batch: components["schemas"]["PendingBatch"];
+            /** @description The quote the staged swap carries. */
+            quote: components["schemas"]["SwapQuoteOutput"];
+        };
         /**
          * @description The kind of asset.
          * @enum {string}
          */
         Standard: "native" | "erc20" | "erc721" | "erc1155";
+        /** @description What one step did in the batch's simulation. */
+        StepReport: {
+            /**
+             * Format: int64
+             * @description Gas it uses.
+             */
+            gasUsed: number;
+            /** @description Its position in the batch, from 0. */
+            index: number;
+            /** @description Its logs, decoded where the event is known. */
+            logs: components["schemas"]["DecodedLog"][];
+            revert?: null | components["schemas"]["Revert"];
+            /** @description True when it succeeds after the steps before it. */
+            success: boolean;
+        };
         /** @description The answer of `POST /api/chat/{id}/stop`. */
         StopAnswer: {
             /**
@@ -1425,6 +1559,63 @@ export interface components {
         /** @description One SSE event: `data` is a UiChunk as JSON, or `[DONE]` after the last part. */
         StreamEvent: {
             data: string | "[DONE]";
+        };
+        /** @description A swap quote as the tools show it. */
+        SwapQuoteOutput: {
+            /** @description What is sold, in base units (decimal). */
+            amountIn: string;
+            /** @description `amount_in` with its decimals and symbol. */
+            amountInFormatted: string;
+            /** @description What is bought, in base units (decimal). */
+            amountOut: string;
+            /** @description `amount_out` with its decimals and symbol. */
+            amountOutFormatted: string;
+            /** @description The asset bought. */
+            buy: components["schemas"]["Asset"];
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            /** @description True when the output is fixed and the input quoted. */
+            exactOutput: boolean;
+            /**
+             * Format: int32
+             * @description Its fee tier in hundredths of a basis point (3000 = 0.3 %).
+             */
+            fee: number;
+            /** @description The most sold at the slippage (exact output), in base units; for an exact input, the input. */
+            maximumIn: string;
+            /**
+             * @description The least received at the slippage (exact input), in base units; for an exact output, the
+             *     output itself.
+             */
+            minimumOut: string;
+            /** @description `minimum_out` formatted. */
+            minimumOutFormatted: string;
+            /** @description True when the asset sold is the network's coin (sent as value, wrapped by the router). */
+            nativeIn: boolean;
+            /** @description True when the asset bought is the network's coin (unwrapped by the router). */
+            nativeOut: boolean;
+            /** @description The network. */
+            network: string;
+            /** @description The pool. */
+            pool: string;
+            /** @description How much worse than the pool's mid price (after its fee) the trade is, in percent ("0.03"). */
+            priceImpactPercent: string;
+            /** @description The route, for people: "ETH → WETH/USDC 0.3 % pool → USDC". */
+            route: string;
+            /** @description The asset sold. */
+            sell: components["schemas"]["Asset"];
+            /**
+             * Format: int32
+             * @description The slippage accepted, in basis points.
+             */
+            slippageBps: number;
+            /** @description Where the quote comes from: `uniswap-v3`. */
+            venue: string;
+            /** @description Warnings on the quote (a price impact above 1 %). */
+            warnings: components["schemas"]["Warning"][];
         };
         /** @description The output of `get_token_balance`: an ERC20 balance, exact and formatted. */
         TokenBalance: {
@@ -1446,6 +1637,27 @@ export interface components {
             /** @description The token contract. */
             token: string;
         };
+        /** @description A token of a chain's list. */
+        TokenEntry: {
+            /** @description Its contract (lower case on the wire, as every address; summaries show the checksum form). */
+            address: string;
+            /**
+             * Format: int64
+             * @description The chain id.
+             */
+            chainId: number;
+            /**
+             * Format: int32
+             * @description Its decimals.
+             */
+            decimals: number;
+            /** @description Its name. */
+            name: string;
+            /** @description Where the entry comes from: a source named in the data file, or `devnet` (deployed by aomi). */
+            source: string;
+            /** @description Its symbol. */
+            symbol: string;
+        };
         /** @description A token moved by a transaction. */
         TokenMove: {
             /** @description The amount with the decimals ("1.5"), when they are known. */
@@ -1465,6 +1677,52 @@ export interface components {
             to: string;
             /** @description The token contract. */
             token: string;
+        };
+        /** @description The output of `get_token_price`. */
+        TokenPrice: {
+            /** @description The coin asked of DefiLlama; `null` when aomi knows no way to price the asset. */
+            coin: string | null;
+            /**
+             * Format: double
+             * @description DefiLlama's confidence, 0 to 1.
+             */
+            confidence: number | null;
+            /** @description The network. */
+            network: string;
+            /** @description A caveat (a devnet token priced as its mainnet namesake). */
+            note: string | null;
+            /** @description `defillama`. */
+            source: string;
+            /**
+             * Format: int64
+             * @description When the price was seen (unix seconds).
+             */
+            timestamp: number | null;
+            /** @description The asset priced. */
+            token: components["schemas"]["Asset"];
+            /**
+             * Format: double
+             * @description USD per whole token; `null` when DefiLlama has no price.
+             */
+            usd: number | null;
+        };
+        /** @description The output of `find_token`. */
+        TokenSearch: {
+            /**
+             * Format: int64
+             * @description Its chain id.
+             */
+            chainId: number;
+            native: null | components["schemas"]["Asset"];
+            /** @description The network searched. */
+            network: string;
+            /** @description The query. */
+            query: string;
+            /**
+             * @description The listed tokens that match: the exact symbol first; else every symbol or name containing
+             *     the query.
+             */
+            tokens: components["schemas"]["TokenEntry"][];
         };
         /** @description `data-tool-progress`: a running call's progress; transient (shown live, never stored). */
         ToolProgressPart: {

@@ -153,7 +153,7 @@ pub async fn simulate_with(
         .collect();
     let base = BlockNumberOrTag::Number(outcome.base_block);
     let (reads, codes, sent_before, past_recipients, succeeds_without_value) = tokio::join!(
-        plan.run(provider, mode, outcome.success.then_some(&tx), base),
+        plan.run(provider, mode, if outcome.success { std::slice::from_ref(&tx) } else { &[] }, base),
         join_all(code_targets.iter().map(|a| async move { provider.get_code_at(*a).await })),
         async {
             let to = recipient?;

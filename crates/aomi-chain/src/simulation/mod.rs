@@ -43,6 +43,7 @@
 //! the report shows what the call does, and the fee is estimated separately (gas used times the
 //! node's gas price). A failed call moves nothing, whatever logs a node returns for it.
 
+mod batch;
 pub mod calldata;
 mod changes;
 mod engine;
@@ -53,6 +54,7 @@ mod request;
 mod revert;
 pub(crate) mod rpc;
 
+pub use batch::{BatchReport, BatchStep, StepReport, simulate_batch};
 pub use engine::{METHOD_CALL, METHOD_SIMULATE, SimulationOptions, UNLIMITED_ALLOWANCE, simulate, simulate_with};
 pub use events::NATIVE_TRANSFER_EMITTER;
 pub use report::{Amount, Approval, AssetChange, DecodedLog, Revert, SimulationReport, Standard};

@@ -44,7 +44,8 @@ enum Read {
     Before(Address, Address),
     After(Address, Address),
     RecipientDecimals,
-    Transaction,
+    /// The n-th transaction of the batch (one for a single transaction).
+    Transaction(usize),
 }
 
 /// What the reads returned.
@@ -99,15 +100,20 @@ impl ReadPlan {
         plan
     }
 
-    /// Runs the reads: in one `eth_simulateV1` block around `tx` (balances before and after), or,
-    /// in [`Mode::Call`], as plain `eth_call`s (balances before only).
-    pub async fn run(
-        &self,
-        provider: &ChainProvider,
-        mode: Mode,
-        tx: Option<&Value>,
-        block: BlockNumberOrTag,
-    ) -> Reads {
+    /// The reads of a batch: every ERC20 that moved or was approved in any step, with its holders.
+    pub fn for_movements(movements: &Movements) -> Self {
+        let mut plan = ReadPlan::default();
+        for token in movements.erc20_tokens() {
+            plan.fungible.insert(token);
+            plan.holders.extend(movements.holders(token).into_iter().map(|holder| (token, holder)));
+        }
+        plan.collectibles.extend(movements.nft_tokens());
+        plan
+    }
+
+    /// Runs the reads: in one `eth_simulateV1` block around `txs`, in order (balances before and
+    /// after them all), or, in [`Mode::Call`], as plain `eth_call`s (balances before only).
+    pub async fn run(&self, provider: &ChainProvider, mode: Mode, txs: &[Value], block: BlockNumberOrTag) -> Reads {
         let decimals = || Bytes::from(IERC20::decimalsCall {}.abi_encode());
         let balance = |owner: Address| Bytes::from(IERC20::balanceOfCall { owner }.abi_encode());
         let mut reads: Vec<(Read, Address, Bytes)> = Vec::new();
@@ -123,9 +129,9 @@ impl ReadPlan {
         for &(token, holder) in &self.holders {
             reads.push((Read::Before(token, holder), token, balance(holder)));
         }
-        let tx = tx.filter(|_| mode == Mode::Simulate);
-        if tx.is_some() {
-            reads.push((Read::Transaction, Address::ZERO, Bytes::new()));
+        let txs = if mode == Mode::Simulate { txs } else { &[] };
+        if !txs.is_empty() {
+            reads.extend((0..txs.len()).map(|i| (Read::Transaction(i), Address::ZERO, Bytes::new())));
             for &(token, holder) in &self.holders {
                 reads.push((Read::After(token, holder), token, balance(holder)));
             }
@@ -134,12 +140,12 @@ impl ReadPlan {
         if reads.is_empty() {
             return out;
         }
-        let answers: Vec<Option<Bytes>> = match (mode, tx) {
-            (Mode::Simulate, tx) => {
+        let answers: Vec<Option<Bytes>> = match mode {
+            Mode::Simulate => {
                 let calls = reads
                     .iter()
-                    .map(|(read, to, data)| match (read, tx) {
-                        (Read::Transaction, Some(tx)) => tx.clone(),
+                    .map(|(read, to, data)| match read {
+                        Read::Transaction(i) => txs[*i].clone(),
                         _ => call_json(Address::ZERO, *to, U256::ZERO, data, None),
                     })
                     .collect();
@@ -153,7 +159,7 @@ impl ReadPlan {
                     }
                 }
             }
-            (Mode::Call, _) => {
+            Mode::Call => {
                 join_all(reads.iter().map(|(_, to, data)| {
                     let request = TransactionRequest::default().to(*to).input(data.clone().into());
                     async move { provider.call(request).block(block.into()).await.ok() }
@@ -190,7 +196,7 @@ impl ReadPlan {
                     }
                 }
                 Read::RecipientDecimals => out.recipient_is_token = Some(small_uint(&data).is_some()),
-                Read::Transaction => {}
+                Read::Transaction(_) => {}
             }
         }
         out

@@ -142,15 +142,29 @@ async fn a_running_devnet_s_contracts_are_found_where_aomi_devnet_deploys_them()
 
     // As `aomi serve` does with AOMI_RPC_DEVNET: only the chain is known, not the Devnet value.
     let known = KnownContracts::default();
-    assert_eq!(register_running_contracts(&devnet.provider(), 31337, &known).await.unwrap(), 5);
+    let markets = aomi_chain::tokens::Markets::default();
+    assert_eq!(register_running_contracts(&devnet.provider(), 31337, &known, &markets).await.unwrap(), 5);
+    // Uniswap, its pools and the token list are found too.
+    let dex = devnet.dex().expect("the devnet deploys Uniswap");
+    assert_eq!(markets.dex(31337), Some(dex.contracts));
+    assert_eq!(known.get(31337, dex.contracts.quoter).unwrap().name, "QuoterV2");
+    for pool in &dex.pools {
+        assert!(known.get(31337, pool.address).is_some(), "{} {:?}", pool.pair, pool.kind);
+    }
+    assert_eq!(markets.find(31337, "usdc")[0].address, devnet.contracts().usdc);
     let c = devnet.contracts();
     assert_eq!(known.get(31337, c.reverter).unwrap().name, "Reverter");
     assert_eq!(known.get(31337, c.usdc).unwrap().name, "TestToken");
     assert!(known.get(31337, c.order_book).unwrap().abi.functions.contains_key("submit"));
 
     // A chain without them registers nothing.
-    let empty = Devnet::start_with(aomi_chain::DevnetOptions { chain_id: 31339, port: 0, anvil: None }).await.unwrap();
+    let empty =
+        Devnet::start_with(aomi_chain::DevnetOptions { chain_id: 31339, ..aomi_chain::DevnetOptions::without_dex() })
+            .await
+            .unwrap();
     let _: serde_json::Value = empty.provider().raw_request("anvil_reset".into(), ()).await.unwrap();
     let known = KnownContracts::default();
-    assert_eq!(register_running_contracts(&empty.provider(), 31339, &known).await.unwrap(), 0);
+    let markets = aomi_chain::tokens::Markets::default();
+    assert_eq!(register_running_contracts(&empty.provider(), 31339, &known, &markets).await.unwrap(), 0);
+    assert_eq!(markets.dex(31339), None);
 }

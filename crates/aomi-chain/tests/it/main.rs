@@ -4,6 +4,7 @@
 mod abi;
 mod bench;
 mod devnet;
+mod dex;
 mod explorer;
 mod fuzz;
 mod limited;

@@ -22,7 +22,16 @@ impl Chain {
         registry.set_rpc_url("devnet", devnet.url()).unwrap();
         let sessions = Arc::new(ChainSessions::new(registry, "devnet").unwrap());
         devnet.register_contracts(sessions.contracts()).unwrap();
-        let tools = chain_tools(Arc::clone(&sessions));
+        devnet.register_markets(sessions.markets());
+        let batches = Arc::new(aomi_tools::defi::PendingBatches::default());
+        // No price is asked through the fixture: an address nothing listens on.
+        let prices = aomi_chain::prices::PriceConfig { base_url: "http://127.0.0.1:9".into(), ..Default::default() };
+        let prices = Arc::new(aomi_chain::prices::DefiLlama::new(prices).unwrap());
+        let tools = chain_tools(Arc::clone(&sessions)).merge(aomi_tools::defi::defi_tools(
+            Arc::clone(&sessions),
+            batches,
+            prices,
+        ));
         Chain { devnet, sessions, tools }
     }
 

@@ -5,6 +5,7 @@ mod bench;
 mod chain;
 mod chain_errors;
 mod contract;
+mod defi;
 mod fixture;
 mod fuzz;
 mod knowledge;

@@ -1,0 +1,355 @@
+//! `quote_swap` and `stage_swap`: a swap quoted on the chain's DEX, and staged for the wallet.
+
+use std::sync::Arc;
+
+use aomi_chain::ChainSessions;
+use aomi_chain::alloy::primitives::{Address, U256, hex};
+use aomi_chain::alloy::providers::Provider;
+use aomi_chain::alloy::sol_types::SolCall;
+use aomi_chain::contracts::IERC20;
+use aomi_chain::dex::quote::{SwapCall, minus_slippage, plus_slippage, swap_call};
+use aomi_chain::dex::{DexContracts, SwapQuote, quote_v3};
+use aomi_chain::units::{format_units, parse_units};
+use aomi_chain::{Connection, Network};
+use aomi_core::{ToolContext, ToolError, ToolOutput, TypedTool};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::batch::{PendingBatch, PendingBatches, StagedStep};
+use super::{Asset, allowance, resolve_asset};
+use crate::chain::{NETWORK_ARGUMENT, connection, failed};
+
+/// The slippage a quote allows when none is given: 0.5 %.
+pub const DEFAULT_SLIPPAGE_BPS: u32 = 50;
+/// The largest slippage accepted: 50 %.
+pub const MAX_SLIPPAGE_BPS: u32 = 5_000;
+/// The price impact above which a quote carries a warning: 1 % (in millionths).
+pub const PRICE_IMPACT_WARNING_PPM: u64 = 10_000;
+/// How long a staged swap stays valid (its deadline), in seconds after the latest block.
+pub const SWAP_DEADLINE_SECS: u64 = 1200;
+
+/// The arguments of `quote_swap` and `stage_swap`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteArgs {
+    /// the asset sold: a symbol (ETH, USDC), a name, or a 0x token address
+    pub sell: String,
+    /// the asset bought: a symbol, a name, or a 0x token address
+    pub buy: String,
+    /// the amount in whole units as a decimal string ("1", "0.25"): of the asset sold, or of the asset bought when exact_output is true
+    pub amount: String,
+    /// true when `amount` is what must be received (exact output); default false: `amount` is what is sold
+    #[serde(default)]
+    pub exact_output: bool,
+    /// accepted slippage in basis points (50 = 0.5 %, the default), from 0 to 5000
+    #[serde(default)]
+    pub slippage_bps: Option<u32>,
+    /// The network, for this call only.
+    #[serde(default)]
+    #[schemars(description = NETWORK_ARGUMENT)]
+    pub network: Option<String>,
+}
+
+/// A swap quote as the tools show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapQuoteOutput {
+    /// The network.
+    pub network: String,
+    /// Its chain id.
+    pub chain_id: u64,
+    /// Where the quote comes from: `uniswap-v3`.
+    pub venue: String,
+    /// The route, for people: "ETH → WETH/USDC 0.3 % pool → USDC".
+    pub route: String,
+    /// The pool.
+    #[schema(value_type = String)]
+    pub pool: Address,
+    /// Its fee tier in hundredths of a basis point (3000 = 0.3 %).
+    pub fee: u32,
+    /// The asset sold.
+    pub sell: Asset,
+    /// The asset bought.
+    pub buy: Asset,
+    /// True when the output is fixed and the input quoted.
+    pub exact_output: bool,
+    /// What is sold, in base units (decimal).
+    pub amount_in: String,
+    /// What is bought, in base units (decimal).
+    pub amount_out: String,
+    /// `amount_in` with its decimals and symbol.
+    pub amount_in_formatted: String,
+    /// `amount_out` with its decimals and symbol.
+    pub amount_out_formatted: String,
+    /// The least received at the slippage (exact input), in base units; for an exact output, the
+    /// output itself.
+    pub minimum_out: String,
+    /// The most sold at the slippage (exact output), in base units; for an exact input, the input.
+    pub maximum_in: String,
+    /// `minimum_out` formatted.
+    pub minimum_out_formatted: String,
+    /// The slippage accepted, in basis points.
+    pub slippage_bps: u32,
+    /// How much worse than the pool's mid price (after its fee) the trade is, in percent ("0.03").
+    pub price_impact_percent: String,
+    /// Warnings on the quote (a price impact above 1 %).
+    pub warnings: Vec<aomi_chain::risk::Warning>,
+    /// True when the asset sold is the network's coin (sent as value, wrapped by the router).
+    pub native_in: bool,
+    /// True when the asset bought is the network's coin (unwrapped by the router).
+    pub native_out: bool,
+}
+
+/// A quote with what building its transaction needs.
+struct Quoted {
+    output: SwapQuoteOutput,
+    quote: SwapQuote,
+    dex: DexContracts,
+    native_in: bool,
+    native_out: bool,
+    slippage_ppm: u64,
+}
+
+fn side(asset: &Asset, dex: &DexContracts) -> Address {
+    asset.address.unwrap_or(dex.weth)
+}
+
+/// Quotes `args` on `connection`'s network.
+async fn quote(sessions: &ChainSessions, conn: &Connection, args: &QuoteArgs) -> Result<Quoted, ToolError> {
+    let network: &Network = &conn.network;
+    let slippage = args.slippage_bps.unwrap_or(DEFAULT_SLIPPAGE_BPS);
+    if slippage > MAX_SLIPPAGE_BPS {
+        return Err(ToolError::InvalidArguments(format!(
+            "slippage_bps {slippage} is above the most accepted, {MAX_SLIPPAGE_BPS} (50 %)"
+        )));
+    }
+    let Some(dex) = sessions.markets().dex(network.chain_id) else {
+        return Err(ToolError::Failed(format!(
+            "aomi has no swap venue on {} yet: quotes come from Uniswap on the devnet (public networks need the aggregator, not configured here)",
+            network.name
+        )));
+    };
+    let sell = resolve_asset(sessions, conn, &args.sell).await?;
+    let buy = resolve_asset(sessions, conn, &args.buy).await?;
+    let (token_in, token_out) = (side(&sell, &dex), side(&buy, &dex));
+    if token_in == token_out {
+        return Err(ToolError::InvalidArguments(format!(
+            "{} and {} are the same asset on the DEX: wrapping or unwrapping ether is a WETH deposit()/withdraw(uint256), not a swap",
+            sell.symbol, buy.symbol
+        )));
+    }
+    let fixed = if args.exact_output { &buy } else { &sell };
+    let amount =
+        parse_units(&args.amount, fixed.decimals).map_err(|e| ToolError::InvalidArguments(format!("amount: {e}")))?;
+    let quote =
+        quote_v3(&conn.provider, &dex, token_in, token_out, amount, !args.exact_output).await.map_err(failed)?;
+    let slippage_ppm = u64::from(slippage) * 100;
+    let (minimum_out, maximum_in) = if args.exact_output {
+        (quote.amount_out, plus_slippage(quote.amount_in, slippage_ppm))
+    } else {
+        (minus_slippage(quote.amount_out, slippage_ppm), quote.amount_in)
+    };
+    let fee_percent = format!("{}", f64::from(quote.fee) / 10_000.0);
+    let (symbol0, symbol1) = if token_in < token_out { (&sell, &buy) } else { (&buy, &sell) };
+    let pool_name = |a: &Asset| if a.address.is_none() { "WETH".to_owned() } else { a.symbol.clone() };
+    let route = format!(
+        "{} → Uniswap V3 {}/{} {fee_percent} % pool → {}",
+        sell.symbol,
+        pool_name(symbol0),
+        pool_name(symbol1),
+        buy.symbol
+    );
+    let impact = percent(quote.price_impact_ppm);
+    let mut warnings = Vec::new();
+    if quote.price_impact_ppm > PRICE_IMPACT_WARNING_PPM {
+        warnings.push(aomi_chain::risk::Warning {
+            id: "high-price-impact".into(),
+            level: if quote.price_impact_ppm > 10 * PRICE_IMPACT_WARNING_PPM {
+                aomi_chain::risk::Level::Danger
+            } else {
+                aomi_chain::risk::Level::Warning
+            },
+            message: format!(
+                "This trade moves the pool's price by {impact} %: you receive that much less than the market price. Trade a smaller amount or split it."
+            ),
+        });
+    }
+    let fmt = |v: U256, a: &Asset| format!("{} {}", format_units(v, a.decimals), a.symbol);
+    let output = SwapQuoteOutput {
+        network: network.name.clone(),
+        chain_id: network.chain_id,
+        venue: "uniswap-v3".into(),
+        route,
+        pool: quote.pool,
+        fee: quote.fee,
+        amount_in: quote.amount_in.to_string(),
+        amount_out: quote.amount_out.to_string(),
+        amount_in_formatted: fmt(quote.amount_in, &sell),
+        amount_out_formatted: fmt(quote.amount_out, &buy),
+        minimum_out: minimum_out.to_string(),
+        maximum_in: maximum_in.to_string(),
+        minimum_out_formatted: fmt(minimum_out, &buy),
+        slippage_bps: slippage,
+        price_impact_percent: impact,
+        exact_output: args.exact_output,
+        warnings,
+        native_in: sell.address.is_none(),
+        native_out: buy.address.is_none(),
+        sell,
+        buy,
+    };
+    Ok(Quoted { native_in: output.native_in, native_out: output.native_out, output, quote, dex, slippage_ppm })
+}
+
+/// `quote_swap`: a quote, nothing staged.
+#[derive(Debug, Clone)]
+pub struct QuoteSwap(pub Arc<ChainSessions>);
+
+impl TypedTool for QuoteSwap {
+    const NAME: &'static str = "quote_swap";
+    type Args = QuoteArgs;
+    type Output = SwapQuoteOutput;
+
+    fn description(&self) -> String {
+        "Quotes a swap (\"how much USDC for 1 ETH?\") on the network's DEX: route, expected output, minimum output at the slippage (default 0.5 %), price impact. Only a quote: nothing is staged or sent. Use stage_swap when the user wants to swap.".into()
+    }
+
+    async fn run(&self, args: QuoteArgs, ctx: ToolContext) -> Result<ToolOutput<SwapQuoteOutput>, ToolError> {
+        let conn = connection(&self.0, &ctx, args.network.as_deref())?;
+        let quoted = quote(&self.0, &conn, &args).await?;
+        let summary = quote_summary(&quoted.output);
+        Ok(ToolOutput::new(quoted.output, summary))
+    }
+}
+
+fn quote_summary(q: &SwapQuoteOutput) -> String {
+    let mut text = format!(
+        "{} for {} via {} (price impact {} %; at {} % slippage at least {})",
+        q.amount_in_formatted,
+        q.amount_out_formatted,
+        q.route,
+        q.price_impact_percent,
+        f64::from(q.slippage_bps) / 100.0,
+        q.minimum_out_formatted
+    );
+    for warning in &q.warnings {
+        text.push_str(&format!(" [{}] {}", warning.level, warning.message));
+    }
+    text
+}
+
+/// `stage_swap`: the quote built into a router call and staged, after an approval if needed.
+#[derive(Clone)]
+pub struct StageSwap {
+    sessions: Arc<ChainSessions>,
+    batches: Arc<PendingBatches>,
+}
+
+impl std::fmt::Debug for StageSwap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageSwap").finish_non_exhaustive()
+    }
+}
+
+impl StageSwap {
+    /// The tool over the chat sessions and their pending batches.
+    pub fn new(sessions: Arc<ChainSessions>, batches: Arc<PendingBatches>) -> Self {
+        StageSwap { sessions, batches }
+    }
+}
+
+/// The output of `stage_swap`: the quote and the batch it joined.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StagedSwap {
+    /// The quote the staged swap carries.
+    pub quote: SwapQuoteOutput,
+    /// The chat's pending batch now.
+    pub batch: PendingBatch,
+}
+
+impl TypedTool for StageSwap {
+    const NAME: &'static str = "stage_swap";
+    type Args = QuoteArgs;
+    type Output = StagedSwap;
+
+    fn description(&self) -> String {
+        "Stages a swap in the chat's pending batch: quotes it on the network's DEX (as quote_swap) and adds the router call with the minimum output at the slippage (default 0.5 %), preceded by an approval of exactly the amount when the router's allowance is short. Then call simulate_batch and send_batch_to_wallet.".into()
+    }
+
+    async fn run(&self, args: QuoteArgs, ctx: ToolContext) -> Result<ToolOutput<StagedSwap>, ToolError> {
+        let Some(from) = ctx.wallet.as_ref().and_then(|w| w.address).map(aomi_core::Address::into_alloy) else {
+            return Err(ToolError::Failed("no wallet is connected: a swap needs the wallet's address".into()));
+        };
+        // The batch is for the chat's network: a swap elsewhere is not staged.
+        let conn = connection(&self.sessions, &ctx, None)?;
+        if let Some(asked) = args.network.as_deref().filter(|n| !n.trim().is_empty()) {
+            let other = self.sessions.registry().resolve(asked).map_err(failed)?;
+            if other.chain_id != conn.network.chain_id {
+                return Err(ToolError::InvalidArguments(format!(
+                    "the pending batch is for the chat's network, {}: switch_network to {} first",
+                    conn.network.name, other.name
+                )));
+            }
+        }
+        let quoted = quote(&self.sessions, &conn, &args).await?;
+        let block = conn
+            .provider
+            .get_block_by_number(Default::default())
+            .await
+            .map_err(|e| ToolError::Failed(format!("reading the latest block failed: {e}")))?
+            .ok_or_else(|| ToolError::Failed("the network has no latest block".into()))?;
+        let deadline = block.header.timestamp + SWAP_DEADLINE_SECS;
+        let call: SwapCall = swap_call(
+            &quoted.dex,
+            &quoted.quote,
+            from,
+            quoted.slippage_ppm,
+            deadline,
+            quoted.native_in,
+            quoted.native_out,
+        );
+        let q = &quoted.output;
+        let mut steps = Vec::new();
+        if let Some(token) = q.sell.address {
+            let needed = if q.exact_output { call.limit } else { quoted.quote.amount_in };
+            let current = allowance(&conn, token, from, call.to).await?;
+            if current < needed {
+                let data = IERC20::approveCall { spender: call.to, amount: needed }.abi_encode();
+                steps.push(StagedStep {
+                    chain_id: conn.network.chain_id,
+                    to: token,
+                    value: "0".into(),
+                    data: hex::encode_prefixed(&data),
+                    description: format!(
+                        "Approve the Uniswap router to spend {} {}",
+                        format_units(needed, q.sell.decimals),
+                        q.sell.symbol
+                    ),
+                });
+            }
+        }
+        steps.push(StagedStep {
+            chain_id: conn.network.chain_id,
+            to: call.to,
+            value: call.value.to_string(),
+            data: hex::encode_prefixed(&call.data),
+            description: format!(
+                "Swap {} for {} (at least {})",
+                q.amount_in_formatted, q.amount_out_formatted, q.minimum_out_formatted
+            ),
+        });
+        let count = steps.len();
+        let batch = self.batches.stage(&ctx.chat_id, steps)?;
+        ctx.emit(&super::batch::PendingBatchPart { batch: batch.clone() });
+        let summary = format!("Staged ({count} step{}): {}", if count == 1 { "" } else { "s" }, quote_summary(q));
+        Ok(ToolOutput::new(StagedSwap { quote: quoted.output, batch }, summary))
+    }
+}
+
+fn percent(ppm: u64) -> String {
+    let whole = ppm / 10_000;
+    let fraction = ppm % 10_000;
+    format!("{whole}.{fraction:04}").trim_end_matches('0').trim_end_matches('.').to_owned()
+}
