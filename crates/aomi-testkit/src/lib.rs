@@ -58,12 +58,19 @@ mod conversation;
 pub mod etherscan;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod local_model;
 mod openai;
+pub mod proxy;
 mod render;
 pub mod script;
 mod server;
 pub mod tools;
 
 pub use etherscan::{ExplorerReply, ExplorerRequest, StubEtherscan};
-pub use script::{EXHAUSTED_TEXT, Match, Reply, Rule, Script, ScriptError, ScriptedCall, Timing};
+pub use local_model::{LocalModel, LocalModelError};
+pub use proxy::RecordingProxy;
+pub use script::{
+    Arguments, CallIds, EXHAUSTED_TEXT, FirstChunk, Match, OpenAiShape, Reply, Rule, Script, ScriptError, ScriptedCall,
+    Timing,
+};
 pub use server::{Protocol, RecordedRequest, StubModel};
