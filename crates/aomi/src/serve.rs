@@ -110,6 +110,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             if let Some(secs) = file.model_idle_timeout_secs {
                 config.idle_timeout = Duration::from_secs(secs);
             }
+            if let Some(tokens) = file.model_max_tokens {
+                anyhow::ensure!(tokens > 0, "model_max_tokens must be positive");
+                config.max_tokens = tokens;
+            }
             let client = LlmClient::new(config).context("cannot set up the model client")?;
             tracing::info!(model = %client.describe(), "model configured");
             Some(client)
@@ -126,6 +130,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(secs) = file.tool_timeout_secs {
         app_config.tool_timeout = Duration::from_secs(secs);
     }
+    app_config.first_tool = file.first_tool.clone().filter(|tool| !tool.trim().is_empty());
     let (limits, metrics_token) = limits(&file.limits, &mut app_config)?;
     let titler = match args.titles.or(file.titles).as_deref() {
         // Titles are a one-shot side job: the utility model's, when one is set.
@@ -160,6 +165,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
+    if let Some(tool) = &app_config.first_tool {
+        anyhow::ensure!(tools.get(tool).is_some(), "first_tool names \"{tool}\", which is not one of aomi's tools");
+    }
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
     backend.start().await.context("cannot recover the turns of a previous run")?;
