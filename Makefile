@@ -30,7 +30,8 @@ test-rust: tools-deps
 local-model:
 	bash tools/local-model.sh install
 
-## The Rust side's node tools: anvil (devnet, tests), cast (benchmark), solcjs (contracts), at the
+## The Rust side's node tools: anvil (devnet, tests), cast (benchmark, sign-in in tests), solcjs
+## (contracts), the official MCP SDK (the MCP tests' client and external server), at the
 ## lock file's versions. `npm install --no-save` rather than `npm ci`: the lock file holds only the
 ## platform packages of anvil and cast that the registry serves here, and `npm ci` refuses a lock
 ## file without the other platforms' optional packages.
@@ -53,8 +54,16 @@ web: web/dist/index.html
 web/dist/index.html: web/node_modules/.package-lock.json web/index.html web/vite.config.ts $(shell find web/src web/public -type f)
 	npm run --prefix web build
 
-test-node: build web-deps tools-deps
-	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/
+## The AI SDK client tests, against the page's `ai` major and the current one (on the Node 22 that
+## web/test/ai-current installs: the current major needs it).
+test-node: build web-deps tools-deps web/test/ai-current/node_modules/.package-lock.json
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test web/test/*.test.mjs
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model AOMI_AI_SDK=./ai-current/ai.mjs \
+		web/test/ai-current/node_modules/.bin/node --test web/test/*.test.mjs
+	AOMI_BIN=$(BIN_DIR)/aomi AOMI_STUB_BIN=$(BIN_DIR)/aomi-stub-model node --test tools/test/
+
+web/test/ai-current/node_modules/.package-lock.json: web/test/ai-current/package-lock.json
+	npm ci --prefix web/test/ai-current --no-audit --no-fund
 
 ## The web page: types, lint, unit tests (vitest), end-to-end tests in Chromium against `aomi serve`.
 test-web: build web tools-deps

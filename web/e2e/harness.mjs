@@ -4,7 +4,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -161,6 +163,26 @@ export async function openBrowser({ wallet, viewport = { width: 1280, height: 86
       if (violations.length > 0) throw new Error(violations.map(v => v.message).join('\n'));
     },
   };
+}
+
+/** axe-core's source, evaluated in the page through the DevTools protocol (an injected script tag
+ * would be refused by the page's Content-Security-Policy, rightly). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (WCAG 2.x A and AA rules) on the page as it is now and fails with every serious or
+ * critical violation: what it is, the rule, and the elements. `where` names the page's state.
+ */
+export async function checkAccessibility(page, where) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return result.violations
+      .filter(violation => violation.impact === 'serious' || violation.impact === 'critical')
+      .map(violation => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.map(node => node.target.join(' ')) }));
+  });
+  const text = violations.map(v => `${v.impact} ${v.id}: ${v.help}\n    ${v.nodes.slice(0, 5).join('\n    ')}`).join('\n');
+  assert.equal(violations.length, 0, `accessibility (${where}):\n${text}`);
 }
 
 /** The bodies of the POST /api/chat requests the page sends, in order. */

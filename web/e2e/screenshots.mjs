@@ -205,6 +205,23 @@ try {
     await browser.close();
   }
 
+  // The review on a phone: the simulation and the buttons stay within reach (dev account 0 holds
+  // the devnet's USDC).
+  {
+    const browser = await openBrowser({ wallet: wallet(devnet.accounts[0]), viewport: { width: 390, height: 844 } });
+    const { page } = browser;
+    await page.goto(aomi.url);
+    await page.getByRole('button', { name: 'Connect wallet' }).click();
+    await page.locator('.wallet-button.connected').waitFor();
+    await send(page, 'send 250 USDC to my friend');
+    const review = page.getByRole('region', { name: 'Review transaction' });
+    await review.locator('.review-simulation .changes').first().waitFor();
+    await review.scrollIntoViewIfNeeded();
+    await review.getByRole('button', { name: 'Approve in wallet' }).scrollIntoViewIfNeeded();
+    await shoot(page, 'phone-review');
+    await browser.close();
+  }
+
   // A server that requires sign-in: the card a connected wallet sees first.
   const guarded = await startAomi(script, { AOMI_RPC_DEVNET: devnet.url, AOMI_DEFAULT_NETWORK: 'devnet', AOMI_AUTH: 'required' });
   try {

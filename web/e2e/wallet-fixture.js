@@ -22,6 +22,13 @@
   const log = (window.__aomiWalletLog = []);
   let chainId = store.get('chainId', config.chainId);
   let connected = store.get('connected', false);
+  // The wallet's accounts, the one in use first (as wallets answer eth_accounts).
+  let accounts = [...config.accounts];
+  /** What a person does in the wallet's own menu: use another of its accounts. */
+  window.__aomiWalletUseAccount = index => {
+    accounts = [config.accounts[index], ...config.accounts.filter((_, i) => i !== index)];
+    emit('accountsChanged', accounts);
+  };
 
   const rpcError = (code, message) => Object.assign(new Error(message), { code });
 
@@ -48,11 +55,11 @@
             connected = true;
             store.set('connected', true);
             emit('connect', { chainId: hex(chainId) });
-            emit('accountsChanged', config.accounts);
+            emit('accountsChanged', accounts);
           }
-          return config.accounts;
+          return accounts;
         case 'eth_accounts':
-          return connected ? config.accounts : [];
+          return connected ? accounts : [];
         case 'eth_chainId':
           return hex(chainId);
         case 'net_version':

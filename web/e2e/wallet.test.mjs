@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { openBrowser, rpc, send, startAomi, startDevnet } from './harness.mjs';
+import { openBrowser, recordChatRequests, rpc, send, startAomi, startDevnet } from './harness.mjs';
 
 const ETH = 10n ** 18n;
 
@@ -302,6 +302,91 @@ describe('wallet transactions', () => {
       await card.getByText(/^Read \(\d+\)$/).click();
       await card.getByText('function balanceOf(address) view returns (uint256)', { exact: true }).waitFor();
       assert.match(await card.locator('summary').nth(1).textContent(), /^Write \(\d+\)$/);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('the network menu is the server’s', () => {
+  test('with no wallet it lists the networks the server reads, starts on its default, and /balance reads the devnet', async () => {
+    const browser = await openBrowser();
+    const { page } = browser;
+    const bodies = recordChatRequests(page);
+    try {
+      await page.goto(aomi.url);
+      const served = await (await fetch(`${aomi.url}/api/networks`)).json();
+      const menu = page.getByLabel('Network');
+      assert.equal(await menu.inputValue(), '31337', 'the server’s default network, not Ethereum');
+      const options = await menu.locator('option').evaluateAll(nodes => nodes.map(node => Number(node.value)));
+      assert.deepEqual(options, served.networks.map(network => network.chainId));
+
+      await send(page, `/balance ${devnet.accounts[9]}`);
+      const card = page.locator('section.tool-card[data-tool="get_balance"]');
+      await card.locator('.tool-status.ok').waitFor();
+      assert.equal(await card.locator('.badge').textContent(), 'devnet');
+      assert.equal(bodies[0].wallet.chainId, 31337);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('a wallet on a network the server does not read sees it named as such, until it switches', async () => {
+    const account = devnet.accounts[9];
+    const browser = await openBrowser({ wallet: { accounts: [account], chainId: 100, chains: [100, 31337], rpcUrls: { 31337: devnet.url } } });
+    const { page } = browser;
+    try {
+      await page.goto(aomi.url);
+      await page.getByRole('button', { name: 'Connect wallet' }).click();
+      await page.locator('.wallet-button.connected').waitFor();
+      const menu = page.getByLabel('Network');
+      assert.equal(await menu.inputValue(), '100');
+      assert.equal(await menu.locator('option[value="100"]').textContent(), 'Chain 100 (not read by aomi)');
+      await page.getByText('aomi does not read Chain 100').waitFor();
+
+      await menu.selectOption('31337');
+      await page.getByText('aomi does not read Chain 100').waitFor({ state: 'detached' });
+      assert.equal(await menu.inputValue(), '31337');
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('accounts', () => {
+  test('picking another account in the wallet starts a new chat for it, visibly; the next turn speaks for it', async () => {
+    const [first, second] = [devnet.accounts[5], devnet.accounts[6]];
+    const browser = await openBrowser({ wallet: { accounts: [first, second], chainId: 31337, chains: [31337], rpcUrls: { 31337: devnet.url } } });
+    const { page } = browser;
+    const bodies = recordChatRequests(page);
+    try {
+      await page.goto(aomi.url);
+      await page.getByRole('button', { name: 'Connect wallet' }).click();
+      const inUse = () => page.locator('.wallet-button.connected').getAttribute('data-address');
+      await page.locator('.wallet-button.connected').waitFor();
+      assert.equal((await inUse()).toLowerCase(), first.toLowerCase());
+      await send(page, 'hello from the first account');
+      await lastAnswer(page).getByText('Hello from the stub.').waitFor();
+      assert.equal(bodies[0].wallet.address.toLowerCase(), first.toLowerCase());
+
+      await page.evaluate(() => window.__aomiWalletUseAccount(1));
+      await page.waitForFunction(
+        address => document.querySelector('.wallet-button.connected')?.getAttribute('data-address')?.toLowerCase() === address,
+        second.toLowerCase(),
+      );
+      const notice = page.locator('.account-notice');
+      await notice.waitFor();
+      assert.match((await notice.textContent()).toLowerCase(), new RegExp(`${second.slice(0, 6).toLowerCase()}.*new chat`));
+      assert.equal(await page.locator('article.message').count(), 0, 'the first account’s chat is not on screen');
+      assert.equal(new URL(page.url()).pathname, '/');
+
+      await send(page, 'hello from the second account');
+      await lastAnswer(page).getByText('Hello from the stub.').waitFor();
+      assert.equal(bodies[1].wallet.address.toLowerCase(), second.toLowerCase());
+      assert.notEqual(bodies[1].id, bodies[0].id, 'a new chat');
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();

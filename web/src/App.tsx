@@ -1,15 +1,16 @@
 // The page: the chat list, the header (network, wallet, theme) and the open chat. A chat's address
 // is /chat/<id>, so a reload or a shared link opens it again (and re-attaches to its running turn).
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { ChatView } from './chat/ChatView';
 import { ErrorNotice } from './chat/MessageView';
 import { PAGE_COMMANDS } from './chat/Composer';
 import { Sidebar } from './history/Sidebar';
 import { MenuIcon, MoonIcon, Spinner, SunIcon } from './icons';
+import { shorten } from './lib/address';
 import { errorMessage, getChat, listCommands } from './lib/api';
 import { newChatId, rememberChat } from './lib/local';
-import type { AomiMessage, DirectCommand } from './lib/types';
+import type { AomiMessage, DirectCommand, Fork } from './lib/types';
 import { useTheme } from './theme';
 import { NetworkMenu } from './wallet/NetworkMenu';
 import { SignInCard } from './wallet/SignInCard';
@@ -35,7 +36,7 @@ function routeFromLocation(): Route {
   return id ? { id, fresh: false } : { id: newChatId(), fresh: true };
 }
 
-type Loaded = { id: string; messages: AomiMessage[]; resume: boolean } | { id: string; error: string };
+type Loaded = { id: string; messages: AomiMessage[]; forks: Fork[]; resume: boolean } | { id: string; error: string };
 
 export function App() {
   const [route, setRoute] = useState<Route>(routeFromLocation);
@@ -67,7 +68,7 @@ export function App() {
     let live = true;
     getChat(route.id, wallet.address)
       .then(chat => {
-        if (live) setLoaded({ id: route.id, messages: chat?.messages ?? [], resume: chat !== undefined });
+        if (live) setLoaded({ id: route.id, messages: chat?.messages ?? [], forks: chat?.forks ?? [], resume: chat !== undefined });
       })
       .catch(error => live && setLoaded({ id: route.id, error: errorMessage(error) }));
     return () => {
@@ -75,7 +76,7 @@ export function App() {
     };
   }, [route, attempt, ready, wallet.address, needsSignIn]);
 
-  const current: Loaded | undefined = route.fresh ? { id: route.id, messages: [], resume: false } : loaded;
+  const current: Loaded | undefined = route.fresh ? { id: route.id, messages: [], forks: [], resume: false } : loaded;
 
   const openChat = useCallback((id: string) => {
     window.history.pushState(null, '', `/chat/${id}`);
@@ -88,6 +89,20 @@ export function App() {
     setRoute({ id: newChatId(), fresh: true });
     setSidebarOpen(false);
   }, []);
+
+  // The wallet's account in use is the one turns speak for. When the person picks another account in
+  // the wallet, the chat on screen (the other account's) gives way to a new one, and the page says
+  // why: two wallets' chats never mix, silently or otherwise.
+  const [switchedTo, setSwitchedTo] = useState<string>();
+  const previousAddress = useRef(wallet.address);
+  useEffect(() => {
+    const before = previousAddress.current;
+    previousAddress.current = wallet.address;
+    if (before && wallet.address && before.toLowerCase() !== wallet.address.toLowerCase()) {
+      newChat();
+      setSwitchedTo(wallet.address);
+    }
+  }, [wallet.address, newChat]);
 
   const onFirstMessage = useCallback(
     (text: string) => {
@@ -147,6 +162,17 @@ export function App() {
             {theme === 'dark' ? <SunIcon /> : <MoonIcon />}
           </button>
         </header>
+        {switchedTo && switchedTo === wallet.address ? (
+          <div className="account-notice" role="status">
+            <span>
+              Your wallet now uses <span className="mono">{shorten(switchedTo)}</span>: this is a new chat for that account,
+              and the list shows its chats.
+            </span>
+            <button type="button" className="icon-button tiny" aria-label="Dismiss" onClick={() => setSwitchedTo(undefined)}>
+              ×
+            </button>
+          </div>
+        ) : null}
         <div className="chat-area" id="composer-area">
           {needsSignIn && wallet.address && auth.known ? (
             <SignInCard address={wallet.address} auth={auth} />
@@ -163,6 +189,7 @@ export function App() {
               key={current.id}
               chatId={current.id}
               initialMessages={current.messages}
+              initialForks={current.forks}
               resume={current.resume}
               wallet={wallet}
               commands={[...PAGE_COMMANDS, ...serverCommands]}

@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { WagmiProvider } from 'wagmi';
 
 import { App } from './App';
+import { loadNetworks } from './lib/networks';
 import { createWagmiConfig } from './wallet/config';
 import './styles.css';
 
@@ -12,6 +13,8 @@ const queryClient = new QueryClient();
 async function start() {
   const root = document.getElementById('root');
   if (!root) return;
+  // The server's networks make the menu and wagmi's chains, so they come before both.
+  await loadNetworks();
   const config = await createWagmiConfig();
   createRoot(root).render(
     <StrictMode>

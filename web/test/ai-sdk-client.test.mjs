@@ -1,6 +1,10 @@
 // Proof that a real AI SDK client understands aomi's stream: the `ai` package's own AbstractChat
 // (what useChat wraps), DefaultChatTransport and UI-message-stream reader talk to a real
-// `aomi serve` whose model is the stub model server.
+// `aomi serve` whose model is the stub model server, and its validator accepts the stored history.
+//
+// The same tests run against two majors of `ai`: the page's (web/node_modules, through ai-page.mjs)
+// and the current one (ai-current/, which needs Node 22: `AOMI_AI_SDK=./ai-current/ai.mjs`, run with
+// ai-current's own node). `make test-node` runs both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,7 +12,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AbstractChat, DefaultChatTransport, readUIMessageStream } from 'ai';
+
+const { AbstractChat, DefaultChatTransport, readUIMessageStream, validateUIMessages } = await import(
+  process.env.AOMI_AI_SDK ?? './ai-page.mjs'
+);
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'aomi', 'target');
 const AOMI_BIN = process.env.AOMI_BIN ?? join(targetDir, 'debug', 'aomi');
@@ -106,6 +113,17 @@ test('the AI SDK chat assembles a tool call, its result and the answer', async (
   const stored = await (await fetch(`${baseUrl}/api/chats/${chat.id}`)).json();
   assert.deepEqual(stored.messages[1].parts.map(p => p.type), answer.parts.map(p => p.type));
   assert.equal(stored.messages[1].id, answer.id);
+
+  // The stored history is valid UI messages for this version of the SDK, so a client can resume
+  // from it (validateUIMessages throws on the first malformed part).
+  const valid = await validateUIMessages({ messages: stored.messages });
+  assert.equal(valid.length, 2);
+  assert.ok(valid[1].parts.some(part => part.type === 'tool-get_current_time' && part.state === 'output-available'));
+});
+
+test('the validator refuses a history that is not UI messages (so the check above can fail)', async () => {
+  const broken = [{ id: 'm1', role: 'assistant', parts: [{ type: 'tool-get_current_time', state: 'output-available' }] }];
+  await assert.rejects(validateUIMessages({ messages: broken }));
 });
 
 test('a model error reaches the AI SDK client as an error, and the chat goes on', async () => {

@@ -55,6 +55,17 @@ pub struct ChatSummary {
     pub running: bool,
 }
 
+/// A place on a chat's line where other lines were written (by an edit, or another answer asked
+/// for): the alternatives a person can switch between there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatFork {
+    /// The message of the line where the alternatives start (a user message).
+    pub message_id: String,
+    /// The alternatives in the order they were first written: `None` is the line the chat is on,
+    /// the others branch ids to switch to.
+    pub alternatives: Vec<Option<String>>,
+}
+
 /// Which chats to list: one page of an owner's chats, most recently updated first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatListQuery {
@@ -174,6 +185,9 @@ pub enum BackendError {
     /// No chat of that id.
     #[error("no chat with id {0}")]
     ChatNotFound(String),
+    /// No branch of that id in the chat.
+    #[error("no branch with id {0} in this chat")]
+    BranchNotFound(String),
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -238,6 +252,15 @@ pub trait ChatBackend: Send + Sync {
             Ok(MessagePage { messages, has_more: start > 0 })
         })
     }
+
+    /// The forks on the chat's line: where a person edited a message or asked for another
+    /// answer, with the alternatives there (empty for a chat never edited).
+    fn forks<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<ChatFork>, BackendError>>;
+
+    /// Puts one of the chat's branches back on its line; the part of the line it replaces is set
+    /// aside in turn. [`BackendError::TurnRunning`] while a turn runs in the chat;
+    /// [`BackendError::BranchNotFound`] for a branch not of this chat.
+    fn switch_branch<'a>(&'a self, chat_id: &'a str, branch_id: &'a str) -> BoxFuture<'a, Result<(), BackendError>>;
 
     /// A page of an owner's chats.
     fn list_chats(&self, query: ChatListQuery) -> BoxFuture<'_, Result<ChatListPage, BackendError>>;

@@ -40,7 +40,7 @@ pub use address::{Address, AddressError};
 pub use app::{AomiApp, AppError, TurnHook, TurnInput, TurnSink};
 pub use assemble::MessageAssembler;
 pub use backend::{
-    AppSummary, BackendError, ChatBackend, ChatChange, ChatListPage, ChatListQuery, ChatSummary, MessagePage,
+    AppSummary, BackendError, ChatBackend, ChatChange, ChatFork, ChatListPage, ChatListQuery, ChatSummary, MessagePage,
     MessageQuery, PartStream, SearchMatch, SearchRequest, StartedTurn, StopOutcome,
 };
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};

@@ -35,6 +35,9 @@ pub struct TurnRequest {
     /// The wallet the turn speaks for: its sign-in session's or, where sign-in is optional, the
     /// one it names. It owns a chat the turn starts; `None` starts an anonymous chat.
     pub owner: Option<Address>,
+    /// The user message of the chat that `message` replaces: an edit, or the same words asked
+    /// again for another answer. The chat's line from that message on is kept as a branch.
+    pub replaces: Option<String>,
 }
 
 /// What started a turn. Only the server knows it, and a tool reads it from its

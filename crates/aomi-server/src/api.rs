@@ -94,6 +94,27 @@ pub struct ChatDetail {
     pub has_more: bool,
     /// Its messages, in order, as the AI SDK's `UIMessage`s.
     pub messages: Vec<ChatMessage>,
+    /// The places of its line where a message was edited or another answer asked for, first to
+    /// last (empty for a chat never edited).
+    pub forks: Vec<Fork>,
+}
+
+/// A place of a chat's line where other lines were written: the alternatives a person can switch
+/// between there (`POST /api/chats/{id}/branch`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Fork {
+    /// The message of the line where the alternatives start (a user message).
+    pub message_id: String,
+    /// The alternatives in the order they were first written: `null` is the line shown, the
+    /// others the ids of branches to switch to.
+    pub alternatives: Vec<Option<String>>,
+}
+
+impl From<aomi_core::ChatFork> for Fork {
+    fn from(fork: aomi_core::ChatFork) -> Self {
+        Fork { message_id: fork.message_id, alternatives: fork.alternatives }
+    }
 }
 
 /// A message that matches a search.

@@ -271,6 +271,16 @@ impl PublicOrigin {
         PublicOrigin { scheme: "http".into(), hosts }
     }
 
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The accepted `Host` values (`host[:port]`), the canonical one first.
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
     /// True for an `https` origin.
     pub fn is_https(&self) -> bool {
         self.scheme == "https"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aomi_agent::AppRegistry;
 use aomi_core::backend::PartStream;
 use aomi_core::{
-    AppSummary, BackendError, BoxFuture, ChatBackend, ChatChange, ChatListPage, ChatListQuery, ChatMessage,
+    AppSummary, BackendError, BoxFuture, ChatBackend, ChatChange, ChatFork, ChatListPage, ChatListQuery, ChatMessage,
     ChatSummary, MessagePart, Role, SearchMatch, SearchRequest, StartedTurn, StopOutcome, ToolState, TurnInput,
     TurnRequest, UiChunk,
 };
@@ -314,6 +314,9 @@ impl Backend {
         if request.message.role == Role::System {
             return Err(BackendError::BadRequest("a client cannot send a system message".into()));
         }
+        if request.replaces.is_some() && request.message.role != Role::User {
+            return Err(BackendError::BadRequest("only a user message can replace another".into()));
+        }
         let chat_id = request.chat_id.as_str();
         let started = std::time::Instant::now();
         let mut phases = [0u128; 4];
@@ -342,7 +345,12 @@ impl Backend {
             // The chat, the claim and the user's message in one commit, before the model is
             // called (a duplicate message id writes nothing).
             Role::User | Role::System => {
-                let start = TurnStart { chat: new_chat, turn, message: Some(request.message.clone()) };
+                let start = TurnStart {
+                    chat: new_chat,
+                    turn,
+                    message: Some(request.message.clone()),
+                    replaces: request.replaces.clone(),
+                };
                 self.store.start_turn(&start).await?
             }
             Role::Assistant => {
@@ -509,6 +517,26 @@ impl ChatBackend for Backend {
         Box::pin(async move {
             let count = self.store.message_count(chat_id).await?;
             Ok(usize::try_from(count).unwrap_or(usize::MAX))
+        })
+    }
+
+    fn forks<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<ChatFork>, BackendError>> {
+        Box::pin(async move {
+            let forks = self.store.forks(chat_id).await?;
+            Ok(forks
+                .into_iter()
+                .map(|fork| ChatFork { message_id: fork.message_id, alternatives: fork.alternatives })
+                .collect())
+        })
+    }
+
+    fn switch_branch<'a>(&'a self, chat_id: &'a str, branch_id: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            // The store refuses too (a turn on another instance); this answers without a write.
+            if Backend::turn_running(self, chat_id).await? {
+                return Err(BackendError::TurnRunning(chat_id.to_owned()));
+            }
+            Ok(self.store.switch_branch(chat_id, branch_id).await?)
         })
     }
 

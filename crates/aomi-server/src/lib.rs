@@ -21,6 +21,7 @@ mod error;
 mod follow;
 pub mod headers;
 pub mod limits;
+pub mod mcp;
 pub mod metrics;
 mod routes;
 mod runner;
@@ -92,6 +93,8 @@ pub struct AppState {
     /// The bearer token `GET /metrics` needs; without one, `/metrics` is open where sign-in is
     /// optional and absent (404) where it is required.
     pub metrics_token: Option<Arc<str>>,
+    /// aomi's MCP server, served at `/mcp` (streamable HTTP) when set.
+    pub mcp: Option<Arc<mcp::McpServer>>,
 }
 
 impl AppState {
@@ -109,7 +112,14 @@ impl AppState {
             auth: Arc::new(auth::Auth::default()),
             limits: Arc::default(),
             metrics_token: None,
+            mcp: None,
         }
+    }
+
+    /// The same state serving `server` at `/mcp`.
+    pub fn with_mcp(mut self, server: Arc<mcp::McpServer>) -> Self {
+        self.mcp = Some(server);
+        self
     }
 
     /// The same state with these limits.
@@ -165,7 +175,17 @@ impl Default for ServerConfig {
 /// The HTTP routes of aomi.
 pub fn router(state: AppState, config: &ServerConfig) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    let routes = routes::routes();
+    let mut routes = routes::routes();
+    if let Some(mcp) = &state.mcp {
+        // MCP over streamable HTTP, behind the same layers as every route (rate limits, origin
+        // check, metrics) and its own guard: who the caller is, decided as everywhere.
+        let service = mcp.http_service(&state, config.body_limit);
+        routes = routes.merge(
+            Router::new()
+                .route_service("/mcp", service)
+                .layer(axum::middleware::from_fn_with_state(state.clone(), mcp::guard)),
+        );
+    }
     let routes = match &config.web_dir {
         Some(dir) => routes.fallback_service(web::assets(dir)),
         None => routes,

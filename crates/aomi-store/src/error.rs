@@ -9,6 +9,9 @@ pub enum StoreError {
     /// No chat of that id.
     #[error("no chat with id {0}")]
     ChatNotFound(String),
+    /// No branch of that id in this chat.
+    #[error("no branch with id {0} in this chat")]
+    BranchNotFound(String),
     /// No transaction request of that id.
     #[error("no transaction request with id {0}")]
     TransactionNotFound(String),
@@ -77,6 +80,7 @@ impl From<StoreError> for aomi_core::BackendError {
         use aomi_core::BackendError;
         match error {
             StoreError::ChatNotFound(id) => BackendError::ChatNotFound(id),
+            StoreError::BranchNotFound(id) => BackendError::BranchNotFound(id),
             StoreError::TurnRunning(id) => BackendError::TurnRunning(id),
             StoreError::InvalidInput(message) => BackendError::BadRequest(message),
             duplicate @ StoreError::DuplicateMessage(_) => BackendError::BadRequest(duplicate.to_string()),

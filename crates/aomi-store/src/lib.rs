@@ -11,7 +11,8 @@
 //! [`connect`] picks one from a URL and runs the migrations (`migrations/{sqlite,postgres}/`,
 //! kept per database because their DDL differs).
 //!
-//! The traits, one per concern: [`ChatStore`] (chats, messages, owners, search), [`TurnStore`]
+//! The traits, one per concern: [`ChatStore`] (chats, messages, owners, search), [`BranchStore`]
+//! (the lines of a chat set aside by an edit or a regenerated answer), [`TurnStore`]
 //! (running turns and their parts), [`ContractStore`] (the contract database),
 //! [`TransactionStore`] (requested transactions), [`AuthStore`] (sign-in nonces and session
 //! generations). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
@@ -46,6 +47,7 @@
 //! at most the step in flight, and the turn is marked incomplete when the crash is noticed.
 
 pub mod auth;
+mod branch;
 mod chat;
 mod config;
 mod contract;
@@ -66,6 +68,7 @@ mod writer;
 use async_trait::async_trait;
 
 pub use auth::AuthStore;
+pub use branch::{BranchRecord, BranchStore, Fork};
 pub use chat::{
     ChatCursor, ChatPage, ChatQuery, ChatRecord, ChatStore, MAX_PAGE, NewChat, SearchHit, SearchQuery, UserRecord,
 };
@@ -92,7 +95,9 @@ pub enum StoreKind {
 
 /// Everything aomi keeps.
 #[async_trait]
-pub trait Store: ChatStore + TurnStore + ContractStore + TransactionStore + AuthStore + std::fmt::Debug {
+pub trait Store:
+    ChatStore + BranchStore + TurnStore + ContractStore + TransactionStore + AuthStore + std::fmt::Debug
+{
     /// The database.
     fn kind(&self) -> StoreKind;
 

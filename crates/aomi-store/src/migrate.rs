@@ -18,6 +18,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     (2, "contract_implementation", include_str!("../migrations/sqlite/0002_contract_implementation.sql")),
     (3, "sign_in", include_str!("../migrations/sqlite/0003_sign_in.sql")),
     (4, "transaction_held", include_str!("../migrations/sqlite/0004_transaction_held.sql")),
+    (7, "branches", include_str!("../migrations/sqlite/0007_branches.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -25,6 +26,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     (2, "contract_implementation", include_str!("../migrations/postgres/0002_contract_implementation.sql")),
     (3, "sign_in", include_str!("../migrations/postgres/0003_sign_in.sql")),
     (4, "transaction_held", include_str!("../migrations/postgres/0004_transaction_held.sql")),
+    (7, "branches", include_str!("../migrations/postgres/0007_branches.sql")),
 ];
 
 pub(crate) fn migrator(migrations: &[Embedded]) -> Migrator {

@@ -50,6 +50,11 @@ pub struct TurnStart {
     pub turn: NewTurn,
     /// The user's new message, if the turn has one.
     pub message: Option<aomi_core::ChatMessage>,
+    /// The id of a user message on the chat's line that `message` replaces (an edit, or the same
+    /// words asked again for another answer): the line from it on is set aside as a branch first
+    /// (see [`BranchStore`](crate::BranchStore)). [`StoreError::InvalidInput`] when it is not a
+    /// user message on the line.
+    pub replaces: Option<String>,
 }
 
 impl TurnStart {

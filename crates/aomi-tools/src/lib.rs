@@ -8,6 +8,7 @@
 //! - [`chain`]: the chain tools (balances, calls, transactions, blocks, ENS, networks, and the
 //!   client-side `send_transaction_to_wallet`), over the chat's own provider.
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
+//! - [`mcp`]: external MCP servers' tools, wrapped as tools like any other.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
 //!   as OpenAPI components ([`ToolSchemas`]), from which the page's types are generated.
 //!
@@ -16,6 +17,7 @@
 
 pub mod chain;
 pub mod commands;
+pub mod mcp;
 pub mod parts;
 mod registry;
 mod scheduler;

@@ -59,6 +59,44 @@ pub struct FileConfig {
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// External MCP servers whose tools the apps that name them get (`[[mcp_servers]]`).
+    #[serde(default)]
+    pub mcp_servers: Vec<McpServerEntry>,
+}
+
+/// One `[[mcp_servers]]` entry: an external MCP server, started as a command (MCP over its
+/// stdin/stdout) or reached at a URL (MCP streamable HTTP). Its tools are named
+/// `<name>_<tool>`; see docs/mcp.md.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerEntry {
+    /// The server's name, the prefix of its tools' names (letters, digits, `_`, `-`).
+    pub name: String,
+    /// The program to start (with `args` and `env`), or …
+    pub command: Option<String>,
+    /// … its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// … environment variables set for it.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// … the URL of a streamable HTTP MCP server instead.
+    pub url: Option<String>,
+    /// The environment variable that holds the URL server's bearer token (never the token here).
+    pub bearer_token_env: Option<String>,
+    /// Seconds one tool call may take (default: `tool_timeout_secs`).
+    pub timeout_secs: Option<u64>,
+    /// Seconds starting it and listing its tools may take (default 20).
+    pub connect_timeout_secs: Option<u64>,
+    /// Largest answer read from a URL server, in bytes (default 4 MiB).
+    pub max_response_bytes: Option<usize>,
+    /// The apps that get its tools (default: `["default"]`).
+    #[serde(default = "default_apps")]
+    pub apps: Vec<String>,
+}
+
+fn default_apps() -> Vec<String> {
+    vec![aomi_core::turn::DEFAULT_APP.to_owned()]
 }
 
 /// The `[limits]` table: each key also has an environment variable, `AOMI_LIMIT_<KEY>` in

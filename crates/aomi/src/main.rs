@@ -5,12 +5,14 @@
 //! - `aomi devnet`: a local anvil with the project's contracts.
 //! - `aomi bench`: the serving benchmark (latency, throughput, memory) against the stub model.
 //! - `aomi eval`: the agent's eval scenarios, scripted or with a real model.
+//! - `aomi mcp`: aomi's tools and a wallet's chat history as an MCP server on stdio.
 
 mod bench;
 mod chat;
 mod config;
 mod devnet;
 mod eval;
+mod mcp;
 mod progress;
 mod serve;
 
@@ -37,6 +39,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Runs the eval scenarios (evals/*.toml) with the scripted stub model or a real model.
     Eval(eval::EvalArgs),
+    /// Serves aomi's read tools, `simulate`, `get_contract` and a wallet's chat history over MCP
+    /// (stdio), for another assistant.
+    Mcp(mcp::McpArgs),
 }
 
 #[tokio::main]
@@ -48,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Eval(args) => eval::run(args).await,
+        Command::Mcp(args) => mcp::run(args).await,
     }
 }
 

@@ -165,11 +165,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools);
+    // MCP both ways: the native tools are served at /mcp; external servers' tools join the app.
+    let served = aomi_server::mcp::mcp_tools(&tools, Arc::clone(&chain.sessions));
+    let mcp_options = crate::mcp::options(&app_config, &limits, &chain.sessions);
+    let tools = tools.merge(crate::mcp::external_tools(&file.mcp_servers, aomi_core::turn::DEFAULT_APP).await?);
     if let Some(tool) = &app_config.first_tool {
         anyhow::ensure!(tools.get(tool).is_some(), "first_tool names \"{tool}\", which is not one of aomi's tools");
     }
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let backend = Backend::with_options(apps, store, BackendOptions { titler });
+    let mcp = aomi_server::mcp::McpServer::new(served, Arc::clone(&backend) as _, mcp_options);
     backend.start().await.context("cannot recover the turns of a previous run")?;
     let connect_src = match args.csp_connect_src.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>() {
         sources if sources.is_empty() => file.csp_connect_src.clone().unwrap_or_default(),
@@ -187,7 +192,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_chain(Arc::clone(&chain.sessions))
             .with_auth(auth)
             .with_limits(limits)
-            .with_metrics_token(metrics_token),
+            .with_metrics_token(metrics_token)
+            .with_mcp(mcp),
         config,
         |addr| {
             // Scripts and tests read this line to find the port.

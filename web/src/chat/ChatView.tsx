@@ -7,22 +7,28 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useConfig } from 'wagmi';
 
 import { Logo } from '../icons';
-import { errorMessage, ownerQuery, stopTurn as requestStop } from '../lib/api';
-import type { AomiMessage, DirectCommand } from '../lib/types';
+import { errorMessage, getChat, ownerQuery, stopTurn as requestStop, switchBranch } from '../lib/api';
+import type { AomiMessage, DirectCommand, Fork } from '../lib/types';
 import { walletNow, type WalletContext } from '../wallet/useWalletContext';
 import { ExplorerChain } from './ChainRef';
 import { Composer } from './Composer';
-import { ErrorNotice, MessageView, SEND_ANYWAY_TEXT, WALLET_TOOL, type MessageContext } from './MessageView';
+import { ErrorNotice, messageText, MessageView, SEND_ANYWAY_TEXT, WALLET_TOOL, type MessageContext } from './MessageView';
 import type { WalletOutcome } from './WalletRequest';
 
-/** The transport of a chat: POST /api/chat with `{id, message, app, wallet}`; resume from
- * GET /api/chat/{id}/stream (the transport's default address). */
+/** The transport of a chat: POST /api/chat with `{id, message, app, wallet}`, and `replaces` when
+ * the message is an edit (`sendMessage` with the edited message's id) or the same words asked again
+ * (`regenerate`): the server keeps the old line as a branch. Resume from GET /api/chat/{id}/stream
+ * (the transport's default address). */
 export function aomiTransport(wallet: () => WalletContext, app?: string) {
   return new DefaultChatTransport<AomiMessage>({
     api: '/api/chat',
-    prepareSendMessagesRequest: ({ id, messages }) => ({
-      body: { id, message: messages[messages.length - 1], ...(app ? { app } : {}), wallet: wallet() },
-    }),
+    prepareSendMessagesRequest: ({ id, messages, trigger, messageId }) => {
+      const message = messages[messages.length - 1];
+      // A wallet's answer also names its (assistant) message: only a user message replaces one.
+      const replaces =
+        message.role !== 'user' ? undefined : trigger === 'regenerate-message' ? message.id : messageId === message.id ? messageId : undefined;
+      return { body: { id, message, ...(replaces ? { replaces } : {}), ...(app ? { app } : {}), wallet: wallet() } };
+    },
     // A wallet's chat answers only that wallet.
     prepareReconnectToStreamRequest: ({ id }) => ({
       api: `/api/chat/${encodeURIComponent(id)}/stream${ownerQuery(wallet().address)}`,
@@ -50,6 +56,7 @@ const SUGGESTIONS = [
 export function ChatView({
   chatId,
   initialMessages,
+  initialForks,
   resume,
   wallet,
   commands,
@@ -61,6 +68,7 @@ export function ChatView({
 }: {
   chatId: string;
   initialMessages: AomiMessage[];
+  initialForks: Fork[];
   resume: boolean;
   wallet: WalletContext;
   commands: DirectCommand[];
@@ -75,6 +83,11 @@ export function ChatView({
   const config = useConfig();
   const transport = useMemo(() => aomiTransport(() => walletNow(config)), [config]);
   const [progress, setProgress] = useState<Record<string, string>>({});
+  const [forks, setForks] = useState(initialForks);
+  /** The user message being edited. */
+  const [editing, setEditing] = useState<string>();
+  /** True from an edit or another answer until its turn ends: then the forks changed. */
+  const branched = useRef(false);
   const clientAnswered = useRef(false);
   const switchRef = useRef(onSwitchNetwork);
   useEffect(() => {
@@ -93,7 +106,14 @@ export function ChatView({
         switchRef.current(part.data.chainId);
       }
     },
-    onFinish: () => onTurnEnd(),
+    onFinish: () => {
+      onTurnEnd();
+      if (!branched.current) return;
+      branched.current = false;
+      void getChat(chatId, walletNow(config).address)
+        .then(chat => chat && setForks(chat.forks))
+        .catch(() => undefined);
+    },
     // Continue the turn only when this page answered a wallet call, never after a turn that ended.
     sendAutomaticallyWhen: ({ messages }) => {
       if (!clientAnswered.current || !lastAssistantMessageIsCompleteWithToolCalls({ messages })) return false;
@@ -101,7 +121,7 @@ export function ChatView({
       return true;
     },
   });
-  const { messages, status, error, sendMessage, setMessages, addToolOutput, stop, clearError } = chat;
+  const { messages, status, error, sendMessage, setMessages, addToolOutput, stop, clearError, regenerate } = chat;
 
   // A failed turn stays in the chat as a message, as the server stores it (`data-error`).
   useEffect(() => {
@@ -139,13 +159,49 @@ export function ChatView({
 
   const retry = useCallback(() => {
     const lastUser = [...messages].reverse().find(message => message.role === 'user');
-    const text = lastUser?.parts.map(part => (part.type === 'text' ? part.text : '')).join('');
+    const text = lastUser ? messageText(lastUser) : undefined;
     if (!text) return;
     // A request that failed outright left its message unsent: send it again instead of twice.
     if (last?.role === 'user') setMessages(messages.slice(0, -1));
     clearError();
     void sendMessage({ text });
   }, [messages, last, setMessages, clearError, sendMessage]);
+
+  /** Sends an edited message in place of the one it edits (the old line stays, as a branch). */
+  const sendEdit = useCallback(
+    (messageId: string, text: string) => {
+      setEditing(undefined);
+      if (status === 'error') clearError();
+      branched.current = true;
+      void sendMessage({ text, messageId });
+    },
+    [sendMessage, status, clearError],
+  );
+
+  const anotherAnswer = useCallback(() => {
+    if (status === 'error') clearError();
+    branched.current = true;
+    void regenerate();
+  }, [regenerate, status, clearError]);
+
+  /** Shows another version of the chat from a fork on: the server swaps the lines. */
+  const selectVersion = useCallback(
+    async (branchId: string) => {
+      const owner = walletNow(config).address;
+      try {
+        await switchBranch(chatId, owner, branchId);
+        const chat = await getChat(chatId, owner);
+        if (!chat) return;
+        setMessages(chat.messages);
+        setForks(chat.forks);
+      } catch (switchError) {
+        window.alert(`Could not show that version: ${errorMessage(switchError)}`);
+      }
+    },
+    [chatId, config, setMessages],
+  );
+
+  const lastUserId = [...messages].reverse().find(message => message.role === 'user')?.id;
 
   const onWalletOutcome = useCallback(
     (toolCallId: string, outcome: WalletOutcome) => {
@@ -219,6 +275,26 @@ export function ChatView({
               onRetry: isLast && !busy ? retry : undefined,
               onSendAnyway: isLast && !busy ? () => send(SEND_ANYWAY_TEXT) : undefined,
             };
+            if (message.role === 'user' && !busy) {
+              context.edit = {
+                editing: editing === message.id,
+                start: () => setEditing(message.id),
+                send: text => sendEdit(message.id, text),
+                cancel: () => setEditing(undefined),
+              };
+            }
+            if (message.role === 'assistant' && isLast && !busy) context.onRegenerate = anotherAnswer;
+            const fork = forks.find(candidate => candidate.messageId === message.id);
+            if (fork && !busy) {
+              context.versions = {
+                index: fork.alternatives.indexOf(null),
+                count: fork.alternatives.length,
+                onSelect: index => {
+                  const branchId = fork.alternatives[index];
+                  if (branchId) void selectVersion(branchId);
+                },
+              };
+            }
             return <MessageView key={message.id} message={message} context={context} />;
           })}
           {status === 'submitted' && last?.role === 'user' ? (
@@ -238,6 +314,7 @@ export function ChatView({
           commands={commands}
           onSend={send}
           onStop={stopTurn}
+          onEditLast={busy || !lastUserId ? undefined : () => setEditing(lastUserId)}
           placeholder={wallet.address ? 'Ask aomi… (type / for commands)' : 'Ask aomi anything on-chain… (type / for commands)'}
         />
         <p className="disclaimer muted">aomi can be wrong. Your wallet shows what a transaction does before you sign.</p>

@@ -45,4 +45,37 @@ describe('Composer', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
     expect(onStop).toHaveBeenCalledOnce();
   });
+
+  test('Esc stops a running turn, and does nothing when none runs', () => {
+    const onStop = vi.fn();
+    const { rerender } = render(<Composer busy={false} commands={commands} onSend={vi.fn()} onStop={onStop} placeholder="Ask" />);
+    const box = screen.getByRole('combobox', { name: 'Message aomi' });
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(onStop).not.toHaveBeenCalled();
+    rerender(<Composer busy commands={commands} onSend={vi.fn()} onStop={onStop} placeholder="Ask" />);
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(onStop).toHaveBeenCalledOnce();
+  });
+
+  test('Up in an empty box edits the last message; in a box with text it does nothing', () => {
+    const onEditLast = vi.fn();
+    render(<Composer busy={false} commands={commands} onSend={vi.fn()} onStop={vi.fn()} onEditLast={onEditLast} placeholder="Ask" />);
+    const box = screen.getByRole('combobox', { name: 'Message aomi' });
+    fireEvent.change(box, { target: { value: 'draft' } });
+    fireEvent.keyDown(box, { key: 'ArrowUp' });
+    expect(onEditLast).not.toHaveBeenCalled();
+    fireEvent.change(box, { target: { value: '' } });
+    fireEvent.keyDown(box, { key: 'ArrowUp' });
+    expect(onEditLast).toHaveBeenCalledOnce();
+  });
+
+  test('Esc with the slash menu open closes the menu and does not stop the turn', () => {
+    const onStop = vi.fn();
+    render(<Composer busy commands={commands} onSend={vi.fn()} onStop={onStop} placeholder="Ask" />);
+    const box = screen.getByRole('combobox', { name: 'Message aomi' });
+    fireEvent.change(box, { target: { value: '/' } });
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(screen.queryByRole('listbox')).toBeNull();
+    expect(onStop).not.toHaveBeenCalled();
+  });
 });

@@ -1,5 +1,6 @@
-// The message box: Enter sends, Shift+Enter breaks the line, the button turns into Stop while a
-// turn runs, and `/` opens the list of direct commands.
+// The message box: Enter sends, Shift+Enter breaks the line, Up in an empty box edits the last
+// message, the button turns into Stop while a turn runs (Esc stops it too), and `/` opens the list
+// of direct commands.
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 
 import { SendIcon, StopIcon } from '../icons';
@@ -23,12 +24,15 @@ export function Composer({
   commands,
   onSend,
   onStop,
+  onEditLast,
   placeholder,
 }: {
   busy: boolean;
   commands: DirectCommand[];
   onSend: (text: string) => void;
   onStop: () => void;
+  /** Opens the last user message for editing (absent while a turn runs or before any). */
+  onEditLast?: () => void;
   placeholder: string;
 }) {
   const [input, setInput] = useState('');
@@ -86,6 +90,16 @@ export function Composer({
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       submit(input);
+      return;
+    }
+    if (event.key === 'Escape' && busy) {
+      event.preventDefault();
+      onStop();
+      return;
+    }
+    if (event.key === 'ArrowUp' && input === '' && onEditLast) {
+      event.preventDefault();
+      onEditLast();
     }
   };
 

@@ -1,4 +1,4 @@
-import { render, screen } from '@testing-library/react';
+import { fireEvent, render, screen } from '@testing-library/react';
 import { describe, expect, test, vi } from 'vitest';
 
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
@@ -18,6 +18,45 @@ describe('MessageView', () => {
     expect(container.querySelector('strong')).toBeNull();
   });
 
+  test('a user message can be copied and edited; the editor sends the new words or leaves them', () => {
+    const message: AomiMessage = { id: 'u', role: 'user', parts: [{ type: 'text', text: 'what is ETH?' }] };
+    const edit = { editing: false, start: vi.fn(), send: vi.fn(), cancel: vi.fn() };
+    const { rerender } = render(<MessageView message={message} context={{ ...context, edit }} />);
+    expect(screen.getByRole('button', { name: 'Copy your message' })).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Edit your message' }));
+    expect(edit.start).toHaveBeenCalledOnce();
+
+    rerender(<MessageView message={message} context={{ ...context, edit: { ...edit, editing: true } }} />);
+    const box = screen.getByRole('textbox', { name: 'Edit your message' }) as HTMLTextAreaElement;
+    expect(box.value).toBe('what is ETH?');
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(edit.cancel).toHaveBeenCalledOnce();
+    fireEvent.change(box, { target: { value: 'what is USDC?' } });
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(edit.send).toHaveBeenCalledWith('what is USDC?');
+  });
+
+  test('without an edit (a turn runs) there is no edit button; versions switch by index', () => {
+    const message: AomiMessage = { id: 'u', role: 'user', parts: [{ type: 'text', text: 'hi' }] };
+    const onSelect = vi.fn();
+    render(<MessageView message={message} context={{ ...context, versions: { index: 1, count: 3, onSelect } }} />);
+    expect(screen.queryByRole('button', { name: 'Edit your message' })).toBeNull();
+    expect(screen.getByRole('group', { name: 'Versions' }).textContent).toContain('2/3');
+    fireEvent.click(screen.getByRole('button', { name: 'Previous version' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Next version' }));
+    expect(onSelect.mock.calls).toEqual([[0], [2]]);
+  });
+
+  test('the last answer offers another answer; a live one offers nothing', () => {
+    const message = { id: 'a', role: 'assistant', parts: [{ type: 'text', text: 'Done.' }] } as AomiMessage;
+    const onRegenerate = vi.fn();
+    const { rerender } = render(<MessageView message={message} context={{ ...context, onRegenerate }} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Another answer' }));
+    expect(onRegenerate).toHaveBeenCalledOnce();
+    rerender(<MessageView message={message} context={{ ...context, live: true, onRegenerate }} />);
+    expect(screen.queryByRole('button', { name: 'Another answer' })).toBeNull();
+  });
+
   test('an answer renders its parts in order: text, tool card, text', () => {
     const message = {
       id: 'a',
@@ -32,7 +71,7 @@ describe('MessageView', () => {
     } as AomiMessage;
     const { container } = render(<MessageView message={message} context={context} />);
     const blocks = [...container.querySelectorAll('.content > *')].map(node => node.className);
-    expect(blocks).toEqual(['markdown', 'tool-card state-output-available', 'markdown']);
+    expect(blocks).toEqual(['markdown', 'tool-card state-output-available', 'markdown', 'message-actions']);
     expect(container.querySelector('strong')?.textContent).toBe('2025');
   });
 

@@ -5,6 +5,7 @@ import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
 import { WALLET_TOOL, type AomiMessage, type AomiPart, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { Markdown } from './Markdown';
+import { MessageActions, MessageEditor, type Versions } from './MessageActions';
 import { SimulationView } from './TransactionReview';
 import { ToolCard, toolNameOf, type AnyToolPart } from './ToolCard';
 import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletRequest';
@@ -133,6 +134,17 @@ export interface MessageContext {
   onRetry?: () => void;
   /** Sends the person's "send it anyway" (only for the chat's last message, once its turn ended). */
   onSendAnyway?: () => void;
+  /** A user message's edit, when no turn runs: open the editor, send the edit, leave it. */
+  edit?: { editing: boolean; start: () => void; send: (text: string) => void; cancel: () => void };
+  /** Asks for another answer (the chat's last answer, when no turn runs). */
+  onRegenerate?: () => void;
+  /** The versions at this message, where it was edited or answered again. */
+  versions?: Versions;
+}
+
+/** The text parts of a message, joined. */
+export function messageText(message: AomiMessage): string {
+  return message.parts.map(part => (part.type === 'text' ? part.text : '')).join('');
 }
 
 /** The id of the message's last wallet call that the server held back with a report, if any. */
@@ -220,10 +232,18 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
 /** A message of the chat. */
 export function MessageView({ message, context }: { message: AomiMessage; context: MessageContext }) {
   if (message.role === 'user') {
-    const text = message.parts.map(part => (part.type === 'text' ? part.text : '')).join('');
+    const text = messageText(message);
+    const { edit } = context;
     return (
       <article className="message user" aria-label="You">
-        <div className="bubble">{text}</div>
+        {edit?.editing ? (
+          <MessageEditor text={text} onSend={edit.send} onCancel={edit.cancel} />
+        ) : (
+          <>
+            <div className="bubble">{text}</div>
+            <MessageActions text={text} who="your message" onEdit={edit?.start} versions={context.versions} />
+          </>
+        )}
       </article>
     );
   }
@@ -242,6 +262,7 @@ export function MessageView({ message, context }: { message: AomiMessage; contex
         ) : message.metadata?.incomplete && !hasError ? (
           <p className="muted small">This answer was cut off.</p>
         ) : null}
+        {context.live ? null : <MessageActions text={messageText(message)} who="the answer" onRegenerate={context.onRegenerate} />}
       </div>
     </article>
   );

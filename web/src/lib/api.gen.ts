@@ -218,6 +218,27 @@ export interface paths {
         patch: operations["update_chat"];
         trace?: never;
     };
+    "/api/chats/{id}/branch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * POST /api/chats/{id}/branch?owner=0x… with `{"branchId": "…"}`: puts that branch back on the
+         *     chat's line; the part of the line it replaces is kept as a branch in turn, so nothing is lost.
+         *     Answers 204; `GET /api/chats/{id}` then shows the line and its forks.
+         */
+        post: operations["switch_branch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/commands": {
         parameters: {
             query?: never;
@@ -571,6 +592,11 @@ export interface components {
             /** @description How many transactions it holds. */
             transactionCount: number;
         };
+        /** @description Body of POST /api/chats/{id}/branch. */
+        BranchChoice: {
+            /** @description The branch to put back on the chat's line: one of the ids in a fork's `alternatives`. */
+            branchId: string;
+        };
         /** @description An issued challenge: the message to sign and the token to send back with the signature. */
         Challenge: {
             /** @description Binds the message, the address, the chain, the nonce and the expiry; opaque to the client. */
@@ -625,6 +651,12 @@ export interface components {
             message?: null | components["schemas"]["ChatMessage"];
             /** @description The AI SDK's default body: the whole list, the last one new (when `message` is absent). */
             messages?: components["schemas"]["ChatMessage"][] | null;
+            /**
+             * @description The id of a user message of the chat that this one replaces: an edit, or the same words
+             *     sent again for another answer. The chat's line from that message on is kept as a branch
+             *     (`forks` in `GET /api/chats/{id}`).
+             */
+            replaces?: string | null;
             wallet?: null | components["schemas"]["WalletContext"];
         };
         /** @description Body of PATCH /api/chats/{id}. */
@@ -636,6 +668,11 @@ export interface components {
         };
         /** @description A chat and its messages (`GET /api/chats/{id}`). */
         ChatDetail: components["schemas"]["ChatSummary"] & {
+            /**
+             * @description The places of its line where a message was edited or another answer asked for, first to
+             *     last (empty for a chat never edited).
+             */
+            forks: components["schemas"]["Fork"][];
             /** @description Whether older messages exist than the first one answered (ask with `?before=`). */
             hasMore: boolean;
             /** @description Its messages, in order, as the AI SDK's `UIMessage`s. */
@@ -872,6 +909,19 @@ export interface components {
             code: string;
             /** @description What went wrong, for a person. */
             message: string;
+        };
+        /**
+         * @description A place of a chat's line where other lines were written: the alternatives a person can switch
+         *     between there (`POST /api/chats/{id}/branch`).
+         */
+        Fork: {
+            /**
+             * @description The alternatives in the order they were first written: `null` is the line shown, the
+             *     others the ids of branches to switch to.
+             */
+            alternatives: (string | null)[];
+            /** @description The message of the line where the alternatives start (a user message). */
+            messageId: string;
         };
         /** @description The output of `get_gas_price`. */
         GasPrice: {
@@ -2467,6 +2517,127 @@ export interface operations {
             };
             /** @description No such chat */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the body's shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store failed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    switch_branch: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The wallet the request speaks for (`0x` and 40 hex digits), where sign-in is optional; a
+                 *     signed-in request speaks for its session's wallet.
+                 */
+                owner?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The chat's id: 1 to 128 letters, digits, `-` or `_` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BranchChoice"];
+            };
+        };
+        responses: {
+            /** @description The chat is on that branch now */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A bad chat id, owner or branch id, or a branch whose parent is set aside */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign-in is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The chat is another wallet's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such chat, or no such branch in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A turn runs in the chat */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -78,6 +78,14 @@ export async function getChat(id: string, owner: string | undefined): Promise<Ch
   }
 }
 
+/** Puts one of the chat's branches back on its line (the part it replaces becomes a branch). */
+export async function switchBranch(id: string, owner: string | undefined, branchId: string): Promise<void> {
+  await request(`/api/chats/${encodeURIComponent(id)}/branch${ownerQuery(owner)}`, {
+    method: 'POST',
+    body: JSON.stringify({ branchId }),
+  });
+}
+
 /** Renames a chat. */
 export async function renameChat(id: string, owner: string | undefined, title: string): Promise<void> {
   await request(chatPath(id, owner), { method: 'PATCH', body: JSON.stringify({ title } satisfies Schemas['ChatChange']) });

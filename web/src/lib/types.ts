@@ -130,9 +130,14 @@ export type AomiPart = AomiMessage['parts'][number];
 /** A chat of the history. */
 export type ChatSummary = Schemas['ChatSummary'];
 
+/** A place of a chat where a message was edited or another answer asked for: the alternatives
+ * there, `null` being the one shown. */
+export type Fork = Schemas['Fork'];
+
 /** A chat with its messages (GET /api/chats/{id}). */
 export interface ChatDetail extends ChatSummary {
   messages: AomiMessage[];
+  forks: Fork[];
 }
 
 /** A direct command the composer offers after `/`: the server's (with their usage), or one the page
@@ -141,6 +146,9 @@ export type DirectCommand = Omit<Schemas['Command'], 'usage'> & Partial<Pick<Sch
 
 /** A network the server reads (GET /api/networks). */
 export type NetworkInfo = Schemas['NetworkInfo'];
+
+/** The answer of `GET /api/networks`: the networks the server reads and its default one. */
+export type NetworkList = Schemas['NetworkList'];
 
 /** A contract as the server's contract database holds it (GET /api/contracts/{chain}/{address}). */
 export type ContractInfo = Schemas['Contract'];

@@ -1,14 +1,17 @@
-// The network menu: with a wallet it asks the wallet to switch; without one it picks the network the
-// next turns are about. Either way the very next message carries it.
+// The network menu: the networks the server reads. With a wallet it asks the wallet to switch; without
+// one it picks the network the next turns are about. Either way the very next message carries it. A
+// wallet on a network the server does not read sees it named as such, so a failed read is no surprise.
 import { useState } from 'react';
 
-import { chainColour, chainName, chains } from '../lib/networks';
+import { chainColour, chainName, isServed, menuChains } from '../lib/networks';
 import { errorMessage } from '../lib/api';
 import { ChevronIcon } from '../icons';
 
 export function NetworkMenu({ chainId, onSwitch }: { chainId: number; onSwitch: (chainId: number) => Promise<void> }) {
   const [error, setError] = useState<string>();
-  const known = chains.some(chain => chain.id === chainId);
+  const chains = menuChains();
+  const listed = chains.some(chain => chain.id === chainId);
+  const served = isServed(chainId);
   return (
     <div className="network">
       <span className="dot" style={{ background: chainColour(chainId) }} aria-hidden="true" />
@@ -23,7 +26,12 @@ export function NetworkMenu({ chainId, onSwitch }: { chainId: number; onSwitch: 
           onSwitch(Number(event.target.value)).catch(e => setError(errorMessage(e)));
         }}
       >
-        {known ? null : <option value={chainId}>{chainName(chainId)}</option>}
+        {listed ? null : (
+          <option value={chainId}>
+            {chainName(chainId)}
+            {served ? '' : ' (not read by aomi)'}
+          </option>
+        )}
         {chains.map(chain => (
           <option key={chain.id} value={chain.id}>
             {chain.name}
@@ -31,6 +39,11 @@ export function NetworkMenu({ chainId, onSwitch }: { chainId: number; onSwitch: 
         ))}
       </select>
       <ChevronIcon size={14} className="chevron" />
+      {served ? null : (
+        <p className="network-note" role="status">
+          aomi does not read {chainName(chainId)}: pick one of its networks to ask about the chain.
+        </p>
+      )}
       {error ? (
         <p className="network-error" role="alert">
           {error}

@@ -3,14 +3,16 @@
 import { useCallback, useSyncExternalStore } from 'react';
 import { useAccount, useSwitchChain, type Config } from 'wagmi';
 import { getAccount } from 'wagmi/actions';
-import { mainnet } from 'viem/chains';
+
+import { defaultChainId, menuChains } from '../lib/networks';
 
 const KEY = 'aomi.network';
 const listeners = new Set<() => void>();
 
+/** The network chosen in the menu, if this server still reads it; else the server's default. */
 function readSelected(): number {
   const saved = Number(localStorage.getItem(KEY));
-  return Number.isSafeInteger(saved) && saved > 0 ? saved : mainnet.id;
+  return menuChains().some(chain => chain.id === saved) ? saved : defaultChainId();
 }
 
 function subscribe(listener: () => void) {

@@ -49,6 +49,12 @@ pub(crate) struct ChatBody {
     /// The wallet's state now.
     #[serde(default)]
     wallet: Option<WalletBody>,
+    /// The id of a user message of the chat that this one replaces: an edit, or the same words
+    /// sent again for another answer. The chat's line from that message on is kept as a branch
+    /// (`forks` in `GET /api/chats/{id}`).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 128)]
+    replaces: Option<String>,
 }
 
 // `wallet` as a request sends it, checked into a `WalletContext` by the route so that a bad
@@ -224,9 +230,14 @@ fn turn_request(body: ChatBody, limits: &Limits) -> Result<TurnRequest, ApiError
         (None, None) => return Err(ApiError::bad_request("the body needs \"message\" (the new message)")),
     };
     validate_message(&message, limits.message_bytes)?;
+    if body.replaces.as_deref().is_some_and(|replaced| !is_message_id(replaced)) {
+        return Err(ApiError::bad_request(
+            "\"replaces\" is a message id: 1 to 128 characters, none a control character",
+        ));
+    }
     let wallet = body.wallet.map(wallet_context).transpose()?;
     let app = body.app.filter(|a| !a.is_empty()).unwrap_or_else(|| DEFAULT_APP.to_owned());
-    Ok(TurnRequest { chat_id: body.id, message, app, wallet, owner: None })
+    Ok(TurnRequest { chat_id: body.id, message, app, wallet, owner: None, replaces: body.replaces })
 }
 
 /// A chat id is 1 to 128 characters of letters, digits, `-` and `_`.
@@ -236,10 +247,15 @@ pub(crate) fn validate_chat_id(id: &str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(ApiError::bad_request("a chat id is 1 to 128 letters, digits, '-' or '_'")) }
 }
 
+/// A message (or branch) id a client may name: 1 to 128 characters, none a control character.
+pub(crate) fn is_message_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && !id.chars().any(char::is_control)
+}
+
 /// Checks a message. A user message holds text parts only (all the page sends), `max_bytes` of
 /// JSON over all its parts and its metadata at most.
 fn validate_message(message: &ChatMessage, max_bytes: usize) -> Result<(), ApiError> {
-    if message.id.is_empty() || message.id.len() > 128 || message.id.chars().any(char::is_control) {
+    if !is_message_id(&message.id) {
         return Err(ApiError::bad_request("a message id is 1 to 128 characters, none of them a control character"));
     }
     match message.role {

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ChatDetail, ChatList, ChatSummary, ErrorBody, SearchResult, SearchResults};
+use crate::api::{ChatDetail, ChatList, ChatSummary, ErrorBody, Fork, SearchResult, SearchResults};
 use crate::auth::Session;
 use crate::backend::authorize;
 use crate::routes::chat::validate_chat_id;
@@ -157,8 +157,9 @@ pub(crate) async fn get_chat(
         (None, cap) => Some(cap),
     };
     let page = state.backend.message_page(&id, MessageQuery { before: page.before, limit }).await?;
+    let forks = state.backend.forks(&id).await?.into_iter().map(Fork::from).collect();
     let chat = ChatSummary { running, ..chat.into() };
-    Ok(Json(ChatDetail { chat, has_more: page.has_more, messages: page.messages }))
+    Ok(Json(ChatDetail { chat, has_more: page.has_more, messages: page.messages, forks }))
 }
 
 /// Body of PATCH /api/chats/{id}.

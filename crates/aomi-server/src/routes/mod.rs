@@ -5,6 +5,7 @@
 //! so `GET /api/openapi.json` lists exactly the routes the server serves.
 
 mod auth;
+mod branches;
 mod chat;
 pub(crate) mod chats;
 mod commands;
@@ -70,6 +71,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::stop_turn))
         .routes(routes!(chats::list_chats))
         .routes(routes!(chats::get_chat, chats::update_chat, chats::delete_chat))
+        .routes(routes!(branches::switch_branch))
         .routes(routes!(chats::search))
         .routes(routes!(health::list_apps))
         .routes(routes!(auth::post_challenge))

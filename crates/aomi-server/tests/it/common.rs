@@ -47,6 +47,9 @@ pub struct Options {
     pub app: DefaultAppConfig,
     /// Builds another app, served beside the default one, from the model and the same tools.
     pub extra_app: Option<AppFactory>,
+    /// Serves `/mcp`: the test tools and the chain tools (over `chain`, else the built-in
+    /// networks), as `aomi serve` does.
+    pub mcp: bool,
 }
 
 /// Builds an app from the test server's model client and tools.
@@ -70,6 +73,7 @@ impl Options {
             metrics_token: None,
             app: DefaultAppConfig::default(),
             extra_app: None,
+            mcp: false,
         }
     }
 }
@@ -133,6 +137,12 @@ impl TestServer {
                 explorer,
             ));
         }
+        let mcp_tools = options.mcp.then(|| {
+            let sessions = options.chain.clone().unwrap_or_else(|| {
+                Arc::new(aomi_chain::ChainSessions::new(aomi_chain::NetworkRegistry::builtin(), "devnet").unwrap())
+            });
+            aomi_server::mcp::mcp_tools(&tools, sessions)
+        });
         let mut apps = AppRegistry::new();
         if let Some(build) = options.extra_app {
             apps = apps.with(build(llm.clone(), tools.clone()));
@@ -157,6 +167,10 @@ impl TestServer {
             .with_limits(options.limits.unwrap_or_default())
             .with_metrics_token(options.metrics_token);
         state.chain = options.chain;
+        if let Some(tools) = mcp_tools {
+            let options = aomi_server::mcp::McpOptions { default_chain_id: 31337, ..Default::default() };
+            state = state.with_mcp(aomi_server::mcp::McpServer::new(tools, Arc::clone(&backend) as _, options));
+        }
         tokio::spawn(aomi_server::serve(
             state,
             config,

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod auth;
+mod branches;
 mod chain;
 mod commands;
 mod common;
@@ -12,6 +13,7 @@ mod fuzz;
 mod history;
 mod lifecycle;
 mod limits;
+mod mcp;
 mod metrics;
 mod openapi;
 mod resume;

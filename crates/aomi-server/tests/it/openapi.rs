@@ -46,6 +46,7 @@ fn every_route_and_method_is_described() {
         ("/api/chats/{id}", "get"),
         ("/api/chats/{id}", "patch"),
         ("/api/chats/{id}", "delete"),
+        ("/api/chats/{id}/branch", "post"),
         ("/api/search", "get"),
         ("/api/apps", "get"),
         ("/api/auth/challenge", "post"),

@@ -6,6 +6,7 @@
 //! dialect completes.
 
 mod auth;
+mod branches;
 mod chats;
 mod contracts;
 mod transactions;

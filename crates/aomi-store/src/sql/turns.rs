@@ -163,6 +163,9 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
             let mut tx = db.begin().await?;
             let chat = db.ensure_chat_in(&mut tx, &start.chat).await?;
             let interrupted = db.begin_turn_in(&mut tx, &start.turn).await?;
+            if let Some(replaced) = &start.replaces {
+                db.set_aside_in(&mut tx, &start.chat.id, replaced).await?;
+            }
             if let Some(message) = &start.message {
                 let exists = Sql::<D::Db>::new("SELECT 1 AS found FROM messages WHERE chat_id = $1 AND id = $2")
                     .bind(start.chat.id.as_str())

@@ -53,6 +53,7 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
         chat: new_chat("s1", Some(ALICE)),
         turn: turn(turn_id, "s1", &format!("a-{turn_id}")),
         message: Some(ChatMessage::user_text(message_id, "hello")),
+        replaces: None,
     };
     let chat = store.start_turn(&start("t1", "u1")).await.unwrap();
     let owner = chat.owner.map(|owner| owner.to_lowercase_hex());
@@ -97,6 +98,7 @@ async fn an_abandoned_claim_is_released_on_sqlite() {
             chat: new_chat(&chat, None),
             turn: turn(&format!("t{n}"), &chat, "a"),
             message: Some(ChatMessage::user_text(format!("u{n}"), "hello")),
+            replaces: None,
         };
         if tokio::time::timeout(Duration::ZERO, store.start_turn(&start)).await.is_err() {
             abandoned = Some((chat, format!("t{n}")));

@@ -11,6 +11,7 @@ mod contract;
 mod decoded;
 mod ens;
 mod network;
+mod prepare;
 mod simulate;
 mod tx;
 mod wallet;
@@ -32,6 +33,7 @@ pub use ens::{AddressArgs, EnsRecord, LookupAddress, NameArgs, ResolveEns};
 pub use network::{
     NetworkChoice, NetworkEntry, NetworkListing, NetworkPart, NetworkSwitched, SwitchArgs, SwitchNetwork,
 };
+pub use prepare::{PreparedTransaction, Simulate, SimulateArgs};
 pub use simulate::{
     HeldTransaction, OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, SimulationPart, TransactionRecorder,
 };

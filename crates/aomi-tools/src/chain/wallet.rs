@@ -137,10 +137,21 @@ fn integer(value: &Value, what: &str) -> Result<U256, ToolError> {
 impl SendTransactionToWallet {
     /// Validates the arguments and builds the request on the chat's network.
     pub async fn build(&self, args: &SendArgs, ctx: &ToolContext) -> Result<BuiltRequest, ToolError> {
+        self.build_on(args, ctx, None).await
+    }
+
+    /// [`SendTransactionToWallet::build`] on `network` (a name or chain id) instead of the chat's
+    /// network when given.
+    pub async fn build_on(
+        &self,
+        args: &SendArgs,
+        ctx: &ToolContext,
+        network: Option<&str>,
+    ) -> Result<BuiltRequest, ToolError> {
         if args.description.trim().is_empty() {
             return Err(ToolError::InvalidArguments("\"description\" must say what the transaction does".into()));
         }
-        let conn = connection(&self.0, ctx, None)?;
+        let conn = connection(&self.0, ctx, network)?;
         let to = resolve_address(&conn, &args.to).await.map_err(failed)?;
         let value = args.value.as_ref().map(|v| integer(v, "value")).transpose()?.unwrap_or(U256::ZERO);
         let gas = args.gas.as_ref().map(|g| integer(g, "gas")).transpose()?;

@@ -446,3 +446,54 @@ fn eval_and_bench_refuse_bad_input_clearly() {
     let _ = std::fs::remove_file(&old);
     assert!(!ok && stderr.contains("is a report of version Some(0)"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_gives_the_default_app_the_tools_of_the_configured_mcp_servers() {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let script =
+        Script::new().rule(Match::LastToolResultContains("reversed is".into()), Reply::text("Found it.")).rule(
+            Match::LastUserContains("look up".into()),
+            Reply::tool_call("ext_lookup", serde_json::json!({ "word": "aomi" })),
+        );
+    let stub = StubModel::start(script).await.unwrap();
+    let base = stub.openai_base_url();
+    // The external server of the MCP tests, written with the official TypeScript SDK.
+    let server_script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/mcp/test-server.mjs");
+    let dir = TempDir::new();
+    let config = dir.path().join("aomi.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[mcp_servers]]\nname = \"ext\"\ncommand = \"node\"\nargs = [\"{server_script}\"]\n\
+             env = {{ AOMI_TEST_MCP_NONCE = \"{nonce}\" }}\ntimeout_secs = 5\napps = [\"default\"]\n"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let (_server, url) = serve(&[("AOMI_MODEL", "openai:stub"), ("OPENAI_BASE_URL", &base), ("AOMI_CONFIG", &config)]);
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || chat(&url, "look up aomi")).await.unwrap();
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("⚙ ext_lookup"), "the external tool's call is shown: {stdout}");
+    assert!(stdout.trim_end().ends_with("Found it."), "{stdout}");
+    // The model received the external server's answer (the title request may come after it).
+    let answer = format!("aomi reversed is imoa (nonce {nonce})");
+    let results: Vec<String> = stub.requests().into_iter().filter_map(|r| r.last_tool_result).collect();
+    assert!(results.iter().any(|result| result.contains(&answer)), "{results:?}");
+}
+
+#[test]
+fn a_wrongly_configured_mcp_server_stops_the_start_with_the_reason() {
+    let dir = TempDir::new();
+    let config = dir.path().join("aomi.toml");
+    std::fs::write(&config, "[[mcp_servers]]\nname = \"both\"\ncommand = \"node\"\nurl = \"http://127.0.0.1:1/mcp\"\n")
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_aomi"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--config", config.to_str().unwrap()])
+        .env("AOMI_DATA_DIR", dir.path())
+        .env_remove("AOMI_MODEL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("MCP server \"both\": give either `command` or `url`"), "{stderr}");
+}
