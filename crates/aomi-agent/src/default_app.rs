@@ -7,7 +7,7 @@ use aomi_core::{
     AomiApp, AppError, BoxFuture, ChatMessage, FinishReason, Role, TurnHook, TurnInput, TurnSink, UiChunk,
     WalletContext,
 };
-use aomi_llm::{LlmClient, ModelRequest};
+use aomi_llm::{LlmClient, ModelRequest, ToolChoice};
 use aomi_tools::commands::{self, Command};
 use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
 use serde_json::json;
@@ -43,6 +43,11 @@ pub struct DefaultAppConfig {
     /// Largest tool output, data part or error text passed on (in bytes of JSON); a larger one
     /// is cut with a note (see [`ToolScheduler::with_output_limit`]).
     pub tool_output_bytes: usize,
+    /// A tool the first model call of each turn must call (`tool_choice` naming it), the call
+    /// after it then answering in text (`tool_choice: none`). For tests and evals of a small local
+    /// model: llama-cpp-python's server cannot stream a tool call the model chose itself, but
+    /// streams a forced one (docs/models.md). `None` (the default) lets the model decide.
+    pub first_tool: Option<String>,
 }
 
 /// [`DefaultAppConfig::history_token_budget`] unless configured.
@@ -55,6 +60,7 @@ impl Default for DefaultAppConfig {
             tool_timeout: Duration::from_secs(30),
             history_token_budget: DEFAULT_HISTORY_TOKEN_BUDGET,
             tool_output_bytes: aomi_tools::DEFAULT_TOOL_OUTPUT_BYTES,
+            first_tool: None,
         }
     }
 }
@@ -124,10 +130,22 @@ impl DefaultApp {
         let system = Self::system_prompt(input.wallet.as_ref());
         let tools = self.scheduler.registry().specs();
 
-        for _ in 0..self.config.max_steps {
+        for step in 0..self.config.max_steps {
             let mut messages = history.clone();
             messages.push(sink.message());
-            let request = ModelRequest { system: system.clone(), messages, tools: tools.clone() };
+            // With `first_tool`, the first call must call it and the next one answers in text.
+            let tool_choice = match (&self.config.first_tool, step) {
+                (Some(tool), 0) => ToolChoice::Tool(tool.clone()),
+                (Some(_), 1) => ToolChoice::None,
+                _ => ToolChoice::Auto,
+            };
+            let request = ModelRequest {
+                system: system.clone(),
+                messages,
+                tools: tools.clone(),
+                tool_choice,
+                ..ModelRequest::default()
+            };
             sink.emit(UiChunk::StartStep);
             let calls = match step::model_step(llm, request, &sink).await {
                 Ok(output) => {

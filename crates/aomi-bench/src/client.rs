@@ -27,6 +27,8 @@ pub struct TurnOutcome {
     pub first_token: Option<Duration>,
     /// Time to the first text delta.
     pub first_text: Option<Duration>,
+    /// Time to the last text delta.
+    pub last_text: Option<Duration>,
     /// Time to the end of the stream.
     pub total: Duration,
     /// Each tool call's time, from its `tool-input-available` part to its (final) output or error
@@ -182,6 +184,7 @@ impl ChatClient {
             }
             if matches!(chunk, UiChunk::TextDelta { .. }) {
                 outcome.first_text.get_or_insert(at);
+                outcome.last_text = Some(at);
             }
             match &chunk {
                 UiChunk::ToolInputAvailable { tool_call_id, .. } => {

@@ -10,6 +10,9 @@
 //! whole ([`report::Integrity`]). The results ([`report::BenchReport`]) are JSON for regression
 //! comparison, Markdown for people, and SVG plots ([`plot::write_plots`]).
 //!
+//! **A real model** ([`local::run`]): time to first token and tokens per second of a model
+//! (a local one) called through aomi and directly with aomi's own requests, in one run.
+//!
 //! **Load and abuse** ([`abuse::run`]): many sessions at once while one client floods the server
 //! past its rate: the flood must be refused with 429 while the sessions lose nothing.
 //!
@@ -24,6 +27,7 @@ pub mod chain;
 pub mod client;
 pub mod direct;
 pub mod eval;
+pub mod local;
 pub mod plot;
 pub mod report;
 pub mod runner;

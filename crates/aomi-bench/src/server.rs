@@ -25,6 +25,8 @@ const MODEL_VARS: &[&str] = &[
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "AOMI_UTILITY_MODEL",
+    "AOMI_UTILITY_BASE_URL",
+    "AOMI_UTILITY_API_KEY",
 ];
 
 /// A server to send turns to.

@@ -15,7 +15,7 @@ use rig::providers::openai::OpenAIConfig;
 use rig::providers::openai::wire::{Auth, Chat};
 use serde_json::{Value, json};
 
-use crate::config::{ModelConfig, Provider};
+use crate::config::{ModelConfig, Provider, StructuredOutput};
 use crate::error::{LlmError, from_rig};
 use crate::history;
 use crate::stream::{CallLog, Reply, Tap};
@@ -33,6 +33,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A stream of one model call's events. An error ends it.
 pub type ModelStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<ModelEvent, LlmError>> + Send>>;
 
+/// How the model must use the tools of a request (the OpenAI `tool_choice`, Anthropic's
+/// `tool_choice`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides (nothing is sent: the providers' default).
+    #[default]
+    Auto,
+    /// The model must answer in text.
+    None,
+    /// The model must call some tool.
+    Required,
+    /// The model must call this tool.
+    Tool(String),
+}
+
 /// What one model call is asked.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelRequest {
@@ -42,12 +57,25 @@ pub struct ModelRequest {
     pub messages: Vec<ChatMessage>,
     /// The tools the model may call.
     pub tools: Vec<ToolSpec>,
+    /// The JSON schema the answer must match, for a model whose configuration says the server
+    /// constrains its output to one ([`StructuredOutput`](crate::StructuredOutput)); ignored
+    /// otherwise (the caller then says it in the prompt).
+    pub response_schema: Option<Value>,
+    /// How the model must use the tools.
+    pub tool_choice: ToolChoice,
 }
 
 impl ModelRequest {
     /// A request with a system prompt and a conversation, and no tools.
     pub fn new(system: impl Into<String>, messages: Vec<ChatMessage>) -> Self {
-        ModelRequest { system: system.into(), messages, tools: Vec::new() }
+        ModelRequest { system: system.into(), messages, ..ModelRequest::default() }
+    }
+
+    /// The same request asking for an answer matching the JSON `schema`.
+    #[must_use]
+    pub fn with_response_schema(mut self, schema: Value) -> Self {
+        self.response_schema = Some(schema);
+        self
     }
 
     /// The same request offering `tools`.
@@ -156,6 +184,9 @@ impl LlmClient {
                 if let Some(url) = &config.base_url {
                     provider = provider.with_base_url(url.trim_end_matches('/'));
                 }
+                // Compatible servers (llama.cpp, some vLLM and Ollama versions) may end a stream
+                // with `[DONE]` and no finish reason: that is a finished answer, not a cut one.
+                provider.dialect.quirks.done_without_finish_reason = true;
                 Backend::OpenAi(provider.chat(config.model.clone()))
             }
         };
@@ -220,7 +251,12 @@ impl LlmClient {
     fn open(&self, request: CompletionRequest) -> Result<Reply, LlmError> {
         let inner = &self.inner;
         let log = Arc::new(Mutex::new(CallLog::default()));
-        let tap = Tap { http: inner.http.clone(), provider: inner.config.provider, log: Arc::clone(&log) };
+        let tap = Tap {
+            http: inner.http.clone(),
+            provider: inner.config.provider,
+            structured: inner.config.structured_output,
+            log: Arc::clone(&log),
+        };
         let stream = match &inner.backend {
             Backend::Anthropic(wire) => Model::new(wire.clone(), tap).stream(request),
             Backend::OpenAi(wire) => Model::new(wire.clone(), tap).stream(request),
@@ -261,7 +297,28 @@ impl LlmClient {
                 Ok(ToolDefinition::new(name, tool.description.clone(), parameters))
             })
             .collect::<Result<Vec<_>, LlmError>>()?;
-        Ok(completion.tools(tools).max_tokens(self.inner.config.max_tokens))
+        let mut completion = completion.tools(tools).max_tokens(self.inner.config.max_tokens);
+        let choice = match &request.tool_choice {
+            ToolChoice::Auto => None,
+            ToolChoice::None => Some(rig::message::ToolChoice::None),
+            ToolChoice::Required => Some(rig::message::ToolChoice::Required),
+            ToolChoice::Tool(name) => {
+                let name = ToolName::new(name.clone())
+                    .map_err(|_| LlmError::Config("the tool choice names no tool".to_owned()))?;
+                Some(rig::message::ToolChoice::Specific { function_names: vec![name] })
+            }
+        };
+        if let Some(choice) = choice {
+            completion = completion.tool_choice(choice);
+        }
+        if let Some(schema) = &request.response_schema
+            && self.inner.config.structured_output != StructuredOutput::None
+        {
+            let schema = rig::schemars::Schema::try_from(schema.clone())
+                .map_err(|_| LlmError::Config("the answer's schema is not a JSON schema object".to_owned()))?;
+            completion = completion.output_schema(schema);
+        }
+        Ok(completion)
     }
 }
 

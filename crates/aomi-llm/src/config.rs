@@ -27,6 +27,48 @@ const SPEC_FORMS: &str = "\"anthropic:<model>\" (e.g. anthropic:claude-sonnet-4-
      (e.g. openai:gpt-4o, or openai:llama3.1 with OPENAI_BASE_URL pointing at an OpenAI-compatible \
      server such as Ollama, vLLM or llama.cpp)";
 
+/// Whether and how a model call that asks for a typed answer (a subroutine) gets the server's
+/// constrained decoding: the answer's JSON schema sent as `response_format`, so that the server
+/// only samples tokens that keep the answer valid. Only for `openai:` models; a server that does
+/// not support it must be left at [`StructuredOutput::None`], where the schema is in the prompt
+/// only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum StructuredOutput {
+    /// The schema goes in the prompt only (every model).
+    #[default]
+    None,
+    /// OpenAI's form, `{"type": "json_schema", "json_schema": {"name", "strict", "schema"}}`
+    /// (OpenAI, vLLM, Ollama, llama.cpp's `llama-server`).
+    JsonSchema,
+    /// `{"type": "json_object", "schema": …}`, the form llama-cpp-python's server reads (it
+    /// refuses `json_schema`); llama.cpp's `llama-server` reads it too.
+    JsonObject,
+}
+
+impl StructuredOutput {
+    /// The setting's spelling: `none`, `json_schema` or `json_object`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StructuredOutput::None => "none",
+            StructuredOutput::JsonSchema => "json_schema",
+            StructuredOutput::JsonObject => "json_object",
+        }
+    }
+}
+
+impl std::str::FromStr for StructuredOutput {
+    type Err = ConfigError;
+
+    fn from_str(value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "none" => Ok(StructuredOutput::None),
+            "json_schema" => Ok(StructuredOutput::JsonSchema),
+            "json_object" => Ok(StructuredOutput::JsonObject),
+            _ => Err(ConfigError::InvalidStructuredOutput { value: value.to_owned() }),
+        }
+    }
+}
+
 /// A model provider, by the wire protocol it speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Provider {
@@ -100,6 +142,28 @@ pub enum ConfigError {
         /// The model asked for.
         model: String,
     },
+    /// A structured-output setting that is not one of the known ones.
+    #[error(
+        "invalid structured output \"{value}\" in AOMI_UTILITY_STRUCTURED_OUTPUT: use none, json_schema or json_object"
+    )]
+    InvalidStructuredOutput {
+        /// The value as given.
+        value: String,
+    },
+    /// A token cap that is not a positive number.
+    #[error("invalid AOMI_UTILITY_MAX_TOKENS \"{value}\": it must be a positive number of tokens")]
+    InvalidMaxTokens {
+        /// The value as given.
+        value: String,
+    },
+    /// Constrained decoding asked of a provider whose wire aomi does not send it on.
+    #[error("structured output {setting} is for openai: models only, not {spec}")]
+    StructuredOutputUnsupported {
+        /// The setting.
+        setting: &'static str,
+        /// The model spec.
+        spec: String,
+    },
     /// A base URL that is not an `http://` or `https://` URL.
     #[error("invalid base URL \"{url}\" in {var}: it must start with http:// or https://")]
     InvalidBaseUrl {
@@ -133,6 +197,8 @@ pub struct ModelConfig {
     pub idle_timeout: Duration,
     /// How often a request answered with 429 or 5xx before any output is retried.
     pub max_retries: u32,
+    /// Whether typed answers use the server's constrained decoding ([`StructuredOutput`]).
+    pub structured_output: StructuredOutput,
 }
 
 impl fmt::Debug for ModelConfig {
@@ -145,6 +211,7 @@ impl fmt::Debug for ModelConfig {
             .field("max_tokens", &self.max_tokens)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_retries", &self.max_retries)
+            .field("structured_output", &self.structured_output)
             .finish()
     }
 }
@@ -161,6 +228,7 @@ impl ModelConfig {
             max_tokens: DEFAULT_MAX_TOKENS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
+            structured_output: StructuredOutput::None,
         }
     }
 
@@ -229,16 +297,36 @@ impl ModelConfig {
         Ok(Some(config))
     }
 
-    /// The utility model for typed subroutines, read through `get` like
-    /// [`ModelConfig::from_lookup`]: `AOMI_UTILITY_MODEL` (`anthropic:<model>` |
-    /// `openai:<model>`) with that provider's key and base URL. `Ok(None)` when it
-    /// is unset: callers then use the main model.
+    /// The utility model for typed subroutines (the route of side jobs such as titles), read
+    /// through `get` like [`ModelConfig::from_lookup`]:
+    ///
+    /// - `AOMI_UTILITY_MODEL` (`anthropic:<model>` | `openai:<model>`) picks it;
+    /// - `AOMI_UTILITY_BASE_URL` and `AOMI_UTILITY_API_KEY`, when set, win over the provider's
+    ///   variables, so the chat and the utility model can be two servers of one provider (a
+    ///   hosted chat model and a local small model);
+    /// - `AOMI_UTILITY_MAX_TOKENS` caps its answers (default 8192: typed answers are short, and
+    ///   a small local model may ramble until the cap);
+    /// - `AOMI_UTILITY_STRUCTURED_OUTPUT` (`none`, `json_schema`, `json_object`; default `none`)
+    ///   says whether and in which form the server takes a JSON schema to constrain its answer
+    ///   ([`StructuredOutput`]).
+    ///
+    /// `Ok(None)` when `AOMI_UTILITY_MODEL` is unset: callers then use the main model.
     pub fn utility_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<ModelConfig>, ConfigError> {
         let var = |name: &str| get(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
         let Some(spec) = var("AOMI_UTILITY_MODEL") else { return Ok(None) };
         let mut config = Self::parse(&spec)?;
-        config.api_key = var(config.provider.api_key_var());
-        config.base_url = var(config.provider.base_url_var());
+        config.api_key = var("AOMI_UTILITY_API_KEY").or_else(|| var(config.provider.api_key_var()));
+        config.base_url = var("AOMI_UTILITY_BASE_URL").or_else(|| var(config.provider.base_url_var()));
+        if let Some(setting) = var("AOMI_UTILITY_STRUCTURED_OUTPUT") {
+            config.structured_output = setting.parse()?;
+        }
+        if let Some(tokens) = var("AOMI_UTILITY_MAX_TOKENS") {
+            config.max_tokens = tokens
+                .parse()
+                .ok()
+                .filter(|tokens| *tokens > 0)
+                .ok_or(ConfigError::InvalidMaxTokens { value: tokens })?;
+        }
         config.validate()?;
         Ok(Some(config))
     }
@@ -251,6 +339,12 @@ impl ModelConfig {
             if !(lower.starts_with("http://") || lower.starts_with("https://")) {
                 return Err(ConfigError::InvalidBaseUrl { var: self.provider.base_url_var(), url: url.clone() });
             }
+        }
+        if self.provider != Provider::OpenAi && self.structured_output != StructuredOutput::None {
+            return Err(ConfigError::StructuredOutputUnsupported {
+                setting: self.structured_output.as_str(),
+                spec: self.spec(),
+            });
         }
         let has_key = self.api_key.as_deref().is_some_and(|key| !key.is_empty());
         match self.provider {

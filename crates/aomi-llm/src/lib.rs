@@ -19,6 +19,39 @@
 //!
 //! [`ModelConfig::from_env`] reads `AOMI_MODEL` and the provider variables.
 //!
+//! # OpenAI-compatible servers
+//!
+//! The OpenAI path is rig's chat-completions wire with two changes made for the servers people
+//! run locally (llama.cpp's `llama-server`, llama-cpp-python, Ollama, vLLM):
+//!
+//! - **Text content as a string.** rig writes a system message's content, and a user message
+//!   with several text parts, as an array of parts; llama-cpp-python refuses that (`Input should
+//!   be a valid string`) and many chat templates fail on it. The client's transport
+//!   rewrites the encoded body before it is sent: every content array holding only text parts
+//!   becomes one string, for every role; an array with another kind of part (an image) stays an
+//!   array. rig cannot be configured to do this for a wire that keeps tools (its flattening
+//!   belongs to two hosted gateways' dialects, which turn tools off), so aomi owns this step. An
+//!   assistant message that only calls tools gets `"content": ""` (llama-cpp-python refuses
+//!   `null` and its template fails without the key). The
+//!   rules are in the private `compat` module, and the tests assert the exact JSON each server
+//!   receives.
+//! - **`[DONE]` without a finish reason** ends the answer normally (rig's
+//!   `done_without_finish_reason` quirk, set on the client's dialect); a stream cut before both
+//!   is still [`LlmError::MalformedStream`].
+//!
+//! What rig's decoder already tolerates, and the tests pin with the stub's odd stream shapes: a
+//! role-only first chunk, finish reasons spelled `stop`, `eos`, `end_turn`, `tool_calls`,
+//! `function_call` and the like (an unknown one ends the answer as a stop), tool calls without
+//! an id, with an id repeated, with their arguments split over many chunks or sent whole (as a
+//! string or an object), and no usage chunk. A server that answers something unusable (not an
+//! event stream, a stream cut before its end, an error inside the stream) gives an [`LlmError`]
+//! the chat shows; a silent one times out ([`ModelConfig::idle_timeout`]).
+//!
+//! Typed answers can use the server's constrained decoding: [`StructuredOutput`] (for the
+//! utility model, `AOMI_UTILITY_STRUCTURED_OUTPUT`) sends the answer's JSON schema as
+//! `response_format`, in OpenAI's `json_schema` form or in the `json_object` + `schema` form
+//! that llama-cpp-python reads.
+//!
 //! # History
 //!
 //! The history is converted to the provider's shape: each step of an
@@ -60,16 +93,17 @@
 //! [`LlmError::Timeout`], so a stalled provider never hangs a turn.
 
 mod client;
+mod compat;
 mod config;
 mod error;
 pub mod history;
 mod stream;
 mod subroutine;
 
-pub use client::{LlmClient, ModelEvent, ModelRequest, ModelStream};
+pub use client::{LlmClient, ModelEvent, ModelRequest, ModelStream, ToolChoice};
 pub use config::{
     ConfigError, DEFAULT_ANTHROPIC_MODEL, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_MAX_TOKENS,
-    DEFAULT_OPENAI_MODEL, ModelConfig, Provider,
+    DEFAULT_OPENAI_MODEL, ModelConfig, Provider, StructuredOutput,
 };
 pub use error::LlmError;
 /// The JSON schema crate subroutine types derive `JsonSchema` from

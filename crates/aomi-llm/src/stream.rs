@@ -21,10 +21,10 @@ use rig::error::ProviderError;
 use rig::http_client::DynHttpClient;
 use rig::message::{AssistantContent, LocalCallId};
 use rig::streaming::{CompletionStream, Item, PartKind, StreamEvent};
-use rig::wire::{Encoded, Wire, WireFrame};
+use rig::wire::{Body, Encoded, Wire, WireFrame};
 use serde_json::Value;
 
-use crate::config::Provider;
+use crate::config::{Provider, StructuredOutput};
 use crate::error::{LlmError, from_rig};
 use crate::{ModelEvent, ModelStream};
 
@@ -127,6 +127,8 @@ fn lock(log: &Mutex<CallLog>) -> std::sync::MutexGuard<'_, CallLog> {
 pub(crate) struct Tap {
     pub http: DynHttpClient,
     pub provider: Provider,
+    /// How an OpenAI request's `response_format` is spelled ([`crate::compat`]).
+    pub structured: StructuredOutput,
     pub log: Arc<Mutex<CallLog>>,
 }
 
@@ -136,7 +138,10 @@ where
 {
     // The frame stream's error type is rig's `ProviderError`, large or not.
     #[allow(clippy::result_large_err)]
-    fn send(&self, payload: Encoded, exchange: Exchange) -> Opening<WireFrame> {
+    fn send(&self, mut payload: Encoded, exchange: Exchange) -> Opening<WireFrame> {
+        if self.provider == Provider::OpenAi {
+            compat_request(&mut payload, self.structured);
+        }
         let opening = <DynHttpClient as Transport<W>>::send(&self.http, payload, exchange);
         let (provider, log) = (self.provider, Arc::clone(&self.log));
         Opening::new(async move {
@@ -155,6 +160,21 @@ where
     }
 }
 
+/// Rewrites an OpenAI request body for compatible servers ([`crate::compat`]). A body that is not
+/// JSON bytes (none is, today) is sent as it is.
+fn compat_request(payload: &mut Encoded, structured: StructuredOutput) {
+    let Body::Bytes(bytes) = payload.request.body_mut() else { return };
+    let Ok(mut body) = serde_json::from_slice::<Value>(bytes) else { return };
+    crate::compat::rewrite_body(&mut body, structured);
+    if let Ok(rewritten) = serde_json::to_vec(&body) {
+        *bytes = rewritten;
+    }
+}
+
+/// The error of a stream that ended before any answer.
+pub(crate) const EMPTY_STREAM: &str =
+    "the model server ended the stream without sending any answer (its own log should say why)";
+
 /// One reply being read: rig's stream, and what mapping it needs to remember.
 pub(crate) struct Reply {
     stream: Option<CompletionStream>,
@@ -168,6 +188,8 @@ pub(crate) struct Reply {
     used_ids: HashSet<String>,
     /// Whether the reply ended (after its `Done` or its error).
     ended: bool,
+    /// Whether rig decoded anything from the reply.
+    decoded: bool,
     /// The wait the provider asked for with the last error, if any.
     pub retry_after: Option<Duration>,
 }
@@ -184,6 +206,7 @@ impl Reply {
             calls: HashMap::new(),
             used_ids: HashSet::new(),
             ended: false,
+            decoded: false,
             retry_after: None,
         }
     }
@@ -200,7 +223,13 @@ impl Reply {
             let stream = self.stream.as_mut()?;
             match tokio::time::timeout(self.idle, stream.next()).await {
                 Err(_) => return Some(Err(self.fail(LlmError::Timeout(self.idle)))),
-                Ok(Some(Ok(item))) => self.map(item),
+                Ok(Some(Ok(item))) => {
+                    self.decoded = true;
+                    self.map(item);
+                }
+                Ok(Some(Err(ProviderError::Truncated))) if !self.decoded => {
+                    return Some(Err(self.fail(LlmError::MalformedStream(EMPTY_STREAM.to_owned()))));
+                }
                 Ok(Some(Err(error))) => {
                     let (error, retry_after) = from_rig(&error);
                     self.retry_after = retry_after;
@@ -211,6 +240,12 @@ impl Reply {
                     let stream = self.stream.take()?;
                     match tokio::time::timeout(self.idle, stream.finish()).await {
                         Err(_) => return Some(Err(LlmError::Timeout(self.idle))),
+                        // A server that fails after its `200` (llama-cpp-python on a chat
+                        // template error, or on a tool call it cannot stream) closes the stream
+                        // with nothing in it: say so, rather than "cut off".
+                        Ok(Err(ProviderError::Truncated)) if !self.decoded => {
+                            return Some(Err(LlmError::MalformedStream(EMPTY_STREAM.to_owned())));
+                        }
                         Ok(Err(error)) => return Some(Err(from_rig(&error).0)),
                         Ok(Ok(mut response)) => {
                             if let Some(error) = response.error.take().filter(|error| !error.trim().is_empty()) {

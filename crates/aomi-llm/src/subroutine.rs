@@ -5,6 +5,11 @@
 //! (`AOMI_UTILITY_MODEL`, a cheaper or local one) as one call that must answer with JSON matching
 //! the type's schema. The answer is parsed into the type; an answer that does not parse is sent
 //! back once with the parse error, so a model that slipped gets one chance to correct itself.
+//!
+//! The schema is always in the prompt. Where the model's configuration says its server supports
+//! constrained decoding ([`StructuredOutput`](crate::StructuredOutput), `AOMI_UTILITY_STRUCTURED_OUTPUT`),
+//! it also goes as the request's `response_format`, so that even a small local model can only
+//! answer JSON of that shape.
 
 use aomi_core::ChatMessage;
 use rig::schemars::{JsonSchema, schema_for};
@@ -39,7 +44,8 @@ impl LlmClient {
         instructions: &str,
         input: &str,
     ) -> Result<T, SubroutineError> {
-        let schema = serde_json::to_string(&schema_for!(T)).unwrap_or_default();
+        let schema_value = schema_for!(T).to_value();
+        let schema = serde_json::to_string(&schema_value).unwrap_or_default();
         let system = format!(
             "{instructions}\n\nAnswer with one JSON value that matches this JSON schema, and nothing else \
              (no prose, no code fence):\n{schema}"
@@ -48,7 +54,11 @@ impl LlmClient {
         let type_name = std::any::type_name::<T>().rsplit("::").next().unwrap_or("value");
         let mut reason = String::new();
         for attempt in 0..=CORRECTIONS {
-            let answer = self.complete(ModelRequest::new(system.clone(), messages.clone())).await?;
+            // The schema also goes as `response_format` where the model's configuration says its
+            // server constrains the answer to it (ignored otherwise).
+            let request =
+                ModelRequest::new(system.clone(), messages.clone()).with_response_schema(schema_value.clone());
+            let answer = self.complete(request).await?;
             match parse_answer::<T>(&answer) {
                 Ok(value) => return Ok(value),
                 Err(error) => {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aomi_core::ChatMessage;
-use aomi_llm::{LlmClient, ModelRequest};
+use aomi_llm::LlmClient;
 use aomi_store::Store;
 
 /// Longest title kept, in characters.
@@ -19,9 +19,17 @@ const EXCERPT_CHARS: usize = 1500;
 /// How long the model may take before the first message is used instead.
 const MODEL_TIMEOUT: Duration = Duration::from_secs(30);
 
-const PROMPT: &str = "You name chat conversations. Answer with a title of at most six words that says what \
-                      the conversation is about, in the language of the user. Answer with the title only: no \
-                      quotes, no final period.";
+const PROMPT: &str = "You name chat conversations. Give a title of at most six words that says what the \
+                      conversation is about, in the language of the user: no quotes, no final period.";
+
+/// The title, as the model answers it: a typed subroutine, so that a server with constrained
+/// decoding (`AOMI_UTILITY_STRUCTURED_OUTPUT`) can only answer this shape.
+#[derive(Debug, serde::Deserialize, aomi_llm::schemars::JsonSchema)]
+#[schemars(crate = "aomi_llm::schemars")]
+struct ChatTitle {
+    /// At most six words saying what the conversation is about.
+    title: String,
+}
 
 /// How titles are made.
 #[derive(Debug, Clone, Default)]
@@ -60,10 +68,9 @@ impl Titler {
                 excerpt(user, EXCERPT_CHARS),
                 excerpt(answer, EXCERPT_CHARS)
             );
-            let request = ModelRequest::new(PROMPT, vec![ChatMessage::user_text("title", exchange)]);
-            match tokio::time::timeout(MODEL_TIMEOUT, model.complete(request)).await {
-                Ok(Ok(text)) => {
-                    if let Some(title) = clean(&text) {
+            match tokio::time::timeout(MODEL_TIMEOUT, model.run_subroutine::<ChatTitle>(PROMPT, &exchange)).await {
+                Ok(Ok(answer)) => {
+                    if let Some(title) = clean(&answer.title) {
                         return title;
                     }
                 }

@@ -60,7 +60,9 @@ pub mod defillama;
 pub mod etherscan;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod local_model;
 mod openai;
+pub mod proxy;
 mod render;
 pub mod script;
 mod server;
@@ -69,5 +71,10 @@ pub mod tools;
 pub use brave::{SearchHit, SearchReply, SearchRequest, StubSearch};
 pub use defillama::StubDefiLlama;
 pub use etherscan::{AccountTx, ExplorerReply, ExplorerRequest, StubEtherscan, TokenTransferTx};
-pub use script::{EXHAUSTED_TEXT, Match, Reply, Rule, Script, ScriptError, ScriptedCall, Timing};
+pub use local_model::{LocalModel, LocalModelError};
+pub use proxy::RecordingProxy;
+pub use script::{
+    Arguments, CallIds, EXHAUSTED_TEXT, FirstChunk, Match, OpenAiShape, Reply, Rule, Script, ScriptError, ScriptedCall,
+    Timing,
+};
 pub use server::{Protocol, RecordedRequest, StubModel};

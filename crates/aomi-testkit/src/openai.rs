@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::render::{Exchange, Frame, Plan, data_event};
+use crate::script::{Arguments, CallIds, FirstChunk};
 
 fn completion_id(exchange: &Exchange) -> String {
     format!("chatcmpl-stub{:020}", exchange.serial)
@@ -46,18 +47,21 @@ fn delta_chunk(exchange: &Exchange, created: u64, delta: Value, finish_reason: O
         .to_string()
 }
 
-/// The first chunk of every stream: the assistant role, no content yet.
+/// The first chunk of a stream: the assistant role, and no content (in the shape's form; none for
+/// [`FirstChunk::None`]).
 pub(crate) fn opening(exchange: &Exchange) -> Vec<Frame> {
-    vec![Frame::now(data_event(&delta_chunk(
-        exchange,
-        created(),
-        json!({"role": "assistant", "content": "", "refusal": null}),
-        None,
-    )))]
+    let delta = match exchange.shape.first_chunk {
+        FirstChunk::RoleAndEmptyContent => json!({"role": "assistant", "content": "", "refusal": null}),
+        FirstChunk::RoleOnly => json!({"role": "assistant"}),
+        FirstChunk::None => return Vec::new(),
+    };
+    vec![Frame::now(data_event(&delta_chunk(exchange, created(), delta, None)))]
 }
 
-/// The whole chunk stream of a text or tool-call answer, `[DONE]` included.
+/// The whole chunk stream of a text or tool-call answer, `[DONE]` included, in the exchange's
+/// [`OpenAiShape`](crate::OpenAiShape).
 pub(crate) fn stream(plan: &Plan, exchange: &Exchange) -> Vec<Frame> {
+    let shape = &exchange.shape;
     let created = created();
     let mut frames = opening(exchange);
     let mut token = 0;
@@ -66,26 +70,52 @@ pub(crate) fn stream(plan: &Plan, exchange: &Exchange) -> Vec<Frame> {
         token += 1;
     }
     for (index, call) in plan.calls.iter().enumerate() {
-        let head = json!({"tool_calls": [{
-            "index": index,
-            "id": call.id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": ""},
-        }]});
-        frames.push(Frame::at(token, data_event(&delta_chunk(exchange, created, head, None))));
+        let arguments = match shape.arguments {
+            Arguments::Split => json!(""),
+            Arguments::Whole => json!(call.json),
+            Arguments::Object => call.arguments.clone(),
+        };
+        let mut head =
+            json!({"index": index, "type": "function", "function": {"name": call.name, "arguments": arguments}});
+        match shape.call_ids {
+            CallIds::Unique => head["id"] = json!(call.id),
+            CallIds::Repeated => head["id"] = json!("call_0"),
+            CallIds::Missing => {}
+        }
+        frames.push(Frame::at(token, data_event(&delta_chunk(exchange, created, json!({"tool_calls": [head]}), None))));
+        if shape.arguments != Arguments::Split {
+            token += 1;
+            continue;
+        }
         for piece in &call.pieces {
-            let delta = json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]});
+            let delta = if shape.repeat_call_head {
+                let mut repeated = head.clone();
+                repeated["function"]["arguments"] = json!(piece);
+                json!({"role": null, "content": null, "tool_calls": [repeated],
+                    "function_call": {"name": call.name, "arguments": piece}})
+            } else {
+                json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            };
             frames.push(Frame::at(token, data_event(&delta_chunk(exchange, created, delta, None))));
             token += 1;
         }
     }
-    frames.push(Frame::now(data_event(&delta_chunk(exchange, created, json!({}), Some(finish_reason(plan))))));
-    if exchange.include_usage {
+    let reason = match shape.finish_reason.as_deref() {
+        None => Some(finish_reason(plan)),
+        Some("") => None,
+        Some(named) => Some(named),
+    };
+    if let Some(reason) = reason {
+        frames.push(Frame::now(data_event(&delta_chunk(exchange, created, json!({}), Some(reason)))));
+    }
+    if exchange.include_usage && shape.usage {
         let mut last = chunk(exchange, created, json!([]));
         last["usage"] = usage(plan.output_tokens, exchange);
         frames.push(Frame::now(data_event(&last.to_string())));
     }
-    frames.push(Frame::now(data_event("[DONE]")));
+    if shape.done {
+        frames.push(Frame::now(data_event("[DONE]")));
+    }
     frames
 }
 

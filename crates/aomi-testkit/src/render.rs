@@ -44,6 +44,8 @@ pub(crate) struct Exchange {
     pub input_tokens: u64,
     /// Whether an OpenAI stream should end with a usage chunk.
     pub include_usage: bool,
+    /// The shape of an OpenAI stream.
+    pub shape: crate::script::OpenAiShape,
 }
 
 /// A text or tool-call reply cut into chunks.

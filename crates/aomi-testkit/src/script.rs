@@ -44,6 +44,9 @@ pub struct Script {
     pub fallback: Option<Reply>,
     /// How replies are paced.
     pub timing: Timing,
+    /// How an OpenAI stream is shaped: the standard shape by default, or one of the odd shapes
+    /// compatible servers send.
+    pub openai_shape: OpenAiShape,
 }
 
 impl Script {
@@ -79,6 +82,13 @@ impl Script {
     #[must_use]
     pub fn timing(mut self, timing: Timing) -> Self {
         self.timing = timing;
+        self
+    }
+
+    /// Shape every OpenAI stream as `shape`.
+    #[must_use]
+    pub fn openai_shape(mut self, shape: OpenAiShape) -> Self {
+        self.openai_shape = shape;
         self
     }
 
@@ -262,6 +272,84 @@ impl ScriptedCall {
     pub fn new(name: impl Into<String>, arguments: serde_json::Value) -> Self {
         Self { name: name.into(), arguments }
     }
+}
+
+/// The shape of the OpenAI chunk streams the stub sends. The default is the OpenAI API's own: a
+/// first chunk with the role and empty content, text in `delta.content`, each tool call opened by a
+/// chunk with its `index`, a unique `id` and its name, its arguments as a string in several pieces,
+/// a chunk with `finish_reason`, the usage chunk when the request asked for it, then `[DONE]`.
+/// Each field turns one part into what some compatible server sends instead. In JSON:
+/// `"openai_shape": {"first_chunk": "role_only", "finish_reason": "eos", "call_ids": "missing",
+/// "arguments": "whole", "repeat_call_head": false, "usage": false, "done": true}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenAiShape {
+    /// The first chunk.
+    pub first_chunk: FirstChunk,
+    /// The finish reason to send in place of `stop`/`tool_calls`; `Some("")` sends none at all
+    /// (no finish chunk).
+    pub finish_reason: Option<String>,
+    /// How tool calls are identified.
+    pub call_ids: CallIds,
+    /// How tool-call arguments travel.
+    pub arguments: Arguments,
+    /// Whether every chunk of a call repeats its `id`, `type` and name, with the legacy
+    /// `function_call` beside `tool_calls` (llama-cpp-python's `chatml-function-calling`).
+    pub repeat_call_head: bool,
+    /// Whether the usage chunk is sent when the request asks for it.
+    pub usage: bool,
+    /// Whether the stream ends with `data: [DONE]`.
+    pub done: bool,
+}
+
+impl Default for OpenAiShape {
+    fn default() -> Self {
+        Self {
+            first_chunk: FirstChunk::RoleAndEmptyContent,
+            finish_reason: None,
+            call_ids: CallIds::Unique,
+            arguments: Arguments::Split,
+            repeat_call_head: false,
+            usage: true,
+            done: true,
+        }
+    }
+}
+
+/// The first chunk of an OpenAI stream ([`OpenAiShape::first_chunk`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstChunk {
+    /// `{"role": "assistant", "content": ""}` (OpenAI).
+    RoleAndEmptyContent,
+    /// `{"role": "assistant"}` alone (llama.cpp, vLLM).
+    RoleOnly,
+    /// No opening chunk: the first chunk carries content.
+    None,
+}
+
+/// How the tool calls of an OpenAI stream are identified ([`OpenAiShape::call_ids`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallIds {
+    /// A fresh `id` on each call's first chunk.
+    Unique,
+    /// No `id` at all.
+    Missing,
+    /// Every call with the same `id` (`call_0`), as some servers number per reply.
+    Repeated,
+}
+
+/// How tool-call arguments travel in an OpenAI stream ([`OpenAiShape::arguments`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arguments {
+    /// A JSON string in several pieces after the chunk that names the call.
+    Split,
+    /// The whole JSON string in the chunk that names the call.
+    Whole,
+    /// A JSON object, not a string, in the chunk that names the call.
+    Object,
 }
 
 /// How replies are paced. The default is no delay and no pacing.

@@ -269,9 +269,9 @@ async fn answer(shared: &Shared, protocol: Protocol, path: &str, headers: &Heade
         let mut played = shared.played();
         played.requests.push(record);
         let Played { script, next_step, .. } = &mut *played;
-        parsed.as_ref().map(|_| (script.choose(next_step, &conversation), script.timing))
+        parsed.as_ref().map(|_| (script.choose(next_step, &conversation), script.timing, script.openai_shape.clone()))
     };
-    let (Some(body), Some((reply, timing))) = (parsed, chosen) else {
+    let (Some(body), Some((reply, timing, shape))) = (parsed, chosen) else {
         return error(protocol, 400, "The request body is not a JSON object.", serial);
     };
     let exchange = Exchange {
@@ -279,6 +279,7 @@ async fn answer(shared: &Shared, protocol: Protocol, path: &str, headers: &Heade
         serial,
         input_tokens: render::input_tokens(&body),
         include_usage: body.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true),
+        shape,
     };
     let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
     match reply {

@@ -60,12 +60,30 @@ pub struct BenchArgs {
     /// 5xx, or when the flood was never refused.
     #[arg(long, conflicts_with_all = ["baseline", "database_url"])]
     abuse: bool,
+    /// A real model instead of the stub: the OpenAI-compatible server at this URL (its root, or
+    /// its `/v1`), e.g. `tools/local-model.sh serve 8000` then `--local-model
+    /// http://127.0.0.1:8000`. Measures time to first token and tokens per second through aomi and
+    /// directly with aomi's own requests, alternating, in one run (docs/benchmarks.md).
+    #[arg(long, conflicts_with_all = ["abuse", "url", "baseline"])]
+    local_model: Option<String>,
+    /// With --local-model: the model name the server answers to.
+    #[arg(long, default_value = "smollm2", requires = "local_model")]
+    local_model_name: String,
+    /// With --local-model: turns on each side.
+    #[arg(long, default_value_t = 5, requires = "local_model")]
+    local_turns: usize,
+    /// With --local-model: the cap on each answer's tokens (both sides).
+    #[arg(long, default_value_t = 128, requires = "local_model")]
+    local_max_tokens: u64,
 }
 
 /// Runs the benchmark; fails when a turn failed or lost a part.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.abuse {
         return run_abuse(args).await;
+    }
+    if let Some(url) = args.local_model.clone() {
+        return run_local_model(args, &url).await;
     }
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut config = if args.quick { BenchConfig::quick() } else { BenchConfig::full() };
@@ -226,6 +244,50 @@ async fn run_abuse(args: BenchArgs) -> anyhow::Result<()> {
             report.problems.first().map_or("-", String::as_str)
         );
     }
+    Ok(())
+}
+
+/// `aomi bench --local-model`: see [`aomi_bench::local`].
+async fn run_local_model(args: BenchArgs, url: &str) -> anyhow::Result<()> {
+    let root = url.trim_end_matches('/').trim_end_matches("/v1").to_owned();
+    let proxy = aomi_testkit::RecordingProxy::start(&root).await.context("cannot start the recording proxy")?;
+    let data_dir = std::env::temp_dir().join(format!("aomi-bench-local-{}", std::process::id()));
+    std::fs::create_dir_all(&data_dir)?;
+    let config = data_dir.join("aomi.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "model_max_tokens = {}\nmodel_idle_timeout_secs = 600\ntitles = \"first-message\"\n",
+            args.local_max_tokens
+        ),
+    )?;
+    let program = std::env::current_exe().context("cannot find the aomi binary")?;
+    let extras = ServeExtras {
+        env: vec![
+            ("AOMI_MODEL".into(), format!("openai:{}", args.local_model_name)),
+            ("OPENAI_BASE_URL".into(), proxy.openai_base_url()),
+            ("AOMI_CONFIG".into(), config.display().to_string()),
+        ],
+        ..ServeExtras::default()
+    };
+    let server = ServeProcess::spawn_with(&program, &ServerModel::FromEnvironment, &data_dir, &extras).await?;
+    let client = aomi_bench::client::ChatClient::new(&server.target().url);
+    eprintln!("{} turns through aomi and directly, alternating, against {root}", args.local_turns);
+    let report = aomi_bench::local::run(
+        &client,
+        &proxy,
+        &root,
+        &format!("openai:{}", args.local_model_name),
+        args.local_turns,
+        "Tell me about Ethereum in a few sentences.",
+    )
+    .await;
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let report = report?;
+    println!("{}", report.to_markdown());
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::write(args.out.join("local-model.json"), serde_json::to_string_pretty(&report)?)?;
     Ok(())
 }
 

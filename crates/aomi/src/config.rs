@@ -16,10 +16,15 @@ pub struct FileConfig {
     pub model: Option<String>,
     /// Model calls per turn before the turn stops.
     pub max_steps: Option<usize>,
+    /// A tool the first model call of each turn must call, the next call answering in text (for
+    /// tests and evals of small local models; see `aomi_agent::DefaultAppConfig::first_tool`).
+    pub first_tool: Option<String>,
     /// Default timeout of a tool call, in seconds.
     pub tool_timeout_secs: Option<u64>,
     /// Seconds without a model event before the model call fails.
     pub model_idle_timeout_secs: Option<u64>,
+    /// Cap on the tokens of one model answer (default 8192; a small local model may ramble to it).
+    pub model_max_tokens: Option<u64>,
     /// Largest request body, in bytes.
     pub body_limit: Option<usize>,
     /// The built web page to serve at `/` (`AOMI_WEB_DIR`).

@@ -127,6 +127,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             if let Some(secs) = file.model_idle_timeout_secs {
                 config.idle_timeout = Duration::from_secs(secs);
             }
+            if let Some(tokens) = file.model_max_tokens {
+                anyhow::ensure!(tokens > 0, "model_max_tokens must be positive");
+                config.max_tokens = tokens;
+            }
             let client = LlmClient::new(config).context("cannot set up the model client")?;
             tracing::info!(model = %client.describe(), "model configured");
             Some(client)
@@ -143,6 +147,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(secs) = file.tool_timeout_secs {
         app_config.tool_timeout = Duration::from_secs(secs);
     }
+    app_config.first_tool = file.first_tool.clone().filter(|tool| !tool.trim().is_empty());
     let (limits, metrics_token) = limits(&file.limits, &mut app_config)?;
     let titler = match args.titles.or(file.titles).as_deref() {
         // Titles are a one-shot side job: the utility model's, when one is set.
@@ -187,6 +192,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let served = aomi_server::mcp::mcp_tools(&tools, Arc::clone(&chain.sessions));
     let mcp_options = crate::mcp::options(&app_config, &limits, &chain.sessions);
     let tools = tools.merge(crate::mcp::external_tools(&file.mcp_servers, aomi_core::turn::DEFAULT_APP).await?);
+    if let Some(tool) = &app_config.first_tool {
+        anyhow::ensure!(tools.get(tool).is_some(), "first_tool names \"{tool}\", which is not one of aomi's tools");
+    }
     let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let shutdown_grace = args
         .shutdown_grace_secs

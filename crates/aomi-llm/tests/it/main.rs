@@ -2,9 +2,11 @@
 //! server of aomi-testkit, over real HTTP and SSE, for both providers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod compat;
 mod config;
 mod failures;
 mod fuzz;
+mod local_model;
 mod streaming;
 mod subroutine;
 mod wire;

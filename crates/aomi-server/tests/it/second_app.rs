@@ -44,6 +44,7 @@ impl AomiApp for OneRound {
                 system: "Use a tool.".into(),
                 messages: input.history.clone(),
                 tools: self.scheduler.registry().specs(),
+                ..ModelRequest::default()
             };
             sink.emit(UiChunk::StartStep);
             let output =

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod config;
+mod local_model;
 mod persistence;
 
 use std::io::{BufRead, BufReader};
@@ -55,6 +56,11 @@ pub fn serve_in(env: &[(&str, &str)]) -> (Process, String) {
         "AOMI_DATABASE_URL",
         "AOMI_TITLES",
         "AOMI_UTILITY_MODEL",
+        "AOMI_UTILITY_BASE_URL",
+        "AOMI_UTILITY_API_KEY",
+        "AOMI_UTILITY_STRUCTURED_OUTPUT",
+        "AOMI_UTILITY_MAX_TOKENS",
+        "AOMI_CONFIG",
         "AOMI_WEB_DIR",
         "AOMI_CSP_CONNECT_SRC",
     ] {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{Process, serve_in};
 
-const ALICE: &str = "0xa11ce00000000000000000000000000000000001";
+pub(crate) const ALICE: &str = "0xa11ce00000000000000000000000000000000001";
 
 /// Fifteen words, streamed slowly enough to stop the server in the middle.
 const SLOW_ANSWER: &str = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
@@ -28,7 +28,7 @@ fn slow(tokens_per_second: f64) -> Timing {
     Timing { tokens_per_second: Some(tokens_per_second), chars_per_token: 4, ..Timing::default() }
 }
 
-fn user_body(chat_id: &str, text: &str) -> Value {
+pub(crate) fn user_body(chat_id: &str, text: &str) -> Value {
     json!({
         "id": chat_id,
         "message": { "id": format!("u-{}", uuid::Uuid::new_v4()), "role": "user", "parts": [{ "type": "text", "text": text }] },
@@ -36,17 +36,17 @@ fn user_body(chat_id: &str, text: &str) -> Value {
     })
 }
 
-async fn post(url: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn post(url: &str, body: &Value) -> reqwest::Response {
     reqwest::Client::new().post(format!("{url}/api/chat")).json(body).send().await.unwrap()
 }
 
-async fn get(url: &str, path: &str) -> reqwest::Response {
+pub(crate) async fn get(url: &str, path: &str) -> reqwest::Response {
     reqwest::Client::new().get(format!("{url}{path}")).send().await.unwrap()
 }
 
 /// Reads parts until `stop` says so or the stream ends; the events left unread are dropped with
 /// the connection.
-async fn read_until(response: reqwest::Response, mut stop: impl FnMut(&[UiChunk]) -> bool) -> Vec<UiChunk> {
+pub(crate) async fn read_until(response: reqwest::Response, mut stop: impl FnMut(&[UiChunk]) -> bool) -> Vec<UiChunk> {
     assert_eq!(response.status(), 200);
     let mut events = response.bytes_stream().eventsource();
     let mut parts = Vec::new();
@@ -63,7 +63,7 @@ async fn read_until(response: reqwest::Response, mut stop: impl FnMut(&[UiChunk]
     parts
 }
 
-async fn read_all(response: reqwest::Response) -> Vec<UiChunk> {
+pub(crate) async fn read_all(response: reqwest::Response) -> Vec<UiChunk> {
     let parts = read_until(response, |_| false).await;
     assert!(matches!(parts.last(), Some(UiChunk::Finish { .. })), "the stream ends with finish: {parts:?}");
     parts
@@ -73,7 +73,7 @@ fn text_deltas(parts: &[UiChunk]) -> usize {
     parts.iter().filter(|p| matches!(p, UiChunk::TextDelta { .. })).count()
 }
 
-fn text_of(parts: &[UiChunk]) -> String {
+pub(crate) fn text_of(parts: &[UiChunk]) -> String {
     parts
         .iter()
         .filter_map(|p| match p {
@@ -83,23 +83,23 @@ fn text_of(parts: &[UiChunk]) -> String {
         .collect()
 }
 
-async fn chat(url: &str, chat_id: &str) -> Value {
+pub(crate) async fn chat(url: &str, chat_id: &str) -> Value {
     let response = get(url, &format!("/api/chats/{chat_id}?owner={ALICE}")).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
 
-async fn messages(url: &str, chat_id: &str) -> Vec<ChatMessage> {
+pub(crate) async fn messages(url: &str, chat_id: &str) -> Vec<ChatMessage> {
     serde_json::from_value(chat(url, chat_id).await["messages"].clone()).unwrap()
 }
 
-fn new_chat_id() -> String {
+pub(crate) fn new_chat_id() -> String {
     format!("chat-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Polls `check` every 50 ms until it holds (at most 20 s): waits for background work without
 /// assuming how long it takes.
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+pub(crate) async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
     for _ in 0..400 {
         if check().await {
             return;
@@ -255,7 +255,7 @@ async fn two_instances_on_postgres_share_chats_and_running_turns() {
     let Some(pg) = TestPostgres::create().await else { return };
     let script = Script::new()
         // The title of the chat, asked once, in the background, by the instance that ran the turn.
-        .rule(Match::LastUserContains("Title:".into()), Reply::text("Counting to fifteen"))
+        .rule(Match::LastUserContains("Title:".into()), Reply::text(r#"{"title": "Counting to fifteen"}"#))
         .rule(Match::LastUserContains("count".into()), Reply::text(LONG_ANSWER))
         .fallback(Reply::text("You asked me to count."))
         .timing(slow(10.0));
@@ -351,7 +351,7 @@ async fn when_an_instance_dies_another_ends_its_turn_and_takes_the_chat() {
 #[tokio::test(flavor = "multi_thread")]
 async fn titles_come_from_the_utility_model_when_one_is_set() {
     let script = Script::new()
-        .rule(Match::LastUserContains("Title:".into()), Reply::text("Gas prices today"))
+        .rule(Match::LastUserContains("Title:".into()), Reply::text(r#"{"title": "Gas prices today"}"#))
         .fallback(Reply::text("Gas is cheap today."));
     let stub = StubModel::start(script).await.unwrap();
     let dir = TempDir::new();
