@@ -63,14 +63,27 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     registry.set_rpc_url(DEVNET, &chain.devnet(DEVNET_CHAIN_ID).unwrap().url).unwrap();
     registry.merge_toml(&chain.networks_toml()).unwrap();
     let sessions = Arc::new(ChainSessions::new(registry, DEVNET).unwrap());
+    // As `aomi serve` does with a running devnet: its contracts, tokens and Uniswap pools known.
+    let network = sessions.registry().resolve(DEVNET).unwrap();
+    let provider = aomi_chain::provider::connect(network, &aomi_chain::provider::http_client().unwrap()).unwrap();
+    aomi_chain::devnet::register_running_contracts(
+        &provider,
+        network.chain_id,
+        sessions.contracts(),
+        sessions.markets(),
+    )
+    .await
+    .unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::memory().await.unwrap());
     let explorer = aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap();
-    let tools = ToolRegistry::new().with(GetCurrentTime).merge(recorded_chain_tools(
-        Arc::clone(&sessions),
-        Arc::clone(&store),
-        explorer.clone(),
-    ));
-    // As `aomi serve` does: the knowledge tools (search on the stub Brave), every output labelled.
+    let prices = aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::default()).unwrap();
+    let defi = aomi_tools::defi::defi_tools(Arc::clone(&sessions), Arc::default(), Arc::new(prices));
+    let tools = ToolRegistry::new()
+        .with(GetCurrentTime)
+        .merge(recorded_chain_tools(Arc::clone(&sessions), Arc::clone(&store), explorer.clone()))
+        .merge(defi);
+    // As `aomi serve` does: the DeFi tools above, the knowledge tools (search on the stub Brave),
+    // every output labelled.
     let search = aomi_bench::eval::scripted_search().await.unwrap();
     let provider = aomi_tools::knowledge::SearchProvider::Brave { api_key: "k".into(), base_url: search.brave_url() };
     let config = aomi_server::knowledge::KnowledgeConfig {
