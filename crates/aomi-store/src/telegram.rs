@@ -45,6 +45,10 @@ pub trait TelegramStore: Send + Sync {
 
     /// Uses the link: binds its user to `wallet` and answers the user, once; `None` when no such
     /// link exists (never made, used already) or it expired before `now`.
-    async fn redeem_telegram_link(&self, token_hash: &str, wallet: Address, now: i64)
-    -> Result<Option<i64>, StoreError>;
+    async fn redeem_telegram_link(
+        &self,
+        token_hash: &str,
+        wallet: Address,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
 }

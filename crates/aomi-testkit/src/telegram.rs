@@ -75,6 +75,8 @@ pub struct BotEdit {
     pub message_id: i64,
     /// The new text.
     pub text: String,
+    /// When the stub received it.
+    pub at: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -345,14 +347,14 @@ fn message_result(chat_id: i64, message_id: i64, text: &str) -> Value {
     })
 }
 
-/// The text of a send or edit, checked as Telegram checks it.
-fn checked_text(params: &Value) -> Result<String, Response> {
+/// The text of a send or edit, checked as Telegram checks it; the 400's description otherwise.
+fn checked_text(params: &Value) -> Result<String, &'static str> {
     let text = params.get("text").and_then(Value::as_str).unwrap_or_default();
     if text.trim().is_empty() {
-        return Err(fail(400, "Bad Request: message text is empty"));
+        return Err("Bad Request: message text is empty");
     }
     if utf16_len(text) > MAX_TEXT {
-        return Err(fail(400, "Bad Request: message is too long"));
+        return Err("Bad Request: message is too long");
     }
     Ok(text.to_owned())
 }
@@ -363,7 +365,7 @@ fn send_message(shared: &Shared, params: &Value) -> Response {
     };
     let text = match checked_text(params) {
         Ok(text) => text,
-        Err(refused) => return refused,
+        Err(description) => return fail(400, description),
     };
     let mut state = lock(shared);
     let message_id = state.next_message;
@@ -387,7 +389,7 @@ fn edit_message(shared: &Shared, params: &Value) -> Response {
     };
     let text = match checked_text(params) {
         Ok(text) => text,
-        Err(refused) => return refused,
+        Err(description) => return fail(400, description),
     };
     let mut state = lock(shared);
     let Some(message) = state.messages.iter_mut().find(|m| m.chat_id == chat_id && m.message_id == message_id) else {
@@ -401,6 +403,6 @@ fn edit_message(shared: &Shared, params: &Value) -> Response {
         );
     }
     message.text = text.clone();
-    state.edits.push(BotEdit { chat_id, message_id, text: text.clone() });
+    state.edits.push(BotEdit { chat_id, message_id, text: text.clone(), at: Instant::now() });
     ok(message_result(chat_id, message_id, &text))
 }

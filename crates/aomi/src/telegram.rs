@@ -133,8 +133,7 @@ mod tests {
         assert_eq!(read.link_ttl, aomi_server::telegram::defaults::LINK_TTL);
 
         let env = lookup(&[("AOMI_TELEGRAM_ALLOWED_USERS", "5, 6"), ("TELEGRAM_API_URL", "http://127.0.0.1:9")]);
-        let read =
-            config(&args(&["--telegram-token", "9:zyxwvutsrq"]), &FileConfig::default(), &env, None, 1).unwrap();
+        let read = config(&args(&["--telegram-token", "9:zyxwvutsrq"]), &FileConfig::default(), &env, None, 1).unwrap();
         assert_eq!(read.allowed_users, Some(vec![5, 6]));
         assert_eq!(read.api_url, "http://127.0.0.1:9");
         assert_eq!(read.public_url, None);

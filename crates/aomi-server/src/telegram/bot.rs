@@ -166,7 +166,7 @@ impl TelegramBot {
             Some("wallet") => self.wallet_link(user.id).await,
             Some("stop") => self.stop(chat).await,
             // Every other command (and `/network`) is aomi's direct command, run by the chat.
-            Some(name) => return self.turn(chat, user.id, &format!("/{name} {rest}").trim_end().to_owned()).await,
+            Some(name) => return self.turn(chat, user.id, format!("/{name} {rest}").trim_end()).await,
             None => return self.turn(chat, user.id, text).await,
         };
         let answer = answer.unwrap_or_else(|error| format!("⚠ {error}"));

@@ -62,12 +62,12 @@ const ANSWER: &str = "Blocks are produced about every twelve seconds on Ethereum
 
 #[tokio::test]
 async fn a_message_streams_by_edits_and_ends_with_the_answer() {
-    // Paced: about a second and a half of text, so the answer is seen growing.
+    // Paced: about two seconds of text, so the answer is seen growing.
     let script = Script::new()
-        .timing(Timing::new().with_tokens_per_second(30.0).with_chars_per_token(4))
+        .timing(Timing::new().with_tokens_per_second(25.0).with_chars_per_token(4))
         .fallback(Reply::text(ANSWER));
     let server = TestServer::start(script, Provider::OpenAi).await;
-    let bot = bot(&server, |_| {}).await;
+    let bot = bot(&server, |config| config.edit_interval = Duration::from_millis(300)).await;
     let stub = &bot.stub;
     stub.message(501, 7, "How often are blocks made?");
     let texts = stub.wait_for(501, WAIT, |texts| texts.first().is_some_and(|t| t == ANSWER)).await;
@@ -76,10 +76,15 @@ async fn a_message_streams_by_edits_and_ends_with_the_answer() {
     let sent = stub.sent();
     assert_eq!(sent[0].first_text, "…", "a message at once, before the model answers");
     assert_eq!(sent[0].parse_mode, None, "plain text: nothing to escape");
-    let edits: Vec<String> = stub.edits().into_iter().filter(|e| e.chat_id == 501).map(|e| e.text).collect();
+    let edits: Vec<_> = stub.edits().into_iter().filter(|e| e.chat_id == 501).collect();
     assert!(edits.len() >= 2, "the answer streams by edits: {edits:?}");
     for edit in &edits {
-        assert!(ANSWER.starts_with(edit.as_str()), "each edit shows the answer so far: {edit:?}");
+        assert!(ANSWER.starts_with(edit.text.as_str()), "each edit shows the answer so far: {:?}", edit.text);
+    }
+    // At most one edit per interval (300 ms here), less what the network may shift two requests by.
+    for pair in edits.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        assert!(gap >= Duration::from_millis(250), "two edits {gap:?} apart");
     }
     let commands = stub.commands().expect("setMyCommands at start");
     let names: Vec<&str> = commands.as_array().unwrap().iter().filter_map(|c| c["command"].as_str()).collect();

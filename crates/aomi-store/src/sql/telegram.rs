@@ -74,10 +74,9 @@ impl<D: Dialect> TelegramStore for SqlStore<D> {
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
         // Deleting is what makes the link single-use: of two redeemers, one deletes the row.
-        let take = Sql::<D::Db>::new(
-            "DELETE FROM telegram_links WHERE token_hash = $1 RETURNING telegram_user, expires_at",
-        )
-        .bind(token_hash.to_owned());
+        let take =
+            Sql::<D::Db>::new("DELETE FROM telegram_links WHERE token_hash = $1 RETURNING telegram_user, expires_at")
+                .bind(token_hash.to_owned());
         let address = wallet.to_lowercase_hex();
         self.write(move |db| async move {
             let mut tx = db.begin().await?;
