@@ -156,7 +156,9 @@ fn turn(
         .await;
         let _ = wake.send(Wake::Event(Event::TurnEnded(ended.err().map(|error| format!("{error:#}")))));
         // The chat may have a title now.
-        let _ = client.chats().await.map(|chats| wake.send(Wake::Event(Event::Chats(chats))));
+        if let Ok(chats) = client.chats().await {
+            let _ = wake.send(Wake::Event(Event::Chats(chats)));
+        }
     });
 }
 

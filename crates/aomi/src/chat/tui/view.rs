@@ -121,7 +121,7 @@ fn render_input(state: &State, frame: &mut Frame, area: Rect) {
     let width = usize::from(area.width.saturating_sub(3));
     let chars = state.input.chars().count();
     let shown: String = state.input.chars().skip(chars.saturating_sub(width)).collect();
-    frame.render_widget(Paragraph::new(format!("{shown}")).block(border), area);
+    frame.render_widget(Paragraph::new(shown.clone()).block(border), area);
     if focused {
         let x = area.x + 1 + u16::try_from(shown.chars().count()).unwrap_or(0);
         frame.set_cursor_position((x.min(area.right().saturating_sub(2)), area.y + 1));
