@@ -6,6 +6,7 @@ import { WagmiProvider } from 'wagmi';
 import { App } from './App';
 import { loadNetworks } from './lib/networks';
 import { createWagmiConfig } from './wallet/config';
+import { TelegramLink } from './wallet/TelegramLink';
 import './styles.css';
 
 const queryClient = new QueryClient();
@@ -20,7 +21,8 @@ async function start() {
     <StrictMode>
       <WagmiProvider config={config}>
         <QueryClientProvider client={queryClient}>
-          <App />
+          {/* The Telegram bot's one-time link opens its own small view. */}
+          {window.location.pathname.replace(/\/$/, '') === '/telegram/link' ? <TelegramLink /> : <App />}
         </QueryClientProvider>
       </WagmiProvider>
     </StrictMode>,

@@ -384,3 +384,13 @@ impl ToSchema for StreamEvent {
         std::borrow::Cow::Borrowed("StreamEvent")
     }
 }
+
+/// The answer of `POST /api/telegram/link`: the Telegram account now acting as the wallet.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TelegramLinked {
+    /// The wallet, lower case.
+    pub address: String,
+    /// The Telegram user id bound to it.
+    pub telegram_user: i64,
+}

@@ -27,6 +27,7 @@ pub mod metrics;
 mod routes;
 mod runner;
 mod sse;
+pub mod telegram;
 mod title;
 pub mod transactions;
 pub mod turn_log;
@@ -52,7 +53,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use aomi_core::ChatBackend;
-use aomi_store::{AuthStore, ContractStore};
+use aomi_store::{AuthStore, ContractStore, TelegramStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio_util::task::TaskTracker;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub auth_store: Arc<dyn AuthStore>,
     /// The contract database, as `GET /api/contracts/{chain}/{address}` reads it.
     pub contracts: Arc<dyn ContractStore>,
+    /// The Telegram bot's links, which `POST /api/telegram/link` redeems.
+    pub telegram: Arc<dyn TelegramStore>,
     /// This instance's metrics (`GET /metrics`).
     pub metrics: Arc<metrics::Metrics>,
     /// The tasks the handlers spawn that must end before the process does (a turn's admission
@@ -105,6 +108,7 @@ impl AppState {
         let store = Arc::clone(backend.store());
         AppState {
             auth_store: Arc::clone(&store) as Arc<dyn AuthStore>,
+            telegram: Arc::clone(&store) as Arc<dyn TelegramStore>,
             contracts: store as Arc<dyn ContractStore>,
             metrics: Arc::clone(backend.metrics()),
             tasks: backend.tasks().clone(),

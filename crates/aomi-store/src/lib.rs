@@ -16,7 +16,8 @@
 //! (running turns and their parts), [`ContractStore`] (the contract database),
 //! [`TransactionStore`] (requested transactions), [`AuthStore`] (sign-in nonces and session
 //! generations), [`FactStore`] (labels, token metadata and notes, global or per wallet),
-//! [`AnswerCache`] (remote answers kept briefly). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
+//! [`AnswerCache`] (remote answers kept briefly), [`TelegramStore`] (the Telegram front end's chats,
+//! wallets and one-time links). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
 //! coerces to it). Wallets and contracts are [`aomi_core::Address`] values, checked where their
 //! text entered aomi; the store writes and serialises them lower case.
 //!
@@ -60,6 +61,7 @@ mod migrate;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod telegram;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transaction;
@@ -84,6 +86,7 @@ pub use fact::{AnswerCache, FactKind, FactQuery, FactRecord, FactStore, GLOBAL};
 pub use postgres::{PgDialect, PgStore};
 pub use sql::SqlStore;
 pub use sqlite::{SqliteDialect, SqliteStore};
+pub use telegram::{TelegramChat, TelegramStore};
 pub use transaction::{NewTransaction, TransactionOutcome, TransactionRecord, TransactionStore};
 pub use turn::{NewTurn, TurnRecord, TurnStart, TurnState, TurnStore};
 
@@ -107,6 +110,7 @@ pub trait Store:
     + AuthStore
     + FactStore
     + AnswerCache
+    + TelegramStore
     + std::fmt::Debug
 {
     /// The database.

@@ -1,5 +1,6 @@
 //! Test fixtures for aomi: the **stub model server**, the stub Etherscan ([`StubEtherscan`],
-//! see [`etherscan`]) and the stub web search (Brave and SearXNG: [`StubSearch`], see [`brave`]).
+//! see [`etherscan`]), the stub web search (Brave and SearXNG: [`StubSearch`], see [`brave`]) and
+//! the stub Telegram Bot API ([`StubTelegram`], see [`telegram`]).
 //!
 //! [`StubModel`] is a small HTTP server on `127.0.0.1` that speaks the real
 //! wire formats of the two model APIs aomi uses, so tests and benchmarks run
@@ -66,6 +67,7 @@ pub mod proxy;
 mod render;
 pub mod script;
 mod server;
+pub mod telegram;
 pub mod tools;
 
 pub use brave::{SearchHit, SearchReply, SearchRequest, StubSearch};
@@ -78,3 +80,4 @@ pub use script::{
     Timing,
 };
 pub use server::{Protocol, RecordedRequest, StubModel};
+pub use telegram::StubTelegram;

@@ -60,6 +60,23 @@ pub struct FileConfig {
     pub allow_unauthenticated: Option<bool>,
     /// Origins the page may connect to beside its own (`AOMI_CSP_CONNECT_SRC`).
     pub csp_connect_src: Option<Vec<String>>,
+    /// `aomi telegram`: the Bot API's base URL (`AOMI_TELEGRAM_API_URL`).
+    pub telegram_api_url: Option<String>,
+    /// `aomi telegram`: the page's public URL its links open (`AOMI_TELEGRAM_PUBLIC_URL`).
+    pub telegram_public_url: Option<String>,
+    /// `aomi telegram`: seconds one long poll waits (`AOMI_TELEGRAM_POLL_TIMEOUT_SECS`).
+    pub telegram_poll_timeout_secs: Option<u64>,
+    /// `aomi telegram`: least milliseconds between two edits of an answer
+    /// (`AOMI_TELEGRAM_EDIT_INTERVAL_MS`).
+    pub telegram_edit_interval_ms: Option<u64>,
+    /// `aomi telegram`: the Telegram user ids that may use the bot (`AOMI_TELEGRAM_ALLOWED_USERS`).
+    pub telegram_allowed_users: Option<Vec<i64>>,
+    /// `aomi telegram`: turns per user per minute (`AOMI_TELEGRAM_TURNS_PER_MINUTE`).
+    pub telegram_turns_per_minute: Option<u32>,
+    /// `aomi telegram`: longest message taken, in characters (`AOMI_TELEGRAM_MAX_MESSAGE_CHARS`).
+    pub telegram_max_message_chars: Option<usize>,
+    /// `aomi telegram`: seconds a one-time wallet link stays good (`AOMI_TELEGRAM_LINK_TTL_SECS`).
+    pub telegram_link_ttl_secs: Option<u64>,
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsConfig,

@@ -8,6 +8,7 @@
 //! - `aomi bench`: the serving benchmark (latency, throughput, memory) against the stub model.
 //! - `aomi eval`: the agent's eval scenarios, scripted or with a real model.
 //! - `aomi mcp`: aomi's tools and a wallet's chat history as an MCP server on stdio.
+//! - `aomi telegram`: the server with a Telegram bot on the same chats.
 
 mod bench;
 mod chat;
@@ -19,6 +20,7 @@ mod knowledge;
 mod mcp;
 mod progress;
 mod serve;
+mod telegram;
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +62,9 @@ enum Command {
     /// Serves aomi's read tools, `simulate`, `get_contract` and a wallet's chat history over MCP
     /// (stdio), for another assistant.
     Mcp(mcp::McpArgs),
+    /// Runs the server with a Telegram bot beside it (long polling): each Telegram chat is an
+    /// aomi chat (docs/telegram.md).
+    Telegram(telegram::TelegramArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::Eval(args) => eval::run(args).await,
         Command::Mcp(args) => mcp::run(args).await,
+        Command::Telegram(args) => serve::run_with(args.serve, Some(args.bot)).await,
     }
 }
 

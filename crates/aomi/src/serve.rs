@@ -100,6 +100,12 @@ const DEFAULT_DATA_DIR: &str = ".aomi";
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    run_with(args, None).await
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, with the Telegram bot beside it when `bot` is set
+/// (`aomi telegram`); a bot that cannot run (a wrong token) stops the server too.
+pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -> anyhow::Result<()> {
     // The whole configuration is checked first, so that every problem is told at once and a
     // server never starts half-configured.
     let report = crate::check::check(&args, &|name| std::env::var(name).ok());
@@ -117,10 +123,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store_config = store_config(&args, &file)?;
     let bind: SocketAddr = args
         .bind
-        .or(file.bind)
+        .or(file.bind.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".into())
         .parse()
         .context("the bind address must look like 127.0.0.1:8080")?;
+    let server_url = args.public_url.clone().or(file.public_url.clone()).filter(|s| !s.is_empty());
+    // The bot's settings are checked before anything is opened; its network is known later.
+    let bot_config = bot
+        .map(|flags| {
+            let page = server_url.clone().unwrap_or_else(|| format!("http://{bind}"));
+            crate::telegram::config(&flags, &file, &|name| std::env::var(name).ok(), Some(page), 1)
+        })
+        .transpose()?;
     let model = args.model.or(file.model);
     let llm = match model_config(model)? {
         Some(mut config) => {
@@ -160,7 +174,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         AuthConfig {
             mode: args.auth.or(file.auth).as_deref().unwrap_or("optional").parse().map_err(anyhow::Error::msg)?,
             secret: args.auth_secret.filter(|s| !s.is_empty()),
-            public_url: args.public_url.or(file.public_url).filter(|s| !s.is_empty()),
+            public_url: server_url.clone(),
             secure_cookie: args.cookie_secure.or(file.cookie_secure),
         },
         args.allow_unauthenticated || file.allow_unauthenticated.unwrap_or(false),
@@ -200,6 +214,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .shutdown_grace_secs
         .or(file.shutdown_grace_secs)
         .map_or(aomi_server::DEFAULT_SHUTDOWN_GRACE, Duration::from_secs);
+    let bot_store = Arc::clone(&store) as Arc<dyn aomi_store::TelegramStore>;
     let backend = Backend::with_options(apps, store, BackendOptions { titler, shutdown_grace });
     let mcp = aomi_server::mcp::McpServer::new(served, Arc::clone(&backend) as _, mcp_options);
     backend.start().await.context("cannot recover the turns of a previous run")?;
@@ -213,7 +228,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         web_dir: web_dir(args.web_dir.clone().or(file.web_dir.clone())),
         headers: aomi_server::headers::SecurityHeaders::new(&connect_src).context("AOMI_CSP_CONNECT_SRC")?,
     };
+    let bot = match bot_config {
+        Some(mut config) => {
+            config.default_chain_id = chain.sessions.default_network().chain_id;
+            Some(aomi_server::telegram::TelegramBot::new(config, Arc::clone(&backend) as _, bot_store)?)
+        }
+        None => None,
+    };
+    // Stops the server on a signal, or when the bot cannot go on.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let bot = bot.map(|bot| {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let ran = bot.run(stop.clone()).await;
+            if let Err(error) = &ran {
+                tracing::error!(%error, "the Telegram bot stopped");
+            }
+            stop.cancel();
+            ran
+        })
+    });
     let stopping = Arc::clone(&backend);
+    let stopped = stop.clone();
     aomi_server::serve(
         AppState::new(backend)
             .with_chain(Arc::clone(&chain.sessions))
@@ -229,7 +265,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(%addr, "aomi serving");
         },
         async move {
-            shutdown_signal().await;
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = stopped.cancelled() => {}
+            }
+            stopped.cancel();
             // Running turns store what they have (marked incomplete) and end their streams, so
             // that the server can close their connections.
             stopping.shutdown().await;
@@ -237,6 +277,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("the server stopped with an error")?;
+    if let Some(bot) = bot {
+        bot.await.context("the Telegram bot panicked")??;
+    }
     // Stops the devnet aomi started.
     drop(chain);
     Ok(())

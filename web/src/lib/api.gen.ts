@@ -364,6 +364,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telegram/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * POST /api/telegram/link `{"token"}`: binds the Telegram account that asked `/wallet` to the
+         *     wallet signed in on this page, so the bot's chats act as that wallet. Needs a sign-in session
+         *     (naming a wallet is not enough, whatever the sign-in mode); a link binds once, until it
+         *     expires.
+         */
+        post: operations["post_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1117,6 +1139,11 @@ export interface components {
          * @enum {string}
          */
         Level: "danger" | "warning" | "info";
+        /** @description Body of POST /api/telegram/link. */
+        LinkBody: {
+            /** @description The token of the link (what follows `#` in `/telegram/link#<token>`). */
+            token: string;
+        };
         /** @description One part of a message, as in the AI SDK's `UIMessage`. */
         MessagePart: {
             text: string;
@@ -1616,6 +1643,16 @@ export interface components {
             venue: string;
             /** @description Warnings on the quote (a price impact above 1 %). */
             warnings: components["schemas"]["Warning"][];
+        };
+        /** @description The answer of `POST /api/telegram/link`: the Telegram account now acting as the wallet. */
+        TelegramLinked: {
+            /** @description The wallet, lower case. */
+            address: string;
+            /**
+             * Format: int64
+             * @description The Telegram user id bound to it.
+             */
+            telegramUser: number;
         };
         /** @description The output of `get_token_balance`: an ERC20 balance, exact and formatted. */
         TokenBalance: {
@@ -3455,6 +3492,102 @@ export interface operations {
             };
             /** @description This server has no chain layer */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkBody"];
+            };
+        };
+        responses: {
+            /** @description The Telegram account now acts as the signed-in wallet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramLinked"];
+                };
+            };
+            /** @description No sign-in session (`sign_in_required`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A request with a session cookie from another site's page (`wrong_origin`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The link was used already, has expired, or never existed (`link_expired`) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the body's shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store failed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -154,6 +154,14 @@ export async function signIn(address: string, chainId: number, sign: (message: s
   return session.address;
 }
 
+/** Binds the Telegram account of a one-time link to the signed-in wallet. */
+export async function bindTelegram(token: string): Promise<Schemas['TelegramLinked']> {
+  return request<Schemas['TelegramLinked']>('/api/telegram/link', {
+    method: 'POST',
+    body: JSON.stringify({ token } satisfies Schemas['LinkBody']),
+  });
+}
+
 /** Signs out (the server clears the cookie). */
 export async function signOut(): Promise<void> {
   await request('/api/auth/session', { method: 'DELETE' });

@@ -13,6 +13,7 @@ mod contracts;
 mod health;
 mod networks;
 mod simulate;
+mod telegram;
 
 use std::sync::LazyLock;
 
@@ -52,7 +53,7 @@ pub(crate) fn request_address(field: &str, kind: &str, text: &str) -> Result<Add
     tags(
         (name = "chat", description = "Turns, their streams, apps and direct commands"),
         (name = "history", description = "A wallet's chats: list, open, rename, archive, delete, search"),
-        (name = "auth", description = "Sign-in with the wallet (EIP-4361)"),
+        (name = "auth", description = "Sign-in with the wallet (EIP-4361), and binding it to a Telegram account"),
         (name = "chain", description = "Networks, simulation, the contract database"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     ),
@@ -82,6 +83,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(networks::list_networks))
         .routes(routes!(simulate::post_simulate))
         .routes(routes!(contracts::get_contract))
+        .routes(routes!(telegram::post_link))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(crate::metrics::serve_metrics))

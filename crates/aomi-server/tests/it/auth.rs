@@ -96,14 +96,19 @@ async fn verify(server: &TestServer, challenge: &Value, signature: &str) -> reqw
 }
 
 /// Asks a challenge for `address`, has anvil's account `signer` sign it, and sends it back.
-async fn sign_in(server: &TestServer, devnet: &Devnet, address: Address, signer: Address) -> reqwest::Response {
+pub(crate) async fn sign_in(
+    server: &TestServer,
+    devnet: &Devnet,
+    address: Address,
+    signer: Address,
+) -> reqwest::Response {
     let challenge = challenge(server, address).await;
     let signature = personal_sign(devnet, signer, challenge["message"].as_str().unwrap().as_bytes()).await;
     verify(server, &challenge, &signature).await
 }
 
 /// The `name=value` of the response's session cookie.
-fn session_cookie(response: &reqwest::Response) -> String {
+pub(crate) fn session_cookie(response: &reqwest::Response) -> String {
     let header = response.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict"), "{header}");
     header.split(';').next().unwrap().to_owned()

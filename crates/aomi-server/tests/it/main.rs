@@ -21,6 +21,7 @@ mod resume;
 mod second_app;
 mod simulation;
 mod stop;
+mod telegram;
 mod turn;
 mod validation;
 mod web;

@@ -58,6 +58,7 @@ fn every_route_and_method_is_described() {
         ("/api/networks", "get"),
         ("/api/simulate", "post"),
         ("/api/contracts/{chain}/{address}", "get"),
+        ("/api/telegram/link", "post"),
         ("/api/openapi.json", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),

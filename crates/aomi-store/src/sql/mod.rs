@@ -10,6 +10,7 @@ mod branches;
 mod chats;
 mod contracts;
 mod facts;
+mod telegram;
 mod transactions;
 mod turns;
 

@@ -11,6 +11,7 @@ mod contention;
 mod contracts;
 mod facts;
 mod search;
+mod telegram;
 mod transactions;
 mod turns;
 
