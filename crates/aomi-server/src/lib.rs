@@ -16,6 +16,7 @@
 pub mod api;
 pub mod auth;
 mod backend;
+pub mod batches;
 pub mod contract_cache;
 mod error;
 mod follow;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub auth_store: Arc<dyn AuthStore>,
     /// The contract database, as `GET /api/contracts/{chain}/{address}` reads it.
     pub contracts: Arc<dyn ContractStore>,
+    /// The chats' pending batches, as the page's batch routes read and change them.
+    pub batches: Arc<dyn aomi_store::BatchStore>,
     /// This instance's metrics (`GET /metrics`).
     pub metrics: Arc<metrics::Metrics>,
     /// The tasks the handlers spawn that must end before the process does (a turn's admission
@@ -105,6 +108,7 @@ impl AppState {
         let store = Arc::clone(backend.store());
         AppState {
             auth_store: Arc::clone(&store) as Arc<dyn AuthStore>,
+            batches: Arc::clone(&store) as Arc<dyn aomi_store::BatchStore>,
             contracts: store as Arc<dyn ContractStore>,
             metrics: Arc::clone(backend.metrics()),
             tasks: backend.tasks().clone(),
