@@ -55,7 +55,8 @@ async fn the_owner_reads_the_batch_and_removes_a_step_and_nobody_else_does() {
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("not a place"), "{body}");
 
-    let (status, batch) = call(&server, Method::DELETE, &format!("/api/chats/alices/batch/steps/1?owner={ALICE}")).await;
+    let (status, batch) =
+        call(&server, Method::DELETE, &format!("/api/chats/alices/batch/steps/1?owner={ALICE}")).await;
     assert_eq!(status, 200, "{batch}");
     assert_eq!(descriptions(&batch), ["step 1", "step 3"], "the answer is the batch as it is now");
     let (_, again) = call(&server, Method::GET, &format!("/api/chats/alices/batch?owner={ALICE}")).await;

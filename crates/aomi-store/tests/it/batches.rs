@@ -102,8 +102,8 @@ async fn staged_steps_survive_a_restart_and_reach_a_second_instance() {
     let seen = second.pending_batch("c1").await.unwrap();
     assert_eq!(values(&seen), ["1"], "the second instance sees the first one's step");
     staged(second.stage_batch_steps("c1", 31337, &[step(2)], 2).await.unwrap());
-    assert_eq!(pg.store.stage_batch_steps("c1", 31337, &[step(3)], 2).await.unwrap(), StageOutcome::Full {
-        max_steps: 2,
-        held: 2
-    });
+    assert_eq!(
+        pg.store.stage_batch_steps("c1", 31337, &[step(3)], 2).await.unwrap(),
+        StageOutcome::Full { max_steps: 2, held: 2 }
+    );
 }
