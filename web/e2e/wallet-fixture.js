@@ -5,7 +5,11 @@
 // installed wallets do, and remembers the site's connection and chain across reloads, as they do.
 //
 // Configured by the object passed to it: { accounts, chainId, chains, rpcUrls: {chainId: url},
-// rejectTransactions, rejectSignatures }. Every request is logged in window.__aomiWalletLog. Its node
+// rejectTransactions, rejectSignatures, eip5792 }. With `eip5792` it is a wallet that batches
+// (EIP-5792): wallet_getCapabilities says atomic batches are supported, wallet_sendCalls runs the
+// calls on the node in order, all or none (an anvil snapshot, reverted when one fails), and
+// wallet_getCallsStatus answers their receipts; without it those methods are unknown, as in a plain
+// wallet. Every request is logged in window.__aomiWalletLog. Its node
 // requests go through window.__aomiWalletRpc when the harness provides it: they run outside the
 // page, as a real wallet extension's do, so the page's Content-Security-Policy does not apply.
 (config => {
@@ -43,6 +47,44 @@
         ).json();
     if (body.error) throw rpcError(body.error.code, body.error.message);
     return body.result;
+  }
+
+  /** The batches sent with wallet_sendCalls: id → status (EIP-5792 `wallet_getCallsStatus`), kept
+   * across reloads as a wallet keeps them. */
+  const batches = {
+    get: id => store.get('calls', {})[id],
+    set: (id, status) => store.set('calls', { ...store.get('calls', {}), [id]: status }),
+  };
+  const unsupported = method => rpcError(4200, `The wallet does not support ${method}.`);
+
+  /** Runs `calls` in order from `from`, all or none: a revert rolls the node back to before them. */
+  async function sendCalls({ chainId: wanted, from, calls }) {
+    if (parseInt(wanted, 16) !== chainId) throw rpcError(4902, `the wallet is on chain ${chainId}, not ${wanted}`);
+    if (config.rejectTransactions) throw rpcError(4001, 'User rejected the request.');
+    const snapshot = await forward('evm_snapshot', []);
+    const receipts = [];
+    let ok = true;
+    for (const call of calls) {
+      const hash = await forward('eth_sendTransaction', [{ from: from ?? accounts[0], to: call.to, value: call.value ?? '0x0', data: call.data ?? '0x' }]);
+      const receipt = await forward('eth_getTransactionReceipt', [hash]);
+      receipts.push({
+        logs: receipt.logs,
+        status: receipt.status,
+        blockHash: receipt.blockHash,
+        blockNumber: receipt.blockNumber,
+        gasUsed: receipt.gasUsed,
+        transactionHash: receipt.transactionHash,
+      });
+      if (receipt.status !== '0x1') {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) await forward('evm_revert', [snapshot]);
+    const id = `0x${crypto.getRandomValues(new Uint8Array(32)).reduce((text, byte) => text + byte.toString(16).padStart(2, '0'), '')}`;
+    // 200: confirmed; 400: failed off chain, nothing changed (the snapshot was restored).
+    batches.set(id, { version: '2.0.0', id, chainId: hex(chainId), atomic: true, status: ok ? 200 : 400, receipts: ok ? receipts : [] });
+    return { id };
   }
 
   const provider = {
@@ -91,6 +133,21 @@
         case 'eth_sendTransaction':
           if (config.rejectTransactions) throw rpcError(4001, 'User rejected the request.');
           return forward(method, params);
+        case 'wallet_getCapabilities':
+          if (!config.eip5792) throw unsupported(method);
+          return Object.fromEntries(config.chains.map(id => [hex(id), { atomic: { status: 'supported' } }]));
+        case 'wallet_sendCalls':
+          if (!config.eip5792) throw unsupported(method);
+          return sendCalls(params[0]);
+        case 'wallet_getCallsStatus': {
+          if (!config.eip5792) throw unsupported(method);
+          const status = batches.get(params[0]);
+          if (!status) throw rpcError(5730, `Unknown bundle id ${params[0]}`);
+          return status;
+        }
+        case 'wallet_showCallsStatus':
+          if (!config.eip5792) throw unsupported(method);
+          return null;
         default:
           return forward(method, params);
       }

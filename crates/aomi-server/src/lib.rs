@@ -16,6 +16,7 @@
 pub mod api;
 pub mod auth;
 mod backend;
+pub mod batches;
 pub mod contract_cache;
 mod error;
 mod follow;
@@ -82,6 +83,8 @@ pub struct AppState {
     pub contracts: Arc<dyn ContractStore>,
     /// The Telegram bot's links, which `POST /api/telegram/link` redeems.
     pub telegram: Arc<dyn TelegramStore>,
+    /// The chats' pending batches, as the page's batch routes read and change them.
+    pub batches: Arc<dyn aomi_store::BatchStore>,
     /// This instance's metrics (`GET /metrics`).
     pub metrics: Arc<metrics::Metrics>,
     /// The tasks the handlers spawn that must end before the process does (a turn's admission
@@ -109,6 +112,7 @@ impl AppState {
         AppState {
             auth_store: Arc::clone(&store) as Arc<dyn AuthStore>,
             telegram: Arc::clone(&store) as Arc<dyn TelegramStore>,
+            batches: Arc::clone(&store) as Arc<dyn aomi_store::BatchStore>,
             contracts: store as Arc<dyn ContractStore>,
             metrics: Arc::clone(backend.metrics()),
             tasks: backend.tasks().clone(),

@@ -14,7 +14,7 @@
 //! The traits, one per concern: [`ChatStore`] (chats, messages, owners, search), [`BranchStore`]
 //! (the lines of a chat set aside by an edit or a regenerated answer), [`TurnStore`]
 //! (running turns and their parts), [`ContractStore`] (the contract database),
-//! [`TransactionStore`] (requested transactions), [`AuthStore`] (sign-in nonces and session
+//! [`TransactionStore`] (requested transactions), [`BatchStore`] (the chats' pending batches), [`AuthStore`] (sign-in nonces and session
 //! generations), [`FactStore`] (labels, token metadata and notes, global or per wallet),
 //! [`AnswerCache`] (remote answers kept briefly), [`TelegramStore`] (the Telegram front end's chats,
 //! wallets and one-time links). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
@@ -49,6 +49,7 @@
 //! at most the step in flight, and the turn is marked incomplete when the crash is noticed.
 
 pub mod auth;
+mod batch;
 mod branch;
 mod chat;
 mod config;
@@ -72,6 +73,7 @@ mod writer;
 use async_trait::async_trait;
 
 pub use auth::AuthStore;
+pub use batch::{BatchStepRecord, BatchStore, StageOutcome};
 pub use branch::{BranchRecord, BranchStore, Fork};
 pub use chat::{
     ChatCursor, ChatPage, ChatQuery, ChatRecord, ChatStore, MAX_PAGE, NewChat, SearchHit, SearchQuery, UserRecord,
@@ -107,6 +109,7 @@ pub trait Store:
     + TurnStore
     + ContractStore
     + TransactionStore
+    + BatchStore
     + AuthStore
     + FactStore
     + AnswerCache

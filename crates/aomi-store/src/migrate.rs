@@ -19,6 +19,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     (3, "sign_in", include_str!("../migrations/sqlite/0003_sign_in.sql")),
     (4, "transaction_held", include_str!("../migrations/sqlite/0004_transaction_held.sql")),
     (5, "facts", include_str!("../migrations/sqlite/0005_facts.sql")),
+    (6, "batch_steps", include_str!("../migrations/sqlite/0006_batch_steps.sql")),
     (7, "branches", include_str!("../migrations/sqlite/0007_branches.sql")),
     (10, "telegram", include_str!("../migrations/sqlite/0010_telegram.sql")),
 ];
@@ -29,6 +30,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     (3, "sign_in", include_str!("../migrations/postgres/0003_sign_in.sql")),
     (4, "transaction_held", include_str!("../migrations/postgres/0004_transaction_held.sql")),
     (5, "facts", include_str!("../migrations/postgres/0005_facts.sql")),
+    (6, "batch_steps", include_str!("../migrations/postgres/0006_batch_steps.sql")),
     (7, "branches", include_str!("../migrations/postgres/0007_branches.sql")),
     (10, "telegram", include_str!("../migrations/postgres/0010_telegram.sql")),
 ];

@@ -158,6 +158,8 @@ pub struct LimitsConfig {
     pub chain_sessions: Option<usize>,
     /// Contract ABIs kept in memory for decoding; the least recently used is forgotten.
     pub known_contracts: Option<usize>,
+    /// Transactions a chat's pending batch holds at most.
+    pub batch_steps: Option<usize>,
 }
 
 impl FileConfig {

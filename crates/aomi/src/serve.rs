@@ -198,7 +198,8 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
     let prices =
         aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::from_env(|k| std::env::var(k).ok())?)?;
-    let defi = aomi_tools::defi::defi_tools(Arc::clone(&chain.sessions), Arc::default(), Arc::new(prices));
+    let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, batch_steps(&file.limits)?);
+    let defi = aomi_tools::defi::defi_tools(Arc::clone(&chain.sessions), batches, Arc::new(prices));
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);
     // Knowledge after the native tools: it wraps each of them to put labels beside addresses.
     let tools = knowledge.around(tools);
@@ -367,6 +368,13 @@ fn pick<T: std::str::FromStr>(key: &str, file: Option<T>) -> anyhow::Result<Opti
         Some(value) => value.trim().parse().map(Some).map_err(|_| anyhow::anyhow!("{var}={value} is not a number")),
         None => Ok(file),
     }
+}
+
+/// How many steps a chat's pending batch holds (`batch_steps` of `[limits]`).
+fn batch_steps(file: &crate::config::LimitsConfig) -> anyhow::Result<usize> {
+    let steps = pick("batch_steps", file.batch_steps)?.unwrap_or(aomi_tools::defi::DEFAULT_MAX_STEPS);
+    anyhow::ensure!(steps > 0, "batch_steps must be positive");
+    Ok(steps)
 }
 
 /// How many chat sessions and contract ABIs the chain layer keeps (`chain_sessions`,

@@ -14,6 +14,8 @@ import { AddressLabels, ExplorerChain, labelsOf } from './ChainRef';
 import { Composer } from './Composer';
 import { ErrorNotice, messageText, MessageView, SEND_ANYWAY_TEXT, WALLET_TOOL, type MessageContext } from './MessageView';
 import type { WalletOutcome } from './WalletRequest';
+import { PendingBatchList, type BatchOutcome } from './BatchRequest';
+import { usePendingBatch } from './usePendingBatch';
 
 /** The transport of a chat: POST /api/chat with `{id, message, app, wallet}`, and `replaces` when
  * the message is an edit (`sendMessage` with the edited message's id) or the same words asked again
@@ -94,6 +96,7 @@ export function ChatView({
     switchRef.current = onSwitchNetwork;
   }, [onSwitchNetwork]);
 
+  const pending = usePendingBatch(chatId, wallet.address);
   const chat = useChat<AomiMessage>({
     id: chatId,
     messages: initialMessages,
@@ -104,10 +107,13 @@ export function ChatView({
         setProgress(current => ({ ...current, [part.data.toolCallId]: part.data.message }));
       } else if (part.type === 'data-network') {
         switchRef.current(part.data.chainId);
+      } else if (part.type === 'data-pending-batch') {
+        pending.setBatch(part.data);
       }
     },
     onFinish: () => {
       onTurnEnd();
+      pending.reload();
       if (!branched.current) return;
       branched.current = false;
       void getChat(chatId, walletNow(config).address)
@@ -204,12 +210,12 @@ export function ChatView({
   const lastUserId = [...messages].reverse().find(message => message.role === 'user')?.id;
 
   const onWalletOutcome = useCallback(
-    (toolCallId: string, outcome: WalletOutcome) => {
+    (toolCallId: string, outcome: WalletOutcome | BatchOutcome, tool: string = WALLET_TOOL) => {
       clientAnswered.current = true;
       if ('output' in outcome) {
-        void addToolOutput({ tool: WALLET_TOOL, toolCallId, output: outcome.output });
+        void addToolOutput({ tool, toolCallId, output: outcome.output });
       } else {
-        void addToolOutput({ tool: WALLET_TOOL, toolCallId, state: 'output-error', errorText: outcome.errorText });
+        void addToolOutput({ tool, toolCallId, state: 'output-error', errorText: outcome.errorText });
       }
     },
     [addToolOutput],
@@ -312,6 +318,12 @@ export function ChatView({
         </div>
       </div>
       <div className="composer-wrap">
+        <PendingBatchList batch={pending.batch} onRemove={pending.remove} />
+        {pending.error ? (
+          <p className="tool-error" role="alert">
+            {pending.error}
+          </p>
+        ) : null}
         <Composer
           busy={busy}
           commands={commands}

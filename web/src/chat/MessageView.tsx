@@ -3,7 +3,8 @@ import { isToolOrDynamicToolUIPart } from 'ai';
 
 import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
-import { WALLET_TOOL, type AomiMessage, type AomiPart, type SimulationReport, type WalletTransaction } from '../lib/types';
+import { BATCH_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type BatchRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
+import { BatchWalletRequest, type BatchOutcome } from './BatchRequest';
 import { Markdown } from './Markdown';
 import { MessageActions, MessageEditor, type Versions } from './MessageActions';
 import { SimulationView } from './TransactionReview';
@@ -129,7 +130,7 @@ export interface MessageContext {
   last: boolean;
   /** The chain the wallet is on now. */
   chainId: number;
-  onWalletOutcome: (toolCallId: string, outcome: WalletOutcome) => void;
+  onWalletOutcome: (toolCallId: string, outcome: WalletOutcome | BatchOutcome, tool?: string) => void;
   onSwitchNetwork?: (chainId: number) => void;
   onRetry?: () => void;
   /** Sends the person's "send it anyway" (only for the chat's last message, once its turn ended). */
@@ -164,6 +165,25 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
   if (isToolOrDynamicToolUIPart(part)) {
     const tool = part as AnyToolPart;
     const name = toolNameOf(tool);
+    if (name === BATCH_TOOL && tool.state === 'input-available' && context.last) {
+      const request = message.parts.find(
+        (p): p is Extract<AomiPart, { type: 'data-wallet-request' }> =>
+          p.type === 'data-wallet-request' && (p.id === tool.toolCallId || p.data.toolCallId === tool.toolCallId),
+      )?.data.request as unknown as BatchRequest | undefined;
+      if (!request) return <ToolCard part={tool} progress="Simulating the batch…" ended={!context.live} />;
+      const report = message.parts.find(
+        (p): p is Extract<AomiPart, { type: 'data-batch-simulation' }> =>
+          p.type === 'data-batch-simulation' && p.data.toolCallId === tool.toolCallId,
+      )?.data;
+      return (
+        <BatchWalletRequest
+          toolCallId={tool.toolCallId}
+          request={request}
+          report={report}
+          onOutcome={outcome => context.onWalletOutcome(tool.toolCallId, outcome, BATCH_TOOL)}
+        />
+      );
+    }
     if (name === WALLET_TOOL && tool.state === 'input-available' && context.last) {
       const built = walletTransactionFor(message, tool.toolCallId);
       // The server builds the transaction (resolves names, encodes the call) before the wallet sees it.

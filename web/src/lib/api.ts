@@ -1,6 +1,6 @@
 // The page's calls to aomi's HTTP API, other than the chat stream (which useChat's transport makes).
 import type { components } from './api.gen';
-import type { ChatDetail, DirectCommand, ErrorBody, SimulationReport } from './types';
+import type { ChatDetail, DirectCommand, ErrorBody, PendingBatch, SimulationReport } from './types';
 
 /** The server's schemas, generated from its OpenAPI document. */
 type Schemas = components['schemas'];
@@ -84,6 +84,24 @@ export async function switchBranch(id: string, owner: string | undefined, branch
     method: 'POST',
     body: JSON.stringify({ branchId }),
   });
+}
+
+const batchPath = (id: string, rest: string, owner: string | undefined) =>
+  `/api/chats/${encodeURIComponent(id)}/batch${rest}${ownerQuery(owner)}`;
+
+/** The chat's pending batch; empty for a chat the server does not have yet. */
+export async function getBatch(id: string, owner: string | undefined): Promise<PendingBatch> {
+  try {
+    return await request<PendingBatch>(batchPath(id, '', owner));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return { chainId: null, steps: [] };
+    throw error;
+  }
+}
+
+/** Removes the step at `index` (from 0) of the chat's pending batch; the batch as it is then. */
+export async function removeBatchStep(id: string, owner: string | undefined, index: number): Promise<PendingBatch> {
+  return request<PendingBatch>(batchPath(id, `/steps/${index}`, owner), { method: 'DELETE' });
 }
 
 /** Renames a chat. */

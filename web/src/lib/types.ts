@@ -65,6 +65,18 @@ export interface ToolOutputs {
   send_transaction_to_wallet: Schemas['TransactionRequest'];
 }
 
+/** The batch wallet tool: the page sends the chat's pending batch (the server's `SEND_BATCH_TOOL`). */
+export const BATCH_TOOL = 'send_batch_to_wallet';
+
+/** The chat's pending batch (GET /api/chats/{id}/batch, `data-pending-batch`). */
+export type PendingBatch = Schemas['PendingBatch'];
+
+/** What the server asks the wallet to send for `send_batch_to_wallet`. */
+export type BatchRequest = Schemas['BatchRequest'];
+
+/** A batch's simulation: each step's outcome and the net changes. */
+export type BatchReport = Schemas['BatchReport'];
+
 /** A contract call decoded with its ABI, as the review lists it (arguments in order, with types). */
 export interface DecodedCall {
   contract?: string;
@@ -113,6 +125,10 @@ export type AomiDataParts = {
   contract: Schemas['ContractAbiPart'];
   /** The known labels of the addresses in a tool's output, shown beside them. */
   labels: Schemas['LabelsPart'];
+  /** The chat's pending batch after a change (staged, removed, sent). */
+  'pending-batch': Schemas['PendingBatchPart'];
+  /** A batch's simulation, each step in order and the net changes. */
+  'batch-simulation': Schemas['BatchSimulationPart'];
 };
 
 /** Metadata aomi sets on a message. */

@@ -77,7 +77,8 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::memory().await.unwrap());
     let explorer = aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap();
     let prices = aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::default()).unwrap();
-    let defi = aomi_tools::defi::defi_tools(Arc::clone(&sessions), Arc::default(), Arc::new(prices));
+    let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, 10);
+    let defi = aomi_tools::defi::defi_tools(Arc::clone(&sessions), batches, Arc::new(prices));
     let tools = ToolRegistry::new()
         .with(GetCurrentTime)
         .merge(recorded_chain_tools(Arc::clone(&sessions), Arc::clone(&store), explorer.clone()))

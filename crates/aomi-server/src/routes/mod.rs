@@ -5,6 +5,7 @@
 //! so `GET /api/openapi.json` lists exactly the routes the server serves.
 
 mod auth;
+mod batch;
 mod branches;
 mod chat;
 pub(crate) mod chats;
@@ -73,6 +74,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chats::list_chats))
         .routes(routes!(chats::get_chat, chats::update_chat, chats::delete_chat))
         .routes(routes!(branches::switch_branch))
+        .routes(routes!(batch::get_batch))
+        .routes(routes!(batch::remove_step))
         .routes(routes!(chats::search))
         .routes(routes!(health::list_apps))
         .routes(routes!(auth::post_challenge))

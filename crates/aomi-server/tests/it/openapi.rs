@@ -47,6 +47,8 @@ fn every_route_and_method_is_described() {
         ("/api/chats/{id}", "patch"),
         ("/api/chats/{id}", "delete"),
         ("/api/chats/{id}/branch", "post"),
+        ("/api/chats/{id}/batch", "get"),
+        ("/api/chats/{id}/batch/steps/{index}", "delete"),
         ("/api/search", "get"),
         ("/api/apps", "get"),
         ("/api/auth/challenge", "post"),

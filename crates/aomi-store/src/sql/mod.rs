@@ -6,6 +6,7 @@
 //! dialect completes.
 
 mod auth;
+mod batches;
 mod branches;
 mod chats;
 mod contracts;

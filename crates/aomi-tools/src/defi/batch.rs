@@ -1,13 +1,12 @@
 //! The chat's pending batch: `stage_transaction`, `simulate_batch`, `send_batch_to_wallet`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aomi_chain::ChainSessions;
 use aomi_chain::alloy::primitives::{Address, Bytes, U256, hex};
 use aomi_chain::simulation::{BatchReport, BatchStep, simulate_batch};
-use aomi_core::{DataPart, ToolContext, ToolError, ToolOutput, TypedTool};
+use aomi_core::{BoxFuture, DataPart, ToolContext, ToolError, ToolOutput, TypedTool};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,8 +19,6 @@ pub const SEND_BATCH_TOOL: &str = "send_batch_to_wallet";
 
 /// Steps a batch holds at most, by default.
 pub const DEFAULT_MAX_STEPS: usize = 10;
-/// Chats whose batches are kept at most, by default (the least recently staged go first).
-pub const DEFAULT_MAX_CHATS: usize = 10_000;
 
 /// One staged transaction, as the page lists it and the wallet receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -73,86 +70,137 @@ impl DataPart for PendingBatchPart {
     const NAME: &'static str = "pending-batch";
 }
 
-/// The pending batches of every chat, in memory, bounded in steps per batch and in chats.
-#[derive(Debug)]
-pub struct PendingBatches {
-    batches: Mutex<HashMap<String, (u64, Vec<StagedStep>)>>,
-    max_steps: usize,
-    max_chats: usize,
+/// A step as kept: its place in the chat's batch (growing, not an index) and the step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptStep {
+    /// Its order among the chat's steps.
+    pub ordinal: i64,
+    /// The step.
+    pub step: StagedStep,
 }
 
-impl Default for PendingBatches {
-    fn default() -> Self {
-        PendingBatches::with_limits(DEFAULT_MAX_STEPS, DEFAULT_MAX_CHATS)
+/// What keeping staged steps did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// Appended: the batch as it is now.
+    Staged(Vec<KeptStep>),
+    /// Nothing appended: the batch would exceed the limit; it holds `held` steps.
+    Full {
+        /// The steps the batch holds.
+        held: usize,
+    },
+    /// Nothing appended: the batch holds steps for chain `chain_id`.
+    OtherChain {
+        /// The batch's chain.
+        chain_id: u64,
+    },
+}
+
+/// Where the chats' pending batches are kept: the store, which the server reaches for the tools
+/// (`aomi_server::batches::StoreBatches`), so that a batch outlives a restart and every instance
+/// sees it. Errors are plain text for the model.
+pub trait BatchKeeper: Send + Sync {
+    /// The chat's steps, in order.
+    fn steps<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<KeptStep>, String>>;
+
+    /// Appends `steps` (all for `chain_id`): all of them, or none past `max_steps` or on another
+    /// chain than the batch's.
+    fn stage<'a>(
+        &'a self,
+        chat_id: &'a str,
+        chain_id: u64,
+        steps: &'a [StagedStep],
+        max_steps: usize,
+    ) -> BoxFuture<'a, Result<Kept, String>>;
+
+    /// Removes the step at `index` (from 0): the batch then, or `None` without such a step.
+    fn remove<'a>(&'a self, chat_id: &'a str, index: usize) -> BoxFuture<'a, Result<Option<Vec<KeptStep>>, String>>;
+
+    /// Empties the chat's batch if it is still `expected`; whether it did.
+    fn take<'a>(&'a self, chat_id: &'a str, expected: &'a [KeptStep]) -> BoxFuture<'a, Result<bool, String>>;
+}
+
+/// The chats' pending batches, kept by a [`BatchKeeper`], bounded in steps per batch
+/// (`batch_steps` of the configuration's `[limits]`).
+#[derive(Clone)]
+pub struct PendingBatches {
+    keeper: Arc<dyn BatchKeeper>,
+    max_steps: usize,
+}
+
+impl std::fmt::Debug for PendingBatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingBatches").field("max_steps", &self.max_steps).finish_non_exhaustive()
     }
+}
+
+fn kept_error(error: String) -> ToolError {
+    ToolError::Failed(format!("the pending batch could not be read or written: {error}"))
 }
 
 impl PendingBatches {
-    /// Batches of at most `max_steps` steps, for at most `max_chats` chats (at least 1 each).
-    pub fn with_limits(max_steps: usize, max_chats: usize) -> Self {
-        PendingBatches { batches: Mutex::new(HashMap::new()), max_steps: max_steps.max(1), max_chats: max_chats.max(1) }
+    /// Batches kept by `keeper`, of at most `max_steps` steps (at least 1).
+    pub fn new(keeper: Arc<dyn BatchKeeper>, max_steps: usize) -> Self {
+        PendingBatches { keeper, max_steps: max_steps.max(1) }
+    }
+
+    /// The most steps a batch holds.
+    pub fn max_steps(&self) -> usize {
+        self.max_steps
+    }
+
+    /// The chat's batch, with each step's place.
+    pub async fn kept(&self, chat_id: &str) -> Result<Vec<KeptStep>, ToolError> {
+        self.keeper.steps(chat_id).await.map_err(kept_error)
     }
 
     /// The chat's batch.
-    pub fn get(&self, chat_id: &str) -> PendingBatch {
-        let batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-        batch_of(batches.get(chat_id).map(|(_, steps)| steps.as_slice()).unwrap_or_default())
+    pub async fn get(&self, chat_id: &str) -> Result<PendingBatch, ToolError> {
+        Ok(batch_of(&self.kept(chat_id).await?))
     }
 
     /// Appends `steps` to the chat's batch: all of them or, past the limit or on another chain
     /// than the batch's, none.
-    pub fn stage(&self, chat_id: &str, steps: Vec<StagedStep>) -> Result<PendingBatch, ToolError> {
-        let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-        let next = batches.values().map(|(seq, _)| *seq).max().unwrap_or_default() + 1;
-        if !batches.contains_key(chat_id) && batches.len() >= self.max_chats {
-            let oldest = batches.iter().min_by_key(|(_, (seq, _))| *seq).map(|(chat, _)| chat.clone());
-            if let Some(oldest) = oldest {
-                batches.remove(&oldest);
-            }
-        }
-        let entry = batches.entry(chat_id.to_owned()).or_default();
-        if let (Some(first), Some(new)) = (entry.1.first(), steps.first())
-            && first.chain_id != new.chain_id
-        {
+    pub async fn stage(&self, chat_id: &str, steps: Vec<StagedStep>) -> Result<PendingBatch, ToolError> {
+        let Some(chain_id) = steps.first().map(|s| s.chain_id) else { return self.get(chat_id).await };
+        if let Some(other) = steps.iter().find(|s| s.chain_id != chain_id) {
             return Err(ToolError::InvalidArguments(format!(
-                "the pending batch is for chain id {}, this transaction for chain id {}: send or clear the batch first",
-                first.chain_id, new.chain_id
+                "steps for chain ids {chain_id} and {} cannot be one batch",
+                other.chain_id
             )));
         }
-        if entry.1.len() + steps.len() > self.max_steps {
-            return Err(ToolError::InvalidArguments(format!(
-                "a batch holds at most {} transactions and this one has {}: send it first",
-                self.max_steps,
-                entry.1.len()
-            )));
+        match self.keeper.stage(chat_id, chain_id, &steps, self.max_steps).await.map_err(kept_error)? {
+            Kept::Staged(kept) => Ok(batch_of(&kept)),
+            Kept::OtherChain { chain_id: batch_chain } => Err(ToolError::InvalidArguments(format!(
+                "the pending batch is for chain id {batch_chain}, this transaction for chain id {chain_id}: send or clear the batch first"
+            ))),
+            Kept::Full { held } => Err(ToolError::InvalidArguments(format!(
+                "a batch holds at most {} transactions and this one has {held}: send it first",
+                self.max_steps
+            ))),
         }
-        entry.0 = next;
-        entry.1.extend(steps);
-        Ok(batch_of(&entry.1))
     }
 
     /// Removes the step at `index` (from 0); the batch as it is then.
-    pub fn remove(&self, chat_id: &str, index: usize) -> Result<PendingBatch, ToolError> {
-        let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-        let steps = batches.get_mut(chat_id).map(|(_, steps)| steps);
-        match steps {
-            Some(steps) if index < steps.len() => {
-                steps.remove(index);
-                Ok(batch_of(steps))
-            }
-            _ => Err(ToolError::InvalidArguments(format!("the pending batch has no step {}", index + 1))),
+    pub async fn remove(&self, chat_id: &str, index: usize) -> Result<PendingBatch, ToolError> {
+        match self.keeper.remove(chat_id, index).await.map_err(kept_error)? {
+            Some(kept) => Ok(batch_of(&kept)),
+            None => Err(ToolError::InvalidArguments(format!("the pending batch has no step {}", index + 1))),
         }
     }
 
-    /// Empties the chat's batch and returns what it held.
-    pub fn take(&self, chat_id: &str) -> PendingBatch {
-        let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-        batch_of(&batches.remove(chat_id).map(|(_, steps)| steps).unwrap_or_default())
+    /// Empties the chat's batch if it is still `expected` (what was simulated); whether it did.
+    pub async fn take(&self, chat_id: &str, expected: &[KeptStep]) -> Result<bool, ToolError> {
+        self.keeper.take(chat_id, expected).await.map_err(kept_error)
     }
 }
 
-fn batch_of(steps: &[StagedStep]) -> PendingBatch {
-    PendingBatch { chain_id: steps.first().map(|s| s.chain_id), steps: steps.to_vec() }
+/// The batch of these kept steps, as the page and the model see it.
+pub fn batch_of(kept: &[KeptStep]) -> PendingBatch {
+    PendingBatch {
+        chain_id: kept.first().map(|s| s.step.chain_id),
+        steps: kept.iter().map(|s| s.step.clone()).collect(),
+    }
 }
 
 /// The arguments of `stage_transaction`.
@@ -235,7 +283,7 @@ impl TypedTool for StageTransaction {
             data: request.data,
             description: request.description,
         };
-        let batch = self.batches.stage(&ctx.chat_id, vec![step])?;
+        let batch = self.batches.stage(&ctx.chat_id, vec![step]).await?;
         ctx.emit(&PendingBatchPart { batch: batch.clone() });
         let summary = format!("Staged as step {} of the pending batch: {}", batch.steps.len(), send.description.trim());
         Ok(ToolOutput::new(batch, summary))
@@ -269,13 +317,14 @@ impl DataPart for BatchSimulationPart {
 const TIMEOUT: Duration = Duration::from_secs(45);
 
 impl SimulateBatch {
-    async fn simulate(&self, ctx: &ToolContext) -> Result<(PendingBatch, Address, BatchReport), ToolError> {
+    async fn simulate(&self, ctx: &ToolContext) -> Result<(Vec<KeptStep>, Address, BatchReport), ToolError> {
         let Some(from) = ctx.wallet.as_ref().and_then(|w| w.address).map(aomi_core::Address::into_alloy) else {
             return Err(ToolError::Failed(
                 "no wallet is connected: a batch is simulated from the wallet's address".into(),
             ));
         };
-        let batch = self.batches.get(&ctx.chat_id);
+        let kept = self.batches.kept(&ctx.chat_id).await?;
+        let batch = batch_of(&kept);
         let Some(chain_id) = batch.chain_id else {
             return Err(ToolError::Failed("the pending batch is empty: stage transactions first".into()));
         };
@@ -291,7 +340,7 @@ impl SimulateBatch {
             tool_call_id: ctx.tool_call_id.clone(),
             summary: report.summary(),
         });
-        Ok((batch, from, report))
+        Ok((kept, from, report))
     }
 }
 
@@ -375,7 +424,7 @@ impl TypedTool for SendBatchToWallet {
             return Err(ToolError::InvalidArguments("\"description\" must say what the batch does".into()));
         }
         let simulate = SimulateBatch::new(Arc::clone(&self.sessions), Arc::clone(&self.batches));
-        let (batch, from, report) = simulate.simulate(&ctx).await?;
+        let (kept, from, report) = simulate.simulate(&ctx).await?;
         if !report.success || report.has_danger() {
             return Err(ToolError::Failed(format!(
                 "The batch was NOT sent to the wallet: its simulation shows a problem.\n{}\nExplain this to the user; change or remove the steps (stage again) before sending.",
@@ -388,17 +437,16 @@ impl TypedTool for SendBatchToWallet {
             .for_chain_id(report.chain_id)
             .map(|n| n.name.clone())
             .unwrap_or_else(|_| report.chain_id.to_string());
-        // What the wallet signs is exactly what was simulated: the batch is taken as it is.
-        let taken = self.batches.take(&ctx.chat_id);
-        if taken != batch {
+        // What the wallet signs is exactly what was simulated: the batch is taken only as it was.
+        if !self.batches.take(&ctx.chat_id, &kept).await? {
             return Err(ToolError::Failed(
                 "the pending batch changed while it was simulated: simulate it again".into(),
             ));
         }
         ctx.emit(&PendingBatchPart { batch: PendingBatch::default() });
-        let calls: Vec<BatchCall> = batch
-            .steps
+        let calls: Vec<BatchCall> = kept
             .iter()
+            .map(|k| &k.step)
             .map(|s| BatchCall {
                 to: s.to,
                 value: format!("{:#x}", s.value.parse::<U256>().unwrap_or_default()),

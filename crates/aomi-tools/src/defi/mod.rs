@@ -15,8 +15,9 @@
 //!   request; the page sends it with EIP-5792 `wallet_sendCalls` when the wallet's capabilities
 //!   allow, else one transaction after another, each simulated again before it is sent.
 //!
-//! The pending batch lives in memory per chat ([`PendingBatches`]), bounded in steps per batch
-//! and in chats.
+//! The pending batch is kept in the store, per chat ([`PendingBatches`] over a [`BatchKeeper`],
+//! which the server implements), bounded in steps per batch: it outlives a restart and every
+//! instance sees it.
 
 mod batch;
 mod price;
@@ -38,8 +39,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use batch::{
-    BatchCall, BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, PendingBatches, SEND_BATCH_TOOL,
-    SendBatchToWallet, SimulateBatch, StageArgs, StageTransaction, StagedStep,
+    BatchCall, BatchKeeper, BatchRequest, BatchSimulationPart, DEFAULT_MAX_STEPS, Kept, KeptStep, PendingBatch,
+    PendingBatchPart, PendingBatches, SEND_BATCH_TOOL, SendBatchToWallet, SimulateBatch, StageArgs, StageTransaction,
+    StagedStep, batch_of,
 };
 pub use price::{GetTokenPrice, PriceArgs, TokenPrice};
 pub use swap::{QuoteArgs, QuoteSwap, StageSwap, StagedSwap, SwapQuoteOutput};

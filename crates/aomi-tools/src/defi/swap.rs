@@ -341,7 +341,7 @@ impl TypedTool for StageSwap {
             ),
         });
         let count = steps.len();
-        let batch = self.batches.stage(&ctx.chat_id, steps)?;
+        let batch = self.batches.stage(&ctx.chat_id, steps).await?;
         ctx.emit(&super::batch::PendingBatchPart { batch: batch.clone() });
         let summary = format!("Staged ({count} step{}): {}", if count == 1 { "" } else { "s" }, quote_summary(q));
         Ok(ToolOutput::new(StagedSwap { quote: quoted.output, batch }, summary))

@@ -21,6 +21,7 @@ async fn call(
     tool: &str,
     args: Value,
 ) -> (Result<ToolOutput, ToolError>, Vec<(String, Value)>) {
+    chain.ensure_chat(chat).await;
     let parts = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&parts);
     let wallet = WalletContext { address: Some(chain.devnet.accounts()[account].into()), chain_id: 31337 };
@@ -181,7 +182,9 @@ async fn a_batch_whose_step_fails_is_not_sent_and_limits_are_clear() {
     let (again, _) = call(&chain, "fail", 6, "simulate_batch", json!({})).await;
     assert_eq!(again.unwrap().data["success"], false);
 
-    let batches = aomi_tools::defi::PendingBatches::with_limits(1, 1);
+    // The limits, on the store as `aomi serve` keeps batches.
+    let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&chain.store) as _, 1);
+    assert_eq!(batches.max_steps(), 1);
     let step = |chain_id| aomi_tools::defi::StagedStep {
         chain_id,
         to: Address::ZERO,
@@ -189,17 +192,21 @@ async fn a_batch_whose_step_fails_is_not_sent_and_limits_are_clear() {
         data: "0x".into(),
         description: "x".into(),
     };
-    batches.stage("a", vec![step(1)]).unwrap();
-    assert!(batches.stage("a", vec![step(1)]).unwrap_err().to_string().contains("at most 1"));
-    // A second chat past the limit pushes the first one out.
-    batches.stage("b", vec![step(2)]).unwrap();
-    assert_eq!(batches.get("a").steps.len(), 0);
-    assert!(batches.stage("b", vec![]).is_ok());
-    let mixed = aomi_tools::defi::PendingBatches::default();
-    mixed.stage("c", vec![step(1)]).unwrap();
-    assert!(mixed.stage("c", vec![step(2)]).unwrap_err().to_string().contains("chain id"));
-    assert!(mixed.remove("c", 5).is_err());
-    assert_eq!(mixed.remove("c", 0).unwrap().steps.len(), 0);
+    for id in ["a", "c"] {
+        chain.ensure_chat(id).await;
+    }
+    batches.stage("a", vec![step(1)]).await.unwrap();
+    let full = batches.stage("a", vec![step(1)]).await.unwrap_err().to_string();
+    assert!(full.contains("at most 1"), "{full}");
+    assert_eq!(batches.get("a").await.unwrap().steps.len(), 1, "nothing staged past the limit");
+    let unknown = batches.stage("no-such-chat", vec![step(1)]).await.unwrap_err().to_string();
+    assert!(unknown.contains("could not be"), "{unknown}");
+    let mixed = aomi_server::batches::StoreBatches::pending(Arc::clone(&chain.store) as _, 10);
+    mixed.stage("c", vec![step(1)]).await.unwrap();
+    assert!(mixed.stage("c", vec![step(2)]).await.unwrap_err().to_string().contains("chain id"));
+    assert!(mixed.stage("c", vec![step(1), step(2)]).await.unwrap_err().to_string().contains("cannot be one batch"));
+    assert!(mixed.remove("c", 5).await.is_err());
+    assert_eq!(mixed.remove("c", 0).await.unwrap().steps.len(), 0);
 }
 
 #[tokio::test]

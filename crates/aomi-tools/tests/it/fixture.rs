@@ -12,6 +12,8 @@ pub struct Chain {
     pub devnet: Devnet,
     pub sessions: Arc<ChainSessions>,
     pub tools: ToolRegistry,
+    /// The store the pending batches are kept in (SQLite in memory), as `aomi serve` keeps them.
+    pub store: Arc<dyn aomi_store::Store>,
 }
 
 impl Chain {
@@ -23,7 +25,9 @@ impl Chain {
         let sessions = Arc::new(ChainSessions::new(registry, "devnet").unwrap());
         devnet.register_contracts(sessions.contracts()).unwrap();
         devnet.register_markets(sessions.markets());
-        let batches = Arc::new(aomi_tools::defi::PendingBatches::default());
+        let store: Arc<dyn aomi_store::Store> = Arc::new(aomi_store::SqliteStore::memory().await.unwrap());
+        let batches =
+            aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, aomi_tools::defi::DEFAULT_MAX_STEPS);
         // No price is asked through the fixture: an address nothing listens on.
         let prices = aomi_chain::prices::PriceConfig { base_url: "http://127.0.0.1:9".into(), ..Default::default() };
         let prices = Arc::new(aomi_chain::prices::DefiLlama::new(prices).unwrap());
@@ -32,7 +36,7 @@ impl Chain {
             batches,
             prices,
         ));
-        Chain { devnet, sessions, tools }
+        Chain { devnet, sessions, tools, store }
     }
 
     /// Calls a tool directly, in chat "chat" with the wallet on the devnet.
@@ -41,9 +45,16 @@ impl Chain {
     }
 
     pub async fn call_in(&self, chat: &str, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
+        self.ensure_chat(chat).await;
         let wallet = WalletContext { address: Some(self.devnet.accounts()[0].into()), chain_id: 31337 };
         let ctx = ToolContext::new(chat, "call-1", Some(wallet), None);
         self.tools.get(tool).unwrap_or_else(|| panic!("no tool {tool}")).call(args, ctx).await
+    }
+
+    /// Stores chat `id` (as the server does before a turn): a pending batch belongs to a stored chat.
+    pub async fn ensure_chat(&self, id: &str) {
+        let chat = aomi_store::NewChat { id: id.into(), owner: None, app: "default".into(), chain_id: None };
+        self.store.ensure_chat(chat).await.unwrap();
     }
 
     pub fn account(&self, index: usize) -> String {
