@@ -18,6 +18,7 @@ pub struct TreeNode {
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub value: Option<String>,
     /// The fields of a struct, the items of an array.
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<TreeNode>,
 }
 
