@@ -13,6 +13,7 @@ import { walletNow, type WalletContext } from '../wallet/useWalletContext';
 import { AddressLabels, ExplorerChain, labelsOf } from './ChainRef';
 import { Composer } from './Composer';
 import { ErrorNotice, messageText, MessageView, SEND_ANYWAY_TEXT, WALLET_TOOL, type MessageContext } from './MessageView';
+import type { SignatureOutcome } from './SignatureReview';
 import type { WalletOutcome } from './WalletRequest';
 
 /** The transport of a chat: POST /api/chat with `{id, message, app, wallet}`, and `replaces` when
@@ -204,12 +205,12 @@ export function ChatView({
   const lastUserId = [...messages].reverse().find(message => message.role === 'user')?.id;
 
   const onWalletOutcome = useCallback(
-    (toolCallId: string, outcome: WalletOutcome) => {
+    (toolCallId: string, outcome: WalletOutcome | SignatureOutcome, tool: string = WALLET_TOOL) => {
       clientAnswered.current = true;
       if ('output' in outcome) {
-        void addToolOutput({ tool: WALLET_TOOL, toolCallId, output: outcome.output });
+        void addToolOutput({ tool: tool as typeof WALLET_TOOL, toolCallId, output: outcome.output as never });
       } else {
-        void addToolOutput({ tool: WALLET_TOOL, toolCallId, state: 'output-error', errorText: outcome.errorText });
+        void addToolOutput({ tool: tool as typeof WALLET_TOOL, toolCallId, state: 'output-error', errorText: outcome.errorText });
       }
     },
     [addToolOutput],

@@ -3,11 +3,12 @@ import { isToolOrDynamicToolUIPart } from 'ai';
 
 import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
-import { WALLET_TOOL, type AomiMessage, type AomiPart, type SimulationReport, type WalletTransaction } from '../lib/types';
+import { SIGNATURE_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type SignatureRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { Markdown } from './Markdown';
 import { MessageActions, MessageEditor, type Versions } from './MessageActions';
 import { SimulationView } from './TransactionReview';
 import { ToolCard, toolNameOf, type AnyToolPart } from './ToolCard';
+import { SignatureRequestView, type SignatureOutcome } from './SignatureReview';
 import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletRequest';
 
 /** The wallet tool: the model asks the person's wallet to send a transaction. */
@@ -129,7 +130,7 @@ export interface MessageContext {
   last: boolean;
   /** The chain the wallet is on now. */
   chainId: number;
-  onWalletOutcome: (toolCallId: string, outcome: WalletOutcome) => void;
+  onWalletOutcome: (toolCallId: string, outcome: WalletOutcome | SignatureOutcome, tool?: string) => void;
   onSwitchNetwork?: (chainId: number) => void;
   onRetry?: () => void;
   /** Sends the person's "send it anyway" (only for the chat's last message, once its turn ended). */
@@ -164,6 +165,20 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
   if (isToolOrDynamicToolUIPart(part)) {
     const tool = part as AnyToolPart;
     const name = toolNameOf(tool);
+    if (name === SIGNATURE_TOOL && tool.state === 'input-available' && context.last) {
+      const request = message.parts.find(
+        (p): p is Extract<AomiPart, { type: 'data-wallet-request' }> =>
+          p.type === 'data-wallet-request' && (p.id === tool.toolCallId || p.data.toolCallId === tool.toolCallId),
+      )?.data.request as unknown as SignatureRequest | undefined;
+      if (!request?.review) return <ToolCard part={tool} progress="Preparing the signature request…" ended={!context.live} />;
+      return (
+        <SignatureRequestView
+          toolCallId={tool.toolCallId}
+          request={request}
+          onOutcome={outcome => context.onWalletOutcome(tool.toolCallId, outcome, SIGNATURE_TOOL)}
+        />
+      );
+    }
     if (name === WALLET_TOOL && tool.state === 'input-available' && context.last) {
       const built = walletTransactionFor(message, tool.toolCallId);
       // The server builds the transaction (resolves names, encodes the call) before the wallet sees it.
