@@ -123,9 +123,10 @@ describe('signature requests', () => {
 
       // After a reload the call shows its output, and no review asks again.
       await page.reload();
-      const card = page.locator('section.tool-card[data-tool="request_signature"]');
-      await card.locator('.badge.success').waitFor();
+      await page.locator('section.tool-card.state-output-available[data-tool="request_signature"]').waitFor();
+      await lastAnswer(page).getByText('Thanks, the signature is in.').waitFor();
       assert.equal(await page.getByRole('region', { name: 'Review signature' }).count(), 0);
+      assert.equal((await signs()).length, 0, 'nothing was asked of the wallet again');
       assert.deepEqual(browser.errors, []);
     } finally {
       await browser.close();

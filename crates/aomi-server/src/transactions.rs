@@ -34,6 +34,17 @@ pub fn recorded_chain_tools(sessions: Arc<ChainSessions>, store: Arc<dyn Store>,
         .with(RequestSignature::new(sessions).recording_to(recorder))
 }
 
+/// `request_signature` with `limits`, recording every request and its review in `store` (merged
+/// after [`recorded_chain_tools`], it replaces the one with the default limits).
+pub fn recorded_signatures(
+    sessions: Arc<ChainSessions>,
+    store: Arc<dyn Store>,
+    limits: aomi_chain::typed_data::SigningLimits,
+) -> ToolRegistry {
+    let recorder = Arc::new(StoreTransactions { store });
+    ToolRegistry::new().with(RequestSignature::new(sessions).with_limits(limits).recording_to(recorder))
+}
+
 /// The store's transactions table as the tools' [`TransactionRecorder`].
 #[derive(Debug, Clone)]
 pub struct StoreTransactions {
