@@ -162,7 +162,7 @@ pub(crate) async fn record_outcomes(store: &dyn Store, chat_id: &str, stored: &C
 /// A signature: `0x` and at least 65 bytes of hex (a smart-contract wallet's may be longer).
 fn is_signature(text: &str) -> bool {
     text.len() >= 132
-        && text.len() % 2 == 0
+        && text.len().is_multiple_of(2)
         && text.starts_with("0x")
         && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
