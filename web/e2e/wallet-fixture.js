@@ -128,6 +128,7 @@
           // The person declines to add a network the wallet does not have.
           throw rpcError(4001, 'User rejected adding the network.');
         case 'personal_sign':
+        case 'eth_signTypedData_v4':
           if (config.rejectSignatures) throw rpcError(4001, 'User rejected the signature request.');
           return forward(method, params);
         case 'eth_sendTransaction':

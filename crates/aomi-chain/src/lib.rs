@@ -21,6 +21,8 @@
 //!   deployment) and where Uniswap is.
 //! - [`prices`]: USD prices from DefiLlama's price API, cached briefly.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
+//! - [`typed_data`]: signature requests (EIP-712 typed data, personal messages) checked, hashed,
+//!   decoded (permits, Permit2, EIP-3009, Seaport) and their safety rules.
 //! - [`simulation`]: what a transaction would do before it is signed; [`risk`]: the safety checks
 //!   on it.
 
@@ -41,6 +43,7 @@ pub mod session;
 pub mod signature;
 pub mod simulation;
 pub mod tokens;
+pub mod typed_data;
 pub mod units;
 
 pub use contract_cache::{CacheError, CachedContract, ContractCache};

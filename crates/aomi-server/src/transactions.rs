@@ -5,7 +5,9 @@
 //! chat, not across chats) when `send_transaction_to_wallet` sends it to the wallet; the wallet's
 //! answer (a hash, or a rejection) sets its outcome when the client returns the call's output.
 //! A request the simulation held back is recorded too, as held, with the user message of its turn:
-//! the tool reads the holds to decide whether a later override comes from the user.
+//! the tool reads the holds to decide whether a later override comes from the user. A signature
+//! request (`request_signature`) is recorded the same way, its review in the report column, and
+//! set to signed (with the signature) or rejected by the wallet's answer.
 
 use std::sync::Arc;
 
@@ -14,7 +16,8 @@ use aomi_core::{BoxFuture, ChatMessage, MessagePart, ToolState};
 use aomi_store::{NewTransaction, Store, StoreError, TransactionOutcome};
 use aomi_tools::ToolRegistry;
 use aomi_tools::chain::{
-    HeldTransaction, RequestedTransaction, SimulateBeforeSend, TransactionRecorder, WALLET_TOOL, contract_tools,
+    HeldTransaction, RequestSignature, RequestedTransaction, SIGNATURE_TOOL, SimulateBeforeSend, TransactionRecorder,
+    WALLET_TOOL, contract_tools,
 };
 
 use crate::contract_cache::StoreContractCache;
@@ -24,9 +27,22 @@ use crate::contract_cache::StoreContractCache;
 pub fn recorded_chain_tools(sessions: Arc<ChainSessions>, store: Arc<dyn Store>, explorer: Etherscan) -> ToolRegistry {
     let cache = StoreContractCache::shared(Arc::clone(&store) as Arc<dyn aomi_store::ContractStore>);
     let contracts = Arc::new(ContractDb::new(cache, explorer));
-    let recorder = Arc::new(StoreTransactions { store });
+    let recorder: Arc<dyn TransactionRecorder> = Arc::new(StoreTransactions { store });
     // A later tool of the same name replaces the unrecorded one.
-    contract_tools(Arc::clone(&sessions), contracts).with(SimulateBeforeSend::new(sessions).recording_to(recorder))
+    contract_tools(Arc::clone(&sessions), contracts)
+        .with(SimulateBeforeSend::new(Arc::clone(&sessions)).recording_to(Arc::clone(&recorder)))
+        .with(RequestSignature::new(sessions).recording_to(recorder))
+}
+
+/// `request_signature` with `limits`, recording every request and its review in `store` (merged
+/// after [`recorded_chain_tools`], it replaces the one with the default limits).
+pub fn recorded_signatures(
+    sessions: Arc<ChainSessions>,
+    store: Arc<dyn Store>,
+    limits: aomi_chain::typed_data::SigningLimits,
+) -> ToolRegistry {
+    let recorder = Arc::new(StoreTransactions { store });
+    ToolRegistry::new().with(RequestSignature::new(sessions).with_limits(limits).recording_to(recorder))
 }
 
 /// The store's transactions table as the tools' [`TransactionRecorder`].
@@ -96,18 +112,26 @@ impl TransactionRecorder for StoreTransactions {
     }
 }
 
-/// Sets the outcome of every wallet request of `stored` that `incoming` answers: sent with its
-/// hash, or rejected with the wallet's reason. Only a pending request changes: one never recorded
-/// is skipped, and a held one (its call ended with the hold, and comes back in every later copy
-/// of the message) stays held.
+/// Sets the outcome of every wallet request of `stored` that `incoming` answers: a transaction
+/// sent with its hash, a signature request signed with its signature, or rejected with the
+/// wallet's reason. Only a pending request changes: one never recorded is skipped, and a held one
+/// (its call ended with the hold, and comes back in every later copy of the message) stays held.
 pub(crate) async fn record_outcomes(store: &dyn Store, chat_id: &str, stored: &ChatMessage, incoming: &ChatMessage) {
     for part in &stored.parts {
         let MessagePart::Tool(tool) = part else { continue };
-        if tool.tool_name != WALLET_TOOL || !incoming.tool_parts().any(|reply| reply.tool_call_id == tool.tool_call_id)
+        let signing = tool.tool_name == SIGNATURE_TOOL;
+        if (tool.tool_name != WALLET_TOOL && !signing)
+            || !incoming.tool_parts().any(|reply| reply.tool_call_id == tool.tool_call_id)
         {
             continue;
         }
         let outcome = match tool.state {
+            ToolState::OutputAvailable if signing => {
+                match tool.output.as_ref().and_then(|o| o["signature"].as_str()).filter(|s| is_signature(s)) {
+                    Some(signature) => TransactionOutcome::Signed { signature: signature.to_lowercase() },
+                    None => TransactionOutcome::Failed { error: "the wallet answered without a signature".into() },
+                }
+            }
             ToolState::OutputAvailable => {
                 match tool.output.as_ref().and_then(|o| o["transactionHash"].as_str()).filter(|h| is_hash(h)) {
                     Some(hash) => TransactionOutcome::Sent { tx_hash: hash.to_lowercase() },
@@ -133,6 +157,14 @@ pub(crate) async fn record_outcomes(store: &dyn Store, chat_id: &str, stored: &C
             Err(error) => tracing::warn!(%error, %id, "the wallet's answer was not recorded"),
         }
     }
+}
+
+/// A signature: `0x` and at least 65 bytes of hex (a smart-contract wallet's may be longer).
+fn is_signature(text: &str) -> bool {
+    text.len() >= 132
+        && text.len().is_multiple_of(2)
+        && text.starts_with("0x")
+        && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn is_hash(text: &str) -> bool {

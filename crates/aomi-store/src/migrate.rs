@@ -21,6 +21,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     (5, "facts", include_str!("../migrations/sqlite/0005_facts.sql")),
     (6, "batch_steps", include_str!("../migrations/sqlite/0006_batch_steps.sql")),
     (7, "branches", include_str!("../migrations/sqlite/0007_branches.sql")),
+    (8, "transaction_signed", include_str!("../migrations/sqlite/0008_transaction_signed.sql")),
     (10, "telegram", include_str!("../migrations/sqlite/0010_telegram.sql")),
 ];
 
@@ -32,6 +33,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     (5, "facts", include_str!("../migrations/postgres/0005_facts.sql")),
     (6, "batch_steps", include_str!("../migrations/postgres/0006_batch_steps.sql")),
     (7, "branches", include_str!("../migrations/postgres/0007_branches.sql")),
+    (8, "transaction_signed", include_str!("../migrations/postgres/0008_transaction_signed.sql")),
     (10, "telegram", include_str!("../migrations/postgres/0010_telegram.sql")),
 ];
 

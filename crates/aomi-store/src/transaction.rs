@@ -4,7 +4,9 @@
 //! `to`, `value`, `data`, …), the simulation report shown to the person, and the outcome the
 //! wallet reported back (sent with a hash, rejected, or failed). A request the simulation held
 //! back never reached the wallet; it is kept as *held*, because only a user message that comes
-//! after the hold can send that same transaction anyway.
+//! after the hold can send that same transaction anyway. A signature request (typed data or a
+//! personal message) is kept here too: its review in the report column, and *signed* with the
+//! signature as its outcome.
 
 use aomi_core::Address;
 use async_trait::async_trait;
@@ -45,6 +47,11 @@ pub enum TransactionOutcome {
         /// The transaction hash.
         tx_hash: String,
     },
+    /// The wallet signed it (a signature request, `request_signature`).
+    Signed {
+        /// The signature, `0x` hex.
+        signature: String,
+    },
     /// The person rejected it.
     Rejected {
         /// The wallet's reason, if any.
@@ -69,6 +76,7 @@ impl TransactionOutcome {
         match self {
             TransactionOutcome::Pending => "pending",
             TransactionOutcome::Sent { .. } => "sent",
+            TransactionOutcome::Signed { .. } => "signed",
             TransactionOutcome::Rejected { .. } => "rejected",
             TransactionOutcome::Failed { .. } => "failed",
             TransactionOutcome::Held { .. } => "held",
@@ -80,6 +88,7 @@ impl TransactionOutcome {
         match self {
             TransactionOutcome::Pending => None,
             TransactionOutcome::Sent { tx_hash } => Some(tx_hash),
+            TransactionOutcome::Signed { signature } => Some(signature),
             TransactionOutcome::Rejected { reason } => reason.as_deref(),
             TransactionOutcome::Failed { error } => Some(error),
             TransactionOutcome::Held { user_message } => user_message.as_deref(),
@@ -90,6 +99,7 @@ impl TransactionOutcome {
         Ok(match status {
             "pending" => TransactionOutcome::Pending,
             "sent" => TransactionOutcome::Sent { tx_hash: detail.unwrap_or_default() },
+            "signed" => TransactionOutcome::Signed { signature: detail.unwrap_or_default() },
             "rejected" => TransactionOutcome::Rejected { reason: detail },
             "failed" => TransactionOutcome::Failed { error: detail.unwrap_or_default() },
             "held" => TransactionOutcome::Held { user_message: detail },

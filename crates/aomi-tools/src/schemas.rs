@@ -8,8 +8,8 @@ use utoipa::OpenApi;
 
 use crate::chain::{
     AccountInfo, Balance, BlockInfo, ContractAbiPart, ContractSummary, EncodedCall, EnsRecord, GasPrice, NetworkChoice,
-    NetworkPart, ReceiptInfo, SimulationPart, TokenBalance, TransactionInfo, TransactionRequest, ViewCall,
-    WalletToolName,
+    NetworkPart, ReceiptInfo, SignatureRequest, SignatureToolName, SimulationPart, TokenBalance, TransactionInfo,
+    TransactionRequest, ViewCall, WalletToolName,
 };
 use crate::defi::{
     BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, StagedSwap, SwapQuoteOutput, TokenPrice,
@@ -58,6 +58,9 @@ use crate::time::CurrentTime;
     aomi_chain::simulation::BatchReport,
     PendingBatchPart,
     BatchSimulationPart,
+    // request_signature (crate::chain::signing).
+    SignatureRequest,
+    SignatureToolName,
 )))]
 pub struct ToolSchemas;
 

@@ -535,7 +535,7 @@ fn check_auth(
 /// `[limits]`: each value (its `AOMI_LIMIT_*` variable wins) a number in range.
 fn check_limits(file: &FileConfig, env: &dyn Fn(&str) -> Option<String>, report: &mut Report) {
     let l = &file.limits;
-    let values: [(&str, Option<u64>, u64); 15] = [
+    let values: [(&str, Option<u64>, u64); 18] = [
         ("ip_rate", l.ip_rate.map(u64::from), 0),
         ("ip_burst", l.ip_burst.map(u64::from), 0),
         ("session_rate", l.session_rate.map(u64::from), 0),
@@ -551,6 +551,9 @@ fn check_limits(file: &FileConfig, env: &dyn Fn(&str) -> Option<String>, report:
         ("tool_output_bytes", l.tool_output_bytes.map(as_u64), 1024),
         ("chain_sessions", l.chain_sessions.map(as_u64), 1),
         ("known_contracts", l.known_contracts.map(as_u64), 1),
+        ("signature_bytes", l.signature_bytes.map(as_u64), 1),
+        ("signature_depth", l.signature_depth.map(as_u64), 1),
+        ("long_permit_days", l.long_permit_days, 1),
     ];
     for (name, from_file, least) in values {
         let var = format!("AOMI_LIMIT_{}", name.to_uppercase());

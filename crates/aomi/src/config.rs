@@ -160,6 +160,12 @@ pub struct LimitsConfig {
     pub known_contracts: Option<usize>,
     /// Transactions a chat's pending batch holds at most.
     pub batch_steps: Option<usize>,
+    /// Bytes of a signature request's typed data or personal message.
+    pub signature_bytes: Option<usize>,
+    /// How deep structs may nest in a signature request's typed data.
+    pub signature_depth: Option<usize>,
+    /// Days after which a permit (its allowance or its signature) is flagged as long.
+    pub long_permit_days: Option<u64>,
 }
 
 impl FileConfig {

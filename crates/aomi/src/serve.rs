@@ -12,7 +12,7 @@ use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
 use aomi_server::limits::Limits;
-use aomi_server::transactions::recorded_chain_tools;
+use aomi_server::transactions::{recorded_chain_tools, recorded_signatures};
 use aomi_server::{AppState, Backend, BackendOptions, ServerConfig, Titler};
 use aomi_store::{Location, StoreConfig};
 use aomi_tools::ToolRegistry;
@@ -195,7 +195,8 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     }
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
     let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer).await?;
-    let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer);
+    let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer)
+        .merge(recorded_signatures(Arc::clone(&chain.sessions), Arc::clone(&store), signing_limits(&file.limits)?));
     let prices =
         aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::from_env(|k| std::env::var(k).ok())?)?;
     let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, batch_steps(&file.limits)?);
@@ -377,6 +378,26 @@ fn batch_steps(file: &crate::config::LimitsConfig) -> anyhow::Result<usize> {
     Ok(steps)
 }
 
+/// The limits of signature requests (`signature_bytes`, `signature_depth`, `long_permit_days` of
+/// `[limits]`).
+fn signing_limits(file: &crate::config::LimitsConfig) -> anyhow::Result<aomi_chain::typed_data::SigningLimits> {
+    let mut limits = aomi_chain::typed_data::SigningLimits::default();
+    if let Some(bytes) = pick("signature_bytes", file.signature_bytes)? {
+        limits.max_bytes = bytes;
+    }
+    if let Some(depth) = pick("signature_depth", file.signature_depth)? {
+        limits.max_depth = depth;
+    }
+    if let Some(days) = pick("long_permit_days", file.long_permit_days)? {
+        limits.long_permit_secs = days.saturating_mul(86_400);
+    }
+    anyhow::ensure!(
+        limits.max_bytes > 0 && limits.max_depth > 0 && limits.long_permit_secs > 0,
+        "signature_bytes, signature_depth and long_permit_days must be positive"
+    );
+    Ok(limits)
+}
+
 /// How many chat sessions and contract ABIs the chain layer keeps (`chain_sessions`,
 /// `known_contracts` of `[limits]`).
 fn chain_capacity(file: &crate::config::LimitsConfig) -> anyhow::Result<Capacity> {
@@ -486,4 +507,23 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod signing_limit_tests {
+    use super::*;
+
+    #[test]
+    fn signature_limits_come_from_the_file_and_zero_is_refused() {
+        let file = crate::config::LimitsConfig {
+            signature_bytes: Some(100),
+            signature_depth: Some(2),
+            long_permit_days: Some(3),
+            ..Default::default()
+        };
+        let limits = signing_limits(&file).unwrap_or_default();
+        assert_eq!((limits.max_bytes, limits.max_depth, limits.long_permit_secs), (100, 2, 3 * 86_400));
+        let zero = crate::config::LimitsConfig { long_permit_days: Some(0), ..Default::default() };
+        assert!(signing_limits(&zero).is_err());
+    }
 }

@@ -13,6 +13,7 @@ import { walletNow, type WalletContext } from '../wallet/useWalletContext';
 import { AddressLabels, ExplorerChain, labelsOf } from './ChainRef';
 import { Composer } from './Composer';
 import { ErrorNotice, messageText, MessageView, SEND_ANYWAY_TEXT, WALLET_TOOL, type MessageContext } from './MessageView';
+import type { SignatureOutcome } from './SignatureReview';
 import type { WalletOutcome } from './WalletRequest';
 import { PendingBatchList, type BatchOutcome } from './BatchRequest';
 import { usePendingBatch } from './usePendingBatch';
@@ -210,12 +211,12 @@ export function ChatView({
   const lastUserId = [...messages].reverse().find(message => message.role === 'user')?.id;
 
   const onWalletOutcome = useCallback(
-    (toolCallId: string, outcome: WalletOutcome | BatchOutcome, tool: string = WALLET_TOOL) => {
+    (toolCallId: string, outcome: WalletOutcome | BatchOutcome | SignatureOutcome, tool: string = WALLET_TOOL) => {
       clientAnswered.current = true;
       if ('output' in outcome) {
-        void addToolOutput({ tool, toolCallId, output: outcome.output });
+        void addToolOutput({ tool: tool as typeof WALLET_TOOL, toolCallId, output: outcome.output as never });
       } else {
-        void addToolOutput({ tool, toolCallId, state: 'output-error', errorText: outcome.errorText });
+        void addToolOutput({ tool: tool as typeof WALLET_TOOL, toolCallId, state: 'output-error', errorText: outcome.errorText });
       }
     },
     [addToolOutput],

@@ -3,12 +3,13 @@ import { isToolOrDynamicToolUIPart } from 'ai';
 
 import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
-import { BATCH_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type BatchRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
+import { BATCH_TOOL, SIGNATURE_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type BatchRequest, type SignatureRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { BatchWalletRequest, type BatchOutcome } from './BatchRequest';
 import { Markdown } from './Markdown';
 import { MessageActions, MessageEditor, type Versions } from './MessageActions';
 import { SimulationView } from './TransactionReview';
 import { ToolCard, toolNameOf, type AnyToolPart } from './ToolCard';
+import { SignatureRequestView, type SignatureOutcome } from './SignatureReview';
 import { checkTransaction, WalletRequest, type WalletOutcome } from './WalletRequest';
 
 /** The wallet tool: the model asks the person's wallet to send a transaction. */
@@ -130,7 +131,7 @@ export interface MessageContext {
   last: boolean;
   /** The chain the wallet is on now. */
   chainId: number;
-  onWalletOutcome: (toolCallId: string, outcome: WalletOutcome | BatchOutcome, tool?: string) => void;
+  onWalletOutcome: (toolCallId: string, outcome: WalletOutcome | BatchOutcome | SignatureOutcome, tool?: string) => void;
   onSwitchNetwork?: (chainId: number) => void;
   onRetry?: () => void;
   /** Sends the person's "send it anyway" (only for the chat's last message, once its turn ended). */
@@ -181,6 +182,20 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
           request={request}
           report={report}
           onOutcome={outcome => context.onWalletOutcome(tool.toolCallId, outcome, BATCH_TOOL)}
+        />
+      );
+    }
+    if (name === SIGNATURE_TOOL && tool.state === 'input-available' && context.last) {
+      const request = message.parts.find(
+        (p): p is Extract<AomiPart, { type: 'data-wallet-request' }> =>
+          p.type === 'data-wallet-request' && (p.id === tool.toolCallId || p.data.toolCallId === tool.toolCallId),
+      )?.data.request as unknown as SignatureRequest | undefined;
+      if (!request?.review) return <ToolCard part={tool} progress="Preparing the signature request…" ended={!context.live} />;
+      return (
+        <SignatureRequestView
+          toolCallId={tool.toolCallId}
+          request={request}
+          onOutcome={outcome => context.onWalletOutcome(tool.toolCallId, outcome, SIGNATURE_TOOL)}
         />
       );
     }

@@ -262,6 +262,7 @@ function WebResults({ data }: { data: unknown }) {
 const views: Record<string, ToolView> = {
   get_current_time: { title: 'Current time', render: data => <CurrentTime data={data} /> },
   send_transaction_to_wallet: { title: 'Transaction for your wallet' },
+  request_signature: { title: 'Signature for your wallet' },
   get_contract: { title: 'Contract', render: data => <ContractSummary data={data} /> },
   get_transaction_history: { title: 'Transaction history', render: data => <TransactionHistory data={data} /> },
   web_search: { title: 'Web search', render: data => <WebResults data={data} /> },

@@ -1035,6 +1035,41 @@ export interface components {
             /** @description The raw topics. */
             topics: string[];
         };
+        /** @description Typed data of a kind aomi knows, for the review. */
+        DecodedView: {
+            deadline: null | components["schemas"]["Expiry"];
+            expiry: null | components["schemas"]["Expiry"];
+            /** @description Its kind. */
+            kind: components["schemas"]["PermitKind"];
+            /** @description True when signing moves assets by itself (no allowance: a transfer or an order). */
+            movesAssets: boolean;
+            /** @description Whose assets (when the message says). */
+            owner: string | null;
+            /** @description What comes back (a Seaport order's consideration to the offerer). */
+            received: components["schemas"]["TokenAmount"][];
+            /** @description Where they go, when the signature says. */
+            recipient: string | null;
+            /** @description Who may take them. */
+            spender: string | null;
+            /** @description A title: `Permit2 allowance`. */
+            title: string;
+            /** @description What is allowed, moved or offered. */
+            tokens: components["schemas"]["TokenAmount"][];
+        };
+        /** @description The EIP-712 domain, as signed. */
+        DomainView: {
+            /**
+             * Format: int64
+             * @description The chain it is valid on.
+             */
+            chainId: number | null;
+            /** @description The dapp or contract's name. */
+            name: string | null;
+            /** @description The contract that checks the signature. */
+            verifyingContract: string | null;
+            /** @description Its version. */
+            version: string | null;
+        };
         /** @description The output of `encode_function_call`. */
         EncodedCall: {
             /** @description The arguments as understood, in order (tuples as objects by field name where named). */
@@ -1073,6 +1108,15 @@ export interface components {
             code: string;
             /** @description What went wrong, for a person. */
             message: string;
+        };
+        /** @description A moment a permit or signature ends. */
+        Expiry: {
+            /** @description True for the type's maximum: it never ends. */
+            never: boolean;
+            /** @description For people: `2026-12-03 18:00 UTC`, or `never`. */
+            text: string;
+            /** @description Seconds since 1970, decimal, as signed. */
+            unix: string;
         };
         /** @description A fact as the tools see it. */
         Fact: {
@@ -1159,6 +1203,11 @@ export interface components {
             /** @description Native coin sent, in wei. */
             valueWei: string;
         };
+        /**
+         * @description What kind of asset an item is.
+         * @enum {string}
+         */
+        ItemKind: "native" | "erc20" | "erc721" | "erc1155" | "erc721-criteria" | "erc1155-criteria";
         /**
          * @description The `data-labels` part: the labels of the addresses of one tool output, for the page to show
          *     beside them.
@@ -1327,6 +1376,11 @@ export interface components {
         };
         /** @description `data-pending-batch`: the chat's pending batch after a change, for the page's list. */
         PendingBatchPart: components["schemas"]["PendingBatch"];
+        /**
+         * @description The kinds of typed data aomi decodes.
+         * @enum {string}
+         */
+        PermitKind: "permit" | "permit2-single" | "permit2-batch" | "permit2-transfer" | "permit2-batch-transfer" | "transfer-with-authorization" | "receive-with-authorization" | "seaport-order";
         /** @description The output of `recall`. */
         Recalled: {
             /** @description The facts found: the wallet's own (`source: "user"`) first, then the curated ones. */
@@ -1454,6 +1508,65 @@ export interface components {
             /** @description True when this server requires sign-in (`AOMI_AUTH=required`). */
             required: boolean;
         };
+        /**
+         * @description How the wallet is asked.
+         * @enum {string}
+         */
+        SignMethod: "eth_signTypedData_v4" | "personal_sign";
+        /**
+         * @description What is signed.
+         * @enum {string}
+         */
+        SignatureKind: "typed-data" | "personal-message";
+        /**
+         * @description The output of `request_signature` on the server: what the wallet is asked to sign, and its
+         *     review (streamed as a `data-wallet-request` part; the call's final output is the wallet's
+         *     answer, `{"signature": "0x…"}`).
+         */
+        SignatureRequest: {
+            /**
+             * Format: int64
+             * @description The chain: the domain's, else the chat's.
+             */
+            chainId: number;
+            /** @description What signing does, for the user. */
+            description: string;
+            /** @description The wallet's address, when connected. */
+            from: string | null;
+            /** @description The personal message as given: text, or `0x` hex of bytes. */
+            message: string | null;
+            /** @description How the wallet is asked. */
+            method: components["schemas"]["SignMethod"];
+            /** @description That chain's network name. */
+            network: string;
+            /** @description The review: decoded fields and warnings. */
+            review: components["schemas"]["SignatureReview"];
+            /** @description The typed data as the wallet receives it (`domain`, `types`, `primaryType`, `message`). */
+            typedData: Record<string, never> | null;
+        };
+        /** @description What the page shows before the wallet signs. */
+        SignatureReview: {
+            decoded: null | components["schemas"]["DecodedView"];
+            domain: null | components["schemas"]["DomainView"];
+            /** @description A personal message's bytes as `0x` hex, when given as hex. */
+            hex: string | null;
+            /** @description Typed data or a personal message. */
+            kind: components["schemas"]["SignatureKind"];
+            /** @description The EIP-712 primary type. */
+            primaryType: string | null;
+            /** @description The hash the wallet signs (EIP-712 or EIP-191), `0x` hex. */
+            signingHash: string;
+            /** @description A personal message as text (hex given is decoded when it is UTF-8). */
+            text: string | null;
+            tree: null | components["schemas"]["TreeNode"];
+            /** @description The rules' findings, most serious first. */
+            warnings: components["schemas"]["Warning"][];
+        };
+        /**
+         * @description The signature tool's name as a schema (a string of one value), for the page's types.
+         * @enum {string}
+         */
+        SignatureToolName: "request_signature";
         /** @description The answer of `POST /api/auth/verify`: the wallet now signed in. */
         SignedInAnswer: {
             /** @description The wallet, lower case. */
@@ -1889,6 +2002,17 @@ export interface components {
             to: string;
             /** @description Native coin sent, in wei, decimal. */
             value: string;
+        };
+        /** @description One field of the message. */
+        TreeNode: {
+            /** @description The fields of a struct, the items of an array. */
+            children: components["schemas"]["TreeNode"][];
+            /** @description The field's name (an array item's index). */
+            name: string;
+            /** @description Its EIP-712 type (`address`, `uint256`, `Person`, `Person[]`). */
+            type: string;
+            /** @description Its value as text, for a leaf. */
+            value: string | null;
         };
         /** @description One part of the AI SDK UI message stream (v1): the JSON of one SSE `data:` line; the stream ends with `data: [DONE]`. */
         UiChunk: {

@@ -46,6 +46,18 @@ export type WalletToolName = Schemas['WalletToolName'];
 /** The wallet tool's name; typed by the server's schema, so a rename there fails the page's build. */
 export const WALLET_TOOL: WalletToolName = 'send_transaction_to_wallet';
 
+/** The signature tool's name (the server's `SIGNATURE_TOOL`). */
+export const SIGNATURE_TOOL: Schemas['SignatureToolName'] = 'request_signature';
+
+/** What the server built for a signature call: what the wallet signs, and its review. */
+export type SignatureRequest = Schemas['SignatureRequest'];
+
+/** A field of typed data aomi does not recognise, as a tree. */
+export type SignatureTree = Schemas['TreeNode'];
+
+/** A token amount of a decoded signature, exact and formatted by the server. */
+export type TokenAmountView = Schemas['TokenAmount'];
+
 /** What each native tool returns as `data` (generated from the tools' output types). */
 export interface ToolOutputs {
   get_current_time: Schemas['CurrentTime'];
@@ -63,6 +75,7 @@ export interface ToolOutputs {
   get_transaction: Schemas['TransactionInfo'];
   get_receipt: Schemas['ReceiptInfo'];
   send_transaction_to_wallet: Schemas['TransactionRequest'];
+  request_signature: Schemas['SignatureRequest'];
 }
 
 /** The batch wallet tool: the page sends the chat's pending batch (the server's `SEND_BATCH_TOOL`). */

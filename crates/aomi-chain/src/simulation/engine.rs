@@ -368,7 +368,7 @@ async fn past_recipients(provider: &ChainProvider, from: Address, latest: u64, w
 
 /// Code that makes an address a contract. An EIP-7702 delegation (0xef0100 + address) does not:
 /// the account is still controlled by a key.
-fn has_code(code: &[u8]) -> bool {
+pub(crate) fn has_code(code: &[u8]) -> bool {
     let delegation = code.len() == 23 && code.starts_with(&[0xef, 0x01, 0x00]);
     !code.is_empty() && !delegation
 }

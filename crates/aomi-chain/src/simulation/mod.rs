@@ -46,9 +46,9 @@
 mod batch;
 pub mod calldata;
 mod changes;
-mod engine;
+pub(crate) mod engine;
 mod events;
-mod reads;
+pub(crate) mod reads;
 pub mod report;
 mod request;
 mod revert;

@@ -204,7 +204,7 @@ impl ReadPlan {
 }
 
 /// A `uint8` answer: exactly one word holding at most 255.
-fn small_uint(data: &[u8]) -> Option<u8> {
+pub(crate) fn small_uint(data: &[u8]) -> Option<u8> {
     if data.len() != 32 {
         return None;
     }
@@ -212,7 +212,7 @@ fn small_uint(data: &[u8]) -> Option<u8> {
 }
 
 /// A `symbol()` answer: an ABI string, or a bytes32 (older tokens, like MKR).
-fn symbol(data: &[u8]) -> Option<String> {
+pub(crate) fn symbol(data: &[u8]) -> Option<String> {
     let text = String::abi_decode(data)
         .ok()
         .or_else(|| (data.len() == 32).then(|| String::from_utf8_lossy(data).trim_end_matches('\0').to_owned()))?;

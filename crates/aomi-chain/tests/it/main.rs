@@ -13,3 +13,4 @@ mod risk;
 mod rpc_proxy;
 mod session;
 mod simulation;
+mod typed_data;

@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod resume;
 mod second_app;
+mod signatures;
 mod simulation;
 mod stop;
 mod telegram;

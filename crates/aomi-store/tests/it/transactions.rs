@@ -10,7 +10,8 @@ use crate::{ALICE, addr, both, new_chat};
 both!(
     a_request_records_its_simulation_and_outcome,
     bad_transaction_input_is_refused,
-    a_held_request_keeps_its_user_message
+    a_held_request_keeps_its_user_message,
+    a_signature_request_keeps_its_signature
 );
 
 fn request(id: &str, chat_id: &str) -> NewTransaction {
@@ -76,4 +77,17 @@ async fn a_held_request_keeps_its_user_message(store: Arc<dyn Store>) {
         store.set_transaction_outcome(id, &held).await.unwrap();
         assert_eq!(store.transaction(id).await.unwrap().unwrap().outcome, held, "the schema takes 'held'");
     }
+}
+
+async fn a_signature_request_keeps_its_signature(store: Arc<dyn Store>) {
+    store.ensure_chat(new_chat("c1", Some(ALICE))).await.unwrap();
+    let mut signature = request("sig1", "c1");
+    signature.request = json!({ "method": "personal_sign", "message": "hello" });
+    signature.simulation = Some(json!({ "kind": "personal-message", "warnings": [] }));
+    store.put_transaction(&signature).await.unwrap();
+    let signed = TransactionOutcome::Signed { signature: format!("0x{}", "ab".repeat(65)) };
+    store.set_transaction_outcome("sig1", &signed).await.unwrap();
+    let record = store.transaction("sig1").await.unwrap().unwrap();
+    assert_eq!(record.outcome, signed, "the schema takes 'signed'");
+    assert_eq!(record.request.simulation, signature.simulation, "the review is kept");
 }

@@ -12,6 +12,7 @@ mod decoded;
 mod ens;
 mod network;
 mod prepare;
+mod signing;
 mod simulate;
 mod tx;
 mod wallet;
@@ -34,6 +35,7 @@ pub use network::{
     NetworkChoice, NetworkEntry, NetworkListing, NetworkPart, NetworkSwitched, SwitchArgs, SwitchNetwork,
 };
 pub use prepare::{PreparedTransaction, Simulate, SimulateArgs};
+pub use signing::{RequestSignature, SIGNATURE_TOOL, SignMethod, SignatureArgs, SignatureRequest, SignatureToolName};
 pub use simulate::{
     HeldTransaction, OVERRIDE_ARGUMENT, RequestedTransaction, SimulateBeforeSend, SimulationPart, TransactionRecorder,
 };
@@ -63,6 +65,7 @@ pub fn chain_tools(sessions: Arc<ChainSessions>) -> ToolRegistry {
         .with(LookupAddress(s()))
         .with(SwitchNetwork(s()))
         .with(SimulateBeforeSend::new(s()))
+        .with(RequestSignature::new(s()))
         .with_hook(sessions)
 }
 
@@ -143,7 +146,7 @@ mod tests {
             // No empty `required` list (some providers refuse one), no `$ref` to resolve.
             assert_ne!(schema.get("required"), Some(&json!([])), "{}", spec.name);
             assert!(!schema.to_string().contains("$ref") && schema.get("$schema").is_none(), "{}", spec.name);
-            if ![WALLET_TOOL, "switch_network"].contains(&spec.name.as_str()) {
+            if ![WALLET_TOOL, SIGNATURE_TOOL, "switch_network"].contains(&spec.name.as_str()) {
                 assert_eq!(schema["properties"]["network"]["description"], NETWORK_ARGUMENT, "{}", spec.name);
                 assert_eq!(schema["properties"]["network"]["type"], "string", "{}", spec.name);
             }
