@@ -16,7 +16,7 @@
 //! (running turns and their parts), [`ContractStore`] (the contract database),
 //! [`TransactionStore`] (requested transactions), [`AuthStore`] (sign-in nonces and session
 //! generations), [`FactStore`] (labels, token metadata and notes, global or per wallet),
-//! [`AnswerCache`] (remote answers kept briefly). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
+//! [`AnswerCache`] (remote answers kept briefly), [`GuardStore`] (each wallet's spend guards). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
 //! coerces to it). Wallets and contracts are [`aomi_core::Address`] values, checked where their
 //! text entered aomi; the store writes and serialises them lower case.
 //!
@@ -56,6 +56,7 @@ mod dialect;
 mod engine;
 mod error;
 mod fact;
+mod guard;
 mod migrate;
 mod postgres;
 mod sql;
@@ -81,6 +82,7 @@ pub use config::{
 pub use contract::{ContractRecord, ContractStore};
 pub use error::StoreError;
 pub use fact::{AnswerCache, FactKind, FactQuery, FactRecord, FactStore, GLOBAL};
+pub use guard::{GuardRecord, GuardStore};
 pub use postgres::{PgDialect, PgStore};
 pub use sql::SqlStore;
 pub use sqlite::{SqliteDialect, SqliteStore};
@@ -107,6 +109,7 @@ pub trait Store:
     + AuthStore
     + FactStore
     + AnswerCache
+    + GuardStore
     + std::fmt::Debug
 {
     /// The database.

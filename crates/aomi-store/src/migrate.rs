@@ -20,6 +20,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     (4, "transaction_held", include_str!("../migrations/sqlite/0004_transaction_held.sql")),
     (5, "facts", include_str!("../migrations/sqlite/0005_facts.sql")),
     (7, "branches", include_str!("../migrations/sqlite/0007_branches.sql")),
+    (9, "guards", include_str!("../migrations/sqlite/0009_guards.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -29,6 +30,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     (4, "transaction_held", include_str!("../migrations/postgres/0004_transaction_held.sql")),
     (5, "facts", include_str!("../migrations/postgres/0005_facts.sql")),
     (7, "branches", include_str!("../migrations/postgres/0007_branches.sql")),
+    (9, "guards", include_str!("../migrations/postgres/0009_guards.sql")),
 ];
 
 pub(crate) fn migrator(migrations: &[Embedded]) -> Migrator {

@@ -17,6 +17,7 @@ use crate::defi::{
 };
 use crate::knowledge::{ContractSource, LabelsPart, Recalled, Remembered, TransactionHistory, WebSearchResults};
 use crate::parts::{ToolProgressPart, WalletRequestPart};
+use crate::guard::{GuardPart, GuardSettings};
 use crate::time::CurrentTime;
 
 /// The components of the tools' outputs and parts (no paths).
@@ -58,6 +59,8 @@ use crate::time::CurrentTime;
     aomi_chain::simulation::BatchReport,
     PendingBatchPart,
     BatchSimulationPart,
+    GuardPart,
+    GuardSettings,
 )))]
 pub struct ToolSchemas;
 

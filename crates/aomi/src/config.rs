@@ -60,6 +60,11 @@ pub struct FileConfig {
     pub allow_unauthenticated: Option<bool>,
     /// Origins the page may connect to beside its own (`AOMI_CSP_CONNECT_SRC`).
     pub csp_connect_src: Option<Vec<String>>,
+    /// Price impact above which a swap is flagged, in basis points
+    /// (`AOMI_PRICE_IMPACT_WARNING_BPS`).
+    pub price_impact_warning_bps: Option<u32>,
+    /// Most allow-list entries a wallet's spend guards hold (`AOMI_GUARDS_MAX_ALLOWED`).
+    pub guards_max_allowed: Option<usize>,
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsConfig,

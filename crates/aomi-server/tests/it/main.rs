@@ -10,6 +10,7 @@ mod contract_db;
 mod contracts;
 mod faults;
 mod fuzz;
+mod guards;
 mod history;
 mod knowledge;
 mod lifecycle;

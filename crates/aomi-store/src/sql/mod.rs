@@ -10,6 +10,7 @@ mod branches;
 mod chats;
 mod contracts;
 mod facts;
+mod guards;
 mod transactions;
 mod turns;
 

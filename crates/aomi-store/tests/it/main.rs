@@ -10,6 +10,7 @@ mod config;
 mod contention;
 mod contracts;
 mod facts;
+mod guards;
 mod search;
 mod transactions;
 mod turns;
