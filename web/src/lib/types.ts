@@ -113,7 +113,12 @@ export type AomiDataParts = {
   contract: Schemas['ContractAbiPart'];
   /** The known labels of the addresses in a tool's output, shown beside them. */
   labels: Schemas['LabelsPart'];
+  /** The spend guards' answer on a wallet request (blocked, or a second click in balanced mode). */
+  guard: GuardPart;
 };
+
+/** The spend guards' answer on a wallet request (`data-guard`, id: the wallet call's id). */
+export type GuardPart = Schemas['GuardPart'];
 
 /** Metadata aomi sets on a message. */
 export interface AomiMetadata {

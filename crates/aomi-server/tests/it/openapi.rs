@@ -58,6 +58,8 @@ fn every_route_and_method_is_described() {
         ("/api/networks", "get"),
         ("/api/simulate", "post"),
         ("/api/contracts/{chain}/{address}", "get"),
+        ("/api/guards", "get"),
+        ("/api/guards", "put"),
         ("/api/openapi.json", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
