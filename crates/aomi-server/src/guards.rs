@@ -57,8 +57,7 @@ impl SpendGuard for StoreGuards {
     fn spent_today<'a>(&'a self, wallet: aomi_core::Address) -> BoxFuture<'a, Result<f64, GuardError>> {
         Box::pin(async move {
             let since = chrono::Utc::now() - DAY;
-            let records =
-                self.store.spending_requests(wallet, since).await.map_err(|e| GuardError(e.to_string()))?;
+            let records = self.store.spending_requests(wallet, since).await.map_err(|e| GuardError(e.to_string()))?;
             let mut total = 0.0;
             for record in records {
                 let Some(report) = record.request.simulation else { continue };

@@ -13,10 +13,10 @@ use aomi_chain::{ChainSessions, ContractDb, Etherscan};
 use aomi_core::{BoxFuture, ChatMessage, MessagePart, ToolState};
 use aomi_store::{NewTransaction, Store, StoreError, TransactionOutcome};
 use aomi_tools::ToolRegistry;
-use aomi_tools::review::WalletChecks;
 use aomi_tools::chain::{
     HeldTransaction, RequestedTransaction, SimulateBeforeSend, TransactionRecorder, WALLET_TOOL, contract_tools,
 };
+use aomi_tools::review::WalletChecks;
 
 use crate::contract_cache::StoreContractCache;
 

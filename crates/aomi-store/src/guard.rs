@@ -37,6 +37,9 @@ pub trait GuardStore: Send + Sync {
     /// The wallet's requests recorded at or after `since` that went to its wallet and may have
     /// been signed: sent (with a hash) or still pending. Held, rejected and failed ones moved
     /// nothing. Oldest first.
-    async fn spending_requests(&self, from: Address, since: DateTime<Utc>)
-    -> Result<Vec<TransactionRecord>, StoreError>;
+    async fn spending_requests(
+        &self,
+        from: Address,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<TransactionRecord>, StoreError>;
 }

@@ -257,7 +257,8 @@ impl GuardCheck {
     /// What the model reads of a blocked request: the guard and why, and that only the user can
     /// change a guard.
     pub fn refusal(&self) -> String {
-        let reasons: Vec<String> = self.findings.iter().map(|f| format!("[{}] {}", f.guard.as_str(), f.reason)).collect();
+        let reasons: Vec<String> =
+            self.findings.iter().map(|f| format!("[{}] {}", f.guard.as_str(), f.reason)).collect();
         format!(
             "The request was NOT sent to the wallet: the wallet's spend guards block it. {} Tell the user which guard \
              blocked it and why. Only the user can change the guards, in the page's guard settings; no tool can.",
@@ -331,7 +332,8 @@ pub fn decide(settings: &GuardSettings, request: &GuardRequest<'_>, spent_today:
 
     if settings.level == GuardLevel::Strict {
         for call in request.calls {
-            let selector = (call.data.len() >= 4).then(|| format!("0x{}", aomi_chain::alloy::hex::encode(&call.data[..4])));
+            let selector =
+                (call.data.len() >= 4).then(|| format!("0x{}", aomi_chain::alloy::hex::encode(&call.data[..4])));
             match (settings.entry(call.to), &selector) {
                 (None, _) => blocks.push(GuardFinding {
                     guard: GuardName::AllowList,
@@ -485,14 +487,19 @@ mod tests {
     }
 
     fn decide_on(settings: &GuardSettings, calls: &[GuardedCall], changes: &[AssetChange]) -> GuardCheck {
-        decide(settings, &GuardRequest { wallet: WALLET, calls, asset_changes: changes, warnings: &[], simulated: true }, Some(0.0))
+        decide(
+            settings,
+            &GuardRequest { wallet: WALLET, calls, asset_changes: changes, warnings: &[], simulated: true },
+            Some(0.0),
+        )
     }
 
     #[test]
     fn the_per_transaction_limit_counts_only_what_leaves_the_wallet() {
         let settings = GuardSettings { max_transaction_usd: Some(100.0), ..Default::default() };
         let calls = transfer(BOB);
-        let over = decide_on(&settings, &calls, &[change(None, "-2", Some(-150.0)), change(Some(TOKEN), "5", Some(500.0))]);
+        let over =
+            decide_on(&settings, &calls, &[change(None, "-2", Some(-150.0)), change(Some(TOKEN), "5", Some(500.0))]);
         assert!(over.blocked());
         assert_eq!(over.findings[0].guard, GuardName::TransactionLimit);
         assert!(over.findings[0].reason.contains("$150.00"), "{}", over.findings[0].reason);
@@ -524,7 +531,13 @@ mod tests {
         let warning = Warning { id: "first-time-recipient".into(), level: Level::Warning, message: "new".into() };
         let calls = transfer(BOB);
         let changes = [change(None, "-1", Some(-40.0))];
-        let request = GuardRequest { wallet: WALLET, calls: &calls, asset_changes: &changes, warnings: &[warning], simulated: true };
+        let request = GuardRequest {
+            wallet: WALLET,
+            calls: &calls,
+            asset_changes: &changes,
+            warnings: &[warning],
+            simulated: true,
+        };
         assert_eq!(decide(&settings, &request, Some(0.0)).decision, GuardDecision::Confirm);
         let over = decide(&settings, &request, Some(70.0));
         assert!(over.blocked());

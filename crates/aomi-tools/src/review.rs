@@ -49,7 +49,13 @@ impl WalletChecks {
     /// Sets the USD value of each change whose asset has a known price; then, when `wallet` both
     /// gives and receives priced value (a swap), adds the price-impact warning if it loses more
     /// than the threshold. A price that cannot be read leaves its change unpriced.
-    pub async fn price(&self, chain_id: u64, wallet: Address, changes: &mut [AssetChange], warnings: &mut Vec<Warning>) {
+    pub async fn price(
+        &self,
+        chain_id: u64,
+        wallet: Address,
+        changes: &mut [AssetChange],
+        warnings: &mut Vec<Warning>,
+    ) {
         let Some(prices) = &self.prices else { return };
         // One asset is asked once per report, whatever the number of holders.
         let mut known: HashMap<Option<Address>, Option<(f64, Option<String>)>> = HashMap::new();
@@ -94,7 +100,12 @@ impl WalletChecks {
 }
 
 /// The USD price of an asset and its caveat; `None` when unknown or unreadable.
-async fn price_of(prices: &DefiLlama, chain_id: u64, token: Option<Address>, symbol: &str) -> Option<(f64, Option<String>)> {
+async fn price_of(
+    prices: &DefiLlama,
+    chain_id: u64,
+    token: Option<Address>,
+    symbol: &str,
+) -> Option<(f64, Option<String>)> {
     let (coin, note) = coin_for(chain_id, token, symbol)?;
     match prices.price(&coin).await {
         Ok(Some(price)) if price.usd.is_finite() && price.usd >= 0.0 => Some((price.usd, note)),

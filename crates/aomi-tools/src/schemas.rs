@@ -15,9 +15,9 @@ use crate::defi::{
     BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, StagedSwap, SwapQuoteOutput, TokenPrice,
     TokenSearch,
 };
+use crate::guard::{GuardPart, GuardSettings};
 use crate::knowledge::{ContractSource, LabelsPart, Recalled, Remembered, TransactionHistory, WebSearchResults};
 use crate::parts::{ToolProgressPart, WalletRequestPart};
-use crate::guard::{GuardPart, GuardSettings};
 use crate::time::CurrentTime;
 
 /// The components of the tools' outputs and parts (no paths).

@@ -96,7 +96,12 @@ async fn verify(server: &TestServer, challenge: &Value, signature: &str) -> reqw
 }
 
 /// Asks a challenge for `address`, has anvil's account `signer` sign it, and sends it back.
-pub(crate) async fn sign_in(server: &TestServer, devnet: &Devnet, address: Address, signer: Address) -> reqwest::Response {
+pub(crate) async fn sign_in(
+    server: &TestServer,
+    devnet: &Devnet,
+    address: Address,
+    signer: Address,
+) -> reqwest::Response {
     let challenge = challenge(server, address).await;
     let signature = personal_sign(devnet, signer, challenge["message"].as_str().unwrap().as_bytes()).await;
     verify(server, &challenge, &signature).await

@@ -35,9 +35,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::wallet::{DESCRIPTION, SendArgs, TransactionRequest, WALLET_TOOL};
+use super::{SendTransactionToWallet, failed};
 use crate::guard::{GuardCheck, GuardDecision, GuardRequest, GuardedCall};
 use crate::review::WalletChecks;
-use super::{SendTransactionToWallet, failed};
 
 /// The argument the model sets only when the person insists on sending a transaction whose
 /// simulation failed or raised a danger warning (honoured only after a user message, see the
@@ -287,7 +287,11 @@ impl SimulateBeforeSend {
         let success = report.success;
         let blocked = !success || report.has_danger();
         let stored = serde_json::to_value(&report).ok();
-        ctx.emit(&SimulationPart { report: report.clone(), tool_call_id: ctx.tool_call_id.clone(), summary: summary.clone() });
+        ctx.emit(&SimulationPart {
+            report: report.clone(),
+            tool_call_id: ctx.tool_call_id.clone(),
+            summary: summary.clone(),
+        });
 
         if blocked && !insisted {
             self.hold(&ctx, &recorded, stored).await;

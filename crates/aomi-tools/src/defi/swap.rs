@@ -165,8 +165,9 @@ async fn quote(
         buy.symbol
     );
     let impact = percent(quote.price_impact_ppm);
-    let warnings: Vec<_> =
-        aomi_chain::risk::impact::quote_price_impact(quote.price_impact_ppm, impact_threshold_bps).into_iter().collect();
+    let warnings: Vec<_> = aomi_chain::risk::impact::quote_price_impact(quote.price_impact_ppm, impact_threshold_bps)
+        .into_iter()
+        .collect();
     let fmt = |v: U256, a: &Asset| format!("{} {}", format_units(v, a.decimals), a.symbol);
     let output = SwapQuoteOutput {
         network: network.name.clone(),
@@ -351,4 +352,3 @@ impl TypedTool for StageSwap {
         Ok(ToolOutput::new(StagedSwap { quote: quoted.output, batch }, summary))
     }
 }
-
