@@ -187,7 +187,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("ETHERSCAN_API_KEY is not set: get_contract answers only from the contract database");
     }
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
-    let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer).await?;
     let prices = Arc::new(aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::from_env(|k| {
         std::env::var(k).ok()
     })?)?);
@@ -198,6 +197,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     anyhow::ensure!((1..=10_000).contains(&impact), "price_impact_warning_bps must be from 1 to 10000, not {impact}");
     // Every wallet request, single or batched, is priced and checked against the wallet's guards.
     let checks = store_checks(Arc::clone(&store), Some(Arc::clone(&prices)), impact);
+    let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer, checks.clone()).await?;
     let chain_tools = guarded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer, checks.clone());
     let defi = aomi_tools::defi::defi_tools_with(Arc::clone(&chain.sessions), Arc::default(), prices, checks);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);
