@@ -6,13 +6,14 @@ import { ChatView } from './chat/ChatView';
 import { ErrorNotice } from './chat/MessageView';
 import { PAGE_COMMANDS } from './chat/Composer';
 import { Sidebar } from './history/Sidebar';
-import { MenuIcon, MoonIcon, Spinner, SunIcon } from './icons';
+import { MenuIcon, MoonIcon, ShieldIcon, Spinner, SunIcon } from './icons';
 import { shorten } from './lib/address';
 import { errorMessage, getChat, listCommands } from './lib/api';
 import { newChatId, rememberChat } from './lib/local';
 import type { AomiMessage, DirectCommand, Fork } from './lib/types';
 import { useTheme } from './theme';
 import { NetworkMenu } from './wallet/NetworkMenu';
+import { GuardsPanel } from './wallet/GuardsPanel';
 import { SignInCard } from './wallet/SignInCard';
 import { WalletButton } from './wallet/WalletButton';
 import { useSignIn } from './wallet/useSignIn';
@@ -48,6 +49,7 @@ export function App() {
   const [theme, toggleTheme] = useTheme();
   const { wallet, ready, switchNetwork } = useWalletContext();
   const auth = useSignIn(wallet.address, wallet.chainId);
+  const [guardsOpen, setGuardsOpen] = useState(false);
   // Where the server requires sign-in, a connected wallet's chats wait for its signature.
   const needsSignIn = !!wallet.address && (!auth.known || (auth.required && !auth.signedIn));
 
@@ -152,6 +154,18 @@ export function App() {
           <div className="topbar-spacer" />
           <NetworkMenu chainId={wallet.chainId} onSwitch={switchNetwork} />
           <WalletButton />
+          {wallet.address ? (
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Spend guards"
+              title="Spend guards"
+              aria-expanded={guardsOpen}
+              onClick={() => setGuardsOpen(open => !open)}
+            >
+              <ShieldIcon />
+            </button>
+          ) : null}
           <button
             type="button"
             className="icon-button"
@@ -173,6 +187,7 @@ export function App() {
             </button>
           </div>
         ) : null}
+        {guardsOpen && wallet.address ? <GuardsPanel auth={auth} onClose={() => setGuardsOpen(false)} /> : null}
         <div className="chat-area" id="composer-area">
           {needsSignIn && wallet.address && auth.known ? (
             <SignInCard address={wallet.address} auth={auth} />

@@ -190,6 +190,10 @@ pub struct KnowledgeConfig {
     pub source: SourceConfig,
     /// The memory's bounds.
     pub memory: MemoryConfig,
+    /// What the wallet tool runs on a simulated request (prices, the price-impact rule, the spend
+    /// guards); `None`: the store's guards, unpriced. Never no guards: this wallet tool replaces
+    /// the guarded one of [`guarded_chain_tools`](crate::transactions::guarded_chain_tools).
+    pub wallet_checks: Option<aomi_tools::review::WalletChecks>,
 }
 
 /// The knowledge tools over `store`, and the wallet tool recording to it with the labels its
@@ -205,6 +209,9 @@ pub fn knowledge_tools(
     let cache = StoreContractCache::shared(Arc::clone(&store) as Arc<dyn aomi_store::ContractStore>);
     let contracts = Arc::new(ContractDb::new(cache, explorer.clone()));
     let recorder = Arc::new(StoreTransactions::new(Arc::clone(&store)));
+    let checks = config.wallet_checks.clone().unwrap_or_else(|| {
+        crate::transactions::store_checks(Arc::clone(&store), None, aomi_chain::risk::impact::DEFAULT_PRICE_IMPACT_BPS)
+    });
     let mut tools = ToolRegistry::new()
         .with(GetTransactionHistory::new(
             Arc::clone(&sessions),
@@ -216,7 +223,7 @@ pub fn knowledge_tools(
         .with(GetContractSource::new(Arc::clone(&sessions), contracts, config.source))
         .with(Remember::new(Arc::clone(&memory), config.memory))
         .with(Recall::new(Arc::clone(&memory)))
-        .with(SimulateBeforeSend::new(sessions).recording_to(recorder).with_labels(memory));
+        .with(SimulateBeforeSend::new(sessions).recording_to(recorder).with_labels(memory).with_checks(checks));
     if let Some(search) = config.search {
         tools = tools.with(WebSearch::new(search)?);
     }

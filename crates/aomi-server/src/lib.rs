@@ -20,6 +20,7 @@ pub mod batches;
 pub mod contract_cache;
 mod error;
 mod follow;
+pub mod guards;
 pub mod headers;
 pub mod knowledge;
 pub mod limits;
@@ -102,6 +103,10 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// aomi's MCP server, served at `/mcp` (streamable HTTP) when set.
     pub mcp: Option<Arc<mcp::McpServer>>,
+    /// Each wallet's spend guards (`/api/guards`).
+    pub guards: Arc<dyn aomi_store::GuardStore>,
+    /// The most allow-list entries a wallet may save.
+    pub guards_max_allowed: usize,
 }
 
 impl AppState {
@@ -110,6 +115,8 @@ impl AppState {
     pub fn new(backend: Arc<Backend>) -> Self {
         let store = Arc::clone(backend.store());
         AppState {
+            guards: Arc::clone(&store) as Arc<dyn aomi_store::GuardStore>,
+            guards_max_allowed: aomi_tools::guard::DEFAULT_MAX_ALLOWED,
             auth_store: Arc::clone(&store) as Arc<dyn AuthStore>,
             telegram: Arc::clone(&store) as Arc<dyn TelegramStore>,
             batches: Arc::clone(&store) as Arc<dyn aomi_store::BatchStore>,
@@ -147,6 +154,12 @@ impl AppState {
     /// The same state with this sign-in setting.
     pub fn with_auth(mut self, auth: auth::Auth) -> Self {
         self.auth = Arc::new(auth);
+        self
+    }
+
+    /// The same state letting a wallet save at most `max` allow-list entries.
+    pub fn with_guards_max_allowed(mut self, max: usize) -> Self {
+        self.guards_max_allowed = max;
         self
     }
 

@@ -19,18 +19,32 @@ use aomi_tools::chain::{
     HeldTransaction, RequestSignature, RequestedTransaction, SIGNATURE_TOOL, SimulateBeforeSend, TransactionRecorder,
     WALLET_TOOL, contract_tools,
 };
+use aomi_tools::review::WalletChecks;
 
 use crate::contract_cache::StoreContractCache;
 
-/// The chain tools, with every wallet request and its report recorded in `store`, and
-/// `get_contract` answering from `store`'s contract database, then `explorer`.
+/// The chain tools, with every wallet request and its report recorded in `store`, checked
+/// against the wallet's spend guards kept there (without prices: see [`guarded_chain_tools`]),
+/// and `get_contract` answering from `store`'s contract database, then `explorer`.
 pub fn recorded_chain_tools(sessions: Arc<ChainSessions>, store: Arc<dyn Store>, explorer: Etherscan) -> ToolRegistry {
+    let checks = store_checks(Arc::clone(&store), None, aomi_chain::risk::impact::DEFAULT_PRICE_IMPACT_BPS);
+    guarded_chain_tools(sessions, store, explorer, checks)
+}
+
+/// [`recorded_chain_tools`] whose wallet tool runs `checks` (prices, the price-impact rule, the
+/// spend guards).
+pub fn guarded_chain_tools(
+    sessions: Arc<ChainSessions>,
+    store: Arc<dyn Store>,
+    explorer: Etherscan,
+    checks: WalletChecks,
+) -> ToolRegistry {
     let cache = StoreContractCache::shared(Arc::clone(&store) as Arc<dyn aomi_store::ContractStore>);
     let contracts = Arc::new(ContractDb::new(cache, explorer));
     let recorder: Arc<dyn TransactionRecorder> = Arc::new(StoreTransactions { store });
     // A later tool of the same name replaces the unrecorded one.
     contract_tools(Arc::clone(&sessions), contracts)
-        .with(SimulateBeforeSend::new(Arc::clone(&sessions)).recording_to(Arc::clone(&recorder)))
+        .with(SimulateBeforeSend::new(Arc::clone(&sessions)).recording_to(Arc::clone(&recorder)).with_checks(checks))
         .with(RequestSignature::new(sessions).recording_to(recorder))
 }
 
@@ -43,6 +57,16 @@ pub fn recorded_signatures(
 ) -> ToolRegistry {
     let recorder = Arc::new(StoreTransactions { store });
     ToolRegistry::new().with(RequestSignature::new(sessions).with_limits(limits).recording_to(recorder))
+}
+
+/// The wallet checks over `store`: its spend guards, `prices` for the USD values, and the
+/// price-impact threshold.
+pub fn store_checks(
+    store: Arc<dyn Store>,
+    prices: Option<Arc<aomi_chain::prices::DefiLlama>>,
+    price_impact_bps: u32,
+) -> WalletChecks {
+    WalletChecks { prices, guard: Some(Arc::new(crate::guards::StoreGuards::new(store))), price_impact_bps }
 }
 
 /// The store's transactions table as the tools' [`TransactionRecorder`].

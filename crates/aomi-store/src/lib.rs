@@ -17,7 +17,7 @@
 //! [`TransactionStore`] (requested transactions), [`BatchStore`] (the chats' pending batches), [`AuthStore`] (sign-in nonces and session
 //! generations), [`FactStore`] (labels, token metadata and notes, global or per wallet),
 //! [`AnswerCache`] (remote answers kept briefly), [`TelegramStore`] (the Telegram front end's chats,
-//! wallets and one-time links). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
+//! wallets and one-time links), [`GuardStore`] (each wallet's spend guards). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
 //! coerces to it). Wallets and contracts are [`aomi_core::Address`] values, checked where their
 //! text entered aomi; the store writes and serialises them lower case.
 //!
@@ -58,6 +58,7 @@ mod dialect;
 mod engine;
 mod error;
 mod fact;
+mod guard;
 mod migrate;
 mod postgres;
 mod sql;
@@ -85,6 +86,7 @@ pub use config::{
 pub use contract::{ContractRecord, ContractStore};
 pub use error::StoreError;
 pub use fact::{AnswerCache, FactKind, FactQuery, FactRecord, FactStore, GLOBAL};
+pub use guard::{GuardRecord, GuardStore};
 pub use postgres::{PgDialect, PgStore};
 pub use sql::SqlStore;
 pub use sqlite::{SqliteDialect, SqliteStore};
@@ -114,6 +116,7 @@ pub trait Store:
     + FactStore
     + AnswerCache
     + TelegramStore
+    + GuardStore
     + std::fmt::Debug
 {
     /// The database.

@@ -22,6 +22,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     (6, "batch_steps", include_str!("../migrations/sqlite/0006_batch_steps.sql")),
     (7, "branches", include_str!("../migrations/sqlite/0007_branches.sql")),
     (8, "transaction_signed", include_str!("../migrations/sqlite/0008_transaction_signed.sql")),
+    (9, "guards", include_str!("../migrations/sqlite/0009_guards.sql")),
     (10, "telegram", include_str!("../migrations/sqlite/0010_telegram.sql")),
 ];
 
@@ -34,6 +35,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     (6, "batch_steps", include_str!("../migrations/postgres/0006_batch_steps.sql")),
     (7, "branches", include_str!("../migrations/postgres/0007_branches.sql")),
     (8, "transaction_signed", include_str!("../migrations/postgres/0008_transaction_signed.sql")),
+    (9, "guards", include_str!("../migrations/postgres/0009_guards.sql")),
     (10, "telegram", include_str!("../migrations/postgres/0010_telegram.sql")),
 ];
 

@@ -11,6 +11,8 @@
 //!   (labels beside addresses in every output).
 //! - [`defi`]: tokens by name, swap quotes, the chat's pending batch simulated in order and sent
 //!   to the wallet as one request.
+//! - [`guard`] and [`review`]: each wallet's spend guards, and what the wallet tools add to a
+//!   simulation before the wallet is asked (USD values, the price-impact rule, the guards).
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
 //! - [`mcp`]: external MCP servers' tools, wrapped as tools like any other.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
@@ -22,10 +24,12 @@
 pub mod chain;
 pub mod commands;
 pub mod defi;
+pub mod guard;
 pub mod knowledge;
 pub mod mcp;
 pub mod parts;
 mod registry;
+pub mod review;
 mod scheduler;
 pub mod schemas;
 pub mod time;

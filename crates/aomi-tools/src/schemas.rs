@@ -15,6 +15,7 @@ use crate::defi::{
     BatchRequest, BatchSimulationPart, PendingBatch, PendingBatchPart, StagedSwap, SwapQuoteOutput, TokenPrice,
     TokenSearch,
 };
+use crate::guard::{GuardPart, GuardSettings};
 use crate::knowledge::{ContractSource, LabelsPart, Recalled, Remembered, TransactionHistory, WebSearchResults};
 use crate::parts::{ToolProgressPart, WalletRequestPart};
 use crate::time::CurrentTime;
@@ -61,6 +62,8 @@ use crate::time::CurrentTime;
     // request_signature (crate::chain::signing).
     SignatureRequest,
     SignatureToolName,
+    GuardPart,
+    GuardSettings,
 )))]
 pub struct ToolSchemas;
 

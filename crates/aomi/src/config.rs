@@ -77,6 +77,11 @@ pub struct FileConfig {
     pub telegram_max_message_chars: Option<usize>,
     /// `aomi telegram`: seconds a one-time wallet link stays good (`AOMI_TELEGRAM_LINK_TTL_SECS`).
     pub telegram_link_ttl_secs: Option<u64>,
+    /// Price impact above which a swap is flagged, in basis points
+    /// (`AOMI_PRICE_IMPACT_WARNING_BPS`).
+    pub price_impact_warning_bps: Option<u32>,
+    /// Most allow-list entries a wallet's spend guards hold (`AOMI_GUARDS_MAX_ALLOWED`).
+    pub guards_max_allowed: Option<usize>,
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsConfig,

@@ -23,6 +23,7 @@ impl Knowledge {
         sessions: &Arc<ChainSessions>,
         store: &Arc<dyn aomi_store::Store>,
         explorer: &Etherscan,
+        wallet_checks: aomi_tools::review::WalletChecks,
     ) -> anyhow::Result<Self> {
         match seed_curated_labels(store.as_ref()).await {
             Ok(count) => tracing::info!(count, "curated address labels are in the facts table"),
@@ -35,7 +36,7 @@ impl Knowledge {
                 "web search is OFF: set BRAVE_API_KEY (Brave Search) or AOMI_SEARXNG_URL (a SearXNG instance) to turn it on"
             ),
         }
-        let config = KnowledgeConfig { search, ..KnowledgeConfig::default() };
+        let config = KnowledgeConfig { search, wallet_checks: Some(wallet_checks), ..KnowledgeConfig::default() };
         let tools = knowledge_tools(Arc::clone(sessions), Arc::clone(store), explorer.clone(), config.clone())
             .map_err(anyhow::Error::msg)
             .context("cannot set up the knowledge tools")?;

@@ -12,7 +12,7 @@ use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
 use aomi_server::limits::Limits;
-use aomi_server::transactions::{recorded_chain_tools, recorded_signatures};
+use aomi_server::transactions::{guarded_chain_tools, recorded_signatures, store_checks};
 use aomi_server::{AppState, Backend, BackendOptions, ServerConfig, Titler};
 use aomi_store::{Location, StoreConfig};
 use aomi_tools::ToolRegistry;
@@ -91,6 +91,13 @@ pub struct ServeArgs {
     /// process exits anyway [default: 10].
     #[arg(long, env = "AOMI_SHUTDOWN_GRACE_SECS")]
     pub(crate) shutdown_grace_secs: Option<u64>,
+    /// Price impact above which a swap is flagged, in basis points (danger above ten times it)
+    /// [default: 100].
+    #[arg(long, env = "AOMI_PRICE_IMPACT_WARNING_BPS")]
+    pub(crate) price_impact_warning_bps: Option<u32>,
+    /// Most allow-list entries a wallet may save in its spend guards [default: 200].
+    #[arg(long, env = "AOMI_GUARDS_MAX_ALLOWED")]
+    pub(crate) guards_max_allowed: Option<usize>,
 }
 
 /// Where `make run` builds the web page, relative to the repository root.
@@ -194,13 +201,21 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
         tracing::warn!("ETHERSCAN_API_KEY is not set: get_contract answers only from the contract database");
     }
     store_devnet_contracts(&chain.sessions, &store, &explorer).await;
-    let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer).await?;
-    let chain_tools = recorded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer)
+    let prices = Arc::new(aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::from_env(|k| {
+        std::env::var(k).ok()
+    })?)?);
+    let impact = args
+        .price_impact_warning_bps
+        .or(file.price_impact_warning_bps)
+        .unwrap_or(aomi_chain::risk::impact::DEFAULT_PRICE_IMPACT_BPS);
+    anyhow::ensure!((1..=10_000).contains(&impact), "price_impact_warning_bps must be from 1 to 10000, not {impact}");
+    // Every wallet request, single or batched, is priced and checked against the wallet's guards.
+    let checks = store_checks(Arc::clone(&store), Some(Arc::clone(&prices)), impact);
+    let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer, checks.clone()).await?;
+    let chain_tools = guarded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer, checks.clone())
         .merge(recorded_signatures(Arc::clone(&chain.sessions), Arc::clone(&store), signing_limits(&file.limits)?));
-    let prices =
-        aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::from_env(|k| std::env::var(k).ok())?)?;
     let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, batch_steps(&file.limits)?);
-    let defi = aomi_tools::defi::defi_tools(Arc::clone(&chain.sessions), batches, Arc::new(prices));
+    let defi = aomi_tools::defi::defi_tools_with(Arc::clone(&chain.sessions), batches, prices, checks);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);
     // Knowledge after the native tools: it wraps each of them to put labels beside addresses.
     let tools = knowledge.around(tools);
@@ -258,7 +273,10 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
             .with_auth(auth)
             .with_limits(limits)
             .with_metrics_token(metrics_token)
-            .with_mcp(mcp),
+            .with_mcp(mcp)
+            .with_guards_max_allowed(
+                args.guards_max_allowed.or(file.guards_max_allowed).unwrap_or(aomi_tools::guard::DEFAULT_MAX_ALLOWED),
+            ),
         config,
         |addr| {
             // Scripts and tests read this line to find the port.

@@ -1,9 +1,9 @@
 // One chat message, part by part, in the order the stream produced them.
 import { isToolOrDynamicToolUIPart } from 'ai';
 
-import { AlertIcon, RefreshIcon } from '../icons';
+import { AlertIcon, RefreshIcon, ShieldIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
-import { BATCH_TOOL, SIGNATURE_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type BatchRequest, type SignatureRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
+import { BATCH_TOOL, SIGNATURE_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type BatchRequest, type GuardPart, type SignatureRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { BatchWalletRequest, type BatchOutcome } from './BatchRequest';
 import { Markdown } from './Markdown';
 import { MessageActions, MessageEditor, type Versions } from './MessageActions';
@@ -61,6 +61,35 @@ function simulationFor(message: AomiMessage, toolCallId: string): SimulationRepo
     }
   }
   return undefined;
+}
+
+function guardFor(message: AomiMessage, toolCallId: string): GuardPart | undefined {
+  for (const part of message.parts) {
+    if (part.type === 'data-guard' && (part.id === toolCallId || part.data.toolCallId === toolCallId)) {
+      return part.data;
+    }
+  }
+  return undefined;
+}
+
+/** A request the wallet's spend guards blocked: which guard, and why. */
+export function GuardBlocked({ guard }: { guard: GuardPart }) {
+  return (
+    <div className="review-revert guard-blocked" role="alert" aria-label="Blocked by your spend guards">
+      <ShieldIcon size={16} />
+      <div>
+        <strong>Blocked by your spend guards ({guard.level}).</strong>
+        <ul>
+          {guard.findings.map((finding, index) => (
+            <li key={index}>
+              <span className="mono">{finding.guard}</span>: {finding.reason}
+            </li>
+          ))}
+        </ul>
+        <p className="muted small">Only you can change your guards, in the spend guards panel.</p>
+      </div>
+    </div>
+  );
 }
 
 /** The parameter types of a signature: `f(address,(uint256,bytes)[])` → `address`, `(uint256,bytes)[]`. */
@@ -212,6 +241,7 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
           toolCallId={tool.toolCallId}
           tx={tx}
           streamedSimulation={simulationFor(message, tool.toolCallId)}
+          guard={guardFor(message, tool.toolCallId)}
           onOutcome={outcome => context.onWalletOutcome(tool.toolCallId, outcome)}
         />
       );
@@ -221,13 +251,16 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
     // The server held the transaction back: the simulation below says why, in the same words as a
     // review; the card keeps only the error's first line (the rest is written for the model).
     const headline = (tool.errorText ?? '').split('\n')[0];
+    const guard = guardFor(message, tool.toolCallId);
+    const blocked = guard?.decision === 'blocked' ? guard : undefined;
     return (
       <>
         <ToolCard part={{ ...tool, errorText: headline } as AnyToolPart} ended={!context.live} />
         <section className="review held-back" aria-label="Transaction not sent">
           <h4 className="sim-title">Simulation: not sent to your wallet</h4>
+          {blocked ? <GuardBlocked guard={blocked} /> : null}
           <SimulationView report={heldBack} />
-          {context.onSendAnyway && lastHeldBack(message) === tool.toolCallId ? (
+          {!blocked && context.onSendAnyway && lastHeldBack(message) === tool.toolCallId ? (
             <div className="review-actions">
               <p className="muted small">Only you can decide to send it after all; aomi will prepare it again.</p>
               <button type="button" className="button danger" onClick={context.onSendAnyway}>

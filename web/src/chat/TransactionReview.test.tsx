@@ -198,4 +198,43 @@ describe('checkTransaction', () => {
     expect(checkTransaction({ ...tx, value: '-1' })).toBe('"value" is negative.');
     expect(checkTransaction({ ...tx, data: '0xabc' })).toBe('"data" is not hex bytes.');
   });
+
+  test('shows a USD value beside the exact amount where the server priced it, never instead of it', () => {
+    const priced: SimulationReport = {
+      ...report,
+      assetChanges: [
+        { ...report.assetChanges[0], usd: { value: -345.7, price: 3457, source: 'defillama' } },
+        report.assetChanges[1],
+      ],
+    };
+    const { container } = renderReview({ kind: 'ready', report: priced });
+    const rows = [...container.querySelectorAll('.changes li')].map(node => node.textContent ?? '');
+    expect(rows[0]).toContain('-0.1 ETH');
+    expect(rows[0]).toContain('(≈ $345.70)');
+    expect(rows[1]).toContain('+345.678901 USDC');
+    // An unpriced change shows no USD value.
+    expect(rows[1]).not.toContain('≈');
+  });
+
+  test("balanced guards' warnings take a second click before the wallet is asked", () => {
+    const calm: SimulationReport = { ...report, warnings: [{ id: 'first-time-recipient', level: 'warning', message: 'You never sent to this address.' }] };
+    const guard = {
+      level: 'balanced' as const,
+      decision: 'confirm' as const,
+      findings: [{ guard: 'warning' as const, reason: 'You never sent to this address.' }],
+      outgoingUsd: 345.7,
+      spentTodayUsd: null,
+      unpriced: [],
+      toolCallId: 'call-1',
+    };
+    const onApprove = vi.fn();
+    render(
+      <TransactionReview tx={tx} simulation={{ kind: 'ready', report: calm }} guard={guard} from={ME} walletChainId={1} connected phase={{ kind: 'idle' }} onApprove={onApprove} onReject={vi.fn()} />,
+    );
+    expect(screen.getByText('Your spend guards ask you to confirm')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Send despite the warning' }));
+    expect(onApprove).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByRole('button', { name: 'Confirm: send despite the warning' }));
+    expect(onApprove).toHaveBeenCalledTimes(1);
+  });
 });

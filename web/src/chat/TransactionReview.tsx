@@ -1,14 +1,16 @@
 // The review of a transaction the model asks the wallet to send: what the simulation says will
 // happen (balance changes, approvals, fee, risk warnings), the decoded call, the raw fields. The
 // person approves (the wallet signs and sends) or rejects (the model is told). A transaction that
-// would fail, or that a danger warning flags, takes two clicks: the first only arms the button.
+// would fail, or that a danger warning flags, takes two clicks: the first only arms the button; so
+// does one whose warnings the wallet's spend guards (balanced mode) ask the person to confirm.
+// Amounts are exact; a USD value, where the server priced the change, stands beside them.
 import { useState } from 'react';
 
 import { AlertIcon, ShieldIcon, Spinner } from '../icons';
 import { isAddress } from '../lib/address';
 import { formatUnits, toBigInt } from '../lib/amount';
 import { chainColour, chainName, nativeCurrency } from '../lib/networks';
-import type { Approval, AssetChange, SimulationReport, WalletTransaction } from '../lib/types';
+import type { Approval, AssetChange, GuardPart, SimulationReport, WalletTransaction } from '../lib/types';
 import { Amount } from './Amount';
 import { ChainRef } from './ChainRef';
 
@@ -28,6 +30,18 @@ export type ReviewPhase =
 
 const sameAddress = (a?: string | null, b?: string | null) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
 
+const usdFormat = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2 });
+
+/** A USD value beside an exact amount (never instead of it), from the server's price. */
+export function UsdValue({ value, note }: { value: number; note?: string | null }) {
+  return (
+    <span className="usd muted" title={note ? `At DefiLlama's price; ${note}` : "At DefiLlama's price"}>
+      {' '}
+      (≈ {usdFormat.format(Math.abs(value))})
+    </span>
+  );
+}
+
 /** An asset change: exact with its decimals where the chain gave them, else the server's words. */
 function Change({ change, chainId, whose }: { change: AssetChange; chainId: number; whose: boolean }) {
   const amount =
@@ -44,6 +58,7 @@ function Change({ change, chainId, whose }: { change: AssetChange; chainId: numb
         </>
       ) : null}
       {amount}
+      {change.usd ? <UsdValue value={change.usd.value} note={change.usd.note} /> : null}
       {change.token ? (
         <span className="muted">
           {' '}
@@ -162,6 +177,7 @@ export function SimulationView({ report, from }: { report: SimulationReport; fro
 export function TransactionReview({
   tx,
   simulation,
+  guard,
   from,
   walletChainId,
   connected,
@@ -171,6 +187,8 @@ export function TransactionReview({
 }: {
   tx: WalletTransaction;
   simulation: SimulationState;
+  /** The spend guards' answer, when the server checked the request. */
+  guard?: GuardPart;
   from?: string;
   walletChainId?: number;
   connected: boolean;
@@ -183,7 +201,8 @@ export function TransactionReview({
   const decoded = tx.decoded;
   const fails = simulation.kind === 'ready' && !simulation.report.success;
   const warned = simulation.kind === 'ready' && simulation.report.warnings.some(warning => warning.level === 'danger');
-  const danger = fails || warned;
+  const confirm = guard?.decision === 'confirm';
+  const danger = fails || warned || confirm;
   // The first click on a dangerous transaction only arms the button; the second sends.
   const [armed, setArmed] = useState(false);
   const approve = () => {
@@ -244,6 +263,20 @@ export function TransactionReview({
           <SimulationView report={simulation.report} from={from} />
         )}
       </div>
+
+      {confirm && guard ? (
+        <div className="review-block guard-confirm" aria-label="Your spend guards">
+          <h4>Your spend guards ask you to confirm</h4>
+          <ul className="warnings">
+            {guard.findings.map((finding, index) => (
+              <li key={index} className="warning level-warning">
+                <AlertIcon size={14} />
+                <span>{finding.reason}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
 
       {decoded ? (
         <div className="review-block">
@@ -306,8 +339,12 @@ export function TransactionReview({
         <p className="warning level-danger review-confirm" role="alert">
           <AlertIcon size={14} />{' '}
           <span>
-            {fails ? 'The simulation says this transaction fails.' : 'The simulation warns of danger (above).'} Click again
-            to open your wallet anyway.
+            {fails
+              ? 'The simulation says this transaction fails.'
+              : warned
+                ? 'The simulation warns of danger (above).'
+                : 'Your spend guards ask you to confirm the warnings (above).'}{' '}
+            Click again to open your wallet anyway.
           </span>
         </p>
       ) : null}
@@ -339,7 +376,7 @@ export function TransactionReview({
             fails ? 'Confirm: send although it fails' : 'Confirm: send despite the warning'
           ) : fails ? (
             'Sign anyway'
-          ) : warned ? (
+          ) : warned || confirm ? (
             'Send despite the warning'
           ) : (
             'Approve in wallet'

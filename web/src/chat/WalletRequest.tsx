@@ -7,7 +7,7 @@ import { useAccount, useConnect, useSendTransaction, useSwitchChain } from 'wagm
 
 import { errorMessage, simulate } from '../lib/api';
 import { toBigInt } from '../lib/amount';
-import type { SimulationReport, WalletTransaction } from '../lib/types';
+import type { GuardPart, SimulationReport, WalletTransaction } from '../lib/types';
 import { TransactionReview, type ReviewPhase, type SimulationState } from './TransactionReview';
 
 /** What the page answers for a sent transaction: the hash the server expects, and what the receipt
@@ -61,11 +61,14 @@ export function WalletRequest({
   toolCallId,
   tx,
   streamedSimulation,
+  guard,
   onOutcome,
 }: {
   toolCallId: string;
   tx: WalletTransaction;
   streamedSimulation?: SimulationReport;
+  /** The spend guards' answer on this request (balanced mode may ask for a second click). */
+  guard?: GuardPart;
   onOutcome: (outcome: WalletOutcome) => void;
 }) {
   const account = useAccount();
@@ -181,6 +184,7 @@ export function WalletRequest({
     <TransactionReview
       tx={tx}
       simulation={simulation}
+      guard={guard}
       from={from}
       walletChainId={account.chainId}
       connected={connected}

@@ -320,6 +320,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/guards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /api/guards — the signed-in wallet's spend guards. */
+        get: operations["get_guards"];
+        /**
+         * PUT /api/guards — replaces the signed-in wallet's spend guards: a level (`strict`, `balanced`,
+         *     `open`), USD limits per transaction and per day (`null`: none), and an allow-list of
+         *     addresses (with function selectors for strict mode). 422 for settings of the wrong shape, 400
+         *     for settings out of bounds.
+         */
+        put: operations["put_guards"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/networks": {
         parameters: {
             query?: never;
@@ -509,6 +532,18 @@ export interface components {
             /** @description The coin's symbol. */
             symbol: string;
         };
+        /** @description One allow-listed address. */
+        AllowedAddress: {
+            /** @description A recipient or contract, `0x` and 40 hex digits. */
+            address: string;
+            /** @description What it is, for the user. */
+            label?: string | null;
+            /**
+             * @description In strict mode, the functions that may be called on it (`0x` and 8 hex digits); empty
+             *     allows any call.
+             */
+            selectors?: string[];
+        };
         /** @description An exact amount of an asset. */
         Amount: {
             /** @description Base units, as a decimal string. */
@@ -608,6 +643,7 @@ export interface components {
             token: string | null;
             /** @description The token id (ERC721, ERC1155). */
             tokenId?: string | null;
+            usd?: null | components["schemas"]["UsdValue"];
         };
         /** @description The output of `get_balance`: a native balance, exact and formatted. */
         Balance: {
@@ -1166,6 +1202,83 @@ export interface components {
             maxPriorityFeeWei: string | null;
             /** @description The network read. */
             network: string;
+        };
+        /** @description The guards' answer on one wallet request. */
+        GuardCheck: {
+            /** @description The decision. */
+            decision: components["schemas"]["GuardDecision"];
+            /** @description What blocked the request (decision `blocked`), or what the user must confirm (`confirm`). */
+            findings: components["schemas"]["GuardFinding"][];
+            /** @description The wallet's level. */
+            level: components["schemas"]["GuardLevel"];
+            /**
+             * Format: double
+             * @description The USD the request moves out of the wallet (priced assets only).
+             */
+            outgoingUsd: number;
+            /**
+             * Format: double
+             * @description The USD the wallet's requests of the last 24 hours moved out, when a daily limit asked.
+             */
+            spentTodayUsd: number | null;
+            /** @description The outgoing assets without a known price ("DAI", "a token 0x…"). */
+            unpriced: string[];
+        };
+        /**
+         * @description What the guards decided.
+         * @enum {string}
+         */
+        GuardDecision: "allowed" | "confirm" | "blocked";
+        /** @description One finding of the guards. */
+        GuardFinding: {
+            /** @description The guard. */
+            guard: components["schemas"]["GuardName"];
+            /** @description Why, in a sentence for the user. */
+            reason: string;
+        };
+        /**
+         * @description How strictly a wallet's requests are checked.
+         * @enum {string}
+         */
+        GuardLevel: "strict" | "balanced" | "open";
+        /**
+         * @description Which guard decided.
+         * @enum {string}
+         */
+        GuardName: "allow-list" | "transaction-limit" | "daily-limit" | "unknown-price" | "warning" | "unavailable";
+        /**
+         * @description `data-guard`: the guards' answer on a wallet request, for the review (a blocked request with
+         *     its reason; in balanced mode, what needs the second click).
+         */
+        GuardPart: components["schemas"]["GuardCheck"] & {
+            /** @description The wallet tool call it belongs to. */
+            toolCallId: string;
+        };
+        /** @description A wallet's spend guards. */
+        GuardSettings: {
+            /** @description The allow-listed recipients and contracts. */
+            allowed?: components["schemas"]["AllowedAddress"][];
+            /** @description How strictly requests are checked. */
+            level?: components["schemas"]["GuardLevel"];
+            /**
+             * Format: double
+             * @description The most the requests of the last 24 hours may move out, in USD; none: no limit.
+             */
+            maxDailyUsd: number | null;
+            /**
+             * Format: double
+             * @description The most one request may move out of the wallet, in USD; none: no limit.
+             */
+            maxTransactionUsd: number | null;
+        };
+        /** @description A wallet's spend guards. */
+        Guards: {
+            /** @description The most allow-list entries it may save. */
+            maxAllowed: number;
+            /** @description Its settings (the defaults, open and without limits, until it saves some). */
+            settings: components["schemas"]["GuardSettings"];
+            /** @description The signed-in wallet, lower case. */
+            wallet: string;
         };
         /** @description The answer of `GET /healthz` and of a ready `GET /readyz`. */
         Health: {
@@ -1791,7 +1904,7 @@ export interface components {
             slippageBps: number;
             /** @description Where the quote comes from: `uniswap-v3`. */
             venue: string;
-            /** @description Warnings on the quote (a price impact above 1 %). */
+            /** @description Warnings on the quote (a price impact above the threshold, 1 % by default). */
             warnings: components["schemas"]["Warning"][];
         };
         /** @description The answer of `POST /api/telegram/link`: the Telegram account now acting as the wallet. */
@@ -2119,6 +2232,23 @@ export interface components {
             messageMetadata: unknown;
             /** @enum {string} */
             type: "message-metadata";
+        };
+        /** @description A value in US dollars, from a price read when the report was made. */
+        UsdValue: {
+            /** @description A caveat (a devnet token priced as its mainnet namesake). */
+            note?: string | null;
+            /**
+             * Format: double
+             * @description USD per whole token used.
+             */
+            price: number;
+            /** @description Where the price comes from (`defillama`). */
+            source: string;
+            /**
+             * Format: double
+             * @description The value, signed like the change it prices (negative for an outgoing amount).
+             */
+            value: number;
         };
         /** @description Body of POST /api/auth/verify. */
         VerifyBody: {
@@ -3574,6 +3704,122 @@ export interface operations {
             };
             /** @description The database does not hold this contract */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store failed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_guards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wallet's guards */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Guards"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store failed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_guards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuardSettings"];
+            };
+        };
+        responses: {
+            /** @description The guards as saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Guards"];
+                };
+            };
+            /** @description Settings out of bounds (a limit, a selector, too many entries) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Settings of the wrong shape (an unknown level or key, a bad address) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -213,3 +213,19 @@ export async function historyCapabilities(): Promise<HistoryCapabilities> {
     return { rename: false, remove: false };
   }
 }
+
+/** A wallet's spend guards, as GET/PUT /api/guards answer them. */
+export type Guards = Schemas['Guards'];
+
+/** Spend guard settings: a level, USD limits, an allow-list. */
+export type GuardSettings = Schemas['GuardSettings'];
+
+/** The signed-in wallet's spend guards (401 without a session). */
+export async function getGuards(): Promise<Guards> {
+  return request<Guards>('/api/guards');
+}
+
+/** Saves the signed-in wallet's spend guards; the server checks them (a 400 says what is wrong). */
+export async function putGuards(settings: GuardSettings): Promise<Guards> {
+  return request<Guards>('/api/guards', { method: 'PUT', body: JSON.stringify(settings) });
+}

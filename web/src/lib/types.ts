@@ -142,7 +142,12 @@ export type AomiDataParts = {
   'pending-batch': Schemas['PendingBatchPart'];
   /** A batch's simulation, each step in order and the net changes. */
   'batch-simulation': Schemas['BatchSimulationPart'];
+  /** The spend guards' answer on a wallet request (blocked, or a second click in balanced mode). */
+  guard: GuardPart;
 };
+
+/** The spend guards' answer on a wallet request (`data-guard`, id: the wallet call's id). */
+export type GuardPart = Schemas['GuardPart'];
 
 /** Metadata aomi sets on a message. */
 export interface AomiMetadata {

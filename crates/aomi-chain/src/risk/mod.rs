@@ -19,7 +19,9 @@
 //! | `first-time-recipient` | warning | the sender never sent anything to the recipient before |
 //! | `token-balance-mismatch` | warning | a token's events disagree with its balances |
 //! | `simulation-limited` | warning | the node cannot simulate; asset changes come from calldata |
+//! | `high-price-impact` | warning (danger above 10×) | a swap's price impact, or its priced value lost, is above a threshold ([`impact`]) |
 
+pub mod impact;
 mod rules;
 
 use std::collections::HashMap;

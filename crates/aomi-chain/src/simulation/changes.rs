@@ -40,6 +40,7 @@ pub(crate) fn asset_changes(
             decimals: Some(native.decimals),
             delta: delta.to_string(),
             formatted: format_delta(delta, Some(native.decimals), Some(&native.symbol)),
+            usd: None,
         });
     }
 
@@ -73,6 +74,7 @@ pub(crate) fn asset_changes(
             standard: Standard::Erc20,
             token_id: None,
             formatted: format_delta(delta, info.decimals, info.symbol.as_deref()),
+            usd: None,
             symbol: info.symbol,
             decimals: info.decimals,
             delta: delta.to_string(),
@@ -100,6 +102,7 @@ pub(crate) fn asset_changes(
             decimals: Some(0),
             delta: delta.to_string(),
             formatted,
+            usd: None,
         });
     }
     changes

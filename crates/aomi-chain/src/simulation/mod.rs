@@ -57,5 +57,5 @@ pub(crate) mod rpc;
 pub use batch::{BatchReport, BatchStep, StepReport, simulate_batch};
 pub use engine::{METHOD_CALL, METHOD_SIMULATE, SimulationOptions, UNLIMITED_ALLOWANCE, simulate, simulate_with};
 pub use events::NATIVE_TRANSFER_EMITTER;
-pub use report::{Amount, Approval, AssetChange, DecodedLog, Revert, SimulationReport, Standard};
+pub use report::{Amount, Approval, AssetChange, DecodedLog, Revert, SimulationReport, Standard, UsdValue};
 pub use request::SimulationRequest;

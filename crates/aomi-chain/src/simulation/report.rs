@@ -140,6 +140,26 @@ pub struct AssetChange {
     pub delta: String,
     /// The change for people: "-1.5 USDC", "+1 TCOL #7".
     pub formatted: String,
+    /// The change in USD, when a price is known (set by the server after the simulation, beside
+    /// the exact amount, never instead of it); absent when unpriced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd: Option<UsdValue>,
+}
+
+/// A value in US dollars, from a price read when the report was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UsdValue {
+    /// The value, signed like the change it prices (negative for an outgoing amount).
+    pub value: f64,
+    /// USD per whole token used.
+    pub price: f64,
+    /// Where the price comes from (`defillama`).
+    pub source: String,
+    /// A caveat (a devnet token priced as its mainnet namesake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl AssetChange {

@@ -170,6 +170,7 @@ fn recipient_is_token_contract() {
         decimals: Some(18),
         delta: "10".into(),
         formatted: "+0.00000000000000001 WETH".into(),
+        usd: None,
     });
     assert!(!fired(&request(), &wrapped, &f).contains(&"recipient-is-token-contract".into()));
     f.recipient_is_token = Some(false);

@@ -11,6 +11,7 @@ mod chat;
 pub(crate) mod chats;
 mod commands;
 mod contracts;
+mod guards;
 mod health;
 mod networks;
 mod simulate;
@@ -82,6 +83,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::post_verify))
         .routes(routes!(auth::get_session, auth::delete_session))
         .routes(routes!(auth::delete_all_sessions))
+        .routes(routes!(guards::get_guards, guards::put_guards))
         .routes(routes!(commands::list_commands))
         .routes(routes!(networks::list_networks))
         .routes(routes!(simulate::post_simulate))

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-const SECRET: &str = "a test secret of at least thirty-two bytes";
+pub(crate) const SECRET: &str = "a test secret of at least thirty-two bytes";
 
 aomi_chain::alloy::sol! {
     interface ITestAccountFactory {
@@ -30,7 +30,7 @@ aomi_chain::alloy::sol! {
     }
 }
 
-fn auth(mode: AuthMode) -> Auth {
+pub(crate) fn auth(mode: AuthMode) -> Auth {
     Auth::new(AuthConfig { mode, secret: Some(SECRET.into()), ..AuthConfig::default() }).unwrap()
 }
 
@@ -49,7 +49,7 @@ async fn server_on(devnet: &Devnet) -> TestServer {
     TestServer::start_with(Script::new().fallback(Reply::text("Hello.")), options).await
 }
 
-async fn send(
+pub(crate) async fn send(
     server: &TestServer,
     method: Method,
     path: &str,
@@ -70,7 +70,7 @@ async fn post_json(server: &TestServer, path: &str, body: &Value, cookie: Option
     send(server, Method::POST, path, Some(body), cookie).await
 }
 
-async fn get_with(server: &TestServer, path: &str, cookie: Option<&str>) -> reqwest::Response {
+pub(crate) async fn get_with(server: &TestServer, path: &str, cookie: Option<&str>) -> reqwest::Response {
     send(server, Method::GET, path, None, cookie).await
 }
 
@@ -114,7 +114,7 @@ pub(crate) fn session_cookie(response: &reqwest::Response) -> String {
     header.split(';').next().unwrap().to_owned()
 }
 
-async fn error_code(response: reqwest::Response) -> String {
+pub(crate) async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     body["error"]["code"].as_str().unwrap_or_default().to_owned()
 }

@@ -50,6 +50,8 @@ pub struct Options {
     /// Serves `/mcp`: the test tools and the chain tools (over `chain`, else the built-in
     /// networks), as `aomi serve` does.
     pub mcp: bool,
+    /// The DefiLlama base URL the wallet tool prices its reports with (none: unpriced).
+    pub prices: Option<String>,
 }
 
 /// Builds an app from the test server's model client and tools.
@@ -74,6 +76,7 @@ impl Options {
             app: DefaultAppConfig::default(),
             extra_app: None,
             mcp: false,
+            prices: None,
         }
     }
 }
@@ -131,10 +134,17 @@ impl TestServer {
         if let Some(chain) = &options.chain {
             // As `aomi serve` does: the chain tools, recording wallet requests in this store.
             let explorer = aomi_chain::Etherscan::new(options.explorer.clone()).expect("the explorer client builds");
-            tools = tools.merge(aomi_server::transactions::recorded_chain_tools(
+            let prices = options.prices.as_ref().map(|url| {
+                let config = aomi_chain::prices::PriceConfig { base_url: url.clone(), ..Default::default() };
+                Arc::new(aomi_chain::prices::DefiLlama::new(config).expect("the price client builds"))
+            });
+            let impact = aomi_chain::risk::impact::DEFAULT_PRICE_IMPACT_BPS;
+            let checks = aomi_server::transactions::store_checks(Arc::clone(&store), prices, impact);
+            tools = tools.merge(aomi_server::transactions::guarded_chain_tools(
                 Arc::clone(chain),
                 Arc::clone(&store),
                 explorer,
+                checks,
             ));
         }
         let mcp_tools = options.mcp.then(|| {

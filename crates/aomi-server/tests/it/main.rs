@@ -11,6 +11,7 @@ mod contract_db;
 mod contracts;
 mod faults;
 mod fuzz;
+mod guards;
 mod history;
 mod knowledge;
 mod lifecycle;

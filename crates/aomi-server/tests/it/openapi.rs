@@ -61,6 +61,8 @@ fn every_route_and_method_is_described() {
         ("/api/simulate", "post"),
         ("/api/contracts/{chain}/{address}", "get"),
         ("/api/telegram/link", "post"),
+        ("/api/guards", "get"),
+        ("/api/guards", "put"),
         ("/api/openapi.json", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),

@@ -20,15 +20,15 @@ use crate::common::*;
 
 const EXPLANATION: &str = "I did not send it: you hold 1000 USDC, so sending 2000 USDC would fail.";
 
-struct Setup {
-    devnet: Devnet,
-    sessions: Arc<ChainSessions>,
+pub(crate) struct Setup {
+    pub(crate) devnet: Devnet,
+    pub(crate) sessions: Arc<ChainSessions>,
     /// Holds exactly 1000 USDC.
-    holder: Address,
-    friend: Address,
+    pub(crate) holder: Address,
+    pub(crate) friend: Address,
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let devnet = Devnet::start().await.expect("anvil starts (npm install --prefix tools)");
     let mut registry = NetworkRegistry::builtin();
     registry.set_rpc_url("devnet", devnet.url()).unwrap();
@@ -64,7 +64,7 @@ fn script(setup: &Setup, amount: &str) -> Script {
     )
 }
 
-async fn turn(server: &TestServer, setup: &Setup, chat: &str, message: Value) -> Vec<UiChunk> {
+pub(crate) async fn turn(server: &TestServer, setup: &Setup, chat: &str, message: Value) -> Vec<UiChunk> {
     let body =
         json!({ "id": chat, "message": message, "wallet": { "chainId": 31337, "address": setup.holder.to_string() } });
     let response = server.post(&body).await;
@@ -72,7 +72,7 @@ async fn turn(server: &TestServer, setup: &Setup, chat: &str, message: Value) ->
     read_stream(response).await
 }
 
-fn data_parts<'a>(parts: &'a [UiChunk], kind: &str) -> Vec<&'a Value> {
+pub(crate) fn data_parts<'a>(parts: &'a [UiChunk], kind: &str) -> Vec<&'a Value> {
     parts
         .iter()
         .filter_map(|p| match p {
@@ -311,7 +311,7 @@ async fn a_hold_recorded_by_one_instance_is_honoured_by_another() {
 
 /// Plays the wallet for the request in `parts`: sends it from the holder on anvil and returns the
 /// message that answers the call (as the web page sends it) and the transaction hash.
-async fn play_wallet(setup: &Setup, parts: &[UiChunk]) -> (Value, String) {
+pub(crate) async fn play_wallet(setup: &Setup, parts: &[UiChunk]) -> (Value, String) {
     let request = data_parts(parts, "wallet-request")[0];
     let call_id = request["toolCallId"].as_str().unwrap();
     let tx = &request["request"];

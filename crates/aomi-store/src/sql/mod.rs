@@ -12,6 +12,7 @@ mod chats;
 mod contracts;
 mod facts;
 mod telegram;
+mod guards;
 mod transactions;
 mod turns;
 

@@ -9,7 +9,9 @@ use crate::engine::{Col, Sql};
 use crate::values;
 use crate::{NewTransaction, StoreError, TransactionOutcome, TransactionRecord, TransactionStore};
 
-fn transaction_record<D: Dialect>(row: &<D::Db as sqlx::Database>::Row) -> Result<TransactionRecord, StoreError> {
+pub(super) fn transaction_record<D: Dialect>(
+    row: &<D::Db as sqlx::Database>::Row,
+) -> Result<TransactionRecord, StoreError> {
     Ok(TransactionRecord {
         request: NewTransaction {
             id: row.col("id")?,

@@ -11,6 +11,7 @@ mod config;
 mod contention;
 mod contracts;
 mod facts;
+mod guards;
 mod search;
 mod telegram;
 mod transactions;

@@ -36,6 +36,8 @@ use utoipa::ToSchema;
 
 use super::wallet::{DESCRIPTION, SendArgs, TransactionRequest, WALLET_TOOL};
 use super::{SendTransactionToWallet, failed};
+use crate::guard::{GuardCheck, GuardDecision, GuardRequest, GuardedCall};
+use crate::review::WalletChecks;
 
 /// The argument the model sets only when the person insists on sending a transaction whose
 /// simulation failed or raised a danger warning (honoured only after a user message, see the
@@ -161,6 +163,7 @@ pub struct SimulateBeforeSend {
     build: SendTransactionToWallet,
     recorder: Arc<dyn TransactionRecorder>,
     labels: Option<Arc<dyn crate::knowledge::Memory>>,
+    checks: WalletChecks,
 }
 
 impl std::fmt::Debug for SimulateBeforeSend {
@@ -177,7 +180,15 @@ impl SimulateBeforeSend {
             sessions,
             recorder: Arc::new(RememberedHolds::default()),
             labels: None,
+            checks: WalletChecks::default(),
         }
+    }
+
+    /// Prices the report's asset changes, applies the price-impact rule to them, and checks the
+    /// wallet's spend guards before the wallet is asked.
+    pub fn with_checks(mut self, checks: WalletChecks) -> Self {
+        self.checks = checks;
+        self
     }
 
     /// Gives the simulation the labels the wallet knows that look like the recipient, for the
@@ -247,9 +258,16 @@ impl SimulateBeforeSend {
             self.sessions.connection(&ctx.chat_id, Some(&simulation.chain_id.to_string())).map_err(failed)?;
         let owner = ctx.wallet.as_ref().and_then(|w| w.address);
         let options = self.options(&simulation, owner).await;
-        let report = match simulate_with(&connection, self.sessions.contracts(), &simulation, options).await {
+        let mut report = match simulate_with(&connection, self.sessions.contracts(), &simulation, options).await {
             Ok(report) => report,
             Err(error) if insisted => {
+                let calls = [GuardedCall { to: output.data.to, data: simulation.data.clone() }];
+                let request =
+                    GuardRequest { wallet: from, calls: &calls, asset_changes: &[], warnings: &[], simulated: false };
+                if let Some(check) = self.checks.guard(&ctx, &request).await.filter(GuardCheck::blocked) {
+                    self.hold(&ctx, &recorded, None).await;
+                    return Err(ToolError::Failed(check.refusal()));
+                }
                 output
                     .summary
                     .push_str(&format!(" Not simulated ({error}); sent because the user asked to send it anyway."));
@@ -264,11 +282,16 @@ impl SimulateBeforeSend {
                 )));
             }
         };
+        self.checks.price(report.chain_id, from, &mut report.asset_changes, &mut report.warnings).await;
         let summary = report.summary();
         let success = report.success;
         let blocked = !success || report.has_danger();
         let stored = serde_json::to_value(&report).ok();
-        ctx.emit(&SimulationPart { report, tool_call_id: ctx.tool_call_id.clone(), summary: summary.clone() });
+        ctx.emit(&SimulationPart {
+            report: report.clone(),
+            tool_call_id: ctx.tool_call_id.clone(),
+            summary: summary.clone(),
+        });
 
         if blocked && !insisted {
             self.hold(&ctx, &recorded, stored).await;
@@ -277,6 +300,21 @@ impl SimulateBeforeSend {
                 override_hint()
             )));
         }
+        // The guards read the simulated changes, never what the model says the request does; the
+        // user's override of a failed simulation does not reach past them.
+        let calls = [GuardedCall { to: output.data.to, data: simulation.data.clone() }];
+        let request = GuardRequest {
+            wallet: from,
+            calls: &calls,
+            asset_changes: &report.asset_changes,
+            warnings: &report.warnings,
+            simulated: true,
+        };
+        let check = self.checks.guard(&ctx, &request).await;
+        if let Some(check) = check.as_ref().filter(|c| c.blocked()) {
+            self.hold(&ctx, &recorded, stored).await;
+            return Err(ToolError::Failed(check.refusal()));
+        }
         self.record(&ctx, &recorded, stored).await;
         let outcome = match (success, blocked) {
             (true, false) => "The simulation succeeds",
@@ -284,6 +322,9 @@ impl SimulateBeforeSend {
             (false, _) => "Sent although the simulation fails, because the user asked to send it anyway",
         };
         output.summary = format!("{} {outcome}.", output.summary);
+        if check.as_ref().is_some_and(|c| c.decision == GuardDecision::Confirm) {
+            output.summary.push_str(" The wallet's guards ask the user to confirm the warnings in the review first.");
+        }
         Ok(output)
     }
 

@@ -13,6 +13,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::chain::{SendArgs, SendTransactionToWallet, failed};
+use crate::guard::{GuardCheck, GuardRequest, GuardedCall};
+use crate::review::WalletChecks;
 
 /// The name of the batch wallet tool.
 pub const SEND_BATCH_TOOL: &str = "send_batch_to_wallet";
@@ -233,6 +235,7 @@ macro_rules! batch_tool {
         pub struct $name {
             sessions: Arc<ChainSessions>,
             batches: Arc<PendingBatches>,
+            checks: WalletChecks,
         }
 
         impl std::fmt::Debug for $name {
@@ -244,7 +247,14 @@ macro_rules! batch_tool {
         impl $name {
             /// The tool over the chat sessions and their pending batches.
             pub fn new(sessions: Arc<ChainSessions>, batches: Arc<PendingBatches>) -> Self {
-                $name { sessions, batches }
+                $name { sessions, batches, checks: WalletChecks::default() }
+            }
+
+            /// Prices the simulated changes, applies the price-impact rule, and (sending) checks
+            /// the wallet's spend guards.
+            pub fn with_checks(mut self, checks: WalletChecks) -> Self {
+                self.checks = checks;
+                self
             }
         }
     };
@@ -332,9 +342,10 @@ impl SimulateBatch {
         ctx.progress(format!("simulating {} transactions in order", steps.len()));
         let connection = self.sessions.connection(&ctx.chat_id, Some(&chain_id.to_string())).map_err(failed)?;
         let wallet_chain = ctx.wallet.as_ref().map(|w| w.chain_id);
-        let report = simulate_batch(&connection, self.sessions.contracts(), chain_id, from, &steps, wallet_chain)
+        let mut report = simulate_batch(&connection, self.sessions.contracts(), chain_id, from, &steps, wallet_chain)
             .await
             .map_err(failed)?;
+        self.checks.price(chain_id, from, &mut report.asset_changes, &mut report.warnings).await;
         ctx.emit(&BatchSimulationPart {
             report: report.clone(),
             tool_call_id: ctx.tool_call_id.clone(),
@@ -423,13 +434,27 @@ impl TypedTool for SendBatchToWallet {
         if args.description.trim().is_empty() {
             return Err(ToolError::InvalidArguments("\"description\" must say what the batch does".into()));
         }
-        let simulate = SimulateBatch::new(Arc::clone(&self.sessions), Arc::clone(&self.batches));
+        let simulate =
+            SimulateBatch::new(Arc::clone(&self.sessions), Arc::clone(&self.batches)).with_checks(self.checks.clone());
         let (kept, from, report) = simulate.simulate(&ctx).await?;
         if !report.success || report.has_danger() {
             return Err(ToolError::Failed(format!(
                 "The batch was NOT sent to the wallet: its simulation shows a problem.\n{}\nExplain this to the user; change or remove the steps (stage again) before sending.",
                 report.summary()
             )));
+        }
+        // The guards read the batch's simulated net changes, never what the model says it does.
+        let guarded = kept.iter().map(|k| k.step.to_batch_step()).collect::<Result<Vec<_>, _>>()?;
+        let calls: Vec<GuardedCall> = guarded.into_iter().map(|s| GuardedCall { to: s.to, data: s.data }).collect();
+        let request = GuardRequest {
+            wallet: from,
+            calls: &calls,
+            asset_changes: &report.asset_changes,
+            warnings: &report.warnings,
+            simulated: true,
+        };
+        if let Some(check) = self.checks.guard(&ctx, &request).await.filter(GuardCheck::blocked) {
+            return Err(ToolError::Failed(check.refusal()));
         }
         let network = self
             .sessions

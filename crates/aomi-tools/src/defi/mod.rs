@@ -48,23 +48,38 @@ pub use swap::{QuoteArgs, QuoteSwap, StageSwap, StagedSwap, SwapQuoteOutput};
 pub use tokens::{FindToken, FindTokenArgs, TokenSearch};
 
 use crate::registry::ToolRegistry;
+use crate::review::WalletChecks;
 
-/// The DeFi tools over `sessions`, sharing one set of pending batches and one price client.
+/// The DeFi tools over `sessions`, sharing one set of pending batches and one price client, which
+/// also prices the batch simulations (no spend guards: see [`defi_tools_with`]).
 pub fn defi_tools(
     sessions: Arc<ChainSessions>,
     batches: Arc<PendingBatches>,
     prices: Arc<aomi_chain::prices::DefiLlama>,
 ) -> ToolRegistry {
+    let checks = WalletChecks { prices: Some(Arc::clone(&prices)), ..WalletChecks::default() };
+    defi_tools_with(sessions, batches, prices, checks)
+}
+
+/// [`defi_tools`] with the batch tools running `checks` (prices, the price-impact threshold and
+/// the spend guards); the quotes use the same threshold.
+pub fn defi_tools_with(
+    sessions: Arc<ChainSessions>,
+    batches: Arc<PendingBatches>,
+    prices: Arc<aomi_chain::prices::DefiLlama>,
+    checks: WalletChecks,
+) -> ToolRegistry {
     let s = || Arc::clone(&sessions);
     let b = || Arc::clone(&batches);
+    let impact = checks.price_impact_bps;
     ToolRegistry::new()
         .with(FindToken(s()))
         .with(GetTokenPrice::new(s(), prices))
-        .with(QuoteSwap(s()))
-        .with(StageSwap::new(s(), b()))
+        .with(QuoteSwap::new(s(), impact))
+        .with(StageSwap::new(s(), b(), impact))
         .with(StageTransaction::new(s(), b()))
-        .with(SimulateBatch::new(s(), b()))
-        .with(SendBatchToWallet::new(s(), b()))
+        .with(SimulateBatch::new(s(), b()).with_checks(checks.clone()))
+        .with(SendBatchToWallet::new(s(), b()).with_checks(checks))
 }
 
 /// An asset named by the model: the network's coin or a token of its list.

@@ -9,6 +9,7 @@ use aomi_chain::alloy::sol_types::SolCall;
 use aomi_chain::contracts::IERC20;
 use aomi_chain::dex::quote::{SwapCall, minus_slippage, plus_slippage, swap_call};
 use aomi_chain::dex::{DexContracts, SwapQuote, quote_v3};
+use aomi_chain::risk::impact::percent;
 use aomi_chain::units::{format_units, parse_units};
 use aomi_chain::{Connection, Network};
 use aomi_core::{ToolContext, ToolError, ToolOutput, TypedTool};
@@ -24,8 +25,6 @@ use crate::chain::{NETWORK_ARGUMENT, connection, failed};
 pub const DEFAULT_SLIPPAGE_BPS: u32 = 50;
 /// The largest slippage accepted: 50 %.
 pub const MAX_SLIPPAGE_BPS: u32 = 5_000;
-/// The price impact above which a quote carries a warning: 1 % (in millionths).
-pub const PRICE_IMPACT_WARNING_PPM: u64 = 10_000;
 /// How long a staged swap stays valid (its deadline), in seconds after the latest block.
 pub const SWAP_DEADLINE_SECS: u64 = 1200;
 
@@ -93,7 +92,7 @@ pub struct SwapQuoteOutput {
     pub slippage_bps: u32,
     /// How much worse than the pool's mid price (after its fee) the trade is, in percent ("0.03").
     pub price_impact_percent: String,
-    /// Warnings on the quote (a price impact above 1 %).
+    /// Warnings on the quote (a price impact above the threshold, 1 % by default).
     pub warnings: Vec<aomi_chain::risk::Warning>,
     /// True when the asset sold is the network's coin (sent as value, wrapped by the router).
     pub native_in: bool,
@@ -116,7 +115,12 @@ fn side(asset: &Asset, dex: &DexContracts) -> Address {
 }
 
 /// Quotes `args` on `connection`'s network.
-async fn quote(sessions: &ChainSessions, conn: &Connection, args: &QuoteArgs) -> Result<Quoted, ToolError> {
+async fn quote(
+    sessions: &ChainSessions,
+    conn: &Connection,
+    args: &QuoteArgs,
+    impact_threshold_bps: u32,
+) -> Result<Quoted, ToolError> {
     let network: &Network = &conn.network;
     let slippage = args.slippage_bps.unwrap_or(DEFAULT_SLIPPAGE_BPS);
     if slippage > MAX_SLIPPAGE_BPS {
@@ -161,20 +165,9 @@ async fn quote(sessions: &ChainSessions, conn: &Connection, args: &QuoteArgs) ->
         buy.symbol
     );
     let impact = percent(quote.price_impact_ppm);
-    let mut warnings = Vec::new();
-    if quote.price_impact_ppm > PRICE_IMPACT_WARNING_PPM {
-        warnings.push(aomi_chain::risk::Warning {
-            id: "high-price-impact".into(),
-            level: if quote.price_impact_ppm > 10 * PRICE_IMPACT_WARNING_PPM {
-                aomi_chain::risk::Level::Danger
-            } else {
-                aomi_chain::risk::Level::Warning
-            },
-            message: format!(
-                "This trade moves the pool's price by {impact} %: you receive that much less than the market price. Trade a smaller amount or split it."
-            ),
-        });
-    }
+    let warnings: Vec<_> = aomi_chain::risk::impact::quote_price_impact(quote.price_impact_ppm, impact_threshold_bps)
+        .into_iter()
+        .collect();
     let fmt = |v: U256, a: &Asset| format!("{} {}", format_units(v, a.decimals), a.symbol);
     let output = SwapQuoteOutput {
         network: network.name.clone(),
@@ -204,7 +197,17 @@ async fn quote(sessions: &ChainSessions, conn: &Connection, args: &QuoteArgs) ->
 
 /// `quote_swap`: a quote, nothing staged.
 #[derive(Debug, Clone)]
-pub struct QuoteSwap(pub Arc<ChainSessions>);
+pub struct QuoteSwap {
+    sessions: Arc<ChainSessions>,
+    impact_threshold_bps: u32,
+}
+
+impl QuoteSwap {
+    /// The tool over the chat sessions, flagging a price impact above `impact_threshold_bps`.
+    pub fn new(sessions: Arc<ChainSessions>, impact_threshold_bps: u32) -> Self {
+        QuoteSwap { sessions, impact_threshold_bps }
+    }
+}
 
 impl TypedTool for QuoteSwap {
     const NAME: &'static str = "quote_swap";
@@ -216,8 +219,8 @@ impl TypedTool for QuoteSwap {
     }
 
     async fn run(&self, args: QuoteArgs, ctx: ToolContext) -> Result<ToolOutput<SwapQuoteOutput>, ToolError> {
-        let conn = connection(&self.0, &ctx, args.network.as_deref())?;
-        let quoted = quote(&self.0, &conn, &args).await?;
+        let conn = connection(&self.sessions, &ctx, args.network.as_deref())?;
+        let quoted = quote(&self.sessions, &conn, &args, self.impact_threshold_bps).await?;
         let summary = quote_summary(&quoted.output);
         Ok(ToolOutput::new(quoted.output, summary))
     }
@@ -244,6 +247,7 @@ fn quote_summary(q: &SwapQuoteOutput) -> String {
 pub struct StageSwap {
     sessions: Arc<ChainSessions>,
     batches: Arc<PendingBatches>,
+    impact_threshold_bps: u32,
 }
 
 impl std::fmt::Debug for StageSwap {
@@ -253,9 +257,10 @@ impl std::fmt::Debug for StageSwap {
 }
 
 impl StageSwap {
-    /// The tool over the chat sessions and their pending batches.
-    pub fn new(sessions: Arc<ChainSessions>, batches: Arc<PendingBatches>) -> Self {
-        StageSwap { sessions, batches }
+    /// The tool over the chat sessions and their pending batches, flagging a price impact above
+    /// `impact_threshold_bps`.
+    pub fn new(sessions: Arc<ChainSessions>, batches: Arc<PendingBatches>, impact_threshold_bps: u32) -> Self {
+        StageSwap { sessions, batches, impact_threshold_bps }
     }
 }
 
@@ -293,7 +298,7 @@ impl TypedTool for StageSwap {
                 )));
             }
         }
-        let quoted = quote(&self.sessions, &conn, &args).await?;
+        let quoted = quote(&self.sessions, &conn, &args, self.impact_threshold_bps).await?;
         let block = conn
             .provider
             .get_block_by_number(Default::default())
@@ -346,10 +351,4 @@ impl TypedTool for StageSwap {
         let summary = format!("Staged ({count} step{}): {}", if count == 1 { "" } else { "s" }, quote_summary(q));
         Ok(ToolOutput::new(StagedSwap { quote: quoted.output, batch }, summary))
     }
-}
-
-fn percent(ppm: u64) -> String {
-    let whole = ppm / 10_000;
-    let fraction = ppm % 10_000;
-    format!("{whole}.{fraction:04}").trim_end_matches('0').trim_end_matches('.').to_owned()
 }
