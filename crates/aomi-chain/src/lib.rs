@@ -20,11 +20,13 @@
 //! - [`tokens`]: [`tokens::Markets`], token lists per chain (a curated file, the devnet's
 //!   deployment) and where Uniswap is.
 //! - [`prices`]: USD prices from DefiLlama's price API, cached briefly.
+//! - [`aggregator`]: swap quotes and transactions on public networks from the LI.FI API.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
 //! - [`simulation`]: what a transaction would do before it is signed; [`risk`]: the safety checks
 //!   on it.
 
 pub mod abi;
+pub mod aggregator;
 pub mod contract_cache;
 pub mod contract_db;
 pub mod contracts;

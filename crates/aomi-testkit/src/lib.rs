@@ -1,5 +1,5 @@
 //! Test fixtures for aomi: the **stub model server**, the stub Etherscan ([`StubEtherscan`],
-//! see [`etherscan`]) and the stub web search (Brave and SearXNG: [`StubSearch`], see [`brave`]).
+//! see [`etherscan`]), the stub LI.FI aggregator ([`StubLifi`], see [`lifi`]) and the stub web search (Brave and SearXNG: [`StubSearch`], see [`brave`]).
 //!
 //! [`StubModel`] is a small HTTP server on `127.0.0.1` that speaks the real
 //! wire formats of the two model APIs aomi uses, so tests and benchmarks run
@@ -60,6 +60,7 @@ pub mod defillama;
 pub mod etherscan;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod lifi;
 pub mod local_model;
 mod openai;
 pub mod proxy;
@@ -71,6 +72,7 @@ pub mod tools;
 pub use brave::{SearchHit, SearchReply, SearchRequest, StubSearch};
 pub use defillama::StubDefiLlama;
 pub use etherscan::{AccountTx, ExplorerReply, ExplorerRequest, StubEtherscan, TokenTransferTx};
+pub use lifi::{LifiRequest, LifiRoute, StubLifi};
 pub use local_model::{LocalModel, LocalModelError};
 pub use proxy::RecordingProxy;
 pub use script::{
