@@ -185,7 +185,7 @@ impl AggregatorQuote {
     /// (fees and gas included); `None` without them.
     pub fn price_impact_ppm(&self) -> Option<u64> {
         let (sold, bought) = (self.amount_in_usd?, self.amount_out_usd?);
-        if !(sold > 0.0) || !bought.is_finite() {
+        if sold.is_nan() || sold <= 0.0 || !bought.is_finite() {
             return None;
         }
         let loss = ((sold - bought) / sold).max(0.0);
