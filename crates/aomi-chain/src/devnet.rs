@@ -10,6 +10,9 @@
 //! aomi-testkit is a dev-dependency that stays free of alloy. anvil is spawned by aomi rather than
 //! through alloy's `node-bindings`: aomi never needs a key, it sends from anvil's unlocked accounts.
 //!
+//! With [`DevnetOptions::fork_url`] anvil runs as a fork of another network's RPC (`--fork-url`):
+//! the origin's state and chain id, nothing deployed, and what is sent to the fork stays there.
+//!
 //! anvil comes from the npm package `@foundry-rs/anvil` in `tools/` (`npm install --prefix tools`);
 //! `AOMI_ANVIL_BIN` points at another binary.
 
@@ -153,11 +156,14 @@ pub struct DevnetOptions {
     pub anvil: Option<PathBuf>,
     /// Also deploy Uniswap V2 and V3 with seeded pools ([`crate::dex`]).
     pub dex: bool,
+    /// Fork this RPC URL instead of starting empty: anvil keeps the origin's state and chain id
+    /// (`chain_id` is ignored), and nothing is deployed (`dex` is ignored).
+    pub fork_url: Option<String>,
 }
 
 impl Default for DevnetOptions {
     fn default() -> Self {
-        DevnetOptions { chain_id: DEVNET_CHAIN_ID, port: 0, anvil: None, dex: true }
+        DevnetOptions { chain_id: DEVNET_CHAIN_ID, port: 0, anvil: None, dex: true, fork_url: None }
     }
 }
 
@@ -166,6 +172,11 @@ impl DevnetOptions {
     /// nothing).
     pub fn without_dex() -> Self {
         DevnetOptions { dex: false, ..Self::default() }
+    }
+
+    /// A fork of the network at `rpc_url`.
+    pub fn fork(rpc_url: impl Into<String>) -> Self {
+        DevnetOptions { fork_url: Some(rpc_url.into()), dex: false, ..Self::default() }
     }
 }
 
@@ -183,6 +194,7 @@ pub struct Devnet {
     accounts: Vec<Address>,
     contracts: DevnetContracts,
     dex: Option<Dex>,
+    fork_url: Option<String>,
 }
 
 impl Devnet {
@@ -197,9 +209,11 @@ impl Devnet {
             Some(path) => path,
             None => find_anvil().ok_or(DevnetError::AnvilMissing)?,
         };
-        let (child, url) = tokio::task::spawn_blocking(move || spawn_anvil(&path, options.chain_id, options.port))
-            .await
-            .map_err(|e| DevnetError::NotListening(e.to_string()))??;
+        let fork = options.fork_url.clone();
+        let (child, url) =
+            tokio::task::spawn_blocking(move || spawn_anvil(&path, options.chain_id, options.port, fork.as_deref()))
+                .await
+                .map_err(|e| DevnetError::NotListening(e.to_string()))??;
         let mut devnet = Devnet {
             child,
             url,
@@ -214,8 +228,16 @@ impl Devnet {
                 proxy: Address::ZERO,
             },
             dex: None,
+            fork_url: options.fork_url.clone(),
         };
         // On error the devnet is dropped here, which stops anvil.
+        if options.fork_url.is_some() {
+            devnet.accounts = devnet.wait_ready().await?;
+            devnet.chain_id =
+                devnet.provider().get_chain_id().await.map_err(|e| DevnetError::NotListening(e.to_string()))?;
+            tracing::info!(url = devnet.url(), chain_id = devnet.chain_id, "fork ready");
+            return Ok(devnet);
+        }
         devnet.deploy().await?;
         if options.dex {
             let started = std::time::Instant::now();
@@ -244,6 +266,12 @@ impl Devnet {
     /// The deployed contracts.
     pub fn contracts(&self) -> &DevnetContracts {
         &self.contracts
+    }
+
+    /// The RPC URL this devnet forks, if it is a fork (its contracts are then the origin's, and
+    /// [`Devnet::contracts`] holds zero addresses).
+    pub fn fork_url(&self) -> Option<&str> {
+        self.fork_url.as_deref()
     }
 
     /// Uniswap, when deployed ([`DevnetOptions::dex`]).
@@ -295,20 +323,25 @@ impl Devnet {
         Ok(())
     }
 
-    async fn deploy(&mut self) -> Result<(), DevnetError> {
+    /// anvil's dev accounts, once it answers (it prints its address just before it does).
+    async fn wait_ready(&self) -> Result<Vec<Address>, DevnetError> {
         let provider = self.provider();
         let mut waited = Duration::ZERO;
-        // anvil prints its address just before it accepts requests; wait until it answers.
-        let accounts = loop {
+        loop {
             match provider.get_accounts().await {
-                Ok(accounts) => break accounts,
+                Ok(accounts) => return Ok(accounts),
                 Err(error) if waited >= START_TIMEOUT => return Err(DevnetError::NotListening(error.to_string())),
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     waited += Duration::from_millis(50);
                 }
             }
-        };
+        }
+    }
+
+    async fn deploy(&mut self) -> Result<(), DevnetError> {
+        let provider = self.provider();
+        let accounts = self.wait_ready().await?;
         let deployer = *accounts.first().ok_or_else(|| DevnetError::NotListening("anvil has no accounts".into()))?;
         let token = Artifact::test_token().map_err(|e| deploy_error("TestToken", e))?;
         let usdc_args = ("USD Coin".to_owned(), "USDC".to_owned(), U256::from(6u8)).abi_encode_params();
@@ -388,13 +421,24 @@ fn stop_anvil(child: &mut Child) {
 }
 
 /// Spawns anvil and reads its output until it says where it listens.
-fn spawn_anvil(path: &Path, chain_id: u64, port: u16) -> Result<(Child, url::Url), DevnetError> {
+fn spawn_anvil(
+    path: &Path,
+    chain_id: u64,
+    port: u16,
+    fork_url: Option<&str>,
+) -> Result<(Child, url::Url), DevnetError> {
     let spawn_error = |reason: String| DevnetError::Spawn { path: path.display().to_string(), reason };
+    let mut args = vec!["--host".to_owned(), "127.0.0.1".into(), "--port".into(), port.to_string()];
+    match fork_url {
+        // A fork keeps the origin's chain id, so wallets and token lists see the same network.
+        Some(url) => args.extend(["--fork-url".to_owned(), url.to_owned()]),
+        None => args.extend(["--chain-id".to_owned(), chain_id.to_string()]),
+    }
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(WATCHDOG)
         .arg(path)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain_id.to_string()])
+        .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -20,6 +20,7 @@
 //! - [`tokens`]: [`tokens::Markets`], token lists per chain (a curated file, the devnet's
 //!   deployment) and where Uniswap is.
 //! - [`prices`]: USD prices from DefiLlama's price API, cached briefly.
+//! - [`aggregator`]: swap quotes and transactions on public networks from the LI.FI API.
 //! - [`signature`]: who signed a message (sign-in with the wallet).
 //! - [`typed_data`]: signature requests (EIP-712 typed data, personal messages) checked, hashed,
 //!   decoded (permits, Permit2, EIP-3009, Seaport) and their safety rules.
@@ -27,6 +28,7 @@
 //!   on it.
 
 pub mod abi;
+pub mod aggregator;
 pub mod contract_cache;
 pub mod contract_db;
 pub mod contracts;

@@ -1,6 +1,7 @@
 //! Test fixtures for aomi: the **stub model server**, the stub Etherscan ([`StubEtherscan`],
-//! see [`etherscan`]), the stub web search (Brave and SearXNG: [`StubSearch`], see [`brave`]) and
-//! the stub Telegram Bot API ([`StubTelegram`], see [`telegram`]).
+//! see [`etherscan`]), the stub LI.FI aggregator ([`StubLifi`], see [`lifi`]), the stub web search
+//! (Brave and SearXNG: [`StubSearch`], see [`brave`]) and the stub Telegram Bot API ([`StubTelegram`],
+//! see [`telegram`]).
 //!
 //! [`StubModel`] is a small HTTP server on `127.0.0.1` that speaks the real
 //! wire formats of the two model APIs aomi uses, so tests and benchmarks run
@@ -61,6 +62,7 @@ pub mod defillama;
 pub mod etherscan;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod lifi;
 pub mod local_model;
 mod openai;
 pub mod proxy;
@@ -73,6 +75,7 @@ pub mod tools;
 pub use brave::{SearchHit, SearchReply, SearchRequest, StubSearch};
 pub use defillama::StubDefiLlama;
 pub use etherscan::{AccountTx, ExplorerReply, ExplorerRequest, StubEtherscan, TokenTransferTx};
+pub use lifi::{LifiRequest, LifiRoute, StubLifi};
 pub use local_model::{LocalModel, LocalModelError};
 pub use proxy::RecordingProxy;
 pub use script::{

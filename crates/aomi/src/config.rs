@@ -33,6 +33,15 @@ pub struct FileConfig {
     pub networks_file: Option<PathBuf>,
     /// Start the local devnet (`--devnet`).
     pub devnet: Option<bool>,
+    /// Run anvil as a fork of this network or RPC URL and chat on it (`--fork`, `AOMI_FORK`).
+    pub fork: Option<String>,
+    /// Quote swaps on networks with no local DEX through the LI.FI aggregator (default true;
+    /// `AOMI_AGGREGATOR`).
+    pub aggregator: Option<bool>,
+    /// LI.FI's base URL (`AOMI_LIFI_URL`); its optional key only in `AOMI_LIFI_API_KEY`.
+    pub lifi_url: Option<String>,
+    /// Seconds a LI.FI quote may take (`AOMI_LIFI_TIMEOUT_SECS`).
+    pub lifi_timeout_secs: Option<u64>,
     /// The network of a chat with no wallet context.
     pub default_network: Option<String>,
     /// Directory of the SQLite database (`AOMI_DATA_DIR`).
@@ -180,4 +189,28 @@ impl FileConfig {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("{} is not a valid aomi configuration", path.display()))
     }
+}
+
+/// The LI.FI client `aomi serve` quotes with on networks with no local DEX: the file's
+/// `lifi_url` and `lifi_timeout_secs`, the environment's `AOMI_LIFI_*` winning; `None` when
+/// `aggregator = false` (or `AOMI_AGGREGATOR=false`).
+pub fn aggregator(file: &FileConfig) -> anyhow::Result<Option<std::sync::Arc<aomi_chain::aggregator::Lifi>>> {
+    let on = match std::env::var("AOMI_AGGREGATOR").ok().filter(|v| !v.trim().is_empty()) {
+        Some(v) => {
+            v.trim().parse::<bool>().with_context(|| format!("AOMI_AGGREGATOR must be true or false, got \"{v}\""))?
+        }
+        None => file.aggregator.unwrap_or(true),
+    };
+    if !on {
+        return Ok(None);
+    }
+    let file_value = |key: &str| match key {
+        "AOMI_LIFI_URL" => file.lifi_url.clone(),
+        "AOMI_LIFI_TIMEOUT_SECS" => file.lifi_timeout_secs.map(|s| s.to_string()),
+        _ => None,
+    };
+    let config = aomi_chain::aggregator::AggregatorConfig::from_env(|key| {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty()).or_else(|| file_value(key))
+    })?;
+    Ok(Some(std::sync::Arc::new(aomi_chain::aggregator::Lifi::new(config)?)))
 }

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// makes it the default network.
     #[arg(long)]
     pub(crate) devnet: bool,
+    /// Runs anvil as a fork of this network (its name, or an RPC URL) and makes it the chats'
+    /// network: real contracts and balances, nothing sent leaves the fork.
+    #[arg(long, env = "AOMI_FORK", conflicts_with = "devnet")]
+    pub(crate) fork: Option<String>,
     /// A TOML file of networks that adds to or changes the built-in ones.
     #[arg(long, env = "AOMI_NETWORKS")]
     pub(crate) networks: Option<PathBuf>,
@@ -127,6 +131,8 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
         );
     }
     let file = FileConfig::load(args.config.as_deref())?;
+    // Read before the file's fields are moved out below.
+    let aggregator = crate::config::aggregator(&file)?;
     let store_config = store_config(&args, &file)?;
     let bind: SocketAddr = args
         .bind
@@ -189,9 +195,11 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let store = aomi_store::connect_with(&store_config).await.context("cannot open the database")?;
     tracing::info!(store = %store.describe(), "history store ready");
     let networks = args.networks.or(file.networks_file.clone());
-    let chain = crate::devnet::chain_setup(
+    let fork = args.fork.or(file.fork.clone());
+    let chain = crate::devnet::chain_setup_with_fork(
         networks.as_deref(),
-        args.devnet || file.devnet.unwrap_or(false),
+        args.devnet || (file.devnet.unwrap_or(false) && fork.is_none()),
+        fork.as_deref(),
         args.default_network.or(file.default_network.clone()),
         chain_capacity(&file.limits)?,
     )
@@ -215,7 +223,7 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let chain_tools = guarded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer, checks.clone())
         .merge(recorded_signatures(Arc::clone(&chain.sessions), Arc::clone(&store), signing_limits(&file.limits)?));
     let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, batch_steps(&file.limits)?);
-    let defi = aomi_tools::defi::defi_tools_with(Arc::clone(&chain.sessions), batches, prices, checks);
+    let defi = aomi_tools::defi::defi_tools_with(Arc::clone(&chain.sessions), batches, prices, checks, aggregator);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);
     // Knowledge after the native tools: it wraps each of them to put labels beside addresses.
     let tools = knowledge.around(tools);

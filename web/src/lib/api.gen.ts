@@ -1871,9 +1871,9 @@ export interface components {
             exactOutput: boolean;
             /**
              * Format: int32
-             * @description Its fee tier in hundredths of a basis point (3000 = 0.3 %).
+             * @description Its fee tier in hundredths of a basis point (3000 = 0.3 %); `null` for the aggregator's.
              */
-            fee: number;
+            fee: number | null;
             /** @description The most sold at the slippage (exact output), in base units; for an exact input, the input. */
             maximumIn: string;
             /**
@@ -1889,9 +1889,13 @@ export interface components {
             nativeOut: boolean;
             /** @description The network. */
             network: string;
-            /** @description The pool. */
-            pool: string;
-            /** @description How much worse than the pool's mid price (after its fee) the trade is, in percent ("0.03"). */
+            /** @description The pool (a Uniswap quote); `null` for the aggregator's. */
+            pool: string | null;
+            /**
+             * @description How much worse than the pool's mid price (after its fee) the trade is, in percent ("0.03");
+             *     for the aggregator, how much less the output is worth than the input in USD (fees
+             *     included), or "unknown" when it gave no USD values.
+             */
             priceImpactPercent: string;
             /** @description The route, for people: "ETH → WETH/USDC 0.3 % pool → USDC". */
             route: string;
@@ -1902,7 +1906,13 @@ export interface components {
              * @description The slippage accepted, in basis points.
              */
             slippageBps: number;
-            /** @description Where the quote comes from: `uniswap-v3`. */
+            /** @description The venues the route trades on, in order ("Uniswap V3"; the aggregator's sources). */
+            sources: string[];
+            transaction?: null | components["schemas"]["QuoteTransaction"];
+            /**
+             * @description Where the quote comes from: `uniswap-v3` (the chain's own DEX) or `lifi` (the aggregator,
+             *     on public networks).
+             */
             venue: string;
             /** @description Warnings on the quote (a price impact above the threshold, 1 % by default). */
             warnings: components["schemas"]["Warning"][];

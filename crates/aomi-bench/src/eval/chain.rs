@@ -122,6 +122,13 @@ impl EvalChain {
             ] {
                 book.insert(symbol, address.to_checksum(None));
             }
+            // Uniswap, where the devnet deploys it (the deployer's next creations).
+            let dex = aomi_chain::dex::DexContracts::deployed_by(aomi_chain::dex::DEX_DEPLOYER, c.weth);
+            for (symbol, address) in
+                [("V2_ROUTER", dex.v2_router), ("V2_FACTORY", dex.v2_factory), ("SWAP_ROUTER", dex.swap_router)]
+            {
+                book.insert(symbol, address.to_checksum(None));
+            }
             for (index, account) in first.accounts.iter().take(ACCOUNTS).enumerate() {
                 book.insert(format!("ACCOUNT_{index}"), account.to_checksum(None));
             }

@@ -1,6 +1,6 @@
 //! Evaluating a turn's checks against what the turn did.
 
-use aomi_chain::alloy::primitives::I256;
+use aomi_chain::alloy::primitives::{Address, B256, I256, keccak256};
 use aomi_core::{FinishReason, ToolPart, ToolState};
 use serde_json::Value;
 
@@ -25,6 +25,10 @@ pub struct Observation {
     /// The balance changes over the turn, one per expected change, when read on the devnet; empty
     /// when this run has no devnet.
     pub balance_changes: Vec<BalanceReading>,
+    /// The transactions the wallet sent in the turn, when this run has a devnet.
+    pub transactions_sent: Option<usize>,
+    /// The events they emitted: the contract and the first topic.
+    pub events: Vec<(Address, Option<B256>)>,
 }
 
 /// A balance change read on the devnet for one expected change.
@@ -63,6 +67,8 @@ impl Observation {
             errors,
             stored_messages: None,
             balance_changes: Vec::new(),
+            transactions_sent: None,
+            events: Vec::new(),
         }
     }
 }
@@ -177,7 +183,43 @@ pub fn evaluate(expect: &Expect, seen: &Observation) -> Vec<CheckResult> {
         };
         check(delta.describe(&reading.account), balance_verdict(&delta.delta, &reading.measured));
     }
+    if let Some(expected) = expect.transactions_sent {
+        let verdict = match seen.transactions_sent {
+            Some(sent) if sent == expected => Verdict::Pass,
+            Some(sent) => Verdict::Fail(format!("the wallet sent {sent}")),
+            None => Verdict::Skip("sent transactions are counted on the devnet, which this run does not have".into()),
+        };
+        check(format!("the wallet sends {expected} transaction(s)"), verdict);
+    }
+    for event in &expect.events {
+        check(event.describe(), event_verdict(event, seen));
+    }
     results
+}
+
+fn event_verdict(event: &crate::eval::spec::EventCheck, seen: &Observation) -> Verdict {
+    if seen.transactions_sent.is_none() {
+        return Verdict::Skip("events are read on the devnet, which this run does not have".into());
+    }
+    let signature: String = event.event.chars().filter(|c| !c.is_whitespace()).collect();
+    let topic = keccak256(signature.as_bytes());
+    let contract = match event.contract.as_deref().map(str::parse::<Address>) {
+        None => None,
+        Some(Ok(address)) => Some(address),
+        Some(Err(_)) => {
+            return Verdict::Fail(format!("\"{}\" is not an address", event.contract.clone().unwrap_or_default()));
+        }
+    };
+    let found = seen
+        .events
+        .iter()
+        .filter(|(address, first)| *first == Some(topic) && contract.is_none_or(|c| c == *address))
+        .count();
+    match event.count {
+        Some(n) if n == found => Verdict::Pass,
+        None if found > 0 => Verdict::Pass,
+        _ => Verdict::Fail(format!("{found} found among the {} events of the turn's transactions", seen.events.len())),
+    }
 }
 
 fn balance_verdict(expected: &str, measured: &Result<MeasuredDelta, String>) -> Verdict {

@@ -212,6 +212,10 @@ async fn run_once(
             seen.stored_messages = client.messages(&chat).await.ok().map(|messages| messages.len());
         }
         let after = read_balances(chain, &targets).await;
+        if chain.is_some() {
+            seen.transactions_sent = Some(sent.len());
+            seen.events = sent.iter().flat_map(|tx| tx.events.iter().copied()).collect();
+        }
         seen.balance_changes = targets
             .iter()
             .zip(deltas)

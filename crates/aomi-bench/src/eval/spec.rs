@@ -27,7 +27,15 @@
 //! history_messages = 2                   # messages stored in the chat after this turn
 //! # With the devnet: balance changes over the turn, after the wallet executed what it prepared.
 //! # balance_deltas = [{ account = "wallet", token = "USDC", delta = "-1500000" }]
+//! # Events of the transactions the wallet sent in the turn (needs the devnet):
+//! # events = [{ event = "Transfer(address,address,uint256)", contract = "$USDC", count = 1 }]
+//! # transactions_sent = 0                # how many transactions the wallet sent in the turn
 //! ```
+//!
+//! An event check names the event by its signature (`Deposit(address,uint256)`; its hash is the
+//! first topic), optionally the `contract` that must emit it, and optionally an exact `count`
+//! (default: at least one). `transactions_sent` counts every transaction the wallet sent in the
+//! turn, a batch's calls each.
 //!
 //! A tool check's `args` maps an argument (a dotted path into the arguments: `to`, `args.1`) to a
 //! predicate: `{ eq = <any value> }`, `{ eq_ignore_case = "0xAbC…" }`, `{ contains = "…" }`,
@@ -183,6 +191,35 @@ pub struct Expect {
     /// Balance changes after the wallet executed the turn's transactions (needs the devnet).
     #[serde(default)]
     pub balance_deltas: Vec<BalanceDelta>,
+    /// Events the turn's transactions must have emitted (needs the devnet).
+    #[serde(default)]
+    pub events: Vec<EventCheck>,
+    /// How many transactions the wallet must have sent in the turn (0: nothing was sent).
+    #[serde(default)]
+    pub transactions_sent: Option<usize>,
+}
+
+/// An event the transactions the wallet sent in a turn must have emitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventCheck {
+    /// The event's signature: `Transfer(address,address,uint256)`.
+    pub event: String,
+    /// The contract that must emit it (an address or a devnet symbol); any contract when absent.
+    #[serde(default)]
+    pub contract: Option<String>,
+    /// Exactly this many; at least one when absent.
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
+impl EventCheck {
+    /// The check, described: `1 Transfer(address,address,uint256) event from 0x…`.
+    pub fn describe(&self) -> String {
+        let count = self.count.map_or_else(|| "at least one".to_owned(), |n| n.to_string());
+        let from = self.contract.as_ref().map(|c| format!(" from {c}")).unwrap_or_default();
+        format!("{count} {} event{from}", self.event)
+    }
 }
 
 /// A check on the tool calls of a turn.
@@ -395,6 +432,19 @@ impl Scenario {
             }
             if !turn.expect.balance_deltas.is_empty() && !self.needs.contains(&Need::Devnet) {
                 return Err(format!("{}: balance_deltas need the devnet; add needs = [\"devnet\"]", at()));
+            }
+            if !turn.expect.events.is_empty() && !self.needs.contains(&Need::Devnet) {
+                return Err(format!("{}: events need the devnet; add needs = [\"devnet\"]", at()));
+            }
+            for event in &turn.expect.events {
+                let e = event.event.trim();
+                if !(e.contains('(') && e.ends_with(')')) || e.starts_with('(') {
+                    return Err(format!(
+                        "{}: event \"{}\" is not a signature like Transfer(address,address,uint256)",
+                        at(),
+                        event.event
+                    ));
+                }
             }
             for delta in &turn.expect.balance_deltas {
                 let digits = delta.delta.strip_prefix('-').unwrap_or(&delta.delta);

@@ -16,7 +16,8 @@ use crate::Error;
 use crate::eval::spec::{Scenario, WalletSpec};
 
 /// The contracts' symbols, as the devnet deploys them.
-pub const CONTRACTS: [&str; 5] = ["USDC", "DAI", "WETH", "ORDER_BOOK", "REVERTER"];
+pub const CONTRACTS: [&str; 8] =
+    ["USDC", "DAI", "WETH", "ORDER_BOOK", "REVERTER", "V2_ROUTER", "V2_FACTORY", "SWAP_ROUTER"];
 /// anvil's dev accounts: `$ACCOUNT_0` … `$ACCOUNT_9`.
 pub const ACCOUNTS: usize = 10;
 /// The symbol of the turn's wallet address.

@@ -52,6 +52,8 @@ pub struct SentTransaction {
     pub success: bool,
     /// Gas used times the effective gas price, in wei.
     pub gas_paid: U256,
+    /// The events it emitted: the emitting contract and the first topic (the event's hash).
+    pub events: Vec<(Address, Option<B256>)>,
 }
 
 /// The wallet's answer to the open requests of a turn.
@@ -107,6 +109,15 @@ pub async fn answer(
             WalletAction::Reject => Err(REJECTED.to_owned()),
             WalletAction::Sign => match chain {
                 None => Err("The wallet cannot send it: this eval run has no devnet.".to_owned()),
+                // A batch (`send_batch_to_wallet`): sent as a wallet without EIP-5792 does, one call
+                // after another, stopping at the first that fails.
+                Some(chain) if request.request.get("calls").is_some() => {
+                    send_calls(chain, &request.request, wallet).await.map(|txs| {
+                        let hashes: Vec<B256> = txs.iter().map(|(tx, _)| tx.hash).collect();
+                        sent.extend(txs.into_iter().map(|(tx, _)| tx));
+                        json!({ "transactionHashes": hashes })
+                    })
+                }
                 Some(chain) => send(chain, &request.request, wallet).await.map(|tx| {
                     let output = json!({
                         "transactionHash": tx.0.hash,
@@ -147,6 +158,37 @@ pub async fn answer(
     }
     let message = ChatMessage { id: message_id.to_owned(), role: Role::Assistant, parts, metadata: None };
     WalletAnswer { message, chunks, sent }
+}
+
+/// Sends the calls of a batch request (`{chainId: "0x…", from, calls: [{to, value: "0x…", data}]}`)
+/// in order; an error at the first that fails or reverts.
+async fn send_calls(
+    chain: &EvalChain,
+    request: &Value,
+    wallet: Option<&WalletContext>,
+) -> Result<Vec<(SentTransaction, u64)>, String> {
+    let chain_id = request["chainId"]
+        .as_str()
+        .and_then(|id| u64::from_str_radix(id.trim_start_matches("0x"), 16).ok())
+        .ok_or_else(|| {
+            format!("The wallet could not send the batch: its chainId is not hex: {}", request["chainId"])
+        })?;
+    let mut sent = Vec::new();
+    for call in request["calls"].as_array().into_iter().flatten() {
+        let value = match call["value"].as_str() {
+            Some(v) => U256::from_str_radix(v.trim_start_matches("0x"), 16)
+                .map_err(|_| format!("The wallet could not send the batch: value {v} is not hex"))?
+                .to_string(),
+            None => "0".into(),
+        };
+        let single = json!({ "chainId": chain_id, "from": request["from"], "to": call["to"], "value": value, "data": call["data"] });
+        let tx = send(chain, &single, wallet).await?;
+        if !tx.0.success {
+            return Err(format!("The batch stopped: call {} reverted ({})", sent.len() + 1, tx.0.hash));
+        }
+        sent.push(tx);
+    }
+    Ok(sent)
 }
 
 /// Sends one request from an unlocked dev account and waits for its receipt; the error is what
@@ -204,6 +246,8 @@ async fn send(
         }
     };
     let gas_paid = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
-    let sent = SentTransaction { chain_id, from, hash: receipt.transaction_hash, success: receipt.status(), gas_paid };
+    let events = receipt.inner.logs().iter().map(|log| (log.address(), log.topics().first().copied())).collect();
+    let sent =
+        SentTransaction { chain_id, from, hash: receipt.transaction_hash, success: receipt.status(), gas_paid, events };
     Ok((sent, receipt.block_number.unwrap_or_default()))
 }

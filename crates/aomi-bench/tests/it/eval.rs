@@ -204,6 +204,42 @@ fn checks_say_which_check_failed_and_why() {
 }
 
 #[test]
+fn event_and_sent_transaction_checks_fail_with_what_was_seen() {
+    use aomi_bench::eval::spec::{EventCheck, Expect};
+    use aomi_chain::alloy::primitives::{Address, keccak256};
+    let weth = Address::repeat_byte(0x11);
+    let deposit = keccak256("Deposit(address,uint256)");
+    let expect = Expect {
+        events: vec![
+            EventCheck { event: "Deposit(address, uint256)".into(), contract: Some(weth.to_string()), count: Some(1) },
+            EventCheck { event: "Withdrawal(address,uint256)".into(), contract: None, count: None },
+            EventCheck {
+                event: "Deposit(address,uint256)".into(),
+                contract: Some(Address::ZERO.to_string()),
+                count: None,
+            },
+        ],
+        transactions_sent: Some(0),
+        ..Expect::default()
+    };
+    let seen = Observation {
+        finish: Some(aomi_core::FinishReason::Stop),
+        done: true,
+        transactions_sent: Some(1),
+        events: vec![(weth, Some(deposit))],
+        ..Observation::default()
+    };
+    let verdicts: Vec<(String, Verdict)> = evaluate(&expect, &seen).into_iter().map(|r| (r.check, r.verdict)).collect();
+    assert_eq!(verdicts[1], ("the wallet sends 0 transaction(s)".into(), Verdict::Fail("the wallet sent 1".into())));
+    assert_eq!(verdicts[2].1, Verdict::Pass, "the signature's spaces do not matter: {verdicts:?}");
+    assert!(matches!(&verdicts[3].1, Verdict::Fail(why) if why.contains("0 found among the 1 events")), "{verdicts:?}");
+    assert!(matches!(&verdicts[4].1, Verdict::Fail(_)), "another contract's Deposit does not count: {verdicts:?}");
+    // Without a devnet they cannot be read: skipped, not passed.
+    let blind = Observation { transactions_sent: None, ..seen };
+    assert!(evaluate(&expect, &blind).iter().skip(1).all(|r| matches!(r.verdict, Verdict::Skip(_))));
+}
+
+#[test]
 fn an_incomplete_turn_fails_even_without_checks() {
     let expect = Default::default();
     let cases = [

@@ -168,3 +168,46 @@ async fn a_running_devnet_s_contracts_are_found_where_aomi_devnet_deploys_them()
     assert_eq!(register_running_contracts(&empty.provider(), 31339, &known, &markets).await.unwrap(), 0);
     assert_eq!(markets.dex(31339), None);
 }
+
+#[tokio::test]
+async fn a_fork_sees_the_origins_state_and_what_it_sends_stays_on_the_fork() {
+    use aomi_chain::DevnetOptions;
+    use aomi_chain::alloy::primitives::U256;
+    use aomi_chain::alloy::sol_types::SolCall;
+    use aomi_chain::contracts::IERC20;
+
+    let origin = Devnet::start_with(DevnetOptions { chain_id: 4242, ..DevnetOptions::without_dex() }).await.unwrap();
+    // State the origin has and a fresh anvil would not: a token, and ether at an unused address.
+    let usdc = origin.contracts().usdc;
+    let holder = origin.accounts()[1];
+    let stranger = Address::repeat_byte(0x5a);
+    let gift = TransactionRequest::default().from(origin.accounts()[9]).to(stranger).value(U256::from(12_345u64));
+    assert!(origin.provider().send_transaction(gift).await.unwrap().get_receipt().await.unwrap().status());
+
+    let fork = Devnet::start_with(DevnetOptions::fork(origin.url())).await.unwrap();
+    assert_eq!(fork.fork_url(), Some(origin.url()));
+    assert_eq!(fork.chain_id(), 4242, "a fork keeps the origin's chain id");
+    assert_eq!(fork.provider().get_chain_id().await.unwrap(), 4242);
+    assert_eq!(fork.provider().get_balance(stranger).await.unwrap(), U256::from(12_345u64));
+    let balance = |devnet: &Devnet| {
+        let provider = devnet.provider();
+        async move {
+            let data = IERC20::balanceOfCall { owner: holder }.abi_encode();
+            let out = provider.call(TransactionRequest::default().to(usdc).input(data.into())).await.unwrap();
+            IERC20::balanceOfCall::abi_decode_returns(&out).unwrap()
+        }
+    };
+    let minted = U256::from(1_000_000_000_000u64);
+    assert_eq!(balance(&fork).await, minted, "the origin's token balances are visible on the fork");
+
+    // A transfer on the fork moves the fork's balances only.
+    let data = IERC20::transferCall { to: stranger, amount: U256::from(1_000_000u64) }.abi_encode();
+    let transfer = TransactionRequest::default().from(holder).to(usdc).input(data.into());
+    assert!(fork.provider().send_transaction(transfer).await.unwrap().get_receipt().await.unwrap().status());
+    assert_eq!(balance(&fork).await, minted - U256::from(1_000_000u64));
+    assert_eq!(balance(&origin).await, minted, "the origin is untouched");
+    let sent = TransactionRequest::default().from(fork.accounts()[9]).to(stranger).value(U256::from(1u8));
+    assert!(fork.provider().send_transaction(sent).await.unwrap().get_receipt().await.unwrap().status());
+    assert_eq!(origin.provider().get_balance(stranger).await.unwrap(), U256::from(12_345u64));
+    assert_eq!(fork.provider().get_balance(stranger).await.unwrap(), U256::from(12_346u64));
+}

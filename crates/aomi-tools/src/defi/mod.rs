@@ -3,9 +3,10 @@
 //! - `find_token`: a token's address and decimals from the chain's token list
 //!   ([`aomi_chain::tokens::Markets`]), so the model never writes an address from memory.
 //! - `get_token_price`: a USD price from DefiLlama ([`aomi_chain::prices`]), cached briefly.
-//! - `quote_swap`: a quote on the chain's DEX (Uniswap V3's QuoterV2, on the devnet), with the
-//!   route, expected output, minimum output at a slippage (default 0.5 %) and price impact.
-//!   Nothing is staged.
+//! - `quote_swap`: a quote on the chain's DEX (Uniswap V3's QuoterV2, on the devnet), or from the
+//!   LI.FI aggregator on a network with no local DEX ([`aomi_chain::aggregator`]), with the route,
+//!   expected output, minimum output at a slippage (default 0.5 %) and price impact. Nothing is
+//!   staged.
 //! - `stage_swap`: the same quote, built into `SwapRouter` calldata and staged in the pending batch,
 //!   after an `approve` when the router's allowance is short.
 //! - `stage_transaction`: any transaction into the pending batch.
@@ -44,30 +45,32 @@ pub use batch::{
     StagedStep, batch_of,
 };
 pub use price::{GetTokenPrice, PriceArgs, TokenPrice};
-pub use swap::{QuoteArgs, QuoteSwap, StageSwap, StagedSwap, SwapQuoteOutput};
+pub use swap::{QuoteArgs, QuoteSwap, QuoteTransaction, StageSwap, StagedSwap, SwapQuoteOutput};
 pub use tokens::{FindToken, FindTokenArgs, TokenSearch};
 
 use crate::registry::ToolRegistry;
 use crate::review::WalletChecks;
 
 /// The DeFi tools over `sessions`, sharing one set of pending batches and one price client, which
-/// also prices the batch simulations (no spend guards: see [`defi_tools_with`]).
+/// also prices the batch simulations (no spend guards, no aggregator: see [`defi_tools_with`]).
 pub fn defi_tools(
     sessions: Arc<ChainSessions>,
     batches: Arc<PendingBatches>,
     prices: Arc<aomi_chain::prices::DefiLlama>,
 ) -> ToolRegistry {
     let checks = WalletChecks { prices: Some(Arc::clone(&prices)), ..WalletChecks::default() };
-    defi_tools_with(sessions, batches, prices, checks)
+    defi_tools_with(sessions, batches, prices, checks, None)
 }
 
 /// [`defi_tools`] with the batch tools running `checks` (prices, the price-impact threshold and
-/// the spend guards); the quotes use the same threshold.
+/// the spend guards; the quotes use the same threshold), quoting and staging swaps through
+/// `aggregator` on networks with no local DEX.
 pub fn defi_tools_with(
     sessions: Arc<ChainSessions>,
     batches: Arc<PendingBatches>,
     prices: Arc<aomi_chain::prices::DefiLlama>,
     checks: WalletChecks,
+    aggregator: Option<Arc<aomi_chain::aggregator::Lifi>>,
 ) -> ToolRegistry {
     let s = || Arc::clone(&sessions);
     let b = || Arc::clone(&batches);
@@ -75,8 +78,8 @@ pub fn defi_tools_with(
     ToolRegistry::new()
         .with(FindToken(s()))
         .with(GetTokenPrice::new(s(), prices))
-        .with(QuoteSwap::new(s(), impact))
-        .with(StageSwap::new(s(), b(), impact))
+        .with(QuoteSwap::new(s(), aggregator.clone(), impact))
+        .with(StageSwap::new(s(), b(), impact).with_aggregator(aggregator))
         .with(StageTransaction::new(s(), b()))
         .with(SimulateBatch::new(s(), b()).with_checks(checks.clone()))
         .with(SendBatchToWallet::new(s(), b()).with_checks(checks))

@@ -1,6 +1,7 @@
 //! Tests of the tool scheduler and the native tools (the chain tools against a real anvil).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod aggregator;
 mod bench;
 mod chain;
 mod chain_errors;

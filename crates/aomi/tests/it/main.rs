@@ -312,6 +312,65 @@ fn devnet_prints_where_its_contracts_are() {
     assert_eq!(description["accounts"].as_array().unwrap().len(), 10);
 }
 
+/// One JSON-RPC call to `url`.
+fn rpc(url: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let answer: serde_json::Value =
+            reqwest::Client::new().post(url).json(&body).send().await.unwrap().json().await.unwrap();
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    })
+}
+
+fn devnet_json(args: &[&str], env: &[(&str, &str)]) -> (Graceful, serde_json::Value) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
+    command.arg("devnet").args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    command.envs(env.iter().copied());
+    let mut child = Graceful(command.spawn().unwrap());
+    let description = serde_json::from_str(&first_line(&mut child.0)).unwrap();
+    (child, description)
+}
+
+#[test]
+fn a_fork_shows_the_origins_state_and_keeps_its_transactions() {
+    let (_origin, origin) = devnet_json(&["--json"], &[]);
+    let origin_url = origin["url"].as_str().unwrap().to_owned();
+    // The tenth dev account gives 200 ETH to an address nothing else touches.
+    let (from, stranger) = ("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720", "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+    let send = |url: &str, value: &str| {
+        rpc(url, "eth_sendTransaction", serde_json::json!([{ "from": from, "to": stranger, "value": value }]))
+    };
+    send(&origin_url, "0xad78ebc5ac6200000");
+    let balance = |url: &str| rpc(url, "eth_getBalance", serde_json::json!([stranger, "latest"]));
+
+    // `aomi devnet --fork <url>`: the origin's state, its chain id; a transaction stays on the fork.
+    let (_fork, fork) = devnet_json(&["--fork", &origin_url, "--json"], &[]);
+    assert_eq!(fork["chainId"], 31337);
+    assert_eq!(fork["fork"], origin_url);
+    let fork_url = fork["url"].as_str().unwrap().to_owned();
+    assert_eq!(balance(&fork_url), "0xad78ebc5ac6200000");
+    send(&fork_url, "0x1");
+    assert_eq!(balance(&fork_url), "0xad78ebc5ac6200001");
+    assert_eq!(balance(&origin_url), "0xad78ebc5ac6200000", "the origin is untouched");
+
+    // `aomi serve --fork devnet`: the devnet network's RPC is the fork's, the chats' network.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aomi"));
+    command.args(["serve", "--bind", "127.0.0.1:0", "--fork", "devnet"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    for key in ["AOMI_MODEL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ETHERSCAN_API_KEY"] {
+        command.env_remove(key);
+    }
+    let data = TempDir::new();
+    command.env("AOMI_DATA_DIR", data.path()).env("AOMI_RPC_DEVNET", &origin_url);
+    let mut server = Graceful(command.spawn().unwrap());
+    let url = first_line(&mut server.0).strip_prefix("listening on ").expect("the address line").to_owned();
+    // The origin moves on after the fork was taken: the chat reads the fork, not the origin.
+    send(&origin_url, "0xde0b6b3a7640000");
+    let (ok, stdout, stderr) = chat(&url, &format!("/balance {stranger}"));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("holds 200 ETH on devnet"), "{stdout}");
+}
+
 #[test]
 fn anvil_stops_when_aomi_is_killed_with_sigkill() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_aomi"))
