@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
+use aomi_agent::{ANALYST_APP, AnalystApp, AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
@@ -191,11 +191,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // MCP both ways: the native tools are served at /mcp; external servers' tools join the app.
     let served = aomi_server::mcp::mcp_tools(&tools, Arc::clone(&chain.sessions));
     let mcp_options = crate::mcp::options(&app_config, &limits, &chain.sessions);
+    let analyst_tools = tools.clone().merge(crate::mcp::external_tools(&file.mcp_servers, ANALYST_APP).await?);
     let tools = tools.merge(crate::mcp::external_tools(&file.mcp_servers, aomi_core::turn::DEFAULT_APP).await?);
     if let Some(tool) = &app_config.first_tool {
         anyhow::ensure!(tools.get(tool).is_some(), "first_tool names \"{tool}\", which is not one of aomi's tools");
     }
-    let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
+    let apps = AppRegistry::new()
+        .with(Arc::new(AnalystApp::new(llm.clone(), analyst_tools, app_config.clone())))
+        .with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let shutdown_grace = args
         .shutdown_grace_secs
         .or(file.shutdown_grace_secs)
