@@ -38,6 +38,11 @@ impl LinearLoop {
         &self.scheduler
     }
 
+    /// Estimated tokens of history the model is sent per call.
+    pub fn history_token_budget(&self) -> usize {
+        self.config.history_token_budget
+    }
+
     /// The system prompt of a turn: the preamble, then what the wallet is.
     pub fn system_prompt(&self, wallet: Option<&WalletContext>) -> String {
         format!("{}\n\n{}", self.preamble, wallet_sentence(wallet))
@@ -191,7 +196,7 @@ pub fn wallet_sentence(wallet: Option<&WalletContext>) -> String {
 }
 
 /// The direct command in the turn's new message, if it is one.
-fn direct_command(history: &[ChatMessage]) -> Option<Result<Command, String>> {
+pub(crate) fn direct_command(history: &[ChatMessage]) -> Option<Result<Command, String>> {
     let last = history.last().filter(|m| m.role == Role::User)?;
     commands::parse(&last.text())
 }

@@ -16,7 +16,7 @@ use crate::defi::{
     TokenSearch,
 };
 use crate::knowledge::{ContractSource, LabelsPart, Recalled, Remembered, TransactionHistory, WebSearchResults};
-use crate::parts::{ToolProgressPart, WalletRequestPart};
+use crate::parts::{PlanPart, ToolProgressPart, WalletRequestPart};
 use crate::time::CurrentTime;
 
 /// The components of the tools' outputs and parts (no paths).
@@ -42,6 +42,7 @@ use crate::time::CurrentTime;
     SimulationPart,
     ToolProgressPart,
     WalletRequestPart,
+    PlanPart,
     // The knowledge tools (crate::knowledge).
     ContractSource,
     Recalled,

@@ -4,6 +4,7 @@ import { isToolOrDynamicToolUIPart } from 'ai';
 import { AlertIcon, RefreshIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
 import { WALLET_TOOL, type AomiMessage, type AomiPart, type SimulationReport, type WalletTransaction } from '../lib/types';
+import { PlanView } from './PlanView';
 import { Markdown } from './Markdown';
 import { MessageActions, MessageEditor, type Versions } from './MessageActions';
 import { SimulationView } from './TransactionReview';
@@ -216,6 +217,8 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
       ) : null;
     case 'data-error':
       return <ErrorNotice message={part.data.message} onRetry={context.last ? context.onRetry : undefined} />;
+    case 'data-plan':
+      return <PlanView plan={part.data} />;
     case 'data-network':
       return <NetworkNotice chainId={part.data.chainId} current={context.chainId} onSwitch={context.onSwitchNetwork} />;
     case 'source-url':

@@ -1263,6 +1263,38 @@ export interface components {
         };
         /** @description `data-pending-batch`: the chat's pending batch after a change, for the page's list. */
         PendingBatchPart: components["schemas"]["PendingBatch"];
+        /**
+         * @description `data-plan` (id: the plan's): the steps of a plan-and-execute turn (the `batch` app) with
+         *     each one's live state; sent again under the same id whenever a step's state changes, so the
+         *     page and the stored message keep the latest.
+         */
+        PlanPart: {
+            /** @description The steps: the reads in the plan's order, then the wallet action if there is one. */
+            steps: components["schemas"]["PlanStep"][];
+        };
+        /** @description One step of a [`PlanPart`]. */
+        PlanStep: {
+            /** @description A read (run at the same time as the others) or the wallet action. */
+            kind: components["schemas"]["PlanStepKind"];
+            /** @description Where it is. */
+            state: components["schemas"]["PlanStepState"];
+            /** @description The result in a line, or why it failed, once known. */
+            summary?: string | null;
+            /** @description The tool call that runs it (its card in the message). */
+            toolCallId: string;
+            /** @description The tool it calls. */
+            toolName: string;
+        };
+        /**
+         * @description What a plan step is.
+         * @enum {string}
+         */
+        PlanStepKind: "read" | "action";
+        /**
+         * @description Where a plan step is.
+         * @enum {string}
+         */
+        PlanStepState: "pending" | "running" | "done" | "failed" | "waiting";
         /** @description The output of `recall`. */
         Recalled: {
             /** @description The facts found: the wallet's own (`source: "user"`) first, then the curated ones. */

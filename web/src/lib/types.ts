@@ -113,6 +113,8 @@ export type AomiDataParts = {
   contract: Schemas['ContractAbiPart'];
   /** The known labels of the addresses in a tool's output, shown beside them. */
   labels: Schemas['LabelsPart'];
+  /** A plan-and-execute turn's steps and their live states (the batch app). */
+  plan: Schemas['PlanPart'];
 };
 
 /** Metadata aomi sets on a message. */

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aomi_agent::{ANALYST_APP, AnalystApp, DefaultAppConfig};
+use aomi_agent::{ANALYST_APP, AnalystApp, BATCH_APP, BatchApp, BatchAppConfig, DefaultAppConfig};
 use aomi_chain::{ChainSessions, NetworkRegistry};
 use aomi_core::{AomiApp, FinishReason, UiChunk};
 use aomi_llm::Provider;
@@ -86,4 +86,124 @@ async fn the_apps_list_names_the_analyst_beside_the_default() {
     let names: Vec<&str> = apps["apps"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(names, [ANALYST_APP, "default"]);
     assert!(apps["apps"][0]["description"].as_str().unwrap().contains("Read-only"));
+}
+
+/// A read that ends only once `parties` calls of it run at the same time: two reads run one after
+/// the other fail it, so it proves the plan's reads are concurrent.
+struct BarrierRead {
+    barrier: Arc<tokio::sync::Barrier>,
+}
+
+impl aomi_core::Tool for BarrierRead {
+    fn spec(&self) -> aomi_core::ToolSpec {
+        aomi_core::ToolSpec {
+            name: "barrier_read".into(),
+            description: "A read that waits for the other reads of its plan.".into(),
+            parameters: json!({ "type": "object", "properties": { "key": { "type": "string" } } }),
+        }
+    }
+
+    fn call<'a>(
+        &'a self,
+        args: serde_json::Value,
+        _ctx: aomi_core::ToolContext,
+    ) -> aomi_core::BoxFuture<'a, Result<aomi_core::ToolOutput, aomi_core::ToolError>> {
+        Box::pin(async move {
+            let key = args["key"].as_str().unwrap_or_default().to_owned();
+            match tokio::time::timeout(std::time::Duration::from_secs(3), self.barrier.wait()).await {
+                Ok(_) => Ok(aomi_core::ToolOutput::new(json!({ "key": key, "value": 42 }), format!("{key} = 42"))),
+                Err(_) => Err(aomi_core::ToolError::Failed("the other read did not run at the same time".into())),
+            }
+        })
+    }
+}
+
+const PLAN: &str = r#"{"reads": [{"tool": "barrier_read", "arguments": {"key": "alpha"}}, {"tool": "barrier_read", "arguments": {"key": "beta"}}], "action": null}"#;
+const BATCH_ANSWER: &str = "alpha and beta are both 42.";
+
+fn batch_server_options() -> Options {
+    let mut options = Options::new(Provider::Anthropic);
+    options.extra_tools = ToolRegistry::new().with(BarrierRead { barrier: Arc::new(tokio::sync::Barrier::new(2)) });
+    options.extra_app = Some(Box::new(|llm, tools: ToolRegistry| {
+        Arc::new(BatchApp::new(llm, tools, BatchAppConfig::default())) as Arc<dyn AomiApp>
+    }));
+    options
+}
+
+fn batch_body(chat: &str, text: &str) -> serde_json::Value {
+    let mut body = user_body(chat, text);
+    body["app"] = json!(BATCH_APP);
+    body
+}
+
+/// The `data-plan` parts of a turn, in order.
+fn plans(parts: &[UiChunk]) -> Vec<&serde_json::Value> {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            UiChunk::Data { name, data, .. } if name == "plan" => Some(data),
+            _ => None,
+        })
+        .collect()
+}
+
+fn states(plan: &serde_json::Value) -> Vec<&str> {
+    plan["steps"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_batch_app_streams_its_plan_runs_the_reads_at_once_and_answers() {
+    let script = Script::new().then(Reply::text(PLAN)).then(Reply::text(BATCH_ANSWER));
+    let server = TestServer::start_with(script, batch_server_options()).await;
+    let chat = new_chat_id();
+    let parts = read_stream(server.post(&batch_body(&chat, "what are alpha and beta?")).await).await;
+
+    assert_eq!(tool_errors_of(&parts), Vec::<String>::new(), "both reads met at the barrier: they ran at once");
+    let plans = plans(&parts);
+    assert_eq!(states(plans[0]), ["running", "running"], "the plan streams before its reads end");
+    assert_eq!(states(plans.last().unwrap()), ["done", "done"], "{plans:?}");
+    let summaries: Vec<&str> =
+        plans.last().unwrap()["steps"].as_array().unwrap().iter().map(|s| s["summary"].as_str().unwrap()).collect();
+    assert_eq!(summaries, ["alpha = 42", "beta = 42"]);
+    assert_eq!(text_of(&parts), BATCH_ANSWER);
+    assert_eq!(finish_reason(&parts), Some(FinishReason::Stop));
+
+    // Two model calls: the plan (a subroutine with the plan's schema), then the answer, which sees
+    // both results and may call no tool.
+    let requests = server.stub.requests();
+    assert_eq!(requests.len(), 2);
+    let planner = requests[0].body.to_string();
+    assert!(planner.contains("reads") && planner.contains("barrier_read"), "the schema and tools: {planner}");
+    let answer_request = requests[1].body.to_string();
+    assert!(answer_request.contains("alpha = 42") || answer_request.contains("\\\"alpha\\\""), "{answer_request}");
+    assert_eq!(requests[1].body["tool_choice"]["type"], "none", "{}", requests[1].body["tool_choice"]);
+    // The stored message keeps the plan's last state.
+    let stored = server.messages(&chat).await;
+    let stored = serde_json::to_value(&stored[1]).unwrap();
+    let plan = stored["parts"].as_array().unwrap().iter().find(|p| p["type"] == "data-plan").unwrap();
+    assert_eq!(states(&plan["data"]), ["done", "done"]);
+}
+
+#[tokio::test]
+async fn a_bad_plan_is_repaired_once_then_the_failure_is_the_answer() {
+    let bad = r#"{"reads": [{"tool": "send_everything", "arguments": {}}], "action": null}"#;
+    // Repaired: the second plan is good.
+    let script = Script::new().then(Reply::text(bad)).then(Reply::text(PLAN)).then(Reply::text(BATCH_ANSWER));
+    let server = TestServer::start_with(script, batch_server_options()).await;
+    let parts = read_stream(server.post(&batch_body(&new_chat_id(), "alpha and beta?")).await).await;
+    assert_eq!(text_of(&parts), BATCH_ANSWER);
+    let requests = server.stub.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests[1].body.to_string().contains("\\\"send_everything\\\" is not one of the listed tools"),
+        "the repair says why: {}",
+        requests[1].body
+    );
+
+    // Bad twice: the failure is said, nothing runs.
+    server.stub.set_script(Script::new().then(Reply::text(bad)).then(Reply::text("not even json")));
+    let parts = read_stream(server.post(&batch_body(&new_chat_id(), "alpha and beta?")).await).await;
+    assert!(text_of(&parts).starts_with("I could not make a valid plan"), "{}", text_of(&parts));
+    assert!(plans(&parts).is_empty() && !parts.iter().any(|p| matches!(p, UiChunk::ToolInputStart { .. })));
+    assert_eq!(finish_reason(&parts), Some(FinishReason::Stop));
 }
