@@ -2,13 +2,14 @@
 // is /chat/<id>, so a reload or a shared link opens it again (and re-attaches to its running turn).
 import { useCallback, useEffect, useRef, useState } from 'react';
 
+import { AppMenu } from './chat/AppMenu';
 import { ChatView } from './chat/ChatView';
 import { ErrorNotice } from './chat/MessageView';
 import { PAGE_COMMANDS } from './chat/Composer';
 import { Sidebar } from './history/Sidebar';
 import { MenuIcon, MoonIcon, ShieldIcon, Spinner, SunIcon } from './icons';
 import { shorten } from './lib/address';
-import { errorMessage, getChat, listCommands } from './lib/api';
+import { errorMessage, getChat, listApps, listCommands, type AppInfo } from './lib/api';
 import { newChatId, rememberChat } from './lib/local';
 import type { AomiMessage, DirectCommand, Fork } from './lib/types';
 import { useTheme } from './theme';
@@ -37,7 +38,12 @@ function routeFromLocation(): Route {
   return id ? { id, fresh: false } : { id: newChatId(), fresh: true };
 }
 
-type Loaded = { id: string; messages: AomiMessage[]; forks: Fork[]; resume: boolean } | { id: string; error: string };
+type Loaded =
+  | { id: string; messages: AomiMessage[]; forks: Fork[]; resume: boolean; app?: string }
+  | { id: string; error: string };
+
+/** The app of a chat no request named one for. */
+const DEFAULT_APP = 'default';
 
 export function App() {
   const [route, setRoute] = useState<Route>(routeFromLocation);
@@ -46,6 +52,11 @@ export function App() {
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [refreshKey, setRefreshKey] = useState(0);
   const [serverCommands, setServerCommands] = useState<DirectCommand[]>([]);
+  const [apps, setApps] = useState<AppInfo[]>([]);
+  /** The app of the next new chat. */
+  const [pickedApp, setPickedApp] = useState(DEFAULT_APP);
+  /** A fresh chat whose first message was sent: its app is fixed. */
+  const [startedId, setStartedId] = useState<string>();
   const [theme, toggleTheme] = useTheme();
   const { wallet, ready, switchNetwork } = useWalletContext();
   const auth = useSignIn(wallet.address, wallet.chainId);
@@ -61,6 +72,7 @@ export function App() {
 
   useEffect(() => {
     void listCommands().then(setServerCommands);
+    void listApps().then(setApps);
   }, []);
 
   // Load the chat's stored messages before showing it (a fresh chat has none), as the wallet that
@@ -70,7 +82,8 @@ export function App() {
     let live = true;
     getChat(route.id, wallet.address)
       .then(chat => {
-        if (live) setLoaded({ id: route.id, messages: chat?.messages ?? [], forks: chat?.forks ?? [], resume: chat !== undefined });
+        if (live)
+          setLoaded({ id: route.id, messages: chat?.messages ?? [], forks: chat?.forks ?? [], resume: chat !== undefined, app: chat?.app });
       })
       .catch(error => live && setLoaded({ id: route.id, error: errorMessage(error) }));
     return () => {
@@ -79,6 +92,8 @@ export function App() {
   }, [route, attempt, ready, wallet.address, needsSignIn]);
 
   const current: Loaded | undefined = route.fresh ? { id: route.id, messages: [], forks: [], resume: false } : loaded;
+  // A stored chat keeps its app; a new one takes the picked one.
+  const chatApp = current && !('error' in current) && current.app ? current.app : pickedApp;
 
   const openChat = useCallback((id: string) => {
     window.history.pushState(null, '', `/chat/${id}`);
@@ -109,6 +124,7 @@ export function App() {
   const onFirstMessage = useCallback(
     (text: string) => {
       rememberChat(route.id, text);
+      setStartedId(route.id);
       // The address now names the chat; the chat stays mounted (its id does not change).
       window.history.replaceState(null, '', `/chat/${route.id}`);
     },
@@ -126,6 +142,15 @@ export function App() {
       return true;
     },
     [newChat, toggleTheme],
+  );
+
+  // Another app for a chat that has messages: a new chat with that app.
+  const onPickApp = useCallback(
+    (name: string) => {
+      setPickedApp(name);
+      if (!route.fresh || startedId === route.id) newChat();
+    },
+    [route, startedId, newChat],
   );
 
   const onSwitchNetwork = useCallback((chainId: number) => void switchNetwork(chainId).catch(() => undefined), [switchNetwork]);
@@ -152,6 +177,7 @@ export function App() {
             <MenuIcon />
           </button>
           <div className="topbar-spacer" />
+          <AppMenu apps={apps} value={chatApp} onPick={onPickApp} />
           <NetworkMenu chainId={wallet.chainId} onSwitch={switchNetwork} />
           <WalletButton />
           {wallet.address ? (
@@ -201,11 +227,13 @@ export function App() {
             </div>
           ) : (
             <ChatView
-              key={current.id}
+              // A fresh chat's app may change until its first message: a new view then.
+              key={`${current.id}:${chatApp}`}
               chatId={current.id}
               initialMessages={current.messages}
               initialForks={current.forks}
               resume={current.resume}
+              app={chatApp}
               wallet={wallet}
               commands={[...PAGE_COMMANDS, ...serverCommands]}
               onSwitchNetwork={onSwitchNetwork}

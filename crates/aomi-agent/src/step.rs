@@ -159,6 +159,13 @@ pub async fn run_tools(
     ToolRound { results, waiting_for_client: prepared.iter().any(|call| call.outcome.is_ok()) }
 }
 
+/// Reports a failed model step: an `error` part with its text, and the message marked
+/// `{"incomplete": true}` in its metadata. The step itself was closed by [`model_step`].
+pub fn failed(sink: &dyn TurnSink, error: &StepError) {
+    sink.emit(UiChunk::Error { error_text: error.to_string() });
+    sink.emit(UiChunk::MessageMetadata { message_metadata: json!({ "incomplete": true }) });
+}
+
 /// Emits a whole step that holds one text block: the app's own words, not the model's.
 pub fn text_step(sink: &dyn TurnSink, text: String) {
     let id = new_id("txt");

@@ -44,6 +44,18 @@ impl LlmClient {
         instructions: &str,
         input: &str,
     ) -> Result<T, SubroutineError> {
+        self.run_checked_subroutine(instructions, input, |_: &T| Ok(())).await
+    }
+
+    /// Runs one subroutine whose answer must also pass `check` (rules a schema cannot say, such as
+    /// "names one of these tools"): an answer that parses but fails it is sent back once with the
+    /// reason, as one that does not parse is.
+    pub async fn run_checked_subroutine<T: DeserializeOwned + JsonSchema>(
+        &self,
+        instructions: &str,
+        input: &str,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<T, SubroutineError> {
         let schema_value = schema_for!(T).to_value();
         let schema = serde_json::to_string(&schema_value).unwrap_or_default();
         let system = format!(
@@ -59,7 +71,7 @@ impl LlmClient {
             let request =
                 ModelRequest::new(system.clone(), messages.clone()).with_response_schema(schema_value.clone());
             let answer = self.complete(request).await?;
-            match parse_answer::<T>(&answer) {
+            match parse_answer::<T>(&answer).and_then(|value| check(&value).map(|()| value)) {
                 Ok(value) => return Ok(value),
                 Err(error) => {
                     reason = error;

@@ -42,6 +42,63 @@ impl DataPart for WalletRequestPart {
     const NAME: &'static str = "wallet-request";
 }
 
+/// `data-plan` (id: the plan's): the steps of a plan-and-execute turn (the `batch` app) with
+/// each one's live state; sent again under the same id whenever a step's state changes, so the
+/// page and the stored message keep the latest.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanPart {
+    /// The steps: the reads in the plan's order, then the wallet action if there is one.
+    pub steps: Vec<PlanStep>,
+}
+
+impl DataPart for PlanPart {
+    const NAME: &'static str = "plan";
+}
+
+/// One step of a [`PlanPart`].
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanStep {
+    /// The tool call that runs it (its card in the message).
+    pub tool_call_id: String,
+    /// The tool it calls.
+    pub tool_name: String,
+    /// A read (run at the same time as the others) or the wallet action.
+    pub kind: PlanStepKind,
+    /// Where it is.
+    pub state: PlanStepState,
+    /// The result in a line, or why it failed, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+/// What a plan step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanStepKind {
+    /// A read, independent of the others.
+    Read,
+    /// The one wallet action, after the reads.
+    Action,
+}
+
+/// Where a plan step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanStepState {
+    /// Not started.
+    Pending,
+    /// Running.
+    Running,
+    /// Ended with a result.
+    Done,
+    /// Ended with an error.
+    Failed,
+    /// Prepared, waiting for the user's wallet.
+    Waiting,
+}
+
 /// `part` as a stream chunk with `id`; a `transient` part reaches the client and is not stored.
 pub(crate) fn chunk<P: DataPart>(part: &P, id: Option<String>, transient: bool) -> UiChunk {
     UiChunk::Data {

@@ -63,6 +63,14 @@ impl ToolRegistry {
         self
     }
 
+    /// The same tools and hooks without the tools the client runs (a wallet request: a
+    /// transaction, a batch, a signature). Each tool says so itself (`Tool::runs_on_client`, a
+    /// typed tool's `RUNS_ON_CLIENT`), so a wallet tool added later is left out as well.
+    pub fn without_client_tools(mut self) -> Self {
+        self.tools.retain(|_, registered| !registered.tool.runs_on_client());
+        self
+    }
+
     /// The hooks the tools' turns need. An app hands them to the backend
     /// ([`AomiApp::turn_hooks`](aomi_core::AomiApp::turn_hooks)), which runs them at the start of
     /// every turn.

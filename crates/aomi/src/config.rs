@@ -19,6 +19,8 @@ pub struct FileConfig {
     /// A tool the first model call of each turn must call, the next call answering in text (for
     /// tests and evals of small local models; see `aomi_agent::DefaultAppConfig::first_tool`).
     pub first_tool: Option<String>,
+    /// Reads a plan of the `batch` app may hold at most (`AOMI_BATCH_MAX_READS`; default 8).
+    pub batch_max_reads: Option<usize>,
     /// Default timeout of a tool call, in seconds.
     pub tool_timeout_secs: Option<u64>,
     /// Seconds without a model event before the model call fails.

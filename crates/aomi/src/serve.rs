@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
+use aomi_agent::{ANALYST_APP, AnalystApp, AppRegistry, BatchApp, BatchAppConfig, DefaultApp, DefaultAppConfig};
 use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
@@ -134,6 +134,7 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     // Read before the file's fields are moved out below.
     let aggregator = crate::config::aggregator(&file)?;
     let store_config = store_config(&args, &file)?;
+    let max_reads = batch_max_reads(&file)?;
     let bind: SocketAddr = args
         .bind
         .or(file.bind.clone())
@@ -230,11 +231,16 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     // MCP both ways: the native tools are served at /mcp; external servers' tools join the app.
     let served = aomi_server::mcp::mcp_tools(&tools, Arc::clone(&chain.sessions));
     let mcp_options = crate::mcp::options(&app_config, &limits, &chain.sessions);
+    let analyst_tools = tools.clone().merge(crate::mcp::external_tools(&file.mcp_servers, ANALYST_APP).await?);
     let tools = tools.merge(crate::mcp::external_tools(&file.mcp_servers, aomi_core::turn::DEFAULT_APP).await?);
     if let Some(tool) = &app_config.first_tool {
         anyhow::ensure!(tools.get(tool).is_some(), "first_tool names \"{tool}\", which is not one of aomi's tools");
     }
-    let apps = AppRegistry::new().with(Arc::new(DefaultApp::new(llm, tools, app_config)));
+    let batch = BatchAppConfig { linear: app_config.clone(), max_reads };
+    let apps = AppRegistry::new()
+        .with(Arc::new(AnalystApp::new(llm.clone(), analyst_tools, app_config.clone())))
+        .with(Arc::new(BatchApp::new(llm.clone(), tools.clone(), batch)))
+        .with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let shutdown_grace = args
         .shutdown_grace_secs
         .or(file.shutdown_grace_secs)
@@ -311,6 +317,17 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     // Stops the devnet aomi started.
     drop(chain);
     Ok(())
+}
+
+/// Reads a `batch` plan may hold: `AOMI_BATCH_MAX_READS`, else the file's `batch_max_reads`.
+fn batch_max_reads(file: &FileConfig) -> anyhow::Result<usize> {
+    let from_env = match std::env::var("AOMI_BATCH_MAX_READS").ok().filter(|v| !v.trim().is_empty()) {
+        Some(value) => Some(value.trim().parse::<usize>().context("AOMI_BATCH_MAX_READS must be a whole number")?),
+        None => None,
+    };
+    let reads = from_env.or(file.batch_max_reads).unwrap_or(aomi_agent::DEFAULT_MAX_READS);
+    anyhow::ensure!(reads > 0, "batch_max_reads must be positive");
+    Ok(reads)
 }
 
 /// Sign-in as configured, refusing the settings that would expose a server: a non-loopback

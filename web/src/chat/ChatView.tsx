@@ -61,6 +61,7 @@ export function ChatView({
   initialMessages,
   initialForks,
   resume,
+  app,
   wallet,
   commands,
   onSwitchNetwork,
@@ -73,6 +74,8 @@ export function ChatView({
   initialMessages: AomiMessage[];
   initialForks: Fork[];
   resume: boolean;
+  /** The app that answers: the stored chat's, or the one picked for a new chat. */
+  app: string;
   wallet: WalletContext;
   commands: DirectCommand[];
   onSwitchNetwork: (chainId: number) => void;
@@ -84,7 +87,8 @@ export function ChatView({
 }) {
   // The transport reads the wallet when it sends, so a network switch counts for the very next turn.
   const config = useConfig();
-  const transport = useMemo(() => aomiTransport(() => walletNow(config)), [config]);
+  // The app is fixed for the view's life: the page mounts a new view when a fresh chat's app changes.
+  const transport = useMemo(() => aomiTransport(() => walletNow(config), app), [config, app]);
   const [progress, setProgress] = useState<Record<string, string>>({});
   const [forks, setForks] = useState(initialForks);
   /** The user message being edited. */

@@ -57,6 +57,34 @@ describe('MessageView', () => {
     expect(screen.queryByRole('button', { name: 'Another answer' })).toBeNull();
   });
 
+  test('a plan shows its steps with their states; an unknown data part is left out without an error', () => {
+    const message = {
+      id: 'a',
+      role: 'assistant',
+      parts: [
+        {
+          type: 'data-plan',
+          id: 'plan_1',
+          data: {
+            steps: [
+              { toolCallId: 'c1', toolName: 'get_balance', kind: 'read', state: 'done', summary: '1 ETH' },
+              { toolCallId: 'c2', toolName: 'get_gas_price', kind: 'read', state: 'running' },
+            ],
+          },
+        },
+        { type: 'data-from-the-future', data: { anything: [1, 2] } },
+        { type: 'text', text: 'Done.' },
+      ],
+    } as unknown as AomiMessage;
+    const { container } = render(<MessageView message={message} context={context} />);
+    const steps = [...container.querySelectorAll('.plan-step')].map(step => step.getAttribute('data-state'));
+    expect(steps).toEqual(['done', 'running']);
+    expect(screen.getByRole('region', { name: 'Plan' }).textContent).toContain('1 of 2 done');
+    expect(container.textContent).toContain('1 ETH');
+    expect(container.textContent).not.toContain('anything');
+    expect(container.textContent).toContain('Done.');
+  });
+
   test('an answer renders its parts in order: text, tool card, text', () => {
     const message = {
       id: 'a',

@@ -5,6 +5,7 @@ import { AlertIcon, RefreshIcon, ShieldIcon } from '../icons';
 import { chainColour, chainName } from '../lib/networks';
 import { BATCH_TOOL, SIGNATURE_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type BatchRequest, type GuardPart, type SignatureRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { BatchWalletRequest, type BatchOutcome } from './BatchRequest';
+import { PlanView } from './PlanView';
 import { Markdown } from './Markdown';
 import { MessageActions, MessageEditor, type Versions } from './MessageActions';
 import { SimulationView } from './TransactionReview';
@@ -284,6 +285,8 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
       ) : null;
     case 'data-error':
       return <ErrorNotice message={part.data.message} onRetry={context.last ? context.onRetry : undefined} />;
+    case 'data-plan':
+      return <PlanView plan={part.data} />;
     case 'data-network':
       return <NetworkNotice chainId={part.data.chainId} current={context.chainId} onSwitch={context.onSwitchNetwork} />;
     case 'source-url':

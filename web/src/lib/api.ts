@@ -194,6 +194,18 @@ export async function listCommands(): Promise<DirectCommand[]> {
   }
 }
 
+/** An app a chat can be answered by. */
+export type AppInfo = Schemas['AppInfo'];
+
+/** The apps the server serves (`GET /api/apps`); none when it cannot be asked. */
+export async function listApps(): Promise<AppInfo[]> {
+  try {
+    return (await request<Schemas['AppList']>('/api/apps')).apps;
+  } catch {
+    return [];
+  }
+}
+
 /** What the history routes of this server can do, read from the methods it allows on a chat. */
 export interface HistoryCapabilities {
   rename: boolean;

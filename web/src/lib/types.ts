@@ -144,6 +144,8 @@ export type AomiDataParts = {
   'batch-simulation': Schemas['BatchSimulationPart'];
   /** The spend guards' answer on a wallet request (blocked, or a second click in balanced mode). */
   guard: GuardPart;
+  /** A plan-and-execute turn's steps and their live states (the batch app). */
+  plan: Schemas['PlanPart'];
 };
 
 /** The spend guards' answer on a wallet request (`data-guard`, id: the wallet call's id). */

@@ -1,6 +1,7 @@
 //! Integration tests of the chat server: a real HTTP server, the real rig clients, the stub model.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod apps;
 mod auth;
 mod batch;
 mod branches;

@@ -1,0 +1,202 @@
+//! The linear loop, shared by every app that runs one: model → tool calls → results → model, until
+//! the model answers in text or the step limit is hit. Direct commands (`/balance …`) run without
+//! the model, and a turn without a model explains how to configure one.
+//!
+//! An app is a preamble and a tool set around this loop ([`DefaultApp`](crate::DefaultApp),
+//! [`AnalystApp`](crate::AnalystApp)); what the app may do is decided by the tools it is given,
+//! never by the preamble alone.
+
+use std::sync::Arc;
+
+use aomi_core::{ChatMessage, FinishReason, Role, TurnInput, TurnSink, UiChunk, WalletContext};
+use aomi_llm::{LlmClient, ModelRequest, ToolChoice};
+use aomi_tools::commands::{self, Command};
+use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
+
+use crate::default_app::{DefaultAppConfig, NO_MODEL_MESSAGE};
+use crate::sink::RecordingSink;
+use crate::step::{self, Usage, new_id, text_step};
+
+/// A linear loop over one tool set, with one preamble.
+#[derive(Debug, Clone)]
+pub struct LinearLoop {
+    preamble: String,
+    scheduler: ToolScheduler,
+    config: DefaultAppConfig,
+}
+
+impl LinearLoop {
+    /// A loop that tells the model `preamble` (followed by the wallet's state) and offers `tools`.
+    pub fn new(preamble: impl Into<String>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
+        let scheduler =
+            ToolScheduler::new(Arc::new(tools), config.tool_timeout).with_output_limit(config.tool_output_bytes);
+        LinearLoop { preamble: preamble.into(), scheduler, config }
+    }
+
+    /// The scheduler of the loop's tools.
+    pub fn scheduler(&self) -> &ToolScheduler {
+        &self.scheduler
+    }
+
+    /// Estimated tokens of history the model is sent per call.
+    pub fn history_token_budget(&self) -> usize {
+        self.config.history_token_budget
+    }
+
+    /// The system prompt of a turn: the preamble, then what the wallet is.
+    pub fn system_prompt(&self, wallet: Option<&WalletContext>) -> String {
+        format!("{}\n\n{}", self.preamble, wallet_sentence(wallet))
+    }
+
+    /// Runs one turn: a direct command, the no-model message, or the loop.
+    pub async fn run_turn(&self, llm: Option<&LlmClient>, input: TurnInput, sink: &dyn TurnSink) -> FinishReason {
+        if let Some(command) = direct_command(&input.history) {
+            return self.run_command(command, &input, sink).await;
+        }
+        match llm {
+            Some(llm) => self.run(llm, input, sink).await,
+            None => {
+                text_step(sink, NO_MODEL_MESSAGE.to_owned());
+                FinishReason::Stop
+            }
+        }
+    }
+
+    /// Runs the loop, then reports the turn's token counts as message metadata
+    /// (`{"usage": {"inputTokens", "outputTokens"}}`), so clients and evals can show the cost.
+    async fn run(&self, llm: &LlmClient, input: TurnInput, sink: &dyn TurnSink) -> FinishReason {
+        let mut usage = Usage::default();
+        let reason = self.run_steps(llm, input, sink, &mut usage).await;
+        usage.emit(sink);
+        reason
+    }
+
+    async fn run_steps(
+        &self,
+        llm: &LlmClient,
+        input: TurnInput,
+        sink: &dyn TurnSink,
+        usage: &mut Usage,
+    ) -> FinishReason {
+        let (history, current) = split_history(&input, self.config.history_token_budget);
+        let sink = RecordingSink::new(sink, current);
+        let system = self.system_prompt(input.wallet.as_ref());
+        let tools = self.scheduler.registry().specs();
+
+        for step in 0..self.config.max_steps {
+            let mut messages = history.clone();
+            messages.push(sink.message());
+            // With `first_tool`, the first call must call it and the next one answers in text.
+            let tool_choice = match (&self.config.first_tool, step) {
+                (Some(tool), 0) => ToolChoice::Tool(tool.clone()),
+                (Some(_), 1) => ToolChoice::None,
+                _ => ToolChoice::Auto,
+            };
+            let request = ModelRequest {
+                system: system.clone(),
+                messages,
+                tools: tools.clone(),
+                tool_choice,
+                ..ModelRequest::default()
+            };
+            sink.emit(UiChunk::StartStep);
+            let calls = match step::model_step(llm, request, &sink).await {
+                Ok(output) => {
+                    usage.add(output.usage);
+                    output.calls
+                }
+                Err(error) => {
+                    step::failed(&sink, &error);
+                    return FinishReason::Error;
+                }
+            };
+            // A step ends after its tool calls ran, as in the AI SDK's own streams.
+            let ran_tools = !calls.is_empty();
+            let round = step::run_tools(&self.scheduler, calls, &input, &sink).await;
+            sink.emit(UiChunk::FinishStep);
+            if round.waiting_for_client {
+                // The client runs these (a wallet signs); the turn goes on when it sends the outcome.
+                return FinishReason::ToolCalls;
+            }
+            if !ran_tools {
+                return FinishReason::Stop;
+            }
+        }
+        text_step(
+            &sink,
+            format!(
+                "I stopped after {} steps without reaching an answer. Ask me to continue if you want me to go on.",
+                self.config.max_steps
+            ),
+        );
+        FinishReason::Other
+    }
+
+    /// Runs a direct command: one step with one tool call, streamed like a model's, no model.
+    async fn run_command(
+        &self,
+        command: Result<Command, String>,
+        input: &TurnInput,
+        sink: &dyn TurnSink,
+    ) -> FinishReason {
+        let (tool, args) = match command {
+            Ok(Command::Tool { tool, args }) => (tool, args),
+            Ok(Command::Help) => {
+                text_step(sink, commands::help());
+                return FinishReason::Stop;
+            }
+            Err(usage) => {
+                text_step(sink, usage);
+                return FinishReason::Stop;
+            }
+        };
+        if self.scheduler.registry().get(&tool).is_none() {
+            text_step(sink, format!("This command needs the tool {tool}, which this app does not offer."));
+            return FinishReason::Stop;
+        }
+        let id = new_id("cmd");
+        sink.emit(UiChunk::StartStep);
+        sink.emit(UiChunk::ToolInputStart { tool_call_id: id.clone(), tool_name: tool.clone() });
+        sink.emit(UiChunk::ToolInputAvailable {
+            tool_call_id: id.clone(),
+            tool_name: tool.clone(),
+            input: args.clone(),
+        });
+        let call = ToolCallRequest { id, name: tool, arguments: args };
+        self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), &input.origin(), sink).await;
+        sink.emit(UiChunk::FinishStep);
+        FinishReason::Stop
+    }
+}
+
+/// The history the model may see (the oldest messages beyond `budget` estimated tokens left out,
+/// with a note in their place), and the assistant message the turn writes into: the last one when
+/// the turn continues it (a client tool's output came back), else a new one.
+pub fn split_history(input: &TurnInput, budget: usize) -> (Vec<ChatMessage>, ChatMessage) {
+    let mut history = aomi_llm::history::within_budget(input.history.clone(), budget);
+    let current = match history.last() {
+        Some(last) if last.role == Role::Assistant => history.pop(),
+        _ => None,
+    }
+    .unwrap_or_else(|| ChatMessage::assistant(new_id("msg")));
+    (history, current)
+}
+
+/// What the model is told of the wallet.
+pub fn wallet_sentence(wallet: Option<&WalletContext>) -> String {
+    match wallet {
+        Some(WalletContext { address: Some(address), chain_id }) => {
+            format!("The user's wallet is {address}, on chain id {chain_id}.")
+        }
+        Some(WalletContext { address: None, chain_id }) => {
+            format!("No wallet is connected; the selected network is chain id {chain_id}.")
+        }
+        None => "No wallet is connected.".to_owned(),
+    }
+}
+
+/// The direct command in the turn's new message, if it is one.
+pub(crate) fn direct_command(history: &[ChatMessage]) -> Option<Result<Command, String>> {
+    let last = history.last().filter(|m| m.role == Role::User)?;
+    commands::parse(&last.text())
+}
