@@ -9,6 +9,7 @@
 //! - `aomi mcp`: aomi's tools and a wallet's chat history as an MCP server on stdio.
 
 mod bench;
+mod bench_instructions;
 mod chat;
 mod check;
 mod config;
