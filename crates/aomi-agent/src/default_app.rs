@@ -128,8 +128,6 @@ impl DefaultApp {
         .unwrap_or_else(|| ChatMessage::assistant(new_id("msg")));
         let sink = RecordingSink::new(sink, current);
         let system = Self::system_prompt(input.wallet.as_ref());
-        let tools = self.scheduler.registry().specs();
-
         for step in 0..self.config.max_steps {
             let mut messages = history.clone();
             messages.push(sink.message());
@@ -142,7 +140,8 @@ impl DefaultApp {
             let request = ModelRequest {
                 system: system.clone(),
                 messages,
-                tools: tools.clone(),
+                // One copy of the tools per model call, which the model client takes apart.
+                tools: self.scheduler.registry().specs(),
                 tool_choice,
                 ..ModelRequest::default()
             };

@@ -73,7 +73,7 @@ impl InstructionsConfig {
     /// The run of `make test`: a few turns per phase (bounded: about a minute on a debug build).
     pub fn quick() -> Self {
         InstructionsConfig {
-            phases: vec![(Workload::Text, 4), (Workload::Command, 4), (Workload::Tools(1), 3), (Workload::Tools(5), 3)],
+            phases: vec![(Workload::Text, 3), (Workload::Command, 3), (Workload::Tools(1), 2), (Workload::Tools(5), 2)],
             warmup: 1,
         }
     }

@@ -87,6 +87,10 @@ pub struct BenchArgs {
     /// With --instructions-baseline: write this run's counts into that file (for this build profile).
     #[arg(long, requires = "instructions_baseline")]
     pub(crate) update_baseline: bool,
+    /// With --instructions: give up after this many seconds, printing a WARNING line instead of
+    /// the counts (the server is stopped; the command succeeds).
+    #[arg(long, requires = "instructions")]
+    pub(crate) time_limit_secs: Option<u64>,
 }
 
 /// Runs the benchmark; fails when a turn failed or lost a part.

@@ -2,6 +2,7 @@
 //! (see [`aomi_bench::instructions`]).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use aomi_bench::client::ChatClient;
@@ -13,8 +14,21 @@ use aomi_testkit::{StubModel, Timing};
 use crate::bench::BenchArgs;
 
 /// Runs the phases, prints the counts and the comparison with the baseline; writes the baseline
-/// with `--update-baseline`. Fails when a turn failed or valgrind cannot run, never on a count.
+/// with `--update-baseline`. Fails when a turn failed or valgrind cannot run, never on a count nor
+/// on the time limit (`--time-limit-secs`, after which it prints a WARNING line).
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let Some(limit) = args.time_limit_secs.map(Duration::from_secs) else { return measure(args).await };
+    match tokio::time::timeout(limit, measure(args)).await {
+        Ok(result) => result,
+        Err(_) => {
+            // Dropping the run stopped the server (it is killed when dropped).
+            println!("WARNING: the instruction counts did not finish in {} s; no counts taken", limit.as_secs());
+            Ok(())
+        }
+    }
+}
+
+async fn measure(args: BenchArgs) -> anyhow::Result<()> {
     let valgrind = find_valgrind()?;
     let vgdb = valgrind.with_file_name("vgdb");
     if !vgdb.exists() {
