@@ -1,15 +1,21 @@
-//! `aomi chat`: a terminal client of the server's HTTP protocol.
+//! `aomi chat`: a terminal client of the server's HTTP protocol, in three modes: the full-screen
+//! UI when stdin and stdout are a terminal ([`tui`]), `--json` (one prompt per line in, one stream
+//! part per line out, for scripts) and the plain line mode otherwise (pipes, or a message given on
+//! the command line).
 
-use std::io::{BufRead, Write};
+mod client;
+mod tui;
 
-use anyhow::{Context, bail};
-use aomi_core::stream::DONE;
-use aomi_core::{ChatMessage, UiChunk, WalletContext};
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Context;
+use aomi_core::{UiChunk, WalletContext};
 use clap::Args;
-use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
+
+use self::client::Client;
 
 /// Flags of `aomi chat`.
 #[derive(Debug, Args)]
@@ -29,17 +35,28 @@ pub struct ChatArgs {
     /// The wallet address of the context (mixed case must be a valid EIP-55 checksum).
     #[arg(long)]
     address: Option<aomi_core::Address>,
+    /// Print each part of the answers' streams as one JSON object per line (the parts the page
+    /// receives), reading one message per line on stdin unless a message is given.
+    #[arg(long)]
+    json: bool,
     /// Send this message and exit; without it, read messages from the terminal.
     message: Vec<String>,
 }
 
 /// Runs the client.
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let chat_id = args.chat.clone().unwrap_or_else(|| format!("cli-{}", uuid_like()));
+    let client = Client::new(&args.url, args.address);
+    let chat_id = args.chat.clone().unwrap_or_else(tui::state::new_chat_id);
     let mut wallet = WalletContext { address: args.address, chain_id: args.chain_id };
-    if !args.message.is_empty() {
-        return send(&client, &args, &chat_id, &wallet, &args.message.join(" ")).await.map(|_| ());
+    let given = (!args.message.is_empty()).then(|| args.message.join(" "));
+    if args.json {
+        return json_lines(&client, &args, &chat_id, &mut wallet, given).await;
+    }
+    if let Some(message) = given {
+        return send(&client, &args, &chat_id, &wallet, &message).await.map(|_| ());
+    }
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return tui::run(client, chat_id, args.app, wallet).await;
     }
     eprintln!(
         "aomi chat {chat_id} on {} — type a message, /quit or Ctrl-C to leave; Ctrl-C during an answer stops it",
@@ -77,6 +94,63 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
 }
 
+/// `--json`: each message (the given one, else each line of stdin) is sent in turn, and each part
+/// of its answer printed as the JSON object the server streamed, one per line. A failed request
+/// is printed as an `error` part, so that a script reads one kind of line.
+async fn json_lines(
+    client: &Client,
+    args: &ChatArgs,
+    chat_id: &str,
+    wallet: &mut WalletContext,
+    given: Option<String>,
+) -> anyhow::Result<()> {
+    let mut lines = stdin_lines();
+    let mut out = std::io::stdout().lock();
+    let mut given = given;
+    let mut failed = false;
+    loop {
+        let text = match given.take() {
+            Some(text) => text,
+            None if args.message.is_empty() => match lines.recv().await {
+                Some(line) if line.trim().is_empty() => continue,
+                Some(line) => line,
+                None => break,
+            },
+            None => break,
+        };
+        let result = async {
+            let mut parts = std::pin::pin!(client.send(chat_id, &args.app, wallet, text.trim()).await?);
+            while let Some(part) = parts.next().await {
+                let part = part?;
+                if let Some(chain_id) = switched_to(&part.chunk) {
+                    wallet.chain_id = chain_id;
+                }
+                writeln!(out, "{}", part.raw)?;
+                out.flush()?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(error) = result {
+            failed = true;
+            writeln!(out, "{}", UiChunk::Error { error_text: format!("{error:#}") }.to_json())?;
+            out.flush()?;
+        }
+    }
+    if failed {
+        anyhow::bail!("a message failed (its `error` line says why)");
+    }
+    Ok(())
+}
+
+/// The chain id a `data-network` part asks the wallet to switch to.
+fn switched_to(chunk: &UiChunk) -> Option<u64> {
+    match chunk {
+        UiChunk::Data { name, data, .. } if name == "network" => data.get("chainId").and_then(Value::as_u64),
+        _ => None,
+    }
+}
+
 /// The lines typed on stdin, read on a thread of their own (a blocking read cannot be cancelled,
 /// and a thread does not keep the process alive once `run` returns).
 fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
@@ -92,48 +166,23 @@ fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
     received
 }
 
-/// Asks the server to stop the chat's running turn; the answer's stream then ends by itself.
-async fn stop(client: &reqwest::Client, args: &ChatArgs, chat_id: &str) -> anyhow::Result<()> {
-    let mut url = format!("{}/api/chat/{chat_id}/stop", args.url.trim_end_matches('/'));
-    if let Some(owner) = &args.address {
-        url.push_str(&format!("?owner={}", owner.to_lowercase_hex()));
-    }
-    let response = client.post(&url).send().await.with_context(|| format!("cannot reach {url}"))?;
-    if !response.status().is_success() {
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        bail!("the server answered {status}: {}", body["error"]["message"].as_str().unwrap_or("no details"));
-    }
-    Ok(())
-}
-
 /// Sends one message and prints the streamed answer. Ctrl-C asks the server to stop the answer
-/// (what was said stays in the chat); a second Ctrl-C stops waiting for it. Returns the chain id a `data-network` part
-/// asked the wallet to switch to, if any.
+/// (what was said stays in the chat); a second Ctrl-C stops waiting for it. Returns the chain id a
+/// `data-network` part asked the wallet to switch to, if any.
 async fn send(
-    client: &reqwest::Client,
+    client: &Client,
     args: &ChatArgs,
     chat_id: &str,
     wallet: &WalletContext,
     text: &str,
 ) -> anyhow::Result<Option<u64>> {
-    let message = ChatMessage::user_text(format!("m-{}", uuid_like()), text);
-    let body = json!({ "id": chat_id, "message": message, "app": args.app, "wallet": wallet });
-    let url = format!("{}/api/chat", args.url.trim_end_matches('/'));
-    let response = client.post(&url).json(&body).send().await.with_context(|| format!("cannot reach {url}"))?;
-    if !response.status().is_success() {
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let message = body["error"]["message"].as_str().unwrap_or("no details");
-        bail!("the server answered {status}: {message}");
-    }
-    let mut events = response.bytes_stream().eventsource();
+    let mut parts = std::pin::pin!(client.send(chat_id, &args.app, wallet, text).await?);
     let mut out = std::io::stdout();
     let mut switched = None;
     let mut stopping = false;
     loop {
-        let event = tokio::select! {
-            event = events.next() => event,
+        let part = tokio::select! {
+            part = parts.next() => part,
             signal = tokio::signal::ctrl_c() => {
                 signal.context("cannot listen for Ctrl-C")?;
                 if stopping {
@@ -141,22 +190,16 @@ async fn send(
                     return Ok(switched);
                 }
                 stopping = true;
-                if let Err(error) = stop(client, args, chat_id).await {
+                if let Err(error) = client.stop(chat_id).await {
                     eprintln!("\ncannot stop the answer: {error:#}");
                 }
                 continue;
             }
         };
-        let Some(event) = event else { break };
-        let event = event.context("the stream broke")?;
-        if event.data == DONE {
-            break;
-        }
-        let chunk: UiChunk = serde_json::from_str(&event.data).context("the server sent an unknown part")?;
-        if let UiChunk::Data { name, data, .. } = &chunk
-            && name == "network"
-        {
-            switched = data.get("chainId").and_then(Value::as_u64);
+        let Some(part) = part else { break };
+        let chunk = part?.chunk;
+        if let Some(chain_id) = switched_to(&chunk) {
+            switched = Some(chain_id);
         }
         write!(out, "{}", render(&chunk))?;
         out.flush()?;
@@ -192,8 +235,4 @@ fn render(chunk: &UiChunk) -> String {
         UiChunk::Abort { .. } => "\n[stopped]\n".to_owned(),
         _ => String::new(),
     }
-}
-
-fn uuid_like() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }

@@ -2,7 +2,8 @@
 //!
 //! - `aomi serve`: the HTTP/SSE chat server.
 //! - `aomi config check`: the configuration `aomi serve` would run with, checked.
-//! - `aomi chat`: a terminal client of the same HTTP protocol.
+//! - `aomi chat`: a terminal client of the same HTTP protocol (a full-screen UI in a terminal,
+//!   `--json` lines for scripts, plain lines in a pipe).
 //! - `aomi devnet`: a local anvil with the project's contracts.
 //! - `aomi bench`: the serving benchmark (latency, throughput, memory) against the stub model.
 //! - `aomi eval`: the agent's eval scenarios, scripted or with a real model.
@@ -47,7 +48,8 @@ enum Command {
     /// The configuration: `aomi config check`.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Chats with a running server from the terminal.
+    /// Chats with a running server from the terminal: a full-screen UI when stdin and stdout are a
+    /// terminal, plain lines otherwise or with a message, `--json` for one stream part per line.
     Chat(chat::ChatArgs),
     /// Runs a local anvil devnet with the project's contracts deployed, until Ctrl-C.
     Devnet(devnet::DevnetArgs),

@@ -5,6 +5,7 @@
 mod config;
 mod local_model;
 mod persistence;
+mod terminal;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
