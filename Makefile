@@ -4,7 +4,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/aomi/target
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 
 .PHONY: run test build lint local-model test-rust test-node test-bench web-deps web test-web tools-deps contracts test-api
-.PHONY: test-ops ops-tools
+.PHONY: test-ops ops-tools test-instructions valgrind
 
 ## Runs aomi: the chat server and its web page on http://127.0.0.1:8080, with a local anvil devnet
 ## (see README for the model variables).
@@ -15,6 +15,7 @@ run: tools-deps web
 ## the web page's tests, the HTTP API against its OpenAPI document.
 test: lint local-model test-rust test-node test-bench test-web test-api
 test: test-ops
+test: test-instructions
 
 build:
 	cargo build --workspace --bins
@@ -82,6 +83,21 @@ test-bench: build tools-deps
 	$(BIN_DIR)/aomi bench --quick --out $(CARGO_TARGET_DIR)/bench-smoke
 	$(BIN_DIR)/aomi bench --abuse --quick --out $(CARGO_TARGET_DIR)/bench-abuse
 	$(BIN_DIR)/aomi eval evals
+
+## Instructions per turn (docs/benchmarks.md): `aomi serve` under valgrind's callgrind, the counts of
+## a text turn, a command turn and a tool call printed and compared with docs/benchmarks/instructions.json
+## (a WARNING line when more than 10% off; never a failure on a count). Bounded by INSTR_TIMEOUT
+## seconds: past it a WARNING line says so and the counts are skipped. Installs valgrind from Debian when missing.
+INSTR_TIMEOUT ?= 110
+valgrind:
+	@command -v valgrind >/dev/null || { timeout 300 apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends valgrind >/dev/null; } || true
+
+test-instructions: build valgrind
+	@if command -v valgrind >/dev/null; then \
+		$(BIN_DIR)/aomi bench --instructions --quick --time-limit-secs $(INSTR_TIMEOUT) \
+			--out $(CARGO_TARGET_DIR)/bench-instructions --instructions-baseline docs/benchmarks/instructions.json; \
+	else echo "SKIPPED: instruction counts: valgrind could not be installed"; fi
 
 ## The HTTP API: the page's TypeScript types are those of the committed OpenAPI document (the Rust
 ## tests check that document against the served one), and schemathesis, fed that document, finds no

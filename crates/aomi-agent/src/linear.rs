@@ -81,8 +81,6 @@ impl LinearLoop {
         let (history, current) = split_history(&input, self.config.history_token_budget);
         let sink = RecordingSink::new(sink, current);
         let system = self.system_prompt(input.wallet.as_ref());
-        let tools = self.scheduler.registry().specs();
-
         for step in 0..self.config.max_steps {
             let mut messages = history.clone();
             messages.push(sink.message());
@@ -95,7 +93,8 @@ impl LinearLoop {
             let request = ModelRequest {
                 system: system.clone(),
                 messages,
-                tools: tools.clone(),
+                // One copy of the tools per model call, which the model client takes apart.
+                tools: self.scheduler.registry().specs(),
                 tool_choice,
                 ..ModelRequest::default()
             };

@@ -16,6 +16,10 @@
 //! **Load and abuse** ([`abuse::run`]): many sessions at once while one client floods the server
 //! past its rate: the flood must be refused with 429 while the sessions lose nothing.
 //!
+//! **Instructions per turn** ([`instructions::run`]): the server under valgrind's callgrind, its
+//! instruction count per text turn, command turn and tool call: a CPU figure that the machine's
+//! load does not move, compared with a committed baseline.
+//!
 //! **Evals** ([`eval`]): scenarios in TOML files (user messages, the wallet, the network, checks
 //! on the tools called and the answer's text), run with the scripted stub model (proves the
 //! harness and the plumbing of every scenario) or with a real model (a pass rate).
@@ -27,6 +31,7 @@ pub mod chain;
 pub mod client;
 pub mod direct;
 pub mod eval;
+pub mod instructions;
 pub mod local;
 pub mod plot;
 pub mod report;

@@ -1,6 +1,6 @@
 //! The aomi server under test: a spawned `aomi serve` child process, or one already running.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -55,6 +55,11 @@ pub struct ServeExtras {
     pub args: Vec<String>,
     /// More environment variables (`AOMI_RPC_DEVNET`, `AOMI_DATABASE_URL`), set last.
     pub env: Vec<(String, String)>,
+    /// A program that runs the server, with its arguments before the server's command line
+    /// (valgrind, for the instruction counts): the process id is then the wrapper's.
+    pub wrapper: Option<(PathBuf, Vec<String>)>,
+    /// How long the server may take to print its address ([`STARTUP`] when `None`).
+    pub startup: Option<Duration>,
 }
 
 /// `aomi serve` as a child process on a free port; killed when dropped.
@@ -78,7 +83,15 @@ impl ServeProcess {
         data_dir: &Path,
         extras: &ServeExtras,
     ) -> Result<ServeProcess, Error> {
-        let mut command = Command::new(program);
+        let mut command = match &extras.wrapper {
+            Some((wrapper, args)) => {
+                let mut command = Command::new(wrapper);
+                command.args(args).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        let startup = extras.startup.unwrap_or(STARTUP);
         command
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(&extras.args)
@@ -104,9 +117,9 @@ impl ServeProcess {
         let pid = child.id();
         let stdout = child.stdout.take().ok_or_else(|| Error::Server("no stdout from the server".into()))?;
         let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(STARTUP, lines.next_line())
+        let first = tokio::time::timeout(startup, lines.next_line())
             .await
-            .map_err(|_| Error::Server(format!("the server printed no address within {} s", STARTUP.as_secs())))?
+            .map_err(|_| Error::Server(format!("the server printed no address within {} s", startup.as_secs())))?
             .map_err(|e| Error::Server(format!("cannot read the server's output: {e}")))?
             .ok_or_else(|| Error::Server("the server exited before it listened".into()))?;
         let url = first

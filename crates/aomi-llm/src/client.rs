@@ -212,7 +212,7 @@ impl LlmClient {
     /// not retried. No event for `idle_timeout` is [`LlmError::Timeout`]. The
     /// stream ends after [`ModelEvent::Done`].
     pub async fn stream(&self, request: ModelRequest) -> Result<ModelStream, LlmError> {
-        let request = self.completion_request(&request)?;
+        let request = self.completion_request(request)?;
         let mut attempt: u32 = 0;
         loop {
             let mut reply = self.open(request.clone())?;
@@ -266,7 +266,7 @@ impl LlmClient {
     }
 
     /// `request` as rig's completion request.
-    fn completion_request(&self, request: &ModelRequest) -> Result<CompletionRequest, LlmError> {
+    fn completion_request(&self, mut request: ModelRequest) -> Result<CompletionRequest, LlmError> {
         let converted = history::convert(&request.messages);
         let mut messages = converted.messages;
         let Some(last) = messages.pop() else {
@@ -284,17 +284,17 @@ impl LlmClient {
         if !system.is_empty() {
             completion = completion.preamble(system.join("\n\n"));
         }
-        let tools = request
-            .tools
-            .iter()
+        // Taken, not cloned: the tools' schemas are the bulk of a request.
+        let tools = std::mem::take(&mut request.tools)
+            .into_iter()
             .map(|tool| {
-                let name = ToolName::new(tool.name.clone())
-                    .map_err(|_| LlmError::Config("a tool has an empty name".to_owned()))?;
-                let parameters = match &tool.parameters {
-                    Value::Object(_) => tool.parameters.clone(),
+                let name =
+                    ToolName::new(tool.name).map_err(|_| LlmError::Config("a tool has an empty name".to_owned()))?;
+                let parameters = match tool.parameters {
+                    parameters @ Value::Object(_) => parameters,
                     _ => json!({"type": "object", "properties": {}}),
                 };
-                Ok(ToolDefinition::new(name, tool.description.clone(), parameters))
+                Ok(ToolDefinition::new(name, tool.description, parameters))
             })
             .collect::<Result<Vec<_>, LlmError>>()?;
         let mut completion = completion.tools(tools).max_tokens(self.inner.config.max_tokens);
@@ -357,12 +357,12 @@ mod tests {
         let Ok(client) = LlmClient::new(config) else { panic!("client") };
         let request = ModelRequest::new("be brief", vec![ChatMessage::user_text("u", "hi")])
             .with_tools(vec![ToolSpec { name: "echo".into(), description: "echoes".into(), parameters: Value::Null }]);
-        let Ok(built) = client.completion_request(&request) else { panic!("request") };
+        let Ok(built) = client.completion_request(request) else { panic!("request") };
         assert_eq!(built.system_instructions(), Some("be brief"));
         assert_eq!(built.chat_history.len(), 2);
         assert_eq!(built.tools.first().map(|tool| tool.parameters["type"].clone()), Some(json!("object")));
         assert_eq!(built.max_tokens, Some(crate::config::DEFAULT_MAX_TOKENS));
-        let empty = client.completion_request(&ModelRequest::default());
+        let empty = client.completion_request(ModelRequest::default());
         assert!(matches!(empty, Err(LlmError::Config(_))));
     }
 }

@@ -19,9 +19,68 @@
 //!
 //! Everything else is sent as rig wrote it.
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::ser::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::config::StructuredOutput;
+
+/// The fields this rewrite reads: everything else (the tool definitions, the bulk of a request)
+/// is copied as the bytes rig wrote, never parsed.
+const REWRITTEN: [&str; 2] = ["messages", "response_format"];
+
+/// [`rewrite_body`] on the request's bytes: parses only the fields it may change
+/// (`messages`, `response_format`) and copies the others (the tool definitions) as they are, so
+/// that a model call does not parse and write its tools' schemas once more. `None` when the body
+/// is not a JSON object (it is then sent as it is).
+pub(crate) fn rewrite_bytes(bytes: &[u8], structured: StructuredOutput) -> Option<Vec<u8>> {
+    let Fields(mut fields) = serde_json::from_slice(bytes).ok()?;
+    let mut rewritten = Map::new();
+    for (key, raw) in &fields {
+        if REWRITTEN.contains(&key.as_str()) {
+            rewritten.insert(key.clone(), serde_json::from_str(raw.get()).ok()?);
+        }
+    }
+    let mut rewritten = Value::Object(rewritten);
+    rewrite_body(&mut rewritten, structured);
+    let Value::Object(mut rewritten) = rewritten else { return None };
+    for (key, raw) in &mut fields {
+        if let Some(value) = rewritten.remove(key.as_str()) {
+            *raw = serde_json::value::to_raw_value(&value).ok()?;
+        }
+    }
+    serde_json::to_vec(&Fields(fields)).ok()
+}
+
+/// A JSON object's fields in order, their values unparsed.
+struct Fields(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    fields.push(entry);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(key, value)| (key, value)))
+    }
+}
 
 /// Rewrites a chat-completions request body (JSON) for compatible servers; see the module doc.
 /// A body that is not a JSON object is left alone.
@@ -94,6 +153,33 @@ mod tests {
         assert_eq!(contents[3], json!("plain"));
         assert_eq!(contents[4], json!(""), "a message of tool calls only gets empty content");
         assert_eq!(contents[5], json!("42"));
+    }
+
+    #[test]
+    fn the_bytes_rewrite_is_the_value_rewrite_and_keeps_the_other_fields_as_written() {
+        let body = json!({
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": [{"type": "text", "text": "be brief"}]},
+                {"role": "assistant", "tool_calls": [{"id": "c"}]},
+            ],
+            "tools": [{"type": "function", "function": {"name": "t", "parameters": {"b": 1.0, "a": [1, 2]}}}],
+            "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}},
+            "stream": true,
+        });
+        for structured in [StructuredOutput::None, StructuredOutput::JsonObject] {
+            let written = serde_json::to_vec(&body).expect("json");
+            let rewritten = rewrite_bytes(&written, structured).expect("an object");
+            let mut expected = body.clone();
+            rewrite_body(&mut expected, structured);
+            assert_eq!(serde_json::from_slice::<Value>(&rewritten).expect("json"), expected);
+            // The tools are copied byte for byte (`1.0` stays `1.0`), in their place.
+            let text = String::from_utf8(rewritten).expect("utf-8");
+            assert!(text.contains(r#""parameters":{"b":1.0,"a":[1,2]}"#), "{text}");
+            assert!(text.find("\"model\"") < text.find("\"tools\""), "{text}");
+        }
+        assert_eq!(rewrite_bytes(b"[1]", StructuredOutput::None), None);
+        assert_eq!(rewrite_bytes(b"not json", StructuredOutput::None), None);
     }
 
     #[test]

@@ -145,7 +145,10 @@ where
         let opening = <DynHttpClient as Transport<W>>::send(&self.http, payload, exchange);
         let (provider, log) = (self.provider, Arc::clone(&self.log));
         Opening::new(async move {
-            let opened = opening.await?;
+            // aomi reads the events, never the reply rebuilt as one document (rig's `raw`): a
+            // document given up front spares rig's reassembler, which parsed every frame once
+            // more (a fifth of a text turn's instructions; docs/benchmarks.md).
+            let opened = opening.await?.with_document(Value::Null);
             Ok(opened.map_frames(move |frames| {
                 frames.map(move |frame| {
                     let frame = frame?;
@@ -164,9 +167,7 @@ where
 /// JSON bytes (none is, today) is sent as it is.
 fn compat_request(payload: &mut Encoded, structured: StructuredOutput) {
     let Body::Bytes(bytes) = payload.request.body_mut() else { return };
-    let Ok(mut body) = serde_json::from_slice::<Value>(bytes) else { return };
-    crate::compat::rewrite_body(&mut body, structured);
-    if let Ok(rewritten) = serde_json::to_vec(&body) {
+    if let Some(rewritten) = crate::compat::rewrite_bytes(bytes, structured) {
         *bytes = rewritten;
     }
 }

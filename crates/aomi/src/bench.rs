@@ -22,7 +22,7 @@ use crate::progress;
 pub struct BenchArgs {
     /// A short run (well under two minutes on two cores), for CI and quick checks.
     #[arg(long)]
-    quick: bool,
+    pub(crate) quick: bool,
     /// Benchmark a running server instead of starting one. It must use the bench's stub model:
     /// start it with AOMI_MODEL=openai:bench-stub and OPENAI_BASE_URL=http://<--stub-bind>/v1.
     #[arg(long)]
@@ -32,7 +32,7 @@ pub struct BenchArgs {
     pid: Option<u32>,
     /// Where the stub model listens (a fixed port is needed with --url).
     #[arg(long, default_value = "127.0.0.1:0")]
-    stub_bind: SocketAddr,
+    pub(crate) stub_bind: SocketAddr,
     /// The stub model's time to first token, in milliseconds.
     #[arg(long)]
     ttft_ms: Option<u64>,
@@ -41,7 +41,7 @@ pub struct BenchArgs {
     tokens_per_second: Option<f64>,
     /// Folder for report.md, report.json and the SVG plots.
     #[arg(long, default_value = "bench-results")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// An earlier report.json: prints the change against it.
     #[arg(long)]
     baseline: Option<PathBuf>,
@@ -75,6 +75,22 @@ pub struct BenchArgs {
     /// With --local-model: the cap on each answer's tokens (both sides).
     #[arg(long, default_value_t = 128, requires = "local_model")]
     local_max_tokens: u64,
+    /// Instructions per turn instead: the server runs under valgrind's callgrind (valgrind on the
+    /// PATH, or AOMI_VALGRIND) and the counts of text turns, command turns and tool calls are
+    /// printed, with a profile per phase under --out (docs/benchmarks.md). --quick: a few turns.
+    #[arg(long, conflicts_with_all = ["abuse", "url", "local_model", "baseline"])]
+    instructions: bool,
+    /// With --instructions: the committed counts to compare with; a figure more than 10% off is
+    /// printed as a WARNING line (never a failure).
+    #[arg(long, requires = "instructions")]
+    pub(crate) instructions_baseline: Option<PathBuf>,
+    /// With --instructions-baseline: write this run's counts into that file (for this build profile).
+    #[arg(long, requires = "instructions_baseline")]
+    pub(crate) update_baseline: bool,
+    /// With --instructions: give up after this many seconds, printing a WARNING line instead of
+    /// the counts (the server is stopped; the command succeeds).
+    #[arg(long, requires = "instructions")]
+    pub(crate) time_limit_secs: Option<u64>,
 }
 
 /// Runs the benchmark; fails when a turn failed or lost a part.
@@ -84,6 +100,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(url) = args.local_model.clone() {
         return run_local_model(args, &url).await;
+    }
+    if args.instructions {
+        return crate::bench_instructions::run(args).await;
     }
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut config = if args.quick { BenchConfig::quick() } else { BenchConfig::full() };

@@ -11,6 +11,7 @@
 //! - `aomi telegram`: the server with a Telegram bot on the same chats.
 
 mod bench;
+mod bench_instructions;
 mod chat;
 mod check;
 mod config;
