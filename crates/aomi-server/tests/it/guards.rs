@@ -213,8 +213,9 @@ async fn no_tool_can_change_a_guard() {
     let prices = Arc::new(aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::default()).unwrap());
     let checks = aomi_server::transactions::store_checks(Arc::clone(&store), Some(Arc::clone(&prices)), 100);
     let explorer = aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap();
+    let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, 10);
     let tools = aomi_server::transactions::guarded_chain_tools(Arc::clone(&sessions), store, explorer, checks.clone())
-        .merge(aomi_tools::defi::defi_tools_with(sessions, Arc::default(), prices, checks, None));
+        .merge(aomi_tools::defi::defi_tools_with(sessions, batches, prices, checks, None));
     let specs = tools.specs();
     assert!(specs.len() > 10, "{:?}", tools.names());
     for spec in specs {

@@ -11,8 +11,8 @@ mod branches;
 mod chats;
 mod contracts;
 mod facts;
-mod telegram;
 mod guards;
+mod telegram;
 mod transactions;
 mod turns;
 

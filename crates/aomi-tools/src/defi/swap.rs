@@ -365,9 +365,15 @@ impl TypedTool for QuoteSwap {
 
     async fn run(&self, args: QuoteArgs, ctx: ToolContext) -> Result<ToolOutput<SwapQuoteOutput>, ToolError> {
         let conn = connection(&self.sessions, &ctx, args.network.as_deref())?;
-        let quoted =
-            quote(&self.sessions, self.aggregator.as_deref(), &conn, &args, wallet_address(&ctx), self.impact_threshold_bps)
-                .await?;
+        let quoted = quote(
+            &self.sessions,
+            self.aggregator.as_deref(),
+            &conn,
+            &args,
+            wallet_address(&ctx),
+            self.impact_threshold_bps,
+        )
+        .await?;
         let summary = quote_summary(&quoted.output);
         Ok(ToolOutput::new(quoted.output, summary))
     }
@@ -453,7 +459,8 @@ impl TypedTool for StageSwap {
             }
         }
         let quoted =
-            quote(&self.sessions, self.aggregator.as_deref(), &conn, &args, Some(from), self.impact_threshold_bps).await?;
+            quote(&self.sessions, self.aggregator.as_deref(), &conn, &args, Some(from), self.impact_threshold_bps)
+                .await?;
         let q = &quoted.output;
         // The call to sign, the spender it needs an allowance for, and how much.
         let (to, value, data, spender_name, needed) = match &quoted.venue {

@@ -21,6 +21,17 @@ const ETH: &str = "0x0000000000000000000000000000000000000000";
 const SPENDER: Address = address!("0x00000000000000000000000000000000000A11CE");
 const DIAMOND: &str = "0x1231DEB6f5749EF6cE6943a275A1D3E7486F4EaE";
 
+/// Pending batches in an in-memory store holding the chats the tests use (a batch belongs to a
+/// stored chat).
+async fn batches() -> Arc<aomi_tools::defi::PendingBatches> {
+    let store: Arc<dyn aomi_store::Store> = Arc::new(aomi_store::SqliteStore::memory().await.unwrap());
+    for id in ["mainnet", "other", "c"] {
+        let chat = aomi_store::NewChat { id: id.into(), owner: None, app: "default".into(), chain_id: None };
+        store.ensure_chat(chat).await.unwrap();
+    }
+    aomi_server::batches::StoreBatches::pending(store as _, aomi_tools::defi::DEFAULT_MAX_STEPS)
+}
+
 struct Mainnet {
     devnet: Devnet,
     tools: ToolRegistry,
@@ -48,7 +59,7 @@ impl Mainnet {
         let prices = Arc::new(aomi_chain::prices::DefiLlama::new(prices).unwrap());
         let checks = aomi_tools::review::WalletChecks::default();
         let tools =
-            aomi_tools::defi::defi_tools_with(sessions, Arc::default(), prices, checks, Some(Arc::clone(&lifi)));
+            aomi_tools::defi::defi_tools_with(sessions, batches().await, prices, checks, Some(Arc::clone(&lifi)));
         Mainnet { devnet, tools, stub }
     }
 
@@ -229,7 +240,7 @@ async fn without_an_aggregator_a_public_network_says_so() {
     let sessions = Arc::new(ChainSessions::new(registry, "ethereum").unwrap());
     let prices = aomi_chain::prices::PriceConfig { base_url: "http://127.0.0.1:9".into(), ..Default::default() };
     let prices = Arc::new(aomi_chain::prices::DefiLlama::new(prices).unwrap());
-    let tools = aomi_tools::defi::defi_tools(sessions, Arc::default(), prices);
+    let tools = aomi_tools::defi::defi_tools(sessions, batches().await, prices);
     let wallet = WalletContext { address: Some(devnet.accounts()[0].into()), chain_id: 1 };
     let ctx = ToolContext::new("c", "call-1", Some(wallet), None);
     let args = json!({ "sell": "ETH", "buy": devnet.contracts().usdc.to_string(), "amount": "1" });
