@@ -269,7 +269,8 @@ pub fn json_to_sol(ty: &DynSolType, param: Option<&Param>, value: &Value) -> Res
                 .collect::<Result<_, _>>()
                 .map(DynSolValue::FixedArray)
         }
-        (DynSolType::Tuple(types), Value::Array(items)) => {
+        // With alloy's eip712 feature a named struct resolves to `CustomStruct`: the same tuple.
+        (DynSolType::Tuple(types) | DynSolType::CustomStruct { tuple: types, .. }, Value::Array(items)) => {
             if items.len() != types.len() {
                 return Err(format!("the tuple has {} fields, got {}", types.len(), items.len()));
             }
@@ -284,7 +285,7 @@ pub fn json_to_sol(ty: &DynSolType, param: Option<&Param>, value: &Value) -> Res
                 .collect::<Result<_, _>>()
                 .map(DynSolValue::Tuple)
         }
-        (DynSolType::Tuple(types), Value::Object(fields)) => {
+        (DynSolType::Tuple(types) | DynSolType::CustomStruct { tuple: types, .. }, Value::Object(fields)) => {
             let names: Vec<String> = (0..types.len()).map(|i| field_name(param, i)).collect();
             if let Some(unknown) = fields.keys().find(|key| !names.contains(key)) {
                 return Err(format!("unknown field \"{unknown}\"; the fields are {}", names.join(", ")));
@@ -365,7 +366,7 @@ pub fn sol_to_json(value: &DynSolValue, param: Option<&Param>) -> Value {
             // An array's param describes its elements' components too.
             Value::Array(items.iter().map(|item| sol_to_json(item, param)).collect())
         }
-        DynSolValue::Tuple(items) => {
+        DynSolValue::Tuple(items) | DynSolValue::CustomStruct { tuple: items, .. } => {
             let named = param
                 .is_some_and(|p| p.components.len() == items.len() && p.components.iter().all(|c| !c.name.is_empty()));
             if named {

@@ -233,7 +233,8 @@ fn named_minimums(value: &DynSolValue, param: &Param, function: &str, found: &mu
                 });
             }
         }
-        DynSolValue::Tuple(items) => {
+        // A named struct decodes to `CustomStruct` with alloy's eip712 feature: the same tuple.
+        DynSolValue::Tuple(items) | DynSolValue::CustomStruct { tuple: items, .. } => {
             for (item, component) in items.iter().zip(&param.components) {
                 named_minimums(item, component, function, found);
             }
@@ -284,5 +285,29 @@ mod tests {
     #[test]
     fn the_built_in_swap_functions_parse() {
         assert_eq!(SWAP_ABI.functions().count(), 12);
+    }
+
+    /// An explorer's ABI names its structs (`internalType`), which alloy decodes as a
+    /// `CustomStruct`: a zero minimum inside one must still be found.
+    #[test]
+    fn a_minimum_inside_a_named_struct_is_found() {
+        let abi: JsonAbi = serde_json::from_str(
+            r#"[{"type":"function","name":"swapIt","stateMutability":"payable","outputs":[],"inputs":[
+                {"name":"params","type":"tuple","internalType":"struct Router.Params","components":[
+                    {"name":"amountIn","type":"uint256","internalType":"uint256"},
+                    {"name":"amountOutMinimum","type":"uint256","internalType":"uint256"}]}]}]"#,
+        )
+        .expect("the ABI parses");
+        let function = abi.functions().next().expect("one function");
+        let data = function
+            .abi_encode_input(&[DynSolValue::Tuple(vec![
+                DynSolValue::Uint(U256::from(1000u32), 256),
+                DynSolValue::Uint(U256::ZERO, 256),
+            ])])
+            .expect("the call encodes");
+        let found = minimum_outputs(&data, Some(&abi));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].parameter, "amountOutMinimum");
+        assert_eq!(found[0].value, U256::ZERO);
     }
 }

@@ -137,7 +137,8 @@ async fn chat_on_the_stub_titles_on_the_real_model() {
     match first_usable {
         Some(title) => {
             let kept: String = title.trim_matches(['"', '\'', '*', '#', '`', ' ']).chars().take(30).collect();
-            assert!(stored.contains(kept.trim()), "{stored:?} is not the model's {title:?}");
+            // The stored title drops a final period.
+            assert!(stored.contains(kept.trim().trim_end_matches('.')), "{stored:?} is not the model's {title:?}");
         }
         None => assert_eq!(stored, "how much does gas cost on mainnet right now?", "{titles:?}"),
     }
