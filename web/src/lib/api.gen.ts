@@ -4175,6 +4175,15 @@ export interface operations {
                     "application/json": components["schemas"]["TelegramLinked"];
                 };
             };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No sign-in session (`sign_in_required`) */
             401: {
                 headers: {

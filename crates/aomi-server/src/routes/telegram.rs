@@ -30,6 +30,7 @@ pub(crate) struct LinkBody {
 #[utoipa::path(post, path = "/api/telegram/link", tag = "auth", request_body = LinkBody,
     responses(
         (status = 200, description = "The Telegram account now acts as the signed-in wallet", body = TelegramLinked),
+        (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
         (status = 401, description = "No sign-in session (`sign_in_required`)", body = ErrorBody),
         (status = 403, description = "A request with a session cookie from another site's page (`wrong_origin`)", body = ErrorBody),
         (status = 410, description = "The link was used already, has expired, or never existed (`link_expired`)", body = ErrorBody),
