@@ -44,19 +44,26 @@ pub fn guarded_chain_tools(
     let recorder: Arc<dyn TransactionRecorder> = Arc::new(StoreTransactions { store });
     // A later tool of the same name replaces the unrecorded one.
     contract_tools(Arc::clone(&sessions), contracts)
-        .with(SimulateBeforeSend::new(Arc::clone(&sessions)).recording_to(Arc::clone(&recorder)).with_checks(checks))
-        .with(RequestSignature::new(sessions).recording_to(recorder))
+        .with(
+            SimulateBeforeSend::new(Arc::clone(&sessions))
+                .recording_to(Arc::clone(&recorder))
+                .with_checks(checks.clone()),
+        )
+        .with(RequestSignature::new(sessions).recording_to(recorder).with_checks(checks))
 }
 
-/// `request_signature` with `limits`, recording every request and its review in `store` (merged
-/// after [`recorded_chain_tools`], it replaces the one with the default limits).
+/// `request_signature` with `limits` and the wallet `checks` (its spend guards), recording every
+/// request and its review in `store` (merged after [`guarded_chain_tools`], it replaces the one
+/// with the default limits).
 pub fn recorded_signatures(
     sessions: Arc<ChainSessions>,
     store: Arc<dyn Store>,
     limits: aomi_chain::typed_data::SigningLimits,
+    checks: WalletChecks,
 ) -> ToolRegistry {
     let recorder = Arc::new(StoreTransactions { store });
-    ToolRegistry::new().with(RequestSignature::new(sessions).with_limits(limits).recording_to(recorder))
+    ToolRegistry::new()
+        .with(RequestSignature::new(sessions).with_limits(limits).recording_to(recorder).with_checks(checks))
 }
 
 /// The wallet checks over `store`: its spend guards, `prices` for the USD values, and the

@@ -428,6 +428,26 @@ pub fn decide(settings: &GuardSettings, request: &GuardRequest<'_>, spent_today:
     GuardCheck { level: settings.level, decision, findings, outgoing_usd, spent_today_usd: spent_today, unpriced }
 }
 
+/// The addresses a signature request gives power to, as calls for the guards: the contract that
+/// acts on the signature (the domain's verifying contract), and the spender and the recipient it
+/// names. Strict mode then lets it through only when each is on the allow-list, as it does a
+/// transaction's contract and a token transfer's recipient; a personal message names none.
+pub fn signature_calls(review: &aomi_chain::typed_data::SignatureReview) -> Vec<GuardedCall> {
+    let decoded = review.decoded.as_ref();
+    let named = [
+        review.domain.as_ref().and_then(|d| d.verifying_contract),
+        decoded.and_then(|d| d.spender),
+        decoded.and_then(|d| d.recipient),
+    ];
+    let mut calls: Vec<GuardedCall> = Vec::new();
+    for to in named.into_iter().flatten() {
+        if !calls.iter().any(|c| c.to == to) {
+            calls.push(GuardedCall { to, data: Bytes::new() });
+        }
+    }
+    calls
+}
+
 /// Checks `request` against its wallet's guards, read from `guard`, and streams the answer as a
 /// `data-guard` part. A failure to read the guards blocks.
 pub async fn check(guard: &dyn SpendGuard, ctx: &ToolContext, request: &GuardRequest<'_>) -> GuardCheck {
@@ -492,6 +512,54 @@ mod tests {
             &GuardRequest { wallet: WALLET, calls, asset_changes: changes, warnings: &[], simulated: true },
             Some(0.0),
         )
+    }
+
+    fn permit_review(verifying: Address, spender: Address) -> aomi_chain::typed_data::SignatureReview {
+        use aomi_chain::typed_data::{DecodedView, DomainView, PermitKind, SignatureKind, SignatureReview};
+        SignatureReview {
+            kind: SignatureKind::TypedData,
+            signing_hash: String::new(),
+            domain: Some(DomainView {
+                name: Some("Token".into()),
+                version: Some("1".into()),
+                chain_id: Some(1),
+                verifying_contract: Some(verifying),
+            }),
+            primary_type: Some("Permit".into()),
+            decoded: Some(DecodedView {
+                kind: PermitKind::Permit,
+                title: "Permit".into(),
+                owner: Some(WALLET),
+                spender: Some(spender),
+                recipient: None,
+                tokens: Vec::new(),
+                received: Vec::new(),
+                expiry: None,
+                deadline: None,
+                moves_assets: false,
+            }),
+            tree: None,
+            text: None,
+            hex: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn strict_mode_refuses_a_permit_to_a_spender_off_the_allow_list() {
+        let listed = |address| AllowedAddress { address, selectors: vec!["0x095ea7b3".into()], label: None };
+        let mut settings =
+            GuardSettings { level: GuardLevel::Strict, allowed: vec![listed(TOKEN)], ..Default::default() };
+        let calls = signature_calls(&permit_review(TOKEN, BOB));
+        assert_eq!(calls.iter().map(|c| c.to).collect::<Vec<_>>(), vec![TOKEN, BOB]);
+        let check = decide_on(&settings, &calls, &[]);
+        assert!(check.blocked(), "{check:?}");
+        assert!(check.findings[0].reason.contains(&BOB.to_string()), "{:?}", check.findings);
+        // Listed, the spender may have a permit; a selector list does not apply to a signature.
+        settings.allowed.push(listed(BOB));
+        assert_eq!(decide_on(&settings, &calls, &[]).decision, GuardDecision::Allowed);
+        // The verifying contract and the spender the same address count once.
+        assert_eq!(signature_calls(&permit_review(BOB, BOB)).len(), 1);
     }
 
     #[test]

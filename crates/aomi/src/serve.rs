@@ -222,7 +222,12 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let checks = store_checks(Arc::clone(&store), Some(Arc::clone(&prices)), impact);
     let knowledge = crate::knowledge::Knowledge::setup(&chain.sessions, &store, &explorer, checks.clone()).await?;
     let chain_tools = guarded_chain_tools(Arc::clone(&chain.sessions), Arc::clone(&store), explorer, checks.clone())
-        .merge(recorded_signatures(Arc::clone(&chain.sessions), Arc::clone(&store), signing_limits(&file.limits)?));
+        .merge(recorded_signatures(
+            Arc::clone(&chain.sessions),
+            Arc::clone(&store),
+            signing_limits(&file.limits)?,
+            checks.clone(),
+        ));
     let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, batch_steps(&file.limits)?);
     let defi = aomi_tools::defi::defi_tools_with(Arc::clone(&chain.sessions), batches, prices, checks, aggregator);
     let tools = ToolRegistry::new().with(GetCurrentTime).merge(chain_tools).merge(defi);

@@ -173,6 +173,65 @@ async fn strict_mode_blocks_a_call_to_a_contract_off_the_allow_list() {
     assert_eq!(data_parts(&parts, "wallet-request").len(), 1);
 }
 
+/// The model asks for an EIP-2612 permit of the holder's USDC to the friend on "permit".
+fn permit_script(setup: &Setup) -> Script {
+    let usdc = setup.devnet.contracts().usdc.to_string();
+    Script::new().rule(Match::LastToolResultContains("spend guards block it".into()), Reply::text(EXPLAINED)).rule(
+        Match::LastUserContains("permit".into()),
+        Reply::tool_call(
+            "request_signature",
+            json!({
+                "description": "Let my friend spend 500 USDC",
+                "domain": { "name": "USD Coin", "version": "1", "chainId": 31337, "verifyingContract": usdc },
+                "types": { "Permit": [
+                    { "name": "owner", "type": "address" },
+                    { "name": "spender", "type": "address" },
+                    { "name": "value", "type": "uint256" },
+                    { "name": "nonce", "type": "uint256" },
+                    { "name": "deadline", "type": "uint256" }
+                ] },
+                "primaryType": "Permit",
+                "message": {
+                    "owner": setup.holder.to_string(),
+                    "spender": setup.friend.to_string(),
+                    "value": "500000000",
+                    "nonce": "0",
+                    "deadline": "4102444800"
+                }
+            }),
+        ),
+    )
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_a_permit_to_a_spender_off_the_allow_list() {
+    let setup = setup().await;
+    let prices = StubDefiLlama::start().await.unwrap();
+    let server = server(&setup, permit_script(&setup), &prices).await;
+    let holder = holder_session(&server, &setup).await;
+    let usdc = format!("{:#x}", setup.devnet.contracts().usdc);
+    // The token is listed, the spender the permit names is not.
+    let strict = json!({ "level": "strict", "allowed": [{ "address": usdc }] });
+    assert_eq!(put_guards(&server, Some(&holder), &strict).await.status(), 200);
+    let parts = turn(&server, &setup, &new_chat_id(), user("permit my friend to spend 500 USDC")).await;
+    let guard = guard_part(&parts);
+    assert_eq!(
+        (guard["decision"].as_str(), guard["findings"][0]["guard"].as_str()),
+        (Some("blocked"), Some("allow-list"))
+    );
+    let friend = format!("{:#x}", setup.friend);
+    let errors = tool_errors_of(&parts);
+    assert!(errors[0].to_lowercase().contains(&format!("{friend} is not on the allow-list")), "{errors:?}");
+    assert!(data_parts(&parts, "wallet-request").is_empty(), "the wallet is never asked");
+
+    // With the friend listed too, the same request reaches the wallet.
+    let listed = json!({ "level": "strict", "allowed": [{ "address": usdc }, { "address": friend }] });
+    assert_eq!(put_guards(&server, Some(&holder), &listed).await.status(), 200);
+    let parts = turn(&server, &setup, &new_chat_id(), user("permit my friend to spend 500 USDC")).await;
+    assert_eq!(guard_part(&parts)["decision"], "allowed");
+    assert_eq!(data_parts(&parts, "wallet-request").len(), 1);
+}
+
 #[tokio::test]
 async fn the_daily_limit_counts_the_requests_sent_earlier() {
     let setup = setup().await;

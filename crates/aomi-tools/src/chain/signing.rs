@@ -25,6 +25,8 @@ use utoipa::ToSchema;
 
 use super::simulate::{RequestedTransaction, TransactionRecorder};
 use super::{connection, short};
+use crate::guard::{self, GuardCheck, GuardRequest};
+use crate::review::WalletChecks;
 
 /// The name of the signature tool.
 pub const SIGNATURE_TOOL: &str = "request_signature";
@@ -108,6 +110,7 @@ pub struct RequestSignature {
     sessions: Arc<ChainSessions>,
     limits: SigningLimits,
     recorder: Option<Arc<dyn TransactionRecorder>>,
+    checks: WalletChecks,
 }
 
 impl std::fmt::Debug for RequestSignature {
@@ -119,7 +122,14 @@ impl std::fmt::Debug for RequestSignature {
 impl RequestSignature {
     /// The tool over the chat sessions, with the default limits, recording nothing.
     pub fn new(sessions: Arc<ChainSessions>) -> Self {
-        RequestSignature { sessions, limits: SigningLimits::default(), recorder: None }
+        RequestSignature { sessions, limits: SigningLimits::default(), recorder: None, checks: WalletChecks::default() }
+    }
+
+    /// Checks every request against the wallet's spend guards (`checks`' guard): strict mode
+    /// refuses a signature that gives power to an address off the allow-list.
+    pub fn with_checks(mut self, checks: WalletChecks) -> Self {
+        self.checks = checks;
+        self
     }
 
     /// With these limits.
@@ -231,6 +241,19 @@ impl TypedTool for RequestSignature {
 
     async fn run(&self, args: SignatureArgs, ctx: ToolContext) -> Result<ToolOutput<SignatureRequest>, ToolError> {
         let request = self.request(args, &ctx).await?;
+        if let Some(wallet) = request.from {
+            let calls = guard::signature_calls(&request.review);
+            let guarded = GuardRequest {
+                wallet,
+                calls: &calls,
+                asset_changes: &[],
+                warnings: &request.review.warnings,
+                simulated: true,
+            };
+            if let Some(check) = self.checks.guard(&ctx, &guarded).await.filter(GuardCheck::blocked) {
+                return Err(ToolError::Failed(check.refusal()));
+            }
+        }
         self.record(&ctx, &request).await;
         let mut summary = format!("Waiting for your wallet to sign: {}", request.description);
         if let Some(from) = request.from {
