@@ -102,12 +102,19 @@ impl TurnOutcome {
 pub struct ChatClient {
     http: reqwest::Client,
     base: String,
+    app: Option<String>,
 }
 
 impl ChatClient {
     /// A client of the server at `base_url` (`http://127.0.0.1:8080`).
     pub fn new(base_url: &str) -> Self {
-        ChatClient { http: reqwest::Client::new(), base: base_url.trim_end_matches('/').to_owned() }
+        ChatClient { http: reqwest::Client::new(), base: base_url.trim_end_matches('/').to_owned(), app: None }
+    }
+
+    /// The same client, its turns answered by the app `app` (`batch`, `analyst`; the request's
+    /// `app`) instead of the server's default.
+    pub fn in_app(&self, app: &str) -> Self {
+        ChatClient { app: Some(app.to_owned()), ..self.clone() }
     }
 
     /// A client that speaks as client IP `ip` through a proxy the server trusts: every request
@@ -117,7 +124,7 @@ impl ChatClient {
             .default_headers(crate::abuse::forwarded_header(ip)?)
             .build()
             .map_err(|e| Error::Http(e.to_string()))?;
-        Ok(ChatClient { http, base: base_url.trim_end_matches('/').to_owned() })
+        Ok(ChatClient { http, base: base_url.trim_end_matches('/').to_owned(), app: None })
     }
 
     /// The server's base URL.
@@ -144,6 +151,9 @@ impl ChatClient {
         let mut body = json!({ "id": chat_id, "message": message });
         if let Some(wallet) = wallet {
             body["wallet"] = json!(wallet);
+        }
+        if let Some(app) = &self.app {
+            body["app"] = json!(app);
         }
         let started = Instant::now();
         let mut outcome = TurnOutcome::default();

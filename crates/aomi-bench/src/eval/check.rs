@@ -1,11 +1,13 @@
 //! Evaluating a turn's checks against what the turn did.
 
 use aomi_chain::alloy::primitives::{Address, B256, I256, keccak256};
-use aomi_core::{FinishReason, ToolPart, ToolState};
+use aomi_core::{FinishReason, MessagePart, ToolPart, ToolState};
+use aomi_tools::guard::GuardName;
 use serde_json::Value;
 
 use crate::client::TurnOutcome;
-use crate::eval::spec::{Expect, Outcome, Predicate, ToolCheck};
+use crate::eval::spec::{Expect, Outcome, PlanCheck, Predicate, ToolCheck};
+use crate::eval::wallet::SignedMessage;
 
 /// What a turn did, as the checks see it.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +31,14 @@ pub struct Observation {
     pub transactions_sent: Option<usize>,
     /// The events they emitted: the contract and the first topic.
     pub events: Vec<(Address, Option<B256>)>,
+    /// The data of the turn's `data-wallet-request` parts.
+    pub wallet_requests: Vec<Value>,
+    /// The data of the turn's `data-guard` parts.
+    pub guards: Vec<Value>,
+    /// The data of the turn's last `data-plan` part.
+    pub plan: Option<Value>,
+    /// The signatures the wallet made in the turn, when this run has a devnet.
+    pub signatures: Option<Vec<SignedMessage>>,
 }
 
 /// A balance change read on the devnet for one expected change.
@@ -59,6 +69,16 @@ impl Observation {
         let message = outcome.message();
         let mut errors: Vec<String> = outcome.error_parts().into_iter().map(str::to_owned).collect();
         errors.extend(outcome.failure.clone());
+        let data = |wanted: &str| -> Vec<Value> {
+            message
+                .parts
+                .iter()
+                .filter_map(|part| match part {
+                    MessagePart::Data { name, data, .. } if name == wanted => Some(data.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
         Observation {
             text: message.text(),
             tools: message.tool_parts().cloned().collect(),
@@ -69,6 +89,10 @@ impl Observation {
             balance_changes: Vec::new(),
             transactions_sent: None,
             events: Vec::new(),
+            wallet_requests: data("wallet-request"),
+            guards: data("guard"),
+            plan: data("plan").pop(),
+            signatures: None,
         }
     }
 }
@@ -194,7 +218,123 @@ pub fn evaluate(expect: &Expect, seen: &Observation) -> Vec<CheckResult> {
     for event in &expect.events {
         check(event.describe(), event_verdict(event, seen));
     }
+    if let Some(expected) = expect.wallet_requests {
+        let found = seen.wallet_requests.len();
+        let verdict =
+            if found == expected { Verdict::Pass } else { Verdict::Fail(format!("the turn streamed {found}")) };
+        check(format!("the turn streams {expected} wallet request part(s)"), verdict);
+    }
+    if !expect.wallet_request.is_empty() {
+        check(describe_paths("a wallet request with", &expect.wallet_request), wallet_request_verdict(expect, seen));
+    }
+    if let Some(expected) = expect.signatures_signed {
+        check(
+            format!("the wallet signs {expected} signature(s), each recovering to it"),
+            signatures_verdict(expected, seen),
+        );
+    }
+    if let Some(guard) = expect.guard_blocked {
+        check(format!("the {} guard blocks a wallet request", guard.as_str()), guard_verdict(guard, seen));
+    }
+    if let Some(plan) = &expect.plan {
+        check(plan.to_string(), plan_verdict(plan, seen.plan.as_ref()));
+    }
     results
+}
+
+fn describe_paths(what: &str, predicates: &std::collections::BTreeMap<String, Predicate>) -> String {
+    let each: Vec<String> = predicates.iter().map(|(path, predicate)| format!("{path} {predicate}")).collect();
+    format!("{what} {}", each.join(" and "))
+}
+
+fn wallet_request_verdict(expect: &Expect, seen: &Observation) -> Verdict {
+    if seen.wallet_requests.is_empty() {
+        return Verdict::Fail("the turn streamed no wallet request".into());
+    }
+    let mut reasons = Vec::new();
+    for data in &seen.wallet_requests {
+        let failed = expect.wallet_request.iter().find_map(|(path, predicate)| {
+            predicate_fails(predicate, lookup(data, path)).map(|why| format!("{path} {why}"))
+        });
+        match failed {
+            None => return Verdict::Pass,
+            Some(why) => reasons.push(why),
+        }
+    }
+    Verdict::Fail(format!("no wallet request matches: {}", reasons.join("; ")))
+}
+
+fn signatures_verdict(expected: usize, seen: &Observation) -> Verdict {
+    let Some(signatures) = &seen.signatures else {
+        return Verdict::Skip("signatures are made on the devnet, which this run does not have".into());
+    };
+    if signatures.len() != expected {
+        return Verdict::Fail(format!("the wallet signed {}", signatures.len()));
+    }
+    for signed in signatures {
+        match &signed.recovered {
+            Ok(address) if *address == signed.signer => {}
+            Ok(address) => {
+                return Verdict::Fail(format!(
+                    "{} recovers to {address} from the review's signing hash, not to the wallet {}",
+                    signed.signature, signed.signer
+                ));
+            }
+            Err(why) => return Verdict::Fail(why.clone()),
+        }
+    }
+    Verdict::Pass
+}
+
+fn guard_verdict(guard: GuardName, seen: &Observation) -> Verdict {
+    let blocked_by = |data: &Value| {
+        data["decision"] == "blocked"
+            && data["findings"].as_array().is_some_and(|f| f.iter().any(|finding| finding["guard"] == guard.as_str()))
+    };
+    if seen.guards.iter().any(blocked_by) {
+        return Verdict::Pass;
+    }
+    if seen.guards.is_empty() {
+        return Verdict::Fail("the turn streamed no guard part (no wallet request was checked)".into());
+    }
+    let answers: Vec<String> = seen
+        .guards
+        .iter()
+        .map(|data| {
+            let guards: Vec<&str> = data["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|finding| finding["guard"].as_str())
+                .collect();
+            format!("{} [{}]", data["decision"].as_str().unwrap_or("?"), guards.join(", "))
+        })
+        .collect();
+    Verdict::Fail(format!("the guards answered: {}", answers.join("; ")))
+}
+
+fn plan_verdict(expected: &PlanCheck, plan: Option<&Value>) -> Verdict {
+    let Some(plan) = plan else { return Verdict::Fail("the turn streamed no plan part".into()) };
+    let steps: Vec<&Value> = plan["steps"].as_array().map(|steps| steps.iter().collect()).unwrap_or_default();
+    let of_kind = |kind: &'static str| steps.iter().copied().filter(move |step| step["kind"] == kind);
+    let reads: Vec<&str> = of_kind("read").filter_map(|step| step["toolName"].as_str()).collect();
+    if reads != expected.reads {
+        return Verdict::Fail(format!("the plan reads [{}]", reads.join(", ")));
+    }
+    let unfinished: Vec<String> = of_kind("read")
+        .filter(|step| step["state"] != "done")
+        .map(|step| format!("{} is {}", step["toolName"].as_str().unwrap_or("?"), step["state"]))
+        .collect();
+    if !unfinished.is_empty() {
+        return Verdict::Fail(format!("not every read is done: {}", unfinished.join(", ")));
+    }
+    let actions: Vec<&str> = of_kind("action").filter_map(|step| step["toolName"].as_str()).collect();
+    match (&expected.action, actions.as_slice()) {
+        (None, []) => Verdict::Pass,
+        (Some(wanted), [action]) if wanted == action => Verdict::Pass,
+        (_, []) => Verdict::Fail("the plan has no wallet action".into()),
+        (_, found) => Verdict::Fail(format!("the plan's wallet action is {}", found.join(", "))),
+    }
 }
 
 fn event_verdict(event: &crate::eval::spec::EventCheck, seen: &Observation) -> Verdict {

@@ -11,10 +11,13 @@
 //!
 //! Scenarios that need the devnet run on anvils [`chain::EvalChain`] starts (or the ones
 //! `AOMI_RPC_DEVNET` / `AOMI_RPC_DEVNET_B` name), with the devnet's addresses filled in for their
-//! symbols ([`symbols`]); the harness plays the wallet in both modes ([`wallet`]).
+//! symbols ([`symbols`]); the harness plays the wallet in both modes ([`wallet`]), signing
+//! signature requests too, and sets a scenario's spend guards through the server ([`guards`]).
+//! A scenario may name the app that answers it (`batch`, `analyst`).
 
 pub mod chain;
 pub mod check;
+pub mod guards;
 pub mod report;
 pub mod run;
 pub mod spec;

@@ -20,7 +20,7 @@ use crate::eval::check::{BalanceReading, MeasuredDelta, Observation, Verdict, ev
 use crate::eval::report::{EvalReport, ScenarioResult, Status};
 use crate::eval::spec::{BalanceDelta, DEVNET_CHAIN_ID, Need, Scenario, Turn, chain_id_of};
 use crate::eval::symbols::resolve;
-use crate::eval::wallet::{self, SentTransaction, open_requests};
+use crate::eval::wallet::{self, SentTransaction, SignedMessage, open_requests};
 use crate::server::Target;
 
 /// How many times one turn may go back to the wallet before the harness gives up on it.
@@ -147,10 +147,15 @@ async fn run_scenario(
         None => scenario.clone(),
     };
     let turns = resolved.expanded_turns();
+    // Every turn (and every answer of the wallet) goes to the scenario's app.
+    let client = match &resolved.app {
+        Some(app) => client.in_app(app),
+        None => client.clone(),
+    };
     let started = Instant::now();
     for run in 0..runs {
         let run_label = if runs > 1 { format!(" (run {})", run + 1) } else { String::new() };
-        let failed = run_once(client, &resolved, &turns, mode, chain, &run_label, &mut result, progress).await;
+        let failed = run_once(&client, &resolved, &turns, mode, chain, &run_label, &mut result, progress).await;
         result.runs += 1;
         if !failed {
             result.passed_runs += 1;
@@ -195,6 +200,29 @@ async fn run_once(
         },
         None => None,
     };
+    let guards = match (chain, &scenario.guards) {
+        (Some(chain), Some(settings)) => {
+            let wallet = scenario.wallet.as_ref().and_then(|w| w.address.as_deref()).and_then(|a| a.parse().ok());
+            let saved = match wallet {
+                Some(wallet) => crate::eval::guards::apply(client.base_url(), chain, wallet, settings).await,
+                None => Err("the scenario's wallet has no address".to_owned()),
+            };
+            match saved {
+                Ok(saved) => Some(saved),
+                Err(why) => {
+                    fail(result, format!("setting the spend guards: {why}"));
+                    progress.inc(turns.len() as u64);
+                    if let Some(snapshot) = snapshot
+                        && let Err(why) = chain.revert(snapshot).await
+                    {
+                        fail(result, format!("the devnet: {why}"));
+                    }
+                    return true;
+                }
+            }
+        }
+        _ => None,
+    };
     for (number, user, wallet, turn) in turns {
         let deltas = &turn.expect.balance_deltas;
         let targets: Vec<Result<BalanceTarget, String>> = match chain {
@@ -202,7 +230,7 @@ async fn run_once(
             None => Vec::new(),
         };
         let before = read_balances(chain, &targets).await;
-        let (outcome, sent) = play_turn(client, chain, &chat, user, wallet.as_ref(), turn).await;
+        let (outcome, sent, signed) = play_turn(client, chain, &chat, user, wallet.as_ref(), turn).await;
         progress.inc(1);
         let (input, output) = outcome.usage();
         result.input_tokens += input;
@@ -215,6 +243,7 @@ async fn run_once(
         if chain.is_some() {
             seen.transactions_sent = Some(sent.len());
             seen.events = sent.iter().flat_map(|tx| tx.events.iter().copied()).collect();
+            seen.signatures = Some(signed);
         }
         seen.balance_changes = targets
             .iter()
@@ -229,6 +258,12 @@ async fn run_once(
             }
         }
     }
+    // The wallet's guards as they were, so that the next scenario of the same wallet is not held.
+    if let Some(guards) = guards
+        && let Err(why) = guards.restore().await
+    {
+        fail(result, format!("putting the spend guards back: {why}"));
+    }
     if let (Some(chain), Some(snapshot)) = (chain, snapshot)
         && let Err(why) = chain.revert(snapshot).await
     {
@@ -238,7 +273,8 @@ async fn run_once(
 }
 
 /// Sends a turn and answers every wallet request it stops at, until it ends without one. The
-/// outcome holds every part of every round trip, with the wallet's answers in between.
+/// outcome holds every part of every round trip, with the wallet's answers in between; with the
+/// transactions the wallet sent and the signatures it made.
 async fn play_turn(
     client: &ChatClient,
     chain: Option<&EvalChain>,
@@ -246,16 +282,17 @@ async fn play_turn(
     user: &str,
     wallet: Option<&WalletContext>,
     turn: &Turn,
-) -> (TurnOutcome, Vec<SentTransaction>) {
+) -> (TurnOutcome, Vec<SentTransaction>, Vec<SignedMessage>) {
     let mut outcome = client.send(chat, user, wallet).await;
     let mut sent = Vec::new();
+    let mut signed = Vec::new();
     for _ in 0..MAX_WALLET_ROUNDS {
         if outcome.failure.is_some() {
-            return (outcome, sent);
+            return (outcome, sent, signed);
         }
         let requests = open_requests(&outcome.message());
         if requests.is_empty() {
-            return (outcome, sent);
+            return (outcome, sent, signed);
         }
         let message_id = outcome.chunks.iter().rev().find_map(|chunk| match chunk {
             UiChunk::Start { message_id: Some(id), .. } => Some(id.clone()),
@@ -263,11 +300,12 @@ async fn play_turn(
         });
         let Some(message_id) = message_id else {
             outcome.failure = Some("a wallet request came in a stream whose start part has no message id".into());
-            return (outcome, sent);
+            return (outcome, sent, signed);
         };
         let answer = wallet::answer(chain, &message_id, &requests, turn.wallet_action, wallet).await;
         outcome.chunks.extend(answer.chunks);
         sent.extend(answer.sent);
+        signed.extend(answer.signed);
         let next = client.send_message(chat, &answer.message, wallet).await;
         outcome.chunks.extend(next.chunks);
         outcome.done = next.done;
@@ -277,7 +315,7 @@ async fn play_turn(
     if outcome.failure.is_none() && !open_requests(&outcome.message()).is_empty() {
         outcome.failure = Some(format!("the turn still waits for the wallet after {MAX_WALLET_ROUNDS} answers"));
     }
-    (outcome, sent)
+    (outcome, sent, signed)
 }
 
 /// Where a balance check reads.

@@ -4,6 +4,8 @@
 //! name = "time-question"                 # defaults to the file's name
 //! description = "Asks the time; the model must call the clock and state the time."
 //! needs = []                             # ["devnet"]: runs on the devnet `aomi eval` starts
+//! app = "default"                        # the app that answers: "default", "batch", "analyst"
+//! # guards = { level = "strict", allowed = [] }   # the wallet's spend guards for the scenario (devnet)
 //! network = "devnet"                     # the wallet's network, by name (or give wallet.chain_id)
 //! wallet = { address = "$ACCOUNT_1" }    # an address, or a devnet symbol (below)
 //!
@@ -30,7 +32,25 @@
 //! # Events of the transactions the wallet sent in the turn (needs the devnet):
 //! # events = [{ event = "Transfer(address,address,uint256)", contract = "$USDC", count = 1 }]
 //! # transactions_sent = 0                # how many transactions the wallet sent in the turn
+//! # wallet_requests = 0                  # `data-wallet-request` parts in the turn (transactions, batches, signatures)
+//! # wallet_request = { "request.review.decoded.spender" = { eq_ignore_case = "$V2_ROUTER" } }
+//! # signatures_signed = 1                # signatures the wallet made, each recovering to the wallet (devnet)
+//! # guard_blocked = "allow-list"         # a `data-guard` part blocked a request, by this guard
+//! # plan = { reads = ["get_balance", "get_token_balance"] }   # the batch app's `data-plan`
 //! ```
+//!
+//! `app` names the app that answers every turn (the server's `POST /api/chat` `app`; `batch` plans
+//! the reads first and streams a `data-plan` part, `analyst` has no wallet tool). `guards` are the
+//! wallet's spend guards (the body of `PUT /api/guards`: `level`, `maxTransactionUsd`,
+//! `maxDailyUsd`, `allowed`; addresses literal, not symbols) for the whole scenario: the harness
+//! signs in as the wallet, saves them before the first turn and puts the previous ones back after
+//! the last. A wallet request the guards block fails its call; `guard_blocked` names the guard.
+//!
+//! `wallet_request` holds predicates on the data of the turn's `data-wallet-request` parts (at
+//! least one part must satisfy all of them): `request.review.decoded.spender`,
+//! `request.review.decoded.tokens.0.amount` of a signature request, `request.to` of a
+//! transaction. `plan` checks the last `data-plan` part: the reads' tools in the plan's order, each
+//! ended `done`, and its wallet action's tool (`action`; none when absent).
 //!
 //! An event check names the event by its signature (`Deposit(address,uint256)`; its hash is the
 //! first topic), optionally the `contract` that must emit it, and optionally an exact `count`
@@ -61,6 +81,8 @@ use aomi_core::WalletContext;
 use aomi_testkit::{Reply, Script};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use aomi_tools::guard::{GuardName, GuardSettings};
 
 use crate::Error;
 
@@ -115,6 +137,13 @@ pub struct Scenario {
     /// The wallet.
     #[serde(default)]
     pub wallet: Option<WalletSpec>,
+    /// The app that answers every turn (`default` when absent): `batch`, `analyst`, …
+    #[serde(default)]
+    pub app: Option<String>,
+    /// The wallet's spend guards during the scenario (needs the devnet: the harness signs in as
+    /// the wallet to save them).
+    #[serde(default)]
+    pub guards: Option<GuardSettings>,
     /// The turns, in order.
     pub turns: Vec<Turn>,
     /// The file it came from.
@@ -197,6 +226,45 @@ pub struct Expect {
     /// How many transactions the wallet must have sent in the turn (0: nothing was sent).
     #[serde(default)]
     pub transactions_sent: Option<usize>,
+    /// How many `data-wallet-request` parts the turn must have streamed (0: the wallet was never
+    /// asked).
+    #[serde(default)]
+    pub wallet_requests: Option<usize>,
+    /// Predicates on a `data-wallet-request` part's data, by dotted path; one part must satisfy all.
+    #[serde(default)]
+    pub wallet_request: BTreeMap<String, Predicate>,
+    /// How many signatures the wallet must have made in the turn, each recovering to the wallet's
+    /// address from the review's signing hash (needs the devnet).
+    #[serde(default)]
+    pub signatures_signed: Option<usize>,
+    /// The guard that must have blocked a wallet request of the turn (a `data-guard` part with
+    /// decision `blocked` and a finding of this guard).
+    #[serde(default)]
+    pub guard_blocked: Option<GuardName>,
+    /// The batch app's plan (the last `data-plan` part of the turn).
+    #[serde(default)]
+    pub plan: Option<PlanCheck>,
+}
+
+/// What the batch app's plan must be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanCheck {
+    /// The reads' tools, in the plan's order; every one must have ended `done`.
+    pub reads: Vec<String>,
+    /// The wallet action's tool; the plan must have none when absent.
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+impl fmt::Display for PlanCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the plan reads [{}], each done, and ", self.reads.join(", "))?;
+        match &self.action {
+            Some(action) => write!(f, "prepares {action}"),
+            None => f.write_str("prepares no wallet action"),
+        }
+    }
 }
 
 /// An event the transactions the wallet sent in a turn must have emitted.
@@ -421,6 +489,20 @@ impl Scenario {
             }
         }
         let on_devnet = self.needs.contains(&Need::Devnet);
+        if self.app.as_deref().is_some_and(|app| app.trim().is_empty()) {
+            return Err("app must name an app (\"default\", \"batch\", \"analyst\"), not be empty".into());
+        }
+        if let Some(guards) = &self.guards {
+            if !on_devnet {
+                return Err(
+                    "guards need the devnet (the harness signs in as the wallet); add needs = [\"devnet\"]".into()
+                );
+            }
+            if self.wallet.as_ref().and_then(|w| w.address.as_ref()).is_none() {
+                return Err("guards need the scenario's wallet address (wallet = { address = … })".into());
+            }
+            guards.clone().validated(aomi_tools::guard::DEFAULT_MAX_ALLOWED).map_err(|why| format!("guards: {why}"))?;
+        }
         if !on_devnet && self.chain_ids().into_iter().any(|id| id == DEVNET_B_CHAIN_ID) {
             return Err(format!("{DEVNET_B} is one of the devnets; add needs = [\"devnet\"]"));
         }
@@ -432,6 +514,9 @@ impl Scenario {
             }
             if !turn.expect.balance_deltas.is_empty() && !self.needs.contains(&Need::Devnet) {
                 return Err(format!("{}: balance_deltas need the devnet; add needs = [\"devnet\"]", at()));
+            }
+            if turn.expect.signatures_signed.is_some() && !on_devnet {
+                return Err(format!("{}: signatures_signed needs the devnet; add needs = [\"devnet\"]", at()));
             }
             if !turn.expect.events.is_empty() && !self.needs.contains(&Need::Devnet) {
                 return Err(format!("{}: events need the devnet; add needs = [\"devnet\"]", at()));
@@ -453,12 +538,16 @@ impl Scenario {
                 }
             }
             let regexes = turn.expect.text_matches.iter().chain(
-                turn.expect.called.iter().chain(&turn.expect.not_called).flat_map(|c| {
-                    c.args.values().filter_map(|p| match p {
+                turn.expect
+                    .called
+                    .iter()
+                    .chain(&turn.expect.not_called)
+                    .flat_map(|c| c.args.values().chain(c.output.values()).chain(&c.error))
+                    .chain(turn.expect.wallet_request.values())
+                    .filter_map(|p| match p {
                         Predicate::Matches(regex) => Some(regex),
                         _ => None,
-                    })
-                }),
+                    }),
             );
             for regex in regexes {
                 regex::Regex::new(regex).map_err(|e| format!("{}: invalid regular expression /{regex}/: {e}", at()))?;

@@ -7,11 +7,16 @@
 //! status, blockNumber}`), or in `output-error` for a rejection; the server continues the turn.
 //! [`answer`] does the same on the devnet: anvil signs for its unlocked dev account, whatever the
 //! model (scripted or real) asked for.
+//!
+//! A signature request (`request_signature`: `{method, typedData | message, review, …}`) is
+//! signed as a wallet signs it, with anvil's `eth_signTypedData_v4` or `personal_sign` for the
+//! request's `from`; the answer is `{signature}`. The harness recovers the signer from the
+//! review's signing hash, so a check can tell that what the page showed is what was signed.
 
 use std::time::Duration;
 
 use aomi_chain::alloy::network::TransactionBuilder;
-use aomi_chain::alloy::primitives::{Address, B256, Bytes, U256, hex};
+use aomi_chain::alloy::primitives::{Address, B256, Bytes, Signature, U256, hex};
 use aomi_chain::alloy::providers::Provider;
 use aomi_chain::alloy::rpc::types::TransactionRequest;
 use aomi_core::{ChatMessage, MessagePart, Role, ToolPart, ToolState, UiChunk, WalletContext};
@@ -22,6 +27,8 @@ use crate::eval::spec::WalletAction;
 
 /// What the web page answers when the person rejects a transaction in the wallet.
 pub const REJECTED: &str = "The user rejected the transaction in the wallet.";
+/// What the web page answers when the person rejects a signature request in the wallet.
+pub const SIGNATURE_REJECTED: &str = "The user rejected the signature request.";
 
 /// How long the wallet waits for a receipt (anvil mines at once).
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,6 +63,17 @@ pub struct SentTransaction {
     pub events: Vec<(Address, Option<B256>)>,
 }
 
+/// A signature the wallet made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedMessage {
+    /// The account that signed (the request's `from`, else the turn's wallet).
+    pub signer: Address,
+    /// The signature, `0x` hex.
+    pub signature: String,
+    /// Who the signature recovers to from the review's signing hash, or why it cannot be told.
+    pub recovered: Result<Address, String>,
+}
+
 /// The wallet's answer to the open requests of a turn.
 #[derive(Debug, Clone)]
 pub struct WalletAnswer {
@@ -65,6 +83,8 @@ pub struct WalletAnswer {
     pub chunks: Vec<UiChunk>,
     /// The transactions sent.
     pub sent: Vec<SentTransaction>,
+    /// The signatures made.
+    pub signed: Vec<SignedMessage>,
 }
 
 /// The calls of `message` that wait for the wallet: open tool calls with a `data-wallet-request`.
@@ -104,11 +124,19 @@ pub async fn answer(
     let mut parts = Vec::new();
     let mut chunks = Vec::new();
     let mut sent = Vec::new();
+    let mut signed = Vec::new();
     for request in requests {
+        let signing = request.request.get("method").is_some();
         let outcome = match action {
+            WalletAction::Reject if signing => Err(SIGNATURE_REJECTED.to_owned()),
             WalletAction::Reject => Err(REJECTED.to_owned()),
             WalletAction::Sign => match chain {
                 None => Err("The wallet cannot send it: this eval run has no devnet.".to_owned()),
+                Some(chain) if signing => sign(chain, &request.request, wallet).await.map(|made| {
+                    let output = json!({ "signature": made.signature });
+                    signed.push(made);
+                    output
+                }),
                 // A batch (`send_batch_to_wallet`): sent as a wallet without EIP-5792 does, one call
                 // after another, stopping at the first that fails.
                 Some(chain) if request.request.get("calls").is_some() => {
@@ -157,7 +185,55 @@ pub async fn answer(
         }));
     }
     let message = ChatMessage { id: message_id.to_owned(), role: Role::Assistant, parts, metadata: None };
-    WalletAnswer { message, chunks, sent }
+    WalletAnswer { message, chunks, sent, signed }
+}
+
+/// Signs a signature request (`{chainId, from, method, typedData | message, review}`) with the
+/// unlocked dev account, as the wallet would; the error is what the wallet would tell the page.
+async fn sign(chain: &EvalChain, request: &Value, wallet: Option<&WalletContext>) -> Result<SignedMessage, String> {
+    let failed = |why: String| format!("The wallet could not sign: {why}");
+    let chain_id = request["chainId"].as_u64().ok_or_else(|| failed("the request has no chainId".into()))?;
+    let devnet = chain.devnet(chain_id).ok_or_else(|| failed(format!("the wallet cannot reach chain {chain_id}")))?;
+    let signer: Address = match request["from"].as_str() {
+        Some(from) => from.parse().map_err(|_| failed(format!("\"{from}\" is not an address")))?,
+        None => wallet
+            .and_then(|w| w.address)
+            .map(aomi_core::Address::into_alloy)
+            .ok_or_else(|| failed("no wallet address is connected".into()))?,
+    };
+    let signature: String = match request["method"].as_str() {
+        Some("eth_signTypedData_v4") => devnet
+            .provider
+            .raw_request("eth_signTypedData_v4".into(), (signer, &request["typedData"]))
+            .await
+            .map_err(|e| failed(e.to_string()))?,
+        Some("personal_sign") => {
+            let message = request["message"].as_str().unwrap_or_default();
+            // A message given as 0x hex is its bytes; any other text is signed as UTF-8.
+            let bytes = match message.strip_prefix("0x").map(hex::decode) {
+                Some(Ok(bytes)) => bytes,
+                _ => message.as_bytes().to_vec(),
+            };
+            devnet
+                .provider
+                .raw_request("personal_sign".into(), (hex::encode_prefixed(bytes), signer))
+                .await
+                .map_err(|e| failed(e.to_string()))?
+        }
+        other => return Err(failed(format!("it does not know the method {other:?}"))),
+    };
+    let recovered = recover(&signature, &request["review"]["signingHash"]);
+    Ok(SignedMessage { signer, signature, recovered })
+}
+
+/// The address `signature` recovers to from the signing hash the review showed.
+fn recover(signature: &str, signing_hash: &Value) -> Result<Address, String> {
+    let hash: B256 = signing_hash
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(|| format!("the review's signing hash is not a hash: {signing_hash}"))?;
+    let parsed: Signature = signature.parse().map_err(|e| format!("the signature {signature} does not parse: {e}"))?;
+    parsed.recover_address_from_prehash(&hash).map_err(|e| format!("nothing recovers from {signature}: {e}"))
 }
 
 /// Sends the calls of a batch request (`{chainId: "0x…", from, calls: [{to, value: "0x…", data}]}`)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
+use aomi_agent::{AnalystApp, AppRegistry, BatchApp, BatchAppConfig, DefaultApp, DefaultAppConfig};
 use aomi_bench::eval::chain::{DEVNET, EvalChain};
 use aomi_bench::eval::check::{Observation, Verdict, evaluate};
 use aomi_bench::eval::report::{EvalReport, Status};
@@ -17,7 +17,7 @@ use aomi_bench::server::Target;
 use aomi_chain::{ChainSessions, NetworkRegistry};
 use aomi_core::{ToolPart, ToolState};
 use aomi_llm::{LlmClient, ModelConfig};
-use aomi_server::transactions::recorded_chain_tools;
+use aomi_server::transactions::{guarded_chain_tools, store_checks};
 use aomi_server::{AppState, Backend};
 use aomi_store::{SqliteStore, Store};
 use aomi_testkit::{Script, StubModel};
@@ -52,8 +52,9 @@ struct ChainServer {
     _shutdown: oneshot::Sender<()>,
 }
 
-/// The server `aomi serve` builds against the eval's devnets (the clock, the recorded chain tools, the
-/// devnet as default network, devnet-b from the networks file), in this process, on a free port.
+/// The server `aomi serve` builds against the eval's devnets (the clock, the recorded chain tools
+/// checked against the wallet's spend guards, the devnet as default network, devnet-b from the
+/// networks file; the default, batch and analyst apps), in this process, on a free port.
 async fn server_on(chain: &EvalChain) -> ChainServer {
     let stub = StubModel::start(Script::new()).await.unwrap();
     let mut config = ModelConfig::parse("openai:stub").unwrap();
@@ -76,12 +77,15 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     .unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::memory().await.unwrap());
     let explorer = aomi_chain::Etherscan::new(aomi_chain::EtherscanConfig::default()).unwrap();
-    let prices = aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::default()).unwrap();
+    let prices = Arc::new(aomi_chain::prices::DefiLlama::new(aomi_chain::prices::PriceConfig::default()).unwrap());
+    // As `aomi serve` does: every wallet request, single or batched, checked against the guards.
+    let checks =
+        store_checks(Arc::clone(&store), Some(Arc::clone(&prices)), aomi_chain::risk::impact::DEFAULT_PRICE_IMPACT_BPS);
     let batches = aomi_server::batches::StoreBatches::pending(Arc::clone(&store) as _, 10);
-    let defi = aomi_tools::defi::defi_tools(Arc::clone(&sessions), batches, Arc::new(prices));
+    let defi = aomi_tools::defi::defi_tools_with(Arc::clone(&sessions), batches, prices, checks.clone(), None);
     let tools = ToolRegistry::new()
         .with(GetCurrentTime)
-        .merge(recorded_chain_tools(Arc::clone(&sessions), Arc::clone(&store), explorer.clone()))
+        .merge(guarded_chain_tools(Arc::clone(&sessions), Arc::clone(&store), explorer.clone(), checks))
         .merge(defi);
     // As `aomi serve` does: the DeFi tools above, the knowledge tools (search on the stub Brave),
     // every output labelled.
@@ -99,12 +103,13 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
         aomi_server::knowledge::StoreMemory::shared(Arc::clone(&store)),
         Default::default(),
     );
-    let app = DefaultApp::new(
-        Some(llm),
-        tools,
-        DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30), ..Default::default() },
-    );
-    let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
+    let config = DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30), ..Default::default() };
+    let batch = BatchAppConfig { linear: config.clone(), ..BatchAppConfig::default() };
+    let apps = AppRegistry::new()
+        .with(Arc::new(AnalystApp::new(Some(llm.clone()), tools.clone(), config.clone())))
+        .with(Arc::new(BatchApp::new(Some(llm.clone()), tools.clone(), batch)))
+        .with(Arc::new(DefaultApp::new(Some(llm), tools, config)));
+    let backend = Backend::new(apps, store);
     let (target, shutdown) = crate::common::serve_in_process(
         AppState::new(backend).with_chain(sessions).with_limits(aomi_server::limits::Limits::off()),
     )
@@ -128,8 +133,16 @@ fn the_repository_scenarios_parse_and_cover_the_issue() {
         assert!(!scenario.description.is_empty(), "{} has no description", scenario.name);
     }
     let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
-    for needed in ["fifty-turn-chat", "tool-error-explained", "chain-transfer-usdc-6-decimals", "chain-network-switch"]
-    {
+    for needed in [
+        "fifty-turn-chat",
+        "tool-error-explained",
+        "chain-transfer-usdc-6-decimals",
+        "chain-network-switch",
+        "app-batch-balances",
+        "app-analyst-refuses-transfer",
+        "defi-permit-signature",
+        "defi-swap-blocked-by-guards",
+    ] {
         assert!(names.contains(&needed), "{needed} is missing: {names:?}");
     }
     let fifty = scenarios.iter().find(|s| s.name == "fifty-turn-chat").unwrap();
@@ -158,6 +171,15 @@ fn bad_scenario_files_are_refused_clearly() {
             "not an integer in base units",
         ),
         ("[[turns]]\nuser = \"hi\"\n[turns.expect]\ntext_contain = [\"x\"]", "unknown field `text_contain`"),
+        ("app = \" \"\n[[turns]]\nuser = \"hi\"", "app must name an app"),
+        ("guards = { level = \"strict\" }\n[[turns]]\nuser = \"hi\"", "guards need the devnet"),
+        (
+            "needs = [\"devnet\"]\nguards = { level = \"strict\" }\n[[turns]]\nuser = \"hi\"",
+            "guards need the scenario's wallet address",
+        ),
+        ("guards = { level = \"lax\" }\n[[turns]]\nuser = \"hi\"", "unknown variant `lax`"),
+        ("[[turns]]\nuser = \"hi\"\n[turns.expect]\nsignatures_signed = 1", "signatures_signed needs the devnet"),
+        ("[[turns]]\nuser = \"hi\"\n[turns.expect]\nguard_blocked = \"fence\"", "unknown variant `fence`"),
     ];
     for (text, expected) in cases {
         let error = Scenario::from_toml(text, path).unwrap_err().to_string();
@@ -335,4 +357,66 @@ async fn without_the_devnet_the_chain_scenarios_are_skipped_with_the_reason() {
         );
     }
     assert!(report.all_passed() && report.pass_rate().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_signature_and_guard_scenarios_pass_and_wrong_expectations_of_them_fail() {
+    use aomi_bench::eval::spec::{PlanCheck, Predicate};
+    use aomi_tools::guard::GuardName;
+    let all = Scenario::load_all(&[evals_dir()]).unwrap();
+    let pick = |name: &str| all.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name} is missing")).clone();
+    let names =
+        ["app-batch-balances", "app-analyst-refuses-transfer", "defi-permit-signature", "defi-swap-blocked-by-guards"];
+    let mut scenarios: Vec<Scenario> = names.map(pick).into();
+    assert_eq!(scenarios[0].app.as_deref(), Some("batch"));
+    assert_eq!(scenarios[1].app.as_deref(), Some("analyst"));
+    assert!(scenarios[3].guards.is_some());
+    // The guarded wallet swaps right after: its guards were put back (open), so the swap goes through.
+    let mut after = pick("defi-swap-exact-in");
+    after.name = "defi-swap-after-the-guards".into();
+    after.wallet = scenarios[3].wallet.clone();
+    scenarios.push(after);
+    // The same scenarios with a wrong expectation each: every new check can fail.
+    let mut wrong = |index: usize, name: &str, edit: &dyn Fn(&mut aomi_bench::eval::spec::Expect)| {
+        let mut scenario = scenarios[index].clone();
+        scenario.name = name.into();
+        edit(&mut scenario.turns[0].expect);
+        scenarios.push(scenario);
+    };
+    wrong(0, "wrong-plan", &|e| e.plan = Some(PlanCheck { reads: vec!["get_balance".into()], action: None }));
+    wrong(1, "wrong-wallet-requests", &|e| e.wallet_requests = Some(1));
+    wrong(2, "wrong-signatures", &|e| {
+        e.signatures_signed = Some(2);
+        e.wallet_request.insert("request.review.decoded.tokens.0.amount".into(), Predicate::Eq(json!("2000000")));
+    });
+    wrong(3, "wrong-guard", &|e| e.guard_blocked = Some(GuardName::TransactionLimit));
+    let report = run_on_devnets(&scenarios).await;
+
+    let failures = |name: &str| {
+        let result = report.scenarios.iter().find(|s| s.name == name).unwrap();
+        if name.starts_with("wrong-") {
+            assert_eq!(result.status, Status::Failed, "{name}");
+        } else {
+            assert_eq!(result.status, Status::Passed, "{name}: {:?}", result.failures);
+        }
+        result.failures.join("\n")
+    };
+    for name in names.into_iter().chain(["defi-swap-after-the-guards"]) {
+        failures(name);
+    }
+    let plan = failures("wrong-plan");
+    assert!(plan.contains("failed: the plan reads [get_balance, get_token_balance, get_token_balance]"), "{plan}");
+    let requests = failures("wrong-wallet-requests");
+    assert!(
+        requests.contains("check `the turn streams 1 wallet request part(s)` failed: the turn streamed 0"),
+        "{requests}"
+    );
+    let signatures = failures("wrong-signatures");
+    assert!(signatures.contains("failed: the wallet signed 1"), "{signatures}");
+    assert!(
+        signatures.contains("request.review.decoded.tokens.0.amount is \"1000000\", expected it = \"2000000\""),
+        "{signatures}"
+    );
+    let guard = failures("wrong-guard");
+    assert!(guard.contains("check `the transaction-limit guard blocks a wallet request` failed: the guards answered: blocked [allow-list]"), "{guard}");
 }
