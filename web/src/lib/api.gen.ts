@@ -1494,6 +1494,49 @@ export interface components {
          * @enum {string}
          */
         PermitKind: "permit" | "permit2-single" | "permit2-batch" | "permit2-transfer" | "permit2-batch-transfer" | "transfer-with-authorization" | "receive-with-authorization" | "seaport-order";
+        /**
+         * @description `data-plan` (id: the plan's): the steps of a plan-and-execute turn (the `batch` app) with
+         *     each one's live state; sent again under the same id whenever a step's state changes, so the
+         *     page and the stored message keep the latest.
+         */
+        PlanPart: {
+            /** @description The steps: the reads in the plan's order, then the wallet action if there is one. */
+            steps: components["schemas"]["PlanStep"][];
+        };
+        /** @description One step of a [`PlanPart`]. */
+        PlanStep: {
+            /** @description A read (run at the same time as the others) or the wallet action. */
+            kind: components["schemas"]["PlanStepKind"];
+            /** @description Where it is. */
+            state: components["schemas"]["PlanStepState"];
+            /** @description The result in a line, or why it failed, once known. */
+            summary?: string | null;
+            /** @description The tool call that runs it (its card in the message). */
+            toolCallId: string;
+            /** @description The tool it calls. */
+            toolName: string;
+        };
+        /**
+         * @description What a plan step is.
+         * @enum {string}
+         */
+        PlanStepKind: "read" | "action";
+        /**
+         * @description Where a plan step is.
+         * @enum {string}
+         */
+        PlanStepState: "pending" | "running" | "done" | "failed" | "waiting";
+        /** @description The transaction an aggregator quote comes with. */
+        QuoteTransaction: {
+            /** @description The spender the token sold must be approved to; `null` when the coin is sold. */
+            allowanceTarget: string | null;
+            /** @description The calldata, `0x` hex. */
+            data: string;
+            /** @description The contract called. */
+            to: string;
+            /** @description Wei sent (decimal). */
+            value: string;
+        };
         /** @description The output of `recall`. */
         Recalled: {
             /** @description The facts found: the wallet's own (`source: "user"`) first, then the curated ones. */
@@ -1927,6 +1970,30 @@ export interface components {
              */
             telegramUser: number;
         };
+        /** @description An amount of one asset, exact and formatted. */
+        TokenAmount: {
+            /** @description The amount in base units, decimal. */
+            amount: string;
+            /**
+             * Format: int32
+             * @description Its decimals, when known.
+             */
+            decimals: number | null;
+            /** @description The amount for people: `100 USDC`, `unlimited USDC`. */
+            formatted: string;
+            /** @description Its kind. */
+            kind: components["schemas"]["ItemKind"];
+            /** @description Who receives it (a Seaport consideration item). */
+            recipient: string | null;
+            /** @description Its symbol, when known. */
+            symbol: string | null;
+            /** @description The token (zero for the native coin). */
+            token: string;
+            /** @description The token id (NFTs). */
+            tokenId: string | null;
+            /** @description True when it is the type's maximum: no limit. */
+            unlimited: boolean;
+        };
         /** @description The output of `get_token_balance`: an ERC20 balance, exact and formatted. */
         TokenBalance: {
             /** @description The balance in the token's unit (`1.5`). */
@@ -2126,6 +2193,43 @@ export interface components {
             /** @description Native coin sent, in wei, decimal. */
             value: string;
         };
+        /** @description One branch of a [`TreePart`]. */
+        TreeBranch: {
+            /** @description Its calls, in the order they run. */
+            calls: components["schemas"]["TreeCall"][];
+            /** @description What the branch tries, in a few words. */
+            label: string;
+            /** @description Why it failed or was pruned. */
+            note?: string | null;
+            /**
+             * Format: int32
+             * @description The judge's score, 0 to 10, once judged.
+             */
+            score?: number | null;
+            /** @description Where it is. */
+            state: components["schemas"]["TreeBranchState"];
+        };
+        /**
+         * @description Where a [`TreeBranch`] is.
+         * @enum {string}
+         */
+        TreeBranchState: "running" | "done" | "failed" | "pruned";
+        /** @description One call of a [`TreeBranch`]. */
+        TreeCall: {
+            /** @description Where it is. */
+            state: components["schemas"]["TreeCallState"];
+            /** @description The result in a line, or why it failed, once known. */
+            summary?: string | null;
+            /** @description The tool call that runs it (its card in the message, once it runs). */
+            toolCallId: string;
+            /** @description The tool it calls. */
+            toolName: string;
+        };
+        /**
+         * @description Where a [`TreeCall`] is.
+         * @enum {string}
+         */
+        TreeCallState: "pending" | "running" | "done" | "failed" | "skipped";
         /** @description One field of the message. */
         TreeNode: {
             /** @description The fields of a struct, the items of an array. */
@@ -2136,6 +2240,20 @@ export interface components {
             type: string;
             /** @description Its value as text, for a leaf. */
             value: string | null;
+        };
+        /**
+         * @description `data-tree` (id: the tree's): the branches of a tree-search turn (the `explore` app), each a
+         *     short sequence of read-only calls, with their live states, the judge's scores and the branch
+         *     chosen to answer from; sent again under the same id whenever something changes, so the page
+         *     and the stored message keep the latest.
+         */
+        TreePart: {
+            /** @description The branches, in the order the model proposed them. */
+            branches: components["schemas"]["TreeBranch"][];
+            /** @description The index (in `branches`) of the branch the answer is built from, once chosen. */
+            chosen?: number | null;
+            /** @description Why it was chosen (the judge's reason), once chosen. */
+            reason?: string | null;
         };
         /** @description One part of the AI SDK UI message stream (v1): the JSON of one SSE `data:` line; the stream ends with `data: [DONE]`. */
         UiChunk: {
