@@ -17,7 +17,7 @@ use crate::defi::{
 };
 use crate::guard::{GuardPart, GuardSettings};
 use crate::knowledge::{ContractSource, LabelsPart, Recalled, Remembered, TransactionHistory, WebSearchResults};
-use crate::parts::{PlanPart, ToolProgressPart, WalletRequestPart};
+use crate::parts::{PlanPart, ToolProgressPart, TreePart, WalletRequestPart};
 use crate::time::CurrentTime;
 
 /// The components of the tools' outputs and parts (no paths).
@@ -44,6 +44,7 @@ use crate::time::CurrentTime;
     ToolProgressPart,
     WalletRequestPart,
     PlanPart,
+    TreePart,
     // The knowledge tools (crate::knowledge).
     ContractSource,
     Recalled,

@@ -21,6 +21,12 @@ pub struct FileConfig {
     pub first_tool: Option<String>,
     /// Reads a plan of the `batch` app may hold at most (`AOMI_BATCH_MAX_READS`; default 8).
     pub batch_max_reads: Option<usize>,
+    /// Branches the `explore` app runs at most (`AOMI_EXPLORE_MAX_BRANCHES`; default 4).
+    pub explore_max_branches: Option<usize>,
+    /// Calls an `explore` branch may hold at most (`AOMI_EXPLORE_MAX_STEPS`; default 4).
+    pub explore_max_steps: Option<usize>,
+    /// Seconds all `explore` branches together may take (`AOMI_EXPLORE_TIMEOUT_SECS`; default 45).
+    pub explore_timeout_secs: Option<u64>,
     /// Default timeout of a tool call, in seconds.
     pub tool_timeout_secs: Option<u64>,
     /// Seconds without a model event before the model call fails.

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use aomi_agent::{ANALYST_APP, AnalystApp, AppRegistry, BatchApp, BatchAppConfig, DefaultApp, DefaultAppConfig};
+use aomi_agent::{
+    ANALYST_APP, AnalystApp, AppRegistry, BatchApp, BatchAppConfig, DefaultApp, DefaultAppConfig, EXPLORE_APP,
+    ExploreApp, ExploreAppConfig,
+};
 use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
@@ -135,6 +138,7 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let aggregator = crate::config::aggregator(&file)?;
     let store_config = store_config(&args, &file)?;
     let max_reads = batch_max_reads(&file)?;
+    let explore_budget = explore_budget(&file)?;
     let bind: SocketAddr = args
         .bind
         .or(file.bind.clone())
@@ -237,14 +241,17 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let served = aomi_server::mcp::mcp_tools(&tools, Arc::clone(&chain.sessions));
     let mcp_options = crate::mcp::options(&app_config, &limits, &chain.sessions);
     let analyst_tools = tools.clone().merge(crate::mcp::external_tools(&file.mcp_servers, ANALYST_APP).await?);
+    let explore_tools = tools.clone().merge(crate::mcp::external_tools(&file.mcp_servers, EXPLORE_APP).await?);
     let tools = tools.merge(crate::mcp::external_tools(&file.mcp_servers, aomi_core::turn::DEFAULT_APP).await?);
     if let Some(tool) = &app_config.first_tool {
         anyhow::ensure!(tools.get(tool).is_some(), "first_tool names \"{tool}\", which is not one of aomi's tools");
     }
     let batch = BatchAppConfig { linear: app_config.clone(), max_reads };
+    let explore = ExploreAppConfig { linear: app_config.clone(), ..explore_budget };
     let apps = AppRegistry::new()
         .with(Arc::new(AnalystApp::new(llm.clone(), analyst_tools, app_config.clone())))
         .with(Arc::new(BatchApp::new(llm.clone(), tools.clone(), batch)))
+        .with(Arc::new(ExploreApp::new(llm.clone(), explore_tools, explore)))
         .with(Arc::new(DefaultApp::new(llm, tools, app_config)));
     let shutdown_grace = args
         .shutdown_grace_secs
@@ -333,6 +340,32 @@ fn batch_max_reads(file: &FileConfig) -> anyhow::Result<usize> {
     let reads = from_env.or(file.batch_max_reads).unwrap_or(aomi_agent::DEFAULT_MAX_READS);
     anyhow::ensure!(reads > 0, "batch_max_reads must be positive");
     Ok(reads)
+}
+
+/// The `explore` app's budget: `AOMI_EXPLORE_MAX_BRANCHES`, `AOMI_EXPLORE_MAX_STEPS` and
+/// `AOMI_EXPLORE_TIMEOUT_SECS`, else the file's `explore_*` keys, else the defaults; each positive.
+fn explore_budget(file: &FileConfig) -> anyhow::Result<ExploreAppConfig> {
+    fn from_env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+        match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            Some(value) => {
+                value.trim().parse::<T>().map(Some).map_err(|_| anyhow::anyhow!("{name} must be a whole number"))
+            }
+            None => Ok(None),
+        }
+    }
+    let branches = from_env("AOMI_EXPLORE_MAX_BRANCHES")?.or(file.explore_max_branches);
+    let steps = from_env("AOMI_EXPLORE_MAX_STEPS")?.or(file.explore_max_steps);
+    let secs = from_env::<u64>("AOMI_EXPLORE_TIMEOUT_SECS")?.or(file.explore_timeout_secs);
+    let config = ExploreAppConfig {
+        max_branches: branches.unwrap_or(aomi_agent::DEFAULT_MAX_BRANCHES),
+        max_steps: steps.unwrap_or(aomi_agent::DEFAULT_MAX_STEPS),
+        timeout: secs.map_or(aomi_agent::DEFAULT_TIMEOUT, Duration::from_secs),
+        ..ExploreAppConfig::default()
+    };
+    anyhow::ensure!(config.max_branches > 0, "explore_max_branches must be positive");
+    anyhow::ensure!(config.max_steps > 0, "explore_max_steps must be positive");
+    anyhow::ensure!(!config.timeout.is_zero(), "explore_timeout_secs must be positive");
+    Ok(config)
 }
 
 /// Sign-in as configured, refusing the settings that would expose a server: a non-loopback

@@ -6,6 +6,7 @@ import { chainColour, chainName } from '../lib/networks';
 import { BATCH_TOOL, SIGNATURE_TOOL, WALLET_TOOL, type AomiMessage, type AomiPart, type BatchRequest, type GuardPart, type SignatureRequest, type SimulationReport, type WalletTransaction } from '../lib/types';
 import { BatchWalletRequest, type BatchOutcome } from './BatchRequest';
 import { PlanView } from './PlanView';
+import { TreeView } from './TreeView';
 import { Markdown } from './Markdown';
 import { MessageActions, MessageEditor, type Versions } from './MessageActions';
 import { SimulationView } from './TransactionReview';
@@ -287,6 +288,8 @@ function PartView({ part, message, context }: { part: AomiPart; message: AomiMes
       return <ErrorNotice message={part.data.message} onRetry={context.last ? context.onRetry : undefined} />;
     case 'data-plan':
       return <PlanView plan={part.data} />;
+    case 'data-tree':
+      return <TreeView tree={part.data} />;
     case 'data-network':
       return <NetworkNotice chainId={part.data.chainId} current={context.chainId} onSwitch={context.onSwitchNetwork} />;
     case 'source-url':

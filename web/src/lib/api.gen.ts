@@ -2193,6 +2193,43 @@ export interface components {
             /** @description Native coin sent, in wei, decimal. */
             value: string;
         };
+        /** @description One branch of a [`TreePart`]. */
+        TreeBranch: {
+            /** @description Its calls, in the order they run. */
+            calls: components["schemas"]["TreeCall"][];
+            /** @description What the branch tries, in a few words. */
+            label: string;
+            /** @description Why it failed or was pruned. */
+            note?: string | null;
+            /**
+             * Format: int32
+             * @description The judge's score, 0 to 10, once judged.
+             */
+            score?: number | null;
+            /** @description Where it is. */
+            state: components["schemas"]["TreeBranchState"];
+        };
+        /**
+         * @description Where a [`TreeBranch`] is.
+         * @enum {string}
+         */
+        TreeBranchState: "running" | "done" | "failed" | "pruned";
+        /** @description One call of a [`TreeBranch`]. */
+        TreeCall: {
+            /** @description Where it is. */
+            state: components["schemas"]["TreeCallState"];
+            /** @description The result in a line, or why it failed, once known. */
+            summary?: string | null;
+            /** @description The tool call that runs it (its card in the message, once it runs). */
+            toolCallId: string;
+            /** @description The tool it calls. */
+            toolName: string;
+        };
+        /**
+         * @description Where a [`TreeCall`] is.
+         * @enum {string}
+         */
+        TreeCallState: "pending" | "running" | "done" | "failed" | "skipped";
         /** @description One field of the message. */
         TreeNode: {
             /** @description The fields of a struct, the items of an array. */
@@ -2203,6 +2240,20 @@ export interface components {
             type: string;
             /** @description Its value as text, for a leaf. */
             value: string | null;
+        };
+        /**
+         * @description `data-tree` (id: the tree's): the branches of a tree-search turn (the `explore` app), each a
+         *     short sequence of read-only calls, with their live states, the judge's scores and the branch
+         *     chosen to answer from; sent again under the same id whenever something changes, so the page
+         *     and the stored message keep the latest.
+         */
+        TreePart: {
+            /** @description The branches, in the order the model proposed them. */
+            branches: components["schemas"]["TreeBranch"][];
+            /** @description The index (in `branches`) of the branch the answer is built from, once chosen. */
+            chosen?: number | null;
+            /** @description Why it was chosen (the judge's reason), once chosen. */
+            reason?: string | null;
         };
         /** @description One part of the AI SDK UI message stream (v1): the JSON of one SSE `data:` line; the stream ends with `data: [DONE]`. */
         UiChunk: {

@@ -146,6 +146,8 @@ export type AomiDataParts = {
   guard: GuardPart;
   /** A plan-and-execute turn's steps and their live states (the batch app). */
   plan: Schemas['PlanPart'];
+  /** A tree-search turn's branches, their live states and scores, and the one chosen (the explore app). */
+  tree: Schemas['TreePart'];
 };
 
 /** The spend guards' answer on a wallet request (`data-guard`, id: the wallet call's id). */

@@ -10,6 +10,7 @@ mod commands;
 mod common;
 mod contract_db;
 mod contracts;
+mod explore;
 mod faults;
 mod fuzz;
 mod guards;
