@@ -78,6 +78,13 @@ impl DefaultApp {
         }
     }
 
+    /// The same app keeping long chats within the model's budget with `compactor` (see
+    /// [`LinearLoop::with_compaction`]).
+    pub fn with_compaction(mut self, compactor: std::sync::Arc<aomi_llm::compaction::Compactor>) -> Self {
+        self.linear = self.linear.with_compaction(compactor);
+        self
+    }
+
     /// The same app under another name.
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();

@@ -49,9 +49,20 @@ pub fn estimate_tokens(message: &ChatMessage) -> usize {
 /// `history` within about `budget` tokens (see [`estimate_tokens`]): the newest messages whole,
 /// the oldest beyond the budget left out, and a system note in their place saying so. The last
 /// user message and everything after it (the turn being answered) always stay, even over the
-/// budget, and the kept part starts at a user message, as providers want. A later change replaces
-/// the note with a summary of what was cut.
-pub fn within_budget(history: Vec<ChatMessage>, budget: usize) -> Vec<ChatMessage> {
+/// budget, and the kept part starts at a user message, as providers want. The
+/// [`Compactor`](crate::compaction::Compactor) folds what this would leave out into a summary,
+/// and falls back to this when its model fails.
+///
+/// System messages at the start of `history` (a chat's summary, see [`crate::compaction`]) are
+/// kept before the note and count against the budget.
+pub fn within_budget(mut history: Vec<ChatMessage>, budget: usize) -> Vec<ChatMessage> {
+    let leading = history.iter().take_while(|m| m.role == Role::System).count();
+    if leading > 0 {
+        let rest = history.split_off(leading);
+        let spent: usize = history.iter().map(estimate_tokens).sum();
+        history.extend(within_budget(rest, budget.saturating_sub(spent)));
+        return history;
+    }
     let costs: Vec<usize> = history.iter().map(estimate_tokens).collect();
     if costs.iter().sum::<usize>() <= budget {
         return history;

@@ -93,6 +93,7 @@
 //! [`LlmError::Timeout`], so a stalled provider never hangs a turn.
 
 mod client;
+pub mod compaction;
 mod compat;
 mod config;
 mod error;
