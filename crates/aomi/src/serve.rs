@@ -177,9 +177,11 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     }
     app_config.first_tool = file.first_tool.clone().filter(|tool| !tool.trim().is_empty());
     let (limits, metrics_token) = limits(&file.limits, &mut app_config)?;
+    // Side jobs (titles, compaction of long chats) go to the utility model, else the chat model.
+    let utility = utility_model()?;
     let titler = match args.titles.or(file.titles).as_deref() {
         // Titles are a one-shot side job: the utility model's, when one is set.
-        None | Some("model") => utility_model()?.or_else(|| llm.clone()).map_or(Titler::FirstMessage, Titler::Model),
+        None | Some("model") => utility.clone().or_else(|| llm.clone()).map_or(Titler::FirstMessage, Titler::Model),
         Some("first-message") => Titler::FirstMessage,
         Some(other) => anyhow::bail!("titles must be \"model\" or \"first-message\", not \"{other}\""),
     };
@@ -237,10 +239,24 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
         anyhow::ensure!(tools.get(tool).is_some(), "first_tool names \"{tool}\", which is not one of aomi's tools");
     }
     let batch = BatchAppConfig { linear: app_config.clone(), max_reads };
+    // Long chats stay within the model's budget: older turns are folded into a stored summary.
+    let compactor = utility.or_else(|| llm.clone()).map(|model| {
+        aomi_server::compaction::StoreCompactions::compactor(
+            Arc::clone(&store) as _,
+            model,
+            app_config.compaction_settings(),
+        )
+    });
+    let mut analyst = AnalystApp::new(llm.clone(), analyst_tools, app_config.clone());
+    let mut default = DefaultApp::new(llm.clone(), tools.clone(), app_config.clone());
+    if let Some(compactor) = compactor {
+        analyst = analyst.with_compaction(Arc::clone(&compactor));
+        default = default.with_compaction(compactor);
+    }
     let apps = AppRegistry::new()
-        .with(Arc::new(AnalystApp::new(llm.clone(), analyst_tools, app_config.clone())))
-        .with(Arc::new(BatchApp::new(llm.clone(), tools.clone(), batch)))
-        .with(Arc::new(DefaultApp::new(llm, tools, app_config)));
+        .with(Arc::new(analyst))
+        .with(Arc::new(BatchApp::new(llm, tools, batch)))
+        .with(Arc::new(default));
     let shutdown_grace = args
         .shutdown_grace_secs
         .or(file.shutdown_grace_secs)
@@ -395,6 +411,9 @@ fn limits(file: &crate::config::LimitsConfig, app: &mut DefaultAppConfig) -> any
     }
     if let Some(tokens) = pick("history_tokens", file.history_tokens)? {
         app.history_token_budget = tokens;
+    }
+    if let Some(bytes) = pick("old_tool_output_bytes", file.old_tool_output_bytes)? {
+        app.old_tool_output_bytes = bytes;
     }
     if let Some(bytes) = pick("tool_output_bytes", file.tool_output_bytes)? {
         anyhow::ensure!(bytes >= 1024, "tool_output_bytes must be at least 1024");
