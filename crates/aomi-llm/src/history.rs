@@ -267,6 +267,23 @@ mod tests {
         assert_eq!(&kept[1..], &history[18..]);
     }
 
+    #[test]
+    fn a_summary_at_the_start_is_kept_before_the_note() {
+        let mut history = vec![ChatMessage {
+            id: "chat-summary".into(),
+            role: Role::System,
+            parts: vec![MessagePart::text("Summary: the vault code is ZEBRA-1234.")],
+            metadata: None,
+        }];
+        for n in 0..10 {
+            history.push(ChatMessage::user_text(format!("u{n}"), "x".repeat(400)));
+        }
+        let kept = within_budget(history.clone(), 400);
+        assert_eq!(kept[0], history[0], "the summary stays first");
+        assert!(kept[1].text().contains("earliest messages"), "{}", kept[1].text());
+        assert_eq!(kept.last(), history.last());
+    }
+
     fn tool(id: &str, state: ToolState, output: Option<Value>, error: Option<&str>) -> MessagePart {
         MessagePart::Tool(ToolPart {
             tool_name: "get_balance".into(),
