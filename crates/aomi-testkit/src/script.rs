@@ -13,9 +13,13 @@
 //!   ],
 //!   "steps": [ { "text": "Hello!" }, { "http_error": { "status": 429, "message": "slow down" } }, "stall" ],
 //!   "fallback": { "text": "Nothing more to say." },
-//!   "timing": { "ttft_ms": 200, "tokens_per_second": 50.0, "chars_per_token": 4 }
+//!   "timing": { "ttft_ms": 200, "tokens_per_second": 50.0, "chars_per_token": 4 },
+//!   "context_limit": 8000
 //! }
 //! ```
+//!
+//! `context_limit` (optional) is the model's context in the stub's tokens: a larger request is
+//! refused with the provider's own 400 error (see [`Script::context_limit`]).
 
 use std::path::Path;
 use std::time::Duration;
