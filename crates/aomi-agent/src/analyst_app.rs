@@ -36,6 +36,13 @@ impl AnalystApp {
     pub fn new(llm: Option<LlmClient>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
         AnalystApp { llm, linear: LinearLoop::new(PREAMBLE, tools.without_client_tools(), config) }
     }
+
+    /// The same app keeping long chats within the model's budget with `compactor` (see
+    /// [`LinearLoop::with_compaction`]).
+    pub fn with_compaction(mut self, compactor: std::sync::Arc<aomi_llm::compaction::Compactor>) -> Self {
+        self.linear = self.linear.with_compaction(compactor);
+        self
+    }
 }
 
 impl AomiApp for AnalystApp {

@@ -30,10 +30,14 @@ pub struct DefaultAppConfig {
     pub max_steps: usize,
     /// Timeout of a tool call whose tool sets none.
     pub tool_timeout: Duration,
-    /// Estimated tokens of history sent to the model per call (see
-    /// [`aomi_llm::history::within_budget`]): the oldest messages beyond it are left out, with a
-    /// note in their place.
+    /// Estimated tokens of history sent to the model per call. With a compactor
+    /// ([`DefaultApp::with_compaction`]) older turns beyond it are folded into the chat's summary;
+    /// without one (or when its model fails) the oldest messages beyond it are left out, with a
+    /// note in their place (see [`aomi_llm::history::within_budget`]).
     pub history_token_budget: usize,
+    /// With a compactor: a tool output of an older turn larger than this (bytes of JSON) is sent
+    /// as a summary of it; 0 sends them whole (see [`aomi_llm::compaction`]).
+    pub old_tool_output_bytes: usize,
     /// Largest tool output, data part or error text passed on (in bytes of JSON); a larger one
     /// is cut with a note (see [`aomi_tools::ToolScheduler::with_output_limit`]).
     pub tool_output_bytes: usize,
@@ -54,7 +58,19 @@ impl Default for DefaultAppConfig {
             tool_timeout: Duration::from_secs(30),
             history_token_budget: DEFAULT_HISTORY_TOKEN_BUDGET,
             tool_output_bytes: aomi_tools::DEFAULT_TOOL_OUTPUT_BYTES,
+            old_tool_output_bytes: aomi_llm::compaction::DEFAULT_OLD_TOOL_OUTPUT_BYTES,
             first_tool: None,
+        }
+    }
+}
+
+impl DefaultAppConfig {
+    /// The compactor's bounds for this configuration: its history budget and older-output size,
+    /// the rest as [`CompactionSettings::new`](aomi_llm::compaction::CompactionSettings::new) sets them.
+    pub fn compaction_settings(&self) -> aomi_llm::compaction::CompactionSettings {
+        aomi_llm::compaction::CompactionSettings {
+            old_tool_output_bytes: self.old_tool_output_bytes,
+            ..aomi_llm::compaction::CompactionSettings::new(self.history_token_budget)
         }
     }
 }
@@ -76,6 +92,13 @@ impl DefaultApp {
             llm,
             linear: LinearLoop::new(PREAMBLE, tools, config),
         }
+    }
+
+    /// The same app keeping long chats within the model's budget with `compactor` (see
+    /// [`LinearLoop::with_compaction`]).
+    pub fn with_compaction(mut self, compactor: std::sync::Arc<aomi_llm::compaction::Compactor>) -> Self {
+        self.linear = self.linear.with_compaction(compactor);
+        self
     }
 
     /// The same app under another name.

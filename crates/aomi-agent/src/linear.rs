@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use aomi_core::{ChatMessage, FinishReason, Role, TurnInput, TurnSink, UiChunk, WalletContext};
+use aomi_llm::compaction::Compactor;
 use aomi_llm::{LlmClient, ModelRequest, ToolChoice};
 use aomi_tools::commands::{self, Command};
 use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
@@ -23,6 +24,7 @@ pub struct LinearLoop {
     preamble: String,
     scheduler: ToolScheduler,
     config: DefaultAppConfig,
+    compactor: Option<Arc<Compactor>>,
 }
 
 impl LinearLoop {
@@ -30,7 +32,15 @@ impl LinearLoop {
     pub fn new(preamble: impl Into<String>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
         let scheduler =
             ToolScheduler::new(Arc::new(tools), config.tool_timeout).with_output_limit(config.tool_output_bytes);
-        LinearLoop { preamble: preamble.into(), scheduler, config }
+        LinearLoop { preamble: preamble.into(), scheduler, config, compactor: None }
+    }
+
+    /// The same loop keeping long chats within the model's budget with `compactor` (older turns
+    /// folded into a stored summary, large older tool outputs summarised; see
+    /// [`aomi_llm::compaction`]). Without one, the oldest messages beyond the budget are left out.
+    pub fn with_compaction(mut self, compactor: Arc<Compactor>) -> Self {
+        self.compactor = Some(compactor);
+        self
     }
 
     /// The scheduler of the loop's tools.
@@ -78,7 +88,17 @@ impl LinearLoop {
         sink: &dyn TurnSink,
         usage: &mut Usage,
     ) -> FinishReason {
-        let (history, current) = split_history(&input, self.config.history_token_budget);
+        let (history, current, mut compaction) = match &self.compactor {
+            Some(compactor) => {
+                let prepared = compactor.prepare(&input.chat_id, &input.history).await;
+                let (history, current) = split_off_current(prepared.messages);
+                (history, current, Some(prepared.state))
+            }
+            None => {
+                let (history, current) = split_history(&input, self.config.history_token_budget);
+                (history, current, None)
+            }
+        };
         let sink = RecordingSink::new(sink, current);
         let system = self.system_prompt(input.wallet.as_ref());
         for step in 0..self.config.max_steps {
@@ -98,9 +118,19 @@ impl LinearLoop {
                 tool_choice,
                 ..ModelRequest::default()
             };
+            // The first call's provider count calibrates the chat's later budgets.
+            let estimated = match (&compaction, step) {
+                (Some(_), 0) => estimate_request(&request),
+                _ => 0,
+            };
             sink.emit(UiChunk::StartStep);
             let calls = match step::model_step(llm, request, &sink).await {
                 Ok(output) => {
+                    if let (Some(compactor), Some(state), true) =
+                        (&self.compactor, compaction.as_mut(), output.usage.input > 0 && estimated > 0)
+                    {
+                        compactor.observe_usage(&input.chat_id, state, estimated, output.usage.input).await;
+                    }
                     usage.add(output.usage);
                     output.calls
                 }
@@ -172,13 +202,26 @@ impl LinearLoop {
 /// with a note in their place), and the assistant message the turn writes into: the last one when
 /// the turn continues it (a client tool's output came back), else a new one.
 pub fn split_history(input: &TurnInput, budget: usize) -> (Vec<ChatMessage>, ChatMessage) {
-    let mut history = aomi_llm::history::within_budget(input.history.clone(), budget);
+    split_off_current(aomi_llm::history::within_budget(input.history.clone(), budget))
+}
+
+/// `history` without the assistant message the turn writes into: its last message when the turn
+/// continues it, else a new one.
+fn split_off_current(mut history: Vec<ChatMessage>) -> (Vec<ChatMessage>, ChatMessage) {
     let current = match history.last() {
         Some(last) if last.role == Role::Assistant => history.pop(),
         _ => None,
     }
     .unwrap_or_else(|| ChatMessage::assistant(new_id("msg")));
     (history, current)
+}
+
+/// A request's estimated tokens, counted as [`aomi_llm::history::estimate_tokens`] counts a
+/// message (four bytes of JSON a token): its system prompt, messages and tools.
+fn estimate_request(request: &ModelRequest) -> usize {
+    let messages: usize = request.messages.iter().map(aomi_llm::history::estimate_tokens).sum();
+    let tools = serde_json::to_vec(&request.tools).map_or(0, |json| json.len()).div_ceil(4);
+    request.system.len().div_ceil(4) + messages + tools
 }
 
 /// What the model is told of the wallet.

@@ -49,9 +49,20 @@ pub fn estimate_tokens(message: &ChatMessage) -> usize {
 /// `history` within about `budget` tokens (see [`estimate_tokens`]): the newest messages whole,
 /// the oldest beyond the budget left out, and a system note in their place saying so. The last
 /// user message and everything after it (the turn being answered) always stay, even over the
-/// budget, and the kept part starts at a user message, as providers want. A later change replaces
-/// the note with a summary of what was cut.
-pub fn within_budget(history: Vec<ChatMessage>, budget: usize) -> Vec<ChatMessage> {
+/// budget, and the kept part starts at a user message, as providers want. The
+/// [`Compactor`](crate::compaction::Compactor) folds what this would leave out into a summary,
+/// and falls back to this when its model fails.
+///
+/// System messages at the start of `history` (a chat's summary, see [`crate::compaction`]) are
+/// kept before the note and count against the budget.
+pub fn within_budget(mut history: Vec<ChatMessage>, budget: usize) -> Vec<ChatMessage> {
+    let leading = history.iter().take_while(|m| m.role == Role::System).count();
+    if leading > 0 {
+        let rest = history.split_off(leading);
+        let spent: usize = history.iter().map(estimate_tokens).sum();
+        history.extend(within_budget(rest, budget.saturating_sub(spent)));
+        return history;
+    }
     let costs: Vec<usize> = history.iter().map(estimate_tokens).collect();
     if costs.iter().sum::<usize>() <= budget {
         return history;
@@ -254,6 +265,23 @@ mod tests {
         // A budget smaller than the newest exchange keeps that exchange whole all the same.
         let kept = within_budget(history.clone(), 1);
         assert_eq!(&kept[1..], &history[18..]);
+    }
+
+    #[test]
+    fn a_summary_at_the_start_is_kept_before_the_note() {
+        let mut history = vec![ChatMessage {
+            id: "chat-summary".into(),
+            role: Role::System,
+            parts: vec![MessagePart::text("Summary: the vault code is ZEBRA-1234.")],
+            metadata: None,
+        }];
+        for n in 0..10 {
+            history.push(ChatMessage::user_text(format!("u{n}"), "x".repeat(400)));
+        }
+        let kept = within_budget(history.clone(), 400);
+        assert_eq!(kept[0], history[0], "the summary stays first");
+        assert!(kept[1].text().contains("earliest messages"), "{}", kept[1].text());
+        assert_eq!(kept.last(), history.last());
     }
 
     fn tool(id: &str, state: ToolState, output: Option<Value>, error: Option<&str>) -> MessagePart {

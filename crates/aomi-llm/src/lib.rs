@@ -81,7 +81,31 @@
 //!
 //! [`LlmClient::run_subroutine`] asks for a value of a Rust type (JSON matching its schema) in one
 //! call, with one correction round when the answer does not parse. They are meant for the utility
-//! model (`AOMI_UTILITY_MODEL`, see [`ModelConfig::utility_from_lookup`]).
+//! model (`AOMI_UTILITY_MODEL`, see [`ModelConfig::utility_from_lookup`]). In use: chat titles
+//! (aomi-server), batch plans (aomi-agent), and the [`compaction`] of long chats
+//! ([`compaction::CompactSummary`], [`compaction::OutputDigest`]).
+//!
+//! ## From a BAML function to a subroutine
+//!
+//! The roadmap names BAML for these functions. BAML's Rust runtime loads a native library that it
+//! downloads at run time, which cannot run where aomi is built and tested, so aomi writes the same
+//! thing in Rust. A BAML function maps onto a subroutine part by part:
+//!
+//! | BAML | aomi |
+//! |---|---|
+//! | `class CompactSummary { summary string  facts string[] }` | a struct deriving `Deserialize` and `JsonSchema` (`#[schemars(crate = "aomi_llm::schemars")]`); doc comments become the schema's descriptions, as `@description` does |
+//! | `function Compact(previous: string, turns: string) -> CompactSummary` | a Rust function that renders its typed input into the `input` text and calls `run_subroutine::<CompactSummary>` |
+//! | the function's `prompt #"…"#` and `{{ ctx.output_format }}` | the `instructions` argument; the schema is appended to it by `run_subroutine`, as `ctx.output_format` would render it |
+//! | `client` (and a `retry_policy`) | the [`LlmClient`] it is called on (the utility model) and its transport retries; one correction round for an answer that does not parse |
+//! | BAML's lenient parser (fences, prose around the JSON) | the same tolerance in the subroutine's parser |
+//! | `@assert` / `@check` on a field | [`LlmClient::run_checked_subroutine`]'s `check`, whose failure is sent back once as a correction |
+//! | a BAML test | a test against the stub model (`aomi-testkit`), scripted with the answer |
+//!
+//! # Long chats
+//!
+//! [`compaction::Compactor`] keeps a chat's history within the model's budget: older turns folded
+//! into a stored summary, large tool outputs of older turns summarised once, and leaving out the
+//! oldest messages ([`history::within_budget`]) when its model fails. Its module doc has the rules.
 //!
 //! # Failures
 //!
@@ -93,6 +117,7 @@
 //! [`LlmError::Timeout`], so a stalled provider never hangs a turn.
 
 mod client;
+pub mod compaction;
 mod compat;
 mod config;
 mod error;

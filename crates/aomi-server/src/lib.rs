@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 mod backend;
 pub mod batches;
+pub mod compaction;
 pub mod contract_cache;
 mod error;
 mod follow;

@@ -17,7 +17,8 @@
 //! [`TransactionStore`] (requested transactions), [`BatchStore`] (the chats' pending batches), [`AuthStore`] (sign-in nonces and session
 //! generations), [`FactStore`] (labels, token metadata and notes, global or per wallet),
 //! [`AnswerCache`] (remote answers kept briefly), [`TelegramStore`] (the Telegram front end's chats,
-//! wallets and one-time links), [`GuardStore`] (each wallet's spend guards). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
+//! wallets and one-time links), [`GuardStore`] (each wallet's spend guards), [`CompactionStore`] (each chat's summary of its
+//! older turns). A caller that needs one takes `Arc<dyn ContractStore>` (an `Arc<dyn Store>`
 //! coerces to it). Wallets and contracts are [`aomi_core::Address`] values, checked where their
 //! text entered aomi; the store writes and serialises them lower case.
 //!
@@ -52,6 +53,7 @@ pub mod auth;
 mod batch;
 mod branch;
 mod chat;
+mod compaction;
 mod config;
 mod contract;
 mod dialect;
@@ -79,6 +81,7 @@ pub use branch::{BranchRecord, BranchStore, Fork};
 pub use chat::{
     ChatCursor, ChatPage, ChatQuery, ChatRecord, ChatStore, MAX_PAGE, NewChat, SearchHit, SearchQuery, UserRecord,
 };
+pub use compaction::{CompactionRecord, CompactionStore};
 pub use config::{
     DATABASE_FILE, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_TURN_LEASE, Location, StoreConfig,
     connect, connect_with,
@@ -117,6 +120,7 @@ pub trait Store:
     + AnswerCache
     + TelegramStore
     + GuardStore
+    + CompactionStore
     + std::fmt::Debug
 {
     /// The database.

@@ -13,9 +13,13 @@
 //!   ],
 //!   "steps": [ { "text": "Hello!" }, { "http_error": { "status": 429, "message": "slow down" } }, "stall" ],
 //!   "fallback": { "text": "Nothing more to say." },
-//!   "timing": { "ttft_ms": 200, "tokens_per_second": 50.0, "chars_per_token": 4 }
+//!   "timing": { "ttft_ms": 200, "tokens_per_second": 50.0, "chars_per_token": 4 },
+//!   "context_limit": 8000
 //! }
 //! ```
+//!
+//! `context_limit` (optional) is the model's context in the stub's tokens: a larger request is
+//! refused with the provider's own 400 error (see [`Script::context_limit`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -47,6 +51,12 @@ pub struct Script {
     /// How an OpenAI stream is shaped: the standard shape by default, or one of the odd shapes
     /// compatible servers send.
     pub openai_shape: OpenAiShape,
+    /// The model's context size, in the stub's tokens (four characters of the request's system
+    /// prompt, messages and tools): a request over it is refused before any rule or step is
+    /// consulted, with the provider's own error (OpenAI: 400 `context_length_exceeded`;
+    /// Anthropic: 400 `invalid_request_error`, "prompt is too long"). `None`: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_limit: Option<u64>,
 }
 
 impl Script {
@@ -89,6 +99,13 @@ impl Script {
     #[must_use]
     pub fn openai_shape(mut self, shape: OpenAiShape) -> Self {
         self.openai_shape = shape;
+        self
+    }
+
+    /// Refuse every request larger than `tokens` (see [`Script::context_limit`]).
+    #[must_use]
+    pub fn context_limit(mut self, tokens: u64) -> Self {
+        self.context_limit = Some(tokens);
         self
     }
 

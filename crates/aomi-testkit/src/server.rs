@@ -269,10 +269,22 @@ async fn answer(shared: &Shared, protocol: Protocol, path: &str, headers: &Heade
         let mut played = shared.played();
         played.requests.push(record);
         let Played { script, next_step, .. } = &mut *played;
-        parsed.as_ref().map(|_| (script.choose(next_step, &conversation), script.timing, script.openai_shape.clone()))
+        let limit = script.context_limit;
+        parsed.as_ref().map(|body| {
+            let reply = match limit {
+                // The provider refuses a prompt over its context before anything else.
+                Some(limit) if render::input_tokens(body) > limit => Err((limit, render::input_tokens(body))),
+                _ => Ok(script.choose(next_step, &conversation)),
+            };
+            (reply, script.timing, script.openai_shape.clone())
+        })
     };
     let (Some(body), Some((reply, timing, shape))) = (parsed, chosen) else {
         return error(protocol, 400, "The request body is not a JSON object.", serial);
+    };
+    let reply = match reply {
+        Ok(reply) => reply,
+        Err((limit, tokens)) => return context_exceeded(protocol, limit, tokens, serial),
     };
     let exchange = Exchange {
         model: body.get("model").and_then(Value::as_str).unwrap_or(DEFAULT_MODEL).to_owned(),
@@ -349,6 +361,26 @@ fn error(protocol: Protocol, status: u16, message: &str, serial: u64) -> Respons
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
+}
+
+/// The provider's refusal of a prompt over the model's context: a 400 with the error each API
+/// sends (OpenAI's `context_length_exceeded` code; Anthropic's "prompt is too long").
+fn context_exceeded(protocol: Protocol, limit: u64, tokens: u64, serial: u64) -> Response {
+    let body = match protocol {
+        Protocol::OpenAi => serde_json::json!({"error": {
+            "message": format!(
+                "This model's maximum context length is {limit} tokens. However, your messages resulted in \
+                 {tokens} tokens. Please reduce the length of the messages."
+            ),
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": "context_length_exceeded",
+        }}),
+        Protocol::Anthropic => {
+            anthropic::error_body(400, &format!("prompt is too long: {tokens} tokens > {limit} maximum"), serial)
+        }
+    };
+    with_headers(protocol, StatusCode::BAD_REQUEST, json_type(), serial, Body::from(body.to_string()))
 }
 
 /// `200`, then bytes that are not the protocol, then the connection closes.

@@ -535,7 +535,7 @@ fn check_auth(
 /// `[limits]`: each value (its `AOMI_LIMIT_*` variable wins) a number in range.
 fn check_limits(file: &FileConfig, env: &dyn Fn(&str) -> Option<String>, report: &mut Report) {
     let l = &file.limits;
-    let values: [(&str, Option<u64>, u64); 18] = [
+    let values: [(&str, Option<u64>, u64); 19] = [
         ("ip_rate", l.ip_rate.map(u64::from), 0),
         ("ip_burst", l.ip_burst.map(u64::from), 0),
         ("session_rate", l.session_rate.map(u64::from), 0),
@@ -549,6 +549,7 @@ fn check_limits(file: &FileConfig, env: &dyn Fn(&str) -> Option<String>, report:
         ("write_timeout_secs", l.write_timeout_secs, 0),
         ("history_tokens", l.history_tokens.map(as_u64), 0),
         ("tool_output_bytes", l.tool_output_bytes.map(as_u64), 1024),
+        ("old_tool_output_bytes", l.old_tool_output_bytes.map(as_u64), 0),
         ("chain_sessions", l.chain_sessions.map(as_u64), 1),
         ("known_contracts", l.known_contracts.map(as_u64), 1),
         ("signature_bytes", l.signature_bytes.map(as_u64), 1),

@@ -176,6 +176,8 @@ pub struct LimitsConfig {
     pub history_tokens: Option<usize>,
     /// Bytes of a tool output before it is cut.
     pub tool_output_bytes: Option<usize>,
+    /// Bytes of a tool output of an older turn before the model is sent a summary of it instead.
+    pub old_tool_output_bytes: Option<usize>,
     /// Chats whose chain session (their network) is kept; the least recently used is forgotten.
     pub chain_sessions: Option<usize>,
     /// Contract ABIs kept in memory for decoding; the least recently used is forgotten.

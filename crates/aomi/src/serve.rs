@@ -181,9 +181,11 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     }
     app_config.first_tool = file.first_tool.clone().filter(|tool| !tool.trim().is_empty());
     let (limits, metrics_token) = limits(&file.limits, &mut app_config)?;
+    // Side jobs (titles, compaction of long chats) go to the utility model, else the chat model.
+    let utility = utility_model()?;
     let titler = match args.titles.or(file.titles).as_deref() {
         // Titles are a one-shot side job: the utility model's, when one is set.
-        None | Some("model") => utility_model()?.or_else(|| llm.clone()).map_or(Titler::FirstMessage, Titler::Model),
+        None | Some("model") => utility.clone().or_else(|| llm.clone()).map_or(Titler::FirstMessage, Titler::Model),
         Some("first-message") => Titler::FirstMessage,
         Some(other) => anyhow::bail!("titles must be \"model\" or \"first-message\", not \"{other}\""),
     };
@@ -248,11 +250,25 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     }
     let batch = BatchAppConfig { linear: app_config.clone(), max_reads };
     let explore = ExploreAppConfig { linear: app_config.clone(), ..explore_budget };
+    // Long chats stay within the model's budget: older turns are folded into a stored summary.
+    let compactor = utility.or_else(|| llm.clone()).map(|model| {
+        aomi_server::compaction::StoreCompactions::compactor(
+            Arc::clone(&store) as _,
+            model,
+            app_config.compaction_settings(),
+        )
+    });
+    let mut analyst = AnalystApp::new(llm.clone(), analyst_tools, app_config.clone());
+    let mut default = DefaultApp::new(llm.clone(), tools.clone(), app_config.clone());
+    if let Some(compactor) = compactor {
+        analyst = analyst.with_compaction(Arc::clone(&compactor));
+        default = default.with_compaction(compactor);
+    }
     let apps = AppRegistry::new()
-        .with(Arc::new(AnalystApp::new(llm.clone(), analyst_tools, app_config.clone())))
+        .with(Arc::new(analyst))
         .with(Arc::new(BatchApp::new(llm.clone(), tools.clone(), batch)))
-        .with(Arc::new(ExploreApp::new(llm.clone(), explore_tools, explore)))
-        .with(Arc::new(DefaultApp::new(llm, tools, app_config)));
+        .with(Arc::new(ExploreApp::new(llm, explore_tools, explore)))
+        .with(Arc::new(default));
     let shutdown_grace = args
         .shutdown_grace_secs
         .or(file.shutdown_grace_secs)
@@ -433,6 +449,9 @@ fn limits(file: &crate::config::LimitsConfig, app: &mut DefaultAppConfig) -> any
     }
     if let Some(tokens) = pick("history_tokens", file.history_tokens)? {
         app.history_token_budget = tokens;
+    }
+    if let Some(bytes) = pick("old_tool_output_bytes", file.old_tool_output_bytes)? {
+        app.old_tool_output_bytes = bytes;
     }
     if let Some(bytes) = pick("tool_output_bytes", file.tool_output_bytes)? {
         anyhow::ensure!(bytes >= 1024, "tool_output_bytes must be at least 1024");

@@ -2,6 +2,7 @@
 //! server of aomi-testkit, over real HTTP and SSE, for both providers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod compaction;
 mod compat;
 mod config;
 mod failures;

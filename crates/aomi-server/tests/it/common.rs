@@ -52,6 +52,8 @@ pub struct Options {
     pub mcp: bool,
     /// The DefiLlama base URL the wallet tool prices its reports with (none: unpriced).
     pub prices: Option<String>,
+    /// Compaction of long chats: the model it calls (a utility model) and its bounds.
+    pub compaction: Option<(LlmClient, aomi_llm::compaction::CompactionSettings)>,
 }
 
 /// Builds an app from the test server's model client and tools.
@@ -77,6 +79,7 @@ impl Options {
             extra_app: None,
             mcp: false,
             prices: None,
+            compaction: None,
         }
     }
 }
@@ -162,6 +165,14 @@ impl TestServer {
             tools,
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5), ..options.app },
         );
+        let app = match options.compaction {
+            Some((model, settings)) => app.with_compaction(aomi_server::compaction::StoreCompactions::compactor(
+                Arc::clone(&store) as _,
+                model,
+                settings,
+            )),
+            None => app,
+        };
         let backend = Backend::new(apps.with(Arc::new(app)), Arc::clone(&store));
         backend.start().await.expect("the backend starts");
         let config = ServerConfig {

@@ -8,6 +8,7 @@ mod branches;
 mod chain;
 mod commands;
 mod common;
+mod compaction;
 mod contract_db;
 mod contracts;
 mod explore;

@@ -9,6 +9,7 @@ mod auth;
 mod batches;
 mod branches;
 mod chats;
+mod compactions;
 mod contracts;
 mod facts;
 mod guards;

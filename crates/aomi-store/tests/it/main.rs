@@ -7,6 +7,7 @@ mod auth;
 mod batches;
 mod branches;
 mod chats;
+mod compactions;
 mod config;
 mod contention;
 mod contracts;

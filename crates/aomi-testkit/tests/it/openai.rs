@@ -197,3 +197,28 @@ async fn stall_sends_headers_then_nothing() {
     assert_eq!(response.status(), 200);
     assert!(tokio::time::timeout(Duration::from_millis(300), response.bytes()).await.is_err(), "no body");
 }
+
+#[tokio::test]
+async fn a_request_over_the_context_limit_gets_the_providers_refusal() {
+    let script = Script::new().then(Reply::text("fits")).context_limit(200);
+    let stub = StubModel::start(script).await.unwrap();
+    let small = post(&completions_url(&stub), &openai_request("hi", true)).await;
+    assert_eq!(small.status(), 200);
+    // A prompt of about 500 stub tokens: over the limit, refused as OpenAI refuses it.
+    let big = post(&completions_url(&stub), &openai_request(&"word ".repeat(400), true)).await;
+    assert_eq!(big.status(), 400);
+    let body: Value = big.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "context_length_exceeded");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(body["error"]["message"].as_str().unwrap().contains("maximum context length is 200 tokens"), "{body}");
+    // Anthropic's wire says it its way; the script's steps were not consumed by refusals.
+    let anthropic = post(
+        &format!("{}/v1/messages", stub.anthropic_base_url()),
+        &crate::common::anthropic_request(&"word ".repeat(400), false),
+    )
+    .await;
+    assert_eq!(anthropic.status(), 400);
+    let body: Value = anthropic.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("prompt is too long"), "{body}");
+    assert_eq!(stub.requests().len(), 3, "refused requests are recorded too");
+}

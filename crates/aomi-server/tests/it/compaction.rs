@@ -1,0 +1,169 @@
+//! Long chats within the model's budget: a 200-turn chat whose every turn reads a large tool
+//! output, against a stub model that refuses any request over its context, with compaction by a
+//! utility model on another server.
+
+use std::time::{Duration, Instant};
+
+use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
+use aomi_llm::compaction::CompactionSettings;
+use aomi_llm::{LlmClient, ModelConfig, Provider};
+use aomi_testkit::{Match, RecordedRequest, Reply, Script, StubModel};
+use aomi_tools::ToolRegistry;
+use serde_json::{Value, json};
+
+use crate::common::{Options, TestServer, errors_of, new_chat_id, text_of};
+
+/// The chat model's context, in the stub's tokens (four characters of the request's JSON).
+const CONTEXT: u64 = 8_000;
+/// The history budget the app keeps to, leaving room for the system prompt and the tools.
+const BUDGET: usize = 5_000;
+/// Bytes of each report.
+const REPORT_BYTES: usize = 8_000;
+/// What the user says at turn 1 and must still be known at turn 200.
+const FACT: &str = "ZEBRA-1234";
+
+/// A tool whose every output is a large report.
+struct BigReport;
+
+impl Tool for BigReport {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "big_report".into(),
+            description: "Reads a long report.".into(),
+            parameters: json!({ "type": "object", "properties": { "topic": { "type": "string" } } }),
+        }
+    }
+
+    fn call<'a>(&'a self, _args: Value, _ctx: ToolContext) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        Box::pin(async move {
+            let body = "REPORT line: balances, logs and source of the vault contract. ".repeat(REPORT_BYTES / 62);
+            Ok(ToolOutput::new(json!({ "report": body }), "a long report"))
+        })
+    }
+}
+
+fn chat_script() -> Script {
+    Script::new()
+        .rule(Match::LastUserContains("turn ".into()), Reply::tool_call("big_report", json!({ "topic": "vault" })))
+        .rule(Match::LastToolResultContains("REPORT".into()), Reply::text("Here is what the report says."))
+        .context_limit(CONTEXT)
+}
+
+fn utility_client(stub: &StubModel) -> LlmClient {
+    let mut config = ModelConfig::parse("openai:utility-model").unwrap();
+    config.base_url = Some(stub.openai_base_url());
+    config.idle_timeout = Duration::from_secs(10);
+    LlmClient::new(config).unwrap()
+}
+
+fn settings() -> CompactionSettings {
+    CompactionSettings {
+        old_tool_output_bytes: 2_048,
+        summary_chars: 1_500,
+        max_facts: 10,
+        digest_chars: 400,
+        ..CompactionSettings::new(BUDGET)
+    }
+}
+
+async fn server(utility: &StubModel) -> TestServer {
+    let mut options = Options::new(Provider::OpenAi);
+    options.extra_tools = ToolRegistry::new().with(BigReport);
+    options.app.history_token_budget = BUDGET;
+    options.compaction = Some((utility_client(utility), settings()));
+    TestServer::start_with(chat_script(), options).await
+}
+
+/// A request's size as the stub counts it.
+fn tokens(request: &RecordedRequest) -> u64 {
+    let chars: usize = ["system", "messages", "tools"]
+        .iter()
+        .filter_map(|key| request.body.get(*key))
+        .map(|value| value.to_string().chars().count())
+        .sum();
+    chars.div_ceil(4) as u64
+}
+
+/// The system text the chat model received (OpenAI: the system messages).
+fn system_text(request: &RecordedRequest) -> String {
+    request.body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "system")
+        .map(|m| m["content"].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_200_turn_tool_heavy_chat_stays_within_the_context_and_remembers_turn_1() {
+    let started = Instant::now();
+    let utility = StubModel::start(
+        Script::new()
+            .rule(
+                Match::LastUserContains("Tool output of".into()),
+                Reply::text(r#"{"summary": "A long report on the vault contract: balances, logs, source."}"#),
+            )
+            // The fact reaches the summary only if the previous summary is passed on at each fold.
+            .rule(
+                Match::LastUserContains(FACT.into()),
+                Reply::text(format!(
+                    r#"{{"summary": "The user reads vault reports turn after turn. Their vault code is {FACT}.", "facts": ["vault code: {FACT}"]}}"#
+                )),
+            )
+            .fallback(Reply::text(r#"{"summary": "The user reads vault reports turn after turn.", "facts": []}"#)),
+    )
+    .await
+    .unwrap();
+    let server = server(&utility).await;
+    let chat = new_chat_id();
+    for turn in 1..=200 {
+        let text = match turn {
+            1 => format!("turn 1: remember that my vault code is {FACT}, then read the vault report"),
+            n => format!("turn {n}: read the vault report again"),
+        };
+        let parts = server.turn(&chat, &text).await;
+        assert!(errors_of(&parts).is_empty(), "turn {turn}: {:?}", errors_of(&parts));
+        assert!(text_of(&parts).contains("Here is what the report says."), "turn {turn} answers: {}", text_of(&parts));
+    }
+
+    let requests = server.stub.requests();
+    assert_eq!(requests.len(), 400, "two model calls a turn, none refused or retried");
+    let largest = requests.iter().map(tokens).max().unwrap();
+    assert!(largest <= CONTEXT, "every request fits the context: the largest is {largest} tokens");
+    // The turn-200 calls carry the fact of turn 1 in the summary, and not turn 1 itself.
+    let last = requests.last().unwrap();
+    assert!(system_text(last).contains(FACT), "the summary keeps turn 1's fact: {}", system_text(last));
+    assert!(!last.body["messages"].to_string().contains("turn 1:"), "turn 1 itself is folded into the summary");
+    assert!(last.body["messages"].to_string().contains("turn 200:"));
+    // The subroutines went to the utility model, on its own server.
+    let side = utility.requests();
+    assert!(side.len() >= 200, "one summary per large output and the folds: {}", side.len());
+    assert!(side.iter().all(|r| r.model() == Some("utility-model")));
+    assert!(requests.iter().all(|r| r.model() == Some("stub-model")));
+    assert!(!requests.iter().any(|r| r.body.to_string().contains("Turns to fold in")));
+    // The store keeps the whole chat, and the summary beside it.
+    assert_eq!(server.messages(&chat).await.len(), 400, "the stored history stays whole");
+    let record = server.store.compaction(&chat).await.unwrap().expect("the chat's compaction is stored");
+    assert!(record.covered > 300, "most of the chat is summarised: {}", record.covered);
+    assert!(record.summary.contains(FACT));
+    eprintln!("200 turns in {:?}; largest request {largest} tokens; {} utility calls", started.elapsed(), side.len());
+}
+
+#[tokio::test]
+async fn when_the_utility_model_fails_the_oldest_messages_are_left_out_instead() {
+    let utility =
+        StubModel::start(Script::new().fallback(Reply::error(500, "the utility model is down"))).await.unwrap();
+    let server = server(&utility).await;
+    let chat = new_chat_id();
+    for turn in 1..=30 {
+        let parts = server.turn(&chat, &format!("turn {turn}: read the vault report")).await;
+        assert!(errors_of(&parts).is_empty(), "turn {turn}: {:?}", errors_of(&parts));
+    }
+    let requests = server.stub.requests();
+    assert_eq!(requests.len(), 60, "every turn answered");
+    assert!(requests.iter().map(tokens).max().unwrap() <= CONTEXT);
+    let last = requests.last().unwrap();
+    assert!(system_text(last).contains("were left out"), "the note says so: {}", system_text(last));
+    assert!(!utility.requests().is_empty(), "the utility model was tried");
+}
