@@ -343,6 +343,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /api/models: the models a new chat may pick (`"model"` of `POST /api/chat`). */
+        get: operations["list_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/networks": {
         parameters: {
             query?: never;
@@ -831,6 +848,12 @@ export interface components {
             /** @description The AI SDK's default body: the whole list, the last one new (when `message` is absent). */
             messages?: components["schemas"]["ChatMessage"][] | null;
             /**
+             * @description The model a new chat runs on: the id of one of `GET /api/models` (the default when
+             *     absent). An unknown id is refused (400 `unknown_model`); an existing chat keeps the model
+             *     it was created with.
+             */
+            model?: string | null;
+            /**
              * @description The id of a user message of the chat that this one replaces: an edit, or the same words
              *     sent again for another answer. The chat's line from that message on is kept as a branch
              *     (`forks` in `GET /api/chats/{id}`).
@@ -893,6 +916,11 @@ export interface components {
             createdAt: string;
             /** @description The chat's id. */
             id: string;
+            /**
+             * @description The id of the model it runs on (one of `GET /api/models`), chosen when it was created;
+             *     `null`: the server's default model.
+             */
+            model: string | null;
             /** @description The owner's wallet address (lower case); `null` for an anonymous chat. */
             owner: string | null;
             /** @description True while a turn runs in it (on any instance). */
@@ -1381,6 +1409,23 @@ export interface components {
         } | {
             type: string;
         };
+        /** @description A model a new chat may run on. */
+        ModelInfo: {
+            /** @description True for the model of a chat that names none. */
+            default: boolean;
+            /** @description Its id, as `"model"` in `POST /api/chat`. */
+            id: string;
+            /** @description A name for people. */
+            label: string;
+        };
+        /**
+         * @description The answer of `GET /api/models`: the models the server allows, the default first (empty when
+         *     no model is configured).
+         */
+        ModelList: {
+            /** @description The models. */
+            models: components["schemas"]["ModelInfo"][];
+        };
         /** @description A network's native coin. */
         NativeCurrency: {
             /**
@@ -1494,6 +1539,49 @@ export interface components {
          * @enum {string}
          */
         PermitKind: "permit" | "permit2-single" | "permit2-batch" | "permit2-transfer" | "permit2-batch-transfer" | "transfer-with-authorization" | "receive-with-authorization" | "seaport-order";
+        /**
+         * @description `data-plan` (id: the plan's): the steps of a plan-and-execute turn (the `batch` app) with
+         *     each one's live state; sent again under the same id whenever a step's state changes, so the
+         *     page and the stored message keep the latest.
+         */
+        PlanPart: {
+            /** @description The steps: the reads in the plan's order, then the wallet action if there is one. */
+            steps: components["schemas"]["PlanStep"][];
+        };
+        /** @description One step of a [`PlanPart`]. */
+        PlanStep: {
+            /** @description A read (run at the same time as the others) or the wallet action. */
+            kind: components["schemas"]["PlanStepKind"];
+            /** @description Where it is. */
+            state: components["schemas"]["PlanStepState"];
+            /** @description The result in a line, or why it failed, once known. */
+            summary?: string | null;
+            /** @description The tool call that runs it (its card in the message). */
+            toolCallId: string;
+            /** @description The tool it calls. */
+            toolName: string;
+        };
+        /**
+         * @description What a plan step is.
+         * @enum {string}
+         */
+        PlanStepKind: "read" | "action";
+        /**
+         * @description Where a plan step is.
+         * @enum {string}
+         */
+        PlanStepState: "pending" | "running" | "done" | "failed" | "waiting";
+        /** @description The transaction an aggregator quote comes with. */
+        QuoteTransaction: {
+            /** @description The spender the token sold must be approved to; `null` when the coin is sold. */
+            allowanceTarget: string | null;
+            /** @description The calldata, `0x` hex. */
+            data: string;
+            /** @description The contract called. */
+            to: string;
+            /** @description Wei sent (decimal). */
+            value: string;
+        };
         /** @description The output of `recall`. */
         Recalled: {
             /** @description The facts found: the wallet's own (`source: "user"`) first, then the curated ones. */
@@ -1926,6 +2014,30 @@ export interface components {
              * @description The Telegram user id bound to it.
              */
             telegramUser: number;
+        };
+        /** @description An amount of one asset, exact and formatted. */
+        TokenAmount: {
+            /** @description The amount in base units, decimal. */
+            amount: string;
+            /**
+             * Format: int32
+             * @description Its decimals, when known.
+             */
+            decimals: number | null;
+            /** @description The amount for people: `100 USDC`, `unlimited USDC`. */
+            formatted: string;
+            /** @description Its kind. */
+            kind: components["schemas"]["ItemKind"];
+            /** @description Who receives it (a Seaport consideration item). */
+            recipient: string | null;
+            /** @description Its symbol, when known. */
+            symbol: string | null;
+            /** @description The token (zero for the native coin). */
+            token: string;
+            /** @description The token id (NFTs). */
+            tokenId: string | null;
+            /** @description True when it is the type's maximum: no limit. */
+            unlimited: boolean;
         };
         /** @description The output of `get_token_balance`: an ERC20 balance, exact and formatted. */
         TokenBalance: {
@@ -2714,7 +2826,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["StreamEvent"];
                 };
             };
-            /** @description A bad body, chat id, message or wallet, or an unknown app */
+            /** @description A bad body, chat id, message or wallet, an unknown app (`unknown_app`) or model (`unknown_model`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3848,6 +3960,35 @@ export interface operations {
             };
             /** @description The store failed */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_models: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allowed models, the default first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
