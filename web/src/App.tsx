@@ -4,12 +4,13 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { AppMenu } from './chat/AppMenu';
 import { ChatView } from './chat/ChatView';
+import { ModelMenu } from './chat/ModelMenu';
 import { ErrorNotice } from './chat/MessageView';
 import { PAGE_COMMANDS } from './chat/Composer';
 import { Sidebar } from './history/Sidebar';
 import { MenuIcon, MoonIcon, ShieldIcon, Spinner, SunIcon } from './icons';
 import { shorten } from './lib/address';
-import { errorMessage, getChat, listApps, listCommands, type AppInfo } from './lib/api';
+import { errorMessage, getChat, listApps, listCommands, listModels, type AppInfo, type ModelInfo } from './lib/api';
 import { newChatId, rememberChat } from './lib/local';
 import type { AomiMessage, DirectCommand, Fork } from './lib/types';
 import { useTheme } from './theme';
@@ -39,7 +40,7 @@ function routeFromLocation(): Route {
 }
 
 type Loaded =
-  | { id: string; messages: AomiMessage[]; forks: Fork[]; resume: boolean; app?: string }
+  | { id: string; messages: AomiMessage[]; forks: Fork[]; resume: boolean; app?: string; model?: string | null }
   | { id: string; error: string };
 
 /** The app of a chat no request named one for. */
@@ -55,6 +56,9 @@ export function App() {
   const [apps, setApps] = useState<AppInfo[]>([]);
   /** The app of the next new chat. */
   const [pickedApp, setPickedApp] = useState(DEFAULT_APP);
+  const [models, setModels] = useState<ModelInfo[]>([]);
+  /** The model of the next new chat; none: the server's default. */
+  const [pickedModel, setPickedModel] = useState<string>();
   /** A fresh chat whose first message was sent: its app is fixed. */
   const [startedId, setStartedId] = useState<string>();
   const [theme, toggleTheme] = useTheme();
@@ -73,6 +77,7 @@ export function App() {
   useEffect(() => {
     void listCommands().then(setServerCommands);
     void listApps().then(setApps);
+    void listModels().then(setModels);
   }, []);
 
   // Load the chat's stored messages before showing it (a fresh chat has none), as the wallet that
@@ -83,7 +88,7 @@ export function App() {
     getChat(route.id, wallet.address)
       .then(chat => {
         if (live)
-          setLoaded({ id: route.id, messages: chat?.messages ?? [], forks: chat?.forks ?? [], resume: chat !== undefined, app: chat?.app });
+          setLoaded({ id: route.id, messages: chat?.messages ?? [], forks: chat?.forks ?? [], resume: chat !== undefined, app: chat?.app, model: chat?.model });
       })
       .catch(error => live && setLoaded({ id: route.id, error: errorMessage(error) }));
     return () => {
@@ -94,6 +99,9 @@ export function App() {
   const current: Loaded | undefined = route.fresh ? { id: route.id, messages: [], forks: [], resume: false } : loaded;
   // A stored chat keeps its app; a new one takes the picked one.
   const chatApp = current && !('error' in current) && current.app ? current.app : pickedApp;
+  // A stored chat keeps its model (`null`: the default); a new one takes the picked one.
+  const stored = current && !('error' in current) && current.resume ? current : undefined;
+  const chatModel = stored ? stored.model : pickedModel;
 
   const openChat = useCallback((id: string) => {
     window.history.pushState(null, '', `/chat/${id}`);
@@ -153,6 +161,15 @@ export function App() {
     [route, startedId, newChat],
   );
 
+  // Another model for a chat that has messages: a new chat on that model.
+  const onPickModel = useCallback(
+    (id: string) => {
+      setPickedModel(id);
+      if (!route.fresh || startedId === route.id) newChat();
+    },
+    [route, startedId, newChat],
+  );
+
   const onSwitchNetwork = useCallback((chainId: number) => void switchNetwork(chainId).catch(() => undefined), [switchNetwork]);
 
   return (
@@ -178,6 +195,7 @@ export function App() {
           </button>
           <div className="topbar-spacer" />
           <AppMenu apps={apps} value={chatApp} onPick={onPickApp} />
+          <ModelMenu models={models} value={chatModel} onPick={onPickModel} />
           <NetworkMenu chainId={wallet.chainId} onSwitch={switchNetwork} />
           <WalletButton />
           {wallet.address ? (
@@ -227,13 +245,14 @@ export function App() {
             </div>
           ) : (
             <ChatView
-              // A fresh chat's app may change until its first message: a new view then.
-              key={`${current.id}:${chatApp}`}
+              // A fresh chat's app and model may change until its first message: a new view then.
+              key={`${current.id}:${chatApp}:${chatModel ?? ''}`}
               chatId={current.id}
               initialMessages={current.messages}
               initialForks={current.forks}
               resume={current.resume}
               app={chatApp}
+              model={stored ? undefined : (chatModel ?? undefined)}
               wallet={wallet}
               commands={[...PAGE_COMMANDS, ...serverCommands]}
               onSwitchNetwork={onSwitchNetwork}

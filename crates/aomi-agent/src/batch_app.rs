@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use aomi_core::{AomiApp, AppError, BoxFuture, FinishReason, Role, TurnHook, TurnInput, TurnSink, UiChunk};
 use aomi_llm::schemars::JsonSchema;
-use aomi_llm::{LlmClient, ModelRequest, ToolChoice};
+use aomi_llm::{LlmClient, ModelRequest, ModelRoutes, ToolChoice};
 use aomi_tools::parts::{PlanPart, PlanStep, PlanStepKind, PlanStepState};
 use aomi_tools::{ToolCallRequest, ToolRegistry};
 use serde::Deserialize;
@@ -120,15 +120,20 @@ impl Default for BatchAppConfig {
 /// Plan and execute: see the module's documentation.
 #[derive(Debug, Clone)]
 pub struct BatchApp {
-    llm: Option<LlmClient>,
+    /// The models it may answer on; each turn takes its chat's.
+    models: ModelRoutes,
     linear: LinearLoop,
     max_reads: usize,
 }
 
 impl BatchApp {
     /// The batch app over `tools`.
-    pub fn new(llm: Option<LlmClient>, tools: ToolRegistry, config: BatchAppConfig) -> Self {
-        BatchApp { llm, linear: LinearLoop::new(ANSWER_PREAMBLE, tools, config.linear), max_reads: config.max_reads }
+    pub fn new(models: impl Into<ModelRoutes>, tools: ToolRegistry, config: BatchAppConfig) -> Self {
+        BatchApp {
+            models: models.into(),
+            linear: LinearLoop::new(ANSWER_PREAMBLE, tools, config.linear),
+            max_reads: config.max_reads,
+        }
     }
 
     /// What the planner reads: the tools, the wallet, and the newest messages.
@@ -348,13 +353,13 @@ impl AomiApp for BatchApp {
     ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
         Box::pin(async move {
             let continuation = input.history.last().is_some_and(|m| m.role == Role::Assistant);
-            match &self.llm {
+            match self.models.pick(input.model.as_deref()) {
                 // A direct command, a turn without a model, and a turn that goes on after the
                 // wallet answered are the linear loop's.
                 Some(llm) if !continuation && linear::direct_command(&input.history).is_none() => {
                     Ok(self.run(llm, input, sink).await)
                 }
-                llm => Ok(self.linear.run_turn(llm.as_ref(), input, sink).await),
+                llm => Ok(self.linear.run_turn(llm, input, sink).await),
             }
         })
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aomi_core::{AomiApp, AppError, BoxFuture, FinishReason, TurnHook, TurnInput, TurnSink};
-use aomi_llm::LlmClient;
+use aomi_llm::ModelRoutes;
 use aomi_tools::ToolRegistry;
 
 use crate::linear::LinearLoop;
@@ -79,17 +79,18 @@ impl DefaultAppConfig {
 #[derive(Debug, Clone)]
 pub struct DefaultApp {
     name: String,
-    llm: Option<LlmClient>,
+    /// The models it may answer on; each turn takes its chat's.
+    models: ModelRoutes,
     linear: LinearLoop,
 }
 
 impl DefaultApp {
-    /// The app named `default` with a model (or none: then every turn explains how to configure
-    /// one) and a tool set.
-    pub fn new(llm: Option<LlmClient>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
+    /// The app named `default` with its models (an `Option<LlmClient>` for one; none: then every
+    /// turn explains how to configure one) and a tool set.
+    pub fn new(models: impl Into<ModelRoutes>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
         DefaultApp {
             name: aomi_core::turn::DEFAULT_APP.to_owned(),
-            llm,
+            models: models.into(),
             linear: LinearLoop::new(PREAMBLE, tools, config),
         }
     }
@@ -130,6 +131,6 @@ impl AomiApp for DefaultApp {
         input: TurnInput,
         sink: &'a dyn TurnSink,
     ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
-        Box::pin(async move { Ok(self.linear.run_turn(self.llm.as_ref(), input, sink).await) })
+        Box::pin(async move { Ok(self.linear.run_turn(self.models.pick(input.model.as_deref()), input, sink).await) })
     }
 }

@@ -97,7 +97,7 @@ fn history(c: &mut Criterion) {
         });
         let store = runtime.block_on(SqliteStore::memory()).unwrap();
         runtime.block_on(async {
-            let chat = NewChat { id: "c".into(), owner: None, app: "default".into(), chain_id: None };
+            let chat = NewChat { id: "c".into(), owner: None, app: "default".into(), chain_id: None, model: None };
             store.ensure_chat(chat).await.unwrap();
             for message in &messages {
                 store.put_message("c", message).await.unwrap();

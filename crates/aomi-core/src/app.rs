@@ -23,6 +23,9 @@ pub struct TurnInput {
     pub history: Vec<ChatMessage>,
     /// The wallet's state for this turn.
     pub wallet: Option<WalletContext>,
+    /// The id of the model the chat runs on (one of the backend's allowed models); `None` for the
+    /// default model. The app answers on that model's route.
+    pub model: Option<String>,
 }
 
 impl TurnInput {

@@ -53,6 +53,8 @@ pub struct ChatSummary {
     pub archived: bool,
     /// True while a turn runs in it (on any instance).
     pub running: bool,
+    /// The id of the model it runs on, chosen when it was created; `None`: the server's default.
+    pub model: Option<String>,
 }
 
 /// A place on a chat's line where other lines were written (by an edit, or another answer asked
@@ -154,6 +156,17 @@ pub struct AppSummary {
     pub description: String,
 }
 
+/// A model a chat can run on: one of the server's allowed models.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSummary {
+    /// The id a request names (`"model"` of a turn request).
+    pub id: String,
+    /// A name for people.
+    pub label: String,
+    /// True for the model a chat that names none runs on.
+    pub default: bool,
+}
+
 /// What [`ChatBackend::stop`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopOutcome {
@@ -180,6 +193,14 @@ pub enum BackendError {
         /// The name asked for.
         name: String,
         /// The names that exist, comma separated.
+        known: String,
+    },
+    /// No allowed model of that id.
+    #[error("unknown model \"{name}\"; allowed models: {known}")]
+    UnknownModel {
+        /// The id asked for.
+        name: String,
+        /// The ids allowed, comma separated (`none` when no model is configured).
         known: String,
     },
     /// No chat of that id.
@@ -209,6 +230,12 @@ pub enum BackendError {
 pub trait ChatBackend: Send + Sync {
     /// The apps a request can name, sorted by name.
     fn apps(&self) -> Vec<AppSummary>;
+
+    /// The models a new chat may pick, the default first. None by default (a backend without a
+    /// choice of models).
+    fn models(&self) -> Vec<ModelSummary> {
+        Vec::new()
+    }
 
     /// Starts a turn: checks it, stores the new message, and returns its stream of parts, from
     /// `start` to `finish`.

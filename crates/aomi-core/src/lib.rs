@@ -41,7 +41,7 @@ pub use app::{AomiApp, AppError, TurnHook, TurnInput, TurnSink};
 pub use assemble::MessageAssembler;
 pub use backend::{
     AppSummary, BackendError, ChatBackend, ChatChange, ChatFork, ChatListPage, ChatListQuery, ChatSummary, MessagePage,
-    MessageQuery, PartStream, SearchMatch, SearchRequest, StartedTurn, StopOutcome,
+    MessageQuery, ModelSummary, PartStream, SearchMatch, SearchRequest, StartedTurn, StopOutcome,
 };
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 pub use stream::{FinishReason, UiChunk};

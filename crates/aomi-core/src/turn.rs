@@ -38,6 +38,10 @@ pub struct TurnRequest {
     /// The user message of the chat that `message` replaces: an edit, or the same words asked
     /// again for another answer. The chat's line from that message on is kept as a branch.
     pub replaces: Option<String>,
+    /// The model a new chat runs on: the id of one of the backend's allowed models
+    /// ([`ChatBackend::models`](crate::ChatBackend::models)); `None` for the default. An unknown id
+    /// is refused; an existing chat keeps the model it was created with.
+    pub model: Option<String>,
 }
 
 /// What started a turn. Only the server knows it, and a tool reads it from its

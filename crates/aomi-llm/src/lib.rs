@@ -52,6 +52,12 @@
 //! `response_format`, in OpenAI's `json_schema` form or in the `json_object` + `schema` form
 //! that llama-cpp-python reads.
 //!
+//! # Routes
+//!
+//! [`ModelRoutes`] holds the models chats may run on: the default one and the others a server
+//! allows, each under an id a client names (`GET /api/models`). An app holds the routes and calls,
+//! each turn, the client of the chat's model ([`ModelRoutes::pick`]).
+//!
 //! # History
 //!
 //! The history is converted to the provider's shape: each step of an
@@ -122,6 +128,7 @@ mod compat;
 mod config;
 mod error;
 pub mod history;
+mod routes;
 mod stream;
 mod subroutine;
 
@@ -134,4 +141,5 @@ pub use error::LlmError;
 /// The JSON schema crate subroutine types derive `JsonSchema` from
 /// (`#[schemars(crate = "aomi_llm::schemars")]`).
 pub use rig::schemars;
+pub use routes::{ModelRoute, ModelRoutes, RoutesError};
 pub use subroutine::SubroutineError;

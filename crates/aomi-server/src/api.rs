@@ -54,6 +54,10 @@ pub struct ChatSummary {
     pub archived: bool,
     /// True while a turn runs in it (on any instance).
     pub running: bool,
+    /// The id of the model it runs on (one of `GET /api/models`), chosen when it was created;
+    /// `null`: the server's default model.
+    #[schema(required = true)]
+    pub model: Option<String>,
 }
 
 impl From<aomi_core::ChatSummary> for ChatSummary {
@@ -68,6 +72,7 @@ impl From<aomi_core::ChatSummary> for ChatSummary {
             updated_at: chat.updated_at.into(),
             archived: chat.archived,
             running: chat.running,
+            model: chat.model,
         }
     }
 }
@@ -231,6 +236,31 @@ impl From<AppSummary> for AppInfo {
 pub struct AppList {
     /// The apps.
     pub apps: Vec<AppInfo>,
+}
+
+/// A model a new chat may run on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModelInfo {
+    /// Its id, as `"model"` in `POST /api/chat`.
+    pub id: String,
+    /// A name for people.
+    pub label: String,
+    /// True for the model of a chat that names none.
+    pub default: bool,
+}
+
+impl From<aomi_core::ModelSummary> for ModelInfo {
+    fn from(model: aomi_core::ModelSummary) -> Self {
+        ModelInfo { id: model.id, label: model.label, default: model.default }
+    }
+}
+
+/// The answer of `GET /api/models`: the models the server allows, the default first (empty when
+/// no model is configured).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModelList {
+    /// The models.
+    pub models: Vec<ModelInfo>,
 }
 
 /// A direct command a message can start with (`/balance …`).

@@ -8,8 +8,8 @@ use aomi_agent::AppRegistry;
 use aomi_core::backend::PartStream;
 use aomi_core::{
     AppSummary, BackendError, BoxFuture, ChatBackend, ChatChange, ChatFork, ChatListPage, ChatListQuery, ChatMessage,
-    ChatSummary, MessagePart, Role, SearchMatch, SearchRequest, StartedTurn, StopOutcome, ToolState, TurnInput,
-    TurnRequest, UiChunk,
+    ChatSummary, MessagePart, ModelSummary, Role, SearchMatch, SearchRequest, StartedTurn, StopOutcome, ToolState,
+    TurnInput, TurnRequest, UiChunk,
 };
 use aomi_store::{
     ChatCursor, ChatQuery, ChatRecord, NewChat, NewTurn, SearchHit, SearchQuery, Store, TurnStart, TurnState,
@@ -48,11 +48,19 @@ pub struct BackendOptions {
     /// How long [`Backend::shutdown`] waits for the running turns (and every other task) to end
     /// before it gives up on them (`shutdown_grace_secs`, `AOMI_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace: Duration,
+    /// The models a new chat may pick (`GET /api/models`, `"model"` of `POST /api/chat`): the
+    /// same routes the apps were given, which answer each turn on its chat's model. Empty by
+    /// default: no request may name a model.
+    pub models: aomi_llm::ModelRoutes,
 }
 
 impl Default for BackendOptions {
     fn default() -> Self {
-        BackendOptions { titler: Titler::default(), shutdown_grace: DEFAULT_SHUTDOWN_GRACE }
+        BackendOptions {
+            titler: Titler::default(),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            models: aomi_llm::ModelRoutes::default(),
+        }
     }
 }
 
@@ -63,6 +71,7 @@ pub struct Backend {
     running: RunningTurns,
     titler: Titler,
     shutdown_grace: Duration,
+    models: aomi_llm::ModelRoutes,
     stopping: CancellationToken,
     /// Every task the backend spawns (turns, their persisters, titles, claims released, upkeep),
     /// so that a shutdown waits for them.
@@ -150,6 +159,7 @@ impl Backend {
             running: Arc::default(),
             titler: options.titler,
             shutdown_grace: options.shutdown_grace,
+            models: options.models,
             stopping: CancellationToken::new(),
             tasks: TaskTracker::new(),
             metrics: Arc::new(metrics),
@@ -297,6 +307,16 @@ impl Backend {
             name: request.app.clone(),
             known: self.apps.names().join(", "),
         })?;
+        // Checked before anything is stored: an unknown model leaves no chat behind.
+        if let Some(model) = &request.model
+            && self.models.get(model).is_none()
+        {
+            let known: Vec<&str> = self.models.routes().iter().map(|route| route.id.as_str()).collect();
+            return Err(BackendError::UnknownModel {
+                name: model.clone(),
+                known: if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+            });
+        }
         let log = TurnLog::new();
         let cancel = self.stopping.child_token();
         {
@@ -314,7 +334,12 @@ impl Backend {
         let prepared = self.prepare(&request).await?;
         // A continued message's earlier parts, for clients that re-attach to this turn.
         log.set_prior(aomi_core::replay::message_chunks(&prepared.assistant.parts));
-        let input = TurnInput { chat_id: request.chat_id.clone(), history: prepared.history, wallet: request.wallet };
+        let input = TurnInput {
+            chat_id: request.chat_id.clone(),
+            history: prepared.history,
+            wallet: request.wallet,
+            model: prepared.model,
+        };
         let span = tracing::info_span!("turn", chat_id = %request.chat_id, app = %request.app);
         let turn = Turn {
             store: Arc::clone(&self.store),
@@ -356,6 +381,7 @@ impl Backend {
             owner: request.owner,
             app: request.app.clone(),
             chain_id: request.wallet.as_ref().map(|w| w.chain_id),
+            model: request.model.clone(),
         };
         let message_id = match request.message.role {
             Role::Assistant => request.message.id.clone(),
@@ -425,7 +451,7 @@ impl Backend {
             "turn prepared"
         );
         let title_from = chat.title.is_none().then(|| history.iter().find(|m| m.role == Role::User).cloned()).flatten();
-        Ok(Prepared { title_from, history, assistant, turn_id: claim.keep() })
+        Ok(Prepared { title_from, history, assistant, turn_id: claim.keep(), model: chat.model })
     }
 }
 
@@ -436,6 +462,8 @@ struct Prepared {
     turn_id: String,
     /// The chat's first user message, when the chat has no title yet.
     title_from: Option<ChatMessage>,
+    /// The chat's stored model (`None`: the default).
+    model: Option<String>,
 }
 
 /// Refuses a request about a chat owned by another wallet (or sent without a wallet).
@@ -505,6 +533,19 @@ impl ChatBackend for Backend {
         self.apps
             .apps()
             .map(|app| AppSummary { name: app.name().to_owned(), description: app.description().to_owned() })
+            .collect()
+    }
+
+    fn models(&self) -> Vec<ModelSummary> {
+        self.models
+            .routes()
+            .iter()
+            .enumerate()
+            .map(|(index, route)| ModelSummary {
+                id: route.id.clone(),
+                label: route.label.clone(),
+                default: index == 0,
+            })
             .collect()
     }
 
@@ -632,6 +673,7 @@ fn summary(chat: ChatRecord) -> ChatSummary {
         updated_at: chat.updated_at.into(),
         archived: chat.archived,
         running: chat.running,
+        model: chat.model,
     }
 }
 

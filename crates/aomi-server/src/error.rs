@@ -36,6 +36,7 @@ impl From<BackendError> for ApiError {
         let (status, code) = match &error {
             BackendError::TurnRunning(_) => (StatusCode::CONFLICT, "turn_running"),
             BackendError::UnknownApp { .. } => (StatusCode::BAD_REQUEST, "unknown_app"),
+            BackendError::UnknownModel { .. } => (StatusCode::BAD_REQUEST, "unknown_model"),
             BackendError::ChatNotFound(_) | BackendError::BranchNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             BackendError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             BackendError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),

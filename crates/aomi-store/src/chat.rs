@@ -32,6 +32,9 @@ pub struct ChatRecord {
     pub archived: bool,
     /// True while a live turn runs in it (on any instance).
     pub running: bool,
+    /// The id of the model it runs on, chosen when it was created; `None`: the server's default.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// What is needed to create a chat, or to note a new turn in an existing one.
@@ -46,6 +49,9 @@ pub struct NewChat {
     pub app: String,
     /// The chain id the wallet is on now.
     pub chain_id: Option<u64>,
+    /// The id of the model a new chat runs on (`None`: the server's default). Stored only when
+    /// the chat is created: an existing chat keeps its model.
+    pub model: Option<String>,
 }
 
 /// A wallet that used aomi.

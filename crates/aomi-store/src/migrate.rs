@@ -24,6 +24,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     (8, "transaction_signed", include_str!("../migrations/sqlite/0008_transaction_signed.sql")),
     (9, "guards", include_str!("../migrations/sqlite/0009_guards.sql")),
     (10, "telegram", include_str!("../migrations/sqlite/0010_telegram.sql")),
+    (11, "chat_model", include_str!("../migrations/sqlite/0011_chat_model.sql")),
     (12, "compactions", include_str!("../migrations/sqlite/0012_compactions.sql")),
 ];
 
@@ -38,6 +39,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     (8, "transaction_signed", include_str!("../migrations/postgres/0008_transaction_signed.sql")),
     (9, "guards", include_str!("../migrations/postgres/0009_guards.sql")),
     (10, "telegram", include_str!("../migrations/postgres/0010_telegram.sql")),
+    (11, "chat_model", include_str!("../migrations/postgres/0011_chat_model.sql")),
     (12, "compactions", include_str!("../migrations/postgres/0012_compactions.sql")),
 ];
 

@@ -29,6 +29,10 @@ pub struct ChatArgs {
     /// The app that answers.
     #[arg(long, default_value = "default")]
     app: String,
+    /// The model a new chat runs on: an id the server allows (`GET /api/models`) [default: the
+    /// server's default model]. A chat continued with --chat keeps its own.
+    #[arg(long)]
+    model: Option<String>,
     /// The chain id of the wallet context.
     #[arg(long, default_value_t = 31337)]
     chain_id: u64,
@@ -45,7 +49,7 @@ pub struct ChatArgs {
 
 /// Runs the client.
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.url, args.address);
+    let client = Client::new(&args.url, args.address).with_model(args.model.clone());
     let chat_id = args.chat.clone().unwrap_or_else(tui::state::new_chat_id);
     let mut wallet = WalletContext { address: args.address, chain_id: args.chain_id };
     let given = (!args.message.is_empty()).then(|| args.message.join(" "));

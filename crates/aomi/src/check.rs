@@ -402,8 +402,36 @@ fn check_models(args: &ServeArgs, file: &FileConfig, env: &dyn Fn(&str) -> Optio
     let model_key = model.as_ref().map_or("AOMI_MODEL".to_owned(), |m| m.key.clone());
     let spec = model.map(|m| m.value);
     let result = ModelConfig::from_lookup(|name| if name == "AOMI_MODEL" { spec.clone() } else { env(name) });
-    if let Err(error) = result {
-        model_problem(&model_key, error, report);
+    let default = match result {
+        Ok(config) => config,
+        Err(error) => {
+            model_problem(&model_key, error, report);
+            return;
+        }
+    };
+    // The models a chat may pick: each must be usable, and together with the default make one
+    // set (a default exists, no id twice, ids a request can name).
+    let (allowed, problems) = crate::models::allowed_models(file, env);
+    let had_problems = !problems.is_empty();
+    for problem in problems {
+        model_problem(&problem.key, problem.error, report);
+    }
+    if !had_problems && !allowed.is_empty() {
+        let key = allowed.first().map_or("models", |model| model.key.as_str()).to_owned();
+        let routes = default
+            .map(aomi_llm::LlmClient::new)
+            .transpose()
+            .map_err(anyhow::Error::from)
+            .and_then(|default| crate::models::routes(default, &allowed));
+        if let Err(error) = routes {
+            report.error(
+                Kind::BadValue,
+                &key,
+                format!("{error:#}"),
+                "set a default model (model, AOMI_MODEL) and give each allowed model its own id of letters, \
+                 digits, '.', '_', '-' and ':'",
+            );
+        }
     }
     if let Err(error) = ModelConfig::utility_from_lookup(env) {
         model_problem("AOMI_UTILITY_MODEL", error, report);

@@ -105,6 +105,9 @@ pub struct FileConfig {
     /// External MCP servers whose tools the apps that name them get (`[[mcp_servers]]`).
     #[serde(default)]
     pub mcp_servers: Vec<McpServerEntry>,
+    /// Models a new chat may pick beside `model`, the default (`[[models]]`; `AOMI_MODELS` wins).
+    #[serde(default)]
+    pub models: Vec<crate::models::ModelEntry>,
 }
 
 /// One `[[mcp_servers]]` entry: an external MCP server, started as a command (MCP over its

@@ -19,6 +19,7 @@ mod devnet;
 mod eval;
 mod knowledge;
 mod mcp;
+mod models;
 mod progress;
 mod serve;
 mod telegram;

@@ -153,16 +153,22 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
             crate::telegram::config(&flags, &file, &|name| std::env::var(name).ok(), Some(page), 1)
         })
         .transpose()?;
-    let model = args.model.or(file.model);
+    let model = args.model.or(file.model.clone());
+    if let Some(tokens) = file.model_max_tokens {
+        anyhow::ensure!(tokens > 0, "model_max_tokens must be positive");
+    }
+    // The file's limits apply to every model a chat may run on.
+    let tune = |config: &mut ModelConfig| {
+        if let Some(secs) = file.model_idle_timeout_secs {
+            config.idle_timeout = Duration::from_secs(secs);
+        }
+        if let Some(tokens) = file.model_max_tokens {
+            config.max_tokens = tokens;
+        }
+    };
     let llm = match model_config(model)? {
         Some(mut config) => {
-            if let Some(secs) = file.model_idle_timeout_secs {
-                config.idle_timeout = Duration::from_secs(secs);
-            }
-            if let Some(tokens) = file.model_max_tokens {
-                anyhow::ensure!(tokens > 0, "model_max_tokens must be positive");
-                config.max_tokens = tokens;
-            }
+            tune(&mut config);
             let client = LlmClient::new(config).context("cannot set up the model client")?;
             tracing::info!(model = %client.describe(), "model configured");
             Some(client)
@@ -172,6 +178,16 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
             None
         }
     };
+    let (mut allowed, problems) = crate::models::allowed_models(&file, &|name| std::env::var(name).ok());
+    if let Some(problem) = problems.first() {
+        anyhow::bail!("{}: {}", problem.key, problem.error);
+    }
+    allowed.iter_mut().for_each(|model| tune(&mut model.config));
+    let models = crate::models::routes(llm.clone(), &allowed)?;
+    if models.routes().len() > 1 {
+        let ids: Vec<&str> = models.routes().iter().map(|route| route.id.as_str()).collect();
+        tracing::info!(models = %ids.join(", "), "chats may pick their model");
+    }
     let mut app_config = DefaultAppConfig::default();
     if let Some(steps) = file.max_steps {
         app_config.max_steps = steps;
@@ -258,15 +274,15 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
             app_config.compaction_settings(),
         )
     });
-    let mut analyst = AnalystApp::new(llm.clone(), analyst_tools, app_config.clone());
-    let mut default = DefaultApp::new(llm.clone(), tools.clone(), app_config.clone());
+    let mut analyst = AnalystApp::new(models.clone(), analyst_tools, app_config.clone());
+    let mut default = DefaultApp::new(models.clone(), tools.clone(), app_config.clone());
     if let Some(compactor) = compactor {
         analyst = analyst.with_compaction(Arc::clone(&compactor));
         default = default.with_compaction(compactor);
     }
     let apps = AppRegistry::new()
         .with(Arc::new(analyst))
-        .with(Arc::new(BatchApp::new(llm.clone(), tools.clone(), batch)))
+        .with(Arc::new(BatchApp::new(models.clone(), tools.clone(), batch)))
         .with(Arc::new(ExploreApp::new(llm, explore_tools, explore)))
         .with(Arc::new(default));
     let shutdown_grace = args
@@ -274,7 +290,7 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
         .or(file.shutdown_grace_secs)
         .map_or(aomi_server::DEFAULT_SHUTDOWN_GRACE, Duration::from_secs);
     let bot_store = Arc::clone(&store) as Arc<dyn aomi_store::TelegramStore>;
-    let backend = Backend::with_options(apps, store, BackendOptions { titler, shutdown_grace });
+    let backend = Backend::with_options(apps, store, BackendOptions { titler, shutdown_grace, models });
     let mcp = aomi_server::mcp::McpServer::new(served, Arc::clone(&backend) as _, mcp_options);
     backend.start().await.context("cannot recover the turns of a previous run")?;
     let connect_src = match args.csp_connect_src.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>() {

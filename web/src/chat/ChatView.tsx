@@ -18,11 +18,11 @@ import type { WalletOutcome } from './WalletRequest';
 import { PendingBatchList, type BatchOutcome } from './BatchRequest';
 import { usePendingBatch } from './usePendingBatch';
 
-/** The transport of a chat: POST /api/chat with `{id, message, app, wallet}`, and `replaces` when
+/** The transport of a chat: POST /api/chat with `{id, message, app, model, wallet}`, and `replaces` when
  * the message is an edit (`sendMessage` with the edited message's id) or the same words asked again
  * (`regenerate`): the server keeps the old line as a branch. Resume from GET /api/chat/{id}/stream
  * (the transport's default address). */
-export function aomiTransport(wallet: () => WalletContext, app?: string) {
+export function aomiTransport(wallet: () => WalletContext, app?: string, model?: string) {
   return new DefaultChatTransport<AomiMessage>({
     api: '/api/chat',
     prepareSendMessagesRequest: ({ id, messages, trigger, messageId }) => {
@@ -30,7 +30,7 @@ export function aomiTransport(wallet: () => WalletContext, app?: string) {
       // A wallet's answer also names its (assistant) message: only a user message replaces one.
       const replaces =
         message.role !== 'user' ? undefined : trigger === 'regenerate-message' ? message.id : messageId === message.id ? messageId : undefined;
-      return { body: { id, message, ...(replaces ? { replaces } : {}), ...(app ? { app } : {}), wallet: wallet() } };
+      return { body: { id, message, ...(replaces ? { replaces } : {}), ...(app ? { app } : {}), ...(model ? { model } : {}), wallet: wallet() } };
     },
     // A wallet's chat answers only that wallet.
     prepareReconnectToStreamRequest: ({ id }) => ({
@@ -62,6 +62,7 @@ export function ChatView({
   initialForks,
   resume,
   app,
+  model,
   wallet,
   commands,
   onSwitchNetwork,
@@ -76,6 +77,9 @@ export function ChatView({
   resume: boolean;
   /** The app that answers: the stored chat's, or the one picked for a new chat. */
   app: string;
+  /** The model a new chat runs on (an id of GET /api/models); none: the server's default. A stored
+   * chat keeps its own, whatever is sent. */
+  model?: string;
   wallet: WalletContext;
   commands: DirectCommand[];
   onSwitchNetwork: (chainId: number) => void;
@@ -88,7 +92,7 @@ export function ChatView({
   // The transport reads the wallet when it sends, so a network switch counts for the very next turn.
   const config = useConfig();
   // The app is fixed for the view's life: the page mounts a new view when a fresh chat's app changes.
-  const transport = useMemo(() => aomiTransport(() => walletNow(config), app), [config, app]);
+  const transport = useMemo(() => aomiTransport(() => walletNow(config), app, model), [config, app, model]);
   const [progress, setProgress] = useState<Record<string, string>>({});
   const [forks, setForks] = useState(initialForks);
   /** The user message being edited. */

@@ -101,6 +101,7 @@ export function Sidebar({
           updatedAt: chat.at,
           archived: false,
           running: false,
+          model: null,
         }))
         .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
 

@@ -343,6 +343,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /api/models: the models a new chat may pick (`"model"` of `POST /api/chat`). */
+        get: operations["list_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/networks": {
         parameters: {
             query?: never;
@@ -831,6 +848,12 @@ export interface components {
             /** @description The AI SDK's default body: the whole list, the last one new (when `message` is absent). */
             messages?: components["schemas"]["ChatMessage"][] | null;
             /**
+             * @description The model a new chat runs on: the id of one of `GET /api/models` (the default when
+             *     absent). An unknown id is refused (400 `unknown_model`); an existing chat keeps the model
+             *     it was created with.
+             */
+            model?: string | null;
+            /**
              * @description The id of a user message of the chat that this one replaces: an edit, or the same words
              *     sent again for another answer. The chat's line from that message on is kept as a branch
              *     (`forks` in `GET /api/chats/{id}`).
@@ -893,6 +916,11 @@ export interface components {
             createdAt: string;
             /** @description The chat's id. */
             id: string;
+            /**
+             * @description The id of the model it runs on (one of `GET /api/models`), chosen when it was created;
+             *     `null`: the server's default model.
+             */
+            model: string | null;
             /** @description The owner's wallet address (lower case); `null` for an anonymous chat. */
             owner: string | null;
             /** @description True while a turn runs in it (on any instance). */
@@ -1380,6 +1408,23 @@ export interface components {
             type: string;
         } | {
             type: string;
+        };
+        /** @description A model a new chat may run on. */
+        ModelInfo: {
+            /** @description True for the model of a chat that names none. */
+            default: boolean;
+            /** @description Its id, as `"model"` in `POST /api/chat`. */
+            id: string;
+            /** @description A name for people. */
+            label: string;
+        };
+        /**
+         * @description The answer of `GET /api/models`: the models the server allows, the default first (empty when
+         *     no model is configured).
+         */
+        ModelList: {
+            /** @description The models. */
+            models: components["schemas"]["ModelInfo"][];
         };
         /** @description A network's native coin. */
         NativeCurrency: {
@@ -2832,7 +2877,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["StreamEvent"];
                 };
             };
-            /** @description A bad body, chat id, message or wallet, or an unknown app */
+            /** @description A bad body, chat id, message or wallet, an unknown app (`unknown_app`) or model (`unknown_model`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3966,6 +4011,35 @@ export interface operations {
             };
             /** @description The store failed */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_models: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allowed models, the default first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Too many requests from this client or session (`rate_limited`; `Retry-After` says when to retry) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

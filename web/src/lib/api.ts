@@ -206,6 +206,18 @@ export async function listApps(): Promise<AppInfo[]> {
   }
 }
 
+/** A model a new chat can run on. */
+export type ModelInfo = Schemas['ModelInfo'];
+
+/** The models the server allows, the default first (`GET /api/models`); none when it cannot be asked. */
+export async function listModels(): Promise<ModelInfo[]> {
+  try {
+    return (await request<Schemas['ModelList']>('/api/models')).models;
+  } catch {
+    return [];
+  }
+}
+
 /** What the history routes of this server can do, read from the methods it allows on a chat. */
 export interface HistoryCapabilities {
   rename: boolean;

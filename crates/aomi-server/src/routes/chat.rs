@@ -55,6 +55,11 @@ pub(crate) struct ChatBody {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 128)]
     replaces: Option<String>,
+    /// The model a new chat runs on: the id of one of `GET /api/models` (the default when
+    /// absent). An unknown id is refused (400 `unknown_model`); an existing chat keeps the model
+    /// it was created with.
+    #[serde(default)]
+    model: Option<String>,
 }
 
 // `wallet` as a request sends it, checked into a `WalletContext` by the route so that a bad
@@ -80,7 +85,7 @@ pub(crate) struct WalletBody {
 #[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatBody,
     responses(
         (status = 200, description = "The turn as an AI SDK UI message stream (SSE, header `x-vercel-ai-ui-message-stream: v1`): one `data: <UiChunk>` event per part, then `data: [DONE]`", content_type = "text/event-stream", body = crate::api::StreamEvent),
-        (status = 400, description = "A bad body, chat id, message or wallet, or an unknown app", body = ErrorBody),
+        (status = 400, description = "A bad body, chat id, message or wallet, an unknown app (`unknown_app`) or model (`unknown_model`)", body = ErrorBody),
         (status = 401, description = "Sign-in is required to speak for a wallet", body = ErrorBody),
         (status = 403, description = "The chat or the named wallet is another wallet's", body = ErrorBody),
         (status = 409, description = "A turn already runs in this chat (`turn_running`), or the chat is full (`chat_full`)", body = ErrorBody),
@@ -237,7 +242,9 @@ fn turn_request(body: ChatBody, limits: &Limits) -> Result<TurnRequest, ApiError
     }
     let wallet = body.wallet.map(wallet_context).transpose()?;
     let app = body.app.filter(|a| !a.is_empty()).unwrap_or_else(|| DEFAULT_APP.to_owned());
-    Ok(TurnRequest { chat_id: body.id, message, app, wallet, owner: None, replaces: body.replaces })
+    // An empty model is the default, as an empty app is.
+    let model = body.model.filter(|m| !m.is_empty());
+    Ok(TurnRequest { chat_id: body.id, message, app, wallet, owner: None, replaces: body.replaces, model })
 }
 
 /// A chat id is 1 to 128 characters of letters, digits, `-` and `_`.

@@ -1,11 +1,11 @@
-//! Health, readiness and the list of apps.
+//! Health, readiness, and the lists of apps and models.
 
 use aomi_core::BackendError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::api::{AppInfo, AppList, Health};
+use crate::api::{AppInfo, AppList, Health, ModelInfo, ModelList};
 use crate::{ApiError, AppState};
 
 /// GET /healthz: the process answers.
@@ -45,6 +45,14 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<H
 pub(crate) async fn list_apps(State(state): State<AppState>) -> Json<AppList> {
     let apps = state.backend.apps().into_iter().map(AppInfo::from).collect();
     Json(AppList { apps })
+}
+
+/// GET /api/models: the models a new chat may pick (`"model"` of `POST /api/chat`).
+#[utoipa::path(get, path = "/api/models", tag = "chat",
+    responses((status = 200, description = "The allowed models, the default first", body = ModelList)))]
+pub(crate) async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
+    let models = state.backend.models().into_iter().map(ModelInfo::from).collect();
+    Json(ModelList { models })
 }
 
 /// Any other path.

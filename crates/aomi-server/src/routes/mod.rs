@@ -53,7 +53,7 @@ pub(crate) fn request_address(field: &str, kind: &str, text: &str) -> Result<Add
                        message stream protocol (SSE). Errors answer `{\"error\": {\"code\", \"message\"}}`."
     ),
     tags(
-        (name = "chat", description = "Turns, their streams, apps and direct commands"),
+        (name = "chat", description = "Turns, their streams, apps, models and direct commands"),
         (name = "history", description = "A wallet's chats: list, open, rename, archive, delete, search"),
         (name = "auth", description = "Sign-in with the wallet (EIP-4361), and binding it to a Telegram account"),
         (name = "chain", description = "Networks, simulation, the contract database"),
@@ -79,6 +79,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(batch::remove_step))
         .routes(routes!(chats::search))
         .routes(routes!(health::list_apps))
+        .routes(routes!(health::list_models))
         .routes(routes!(auth::post_challenge))
         .routes(routes!(auth::post_verify))
         .routes(routes!(auth::get_session, auth::delete_session))

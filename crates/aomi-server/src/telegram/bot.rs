@@ -297,6 +297,8 @@ impl TelegramBot {
             wallet: Some(WalletContext { address: wallet, chain_id: place.chain_id }),
             owner: wallet,
             replaces: None,
+            // Telegram chats run on the server's default model.
+            model: None,
         };
         match self.backend.submit(request).await {
             Ok(started) => Ok((place, started.parts)),

@@ -26,7 +26,13 @@ fn descriptions(batch: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn the_owner_reads_the_batch_and_removes_a_step_and_nobody_else_does() {
     let server = TestServer::start(Script::new().fallback(Reply::text("Noted.")), aomi_llm::Provider::OpenAi).await;
-    let chat = aomi_store::NewChat { id: "alices".into(), owner: None, app: "default".into(), chain_id: Some(31337) };
+    let chat = aomi_store::NewChat {
+        id: "alices".into(),
+        owner: None,
+        app: "default".into(),
+        chain_id: Some(31337),
+        model: None,
+    };
     let owner = aomi_core::Address::parse(ALICE).unwrap();
     server.store.ensure_chat(aomi_store::NewChat { owner: Some(owner), ..chat }).await.unwrap();
     server.store.stage_batch_steps("alices", 31337, &[step(1), step(2), step(3)], 10).await.unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
 use aomi_core::stream::DONE;
 use aomi_core::{ChatMessage, UiChunk};
-use aomi_llm::{LlmClient, ModelConfig, Provider};
+use aomi_llm::{LlmClient, ModelConfig, ModelRoute, ModelRoutes, Provider};
 use aomi_server::{AppState, Backend, ServerConfig};
 use aomi_store::testing::TempDir;
 use aomi_testkit::tools::{EchoTool, PanicTool, SlowTool};
@@ -54,6 +54,9 @@ pub struct Options {
     pub prices: Option<String>,
     /// Compaction of long chats: the model it calls (a utility model) and its bounds.
     pub compaction: Option<(LlmClient, aomi_llm::compaction::CompactionSettings)>,
+    /// Models a chat may pick beside the default, as (id, label, model name): each on the same
+    /// stub under its own model name, so the stub's requests tell which one a turn called.
+    pub models: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 /// Builds an app from the test server's model client and tools.
@@ -80,6 +83,7 @@ impl Options {
             mcp: false,
             prices: None,
             compaction: None,
+            models: Vec::new(),
         }
     }
 }
@@ -110,21 +114,29 @@ impl TestServer {
 
     pub async fn start_with(script: Script, options: Options) -> Self {
         let stub = StubModel::start(script).await.expect("stub model starts");
-        let llm = options.with_model.then(|| {
+        let client = |name: &str| {
             let base_url = match options.provider {
                 Provider::Anthropic => stub.anthropic_base_url(),
                 Provider::OpenAi => stub.openai_base_url(),
             };
-            let mut config = ModelConfig::parse(match options.provider {
-                Provider::Anthropic => "anthropic:claude-sonnet-4-5",
-                Provider::OpenAi => "openai:stub-model",
-            })
-            .expect("model spec parses");
+            let mut config = ModelConfig::new(options.provider, name);
             config.api_key = Some("test-key".into());
             config.base_url = Some(base_url);
             config.idle_timeout = options.idle_timeout;
             LlmClient::new(config).expect("client builds")
+        };
+        let llm = options.with_model.then(|| {
+            client(match options.provider {
+                Provider::Anthropic => "claude-sonnet-4-5",
+                Provider::OpenAi => "stub-model",
+            })
         });
+        let others = options
+            .models
+            .iter()
+            .map(|(id, label, name)| ModelRoute { id: (*id).into(), label: (*label).into(), client: client(name) })
+            .collect();
+        let models = ModelRoutes::new(llm.clone().map(ModelRoute::of), others).expect("the models make a set");
         let (store, dir) = match &options.database_url {
             Some(url) => (aomi_store::connect(url).await.expect("the database opens"), None),
             None => {
@@ -161,7 +173,7 @@ impl TestServer {
             apps = apps.with(build(llm.clone(), tools.clone()));
         }
         let app = DefaultApp::new(
-            llm,
+            models.clone(),
             tools,
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5), ..options.app },
         );
@@ -173,7 +185,11 @@ impl TestServer {
             )),
             None => app,
         };
-        let backend = Backend::new(apps.with(Arc::new(app)), Arc::clone(&store));
+        let backend = Backend::with_options(
+            apps.with(Arc::new(app)),
+            Arc::clone(&store),
+            aomi_server::BackendOptions { models, ..Default::default() },
+        );
         backend.start().await.expect("the backend starts");
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),

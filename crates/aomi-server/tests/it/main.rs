@@ -21,6 +21,7 @@ mod lifecycle;
 mod limits;
 mod mcp;
 mod metrics;
+mod models;
 mod openapi;
 mod resume;
 mod second_app;

@@ -51,6 +51,7 @@ fn every_route_and_method_is_described() {
         ("/api/chats/{id}/batch/steps/{index}", "delete"),
         ("/api/search", "get"),
         ("/api/apps", "get"),
+        ("/api/models", "get"),
         ("/api/auth/challenge", "post"),
         ("/api/auth/verify", "post"),
         ("/api/auth/session", "get"),

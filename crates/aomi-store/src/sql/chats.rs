@@ -34,7 +34,7 @@ impl<D: Dialect> Inner<D> {
             .await?;
         }
         Sql::<D::Db>::new(
-            "INSERT INTO chats (id, owner, app, chain_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+            "INSERT INTO chats (id, owner, app, chain_id, model, created_at, updated_at) VALUES ($1, $2, $3, $4, $6, $5, $5)
              ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id)",
         )
         .bind(chat.id.as_str())
@@ -42,6 +42,7 @@ impl<D: Dialect> Inner<D> {
         .bind(chat.app.as_str())
         .bind(chain_id)
         .bind(now)
+        .bind(chat.model.as_deref())
         .execute(conn)
         .await?;
         let row = self.live(&self.sql.chat_by_id).bind(chat.id.as_str()).fetch_one(conn).await?;
@@ -109,6 +110,7 @@ fn chat_record<D: Dialect>(row: &DbRow<D>) -> Result<ChatRecord, StoreError> {
         updated_at: row.col::<Time>("updated_at")?.0,
         archived: row.col("archived")?,
         running: row.col("running")?,
+        model: row.col("model")?,
     })
 }
 

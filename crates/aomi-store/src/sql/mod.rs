@@ -77,7 +77,8 @@ struct Statements {
 
 /// The columns of a `ChatRecord`; `$1` is the liveness argument (a running turn counts only
 /// while live).
-const SELECT_CHAT: &str = "SELECT c.id, c.owner, c.app, c.title, c.chain_id, c.archived, c.created_at, c.updated_at,
+const SELECT_CHAT: &str =
+    "SELECT c.id, c.owner, c.app, c.title, c.chain_id, c.model, c.archived, c.created_at, c.updated_at,
         EXISTS (SELECT 1 FROM turns t WHERE t.chat_id = c.id AND t.state = 'running' AND {live}) AS running
     FROM chats c ";
 

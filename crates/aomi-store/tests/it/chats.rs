@@ -14,6 +14,7 @@ both!(
     chats_page_newest_first_per_owner,
     bad_page_requests_are_refused,
     rename_archive_and_delete,
+    a_chat_keeps_the_model_it_was_created_with,
 );
 
 fn answer(id: &str) -> ChatMessage {
@@ -77,10 +78,7 @@ async fn ensure_chat_keeps_the_owner_and_tracks_the_user(store: Arc<dyn Store>) 
     assert_eq!(user.first_seen, user.last_seen);
 
     // The same chat again, from another network: same chat, new chain id, the user seen again.
-    let again = store
-        .ensure_chat(NewChat { id: "c1".into(), owner: Some(addr(ALICE)), app: "default".into(), chain_id: Some(10) })
-        .await
-        .unwrap();
+    let again = store.ensure_chat(NewChat { chain_id: Some(10), ..new_chat("c1", Some(ALICE)) }).await.unwrap();
     assert_eq!((again.created_at, again.owner), (first.created_at, first.owner));
     assert_eq!(again.chain_id, Some(10));
     let user = store.user(addr(ALICE)).await.unwrap().unwrap();
@@ -171,4 +169,37 @@ async fn rename_archive_and_delete(store: Arc<dyn Store>) {
     // The id can start a new chat.
     store.ensure_chat(new_chat("c1", Some(BOB))).await.unwrap();
     assert!(store.messages("c1").await.unwrap().is_empty());
+}
+
+/// The model column (migration 0011): set when the chat is created, kept by later turns that name
+/// another (or none), `None` for a chat on the default model; every read returns it.
+async fn a_chat_keeps_the_model_it_was_created_with(store: Arc<dyn Store>) {
+    let on_b = |id: &str| NewChat { model: Some("model-b".into()), ..new_chat(id, Some(ALICE)) };
+    let created = store.ensure_chat(on_b("m1")).await.unwrap();
+    assert_eq!(created.model.as_deref(), Some("model-b"));
+    let other = NewChat { model: Some("model-a".into()), ..new_chat("m1", Some(ALICE)) };
+    assert_eq!(store.ensure_chat(other).await.unwrap().model.as_deref(), Some("model-b"), "kept on a later turn");
+    assert_eq!(store.ensure_chat(new_chat("m1", Some(ALICE))).await.unwrap().model.as_deref(), Some("model-b"));
+    assert_eq!(store.chat("m1").await.unwrap().unwrap().model.as_deref(), Some("model-b"));
+
+    let default = store.ensure_chat(new_chat("m2", Some(ALICE))).await.unwrap();
+    assert_eq!(default.model, None, "no model: the server's default");
+
+    // The turn's own path (chat, claim and message in one commit) stores it too.
+    let start = aomi_store::TurnStart {
+        chat: on_b("m3"),
+        turn: aomi_store::NewTurn { id: "t-m3".into(), chat_id: "m3".into(), message_id: "a-m3".into() },
+        message: Some(ChatMessage::user_text("u-m3", "hello")),
+        replaces: None,
+    };
+    assert_eq!(store.start_turn(&start).await.unwrap().model.as_deref(), Some("model-b"));
+
+    let page =
+        store.list_chats(&ChatQuery { owner: addr(ALICE), archived: false, limit: 10, after: None }).await.unwrap();
+    let mut models: Vec<(String, Option<String>)> = page.chats.into_iter().map(|c| (c.id, c.model)).collect();
+    models.sort();
+    assert_eq!(
+        models,
+        [("m1".into(), Some("model-b".into())), ("m2".into(), None), ("m3".into(), Some("model-b".into()))]
+    );
 }

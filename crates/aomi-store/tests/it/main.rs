@@ -81,5 +81,5 @@ pub fn address_error(text: &str) -> aomi_store::StoreError {
 }
 
 pub fn new_chat(id: &str, owner: Option<&str>) -> aomi_store::NewChat {
-    aomi_store::NewChat { id: id.into(), owner: owner.map(addr), app: "default".into(), chain_id: Some(1) }
+    aomi_store::NewChat { id: id.into(), owner: owner.map(addr), app: "default".into(), chain_id: Some(1), model: None }
 }

@@ -26,7 +26,8 @@ const DIAMOND: &str = "0x1231DEB6f5749EF6cE6943a275A1D3E7486F4EaE";
 async fn batches() -> Arc<aomi_tools::defi::PendingBatches> {
     let store: Arc<dyn aomi_store::Store> = Arc::new(aomi_store::SqliteStore::memory().await.unwrap());
     for id in ["mainnet", "other", "c"] {
-        let chat = aomi_store::NewChat { id: id.into(), owner: None, app: "default".into(), chain_id: None };
+        let chat =
+            aomi_store::NewChat { id: id.into(), owner: None, app: "default".into(), chain_id: None, model: None };
         store.ensure_chat(chat).await.unwrap();
     }
     aomi_server::batches::StoreBatches::pending(store as _, aomi_tools::defi::DEFAULT_MAX_STEPS)

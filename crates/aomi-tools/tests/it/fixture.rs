@@ -53,7 +53,8 @@ impl Chain {
 
     /// Stores chat `id` (as the server does before a turn): a pending batch belongs to a stored chat.
     pub async fn ensure_chat(&self, id: &str) {
-        let chat = aomi_store::NewChat { id: id.into(), owner: None, app: "default".into(), chain_id: None };
+        let chat =
+            aomi_store::NewChat { id: id.into(), owner: None, app: "default".into(), chain_id: None, model: None };
         self.store.ensure_chat(chat).await.unwrap();
     }
 

@@ -16,6 +16,8 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     owner: Option<Address>,
+    /// The model a new chat runs on (`GET /api/models`); `None`: the server's default.
+    model: Option<String>,
 }
 
 /// One part of an answer's stream: the JSON text as the server sent it, and the part it reads as.
@@ -84,7 +86,14 @@ struct CommandList {
 impl Client {
     /// A client of the server at `base` speaking for `owner`.
     pub fn new(base: &str, owner: Option<Address>) -> Self {
-        Client { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), owner }
+        Client { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), owner, model: None }
+    }
+
+    /// The same client, starting new chats on `model` (an id of `GET /api/models`). Sent with
+    /// every message: the server checks it, and an existing chat keeps its own model.
+    pub fn with_model(mut self, model: Option<String>) -> Self {
+        self.model = model.filter(|m| !m.is_empty());
+        self
     }
 
     /// The server's base URL (without a trailing `/`).
@@ -109,7 +118,10 @@ impl Client {
         text: &str,
     ) -> anyhow::Result<impl Stream<Item = anyhow::Result<Part>> + use<>> {
         let message = ChatMessage::user_text(format!("m-{}", uuid::Uuid::new_v4().simple()), text);
-        let body = json!({ "id": chat_id, "message": message, "app": app, "wallet": wallet });
+        let mut body = json!({ "id": chat_id, "message": message, "app": app, "wallet": wallet });
+        if let Some(model) = &self.model {
+            body["model"] = json!(model);
+        }
         let url = format!("{}/api/chat", self.base);
         let response = self.http.post(&url).json(&body).send().await.with_context(|| format!("cannot reach {url}"))?;
         let response = checked(response).await?;

@@ -234,3 +234,34 @@ fn serve_refuses_to_start_on_an_error_and_names_every_one() {
     assert!(stderr.contains("refusing to start: the configuration has 2 error(s)"), "{stderr}");
     assert!(!data.exists(), "nothing was opened before the check");
 }
+
+#[test]
+fn the_models_a_chat_may_pick_are_checked() {
+    let dir = TempDir::new();
+    let good = write(
+        dir.path(),
+        "models.toml",
+        "model = \"openai:big\"\n[[models]]\nmodel = \"openai:small\"\nid = \"small\"\nlabel = \"Small\"\n",
+    );
+    let (ok, problems) = check(&["--config", &good], &[("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")]);
+    assert!(ok, "{problems:#?}");
+
+    // A spec that is not one, and a model whose key is missing: each named where it was listed.
+    let env = [("AOMI_MODEL", "openai:big"), ("OPENAI_API_KEY", "sk-test"), ("AOMI_MODELS", "gemini:pro")];
+    let (ok, problems) = check(&[], &env);
+    assert!(!ok);
+    said(problem(&problems, "bad-value", "AOMI_MODELS"), "unknown provider \"gemini\"", "anthropic:<model>");
+    let env =
+        [("AOMI_MODEL", "openai:big"), ("OPENAI_API_KEY", "sk-test"), ("AOMI_MODELS", "anthropic:claude-haiku-4-5")];
+    let (_, problems) = check(&[], &env);
+    said(problem(&problems, "missing-secret", "ANTHROPIC_API_KEY"), "claude-haiku-4-5", "ANTHROPIC_API_KEY");
+
+    // Two models under one id, and models without a default.
+    let env = [("AOMI_MODEL", "openai:big"), ("OPENAI_API_KEY", "sk-test"), ("AOMI_MODELS", "x=openai:a,x=openai:b")];
+    let (_, problems) = check(&[], &env);
+    said(problem(&problems, "bad-value", "AOMI_MODELS"), "given to two models", "its own id");
+    let alone =
+        write(dir.path(), "alone.toml", "[[models]]\nmodel = \"openai:a\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n");
+    let (_, problems) = check(&["--config", &alone], &[]);
+    said(problem(&problems, "bad-value", "models[0]"), "no default model", "set a default model");
+}

@@ -64,6 +64,7 @@ pub fn serve_in(env: &[(&str, &str)]) -> (Process, String) {
         "AOMI_CONFIG",
         "AOMI_WEB_DIR",
         "AOMI_CSP_CONNECT_SRC",
+        "AOMI_MODELS",
     ] {
         command.env_remove(key);
     }
@@ -94,6 +95,41 @@ fn serve_without_a_model_starts_and_explains_how_to_configure_one() {
     let (ok, stdout, stderr) = chat(&url, "hello");
     assert!(ok, "{stderr}");
     assert!(stdout.contains(NO_MODEL_MESSAGE), "{stdout}");
+}
+
+/// `aomi chat --model <id>` starts a chat on an allowed model (`AOMI_MODELS`): the stub is called
+/// with that model's name, and without the flag with the default's; an unknown id is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_with_a_model_runs_on_that_model() {
+    let stub = StubModel::start(Script::new().fallback(Reply::text("Done."))).await.unwrap();
+    let base = stub.openai_base_url();
+    // Titles from the first message: a title is a call to the default model of its own.
+    let env = [
+        ("AOMI_MODEL", "openai:stub"),
+        ("OPENAI_BASE_URL", &base),
+        ("AOMI_MODELS", "fast=openai:stub-fast"),
+        ("AOMI_TITLES", "first-message"),
+    ];
+    let (_server, url) = serve(&env);
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let output = Command::new(env!("CARGO_BIN_EXE_aomi")).args(args).output().expect("aomi chat runs");
+            (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+        })
+    };
+    let args = |extra: &[&str]| {
+        ["chat", "--url", url.as_str()].iter().chain(extra).map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+    let (ok, stderr) = run(args(&["--model", "fast", "hello"])).await.unwrap();
+    assert!(ok, "{stderr}");
+    assert_eq!(stub.requests().last().and_then(|r| r.model().map(str::to_owned)).as_deref(), Some("stub-fast"));
+    let (ok, stderr) = run(args(&["hello"])).await.unwrap();
+    assert!(ok, "{stderr}");
+    assert_eq!(stub.requests().last().and_then(|r| r.model().map(str::to_owned)).as_deref(), Some("stub"));
+    let calls = stub.requests().len();
+    let (ok, stderr) = run(args(&["--model", "gpt-9", "hello"])).await.unwrap();
+    assert!(!ok && stderr.contains("unknown model \"gpt-9\""), "{stderr}");
+    assert_eq!(stub.requests().len(), calls);
 }
 
 #[tokio::test(flavor = "multi_thread")]
