@@ -283,7 +283,7 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let apps = AppRegistry::new()
         .with(Arc::new(analyst))
         .with(Arc::new(BatchApp::new(models.clone(), tools.clone(), batch)))
-        .with(Arc::new(ExploreApp::new(llm, explore_tools, explore)))
+        .with(Arc::new(ExploreApp::new(models.clone(), explore_tools, explore)))
         .with(Arc::new(default));
     let shutdown_grace = args
         .shutdown_grace_secs

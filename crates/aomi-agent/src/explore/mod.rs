@@ -27,7 +27,7 @@ use aomi_core::{
     AomiApp, AppError, BoxFuture, ChatMessage, FinishReason, MessageAssembler, Role, TurnHook, TurnInput, TurnSink,
     UiChunk,
 };
-use aomi_llm::{LlmClient, ModelRequest, SubroutineError, ToolChoice};
+use aomi_llm::{LlmClient, ModelRequest, ModelRoutes, SubroutineError, ToolChoice};
 use aomi_tools::parts::{TreeBranchState, TreeCallState};
 use aomi_tools::{ToolCallRequest, ToolCallResult, ToolRegistry};
 use serde_json::Value;
@@ -126,7 +126,8 @@ pub enum ExploreError {
 /// Tree search: see the module's documentation.
 #[derive(Debug, Clone)]
 pub struct ExploreApp {
-    llm: Option<LlmClient>,
+    /// The models it may answer on; each turn takes its chat's.
+    models: ModelRoutes,
     linear: LinearLoop,
     config: ExploreAppConfig,
 }
@@ -149,9 +150,9 @@ struct BranchRun {
 
 impl ExploreApp {
     /// The explore app over `tools` (the client's tools among them are left out).
-    pub fn new(llm: Option<LlmClient>, tools: ToolRegistry, config: ExploreAppConfig) -> Self {
+    pub fn new(models: impl Into<ModelRoutes>, tools: ToolRegistry, config: ExploreAppConfig) -> Self {
         let linear = LinearLoop::new(LOOP_PREAMBLE, tools.without_client_tools(), config.linear.clone());
-        ExploreApp { llm, linear, config }
+        ExploreApp { models: models.into(), linear, config }
     }
 
     fn registry(&self) -> &ToolRegistry {
@@ -513,12 +514,12 @@ impl AomiApp for ExploreApp {
     ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
         Box::pin(async move {
             let continuation = input.history.last().is_some_and(|m| m.role == Role::Assistant);
-            match &self.llm {
+            match self.models.pick(input.model.as_deref()) {
                 // A direct command, a turn without a model, and a continued turn are the loop's.
                 Some(llm) if !continuation && linear::direct_command(&input.history).is_none() => {
                     Ok(self.run(llm, input, sink).await)
                 }
-                llm => Ok(self.linear.run_turn(llm.as_ref(), input, sink).await),
+                llm => Ok(self.linear.run_turn(llm, input, sink).await),
             }
         })
     }
