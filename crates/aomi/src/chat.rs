@@ -184,11 +184,15 @@ async fn send(
     let mut out = std::io::stdout();
     let mut switched = None;
     let mut stopping = false;
+    // One listener for the whole answer: a listener made anew each time round the loop would miss
+    // a Ctrl-C that arrives while a part is being printed.
+    let mut interrupt = Box::pin(tokio::signal::ctrl_c());
     loop {
         let part = tokio::select! {
             part = parts.next() => part,
-            signal = tokio::signal::ctrl_c() => {
+            signal = &mut interrupt => {
                 signal.context("cannot listen for Ctrl-C")?;
+                interrupt = Box::pin(tokio::signal::ctrl_c());
                 if stopping {
                     writeln!(out, "\n[no longer waiting for the answer to stop]")?;
                     return Ok(switched);
