@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use aomi_core::{AomiApp, AppError, BoxFuture, FinishReason, Role, TurnHook, TurnInput, TurnSink, UiChunk};
+use aomi_core::{AomiApp, AppError, BoxFuture, FinishReason, TurnHook, TurnInput, TurnSink, UiChunk};
 use aomi_llm::schemars::JsonSchema;
 use aomi_llm::{LlmClient, ModelRequest, ModelRoutes, ToolChoice};
 use aomi_tools::parts::{PlanPart, PlanStep, PlanStepKind, PlanStepState};
@@ -27,9 +27,6 @@ pub const BATCH_APP: &str = "batch";
 
 /// [`BatchAppConfig::max_reads`] unless configured.
 pub const DEFAULT_MAX_READS: usize = 8;
-
-/// Messages of the conversation the planner reads, at most (the newest).
-const PLANNER_MESSAGES: usize = 12;
 
 const PLAN_PROMPT: &str = "You plan the work of aomi, an assistant for EVM blockchains, for the user's latest \
 message. List the reads (tool calls that only read) needed to answer it; they run at the same time, so none may \
@@ -151,15 +148,7 @@ impl BatchApp {
                 spec.name, spec.description, spec.parameters
             ));
         }
-        text.push_str(&format!(
-            "\n{}\n\nConversation (newest last):\n",
-            linear::wallet_sentence(input.wallet.as_ref())
-        ));
-        let skip = input.history.len().saturating_sub(PLANNER_MESSAGES);
-        for message in &input.history[skip..] {
-            let who = if message.role == Role::User { "User" } else { "Assistant" };
-            text.push_str(&format!("{who}: {}\n", message.text()));
-        }
+        text.push_str(&linear::planner_conversation(input));
         text
     }
 
@@ -352,14 +341,10 @@ impl AomiApp for BatchApp {
         sink: &'a dyn TurnSink,
     ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
         Box::pin(async move {
-            let continuation = input.history.last().is_some_and(|m| m.role == Role::Assistant);
-            match self.models.pick(input.model.as_deref()) {
-                // A direct command, a turn without a model, and a turn that goes on after the
-                // wallet answered are the linear loop's.
-                Some(llm) if !continuation && linear::direct_command(&input.history).is_none() => {
-                    Ok(self.run(llm, input, sink).await)
-                }
-                llm => Ok(self.linear.run_turn(llm, input, sink).await),
+            let llm = self.models.pick(input.model.as_deref());
+            match linear::own_loop_model(llm, &input) {
+                Some(llm) => Ok(self.run(llm, input, sink).await),
+                None => Ok(self.linear.run_turn(llm, input, sink).await),
             }
         })
     }

@@ -237,6 +237,29 @@ pub fn wallet_sentence(wallet: Option<&WalletContext>) -> String {
     }
 }
 
+/// The model an app with a loop of its own (batch, explore) runs this turn on: none when the turn
+/// is the linear loop's (a direct command, a turn without a model, a turn that goes on after the
+/// wallet answered).
+pub(crate) fn own_loop_model<'m>(llm: Option<&'m LlmClient>, input: &TurnInput) -> Option<&'m LlmClient> {
+    let continuation = input.history.last().is_some_and(|m| m.role == Role::Assistant);
+    llm.filter(|_| !continuation && direct_command(&input.history).is_none())
+}
+
+/// Messages of the conversation a planner reads, at most (the newest).
+const PLANNER_MESSAGES: usize = 12;
+
+/// What a planner reads after its tools: the wallet, then the newest messages of the chat as
+/// `User:`/`Assistant:` lines (the batch and explore apps' planners).
+pub(crate) fn planner_conversation(input: &TurnInput) -> String {
+    let mut text = format!("\n{}\n\nConversation (newest last):\n", wallet_sentence(input.wallet.as_ref()));
+    let skip = input.history.len().saturating_sub(PLANNER_MESSAGES);
+    for message in &input.history[skip..] {
+        let who = if message.role == Role::User { "User" } else { "Assistant" };
+        text.push_str(&format!("{who}: {}\n", message.text()));
+    }
+    text
+}
+
 /// The direct command in the turn's new message, if it is one.
 pub(crate) fn direct_command(history: &[ChatMessage]) -> Option<Result<Command, String>> {
     let last = history.last().filter(|m| m.role == Role::User)?;

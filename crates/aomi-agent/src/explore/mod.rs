@@ -51,8 +51,6 @@ pub const DEFAULT_MAX_STEPS: usize = 4;
 /// [`ExploreAppConfig::timeout`] unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
 
-/// Messages of the conversation the planner reads, at most (the newest).
-const PLANNER_MESSAGES: usize = 12;
 /// Bytes of one call's output the judge reads, at most: enough to compare, not to flood it.
 const JUDGE_OUTPUT_BYTES: usize = 4000;
 
@@ -168,15 +166,7 @@ impl ExploreApp {
         for spec in self.registry().specs() {
             text.push_str(&format!("- {}: {}\n  arguments: {}\n", spec.name, spec.description, spec.parameters));
         }
-        text.push_str(&format!(
-            "\n{}\n\nConversation (newest last):\n",
-            linear::wallet_sentence(input.wallet.as_ref())
-        ));
-        let skip = input.history.len().saturating_sub(PLANNER_MESSAGES);
-        for message in &input.history[skip..] {
-            let who = if message.role == Role::User { "User" } else { "Assistant" };
-            text.push_str(&format!("{who}: {}\n", message.text()));
-        }
+        text.push_str(&linear::planner_conversation(input));
         text
     }
 
@@ -513,13 +503,10 @@ impl AomiApp for ExploreApp {
         sink: &'a dyn TurnSink,
     ) -> BoxFuture<'a, Result<FinishReason, AppError>> {
         Box::pin(async move {
-            let continuation = input.history.last().is_some_and(|m| m.role == Role::Assistant);
-            match self.models.pick(input.model.as_deref()) {
-                // A direct command, a turn without a model, and a continued turn are the loop's.
-                Some(llm) if !continuation && linear::direct_command(&input.history).is_none() => {
-                    Ok(self.run(llm, input, sink).await)
-                }
-                llm => Ok(self.linear.run_turn(llm, input, sink).await),
+            let llm = self.models.pick(input.model.as_deref());
+            match linear::own_loop_model(llm, &input) {
+                Some(llm) => Ok(self.run(llm, input, sink).await),
+                None => Ok(self.linear.run_turn(llm, input, sink).await),
             }
         })
     }
