@@ -69,7 +69,7 @@ describe('apps', () => {
       const picker = page.getByRole('combobox', { name: 'App' });
       await picker.waitFor();
       const names = await picker.locator('option').allTextContents();
-      assert.deepEqual(names, ['analyst', 'batch', 'default'], 'the server’s apps, from GET /api/apps');
+      assert.deepEqual(names, ['analyst', 'batch', 'default', 'explore'], 'the server’s apps, from GET /api/apps');
       assert.equal(await picker.inputValue(), 'default');
 
       // A new chat with the analyst.
