@@ -142,6 +142,7 @@ fn the_repository_scenarios_parse_and_cover_the_issue() {
         "app-analyst-refuses-transfer",
         "defi-permit-signature",
         "defi-swap-blocked-by-guards",
+        "defi-approve-and-swap-batch",
     ] {
         assert!(names.contains(&needed), "{needed} is missing: {names:?}");
     }
