@@ -25,14 +25,17 @@ pub struct LinearLoop {
     scheduler: ToolScheduler,
     config: DefaultAppConfig,
     compactor: Option<Arc<Compactor>>,
+    /// The tools' estimated tokens, counted once: they are the same in every request.
+    tool_tokens: usize,
 }
 
 impl LinearLoop {
     /// A loop that tells the model `preamble` (followed by the wallet's state) and offers `tools`.
     pub fn new(preamble: impl Into<String>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
+        let tool_tokens = serde_json::to_vec(&tools.specs()).map_or(0, |json| json.len()).div_ceil(4);
         let scheduler =
             ToolScheduler::new(Arc::new(tools), config.tool_timeout).with_output_limit(config.tool_output_bytes);
-        LinearLoop { preamble: preamble.into(), scheduler, config, compactor: None }
+        LinearLoop { preamble: preamble.into(), scheduler, config, compactor: None, tool_tokens }
     }
 
     /// The same loop keeping long chats within the model's budget with `compactor` (older turns
@@ -120,7 +123,7 @@ impl LinearLoop {
             };
             // The first call's provider count calibrates the chat's later budgets.
             let estimated = match (&compaction, step) {
-                (Some(_), 0) => estimate_request(&request),
+                (Some(_), 0) => estimate_request(&request, self.tool_tokens),
                 _ => 0,
             };
             sink.emit(UiChunk::StartStep);
@@ -217,11 +220,11 @@ fn split_off_current(mut history: Vec<ChatMessage>) -> (Vec<ChatMessage>, ChatMe
 }
 
 /// A request's estimated tokens, counted as [`aomi_llm::history::estimate_tokens`] counts a
-/// message (four bytes of JSON a token): its system prompt, messages and tools.
-fn estimate_request(request: &ModelRequest) -> usize {
+/// message (four bytes of JSON a token): its system prompt and messages, plus `tool_tokens` for
+/// its tools (serialising every tool's schema per request cost a tenth of a text turn).
+fn estimate_request(request: &ModelRequest, tool_tokens: usize) -> usize {
     let messages: usize = request.messages.iter().map(aomi_llm::history::estimate_tokens).sum();
-    let tools = serde_json::to_vec(&request.tools).map_or(0, |json| json.len()).div_ceil(4);
-    request.system.len().div_ceil(4) + messages + tools
+    request.system.len().div_ceil(4) + messages + tool_tokens
 }
 
 /// What the model is told of the wallet.
