@@ -67,6 +67,9 @@ pub enum DevnetError {
         /// Why.
         reason: String,
     },
+    /// Sending a transaction as the wallet failed (see [`crate::wallet_send`]).
+    #[error("sending the transaction failed: {0}")]
+    Send(String),
 }
 
 /// Where the devnet's contracts are.
@@ -305,6 +308,15 @@ impl Devnet {
     /// play the wallet. It fills gas, nonce and chain id.
     pub fn provider(&self) -> DynProvider {
         ProviderBuilder::new().connect_http(self.url.clone()).erased()
+    }
+
+    /// Sends `tx` from an unlocked dev account as a wallet would, with a wallet's margin on the
+    /// gas estimate, and returns its receipt (see [`crate::wallet_send`]).
+    pub async fn send_as_wallet(
+        &self,
+        tx: TransactionRequest,
+    ) -> Result<alloy::rpc::types::TransactionReceipt, DevnetError> {
+        crate::wallet_send::send_as_wallet(&self.provider(), tx).await
     }
 
     /// Records the devnet's tokens and Uniswap in `markets`.

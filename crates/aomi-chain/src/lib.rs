@@ -8,6 +8,8 @@
 //! - [`abi`]: calls from human signatures and JSON arguments (tuples, arrays, bytes32, nested
 //!   structs, overloads), return values and revert data back to JSON.
 //! - [`units`]: "1.5" ⇄ 1500000 with 6 decimals, exactly.
+//! - [`wallet_send`]: sending a transaction as a wallet does (a margin on the gas estimate), for
+//!   the tests and evals that play the person's wallet.
 //! - [`contracts`]: the project's compiled contracts and the ERC20 interface.
 //! - [`contract_db`]: [`ContractDb`], `get_contract` from the cache first and Etherscan
 //!   ([`explorer`]) second, registering each ABI in [`KnownContracts`]; [`contract_cache`]: the
@@ -47,6 +49,7 @@ pub mod simulation;
 pub mod tokens;
 pub mod typed_data;
 pub mod units;
+pub mod wallet_send;
 
 pub use contract_cache::{CacheError, CachedContract, ContractCache};
 pub use contract_db::{ContractDb, ContractError, ResolvedContract};

@@ -304,9 +304,13 @@ async fn send(
     let nonce = devnet.provider.get_transaction_count(from).pending().await.map_err(|e| failed(e.to_string()))?;
     let mut tx =
         TransactionRequest::default().from(from).to(to).value(value).nonce(nonce).with_input(Bytes::from(data));
-    if let Some(gas) = request["gas"].as_str() {
-        tx = tx.gas_limit(gas.parse().map_err(|_| failed(format!("\"gas\" is not a number: {gas}")))?);
-    }
+    let gas = match request["gas"].as_str() {
+        Some(gas) => gas.parse().map_err(|_| failed(format!("\"gas\" is not a number: {gas}")))?,
+        None => {
+            aomi_chain::wallet_send::wallet_gas_limit(&devnet.provider, &tx).await.map_err(|e| failed(e.to_string()))?
+        }
+    };
+    tx = tx.gas_limit(gas);
     let pending = devnet.provider.send_transaction(tx).await.map_err(|e| failed(e.to_string()))?;
     let hash = *pending.tx_hash();
     // Polled by hash rather than through alloy's block watcher, which may skip the blocks mined

@@ -369,24 +369,18 @@ fn deploy_error(what: &str, reason: impl std::fmt::Display) -> DevnetError {
     DevnetError::Deploy { contract: what.to_owned(), reason: reason.to_string() }
 }
 
-/// Sends a transaction and reads its receipt at once: anvil mines it before answering, so polling
-/// for the receipt (alloy's pending-transaction watcher) would only add waiting.
+/// Sends a transaction (its gas limit set) and fails unless it succeeded.
 pub(crate) async fn send(
     provider: &DynProvider,
     request: TransactionRequest,
     what: &str,
 ) -> Result<TransactionReceipt, DevnetError> {
     let pending = provider.send_transaction(request).await.map_err(|e| deploy_error(what, e))?;
-    let hash = *pending.tx_hash();
-    for _ in 0..400 {
-        match provider.get_transaction_receipt(hash).await.map_err(|e| deploy_error(what, e))? {
-            Some(receipt) if receipt.status() => return Ok(receipt),
-            Some(_) => return Err(deploy_error(what, "the transaction reverted")),
-            // Not mined yet (a devnet without automine): try again shortly.
-            None => tokio::time::sleep(std::time::Duration::from_millis(25)).await,
-        }
+    let receipt = crate::wallet_send::receipt(provider, *pending.tx_hash()).await.map_err(|e| deploy_error(what, e))?;
+    if !receipt.status() {
+        return Err(deploy_error(what, "the transaction reverted"));
     }
-    Err(deploy_error(what, "the transaction was not mined within 10 s"))
+    Ok(receipt)
 }
 
 #[cfg(test)]

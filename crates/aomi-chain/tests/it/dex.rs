@@ -69,7 +69,7 @@ async fn a_v3_quote_is_what_the_router_executes() {
 
     let before = token_balance(&devnet, c.usdc, trader).await;
     let tx = TransactionRequest::default().from(trader).to(call.to).value(call.value).input(call.data.into());
-    let receipt = provider.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    let receipt = devnet.send_as_wallet(tx).await.unwrap();
     assert!(receipt.status());
     assert_eq!(token_balance(&devnet, c.usdc, trader).await - before, quote.amount_out);
 
@@ -78,13 +78,13 @@ async fn a_v3_quote_is_what_the_router_executes() {
     let quote = quote_v3(&provider, &dex, c.usdc, c.weth, want, false).await.unwrap();
     let approve = IERC20::approveCall { spender: dex.swap_router, amount: quote.amount_in }.abi_encode();
     let tx = TransactionRequest::default().from(trader).to(c.usdc).input(approve.into());
-    assert!(provider.send_transaction(tx).await.unwrap().get_receipt().await.unwrap().status());
+    assert!(devnet.send_as_wallet(tx).await.unwrap().status());
     let block = provider.get_block_by_number(Default::default()).await.unwrap().unwrap();
     let call = swap_call(&dex, &quote, trader, 0, block.header.timestamp + 600, false, true);
     let usdc_before = token_balance(&devnet, c.usdc, trader).await;
     let eth_before = provider.get_balance(trader).await.unwrap();
     let tx = TransactionRequest::default().from(trader).to(call.to).input(call.data.into());
-    let receipt = provider.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    let receipt = devnet.send_as_wallet(tx).await.unwrap();
     assert!(receipt.status());
     let fee = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
     assert_eq!(provider.get_balance(trader).await.unwrap() + fee - eth_before, want);
@@ -148,7 +148,7 @@ async fn an_approval_and_the_swap_that_spends_it_simulate_in_order_as_one_batch(
     for step in &steps {
         let tx =
             TransactionRequest::default().from(trader).to(step.to).value(step.value).input(step.data.clone().into());
-        let receipt = provider.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+        let receipt = devnet.send_as_wallet(tx).await.unwrap();
         assert!(receipt.status());
         fees += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
     }
@@ -160,4 +160,49 @@ async fn an_approval_and_the_swap_that_spends_it_simulate_in_order_as_one_batch(
     assert_eq!(change(None), eth_delta.to_string());
     assert_eq!(change(Some(c.usdc)), format!("-{usdc_delta}"));
     assert_eq!(eth_delta, quote.amount_out);
+}
+
+/// Why a wallet adds a margin to the node's gas estimate: a swap estimated in the second of the
+/// pool's last oracle write and mined in the next second writes the oracle again, which the
+/// estimate did not count. Sent with the exact estimate it runs out of gas; with the wallet's
+/// limit ([`aomi_chain::wallet_send::wallet_gas_limit`]) it succeeds. This was a rare failure of
+/// the swap tests, whenever a second ended between the estimate and the mining.
+#[tokio::test]
+async fn a_swap_mined_a_second_after_its_estimate_needs_the_wallets_margin() {
+    let devnet = Devnet::start().await.unwrap();
+    let dex = devnet.dex().unwrap().contracts;
+    let c = *devnet.contracts();
+    let provider = devnet.provider();
+    let trader = devnet.accounts()[1];
+    let one_eth = U256::from(10u64.pow(18));
+    let swap = || async {
+        let quote = quote_v3(&provider, &dex, c.weth, c.usdc, one_eth, true).await.unwrap();
+        let call = swap_call(&dex, &quote, trader, 5_000, u64::MAX, true, false);
+        TransactionRequest::default().from(trader).to(call.to).value(call.value).input(call.data.into())
+    };
+    let set_next_timestamp = |at: u64| {
+        let provider = provider.clone();
+        async move { provider.raw_request::<_, ()>("evm_setNextBlockTimestamp".into(), (at,)).await.unwrap() }
+    };
+    // A first swap writes the pool's oracle at `now`; the next block is pinned to the same second.
+    let now = provider.get_block_by_number(Default::default()).await.unwrap().unwrap().header.timestamp + 100;
+    set_next_timestamp(now).await;
+    assert!(devnet.send_as_wallet(swap().await).await.unwrap().status());
+    set_next_timestamp(now).await;
+
+    let tx = swap().await;
+    let exact = provider.estimate_gas(tx.clone()).await.unwrap();
+    let wallet = aomi_chain::wallet_send::wallet_gas_limit(&provider, &tx).await.unwrap();
+    assert!(wallet > exact);
+    let snapshot: U256 = provider.raw_request("evm_snapshot".into(), ()).await.unwrap();
+    // Mined a second later, with the exact estimate: out of gas.
+    set_next_timestamp(now + 1).await;
+    let receipt = devnet.send_as_wallet(tx.clone().gas_limit(exact)).await.unwrap();
+    assert!(!receipt.status(), "the exact estimate was enough: {receipt:?}");
+    // The same, with the wallet's margin: it succeeds.
+    let reverted: bool = provider.raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
+    assert!(reverted);
+    set_next_timestamp(now + 1).await;
+    let receipt = devnet.send_as_wallet(tx.gas_limit(wallet)).await.unwrap();
+    assert!(receipt.status(), "{receipt:?}");
 }

@@ -47,8 +47,8 @@ async fn send_calls(chain: &Chain, from: Address, request: &Value) -> U256 {
         let to: Address = call["to"].as_str().unwrap().parse().unwrap();
         let data = aomi_chain::alloy::primitives::hex::decode(call["data"].as_str().unwrap()).unwrap();
         let tx = TransactionRequest::default().from(from).to(to).value(value).input(data.into());
-        let receipt = chain.devnet.provider().send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
-        assert!(receipt.status());
+        let receipt = chain.devnet.send_as_wallet(tx).await.unwrap();
+        assert!(receipt.status(), "{receipt:?}");
         fees += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
     }
     fees
