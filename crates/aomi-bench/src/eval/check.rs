@@ -6,7 +6,7 @@ use aomi_tools::guard::GuardName;
 use serde_json::Value;
 
 use crate::client::TurnOutcome;
-use crate::eval::spec::{Expect, Outcome, PlanCheck, Predicate, ToolCheck};
+use crate::eval::spec::{Expect, Outcome, PlanCheck, Predicate, ToolCheck, TreeCheck};
 use crate::eval::wallet::SignedMessage;
 
 /// What a turn did, as the checks see it.
@@ -37,6 +37,8 @@ pub struct Observation {
     pub guards: Vec<Value>,
     /// The data of the turn's last `data-plan` part.
     pub plan: Option<Value>,
+    /// The data of the turn's last `data-tree` part.
+    pub tree: Option<Value>,
     /// The signatures the wallet made in the turn, when this run has a devnet.
     pub signatures: Option<Vec<SignedMessage>>,
 }
@@ -92,6 +94,7 @@ impl Observation {
             wallet_requests: data("wallet-request"),
             guards: data("guard"),
             plan: data("plan").pop(),
+            tree: data("tree").pop(),
             signatures: None,
         }
     }
@@ -239,6 +242,9 @@ pub fn evaluate(expect: &Expect, seen: &Observation) -> Vec<CheckResult> {
     if let Some(plan) = &expect.plan {
         check(plan.to_string(), plan_verdict(plan, seen.plan.as_ref()));
     }
+    if let Some(tree) = &expect.tree {
+        check(tree.to_string(), tree_verdict(tree, seen.tree.as_ref()));
+    }
     results
 }
 
@@ -334,6 +340,24 @@ fn plan_verdict(expected: &PlanCheck, plan: Option<&Value>) -> Verdict {
         (Some(wanted), [action]) if wanted == action => Verdict::Pass,
         (_, []) => Verdict::Fail("the plan has no wallet action".into()),
         (_, found) => Verdict::Fail(format!("the plan's wallet action is {}", found.join(", "))),
+    }
+}
+
+fn tree_verdict(expected: &TreeCheck, tree: Option<&Value>) -> Verdict {
+    let Some(tree) = tree else { return Verdict::Fail("the turn streamed no tree part".into()) };
+    let states: Vec<&str> = tree["branches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|branch| branch["state"].as_str().unwrap_or("?"))
+        .collect();
+    if states != expected.states {
+        return Verdict::Fail(format!("the branches end [{}]", states.join(", ")));
+    }
+    match tree["chosen"].as_u64() {
+        Some(chosen) if chosen as usize == expected.chosen => Verdict::Pass,
+        Some(chosen) => Verdict::Fail(format!("branch {chosen} is chosen")),
+        None => Verdict::Fail("no branch is chosen".into()),
     }
 }
 

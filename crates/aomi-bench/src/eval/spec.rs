@@ -37,6 +37,7 @@
 //! # signatures_signed = 1                # signatures the wallet made, each recovering to the wallet (devnet)
 //! # guard_blocked = "allow-list"         # a `data-guard` part blocked a request, by this guard
 //! # plan = { reads = ["get_balance", "get_token_balance"] }   # the batch app's `data-plan`
+//! # tree = { states = ["pruned", "done"], chosen = 1 }        # the explore app's `data-tree`
 //! ```
 //!
 //! `app` names the app that answers every turn (the server's `POST /api/chat` `app`; `batch` plans
@@ -50,7 +51,8 @@
 //! least one part must satisfy all of them): `request.review.decoded.spender`,
 //! `request.review.decoded.tokens.0.amount` of a signature request, `request.to` of a
 //! transaction. `plan` checks the last `data-plan` part: the reads' tools in the plan's order, each
-//! ended `done`, and its wallet action's tool (`action`; none when absent).
+//! ended `done`, and its wallet action's tool (`action`; none when absent). `tree` checks the last
+//! `data-tree` part: each branch's final state in the proposed order, and the chosen branch.
 //!
 //! An event check names the event by its signature (`Deposit(address,uint256)`; its hash is the
 //! first topic), optionally the `contract` that must emit it, and optionally an exact `count`
@@ -244,6 +246,9 @@ pub struct Expect {
     /// The batch app's plan (the last `data-plan` part of the turn).
     #[serde(default)]
     pub plan: Option<PlanCheck>,
+    /// The explore app's tree (the last `data-tree` part of the turn).
+    #[serde(default)]
+    pub tree: Option<TreeCheck>,
 }
 
 /// What the batch app's plan must be.
@@ -264,6 +269,22 @@ impl fmt::Display for PlanCheck {
             Some(action) => write!(f, "prepares {action}"),
             None => f.write_str("prepares no wallet action"),
         }
+    }
+}
+
+/// What the explore app's tree must end as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeCheck {
+    /// Each branch's last state (`done`, `failed`, `pruned`), in the order the model proposed them.
+    pub states: Vec<String>,
+    /// The branch the answer was built from (its index).
+    pub chosen: usize,
+}
+
+impl fmt::Display for TreeCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the tree's branches end [{}] and branch {} is chosen", self.states.join(", "), self.chosen)
     }
 }
 
