@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use aomi_core::{AomiApp, AppError, BoxFuture, FinishReason, TurnHook, TurnInput, TurnSink, UiChunk};
 use aomi_llm::schemars::JsonSchema;
-use aomi_llm::{LlmClient, ModelRequest, ModelRoutes, ToolChoice};
+use aomi_llm::{LlmClient, ModelRequest, ModelRoutes, SubroutineModel, ToolChoice};
 use aomi_tools::parts::{PlanPart, PlanStep, PlanStepKind, PlanStepState};
 use aomi_tools::{ToolCallRequest, ToolRegistry};
 use serde::Deserialize;
@@ -121,6 +121,8 @@ pub struct BatchApp {
     models: ModelRoutes,
     linear: LinearLoop,
     max_reads: usize,
+    /// The model that writes the plan.
+    planner: SubroutineModel,
 }
 
 impl BatchApp {
@@ -130,7 +132,14 @@ impl BatchApp {
             models: models.into(),
             linear: LinearLoop::new(ANSWER_PREAMBLE, tools, config.linear),
             max_reads: config.max_reads,
+            planner: SubroutineModel::Chat,
         }
+    }
+
+    /// The same app with its plans written by `planner` (by default the chat's model).
+    pub fn with_planner(mut self, planner: SubroutineModel) -> Self {
+        self.planner = planner;
+        self
     }
 
     /// What the planner reads: the tools, the wallet, and the newest messages.
@@ -158,7 +167,9 @@ impl BatchApp {
         let registry = self.linear.scheduler().registry();
 
         sink.emit(UiChunk::StartStep);
-        let planned = llm
+        let planned = self
+            .planner
+            .pick(llm)
             .run_checked_subroutine::<BatchPlan>(PLAN_PROMPT, &self.planner_input(&input), |plan| {
                 plan.check(registry, self.max_reads)
             })

@@ -88,8 +88,10 @@
 //! [`LlmClient::run_subroutine`] asks for a value of a Rust type (JSON matching its schema) in one
 //! call, with one correction round when the answer does not parse. They are meant for the utility
 //! model (`AOMI_UTILITY_MODEL`, see [`ModelConfig::utility_from_lookup`]). In use: chat titles
-//! (aomi-server), batch plans (aomi-agent), and the [`compaction`] of long chats
-//! ([`compaction::CompactSummary`], [`compaction::OutputDigest`]).
+//! (aomi-server), batch plans and the explore app's plans and judgements (aomi-agent), and the
+//! [`compaction`] of long chats ([`compaction::CompactSummary`], [`compaction::OutputDigest`]).
+//! Which model each runs on is configured per subroutine (`[subroutines]` of `aomi.toml`): an app's
+//! subroutine takes a [`SubroutineModel`], the chat's own model or a fixed one.
 //!
 //! ## From a BAML function to a subroutine
 //!
@@ -141,5 +143,5 @@ pub use error::LlmError;
 /// The JSON schema crate subroutine types derive `JsonSchema` from
 /// (`#[schemars(crate = "aomi_llm::schemars")]`).
 pub use rig::schemars;
-pub use routes::{ModelRoute, ModelRoutes, RoutesError};
+pub use routes::{ModelRoute, ModelRoutes, RoutesError, SubroutineModel};
 pub use subroutine::SubroutineError;

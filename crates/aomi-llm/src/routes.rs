@@ -169,3 +169,23 @@ mod tests {
         assert_eq!(again, Ok(1));
     }
 }
+
+/// Which model a typed subroutine of an app runs on (`[subroutines]` in the configuration).
+#[derive(Debug, Clone, Default)]
+pub enum SubroutineModel {
+    /// The model of the chat whose turn runs it.
+    #[default]
+    Chat,
+    /// This model, whatever the chat's (the utility model, or one of the allowed models).
+    Fixed(LlmClient),
+}
+
+impl SubroutineModel {
+    /// The model to call in a turn whose chat runs on `chat`.
+    pub fn pick<'a>(&'a self, chat: &'a LlmClient) -> &'a LlmClient {
+        match self {
+            SubroutineModel::Chat => chat,
+            SubroutineModel::Fixed(model) => model,
+        }
+    }
+}

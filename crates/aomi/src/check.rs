@@ -436,6 +436,16 @@ fn check_models(args: &ServeArgs, file: &FileConfig, env: &dyn Fn(&str) -> Optio
     if let Err(error) = ModelConfig::utility_from_lookup(env) {
         model_problem("AOMI_UTILITY_MODEL", error, report);
     }
+    // The subroutines' models: `chat`, `utility`, or a model a chat may pick.
+    let ids: Vec<&str> = allowed.iter().map(|model| model.id.as_str()).chain(spec.as_deref()).collect();
+    for unknown in crate::subroutines::check(file, &ids) {
+        report.error(
+            Kind::BadValue,
+            unknown.key,
+            unknown.to_string(),
+            "use \"chat\", \"utility\", or the id of a [[models]] entry (or of AOMI_MODELS)",
+        );
+    }
 }
 
 fn model_problem(key: &str, error: ConfigError, report: &mut Report) {

@@ -67,6 +67,16 @@ pub struct FileConfig {
     pub shutdown_grace_secs: Option<u64>,
     /// How chat titles are made, `model` or `first-message` (`AOMI_TITLES`).
     pub titles: Option<String>,
+    /// The model that writes chat titles: `chat`, `utility` or a model id (see `subroutines`).
+    pub titles_model: Option<String>,
+    /// The model that compacts long chats: `chat`, `utility` or a model id.
+    pub compaction_model: Option<String>,
+    /// The model that writes the `batch` app's plans: `chat`, `utility` or a model id.
+    pub batch_plan_model: Option<String>,
+    /// The model that proposes the `explore` app's branches: `chat`, `utility` or a model id.
+    pub explore_plan_model: Option<String>,
+    /// The model that judges the `explore` app's branches: `chat`, `utility` or a model id.
+    pub explore_judge_model: Option<String>,
     /// Sign-in with the wallet: `optional` or `required`.
     pub auth: Option<String>,
     /// The address people open aomi at (`AOMI_PUBLIC_URL`).

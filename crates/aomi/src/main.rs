@@ -22,6 +22,7 @@ mod mcp;
 mod models;
 mod progress;
 mod serve;
+mod subroutines;
 mod telegram;
 
 use clap::{Parser, Subcommand};

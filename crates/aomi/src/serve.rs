@@ -197,11 +197,13 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     }
     app_config.first_tool = file.first_tool.clone().filter(|tool| !tool.trim().is_empty());
     let (limits, metrics_token) = limits(&file.limits, &mut app_config)?;
-    // Side jobs (titles, compaction of long chats) go to the utility model, else the chat model.
+    // Each typed subroutine on its configured model: by default the side jobs (titles, compaction)
+    // and the explore app's judge on the utility model, plans on the chat's.
     let utility = utility_model()?;
-    let titler = match args.titles.or(file.titles).as_deref() {
-        // Titles are a one-shot side job: the utility model's, when one is set.
-        None | Some("model") => utility.clone().or_else(|| llm.clone()).map_or(Titler::FirstMessage, Titler::Model),
+    let subroutines = crate::subroutines::SubroutineModels::resolve(&file, utility.as_ref(), &models)?;
+    let titler = match args.titles.or(file.titles.clone()).as_deref() {
+        None | Some("model") => crate::subroutines::side_job_model(&subroutines.titles, llm.as_ref())
+            .map_or(Titler::FirstMessage, Titler::Model),
         Some("first-message") => Titler::FirstMessage,
         Some(other) => anyhow::bail!("titles must be \"model\" or \"first-message\", not \"{other}\""),
     };
@@ -267,7 +269,7 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     let batch = BatchAppConfig { linear: app_config.clone(), max_reads };
     let explore = ExploreAppConfig { linear: app_config.clone(), ..explore_budget };
     // Long chats stay within the model's budget: older turns are folded into a stored summary.
-    let compactor = utility.or_else(|| llm.clone()).map(|model| {
+    let compactor = crate::subroutines::side_job_model(&subroutines.compaction, llm.as_ref()).map(|model| {
         aomi_server::compaction::StoreCompactions::compactor(
             Arc::clone(&store) as _,
             model,
@@ -282,8 +284,11 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     }
     let apps = AppRegistry::new()
         .with(Arc::new(analyst))
-        .with(Arc::new(BatchApp::new(models.clone(), tools.clone(), batch)))
-        .with(Arc::new(ExploreApp::new(models.clone(), explore_tools, explore)))
+        .with(Arc::new(BatchApp::new(models.clone(), tools.clone(), batch).with_planner(subroutines.batch_plan)))
+        .with(Arc::new(
+            ExploreApp::new(models.clone(), explore_tools, explore)
+                .with_subroutines(subroutines.explore_plan, subroutines.explore_judge),
+        ))
         .with(Arc::new(default));
     let shutdown_grace = args
         .shutdown_grace_secs

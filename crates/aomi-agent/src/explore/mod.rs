@@ -27,7 +27,7 @@ use aomi_core::{
     AomiApp, AppError, BoxFuture, ChatMessage, FinishReason, MessageAssembler, Role, TurnHook, TurnInput, TurnSink,
     UiChunk,
 };
-use aomi_llm::{LlmClient, ModelRequest, ModelRoutes, SubroutineError, ToolChoice};
+use aomi_llm::{LlmClient, ModelRequest, ModelRoutes, SubroutineError, SubroutineModel, ToolChoice};
 use aomi_tools::parts::{TreeBranchState, TreeCallState};
 use aomi_tools::{ToolCallRequest, ToolCallResult, ToolRegistry};
 use serde_json::Value;
@@ -128,6 +128,10 @@ pub struct ExploreApp {
     models: ModelRoutes,
     linear: LinearLoop,
     config: ExploreAppConfig,
+    /// The model that proposes the branches.
+    planner: SubroutineModel,
+    /// The model that judges them.
+    judge: SubroutineModel,
 }
 
 /// A branch admitted to run: its number in the tree and its calls.
@@ -150,7 +154,21 @@ impl ExploreApp {
     /// The explore app over `tools` (the client's tools among them are left out).
     pub fn new(models: impl Into<ModelRoutes>, tools: ToolRegistry, config: ExploreAppConfig) -> Self {
         let linear = LinearLoop::new(LOOP_PREAMBLE, tools.without_client_tools(), config.linear.clone());
-        ExploreApp { models: models.into(), linear, config }
+        ExploreApp {
+            models: models.into(),
+            linear,
+            config,
+            planner: SubroutineModel::Chat,
+            judge: SubroutineModel::Chat,
+        }
+    }
+
+    /// The same app with its branches proposed by `planner` and judged by `judge` (by default
+    /// both the chat's model).
+    pub fn with_subroutines(mut self, planner: SubroutineModel, judge: SubroutineModel) -> Self {
+        self.planner = planner;
+        self.judge = judge;
+        self
     }
 
     fn registry(&self) -> &ToolRegistry {
@@ -200,7 +218,9 @@ impl ExploreApp {
         let sink = RecordingSink::new(sink, current.clone());
 
         sink.emit(UiChunk::StartStep);
-        let planned = llm
+        let planned = self
+            .planner
+            .pick(llm)
             .run_checked_subroutine::<ExplorePlan>(PLAN_PROMPT, &self.planner_input(&input), |plan| {
                 plan.check(self.registry())
             })
@@ -288,7 +308,9 @@ impl ExploreApp {
             1 => Some((0, "the only branch that reached a result".to_owned())),
             count => {
                 let numbers: Vec<usize> = candidates.iter().map(|(index, _)| *index).collect();
-                let judged = llm
+                let judged = self
+                    .judge
+                    .pick(llm)
                     .run_checked_subroutine::<Judgement>(
                         JUDGE_PROMPT,
                         &self.judge_input(&input, &labels, &candidates),

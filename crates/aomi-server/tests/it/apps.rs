@@ -5,8 +5,8 @@ use std::sync::Arc;
 use aomi_agent::{ANALYST_APP, AnalystApp, BATCH_APP, BatchApp, BatchAppConfig, DefaultAppConfig};
 use aomi_chain::{ChainSessions, NetworkRegistry};
 use aomi_core::{AomiApp, FinishReason, UiChunk};
-use aomi_llm::Provider;
-use aomi_testkit::{Match, Reply, Script};
+use aomi_llm::{Provider, SubroutineModel};
+use aomi_testkit::{Match, Reply, Script, StubModel};
 use aomi_tools::ToolRegistry;
 use aomi_tools::chain::{WALLET_TOOL, chain_tools};
 use serde_json::json;
@@ -182,6 +182,31 @@ async fn the_batch_app_streams_its_plan_runs_the_reads_at_once_and_answers() {
     let stored = serde_json::to_value(&stored[1]).unwrap();
     let plan = stored["parts"].as_array().unwrap().iter().find(|p| p["type"] == "data-plan").unwrap();
     assert_eq!(states(&plan["data"]), ["done", "done"]);
+}
+
+#[tokio::test]
+async fn the_plan_runs_on_the_planner_model_and_the_answer_on_the_chats() {
+    // `batch_plan_model`: the plan is a subroutine on its own model (here a second stub).
+    let planner = StubModel::start(Script::new().then(Reply::text(PLAN))).await.unwrap();
+    let planner_client = side_model_client(&planner, "planner-model");
+    let mut options = batch_server_options();
+    options.extra_app = Some(Box::new(move |llm, tools: ToolRegistry| {
+        let app = BatchApp::new(llm, tools, BatchAppConfig::default());
+        Arc::new(app.with_planner(SubroutineModel::Fixed(planner_client))) as Arc<dyn AomiApp>
+    }));
+    let server = TestServer::start_with(Script::new().then(Reply::text(BATCH_ANSWER)), options).await;
+    let parts = read_stream(server.post(&batch_body(&new_chat_id(), "what are alpha and beta?")).await).await;
+    assert_eq!(text_of(&parts), BATCH_ANSWER);
+    assert_eq!(states(plans(&parts).last().unwrap()), ["done", "done"]);
+
+    let planned = planner.requests();
+    assert_eq!(planned.len(), 1, "the planner model wrote the plan");
+    assert_eq!(planned[0].body["model"], "planner-model");
+    assert!(planned[0].body.to_string().contains("barrier_read"), "{}", planned[0].body);
+    let answered = server.stub.requests();
+    assert_eq!(answered.len(), 1, "the chat's model only answered");
+    assert_eq!(answered[0].body["tool_choice"]["type"], "none");
+    assert_ne!(answered[0].body["model"], "planner-model");
 }
 
 #[tokio::test]

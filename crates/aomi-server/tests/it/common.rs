@@ -59,6 +59,15 @@ pub struct Options {
     pub models: Vec<(&'static str, &'static str, &'static str)>,
 }
 
+/// A client of `stub` as an OpenAI-compatible model named `model`: a utility or planner model
+/// beside the chat's, whose requests land on its own stub.
+pub fn side_model_client(stub: &StubModel, model: &str) -> LlmClient {
+    let mut config = ModelConfig::parse(&format!("openai:{model}")).unwrap();
+    config.base_url = Some(stub.openai_base_url());
+    config.idle_timeout = Duration::from_secs(10);
+    LlmClient::new(config).unwrap()
+}
+
 /// Builds an app from the test server's model client and tools.
 pub type AppFactory = Box<dyn FnOnce(Option<LlmClient>, ToolRegistry) -> Arc<dyn aomi_core::AomiApp> + Send>;
 

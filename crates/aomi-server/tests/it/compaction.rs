@@ -2,11 +2,11 @@
 //! output, against a stub model that refuses any request over its context, with compaction by a
 //! utility model on another server.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 use aomi_llm::compaction::CompactionSettings;
-use aomi_llm::{LlmClient, ModelConfig, Provider};
+use aomi_llm::{LlmClient, Provider};
 use aomi_testkit::{Match, RecordedRequest, Reply, Script, StubModel};
 use aomi_tools::ToolRegistry;
 use serde_json::{Value, json};
@@ -50,10 +50,7 @@ fn chat_script() -> Script {
 }
 
 fn utility_client(stub: &StubModel) -> LlmClient {
-    let mut config = ModelConfig::parse("openai:utility-model").unwrap();
-    config.base_url = Some(stub.openai_base_url());
-    config.idle_timeout = Duration::from_secs(10);
-    LlmClient::new(config).unwrap()
+    crate::common::side_model_client(stub, "utility-model")
 }
 
 fn settings() -> CompactionSettings {
