@@ -68,19 +68,32 @@ impl InstancesConfig {
     }
 }
 
+/// When one reader of a turn saw its first text and its end, from sending the turn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReaderTimes {
+    /// Time to the first text delta.
+    pub first_text: Option<Summary>,
+    /// Time to the end of the stream.
+    pub full_turn: Option<Summary>,
+}
+
+impl ReaderTimes {
+    fn of(samples: &Samples) -> Self {
+        ReaderTimes { first_text: Summary::of(&samples.first_text), full_turn: Summary::of(&samples.full_turn) }
+    }
+}
+
 /// Followers of the same turns, on the instance running them and on another.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Followers {
     /// Turns followed.
     pub rounds: usize,
-    /// Time to first text of the client that sent the turn.
-    pub sender_first_text: Option<Summary>,
-    /// Time to first text of a follower on the instance running the turn, from the same moment.
-    pub same_instance_first_text: Option<Summary>,
-    /// Time to first text of a follower on another instance, from the same moment.
-    pub other_instance_first_text: Option<Summary>,
-    /// Time to the end of the turn, for the follower on another instance.
-    pub other_instance_full_turn: Option<Summary>,
+    /// The client that sent the turn.
+    pub sender: ReaderTimes,
+    /// A follower on the instance running the turn (its in-memory turn log).
+    pub same_instance: ReaderTimes,
+    /// A follower on another instance (the parts through the database).
+    pub other_instance: ReaderTimes,
     /// Turns whose follower on another instance got every part the sender got, in order.
     pub other_instance_whole: usize,
 }
@@ -168,21 +181,21 @@ impl InstancesReport {
         let f = &self.followers;
         let _ = writeln!(
             out,
-            "## Followers ({} turns, one at a time; times from sending the turn)\n\n\
-             | who | first text p50 / p95 / p99 ms |\n|---|---:|\n\
-             | the client that sent the turn | {} |\n| a follower on the instance running it | {} |\n\
-             | a follower on another instance | {} |\n",
-            f.rounds,
-            spread(f.sender_first_text),
-            spread(f.same_instance_first_text),
-            spread(f.other_instance_first_text)
+            "## Followers ({} turns, one at a time; times in ms from sending the turn, p50 / p95 / p99)\n\n\
+             | who | first text | full turn |\n|---|---:|---:|",
+            f.rounds
         );
+        for (who, times) in [
+            ("the client that sent the turn", &f.sender),
+            ("a follower on the instance running it", &f.same_instance),
+            ("a follower on another instance", &f.other_instance),
+        ] {
+            let _ = writeln!(out, "| {who} | {} | {} |", spread(times.first_text), spread(times.full_turn));
+        }
         let _ = writeln!(
             out,
-            "The follower on another instance got every part of {} of {} turns (full turn p50 / p95 / p99: {} ms).",
-            f.other_instance_whole,
-            f.rounds,
-            spread(f.other_instance_full_turn)
+            "\nThe follower on another instance got every part of {} of {} turns.",
+            f.other_instance_whole, f.rounds
         );
         if !i.problems.is_empty() {
             let _ = writeln!(out, "\n## Problems\n");
@@ -297,7 +310,7 @@ async fn follow(
     integrity: &mut Integrity,
     progress: &ProgressBar,
 ) -> Followers {
-    let (mut sender, mut same, mut other, mut other_full) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut sender, mut same, mut other) = (Samples::default(), Samples::default(), Samples::default());
     let mut whole = 0;
     for round in 0..rounds {
         let (a, b) = (round % clients.len(), (round + 1) % clients.len());
@@ -311,9 +324,7 @@ async fn follow(
         );
         progress.inc(1);
         integrity.record(&format!("{chat} on instance {a}"), check_aomi(&sent, TurnKind::Text));
-        for (label, follower) in
-            [(format!("{chat}: follower on instance {a}"), &on_a), (format!("{chat}: follower on instance {b}"), &on_b)]
-        {
+        for (instance, follower) in [(a, &on_a), (b, &on_b)] {
             let mut problems = check_aomi(follower, TurnKind::Text);
             if problems.is_empty() && !same_parts(follower, &sent) {
                 problems.push(Problem::Lost(format!(
@@ -322,24 +333,22 @@ async fn follow(
                     sent.chunks.len()
                 )));
             }
-            integrity.record(&label, problems);
+            integrity.record(&format!("{chat}: follower on instance {instance}"), problems);
         }
         if sent.failure.is_none() && same_parts(&on_b, &sent) {
             whole += 1;
         }
-        sender.extend(sent.first_text);
-        same.extend(on_a.first_text);
-        other.extend(on_b.first_text);
-        if on_b.failure.is_none() {
-            other_full.push(on_b.total);
+        for (samples, outcome) in [(&mut sender, &sent), (&mut same, &on_a), (&mut other, &on_b)] {
+            if outcome.failure.is_none() {
+                samples.add(outcome.first_part, outcome.first_token, outcome.first_text, outcome.total);
+            }
         }
     }
     Followers {
         rounds,
-        sender_first_text: Summary::of(&sender),
-        same_instance_first_text: Summary::of(&same),
-        other_instance_first_text: Summary::of(&other),
-        other_instance_full_turn: Summary::of(&other_full),
+        sender: ReaderTimes::of(&sender),
+        same_instance: ReaderTimes::of(&same),
+        other_instance: ReaderTimes::of(&other),
         other_instance_whole: whole,
     }
 }

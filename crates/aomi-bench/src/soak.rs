@@ -55,15 +55,16 @@ pub struct SoakConfig {
 }
 
 impl SoakConfig {
-    /// `minutes` of `users` users, with the full benchmark's stub pace, sampled every 5 s, after
-    /// 2000 idle chats.
+    /// `minutes` of `users` users, with the full benchmark's stub pace, sampled every 5 s (in runs
+    /// under 100 s, 20 times), after 2000 idle chats.
     pub fn new(minutes: f64, users: usize) -> Self {
         SoakConfig {
             stub: StubPace { ttft_ms: 100, tokens_per_second: 200.0, chars_per_token: 4 },
             duration_secs: minutes * 60.0,
             users,
             turns_per_chat: 3,
-            sample_every_secs: 5.0,
+            // Every 5 s, or more often in a short run so that its second half still has a slope.
+            sample_every_secs: (minutes * 60.0 / 20.0).clamp(0.5, 5.0),
             idle_chats: 2000,
             idle_concurrency: 50,
             idle_settle_secs: 5.0,
@@ -168,7 +169,7 @@ impl SoakReport {
         let _ = writeln!(
             out,
             "- command: `{}`\n- machine: {} cores, {}, load average {} at the start\n- server: {}\n- started: {}\n\
-             - {} users for {:.1} min, {} text turns per chat, RSS read every {} s; stub model: time to first \
+             - {} users for {:.0} s, {} text turns per chat, RSS read every {} s; stub model: time to first \
              token {} ms, {} tokens/s",
             self.command,
             self.machine.cores,
@@ -177,7 +178,7 @@ impl SoakReport {
             self.server,
             self.started_at,
             c.users,
-            c.duration_secs / 60.0,
+            c.duration_secs,
             c.turns_per_chat,
             c.sample_every_secs,
             c.stub.ttft_ms,

@@ -284,8 +284,8 @@ async fn two_instances_on_postgres_serve_turns_and_follow_each_other() {
     let followers = &report.followers;
     assert_eq!(followers.rounds, 4);
     assert_eq!(followers.other_instance_whole, 4, "{}", report.to_markdown());
-    assert_eq!(followers.other_instance_first_text.unwrap().count, 4);
-    assert_eq!(followers.same_instance_first_text.unwrap().count, 4);
+    assert_eq!(followers.other_instance.first_text.unwrap().count, 4);
+    assert_eq!(followers.same_instance.full_turn.unwrap().count, 4);
     assert_eq!(progress.position(), config.total_turns());
 
     let markdown = report.to_markdown();
