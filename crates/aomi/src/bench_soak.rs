@@ -16,7 +16,7 @@ use crate::progress;
 /// The soak run for `minutes`; prints the report and writes it, its samples and the plot under
 /// `--out`. Fails when a turn failed or lost a part, never on the memory figures.
 pub async fn run_soak(args: BenchArgs, minutes: f64) -> anyhow::Result<()> {
-    if !(minutes > 0.0) {
+    if !minutes.is_finite() || minutes <= 0.0 {
         bail!("--soak-minutes must be more than 0 (fractions are fine: 0.2 is 12 s)");
     }
     let mut config = SoakConfig::new(minutes, args.soak_users);
