@@ -8,7 +8,7 @@ use aomi_bench::abuse::AbuseConfig;
 use aomi_bench::chain::ChainBench;
 use aomi_bench::report::{BenchReport, Integrity, REPORT_VERSION};
 use aomi_bench::runner::{self, RunInfo};
-use aomi_bench::scenario::BenchConfig;
+use aomi_bench::scenario::{BenchConfig, StubPace};
 use aomi_bench::server::{ServeExtras, ServeProcess, ServerModel, Target};
 use aomi_bench::stub::TurnKind;
 use aomi_bench::{plot, stub};
@@ -35,10 +35,10 @@ pub struct BenchArgs {
     pub(crate) stub_bind: SocketAddr,
     /// The stub model's time to first token, in milliseconds.
     #[arg(long)]
-    pub(crate) ttft_ms: Option<u64>,
+    ttft_ms: Option<u64>,
     /// The stub model's tokens per second.
     #[arg(long)]
-    pub(crate) tokens_per_second: Option<f64>,
+    tokens_per_second: Option<f64>,
     /// Folder for report.md, report.json and the SVG plots.
     #[arg(long, default_value = "bench-results")]
     pub(crate) out: PathBuf,
@@ -131,12 +131,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut config = if args.quick { BenchConfig::quick() } else { BenchConfig::full() };
-    if let Some(ttft) = args.ttft_ms {
-        config.stub.ttft_ms = ttft;
-    }
-    if let Some(rate) = args.tokens_per_second {
-        config.stub.tokens_per_second = rate;
-    }
+    apply_pace(&args, &mut config.stub);
     // The devnet the server's chain tools read; with --url the server must use it too, which it
     // cannot know, so a running server is benchmarked without the chain.
     let chain = if args.no_chain || args.url.is_some() {
@@ -216,6 +211,16 @@ pub(crate) fn fail_unless_clean(integrity: &Integrity) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--ttft-ms` and `--tokens-per-second` over a run's stub pace.
+pub(crate) fn apply_pace(args: &BenchArgs, pace: &mut StubPace) {
+    if let Some(ttft) = args.ttft_ms {
+        pace.ttft_ms = ttft;
+    }
+    if let Some(rate) = args.tokens_per_second {
+        pace.tokens_per_second = rate;
+    }
+}
+
 /// What a spawned benchmark server gets: no limits (the benchmark measures the server, not its
 /// limits, and every turn comes from this machine), and `database_url` when given.
 pub(crate) fn unlimited(database_url: Option<&str>) -> ServeExtras {
@@ -248,12 +253,7 @@ async fn run_abuse(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         (AbuseConfig::full(), BenchConfig::full().stub)
     };
-    if let Some(ttft) = args.ttft_ms {
-        pace.ttft_ms = ttft;
-    }
-    if let Some(rate) = args.tokens_per_second {
-        pace.tokens_per_second = rate;
-    }
+    apply_pace(&args, &mut pace);
     let script = stub::bench_script(&[TurnKind::Text], pace.timing(), None);
     let stub = StubModel::start_on(args.stub_bind, script)
         .await

@@ -10,7 +10,7 @@ use aomi_bench::soak::{self, SoakConfig};
 use aomi_bench::stub::{self, TurnKind};
 use aomi_testkit::StubModel;
 
-use crate::bench::{BenchArgs, command_line, describe_server, fail_unless_clean, unlimited};
+use crate::bench::{BenchArgs, apply_pace, command_line, describe_server, fail_unless_clean, unlimited};
 use crate::progress;
 
 /// The soak run for `minutes`; prints the report and writes it, its samples and the plot under
@@ -21,7 +21,7 @@ pub async fn run_soak(args: BenchArgs, minutes: f64) -> anyhow::Result<()> {
     }
     let mut config = SoakConfig::new(minutes, args.soak_users);
     config.idle_chats = args.soak_idle_chats;
-    pace(&args, &mut config.stub);
+    apply_pace(&args, &mut config.stub);
     let stub = start_stub(&args, &config.stub).await?;
     let data_dir = std::env::temp_dir().join(format!("aomi-soak-{}", std::process::id()));
     let (server, target, description) = match &args.url {
@@ -67,7 +67,7 @@ pub async fn run_instances(args: BenchArgs, count: usize) -> anyhow::Result<()> 
         bail!("--instances needs 2 or more");
     }
     let mut config = if args.quick { InstancesConfig::quick() } else { InstancesConfig::full() };
-    pace(&args, &mut config.stub);
+    apply_pace(&args, &mut config.stub);
     let stub = start_stub(&args, &config.stub).await?;
     let program = std::env::current_exe().context("cannot find the aomi binary")?;
     let model = ServerModel::Stub(stub.openai_base_url());
@@ -104,16 +104,6 @@ pub async fn run_instances(args: BenchArgs, count: usize) -> anyhow::Result<()> 
     println!("{}", report.to_markdown());
     eprintln!("wrote {} under {}", names(&written), args.out.display());
     fail_unless_clean(&report.integrity)
-}
-
-/// `--ttft-ms` and `--tokens-per-second` over the run's stub pace.
-fn pace(args: &BenchArgs, pace: &mut StubPace) {
-    if let Some(ttft) = args.ttft_ms {
-        pace.ttft_ms = ttft;
-    }
-    if let Some(rate) = args.tokens_per_second {
-        pace.tokens_per_second = rate;
-    }
 }
 
 /// The stub model answering text turns at `pace`, on `--stub-bind`.
