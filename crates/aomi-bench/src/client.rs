@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 
 use crate::Error;
 
+/// How soon a follower asks again while no turn runs yet.
+const FOLLOW_POLL: Duration = Duration::from_millis(2);
+
 /// Everything one turn streamed, with its timings.
 #[derive(Debug, Clone, Default)]
 pub struct TurnOutcome {
@@ -172,52 +175,47 @@ impl ChatClient {
             let text = response.text().await.unwrap_or_default();
             return Err(format!("the server answered {status}: {text}"));
         }
-        let mut events = response.bytes_stream().eventsource();
-        // Open tool calls and when their input became available; the first input and last output.
-        let mut open: Vec<(String, Duration)> = Vec::new();
-        let mut span: Option<(Duration, Duration)> = None;
-        while let Some(event) = events.next().await {
-            let event = event.map_err(|e| format!("the stream broke: {e}"))?;
-            if event.data == DONE {
-                outcome.done = true;
-                continue;
-            }
-            let chunk: UiChunk = serde_json::from_str(&event.data)
-                .map_err(|e| format!("a part is not of the protocol ({e}): {}", event.data))?;
-            let at = started.elapsed();
-            outcome.first_part.get_or_insert(at);
-            if matches!(
-                chunk,
-                UiChunk::TextDelta { .. } | UiChunk::ReasoningDelta { .. } | UiChunk::ToolInputStart { .. }
-            ) {
-                outcome.first_token.get_or_insert(at);
-            }
-            if matches!(chunk, UiChunk::TextDelta { .. }) {
-                outcome.first_text.get_or_insert(at);
-                outcome.last_text = Some(at);
-            }
-            match &chunk {
-                UiChunk::ToolInputAvailable { tool_call_id, .. } => {
-                    open.push((tool_call_id.clone(), at));
-                    span.get_or_insert((at, at));
-                }
-                UiChunk::ToolOutputAvailable { tool_call_id, preliminary: None | Some(false), .. }
-                | UiChunk::ToolOutputError { tool_call_id, .. } => {
-                    outcome.first_tool_output.get_or_insert(at);
-                    if let Some(index) = open.iter().position(|(id, _)| id == tool_call_id) {
-                        let (_, since) = open.swap_remove(index);
-                        outcome.tool_calls.push(at.saturating_sub(since));
-                        if let Some((_, last)) = span.as_mut() {
-                            *last = at;
-                        }
-                    }
-                }
-                _ => {}
-            }
-            outcome.chunks.push(chunk);
+        read_stream(response, started, outcome).await
+    }
+
+    /// Follows the turn running in `chat_id` (`GET /api/chat/{id}/stream`, on whichever instance
+    /// it runs), asking again until one runs, at most `patience`; times are taken from `started`
+    /// (when the turn was sent, elsewhere). Never fails: whatever went wrong is in
+    /// [`TurnOutcome::failure`], a turn that never ran within `patience` too.
+    pub async fn follow(&self, chat_id: &str, started: Instant, patience: Duration) -> TurnOutcome {
+        let mut outcome = TurnOutcome::default();
+        if let Err(failure) = self.follow_turn(chat_id, started, patience, &mut outcome).await {
+            outcome.failure = Some(failure);
         }
-        outcome.tool_span = span.map(|(first, last)| last.saturating_sub(first));
-        Ok(())
+        outcome.total = started.elapsed();
+        outcome
+    }
+
+    async fn follow_turn(
+        &self,
+        chat_id: &str,
+        started: Instant,
+        patience: Duration,
+        outcome: &mut TurnOutcome,
+    ) -> Result<(), String> {
+        let url = format!("{}/api/chat/{chat_id}/stream", self.base);
+        let deadline = Instant::now() + patience;
+        loop {
+            let response = self.http.get(&url).send().await.map_err(|e| format!("cannot reach {url}: {e}"))?;
+            let status = response.status();
+            if status == reqwest::StatusCode::OK {
+                return read_stream(response, started, outcome).await;
+            }
+            if status != reqwest::StatusCode::NO_CONTENT {
+                let text = response.text().await.unwrap_or_default();
+                return Err(format!("{url} answered {status}: {text}"));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("no turn ran in {chat_id} within {} ms", patience.as_millis()));
+            }
+            // 204: the turn has not started yet; ask again soon, so that the follower loses no time.
+            tokio::time::sleep(FOLLOW_POLL).await;
+        }
     }
 
     /// The chat's stored messages (`GET /api/chats/{id}`).
@@ -252,4 +250,52 @@ impl ChatClient {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Reads a UI message stream to its end into `outcome`, timing each part from `started`.
+async fn read_stream(response: reqwest::Response, started: Instant, outcome: &mut TurnOutcome) -> Result<(), String> {
+    let mut events = response.bytes_stream().eventsource();
+    // Open tool calls and when their input became available; the first input and last output.
+    let mut open: Vec<(String, Duration)> = Vec::new();
+    let mut span: Option<(Duration, Duration)> = None;
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|e| format!("the stream broke: {e}"))?;
+        if event.data == DONE {
+            outcome.done = true;
+            continue;
+        }
+        let chunk: UiChunk = serde_json::from_str(&event.data)
+            .map_err(|e| format!("a part is not of the protocol ({e}): {}", event.data))?;
+        let at = started.elapsed();
+        outcome.first_part.get_or_insert(at);
+        if matches!(chunk, UiChunk::TextDelta { .. } | UiChunk::ReasoningDelta { .. } | UiChunk::ToolInputStart { .. })
+        {
+            outcome.first_token.get_or_insert(at);
+        }
+        if matches!(chunk, UiChunk::TextDelta { .. }) {
+            outcome.first_text.get_or_insert(at);
+            outcome.last_text = Some(at);
+        }
+        match &chunk {
+            UiChunk::ToolInputAvailable { tool_call_id, .. } => {
+                open.push((tool_call_id.clone(), at));
+                span.get_or_insert((at, at));
+            }
+            UiChunk::ToolOutputAvailable { tool_call_id, preliminary: None | Some(false), .. }
+            | UiChunk::ToolOutputError { tool_call_id, .. } => {
+                outcome.first_tool_output.get_or_insert(at);
+                if let Some(index) = open.iter().position(|(id, _)| id == tool_call_id) {
+                    let (_, since) = open.swap_remove(index);
+                    outcome.tool_calls.push(at.saturating_sub(since));
+                    if let Some((_, last)) = span.as_mut() {
+                        *last = at;
+                    }
+                }
+            }
+            _ => {}
+        }
+        outcome.chunks.push(chunk);
+    }
+    outcome.tool_span = span.map(|(first, last)| last.saturating_sub(first));
+    Ok(())
 }

@@ -16,6 +16,12 @@
 //! **Load and abuse** ([`abuse::run`]): many sessions at once while one client floods the server
 //! past its rate: the flood must be refused with 429 while the sessions lose nothing.
 //!
+//! **Soak** ([`soak::run`]): users open new chats all along for minutes while the server's RSS is
+//! sampled; whether it is flat once warmed up, and the RSS an idle chat keeps.
+//!
+//! **Instances on one PostgreSQL** ([`instances::run`]): users split between instances sharing a
+//! database, and a follower of a turn on another instance than the one running it.
+//!
 //! **Instructions per turn** ([`instructions::run`]): the server under valgrind's callgrind, its
 //! instruction count per text turn, command turn and tool call: a CPU figure that the machine's
 //! load does not move, compared with a committed baseline.
@@ -31,6 +37,7 @@ pub mod chain;
 pub mod client;
 pub mod direct;
 pub mod eval;
+pub mod instances;
 pub mod instructions;
 pub mod local;
 pub mod plot;
@@ -38,6 +45,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod server;
+pub mod soak;
 pub mod stats;
 pub mod stub;
 

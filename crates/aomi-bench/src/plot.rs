@@ -1,5 +1,5 @@
 //! The report's plots, as SVG: latency against turn number, latency against users, memory against
-//! users.
+//! users; and the soak run's memory over time.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use crate::Error;
 use crate::report::{BenchReport, LoadPoint};
+use crate::soak::SoakReport;
 use crate::stats::Summary;
 
 /// A named line of (x, y) points.
@@ -102,6 +103,21 @@ pub fn write_plots(report: &BenchReport, dir: &Path) -> Result<Vec<PathBuf>, Err
     Ok(written)
 }
 
+/// Writes `memory-over-time.svg` into `dir`: the server's RSS over a soak run; returns its path.
+pub fn write_memory_over_time(report: &SoakReport, dir: &Path) -> Result<PathBuf, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join("memory-over-time.svg");
+    let points = report.samples.iter().map(|s| (s.at_secs, s.rss_bytes as f64 / MIB)).collect();
+    line_chart(
+        &path,
+        &format!("Server memory over time ({} users opening new chats)", report.config.users),
+        "seconds",
+        "RSS, MiB",
+        vec![Series { name: "RSS", color: AOMI, points }],
+    )?;
+    Ok(path)
+}
+
 fn line_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, series: Vec<Series>) -> Result<(), Error> {
     let failed = |e: &dyn std::fmt::Display| Error::Io(format!("cannot draw {}: {e}", path.display()));
     let all = || series.iter().flat_map(|s| s.points.iter());
@@ -120,7 +136,7 @@ fn line_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, series: Vec<
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_label_formatter(&|x| if x_max < 20.0 { format!("{x:.1}") } else { format!("{x:.0}") })
         .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(|e| failed(&e))?;

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use aomi_bench::abuse::AbuseConfig;
 use aomi_bench::chain::ChainBench;
-use aomi_bench::report::{BenchReport, REPORT_VERSION};
+use aomi_bench::report::{BenchReport, Integrity, REPORT_VERSION};
 use aomi_bench::runner::{self, RunInfo};
-use aomi_bench::scenario::BenchConfig;
+use aomi_bench::scenario::{BenchConfig, StubPace};
 use aomi_bench::server::{ServeExtras, ServeProcess, ServerModel, Target};
 use aomi_bench::stub::TurnKind;
 use aomi_bench::{plot, stub};
@@ -26,10 +26,10 @@ pub struct BenchArgs {
     /// Benchmark a running server instead of starting one. It must use the bench's stub model:
     /// start it with AOMI_MODEL=openai:bench-stub and OPENAI_BASE_URL=http://<--stub-bind>/v1.
     #[arg(long)]
-    url: Option<String>,
+    pub(crate) url: Option<String>,
     /// The process id of the --url server, to read its memory from /proc.
     #[arg(long, requires = "url")]
-    pid: Option<u32>,
+    pub(crate) pid: Option<u32>,
     /// Where the stub model listens (a fixed port is needed with --url).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub(crate) stub_bind: SocketAddr,
@@ -52,7 +52,7 @@ pub struct BenchArgs {
     /// The spawned server's database URL (`sqlite::memory:`, `postgres://…`) instead of a SQLite
     /// file in a temporary directory.
     #[arg(long, conflicts_with = "url")]
-    database_url: Option<String>,
+    pub(crate) database_url: Option<String>,
     /// The load and abuse run instead: 100 sessions × 20 turns (fewer with --quick), each from a
     /// client IP of its own, while one more client floods the server past its rate. The server
     /// keeps its default limits and trusts this machine's X-Forwarded-For (a --url server must be
@@ -87,6 +87,25 @@ pub struct BenchArgs {
     /// With --instructions-baseline: write this run's counts into that file (for this build profile).
     #[arg(long, requires = "instructions_baseline")]
     pub(crate) update_baseline: bool,
+    /// The soak run instead: users open new chats all along and run text turns for this many
+    /// minutes (fractions are fine: 0.2 is 12 s) while the server's RSS is read every few seconds;
+    /// before them, RSS per idle chat (--soak-idle-chats chats of one turn each). Writes soak.md,
+    /// soak.json (every sample) and memory-over-time.svg under --out, and prints the RSS slope of
+    /// the second half (never a failure). A --url server needs its --pid.
+    #[arg(long, conflicts_with_all = ["abuse", "local_model", "instructions", "baseline", "instances"])]
+    soak_minutes: Option<f64>,
+    /// With --soak-minutes: simultaneous users.
+    #[arg(long, default_value_t = 50, requires = "soak_minutes")]
+    pub(crate) soak_users: usize,
+    /// With --soak-minutes: chats of one turn each for the RSS-per-idle-chat figure (0: none).
+    #[arg(long, default_value_t = 2000, requires = "soak_minutes")]
+    pub(crate) soak_idle_chats: usize,
+    /// This many `aomi serve` instances on the --database-url PostgreSQL database instead: users
+    /// split between them (first text, turns/s, server CPU per turn summed over the instances),
+    /// and turns followed on another instance than the one running them against a follower on
+    /// the same one. Writes instances.md and instances.json under --out. --quick: a short run.
+    #[arg(long, requires = "database_url", conflicts_with_all = ["abuse", "local_model", "instructions", "baseline"])]
+    instances: Option<usize>,
     /// With --instructions: give up after this many seconds, printing a WARNING line instead of
     /// the counts (the server is stopped; the command succeeds).
     #[arg(long, requires = "instructions")]
@@ -104,14 +123,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.instructions {
         return crate::bench_instructions::run(args).await;
     }
+    if let Some(minutes) = args.soak_minutes {
+        return crate::bench_soak::run_soak(args, minutes).await;
+    }
+    if let Some(count) = args.instances {
+        return crate::bench_soak::run_instances(args, count).await;
+    }
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let mut config = if args.quick { BenchConfig::quick() } else { BenchConfig::full() };
-    if let Some(ttft) = args.ttft_ms {
-        config.stub.ttft_ms = ttft;
-    }
-    if let Some(rate) = args.tokens_per_second {
-        config.stub.tokens_per_second = rate;
-    }
+    apply_pace(&args, &mut config.stub);
     // The devnet the server's chain tools read; with --url the server must use it too, which it
     // cannot know, so a running server is benchmarked without the chain.
     let chain = if args.no_chain || args.url.is_some() {
@@ -141,30 +161,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(url) => (None, Target { url: url.clone(), pid: args.pid }, format!("running server at {url}")),
         None => {
             let program = std::env::current_exe().context("cannot find the aomi binary")?;
-            let mut extras = ServeExtras::default();
-            // The benchmark measures the server, not its limits: every turn comes from this machine.
-            for limit in ["IP_RATE", "SESSION_RATE", "TURNS_PER_CLIENT", "TURNS_TOTAL"] {
-                extras.env.push((format!("AOMI_LIMIT_{limit}"), "0".into()));
-            }
+            let mut extras = unlimited(args.database_url.as_deref());
             if let Some(chain) = &chain {
                 extras.args.push("--devnet".into());
                 extras.env.push(("AOMI_RPC_DEVNET".into(), chain.rpc_url().into()));
             }
-            if let Some(url) = &args.database_url {
-                extras.env.push(("AOMI_DATABASE_URL".into(), url.clone()));
-            }
             let model = ServerModel::Stub(stub.openai_base_url());
             let server = ServeProcess::spawn_with(&program, &model, &data_dir, &extras).await?;
             let target = server.target().clone();
-            let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
-            let store = match args.database_url.as_deref() {
-                None => "a SQLite file",
-                Some(url) if url.starts_with("postgres") => "PostgreSQL",
-                Some(url) if url.contains(":memory:") => "SQLite in memory",
-                Some(_) => "SQLite",
-            };
-            let version = env!("CARGO_PKG_VERSION");
-            (Some(server), target, format!("aomi serve {version} ({profile} build, store: {store})"))
+            (Some(server), target, describe_server(args.database_url.as_deref()))
         }
     };
     eprintln!("benchmarking {} ({} turns)", target.url, config.total_turns());
@@ -189,17 +194,56 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", report.compare(baseline));
     }
     eprintln!("wrote report.md, report.json and {} plot(s) under {}", plots.len(), args.out.display());
-    let integrity = &report.integrity;
+    fail_unless_clean(&report.integrity)
+}
+
+/// Fails when a turn failed or lost a part, naming the first problems (all are in the report).
+pub(crate) fn fail_unless_clean(integrity: &Integrity) -> anyhow::Result<()> {
     if !integrity.is_clean() {
         let first: Vec<&str> = integrity.problems.iter().take(3).map(String::as_str).collect();
         bail!(
-            "{} turn(s) failed and {} part(s) were lost; the first: {} (all in report.md)",
+            "{} turn(s) failed and {} part(s) were lost; the first: {} (all in the report)",
             integrity.errors,
             integrity.lost_parts,
             first.join("; ")
         );
     }
     Ok(())
+}
+
+/// `--ttft-ms` and `--tokens-per-second` over a run's stub pace.
+pub(crate) fn apply_pace(args: &BenchArgs, pace: &mut StubPace) {
+    if let Some(ttft) = args.ttft_ms {
+        pace.ttft_ms = ttft;
+    }
+    if let Some(rate) = args.tokens_per_second {
+        pace.tokens_per_second = rate;
+    }
+}
+
+/// What a spawned benchmark server gets: no limits (the benchmark measures the server, not its
+/// limits, and every turn comes from this machine), and `database_url` when given.
+pub(crate) fn unlimited(database_url: Option<&str>) -> ServeExtras {
+    let mut extras = ServeExtras::default();
+    for limit in ["IP_RATE", "SESSION_RATE", "TURNS_PER_CLIENT", "TURNS_TOTAL"] {
+        extras.env.push((format!("AOMI_LIMIT_{limit}"), "0".into()));
+    }
+    if let Some(url) = database_url {
+        extras.env.push(("AOMI_DATABASE_URL".into(), url.to_owned()));
+    }
+    extras
+}
+
+/// A spawned server in a report: its version, build profile and store.
+pub(crate) fn describe_server(database_url: Option<&str>) -> String {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let store = match database_url {
+        None => "a SQLite file",
+        Some(url) if url.starts_with("postgres") => "PostgreSQL",
+        Some(url) if url.contains(":memory:") => "SQLite in memory",
+        Some(_) => "SQLite",
+    };
+    format!("aomi serve {} ({profile} build, store: {store})", env!("CARGO_PKG_VERSION"))
 }
 
 /// `aomi bench --abuse`: see [`aomi_bench::abuse`].
@@ -209,12 +253,7 @@ async fn run_abuse(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         (AbuseConfig::full(), BenchConfig::full().stub)
     };
-    if let Some(ttft) = args.ttft_ms {
-        pace.ttft_ms = ttft;
-    }
-    if let Some(rate) = args.tokens_per_second {
-        pace.tokens_per_second = rate;
-    }
+    apply_pace(&args, &mut pace);
     let script = stub::bench_script(&[TurnKind::Text], pace.timing(), None);
     let stub = StubModel::start_on(args.stub_bind, script)
         .await
@@ -322,6 +361,6 @@ fn read_baseline(path: &std::path::Path) -> anyhow::Result<BenchReport> {
 }
 
 /// The command line as typed, with the program named `aomi`.
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     std::iter::once("aomi".to_owned()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
 }

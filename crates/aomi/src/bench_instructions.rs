@@ -48,14 +48,11 @@ async fn measure(args: BenchArgs) -> anyhow::Result<()> {
     let out_file = out.join("callgrind.out");
     let data_dir = std::env::temp_dir().join(format!("aomi-instructions-{}", std::process::id()));
     let program = std::env::current_exe().context("cannot find the aomi binary")?;
-    let mut extras = ServeExtras {
+    let extras = ServeExtras {
         wrapper: Some((valgrind, instructions::valgrind_args(&out_file))),
         startup: Some(STARTUP_UNDER_VALGRIND),
-        ..ServeExtras::default()
+        ..crate::bench::unlimited(None)
     };
-    for limit in ["IP_RATE", "SESSION_RATE", "TURNS_PER_CLIENT", "TURNS_TOTAL"] {
-        extras.env.push((format!("AOMI_LIMIT_{limit}"), "0".into()));
-    }
     eprintln!("starting aomi serve under callgrind (profiles in {})", out.display());
     let server =
         ServeProcess::spawn_with(&program, &ServerModel::Stub(stub.openai_base_url()), &data_dir, &extras).await?;

@@ -12,6 +12,7 @@
 
 mod bench;
 mod bench_instructions;
+mod bench_soak;
 mod chat;
 mod check;
 mod config;

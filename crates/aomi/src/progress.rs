@@ -11,3 +11,13 @@ pub fn bar(unit: &str) -> ProgressBar {
     }
     bar
 }
+
+/// A counter of `unit` for runs of a set time rather than a set number (no bar).
+pub fn counter(unit: &str) -> ProgressBar {
+    let counter = ProgressBar::new_spinner();
+    let template = format!("{{spinner}} {{msg:24}} {{pos}} {unit} {{elapsed}}");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        counter.set_style(style);
+    }
+    counter
+}

@@ -193,3 +193,107 @@ async fn the_abuse_run_sees_the_flood_refused_and_the_sessions_whole() {
     assert!(report.rss_before.is_some() && report.rss_peak.is_some() && report.rss_after.is_some());
     assert_eq!(report.rss_after_rounds.len(), 2);
 }
+
+fn quick_pace() -> StubPace {
+    StubPace { ttft_ms: 20, tokens_per_second: 2000.0, chars_per_token: 4 }
+}
+
+/// A soak of a few seconds: the idle chats and the users' turns all arrive whole, RSS is sampled
+/// in time order, and the report, its samples and the plot are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_soak_samples_memory_and_writes_the_plot() {
+    use aomi_bench::soak::{self, SoakConfig, SoakReport};
+    let config = SoakConfig {
+        stub: quick_pace(),
+        duration_secs: 6.0,
+        users: 4,
+        turns_per_chat: 2,
+        sample_every_secs: 0.5,
+        idle_chats: 20,
+        idle_concurrency: 5,
+        idle_settle_secs: 0.5,
+    };
+    let server = TestServer::start(bench_script(&[TurnKind::Text], config.stub.timing(), None)).await;
+    let info = RunInfo { command: "test".into(), server: "in-process".into() };
+    let progress = ProgressBar::hidden();
+    let report = soak::run(&server.target, &config, info, &progress).await.unwrap();
+
+    assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
+    let idle = report.idle.unwrap();
+    assert_eq!(idle.chats, 20);
+    assert!(idle.before_bytes > 0 && idle.after_bytes > 0);
+    assert!(report.chats >= 4, "every user opened a chat at least");
+    assert_eq!(report.turns, report.chats * 2);
+    // 20 idle chats' turns, the users' turns and one history check per user chat.
+    assert_eq!(report.integrity.turns, 20 + report.turns + report.chats);
+    assert_eq!(progress.position() as usize, 20 + report.turns);
+
+    // One sample when the users start and one when they end, at least.
+    assert!(report.samples.len() >= 2, "{:?}", report.samples);
+    assert!(report.samples.iter().all(|s| s.rss_bytes > 0));
+    for pair in report.samples.windows(2) {
+        assert!(pair[0].at_secs <= pair[1].at_secs && pair[0].turns <= pair[1].turns, "{pair:?}");
+    }
+    assert_eq!(report.samples.last().unwrap().turns as usize, report.turns);
+    assert_eq!(report.first_text.unwrap().count, report.turns);
+
+    let markdown = report.to_markdown();
+    for line in ["RSS per idle chat:", "RSS (", "turns checked:", "errors: 0, lost parts: 0"] {
+        assert!(markdown.contains(line), "{line} missing:\n{markdown}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let written = report.write(dir.path()).unwrap();
+    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["soak.md", "soak.json", "memory-over-time.svg"]);
+    let back: SoakReport = serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
+    assert_eq!(back, report);
+    let svg = std::fs::read_to_string(&written[2]).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Server memory over time") && svg.contains("<polyline"));
+}
+
+/// Two instances on one PostgreSQL schema: both serve their users' turns, and a follower on the
+/// instance that does not run a turn gets every part of it, through the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_serve_turns_and_follow_each_other() {
+    use aomi_bench::instances::{self, InstancesConfig, InstancesReport};
+    let Some(database) = aomi_store::testing::TestPostgres::create().await else { return };
+    let config = InstancesConfig { stub: quick_pace(), users: 4, turns_per_user: 2, follower_rounds: 4 };
+    let stub =
+        aomi_testkit::StubModel::start(bench_script(&[TurnKind::Text], config.stub.timing(), None)).await.unwrap();
+    let mut targets = Vec::new();
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        // Each instance its own store: its own pool and LISTEN connection, as in its own process.
+        let store = aomi_store::connect(database.url()).await.unwrap();
+        let tools = aomi_tools::ToolRegistry::new();
+        let (target, server) =
+            crate::common::serve_app(&stub.openai_base_url(), tools, store, aomi_server::limits::Limits::off()).await;
+        targets.push(target);
+        servers.push(server);
+    }
+    let info = RunInfo { command: "test".into(), server: "two in-process instances".into() };
+    let progress = ProgressBar::hidden();
+    let report = instances::run(&targets, &config, info, &progress).await.unwrap();
+
+    assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
+    assert_eq!(report.turns_per_instance, [4, 4], "the users are split between the instances");
+    assert_eq!(report.first_text.unwrap().count, 8);
+    assert!(report.turns_per_second > 0.0);
+    assert!(report.server_cpu_ms_per_turn.is_some());
+    let followers = &report.followers;
+    assert_eq!(followers.rounds, 4);
+    assert_eq!(followers.other_instance_whole, 4, "{}", report.to_markdown());
+    assert_eq!(followers.other_instance.first_text.unwrap().count, 4);
+    assert_eq!(followers.same_instance.full_turn.unwrap().count, 4);
+    assert_eq!(progress.position(), config.total_turns());
+
+    let markdown = report.to_markdown();
+    for line in ["| 4 + 4 |", "a follower on another instance", "got every part of 4 of 4 turns"] {
+        assert!(markdown.contains(line), "{line} missing:\n{markdown}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let written = report.write(dir.path()).unwrap();
+    let back: InstancesReport = serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
+    assert_eq!(back, report);
+}

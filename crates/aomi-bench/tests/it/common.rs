@@ -8,7 +8,7 @@ use aomi_bench::server::Target;
 use aomi_llm::{LlmClient, ModelConfig};
 use aomi_server::limits::Limits;
 use aomi_server::{AppState, Backend, ServerConfig};
-use aomi_store::SqliteStore;
+use aomi_store::{SqliteStore, Store};
 use aomi_testkit::{Script, StubModel};
 use aomi_tools::ToolRegistry;
 use aomi_tools::time::GetCurrentTime;
@@ -47,19 +47,31 @@ impl TestServer {
 
     async fn start_with_limits(script: Script, tools: ToolRegistry, limits: Limits) -> TestServer {
         let stub = StubModel::start(script).await.unwrap();
-        let mut config = ModelConfig::parse("openai:stub").unwrap();
-        config.base_url = Some(stub.openai_base_url());
-        let llm = LlmClient::new(config).unwrap();
-        let app = DefaultApp::new(
-            Some(llm),
-            tools,
-            DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5), ..Default::default() },
-        );
-        let backend =
-            Backend::new(AppRegistry::new().with(Arc::new(app)), Arc::new(SqliteStore::memory().await.unwrap()));
-        let (target, shutdown) = serve_in_process(AppState::new(backend).with_limits(limits)).await;
+        let store = Arc::new(SqliteStore::memory().await.unwrap());
+        let (target, shutdown) = serve_app(&stub.openai_base_url(), tools, store, limits).await;
         TestServer { target, stub, _shutdown: shutdown }
     }
+}
+
+/// The default app over the stub model at `stub_url` (its `…/v1`) and `store`, served on a free
+/// port of this process; the server stops when the sender is dropped.
+pub async fn serve_app(
+    stub_url: &str,
+    tools: ToolRegistry,
+    store: Arc<dyn Store>,
+    limits: Limits,
+) -> (Target, oneshot::Sender<()>) {
+    let mut config = ModelConfig::parse("openai:stub").unwrap();
+    config.base_url = Some(stub_url.to_owned());
+    let llm = LlmClient::new(config).unwrap();
+    let app = DefaultApp::new(
+        Some(llm),
+        tools,
+        DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(5), ..Default::default() },
+    );
+    let backend = Backend::new(AppRegistry::new().with(Arc::new(app)), store);
+    backend.start().await.unwrap();
+    serve_in_process(AppState::new(backend).with_limits(limits)).await
 }
 
 /// Serves `state` on a free port of this process; the server stops when the sender is dropped.
