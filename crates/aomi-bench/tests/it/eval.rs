@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aomi_agent::{AnalystApp, AppRegistry, BatchApp, BatchAppConfig, DefaultApp, DefaultAppConfig};
+use aomi_agent::{
+    AnalystApp, AppRegistry, BatchApp, BatchAppConfig, DefaultApp, DefaultAppConfig, ExploreApp, ExploreAppConfig,
+};
 use aomi_bench::eval::chain::{DEVNET, EvalChain};
 use aomi_bench::eval::check::{Observation, Verdict, evaluate};
 use aomi_bench::eval::report::{EvalReport, Status};
@@ -105,9 +107,11 @@ async fn server_on(chain: &EvalChain) -> ChainServer {
     );
     let config = DefaultAppConfig { max_steps: 8, tool_timeout: Duration::from_secs(30), ..Default::default() };
     let batch = BatchAppConfig { linear: config.clone(), ..BatchAppConfig::default() };
+    let explore = ExploreAppConfig { linear: config.clone(), ..ExploreAppConfig::default() };
     let apps = AppRegistry::new()
         .with(Arc::new(AnalystApp::new(Some(llm.clone()), tools.clone(), config.clone())))
         .with(Arc::new(BatchApp::new(Some(llm.clone()), tools.clone(), batch)))
+        .with(Arc::new(ExploreApp::new(Some(llm.clone()), tools.clone(), explore)))
         .with(Arc::new(DefaultApp::new(Some(llm), tools, config)));
     let backend = Backend::new(apps, store);
     let (target, shutdown) = crate::common::serve_in_process(
