@@ -301,7 +301,8 @@ mod tests {
 
     #[test]
     fn the_model_answer_parses_into_an_intent() {
-        let answer = r#"{"action":"transfer","token":"USDC","amount":"5","to":"0x1111111111111111111111111111111111111111"}"#;
+        let answer =
+            r#"{"action":"transfer","token":"USDC","amount":"5","to":"0x1111111111111111111111111111111111111111"}"#;
         assert_eq!(serde_json::from_str::<WalletIntent>(answer).unwrap(), transfer("USDC", "5", FRIEND));
         let none: WalletIntent = serde_json::from_str(r#"{"action":"none"}"#).unwrap();
         assert_eq!(none, WalletIntent::None);

@@ -67,6 +67,9 @@ pub struct FileConfig {
     pub shutdown_grace_secs: Option<u64>,
     /// How chat titles are made, `model` or `first-message` (`AOMI_TITLES`).
     pub titles: Option<String>,
+    /// Prepare a clear wallet action with the utility model, without the chat's model
+    /// (`AOMI_INTENT_FAST_PATH`; default: true when a utility model is configured).
+    pub intent_fast_path: Option<bool>,
     /// Sign-in with the wallet: `optional` or `required`.
     pub auth: Option<String>,
     /// The address people open aomi at (`AOMI_PUBLIC_URL`).

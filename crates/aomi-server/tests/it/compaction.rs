@@ -49,7 +49,7 @@ fn chat_script() -> Script {
         .context_limit(CONTEXT)
 }
 
-fn utility_client(stub: &StubModel) -> LlmClient {
+pub(crate) fn utility_client(stub: &StubModel) -> LlmClient {
     let mut config = ModelConfig::parse("openai:utility-model").unwrap();
     config.base_url = Some(stub.openai_base_url());
     config.idle_timeout = Duration::from_secs(10);
