@@ -5,9 +5,11 @@
 //! that ordinary chat turns never pay for it) goes to the utility model as one typed subroutine
 //! that answers a [`WalletIntent`]. When that intent resolves strictly on the chat's network
 //! ([`IntentResolver::plan`]: known tokens, exact amounts, valid addresses), its tool calls run
-//! through the loop's own scheduler, streamed as ordinary tool parts, exactly the calls the main
-//! model would make, with the same simulation and guards; a short text part then says what was
-//! prepared, and the turn waits for the wallet. Anything unclear (no utility answer, an intent of
+//! through the loop's own scheduler, streamed as ordinary tool parts after a short text part that
+//! says what is being prepared: exactly the calls the main model would make, with the same
+//! simulation and guards; the turn then waits for the wallet, whose answer continues it on the
+//! main model as after any wallet call. (The text comes first, as a model's text before its tool
+//! call: a text after the open call would read to the model as the turn's answer.) Anything unclear (no utility answer, an intent of
 //! `none`, a token that is not exactly one known token, a tool error, a simulation that holds the
 //! request back) leaves the turn to the full loop and the main model, which sees whatever ran.
 //!
@@ -19,7 +21,7 @@ use aomi_llm::LlmClient;
 use aomi_tools::intent::{IntentResolver, WalletIntent};
 use aomi_tools::{ToolCallRequest, ToolScheduler};
 
-use crate::step::{self, new_id, text_step};
+use crate::step::{self, new_id};
 
 /// What the utility model is asked.
 const INTENT_PROMPT: &str = "You read one message a user sent to a wallet assistant for EVM blockchains and say \
@@ -93,16 +95,21 @@ impl IntentFastPath {
             return None;
         }
         tracing::info!(?intent, "intent fast path");
+        // The words come before the calls, as a model's would: an open wallet call must end the
+        // message, so that the wallet's answer continues it as a tool result.
+        let mut summary = Some(plan.summary);
         // Each call needs the one before (a swap is staged, then the batch is sent): one step each.
         for planned in plan.calls {
             let call =
                 ToolCallRequest { id: new_id("intent"), name: planned.tool.to_owned(), arguments: planned.arguments };
             sink.emit(UiChunk::StartStep);
+            if let Some(text) = summary.take() {
+                step::text_block(sink, text);
+            }
             step::emit_call_input(sink, &call);
             let round = step::run_tools(scheduler, vec![call], input, sink).await;
             sink.emit(UiChunk::FinishStep);
             if round.waiting_for_client {
-                text_step(sink, plan.summary);
                 return Some(FinishReason::ToolCalls);
             }
             if round.results.is_empty() || round.results.iter().any(|result| result.outcome.is_err()) {

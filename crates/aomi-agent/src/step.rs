@@ -179,12 +179,17 @@ pub fn failed(sink: &dyn TurnSink, error: &StepError) {
 
 /// Emits a whole step that holds one text block: the app's own words, not the model's.
 pub fn text_step(sink: &dyn TurnSink, text: String) {
-    let id = new_id("txt");
     sink.emit(UiChunk::StartStep);
+    text_block(sink, text);
+    sink.emit(UiChunk::FinishStep);
+}
+
+/// Emits one whole text block of the app's own words inside the current step.
+pub fn text_block(sink: &dyn TurnSink, text: String) {
+    let id = new_id("txt");
     sink.emit(UiChunk::TextStart { id: id.clone() });
     sink.emit(UiChunk::TextDelta { id: id.clone(), delta: text });
     sink.emit(UiChunk::TextEnd { id });
-    sink.emit(UiChunk::FinishStep);
 }
 
 /// A fresh id for a part (`txt_…`, `msg_…`).

@@ -75,12 +75,12 @@ pub struct IntentCall {
 }
 
 /// What an intent resolves to: calls run one after another (each needs the one before), and a
-/// sentence for the user on what was prepared.
+/// sentence for the user on what is being prepared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntentPlan {
     /// The calls, in order; the last one is the wallet request.
     pub calls: Vec<IntentCall>,
-    /// What was prepared, for the user.
+    /// What is being prepared, for the user (streamed before the calls).
     pub summary: String,
 }
 
@@ -139,7 +139,7 @@ impl IntentResolver {
                 Ok(IntentPlan {
                     calls: vec![IntentCall { tool: WALLET_TOOL, arguments }],
                     summary: format!(
-                        "I prepared the transfer of {what} to {} on {}: review it in your wallet and sign it, or reject it.",
+                        "Preparing the transfer of {what} to {} on {}; your wallet shows it for review once it is simulated.",
                         short_address(&to),
                         network.name
                     ),
@@ -160,7 +160,7 @@ impl IntentResolver {
                 Ok(IntentPlan {
                     calls: vec![IntentCall { tool: WALLET_TOOL, arguments }],
                     summary: format!(
-                        "I prepared an approval for {} to spend {what} on {}: review it in your wallet and sign it, or reject it.",
+                        "Preparing an approval for {} to spend {what} on {}; your wallet shows it for review once it is simulated.",
                         short_address(&spender),
                         network.name
                     ),
@@ -186,7 +186,7 @@ impl IntentResolver {
                         IntentCall { tool: SEND_BATCH_TOOL, arguments: send },
                     ],
                     summary: format!(
-                        "I staged the swap of {what} on {} and sent the batch to your wallet: review it there and sign it, or reject it.",
+                        "Preparing the swap of {what} on {}, staged and sent to your wallet as one batch once it is simulated.",
                         network.name
                     ),
                 })

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 use crate::compaction::utility_client;
-use crate::simulation::{Setup, data_parts, setup, turn};
+use crate::simulation::{Setup, data_parts, play_wallet, setup, turn};
 
 /// What the chat's model says when it answers in text.
 const MAIN_ANSWER: &str = "Which token, and how much?";
@@ -33,6 +33,7 @@ fn send_message(setup: &Setup, amount: &str) -> String {
 fn main_script(setup: &Setup, base_units: &str) -> Script {
     Script::new()
         .rule(Match::LastToolResultContains("NOT sent to the wallet".into()), Reply::text("It was held back."))
+        .rule(Match::LastToolResultContains("transactionHash".into()), Reply::text("Sent."))
         .rule(
             Match::LastUserContains("USDC to 0x".into()),
             Reply::tool_call(
@@ -81,7 +82,8 @@ async fn the_intent_fast_path_produces_the_same_wallet_request_as_the_full_loop(
     let full = server(&setup, main_script(&setup, "500000000"), None).await;
     let message = send_message(&setup, "500");
 
-    let fast_parts = turn(&fast, &setup, &new_chat_id(), user(&message)).await;
+    let fast_chat = new_chat_id();
+    let fast_parts = turn(&fast, &setup, &fast_chat, user(&message)).await;
     assert!(fast.stub.requests().is_empty(), "the chat's model is not called on the fast path");
     let asked = utility.requests();
     assert_eq!(asked.len(), 1, "one intent request");
@@ -89,11 +91,11 @@ async fn the_intent_fast_path_produces_the_same_wallet_request_as_the_full_loop(
     assert!(asked[0].body.to_string().contains(&message), "the utility model read the message");
     assert_eq!(finish_reason(&fast_parts), Some(FinishReason::ToolCalls), "the call waits for the wallet");
     assert!(tool_errors_of(&fast_parts).is_empty(), "{fast_parts:?}");
-    // The tool call streams as a model's would, then the short text says what was prepared.
+    // A short text says what is prepared, then the tool call streams as a model's would.
     let kinds = kinds(&fast_parts);
     let position = |kind: &str| kinds.iter().position(|k| k == kind).unwrap_or(usize::MAX);
+    assert!(position("text-delta") < position("tool-input-available"), "{kinds:?}");
     assert!(position("tool-input-available") < position("data-wallet-request"), "{kinds:?}");
-    assert!(position("data-wallet-request") < position("text-delta"), "{kinds:?}");
     assert!(text_of(&fast_parts).contains("500 USDC"), "{}", text_of(&fast_parts));
     assert_eq!(data_parts(&fast_parts, "simulation")[0]["success"], true, "simulated as always");
 
@@ -106,6 +108,12 @@ async fn the_intent_fast_path_produces_the_same_wallet_request_as_the_full_loop(
     assert_eq!(request, wallet_request(&full_parts));
     assert_eq!(request["to"], json!(setup.devnet.contracts().usdc));
     assert_eq!(request["chainId"], 31337);
+
+    // The wallet signs the fast path's request: the turn goes on with the chat's model.
+    let (answer, _) = play_wallet(&setup, &fast_parts).await;
+    let parts = turn(&fast, &setup, &fast_chat, answer).await;
+    assert_eq!(text_of(&parts), "Sent.");
+    assert_eq!(fast.stub.requests().len(), 1, "the chat's model answers once the wallet did");
 }
 
 #[tokio::test]
@@ -132,7 +140,8 @@ async fn an_unclear_intent_or_a_held_request_falls_back_to_the_chat_model() {
     assert_eq!(utility.requests().len(), 3);
     assert!(data_parts(&parts, "wallet-request").is_empty(), "nothing reached the wallet");
     assert!(tool_errors_of(&parts)[0].contains("NOT sent to the wallet"), "{parts:?}");
-    assert_eq!(text_of(&parts), "It was held back.");
+    let text = text_of(&parts);
+    assert!(text.starts_with("Preparing the transfer of 2000 USDC") && text.ends_with("It was held back."), "{text}");
     assert_eq!(finish_reason(&parts), Some(FinishReason::Stop));
     let seen = server.stub.requests().last().unwrap().body.to_string();
     assert!(seen.contains("holds only 1000 USDC"), "the chat's model was told why: {seen}");
