@@ -4,14 +4,16 @@
 //! A message that looks like a wallet action ([`looks_like_wallet_action`], a cheap word check, so
 //! that ordinary chat turns never pay for it) goes to the utility model as one typed subroutine
 //! that answers a [`WalletIntent`]. When that intent resolves strictly on the chat's network
-//! ([`IntentResolver::plan`]: known tokens, exact amounts, valid addresses), its tool calls run
-//! through the loop's own scheduler, streamed as ordinary tool parts after a short text part that
-//! says what is being prepared: exactly the calls the main model would make, with the same
-//! simulation and guards; the turn then waits for the wallet, whose answer continues it on the
-//! main model as after any wallet call. (The text comes first, as a model's text before its tool
-//! call: a text after the open call would read to the model as the turn's answer.) Anything unclear (no utility answer, an intent of
-//! `none`, a token that is not exactly one known token, a tool error, a simulation that holds the
-//! request back) leaves the turn to the full loop and the main model, which sees whatever ran.
+//! ([`IntentResolver::plan`]: known tokens, exact amounts, valid addresses), a short text part says
+//! what is being prepared and its tool calls run through the loop's own scheduler, streamed as
+//! ordinary tool parts: exactly the calls the main model would make, with the same simulation and
+//! guards. The turn then waits for the wallet, whose answer continues it on the main model as after
+//! any wallet call. The text comes first, as a model's text before its tool call would: a text
+//! after the open call would read to the model as the turn's answer.
+//!
+//! Anything unclear (no utility answer, an intent of `none`, a token that is not exactly one known
+//! token, a tool error, a simulation that holds the request back) leaves the turn to the full loop
+//! and the main model, which sees whatever ran.
 //!
 //! Only the default app takes it ([`DefaultApp::with_intents`](crate::DefaultApp::with_intents));
 //! the analyst has no wallet tools, and a plan naming a tool the app lacks is never run.
