@@ -186,12 +186,7 @@ impl BatchApp {
         let action = plan.action.map(planned_call);
         let tracker = PlanTracker::new(&reads, action.as_ref());
         for call in reads.iter().chain(&action) {
-            sink.emit(UiChunk::ToolInputStart { tool_call_id: call.id.clone(), tool_name: call.name.clone() });
-            sink.emit(UiChunk::ToolInputAvailable {
-                tool_call_id: call.id.clone(),
-                tool_name: call.name.clone(),
-                input: call.arguments.clone(),
-            });
+            step::emit_call_input(&sink, call);
         }
         tracker.emit(&sink);
         let tracked = TrackingSink { inner: &sink, tracker: &tracker };

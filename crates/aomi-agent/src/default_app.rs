@@ -1,4 +1,5 @@
-//! The default app: a linear agent loop over every tool.
+//! The default app: a linear agent loop over every tool, with the intent fast path when given one
+//! ([`DefaultApp::with_intents`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use aomi_core::{AomiApp, AppError, BoxFuture, FinishReason, TurnHook, TurnInput,
 use aomi_llm::ModelRoutes;
 use aomi_tools::ToolRegistry;
 
+use crate::intent::IntentFastPath;
 use crate::linear::LinearLoop;
 
 /// What a turn answers when no model is configured.
@@ -99,6 +101,13 @@ impl DefaultApp {
     /// [`LinearLoop::with_compaction`]).
     pub fn with_compaction(mut self, compactor: std::sync::Arc<aomi_llm::compaction::Compactor>) -> Self {
         self.linear = self.linear.with_compaction(compactor);
+        self
+    }
+
+    /// The same app preparing clear wallet actions ("send 500 USDC to 0x…") on the utility model
+    /// without calling the chat's model (see [`crate::intent`]).
+    pub fn with_intents(mut self, intents: Arc<IntentFastPath>) -> Self {
+        self.linear = self.linear.with_intents(intents);
         self
     }
 

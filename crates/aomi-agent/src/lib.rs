@@ -3,7 +3,9 @@
 //!
 //! [`DefaultApp`] is a linear loop ([`linear`]): model → tool calls (run concurrently by the
 //! [`ToolScheduler`](aomi_tools::ToolScheduler)) → results → model, until the model answers in
-//! text or the step limit is hit. [`AnalystApp`] runs the same loop over the tools without the
+//! text or the step limit is hit. Given an [`IntentFastPath`] ([`intent`]), it prepares a clear
+//! wallet action ("send 500 USDC to 0x…") read by the utility model through the same tools,
+//! without calling the chat's model, and falls back to the loop when anything is unclear. [`AnalystApp`] runs the same loop over the tools without the
 //! client's (no wallet request), with a preamble of its own. [`BatchApp`] plans first (a typed [`BatchPlan`]), runs the planned
 //! reads at the same time and answers from them. [`ExploreApp`] searches a tree: candidate branches of
 //! reads run at the same time within a budget, a typed judge picks the best, and the answer is built from it. The loop's pieces are public building blocks for other apps: [`step`]
@@ -15,6 +17,7 @@ mod analyst_app;
 mod batch_app;
 mod default_app;
 mod explore;
+pub mod intent;
 pub mod linear;
 mod registry;
 pub mod sink;
@@ -27,4 +30,5 @@ pub use explore::{
     BranchScore, DEFAULT_MAX_BRANCHES, DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, EXPLORE_APP, ExploreApp, ExploreAppConfig,
     ExploreError, ExplorePlan, Judgement, MAX_SCORE, PlannedBranch,
 };
+pub use intent::IntentFastPath;
 pub use registry::AppRegistry;

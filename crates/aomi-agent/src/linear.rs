@@ -15,6 +15,7 @@ use aomi_tools::commands::{self, Command};
 use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
 
 use crate::default_app::{DefaultAppConfig, NO_MODEL_MESSAGE};
+use crate::intent::IntentFastPath;
 use crate::sink::RecordingSink;
 use crate::step::{self, Usage, new_id, text_step};
 
@@ -25,6 +26,8 @@ pub struct LinearLoop {
     scheduler: ToolScheduler,
     config: DefaultAppConfig,
     compactor: Option<Arc<Compactor>>,
+    /// Prepares clear wallet actions without the model (the default app's; see [`crate::intent`]).
+    intents: Option<Arc<IntentFastPath>>,
     /// The tools' estimated tokens, counted once: they are the same in every request.
     tool_tokens: usize,
 }
@@ -35,7 +38,7 @@ impl LinearLoop {
         let tool_tokens = serde_json::to_vec(&tools.specs()).map_or(0, |json| json.len()).div_ceil(4);
         let scheduler =
             ToolScheduler::new(Arc::new(tools), config.tool_timeout).with_output_limit(config.tool_output_bytes);
-        LinearLoop { preamble: preamble.into(), scheduler, config, compactor: None, tool_tokens }
+        LinearLoop { preamble: preamble.into(), scheduler, config, compactor: None, intents: None, tool_tokens }
     }
 
     /// The same loop keeping long chats within the model's budget with `compactor` (older turns
@@ -43,6 +46,13 @@ impl LinearLoop {
     /// [`aomi_llm::compaction`]). Without one, the oldest messages beyond the budget are left out.
     pub fn with_compaction(mut self, compactor: Arc<Compactor>) -> Self {
         self.compactor = Some(compactor);
+        self
+    }
+
+    /// The same loop preparing a turn's clear wallet action on `intents` before the model is
+    /// called; the turn falls back to the model when anything is unclear (see [`crate::intent`]).
+    pub fn with_intents(mut self, intents: Arc<IntentFastPath>) -> Self {
+        self.intents = Some(intents);
         self
     }
 
@@ -103,6 +113,13 @@ impl LinearLoop {
             }
         };
         let sink = RecordingSink::new(sink, current);
+        // A clear wallet action is prepared without the model; what it streamed stays in the
+        // message the model sees when it falls back.
+        if let Some(intents) = &self.intents
+            && let Some(reason) = intents.run(&self.scheduler, &input, &sink).await
+        {
+            return reason;
+        }
         let system = self.system_prompt(input.wallet.as_ref());
         for step in 0..self.config.max_steps {
             let mut messages = history.clone();
@@ -186,15 +203,9 @@ impl LinearLoop {
             text_step(sink, format!("This command needs the tool {tool}, which this app does not offer."));
             return FinishReason::Stop;
         }
-        let id = new_id("cmd");
+        let call = ToolCallRequest { id: new_id("cmd"), name: tool, arguments: args };
         sink.emit(UiChunk::StartStep);
-        sink.emit(UiChunk::ToolInputStart { tool_call_id: id.clone(), tool_name: tool.clone() });
-        sink.emit(UiChunk::ToolInputAvailable {
-            tool_call_id: id.clone(),
-            tool_name: tool.clone(),
-            input: args.clone(),
-        });
-        let call = ToolCallRequest { id, name: tool, arguments: args };
+        step::emit_call_input(sink, &call);
         self.scheduler.run_all(vec![call], &input.chat_id, input.wallet.as_ref(), &input.origin(), sink).await;
         sink.emit(UiChunk::FinishStep);
         FinishReason::Stop

@@ -159,6 +159,17 @@ pub async fn run_tools(
     ToolRound { results, waiting_for_client: prepared.iter().any(|call| call.outcome.is_ok()) }
 }
 
+/// Streams a call's input as a model's would (`tool-input-start`, `tool-input-available`): for
+/// calls the app makes itself (a direct command, a planned read, an intent).
+pub fn emit_call_input(sink: &dyn TurnSink, call: &ToolCallRequest) {
+    sink.emit(UiChunk::ToolInputStart { tool_call_id: call.id.clone(), tool_name: call.name.clone() });
+    sink.emit(UiChunk::ToolInputAvailable {
+        tool_call_id: call.id.clone(),
+        tool_name: call.name.clone(),
+        input: call.arguments.clone(),
+    });
+}
+
 /// Reports a failed model step: an `error` part with its text, and the message marked
 /// `{"incomplete": true}` in its metadata. The step itself was closed by [`model_step`].
 pub fn failed(sink: &dyn TurnSink, error: &StepError) {
@@ -168,12 +179,17 @@ pub fn failed(sink: &dyn TurnSink, error: &StepError) {
 
 /// Emits a whole step that holds one text block: the app's own words, not the model's.
 pub fn text_step(sink: &dyn TurnSink, text: String) {
-    let id = new_id("txt");
     sink.emit(UiChunk::StartStep);
+    text_block(sink, text);
+    sink.emit(UiChunk::FinishStep);
+}
+
+/// Emits one whole text block of the app's own words inside the current step.
+pub fn text_block(sink: &dyn TurnSink, text: String) {
+    let id = new_id("txt");
     sink.emit(UiChunk::TextStart { id: id.clone() });
     sink.emit(UiChunk::TextDelta { id: id.clone(), delta: text });
     sink.emit(UiChunk::TextEnd { id });
-    sink.emit(UiChunk::FinishStep);
 }
 
 /// A fresh id for a part (`txt_…`, `msg_…`).

@@ -14,6 +14,8 @@
 //! - [`guard`] and [`review`]: each wallet's spend guards, and what the wallet tools add to a
 //!   simulation before the wallet is asked (USD values, the price-impact rule, the guards).
 //! - [`commands`]: direct `/` commands, run without a model through the same tools.
+//! - [`intent`]: a transfer, approval or swap read out of a message (by the utility model),
+//!   resolved into the same tool calls the model would make: aomi-agent's intent fast path.
 //! - [`mcp`]: external MCP servers' tools, wrapped as tools like any other.
 //! - [`parts`] and [`schemas`]: the `data-*` parts around a call, and every wire type of the tools
 //!   as OpenAPI components ([`ToolSchemas`]), from which the page's types are generated.
@@ -25,6 +27,7 @@ pub mod chain;
 pub mod commands;
 pub mod defi;
 pub mod guard;
+pub mod intent;
 pub mod knowledge;
 pub mod mcp;
 pub mod parts;

@@ -255,6 +255,18 @@ pub fn check(args: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Report {
     check_limits(&file, &env, &mut report);
     check_networks(args, &file, &env, &mut report);
 
+    if let Some(fast) =
+        setting(&args.intent_fast_path, "AOMI_INTENT_FAST_PATH", &file.intent_fast_path, "intent_fast_path")
+        && fast.value
+        && env("AOMI_UTILITY_MODEL").is_none()
+    {
+        report.warn(
+            Kind::BadValue,
+            &fast.key,
+            "the intent fast path needs a utility model: it stays off",
+            "set AOMI_UTILITY_MODEL (a cheaper or local model reads the intents), or turn the fast path off",
+        );
+    }
     if let Some(dir) = setting(&args.web_dir, "AOMI_WEB_DIR", &file.web_dir, "web_dir")
         && !dir.value.join("index.html").is_file()
     {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use aomi_agent::{
     ANALYST_APP, AnalystApp, AppRegistry, BatchApp, BatchAppConfig, DefaultApp, DefaultAppConfig, EXPLORE_APP,
-    ExploreApp, ExploreAppConfig,
+    ExploreApp, ExploreAppConfig, IntentFastPath,
 };
 use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig};
 use aomi_llm::{LlmClient, ModelConfig};
@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// default when a model is configured) or `first-message`.
     #[arg(long, env = "AOMI_TITLES")]
     pub(crate) titles: Option<String>,
+    /// Prepare a clear wallet action ("send 500 USDC to 0x…") with the utility model, without the
+    /// chat's model [default: true when a utility model is configured; it needs one].
+    #[arg(long, env = "AOMI_INTENT_FAST_PATH")]
+    pub(crate) intent_fast_path: Option<bool>,
     /// Sign-in with the wallet: `optional` (the default: a request may also name its wallet) or
     /// `required` (a wallet's history and turns need its signature; for any server others reach).
     #[arg(long, env = "AOMI_AUTH")]
@@ -281,6 +285,18 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     if let Some(compactor) = compactor {
         analyst = analyst.with_compaction(Arc::clone(&compactor));
         default = default.with_compaction(compactor);
+    }
+    // Clear wallet actions skip the chat's model: on by default where a utility model reads them.
+    match (utility, args.intent_fast_path.or(file.intent_fast_path)) {
+        (Some(utility), None | Some(true)) => {
+            let resolver = aomi_tools::intent::IntentResolver(Arc::clone(&chain.sessions));
+            default = default.with_intents(Arc::new(IntentFastPath::new(utility, resolver)));
+            tracing::info!("intent fast path on: clear wallet actions are prepared by the utility model");
+        }
+        (None, Some(true)) => {
+            tracing::warn!("intent_fast_path needs a utility model (AOMI_UTILITY_MODEL): it stays off");
+        }
+        _ => {}
     }
     let apps = AppRegistry::new()
         .with(Arc::new(analyst))

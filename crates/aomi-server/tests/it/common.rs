@@ -57,6 +57,9 @@ pub struct Options {
     /// Models a chat may pick beside the default, as (id, label, model name): each on the same
     /// stub under its own model name, so the stub's requests tell which one a turn called.
     pub models: Vec<(&'static str, &'static str, &'static str)>,
+    /// The intent fast path of the default app: the utility model that reads intents (resolved
+    /// on `chain`, which it needs).
+    pub intents: Option<LlmClient>,
 }
 
 /// A client of `stub` as an OpenAI-compatible model named `model`: a utility or planner model
@@ -93,6 +96,7 @@ impl Options {
             prices: None,
             compaction: None,
             models: Vec::new(),
+            intents: None,
         }
     }
 }
@@ -193,6 +197,14 @@ impl TestServer {
                 settings,
             )),
             None => app,
+        };
+        let app = match (options.intents, &options.chain) {
+            (Some(utility), Some(chain)) => app.with_intents(Arc::new(aomi_agent::IntentFastPath::new(
+                utility,
+                aomi_tools::intent::IntentResolver(Arc::clone(chain)),
+            ))),
+            (Some(_), None) => panic!("the intent fast path needs the chain"),
+            (None, _) => app,
         };
         let backend = Backend::with_options(
             apps.with(Arc::new(app)),

@@ -16,6 +16,7 @@ mod faults;
 mod fuzz;
 mod guards;
 mod history;
+mod intent;
 mod knowledge;
 mod lifecycle;
 mod limits;

@@ -209,6 +209,18 @@ fn a_missing_secret_is_named_with_where_to_set_it() {
 }
 
 #[test]
+fn the_intent_fast_path_without_a_utility_model_is_a_warning() {
+    let (ok, problems) = check(&[], &[("AOMI_INTENT_FAST_PATH", "true")]);
+    assert!(ok);
+    let warning = problem(&problems, "bad-value", "AOMI_INTENT_FAST_PATH");
+    assert_eq!(warning["severity"], "warning");
+    said(warning, "needs a utility model", "AOMI_UTILITY_MODEL");
+    let env = [("AOMI_INTENT_FAST_PATH", "true"), ("AOMI_UTILITY_MODEL", "openai:small"), ("OPENAI_API_KEY", "k")];
+    let (_, problems) = check(&[], &env);
+    assert!(problems.iter().all(|p| p["key"] != "AOMI_INTENT_FAST_PATH"), "{problems:#?}");
+}
+
+#[test]
 fn an_unreadable_file_is_an_error() {
     let (ok, problems) = check(&["--config", "/nonexistent/aomi.toml"], &[]);
     assert!(!ok);
