@@ -136,6 +136,14 @@ impl BatchApp {
         }
     }
 
+    /// The same app keeping long chats within the model's budget with `compactor`: its answers
+    /// (and its linear turns) see the chat's summary and the recent turns (see
+    /// [`LinearLoop::with_compaction`]).
+    pub fn with_compaction(mut self, compactor: std::sync::Arc<aomi_llm::compaction::Compactor>) -> Self {
+        self.linear = self.linear.with_compaction(compactor);
+        self
+    }
+
     /// The same app with its plans written by `planner` (by default the chat's model).
     pub fn with_planner(mut self, planner: SubroutineModel) -> Self {
         self.planner = planner;
@@ -162,7 +170,7 @@ impl BatchApp {
     }
 
     async fn run(&self, llm: &LlmClient, input: TurnInput, sink: &dyn TurnSink) -> FinishReason {
-        let (history, current) = linear::split_history(&input, self.linear.history_token_budget());
+        let (history, current, _) = self.linear.prepare_history(&input).await;
         let sink = RecordingSink::new(sink, current);
         let registry = self.linear.scheduler().registry();
 

@@ -56,6 +56,26 @@ impl LinearLoop {
         self
     }
 
+    /// The history a model call of `input`'s turn is sent, within the budget, and the message of
+    /// the turn: with a compactor, older turns folded into the chat's summary (and its state, for
+    /// calibrating the estimate); without one, the oldest messages beyond the budget left out.
+    pub(crate) async fn prepare_history(
+        &self,
+        input: &TurnInput,
+    ) -> (Vec<ChatMessage>, ChatMessage, Option<aomi_llm::compaction::CompactionState>) {
+        match &self.compactor {
+            Some(compactor) => {
+                let prepared = compactor.prepare(&input.chat_id, &input.history).await;
+                let (history, current) = split_off_current(prepared.messages);
+                (history, current, Some(prepared.state))
+            }
+            None => {
+                let (history, current) = split_history(input, self.config.history_token_budget);
+                (history, current, None)
+            }
+        }
+    }
+
     /// The scheduler of the loop's tools.
     pub fn scheduler(&self) -> &ToolScheduler {
         &self.scheduler
@@ -101,17 +121,7 @@ impl LinearLoop {
         sink: &dyn TurnSink,
         usage: &mut Usage,
     ) -> FinishReason {
-        let (history, current, mut compaction) = match &self.compactor {
-            Some(compactor) => {
-                let prepared = compactor.prepare(&input.chat_id, &input.history).await;
-                let (history, current) = split_off_current(prepared.messages);
-                (history, current, Some(prepared.state))
-            }
-            None => {
-                let (history, current) = split_history(&input, self.config.history_token_budget);
-                (history, current, None)
-            }
-        };
+        let (history, current, mut compaction) = self.prepare_history(&input).await;
         let sink = RecordingSink::new(sink, current);
         // A clear wallet action is prepared without the model; what it streamed stays in the
         // message the model sees when it falls back.

@@ -282,8 +282,13 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     });
     let mut analyst = AnalystApp::new(models.clone(), analyst_tools, app_config.clone());
     let mut default = DefaultApp::new(models.clone(), tools.clone(), app_config.clone());
+    let mut batch = BatchApp::new(models.clone(), tools.clone(), batch).with_planner(subroutines.batch_plan);
+    let mut explore = ExploreApp::new(models.clone(), explore_tools, explore)
+        .with_subroutines(subroutines.explore_plan, subroutines.explore_judge);
     if let Some(compactor) = compactor {
         analyst = analyst.with_compaction(Arc::clone(&compactor));
+        batch = batch.with_compaction(Arc::clone(&compactor));
+        explore = explore.with_compaction(Arc::clone(&compactor));
         default = default.with_compaction(compactor);
     }
     // Clear wallet actions skip the chat's model: on by default where a utility model reads them.
@@ -300,11 +305,8 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
     }
     let apps = AppRegistry::new()
         .with(Arc::new(analyst))
-        .with(Arc::new(BatchApp::new(models.clone(), tools.clone(), batch).with_planner(subroutines.batch_plan)))
-        .with(Arc::new(
-            ExploreApp::new(models.clone(), explore_tools, explore)
-                .with_subroutines(subroutines.explore_plan, subroutines.explore_judge),
-        ))
+        .with(Arc::new(batch))
+        .with(Arc::new(explore))
         .with(Arc::new(default));
     let shutdown_grace = args
         .shutdown_grace_secs

@@ -163,6 +163,14 @@ impl ExploreApp {
         }
     }
 
+    /// The same app keeping long chats within the model's budget with `compactor`: its answers
+    /// (and its linear turns) see the chat's summary and the recent turns (see
+    /// [`LinearLoop::with_compaction`]).
+    pub fn with_compaction(mut self, compactor: std::sync::Arc<aomi_llm::compaction::Compactor>) -> Self {
+        self.linear = self.linear.with_compaction(compactor);
+        self
+    }
+
     /// The same app with its branches proposed by `planner` and judged by `judge` (by default
     /// both the chat's model).
     pub fn with_subroutines(mut self, planner: SubroutineModel, judge: SubroutineModel) -> Self {
@@ -214,7 +222,7 @@ impl ExploreApp {
     }
 
     async fn run(&self, llm: &LlmClient, input: TurnInput, sink: &dyn TurnSink) -> FinishReason {
-        let (history, current) = linear::split_history(&input, self.linear.history_token_budget());
+        let (history, current, _) = self.linear.prepare_history(&input).await;
         let sink = RecordingSink::new(sink, current.clone());
 
         sink.emit(UiChunk::StartStep);

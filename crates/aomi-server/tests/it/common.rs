@@ -47,6 +47,8 @@ pub struct Options {
     pub app: DefaultAppConfig,
     /// Builds another app, served beside the default one, from the model and the same tools.
     pub extra_app: Option<AppFactory>,
+    /// Builds another app that also takes the default app's compactor (needs `compaction`).
+    pub extra_compacted_app: Option<CompactedAppFactory>,
     /// Serves `/mcp`: the test tools and the chain tools (over `chain`, else the built-in
     /// networks), as `aomi serve` does.
     pub mcp: bool,
@@ -74,6 +76,12 @@ pub fn side_model_client(stub: &StubModel, model: &str) -> LlmClient {
 /// Builds an app from the test server's model client and tools.
 pub type AppFactory = Box<dyn FnOnce(Option<LlmClient>, ToolRegistry) -> Arc<dyn aomi_core::AomiApp> + Send>;
 
+/// Builds an app from the test server's model client, tools and compactor.
+pub type CompactedAppFactory = Box<
+    dyn FnOnce(Option<LlmClient>, ToolRegistry, Arc<aomi_llm::compaction::Compactor>) -> Arc<dyn aomi_core::AomiApp>
+        + Send,
+>;
+
 impl Options {
     pub fn new(provider: Provider) -> Self {
         Options {
@@ -92,6 +100,7 @@ impl Options {
             metrics_token: None,
             app: DefaultAppConfig::default(),
             extra_app: None,
+            extra_compacted_app: None,
             mcp: false,
             prices: None,
             compaction: None,
@@ -185,17 +194,20 @@ impl TestServer {
         if let Some(build) = options.extra_app {
             apps = apps.with(build(llm.clone(), tools.clone()));
         }
+        let compactor = options.compaction.map(|(model, settings)| {
+            aomi_server::compaction::StoreCompactions::compactor(Arc::clone(&store) as _, model, settings)
+        });
+        if let Some(build) = options.extra_compacted_app {
+            let compactor = compactor.clone().expect("a compacted app needs `compaction`");
+            apps = apps.with(build(llm.clone(), tools.clone(), compactor));
+        }
         let app = DefaultApp::new(
             models.clone(),
             tools,
             DefaultAppConfig { max_steps: options.max_steps, tool_timeout: Duration::from_secs(5), ..options.app },
         );
-        let app = match options.compaction {
-            Some((model, settings)) => app.with_compaction(aomi_server::compaction::StoreCompactions::compactor(
-                Arc::clone(&store) as _,
-                model,
-                settings,
-            )),
+        let app = match compactor {
+            Some(compactor) => app.with_compaction(compactor),
             None => app,
         };
         let app = match (options.intents, &options.chain) {

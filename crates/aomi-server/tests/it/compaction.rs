@@ -164,3 +164,58 @@ async fn when_the_utility_model_fails_the_oldest_messages_are_left_out_instead()
     assert!(system_text(last).contains("were left out"), "the note says so: {}", system_text(last));
     assert!(!utility.requests().is_empty(), "the utility model was tried");
 }
+
+#[tokio::test]
+async fn the_batch_app_answers_a_long_chat_from_its_summary() {
+    let utility = StubModel::start(
+        Script::new()
+            .rule(Match::LastUserContains("Tool output of".into()), Reply::text(r#"{"summary": "A vault report."}"#))
+            .rule(
+                Match::LastUserContains(FACT.into()),
+                Reply::text(format!(
+                    r#"{{"summary": "Their vault code is {FACT}.", "facts": ["vault code: {FACT}"]}}"#
+                )),
+            )
+            .fallback(Reply::text(r#"{"summary": "The user reads vault reports.", "facts": []}"#)),
+    )
+    .await
+    .unwrap();
+    // The plan on a planner model of its own: the chat's stub answers tool calls to "turn" messages.
+    let planner = StubModel::start(
+        Script::new().fallback(Reply::text(r#"{"reads": [{"tool": "big_report", "arguments": {}}], "action": null}"#)),
+    )
+    .await
+    .unwrap();
+    let planner_client = crate::common::side_model_client(&planner, "planner-model");
+    let mut options = Options::new(Provider::OpenAi);
+    options.extra_tools = ToolRegistry::new().with(BigReport);
+    options.app.history_token_budget = BUDGET;
+    options.compaction = Some((utility_client(&utility), settings()));
+    let app_config = options.app.clone();
+    options.extra_compacted_app = Some(Box::new(move |llm, tools, compactor| {
+        let config = aomi_agent::BatchAppConfig { linear: app_config, ..Default::default() };
+        let app = aomi_agent::BatchApp::new(llm, tools, config)
+            .with_planner(aomi_llm::SubroutineModel::Fixed(planner_client))
+            .with_compaction(compactor);
+        std::sync::Arc::new(app) as std::sync::Arc<dyn aomi_core::AomiApp>
+    }));
+    let server = TestServer::start_with(chat_script(), options).await;
+    let chat = new_chat_id();
+    for turn in 1..=40 {
+        let text = match turn {
+            1 => format!("turn 1: remember that my vault code is {FACT}, then read the vault report"),
+            n => format!("turn {n}: read the vault report again"),
+        };
+        assert!(errors_of(&server.turn(&chat, &text).await).is_empty(), "turn {turn}");
+    }
+    let mut body = crate::common::user_body(&chat, "turn 41: the report once more, in a plan");
+    body["app"] = json!(aomi_agent::BATCH_APP);
+    let parts = crate::common::read_stream(server.post(&body).await).await;
+    assert!(errors_of(&parts).is_empty(), "{:?}", errors_of(&parts));
+    assert_eq!(text_of(&parts), "Here is what the report says.");
+    let answer = server.stub.requests().pop().unwrap();
+    assert!(tokens(&answer) <= CONTEXT);
+    assert!(system_text(&answer).contains(FACT), "the batch answer sees the summary: {}", system_text(&answer));
+    assert!(!answer.body["messages"].to_string().contains("turn 1:"), "turn 1 itself is folded into the summary");
+    assert_eq!(planner.requests().len(), 1);
+}
