@@ -23,7 +23,6 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
@@ -32,7 +31,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use tokio::sync::watch;
+
+use crate::served::Served;
 
 /// The path of Brave's web search.
 pub const BRAVE_PATH: &str = "/res/v1/web/search";
@@ -104,41 +104,30 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Scripted> {
 /// The stub search server. Stops when dropped.
 #[derive(Debug)]
 pub struct StubSearch {
-    addr: SocketAddr,
+    server: Served,
     shared: Shared,
-    stop: watch::Sender<bool>,
 }
 
 impl StubSearch {
     /// Starts on a free port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = Shared::default();
-        let (stop, mut stopped) = watch::channel(false);
         let app = Router::new()
             .route(BRAVE_PATH, get(brave))
             .route(SEARXNG_PATH, get(searxng))
             .with_state(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let stopping = async move {
-                let _ = stopped.wait_for(|stopped| *stopped).await;
-            };
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
-                tracing::warn!(%error, "the stub search stopped");
-            }
-        });
-        Ok(StubSearch { addr, shared, stop })
+        let server = Served::start(app, "the stub search").await?;
+        Ok(StubSearch { server, shared })
     }
 
     /// Brave's base URL: `http://127.0.0.1:PORT` (the client adds `/res/v1/web/search`).
     pub fn brave_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// SearXNG's base URL: `http://127.0.0.1:PORT` (the client adds `/search`).
     pub fn searxng_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Answers `hits` to the query `query` (exact text), every time.
@@ -159,12 +148,6 @@ impl StubSearch {
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<SearchRequest> {
         lock(&self.shared).requests.clone()
-    }
-}
-
-impl Drop for StubSearch {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 

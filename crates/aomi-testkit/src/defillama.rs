@@ -8,7 +8,6 @@
 //! coin list is recorded ([`StubDefiLlama::requests`]).
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
@@ -17,7 +16,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
-use tokio::sync::watch;
+
+use crate::served::Served;
 
 /// The timestamp the stub's prices carry.
 pub const STUB_PRICE_TIMESTAMP: u64 = 1_764_720_000;
@@ -38,33 +38,22 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Scripted> {
 /// The stub DefiLlama server. Stops when dropped.
 #[derive(Debug)]
 pub struct StubDefiLlama {
-    addr: SocketAddr,
+    server: Served,
     shared: Shared,
-    stop: watch::Sender<bool>,
 }
 
 impl StubDefiLlama {
     /// Starts on a free port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = Shared::default();
-        let (stop, mut stopped) = watch::channel(false);
         let app = Router::new().route("/prices/current/{coins}", get(answer)).with_state(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let stopping = async move {
-                let _ = stopped.wait_for(|stopped| *stopped).await;
-            };
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
-                tracing::warn!(%error, "the stub DefiLlama stopped");
-            }
-        });
-        Ok(StubDefiLlama { addr, shared, stop })
+        let server = Served::start(app, "the stub DefiLlama").await?;
+        Ok(StubDefiLlama { server, shared })
     }
 
     /// The base URL (`http://127.0.0.1:PORT`), for `AOMI_DEFILLAMA_URL`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Prices `coin` (`ethereum:0x…` or `coingecko:ethereum`) at `price` USD; `decimals` for a
@@ -81,12 +70,6 @@ impl StubDefiLlama {
     /// The coin list of every request so far, in order.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.shared).requests.clone()
-    }
-}
-
-impl Drop for StubDefiLlama {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 

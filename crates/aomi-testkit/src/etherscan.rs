@@ -29,7 +29,6 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -39,7 +38,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use tokio::sync::watch;
+
+use crate::served::Served;
 
 /// The path of Etherscan's API V2.
 pub const ETHERSCAN_PATH: &str = "/v2/api";
@@ -192,33 +192,22 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Scripted> {
 /// The stub Etherscan server. Stops when dropped.
 #[derive(Debug)]
 pub struct StubEtherscan {
-    addr: SocketAddr,
+    server: Served,
     shared: Shared,
-    stop: watch::Sender<bool>,
 }
 
 impl StubEtherscan {
     /// Starts on a free port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = Shared::default();
-        let (stop, mut stopped) = watch::channel(false);
         let app = Router::new().route(ETHERSCAN_PATH, get(answer)).with_state(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let stopping = async move {
-                let _ = stopped.wait_for(|stopped| *stopped).await;
-            };
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
-                tracing::warn!(%error, "the stub Etherscan stopped");
-            }
-        });
-        Ok(StubEtherscan { addr, shared, stop })
+        let server = Served::start(app, "the stub Etherscan").await?;
+        Ok(StubEtherscan { server, shared })
     }
 
     /// The API V2 endpoint: `http://127.0.0.1:PORT/v2/api`.
     pub fn url(&self) -> String {
-        format!("http://{}{ETHERSCAN_PATH}", self.addr)
+        format!("http://{}{ETHERSCAN_PATH}", self.server.addr)
     }
 
     /// Answers `reply` for `address` (any case) on `chain_id`, every time.
@@ -246,12 +235,6 @@ impl StubEtherscan {
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<ExplorerRequest> {
         lock(&self.shared).requests.clone()
-    }
-}
-
-impl Drop for StubEtherscan {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 

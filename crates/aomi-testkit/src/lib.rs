@@ -68,6 +68,7 @@ mod openai;
 pub mod proxy;
 mod render;
 pub mod script;
+mod served;
 mod server;
 pub mod telegram;
 pub mod tools;

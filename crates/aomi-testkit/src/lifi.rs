@@ -18,7 +18,6 @@
 //! ([`StubLifi::requests`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
@@ -27,7 +26,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use tokio::sync::watch;
+
+use crate::served::Served;
 
 /// The address the stub's transactions and approvals name when a route gives none (LI.FI's
 /// diamond on Ethereum).
@@ -98,36 +98,25 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Scripted> {
 /// The stub LI.FI server. Stops when dropped.
 #[derive(Debug)]
 pub struct StubLifi {
-    addr: SocketAddr,
+    server: Served,
     shared: Shared,
-    stop: watch::Sender<bool>,
 }
 
 impl StubLifi {
     /// Starts on a free port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = Shared::default();
-        let (stop, mut stopped) = watch::channel(false);
         let app = Router::new()
             .route("/v1/quote", get(exact_in))
             .route("/v1/quote/toAmount", get(exact_out))
             .with_state(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let stopping = async move {
-                let _ = stopped.wait_for(|stopped| *stopped).await;
-            };
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
-                tracing::warn!(%error, "the stub LI.FI stopped");
-            }
-        });
-        Ok(StubLifi { addr, shared, stop })
+        let server = Served::start(app, "the stub LI.FI").await?;
+        Ok(StubLifi { server, shared })
     }
 
     /// The base URL (`http://127.0.0.1:PORT`), for `AOMI_LIFI_URL`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Scripts the route of `route.from_token` → `route.to_token` on `chain_id`.
@@ -149,12 +138,6 @@ impl StubLifi {
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<LifiRequest> {
         lock(&self.shared).requests.clone()
-    }
-}
-
-impl Drop for StubLifi {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 

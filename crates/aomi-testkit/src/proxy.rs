@@ -2,7 +2,6 @@
 //! every request it forwards, so that a test can assert what a real model was sent, as it does
 //! with the stub's [`StubModel::requests`](crate::StubModel::requests).
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::{Body, Bytes};
@@ -11,8 +10,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use serde_json::Value;
-use tokio::sync::watch;
 
+use crate::served::Served;
 use crate::server::{Protocol, RecordedRequest};
 
 /// One forwarded request and the bytes of its answer so far.
@@ -27,9 +26,8 @@ struct Shared {
 /// A recording proxy. It stops when dropped.
 #[derive(Debug)]
 pub struct RecordingProxy {
-    addr: SocketAddr,
+    server: Served,
     shared: Arc<Shared>,
-    _stop: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -42,27 +40,17 @@ impl RecordingProxy {
     /// A proxy on a free port of 127.0.0.1 forwarding to `upstream` (`http://127.0.0.1:PORT`):
     /// the path and query are kept, the body streams back as it comes.
     pub async fn start(upstream: &str) -> std::io::Result<RecordingProxy> {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-        let addr = listener.local_addr()?;
         let http = reqwest::Client::builder().build().map_err(std::io::Error::other)?;
         let shared =
             Arc::new(Shared { upstream: upstream.trim_end_matches('/').to_owned(), http, exchanges: Mutex::default() });
         let app = axum::Router::new().fallback(forward).with_state(Arc::clone(&shared));
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            let stopping = async move {
-                let _ = stopped.changed().await;
-            };
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
-                tracing::warn!(%error, "recording proxy failed");
-            }
-        });
-        Ok(RecordingProxy { addr, shared, _stop: stop })
+        let server = Served::start(app, "recording proxy").await?;
+        Ok(RecordingProxy { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// `http://127.0.0.1:PORT/v1`, for an OpenAI client.

@@ -30,7 +30,6 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -41,7 +40,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
+
+use crate::served::Served;
 
 /// The longest text Telegram takes in a message, in UTF-16 code units.
 pub const MAX_TEXT: usize = 4096;
@@ -105,37 +106,26 @@ fn lock(shared: &Shared) -> MutexGuard<'_, BotState> {
 /// The stub Bot API server. Stops when dropped.
 #[derive(Debug)]
 pub struct StubTelegram {
-    addr: SocketAddr,
+    server: Served,
     shared: Shared,
-    stop: watch::Sender<bool>,
 }
 
 impl StubTelegram {
     /// Starts on a free port of 127.0.0.1, answering the bot whose token is `token`.
     pub async fn start(token: &str) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared: Shared = Arc::default();
         lock(&shared).next_update = 1;
         lock(&shared).next_message = 1;
-        let (stop, mut stopped) = watch::channel(false);
         let app = Router::new()
             .route("/{bot}/{method}", any(answer))
             .with_state((Arc::clone(&shared), Arc::<str>::from(format!("bot{token}"))));
-        tokio::spawn(async move {
-            let stopping = async move {
-                let _ = stopped.wait_for(|stopped| *stopped).await;
-            };
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopping).await {
-                tracing::warn!(%error, "the stub Bot API stopped");
-            }
-        });
-        Ok(StubTelegram { addr, shared, stop })
+        let server = Served::start(app, "the stub Bot API").await?;
+        Ok(StubTelegram { server, shared })
     }
 
     /// The API's base URL, `http://127.0.0.1:PORT` (the bot calls `{url}/bot<token>/<method>`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Injects a text message from user `user_id` (first name "User<id>") in private chat
@@ -219,12 +209,6 @@ impl StubTelegram {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-impl Drop for StubTelegram {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 
