@@ -258,13 +258,14 @@ pub fn check(args: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Report {
     if let Some(fast) =
         setting(&args.intent_fast_path, "AOMI_INTENT_FAST_PATH", &file.intent_fast_path, "intent_fast_path")
         && fast.value
-        && env("AOMI_UTILITY_MODEL").is_none()
+        && !crate::subroutines::intent_has_model(&file, env("AOMI_UTILITY_MODEL").is_some())
     {
         report.warn(
             Kind::BadValue,
             &fast.key,
-            "the intent fast path needs a utility model: it stays off",
-            "set AOMI_UTILITY_MODEL (a cheaper or local model reads the intents), or turn the fast path off",
+            "the intent fast path needs a model other than the chat's: it stays off",
+            "set AOMI_UTILITY_MODEL (a cheaper or local model reads the intents) or intent_model to a model id, \
+             or turn the fast path off",
         );
     }
     if let Some(dir) = setting(&args.web_dir, "AOMI_WEB_DIR", &file.web_dir, "web_dir")

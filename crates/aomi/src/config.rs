@@ -77,8 +77,10 @@ pub struct FileConfig {
     pub explore_plan_model: Option<String>,
     /// The model that judges the `explore` app's branches: `chat`, `utility` or a model id.
     pub explore_judge_model: Option<String>,
-    /// Prepare a clear wallet action with the utility model, without the chat's model
-    /// (`AOMI_INTENT_FAST_PATH`; default: true when a utility model is configured).
+    /// The model that reads wallet intents for the fast path: `utility` or a model id.
+    pub intent_model: Option<String>,
+    /// Prepare a clear wallet action with `intent_model`, without the chat's model
+    /// (`AOMI_INTENT_FAST_PATH`; default: true when that model is configured).
     pub intent_fast_path: Option<bool>,
     /// Sign-in with the wallet: `optional` or `required`.
     pub auth: Option<String>,

@@ -12,7 +12,7 @@ use aomi_agent::{
     ExploreApp, ExploreAppConfig, IntentFastPath,
 };
 use aomi_chain::{Capacity, ChainSessions, ContractDb, Etherscan, EtherscanConfig};
-use aomi_llm::{LlmClient, ModelConfig};
+use aomi_llm::{LlmClient, ModelConfig, SubroutineModel};
 use aomi_server::auth::{Auth, AuthConfig, AuthMode};
 use aomi_server::limits::Limits;
 use aomi_server::transactions::{guarded_chain_tools, recorded_signatures, store_checks};
@@ -291,15 +291,18 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
         explore = explore.with_compaction(Arc::clone(&compactor));
         default = default.with_compaction(compactor);
     }
-    // Clear wallet actions skip the chat's model: on by default where a utility model reads them.
-    match (utility, args.intent_fast_path.or(file.intent_fast_path)) {
-        (Some(utility), None | Some(true)) => {
+    // Clear wallet actions skip the chat's model: on by default where a model of its own reads them.
+    match (subroutines.intent, args.intent_fast_path.or(file.intent_fast_path)) {
+        (SubroutineModel::Fixed(reader), None | Some(true)) => {
             let resolver = aomi_tools::intent::IntentResolver(Arc::clone(&chain.sessions));
-            default = default.with_intents(Arc::new(IntentFastPath::new(utility, resolver)));
-            tracing::info!("intent fast path on: clear wallet actions are prepared by the utility model");
+            tracing::info!(model = %reader.describe(), "intent fast path on: clear wallet actions skip the chat's model");
+            default = default.with_intents(Arc::new(IntentFastPath::new(reader, resolver)));
         }
-        (None, Some(true)) => {
-            tracing::warn!("intent_fast_path needs a utility model (AOMI_UTILITY_MODEL): it stays off");
+        (SubroutineModel::Chat, Some(true)) => {
+            tracing::warn!(
+                "intent_fast_path needs a model other than the chat's (intent_model: the utility model, \
+                 AOMI_UTILITY_MODEL, or a model id): it stays off"
+            );
         }
         _ => {}
     }

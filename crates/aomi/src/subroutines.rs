@@ -2,7 +2,9 @@
 //!
 //! Each names `"chat"` (the model of the chat whose turn runs it; for the side jobs that belong to
 //! no turn, titles and compaction, the default model), `"utility"` (`AOMI_UTILITY_MODEL`, else as
-//! `"chat"`), or the id of a model chats may pick (`[[models]]`, `AOMI_MODELS`).
+//! `"chat"`), or the id of a model chats may pick (`[[models]]`, `AOMI_MODELS`). The intent fast
+//! path runs only on a model other than the chat's: with `intent_model = "chat"` (or `"utility"`
+//! and no utility model) it stays off.
 
 use aomi_llm::{LlmClient, ModelRoutes, SubroutineModel};
 
@@ -39,13 +41,14 @@ pub struct UnknownModel {
 }
 
 /// The subroutines' keys, their values in `file`, and their defaults.
-pub fn settings(file: &FileConfig) -> [(&'static str, Option<&str>, &'static str); 5] {
+pub fn settings(file: &FileConfig) -> [(&'static str, Option<&str>, &'static str); 6] {
     [
         ("titles_model", file.titles_model.as_deref(), "utility"),
         ("compaction_model", file.compaction_model.as_deref(), "utility"),
         ("batch_plan_model", file.batch_plan_model.as_deref(), "chat"),
         ("explore_plan_model", file.explore_plan_model.as_deref(), "chat"),
         ("explore_judge_model", file.explore_judge_model.as_deref(), "utility"),
+        ("intent_model", file.intent_model.as_deref(), "utility"),
     ]
 }
 
@@ -73,12 +76,14 @@ pub struct SubroutineModels {
     pub explore_plan: SubroutineModel,
     /// The explore app's judge.
     pub explore_judge: SubroutineModel,
+    /// The intent fast path's reader; it runs only on a model of its own (`Fixed`).
+    pub intent: SubroutineModel,
 }
 
 impl SubroutineModels {
     /// Resolves the keys of `file` against the utility model and the allowed models.
     pub fn resolve(file: &FileConfig, utility: Option<&LlmClient>, models: &ModelRoutes) -> Result<Self, UnknownModel> {
-        let [titles, compaction, batch_plan, explore_plan, explore_judge] =
+        let [titles, compaction, batch_plan, explore_plan, explore_judge, intent] =
             settings(file).map(|(key, value, default)| match Route::parse(value.unwrap_or(default)) {
                 Route::Chat => Ok(SubroutineModel::Chat),
                 Route::Utility => Ok(utility.cloned().map_or(SubroutineModel::Chat, SubroutineModel::Fixed)),
@@ -93,7 +98,18 @@ impl SubroutineModels {
             batch_plan: batch_plan?,
             explore_plan: explore_plan?,
             explore_judge: explore_judge?,
+            intent: intent?,
         })
+    }
+}
+
+/// Whether the intent fast path has a model of its own with `file`'s `intent_model` when the
+/// utility model is (`has_utility`) or is not set: `chat`, or `utility` without one, gives it none.
+pub fn intent_has_model(file: &FileConfig, has_utility: bool) -> bool {
+    match Route::parse(file.intent_model.as_deref().unwrap_or("utility")) {
+        Route::Chat => false,
+        Route::Utility => has_utility,
+        Route::Model(_) => true,
     }
 }
 
@@ -126,5 +142,13 @@ mod tests {
         let routes = ModelRoutes::default();
         let file = FileConfig { batch_plan_model: Some("local".into()), ..FileConfig::default() };
         assert_eq!(SubroutineModels::resolve(&file, None, &routes).unwrap_err().key, "batch_plan_model");
+        // The intent fast path needs a model of its own.
+        let unset = FileConfig::default();
+        assert!(!intent_has_model(&unset, false) && intent_has_model(&unset, true));
+        let chat = FileConfig { intent_model: Some("chat".into()), ..FileConfig::default() };
+        assert!(!intent_has_model(&chat, true));
+        let local = FileConfig { intent_model: Some("local".into()), ..FileConfig::default() };
+        assert!(intent_has_model(&local, false));
+        assert!(matches!(SubroutineModels::resolve(&unset, None, &routes).unwrap().intent, SubroutineModel::Chat));
     }
 }

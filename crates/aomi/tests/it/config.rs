@@ -214,10 +214,15 @@ fn the_intent_fast_path_without_a_utility_model_is_a_warning() {
     assert!(ok);
     let warning = problem(&problems, "bad-value", "AOMI_INTENT_FAST_PATH");
     assert_eq!(warning["severity"], "warning");
-    said(warning, "needs a utility model", "AOMI_UTILITY_MODEL");
+    said(warning, "needs a model other than the chat's", "AOMI_UTILITY_MODEL");
     let env = [("AOMI_INTENT_FAST_PATH", "true"), ("AOMI_UTILITY_MODEL", "openai:small"), ("OPENAI_API_KEY", "k")];
     let (_, problems) = check(&[], &env);
     assert!(problems.iter().all(|p| p["key"] != "AOMI_INTENT_FAST_PATH"), "{problems:#?}");
+    // With a utility model but `intent_model = "chat"`, the chat's own model: still a warning.
+    let dir = TempDir::new();
+    let config = write(dir.path(), "aomi.toml", "intent_model = \"chat\"\n");
+    let (_, problems) = check(&["--config", &config], &env);
+    said(problem(&problems, "bad-value", "AOMI_INTENT_FAST_PATH"), "other than the chat's", "intent_model");
 }
 
 #[test]
