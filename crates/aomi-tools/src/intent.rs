@@ -19,15 +19,13 @@ use aomi_chain::ChainSessions;
 use aomi_chain::alloy::primitives::{Address, U256};
 use aomi_chain::short_address;
 use aomi_chain::units::{format_units, parse_units};
+use aomi_core::TypedTool;
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::chain::WALLET_TOOL;
-use crate::defi::{Asset, SEND_BATCH_TOOL};
-
-/// The name of the swap-staging tool a swap intent calls first.
-const STAGE_SWAP_TOOL: &str = "stage_swap";
+use crate::chain::{SendArgs, SimulateBeforeSend};
+use crate::defi::{Asset, QuoteArgs, SendBatchArgs, SendBatchToWallet, StageSwap};
 
 /// One wallet action read out of one user message, or none.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -72,6 +70,18 @@ pub struct IntentCall {
     pub tool: &'static str,
     /// Its arguments, as the model would write them.
     pub arguments: Value,
+}
+
+impl IntentCall {
+    /// A call of the tool `T` with `arguments`, written as a model would write them: the tool's
+    /// own name and argument type, so a renamed tool or field cannot drift from the intent's calls.
+    fn of<T: TypedTool>(arguments: &T::Args) -> Self
+    where
+        T::Args: Serialize,
+    {
+        // Plain strings, lists and JSON values: serialising them cannot fail.
+        IntentCall { tool: T::NAME, arguments: serde_json::to_value(arguments).unwrap_or_default() }
+    }
 }
 
 /// What an intent resolves to: calls run one after another (each needs the one before), and a
@@ -128,16 +138,22 @@ impl IntentResolver {
                 let what = format!("{} {}", format_units(units, asset.decimals), asset.symbol);
                 let description = format!("Send {what} to {to}");
                 let arguments = match asset.address {
-                    None => json!({ "to": to.to_string(), "value": units.to_string(), "description": description }),
-                    Some(token) => json!({
-                        "to": token.to_string(),
-                        "signature": "transfer(address,uint256)",
-                        "args": [to.to_string(), units.to_string()],
-                        "description": description,
-                    }),
+                    None => SendArgs {
+                        to: to.to_string(),
+                        value: Some(units.to_string().into()),
+                        description,
+                        ..SendArgs::default()
+                    },
+                    Some(token) => SendArgs {
+                        to: token.to_string(),
+                        signature: Some("transfer(address,uint256)".into()),
+                        args: vec![to.to_string().into(), units.to_string().into()],
+                        description,
+                        ..SendArgs::default()
+                    },
                 };
                 Ok(IntentPlan {
-                    calls: vec![IntentCall { tool: WALLET_TOOL, arguments }],
+                    calls: vec![IntentCall::of::<SimulateBeforeSend>(&arguments)],
                     summary: format!(
                         "Preparing the transfer of {what} to {} on {}; your wallet shows it for review once it is simulated.",
                         short_address(&to),
@@ -151,14 +167,15 @@ impl IntentResolver {
                 let units = amount_of(amount, &asset)?;
                 let spender = address(spender)?;
                 let what = format!("{} {}", format_units(units, asset.decimals), asset.symbol);
-                let arguments = json!({
-                    "to": token.to_string(),
-                    "signature": "approve(address,uint256)",
-                    "args": [spender.to_string(), units.to_string()],
-                    "description": format!("Approve {spender} to spend {what}"),
-                });
+                let arguments = SendArgs {
+                    to: token.to_string(),
+                    signature: Some("approve(address,uint256)".into()),
+                    args: vec![spender.to_string().into(), units.to_string().into()],
+                    description: format!("Approve {spender} to spend {what}"),
+                    ..SendArgs::default()
+                };
                 Ok(IntentPlan {
-                    calls: vec![IntentCall { tool: WALLET_TOOL, arguments }],
+                    calls: vec![IntentCall::of::<SimulateBeforeSend>(&arguments)],
                     summary: format!(
                         "Preparing an approval for {} to spend {what} on {}; your wallet shows it for review once it is simulated.",
                         short_address(&spender),
@@ -174,17 +191,15 @@ impl IntentResolver {
                 let units = amount_of(amount, &sold)?;
                 let what = format!("{} {} for {}", format_units(units, sold.decimals), sold.symbol, bought.symbol);
                 // The tool takes whole units and resolves the assets itself, as the model calls it.
-                let stage = json!({
-                    "sell": asset_argument(&sold),
-                    "buy": asset_argument(&bought),
-                    "amount": format_units(units, sold.decimals),
-                });
-                let send = json!({ "description": format!("Swap {what}") });
+                let stage = QuoteArgs {
+                    sell: asset_argument(&sold),
+                    buy: asset_argument(&bought),
+                    amount: format_units(units, sold.decimals),
+                    ..QuoteArgs::default()
+                };
+                let send = SendBatchArgs { description: format!("Swap {what}") };
                 Ok(IntentPlan {
-                    calls: vec![
-                        IntentCall { tool: STAGE_SWAP_TOOL, arguments: stage },
-                        IntentCall { tool: SEND_BATCH_TOOL, arguments: send },
-                    ],
+                    calls: vec![IntentCall::of::<StageSwap>(&stage), IntentCall::of::<SendBatchToWallet>(&send)],
                     summary: format!(
                         "Preparing the swap of {what} on {}, staged and sent to your wallet as one batch once it is simulated.",
                         network.name
@@ -245,6 +260,8 @@ mod tests {
     use aomi_chain::NetworkRegistry;
 
     use super::*;
+    use crate::chain::WALLET_TOOL;
+    use crate::defi::SEND_BATCH_TOOL;
 
     fn resolver() -> IntentResolver {
         IntentResolver(Arc::new(ChainSessions::new(NetworkRegistry::builtin(), "ethereum").unwrap()))
@@ -294,7 +311,7 @@ mod tests {
         let swap = WalletIntent::Swap { sell: "ETH".into(), buy: "USDC".into(), amount: "1".into() };
         let plan = resolver().plan(&swap, "chat").unwrap();
         let tools: Vec<&str> = plan.calls.iter().map(|c| c.tool).collect();
-        assert_eq!(tools, [STAGE_SWAP_TOOL, SEND_BATCH_TOOL]);
+        assert_eq!(tools, ["stage_swap", SEND_BATCH_TOOL]);
         assert_eq!(plan.calls[0].arguments["sell"], "ETH");
         assert_eq!(plan.calls[0].arguments["amount"], "1");
     }

@@ -41,33 +41,34 @@ pub enum WalletToolName {
 #[derive(Debug, Clone)]
 pub struct SendTransactionToWallet(pub Arc<ChainSessions>);
 
-/// The arguments of `send_transaction_to_wallet`.
-#[derive(Debug, Deserialize, JsonSchema)]
+/// The arguments of `send_transaction_to_wallet`. `Serialize` writes them as a model would (absent
+/// fields left out), for the calls aomi makes itself ([`crate::intent`]).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendArgs {
     /// recipient or contract: 0x address or ENS name
     pub to: String,
     /// native coin to send, in wei, as a decimal string (default 0)
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub value: Option<Value>,
     /// function to call, like transfer(address,uint256)
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
     /// the function's arguments: integers as decimal strings in base units
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<Value>,
     /// raw calldata (0x-hex), instead of signature + args
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// gas limit; default: the wallet estimates
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub gas: Option<Value>,
     /// one sentence shown to the user: what this transaction does
     pub description: String,
     /// Only when the user, in a message after you explained a failed simulation or a danger warning, asks to send this same transaction anyway: true. It is honoured only after such a message; never set it on your own.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_failed_simulation: Option<bool>,
 }
 

@@ -412,7 +412,7 @@ pub struct BatchRequest {
 }
 
 /// The arguments of `send_batch_to_wallet`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBatchArgs {
     /// one sentence shown to the user: what the whole batch does

@@ -41,8 +41,8 @@ use utoipa::ToSchema;
 
 pub use batch::{
     BatchCall, BatchKeeper, BatchRequest, BatchSimulationPart, DEFAULT_MAX_STEPS, Kept, KeptStep, PendingBatch,
-    PendingBatchPart, PendingBatches, SEND_BATCH_TOOL, SendBatchToWallet, SimulateBatch, StageArgs, StageTransaction,
-    StagedStep, batch_of,
+    PendingBatchPart, PendingBatches, SEND_BATCH_TOOL, SendBatchArgs, SendBatchToWallet, SimulateBatch, StageArgs,
+    StageTransaction, StagedStep, batch_of,
 };
 pub use price::{GetTokenPrice, PriceArgs, TokenPrice};
 pub use swap::{QuoteArgs, QuoteSwap, QuoteTransaction, StageSwap, StagedSwap, SwapQuoteOutput};

@@ -31,8 +31,9 @@ pub const MAX_SLIPPAGE_BPS: u32 = 5_000;
 /// How long a staged swap stays valid (its deadline), in seconds after the latest block.
 pub const SWAP_DEADLINE_SECS: u64 = 1200;
 
-/// The arguments of `quote_swap` and `stage_swap`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// The arguments of `quote_swap` and `stage_swap`. `Serialize` writes them as a model would
+/// (defaults left out), for the calls aomi makes itself ([`crate::intent`]).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteArgs {
     /// the asset sold: a symbol (ETH, USDC), a name, or a 0x token address
@@ -42,13 +43,13 @@ pub struct QuoteArgs {
     /// the amount in whole units as a decimal string ("1", "0.25"): of the asset sold, or of the asset bought when exact_output is true
     pub amount: String,
     /// true when `amount` is what must be received (exact output); default false: `amount` is what is sold
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exact_output: bool,
     /// accepted slippage in basis points (50 = 0.5 %, the default), from 0 to 5000
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slippage_bps: Option<u32>,
     /// The network, for this call only.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(description = NETWORK_ARGUMENT)]
     pub network: Option<String>,
 }
