@@ -203,6 +203,12 @@ impl UiChunk {
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
     }
 
+    /// True for a piece of a streaming block: `text-delta`, `reasoning-delta`, `tool-input-delta`.
+    /// A delta never completes a unit of the message (its block's end does).
+    pub fn is_delta(&self) -> bool {
+        matches!(self, UiChunk::TextDelta { .. } | UiChunk::ReasoningDelta { .. } | UiChunk::ToolInputDelta { .. })
+    }
+
     /// True for the parts after which nothing follows: `finish` and `abort`.
     pub fn is_terminal(&self) -> bool {
         matches!(self, UiChunk::Finish { .. } | UiChunk::Abort { .. })

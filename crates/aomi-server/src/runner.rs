@@ -64,8 +64,8 @@ pub(crate) struct Turn {
 pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
     let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title, watch, tasks } = turn;
     let chat_id = input.chat_id.clone();
-    let (commits, to_store) = mpsc::unbounded_channel::<UiChunk>();
-    let sink = Recorder { log: Arc::clone(&log), commits, watch };
+    let (feed, to_store) = Feed::new(store.is_shared());
+    let sink = Recorder { log: Arc::clone(&log), feed, watch };
     let message_id = assistant.id.clone();
     if !assistant.parts.is_empty() {
         input.history.push(assistant.clone());
@@ -136,22 +136,38 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
         _ => TurnOutcome::Finished,
     };
     sink.emit(last);
-    // Dropping the sender ends the persister's input.
-    let Recorder { watch, commits, log: _ } = sink;
-    drop(commits);
+    // Closing the feed ends the persister's input.
+    let Recorder { watch, feed, log: _ } = sink;
+    feed.close();
     // The stream ends only after the last step is stored and the turn ended in the store, so a
     // client that reads the history or sends the next message right after `finish` (to this
     // instance or another) sees all of it.
-    let answer = match persister.await {
-        Ok(answer) => Some(answer),
+    let persisted = match persister.await {
+        Ok(persisted) => Some(persisted),
         Err(error) => {
             tracing::error!(%error, "the persister task failed");
             None
         }
     };
-    if let Err(error) = store.end_turn(&turn_id, state).await {
+    let ended = match &persisted {
+        // The message's last save and the turn's end: one commit.
+        Some(Persisted { message, unsaved: true }) => {
+            match store.end_turn_with_message(&turn_id, state, &chat_id, message).await {
+                Ok(()) => Ok(()),
+                // The turn must end even when its message cannot be stored, or its chat would
+                // refuse every next turn.
+                Err(error) => {
+                    tracing::error!(%error, "could not store the assistant message");
+                    store.end_turn(&turn_id, state).await
+                }
+            }
+        }
+        _ => store.end_turn(&turn_id, state).await,
+    };
+    if let Err(error) = ended {
         tracing::error!(%error, "could not end the turn in the store");
     }
+    let answer = persisted.map(|persisted| persisted.message);
     drop(guard);
     watch.end(counted);
     log.close();
@@ -169,17 +185,28 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
     }
 }
 
+/// What the persister leaves when the turn's parts end: the final message, and whether its last
+/// state is still to be stored (with the turn's end, [`TurnStore::end_turn_with_message`]).
+///
+/// [`TurnStore::end_turn_with_message`]: aomi_store::TurnStore::end_turn_with_message
+struct Persisted {
+    message: ChatMessage,
+    unsaved: bool,
+}
+
 /// Commits the assistant message at every completed unit (and every [`CHECKPOINT`] while a long
 /// block streams), publishes the parts when the store is shared, and keeps the turn's heartbeat.
-/// Returns the final message.
+/// The last batch (the one with `finish` or `abort`) is left unsaved on a store of this instance
+/// alone: the runner stores it with the turn's end, in one commit. A shared store saves it here,
+/// before its parts are published, so that a follower that sees `finish` finds the message stored.
 async fn persist(
     store: Arc<dyn Store>,
     chat_id: String,
     turn_id: String,
     assistant: ChatMessage,
     prior: Vec<UiChunk>,
-    mut parts: mpsc::UnboundedReceiver<UiChunk>,
-) -> ChatMessage {
+    mut batches: mpsc::UnboundedReceiver<Vec<UiChunk>>,
+) -> Persisted {
     let shared = store.is_shared();
     let mut assembler = MessageAssembler::new(assistant);
     let mut published: u64 = 0;
@@ -190,9 +217,9 @@ async fn persist(
     let period = store.heartbeat_interval();
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
     loop {
-        let first = tokio::select! {
-            part = parts.recv() => match part {
-                Some(part) => part,
+        let mut batch = tokio::select! {
+            batch = batches.recv() => match batch {
+                Some(batch) => batch,
                 None => break,
             },
             _ = heartbeat.tick(), if shared => {
@@ -202,10 +229,9 @@ async fn persist(
                 continue;
             }
         };
-        let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
-            match parts.try_recv() {
-                Ok(part) => batch.push(part),
+            match batches.try_recv() {
+                Ok(more) => batch.extend(more),
                 Err(_) => break,
             }
         }
@@ -214,8 +240,11 @@ async fn persist(
             completed |= assembler.apply(part);
         }
         unsaved = true;
+        let last = batch.last().is_some_and(UiChunk::is_terminal);
+        // A held feed sends a batch that ends in a delta only at its checkpoint.
+        let checkpoint = stored_at.elapsed() >= CHECKPOINT || (!shared && batch.last().is_some_and(UiChunk::is_delta));
         // The message first: a follower that sees `finish` finds the message stored.
-        if completed || stored_at.elapsed() >= CHECKPOINT {
+        if (completed || checkpoint) && (shared || !last) {
             unsaved = !save(&*store, &chat_id, assembler.message()).await;
             stored_at = Instant::now();
         }
@@ -238,15 +267,15 @@ async fn persist(
             }
         }
     }
-    if unsaved {
-        save(&*store, &chat_id, assembler.message()).await;
+    if unsaved && shared {
+        unsaved = !save(&*store, &chat_id, assembler.message()).await;
     }
     if !unpublished.is_empty()
         && let Err(error) = store.append_turn_parts(&turn_id, published, &unpublished).await
     {
         tracing::error!(%error, "could not publish the turn's last parts");
     }
-    assembler.into_message()
+    Persisted { message: assembler.into_message(), unsaved }
 }
 
 /// Stores the message; true on success (a failure is logged, and the next save retries).
@@ -264,7 +293,7 @@ async fn save(store: &dyn Store, chat_id: &str, message: &ChatMessage) -> bool {
 /// persister.
 struct Recorder {
     log: Arc<TurnLog>,
-    commits: mpsc::UnboundedSender<UiChunk>,
+    feed: Feed,
     watch: TurnWatch,
 }
 
@@ -272,7 +301,55 @@ impl TurnSink for Recorder {
     fn emit(&self, chunk: UiChunk) -> bool {
         self.watch.observe(&chunk);
         self.log.push(chunk.clone());
-        self.commits.send(chunk).is_ok()
+        self.feed.push(chunk)
+    }
+}
+
+/// Hands a turn's parts to its persister in batches. A delta never completes a unit to store, so
+/// deltas wait here until the next other part (or [`CHECKPOINT`]) instead of waking the persister
+/// each: a text turn's 55 deltas were 55 task wake-ups, often a parked thread's, for nothing to
+/// store (docs/benchmarks.md). On a shared store every part goes at once: followers on other
+/// instances read the parts the persister publishes.
+struct Feed {
+    sender: mpsc::UnboundedSender<Vec<UiChunk>>,
+    eager: bool,
+    held: std::sync::Mutex<Held>,
+}
+
+/// The parts a [`Feed`] holds, and when it last sent.
+struct Held {
+    parts: Vec<UiChunk>,
+    sent_at: Instant,
+}
+
+impl Feed {
+    /// A feed, eager when `shared`, and the persister's end of it.
+    fn new(shared: bool) -> (Feed, mpsc::UnboundedReceiver<Vec<UiChunk>>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let held = std::sync::Mutex::new(Held { parts: Vec::new(), sent_at: Instant::now() });
+        (Feed { sender, eager: shared, held }, receiver)
+    }
+
+    /// Adds a part; false once the persister is gone.
+    fn push(&self, chunk: UiChunk) -> bool {
+        // The lock is never held across an await or a call that can panic: recover from poison.
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let hold = !self.eager && chunk.is_delta() && held.sent_at.elapsed() < CHECKPOINT;
+        held.parts.push(chunk);
+        if hold {
+            return !self.sender.is_closed();
+        }
+        held.sent_at = Instant::now();
+        let parts = std::mem::take(&mut held.parts);
+        self.sender.send(parts).is_ok()
+    }
+
+    /// Sends what it holds and ends the persister's input.
+    fn close(self) {
+        let held = self.held.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !held.parts.is_empty() {
+            let _ = self.sender.send(held.parts);
+        }
     }
 }
 

@@ -70,3 +70,35 @@ async fn a_turn_goes_on_when_its_client_disconnects() {
     }
     panic!("the turn never finished");
 }
+
+#[tokio::test]
+async fn a_long_answer_is_stored_while_it_streams_not_only_at_its_end() {
+    // 50 deltas at 20 a second: 2.5 s of one text block. The message is stored every second of
+    // a block (a crash loses at most that), though deltas alone never wake the persister.
+    let answer = "a".repeat(200);
+    let script = Script::new().then(Reply::text(&answer)).timing(Timing {
+        tokens_per_second: Some(20.0),
+        chars_per_token: 4,
+        ..Timing::default()
+    });
+    let server = TestServer::start(script, aomi_llm::Provider::OpenAi).await;
+    let chat_id = new_chat_id();
+    let response = server.post(&user_body(&chat_id, "a long one")).await;
+    let reader = tokio::spawn(read_stream(response));
+    let mut stored_mid_stream = None;
+    while !reader.is_finished() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let messages = server.messages(&chat_id).await;
+        let text = messages.iter().rev().find(|m| m.role == aomi_core::Role::Assistant).map(ChatMessage::text);
+        if let Some(text) = text.filter(|text| !text.is_empty() && text.len() < answer.len()) {
+            stored_mid_stream = Some(text);
+            break;
+        }
+    }
+    let stored_mid_stream = stored_mid_stream.expect("part of the answer was stored before its end");
+    assert!(answer.starts_with(&stored_mid_stream), "{stored_mid_stream}");
+    let parts = reader.await.unwrap();
+    assert_eq!(text_of(&parts), answer);
+    let stored = server.messages(&chat_id).await.pop().unwrap();
+    assert_eq!(stored.text(), answer, "the whole answer is stored at the end");
+}

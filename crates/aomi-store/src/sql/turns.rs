@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aomi_core::UiChunk;
+use aomi_core::{ChatMessage, UiChunk};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
@@ -107,6 +107,24 @@ impl<D: Dialect> Inner<D> {
         self.notify_committed(turn_id);
         Ok(())
     }
+
+    /// Stores the message and ends the turn in one transaction; see
+    /// [`TurnStore::end_turn_with_message`].
+    pub(super) async fn end_turn_with_message(
+        &self,
+        turn_id: &str,
+        state: TurnState,
+        chat_id: &str,
+        message: &ChatMessage,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        self.put_message_in(&mut tx, chat_id, message).await?;
+        stmt::<D::Db>(&self.sql.end_turn).bind(turn_id).bind(state.as_str()).execute(&mut *tx).await?;
+        self.notify_in(&mut tx, turn_id).await?;
+        tx.commit().await?;
+        self.notify_committed(turn_id);
+        Ok(())
+    }
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -198,6 +216,17 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
     async fn end_turn(&self, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
         let turn_id = turn_id.to_owned();
         self.write(move |db| async move { db.end_turn(&turn_id, state).await }).await
+    }
+
+    async fn end_turn_with_message(
+        &self,
+        turn_id: &str,
+        state: TurnState,
+        chat_id: &str,
+        message: &ChatMessage,
+    ) -> Result<(), StoreError> {
+        let (turn_id, chat_id, message) = (turn_id.to_owned(), chat_id.to_owned(), message.clone());
+        self.write(move |db| async move { db.end_turn_with_message(&turn_id, state, &chat_id, &message).await }).await
     }
 
     async fn turn(&self, turn_id: &str) -> Result<Option<TurnRecord>, StoreError> {

@@ -10,7 +10,12 @@ use tokio::sync::broadcast::Receiver;
 
 use crate::{ALICE, both, new_chat};
 
-both!(one_turn_runs_per_chat, turn_parts_are_read_in_order_from_any_position, a_turn_starts_in_one_commit);
+both!(
+    one_turn_runs_per_chat,
+    turn_parts_are_read_in_order_from_any_position,
+    a_turn_starts_in_one_commit,
+    a_turn_ends_with_its_message_in_one_commit
+);
 
 fn turn(id: &str, chat_id: &str, message_id: &str) -> NewTurn {
     NewTurn { id: id.into(), chat_id: chat_id.into(), message_id: message_id.into() }
@@ -44,6 +49,38 @@ async fn one_turn_runs_per_chat(store: Arc<dyn Store>) {
     assert!(matches!(error, StoreError::ChatNotFound(_)), "{error:?}");
     // Nothing interrupts live turns of this instance.
     assert!(store.interrupt_stale_turns().await.unwrap().is_empty());
+}
+
+fn assistant_text(id: &str, text: &str) -> ChatMessage {
+    let mut message = ChatMessage::assistant(id);
+    message.parts.push(aomi_core::MessagePart::text(text));
+    message
+}
+
+/// `end_turn_with_message` stores the answer and ends the turn together, and writes neither when
+/// the message cannot be stored.
+async fn a_turn_ends_with_its_message_in_one_commit(store: Arc<dyn Store>) {
+    store.ensure_chat(new_chat("e1", Some(ALICE))).await.unwrap();
+    store.begin_turn(&turn("t1", "e1", "a1")).await.unwrap();
+    let mut events = store.subscribe_turns().await.unwrap();
+    let answer = assistant_text("a1", "the answer");
+    store.end_turn_with_message("t1", TurnState::Finished, "e1", &answer).await.unwrap();
+    assert_eq!(store.turn("t1").await.unwrap().unwrap().state, TurnState::Finished);
+    assert!(!store.chat("e1").await.unwrap().unwrap().running);
+    let stored = store.messages("e1").await.unwrap();
+    assert_eq!(stored.iter().map(ChatMessage::text).collect::<Vec<_>>(), ["the answer"]);
+    // Followers are woken as by `end_turn`.
+    let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    assert!(&*event == "t1" || &*event == aomi_store::turn::ANY_TURN, "{event}");
+
+    // A message for a chat that does not exist: nothing is written, the turn still runs.
+    store.begin_turn(&turn("t2", "e1", "a2")).await.unwrap();
+    let error = store
+        .end_turn_with_message("t2", TurnState::Finished, "missing", &assistant_text("a2", "lost"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::ChatNotFound(_)), "{error:?}");
+    assert_eq!(store.turn("t2").await.unwrap().unwrap().state, TurnState::Running);
 }
 
 /// `start_turn` creates the chat, claims it and stores the user's message together, and writes
