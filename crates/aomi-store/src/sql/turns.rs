@@ -102,10 +102,15 @@ impl<D: Dialect> Inner<D> {
     /// Ends the turn; see [`TurnStore::end_turn`].
     pub(super) async fn end_turn(&self, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
         let mut conn = self.writer().await?;
-        stmt::<D::Db>(&self.sql.end_turn).bind(turn_id).bind(state.as_str()).execute(&mut conn).await?;
-        self.notify_in(&mut conn, turn_id).await?;
+        self.end_turn_in(&mut conn, turn_id, state).await?;
         self.notify_committed(turn_id);
         Ok(())
+    }
+
+    /// Ends the turn on `conn` and wakes its followers on other instances when that commits.
+    async fn end_turn_in(&self, conn: &mut Conn<D>, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
+        stmt::<D::Db>(&self.sql.end_turn).bind(turn_id).bind(state.as_str()).execute(&mut *conn).await?;
+        self.notify_in(conn, turn_id).await
     }
 
     /// Stores the message and ends the turn in one transaction; see
@@ -119,8 +124,7 @@ impl<D: Dialect> Inner<D> {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         self.put_message_in(&mut tx, chat_id, message).await?;
-        stmt::<D::Db>(&self.sql.end_turn).bind(turn_id).bind(state.as_str()).execute(&mut *tx).await?;
-        self.notify_in(&mut tx, turn_id).await?;
+        self.end_turn_in(&mut tx, turn_id, state).await?;
         tx.commit().await?;
         self.notify_committed(turn_id);
         Ok(())
