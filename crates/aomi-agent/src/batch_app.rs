@@ -220,7 +220,7 @@ impl BatchApp {
         let request = ModelRequest {
             system: self.linear.system_prompt(input.wallet.as_ref()),
             messages,
-            tools: registry.specs(),
+            tools: self.linear.model_tools().clone(),
             tool_choice: ToolChoice::None,
             ..ModelRequest::default()
         };

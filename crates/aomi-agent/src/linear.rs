@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use aomi_core::{ChatMessage, FinishReason, Role, TurnInput, TurnSink, UiChunk, WalletContext};
 use aomi_llm::compaction::Compactor;
-use aomi_llm::{LlmClient, ModelRequest, ToolChoice};
+use aomi_llm::{LlmClient, ModelRequest, ModelTools, ToolChoice};
 use aomi_tools::commands::{self, Command};
 use aomi_tools::{ToolCallRequest, ToolRegistry, ToolScheduler};
 
@@ -28,6 +28,8 @@ pub struct LinearLoop {
     compactor: Option<Arc<Compactor>>,
     /// Prepares clear wallet actions without the model (the default app's; see [`crate::intent`]).
     intents: Option<Arc<IntentFastPath>>,
+    /// The tools as the model is offered them, built once: each model client encodes them once.
+    model_tools: ModelTools,
     /// The tools' estimated tokens, counted once: they are the same in every request.
     tool_tokens: usize,
 }
@@ -35,10 +37,19 @@ pub struct LinearLoop {
 impl LinearLoop {
     /// A loop that tells the model `preamble` (followed by the wallet's state) and offers `tools`.
     pub fn new(preamble: impl Into<String>, tools: ToolRegistry, config: DefaultAppConfig) -> Self {
-        let tool_tokens = serde_json::to_vec(&tools.specs()).map_or(0, |json| json.len()).div_ceil(4);
+        let model_tools = ModelTools::new(tools.specs());
+        let tool_tokens = serde_json::to_vec(model_tools.specs()).map_or(0, |json| json.len()).div_ceil(4);
         let scheduler =
             ToolScheduler::new(Arc::new(tools), config.tool_timeout).with_output_limit(config.tool_output_bytes);
-        LinearLoop { preamble: preamble.into(), scheduler, config, compactor: None, intents: None, tool_tokens }
+        LinearLoop {
+            preamble: preamble.into(),
+            scheduler,
+            config,
+            compactor: None,
+            intents: None,
+            model_tools,
+            tool_tokens,
+        }
     }
 
     /// The same loop keeping long chats within the model's budget with `compactor` (older turns
@@ -79,6 +90,12 @@ impl LinearLoop {
     /// The scheduler of the loop's tools.
     pub fn scheduler(&self) -> &ToolScheduler {
         &self.scheduler
+    }
+
+    /// The loop's tools as the model is offered them (one shared set: offer this one, not a new
+    /// one built from the registry, so that the model client's encoding of it is reused).
+    pub fn model_tools(&self) -> &ModelTools {
+        &self.model_tools
     }
 
     /// Estimated tokens of history the model is sent per call.
@@ -143,8 +160,7 @@ impl LinearLoop {
             let request = ModelRequest {
                 system: system.clone(),
                 messages,
-                // One copy of the tools per model call, which the model client takes apart.
-                tools: self.scheduler.registry().specs(),
+                tools: self.model_tools.clone(),
                 tool_choice,
                 ..ModelRequest::default()
             };

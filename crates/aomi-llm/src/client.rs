@@ -1,10 +1,11 @@
 //! [`LlmClient`]: one configured model, called one model call at a time.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aomi_core::{ChatMessage, ToolSpec};
+use aomi_core::ChatMessage;
 use futures::StreamExt;
 use rig::completion::{CompletionRequest, ToolDefinition};
 use rig::driver::Model;
@@ -19,6 +20,7 @@ use crate::config::{ModelConfig, Provider, StructuredOutput};
 use crate::error::{LlmError, from_rig};
 use crate::history;
 use crate::stream::{CallLog, Reply, Tap};
+use crate::tools::{ModelTools, ToolsField};
 
 /// The longest wait between two attempts, whatever `retry-after` asks for.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
@@ -55,8 +57,9 @@ pub struct ModelRequest {
     pub system: String,
     /// The conversation so far, oldest first.
     pub messages: Vec<ChatMessage>,
-    /// The tools the model may call.
-    pub tools: Vec<ToolSpec>,
+    /// The tools the model may call: build the set once and offer it to every call, so that each
+    /// client encodes it once ([`ModelTools`]).
+    pub tools: ModelTools,
     /// The JSON schema the answer must match, for a model whose configuration says the server
     /// constrains its output to one ([`StructuredOutput`](crate::StructuredOutput)); ignored
     /// otherwise (the caller then says it in the prompt).
@@ -80,8 +83,8 @@ impl ModelRequest {
 
     /// The same request offering `tools`.
     #[must_use]
-    pub fn with_tools(mut self, tools: Vec<ToolSpec>) -> Self {
-        self.tools = tools;
+    pub fn with_tools(mut self, tools: impl Into<ModelTools>) -> Self {
+        self.tools = tools.into();
         self
     }
 }
@@ -139,6 +142,8 @@ enum Backend {
 }
 
 struct Inner {
+    /// Which client this is, to the tool sets that keep its encoding ([`ModelTools`]).
+    id: u64,
     config: ModelConfig,
     backend: Backend,
     http: DynHttpClient,
@@ -190,7 +195,10 @@ impl LlmClient {
                 Backend::OpenAi(provider.chat(config.model.clone()))
             }
         };
-        Ok(LlmClient { inner: Arc::new(Inner { config, backend, http }) })
+        // Ids are never reused, so a tool set never sends one client's encoding through another.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(LlmClient { inner: Arc::new(Inner { id, config, backend, http }) })
     }
 
     /// The model as a spec: `anthropic:claude-sonnet-4-5`.
@@ -212,10 +220,10 @@ impl LlmClient {
     /// not retried. No event for `idle_timeout` is [`LlmError::Timeout`]. The
     /// stream ends after [`ModelEvent::Done`].
     pub async fn stream(&self, request: ModelRequest) -> Result<ModelStream, LlmError> {
-        let request = self.completion_request(request)?;
+        let (request, tools) = self.completion_request(request)?;
         let mut attempt: u32 = 0;
         loop {
-            let mut reply = self.open(request.clone())?;
+            let mut reply = self.open(request.clone(), tools.clone())?;
             match reply.next_event().await {
                 Some(Ok(first)) => {
                     reply.push_front(first);
@@ -247,14 +255,15 @@ impl LlmClient {
         Ok(text)
     }
 
-    /// Opens one attempt of `request`.
-    fn open(&self, request: CompletionRequest) -> Result<Reply, LlmError> {
+    /// Opens one attempt of `request`, whose tool definitions the transport handles as `tools` says.
+    fn open(&self, request: CompletionRequest, tools: ToolsField) -> Result<Reply, LlmError> {
         let inner = &self.inner;
         let log = Arc::new(Mutex::new(CallLog::default()));
         let tap = Tap {
             http: inner.http.clone(),
             provider: inner.config.provider,
             structured: inner.config.structured_output,
+            tools,
             log: Arc::clone(&log),
         };
         let stream = match &inner.backend {
@@ -265,8 +274,10 @@ impl LlmClient {
         Ok(Reply::new(stream, log, inner.config.idle_timeout))
     }
 
-    /// `request` as rig's completion request.
-    fn completion_request(&self, mut request: ModelRequest) -> Result<CompletionRequest, LlmError> {
+    /// `request` as rig's completion request, and what the transport does with its tools: after the
+    /// first call of this client with a tool set, rig gets each tool's name alone and the transport
+    /// sends the definitions rig wrote that first time ([`crate::tools`]).
+    fn completion_request(&self, request: ModelRequest) -> Result<(CompletionRequest, ToolsField), LlmError> {
         let converted = history::convert(&request.messages);
         let mut messages = converted.messages;
         let Some(last) = messages.pop() else {
@@ -284,17 +295,26 @@ impl LlmClient {
         if !system.is_empty() {
             completion = completion.preamble(system.join("\n\n"));
         }
-        // Taken, not cloned: the tools' schemas are the bulk of a request.
-        let tools = std::mem::take(&mut request.tools)
-            .into_iter()
+        let client = self.inner.id;
+        let (field, placeholders) = match request.tools.encoded_for(client) {
+            _ if request.tools.is_empty() => (ToolsField::AsWritten, false),
+            Some(encoded) => (ToolsField::Replace(encoded), true),
+            None => (ToolsField::Keep(request.tools.clone(), client), false),
+        };
+        let tools = request
+            .tools
+            .specs()
+            .iter()
             .map(|tool| {
-                let name =
-                    ToolName::new(tool.name).map_err(|_| LlmError::Config("a tool has an empty name".to_owned()))?;
-                let parameters = match tool.parameters {
-                    parameters @ Value::Object(_) => parameters,
-                    _ => json!({"type": "object", "properties": {}}),
-                };
-                Ok(ToolDefinition::new(name, tool.description, parameters))
+                let name = ToolName::new(tool.name.clone())
+                    .map_err(|_| LlmError::Config("a tool has an empty name".to_owned()))?;
+                Ok(match (&tool.parameters, placeholders) {
+                    (parameters @ Value::Object(_), false) => {
+                        ToolDefinition::new(name, tool.description.clone(), parameters.clone())
+                    }
+                    (_, true) => ToolDefinition::new(name, String::new(), empty_object_schema()),
+                    (_, false) => ToolDefinition::new(name, tool.description.clone(), empty_object_schema()),
+                })
             })
             .collect::<Result<Vec<_>, LlmError>>()?;
         let mut completion = completion.tools(tools).max_tokens(self.inner.config.max_tokens);
@@ -318,8 +338,13 @@ impl LlmClient {
                 .map_err(|_| LlmError::Config("the answer's schema is not a JSON schema object".to_owned()))?;
             completion = completion.output_schema(schema);
         }
-        Ok(completion)
+        Ok((completion, field))
     }
+}
+
+/// The schema of a tool without arguments, and of a placeholder.
+fn empty_object_schema() -> Value {
+    json!({"type": "object", "properties": {}})
 }
 
 /// How long to wait before retry number `attempt + 1`.
@@ -330,6 +355,7 @@ fn retry_wait(attempt: u32, retry_after: Option<Duration>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aomi_core::ToolSpec;
 
     #[test]
     fn retry_waits_grow_and_are_capped() {
@@ -351,13 +377,49 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_tool_set_is_handed_to_rig_as_placeholders() {
+        let mut config = ModelConfig::new(Provider::OpenAi, "m");
+        config.base_url = Some("http://127.0.0.1:1/v1".into());
+        let Ok(client) = LlmClient::new(config) else { panic!("client") };
+        let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        let tools = ModelTools::new(vec![ToolSpec {
+            name: "echo".into(),
+            description: "echoes".into(),
+            parameters: schema.clone(),
+        }]);
+        let request = || ModelRequest::new("", vec![ChatMessage::user_text("u", "hi")]).with_tools(tools.clone());
+        let Ok((built, field)) = client.completion_request(request()) else { panic!("request") };
+        assert!(matches!(field, ToolsField::Keep(_, id) if id == client.inner.id));
+        assert_eq!(
+            built.tools.first().map(|tool| (tool.description.clone(), tool.parameters.clone())),
+            Some(("echoes".into(), schema))
+        );
+        // What the transport keeps after the first call.
+        let Ok(kept) = serde_json::value::RawValue::from_string("[{\"kept\":true}]".to_owned()) else { panic!("json") };
+        tools.keep_encoded(client.inner.id, Arc::from(kept));
+        let Ok((built, field)) = client.completion_request(request()) else { panic!("request") };
+        assert!(matches!(&field, ToolsField::Replace(raw) if raw.get() == "[{\"kept\":true}]"));
+        let tool = built
+            .tools
+            .first()
+            .map(|tool| (tool.name.as_str().to_owned(), tool.description.clone(), tool.parameters.clone()));
+        assert_eq!(tool, Some(("echo".into(), String::new(), empty_object_schema())));
+        // Another client encodes the set itself.
+        let Ok(other) = LlmClient::new(client.config().clone()) else { panic!("client") };
+        assert!(matches!(other.completion_request(request()), Ok((_, ToolsField::Keep(..)))));
+        // No tools: nothing to do.
+        let bare = ModelRequest::new("", vec![ChatMessage::user_text("u", "hi")]);
+        assert!(matches!(client.completion_request(bare), Ok((_, ToolsField::AsWritten))));
+    }
+
+    #[test]
     fn builds_the_request() {
         let mut config = ModelConfig::new(Provider::OpenAi, "m");
         config.api_key = Some("k".into());
         let Ok(client) = LlmClient::new(config) else { panic!("client") };
         let request = ModelRequest::new("be brief", vec![ChatMessage::user_text("u", "hi")])
             .with_tools(vec![ToolSpec { name: "echo".into(), description: "echoes".into(), parameters: Value::Null }]);
-        let Ok(built) = client.completion_request(request) else { panic!("request") };
+        let Ok((built, _)) = client.completion_request(request) else { panic!("request") };
         assert_eq!(built.system_instructions(), Some("be brief"));
         assert_eq!(built.chat_history.len(), 2);
         assert_eq!(built.tools.first().map(|tool| tool.parameters["type"].clone()), Some(json!("object")));

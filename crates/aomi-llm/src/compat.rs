@@ -6,7 +6,8 @@
 //! llama-cpp-python's server refuses both (`HTTP 500 … Input should be a valid string`), and chat
 //! templates of local models often fail on array content. rig offers this flattening only inside
 //! the dialects of two hosted gateways, which also switch tools off, so aomi rewrites the request
-//! itself, on the way out, in the transport ([`crate::stream::Tap`]), after rig encoded it:
+//! itself, on the way out, in the transport ([`crate::stream::Tap`]), after rig encoded it, on the body's fields
+//! ([`crate::body`]):
 //!
 //! - every message whose content is an array of text parts only gets that text as one string (the
 //!   parts joined by a blank line); an array holding anything else (an image, a file) stays an
@@ -19,67 +20,33 @@
 //!
 //! Everything else is sent as rig wrote it.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde::ser::{Serialize, Serializer};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use crate::body::Fields;
 use crate::config::StructuredOutput;
 
 /// The fields this rewrite reads: everything else (the tool definitions, the bulk of a request)
 /// is copied as the bytes rig wrote, never parsed.
 const REWRITTEN: [&str; 2] = ["messages", "response_format"];
 
-/// [`rewrite_body`] on the request's bytes: parses only the fields it may change
-/// (`messages`, `response_format`) and copies the others (the tool definitions) as they are, so
-/// that a model call does not parse and write its tools' schemas once more. `None` when the body
-/// is not a JSON object (it is then sent as it is).
-pub(crate) fn rewrite_bytes(bytes: &[u8], structured: StructuredOutput) -> Option<Vec<u8>> {
-    let Fields(mut fields) = serde_json::from_slice(bytes).ok()?;
+/// [`rewrite_body`] on the request's fields: parses only the fields it may change (`messages`,
+/// `response_format`) and leaves the others (the tool definitions) as they are, so that a model
+/// call does not parse and write its tools' schemas once more. `None` when a field it reads is not
+/// JSON it can write back (the body is then sent as rig wrote it).
+pub(crate) fn rewrite_fields(fields: &mut Fields, structured: StructuredOutput) -> Option<()> {
     let mut rewritten = Map::new();
-    for (key, raw) in &fields {
-        if REWRITTEN.contains(&key.as_str()) {
-            rewritten.insert(key.clone(), serde_json::from_str(raw.get()).ok()?);
+    for key in REWRITTEN {
+        if let Some(raw) = fields.get(key) {
+            rewritten.insert(key.to_owned(), serde_json::from_str(raw.get()).ok()?);
         }
     }
     let mut rewritten = Value::Object(rewritten);
     rewrite_body(&mut rewritten, structured);
-    let Value::Object(mut rewritten) = rewritten else { return None };
-    for (key, raw) in &mut fields {
-        if let Some(value) = rewritten.remove(key.as_str()) {
-            *raw = serde_json::value::to_raw_value(&value).ok()?;
-        }
+    let Value::Object(rewritten) = rewritten else { return None };
+    for (key, value) in rewritten {
+        fields.replace(&key, serde_json::value::to_raw_value(&value).ok()?);
     }
-    serde_json::to_vec(&Fields(fields)).ok()
-}
-
-/// A JSON object's fields in order, their values unparsed.
-struct Fields(Vec<(String, Box<RawValue>)>);
-
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = Fields;
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
-                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
-                    fields.push(entry);
-                }
-                Ok(Fields(fields))
-            }
-        }
-        deserializer.deserialize_map(FieldsVisitor)
-    }
-}
-
-impl Serialize for Fields {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(key, value)| (key, value)))
-    }
+    Some(())
 }
 
 /// Rewrites a chat-completions request body (JSON) for compatible servers; see the module doc.
@@ -169,7 +136,9 @@ mod tests {
         });
         for structured in [StructuredOutput::None, StructuredOutput::JsonObject] {
             let written = serde_json::to_vec(&body).expect("json");
-            let rewritten = rewrite_bytes(&written, structured).expect("an object");
+            let mut fields = Fields::parse(&written).expect("an object");
+            rewrite_fields(&mut fields, structured).expect("rewritten");
+            let rewritten = fields.to_vec().expect("json");
             let mut expected = body.clone();
             rewrite_body(&mut expected, structured);
             assert_eq!(serde_json::from_slice::<Value>(&rewritten).expect("json"), expected);
@@ -178,8 +147,6 @@ mod tests {
             assert!(text.contains(r#""parameters":{"b":1.0,"a":[1,2]}"#), "{text}");
             assert!(text.find("\"model\"") < text.find("\"tools\""), "{text}");
         }
-        assert_eq!(rewrite_bytes(b"[1]", StructuredOutput::None), None);
-        assert_eq!(rewrite_bytes(b"not json", StructuredOutput::None), None);
     }
 
     #[test]

@@ -124,6 +124,7 @@
 //! A stream that stays silent for `idle_timeout` (default 60 s) fails with
 //! [`LlmError::Timeout`], so a stalled provider never hangs a turn.
 
+mod body;
 mod client;
 pub mod compaction;
 mod compat;
@@ -133,6 +134,7 @@ pub mod history;
 mod routes;
 mod stream;
 mod subroutine;
+mod tools;
 
 pub use client::{LlmClient, ModelEvent, ModelRequest, ModelStream, ToolChoice};
 pub use config::{
@@ -145,3 +147,4 @@ pub use error::LlmError;
 pub use rig::schemars;
 pub use routes::{ModelRoute, ModelRoutes, RoutesError, SubroutineModel};
 pub use subroutine::SubroutineError;
+pub use tools::ModelTools;

@@ -24,8 +24,10 @@ use rig::streaming::{CompletionStream, Item, PartKind, StreamEvent};
 use rig::wire::{Body, Encoded, Wire, WireFrame};
 use serde_json::Value;
 
+use crate::body::Fields;
 use crate::config::{Provider, StructuredOutput};
 use crate::error::{LlmError, from_rig};
+use crate::tools::ToolsField;
 use crate::{ModelEvent, ModelStream};
 
 /// The tool calls a reply's frames announced, in the order they opened:
@@ -129,6 +131,8 @@ pub(crate) struct Tap {
     pub provider: Provider,
     /// How an OpenAI request's `response_format` is spelled ([`crate::compat`]).
     pub structured: StructuredOutput,
+    /// What to do with the request's tool definitions ([`crate::tools`]).
+    pub tools: ToolsField,
     pub log: Arc<Mutex<CallLog>>,
 }
 
@@ -139,9 +143,7 @@ where
     // The frame stream's error type is rig's `ProviderError`, large or not.
     #[allow(clippy::result_large_err)]
     fn send(&self, mut payload: Encoded, exchange: Exchange) -> Opening<WireFrame> {
-        if self.provider == Provider::OpenAi {
-            compat_request(&mut payload, self.structured);
-        }
+        rewrite_request(&mut payload, self.provider, self.structured, &self.tools);
         let opening = <DynHttpClient as Transport<W>>::send(&self.http, payload, exchange);
         let (provider, log) = (self.provider, Arc::clone(&self.log));
         Opening::new(async move {
@@ -163,11 +165,22 @@ where
     }
 }
 
-/// Rewrites an OpenAI request body for compatible servers ([`crate::compat`]). A body that is not
-/// JSON bytes (none is, today) is sent as it is.
-fn compat_request(payload: &mut Encoded, structured: StructuredOutput) {
+/// Rewrites the request body rig encoded: an OpenAI body for compatible servers
+/// ([`crate::compat`]), and the tool definitions as [`ToolsField`] says. The body is read once, as
+/// its top-level fields, and written again only if a field changed. A body that is not a JSON
+/// object (none is, today) is sent as it is.
+fn rewrite_request(payload: &mut Encoded, provider: Provider, structured: StructuredOutput, tools: &ToolsField) {
+    let compat = provider == Provider::OpenAi;
+    if !compat && !tools.reads_the_body() {
+        return;
+    }
     let Body::Bytes(bytes) = payload.request.body_mut() else { return };
-    if let Some(rewritten) = crate::compat::rewrite_bytes(bytes, structured) {
+    let Some(mut fields) = Fields::parse(bytes) else { return };
+    let mut changed = tools.apply(&mut fields);
+    if compat {
+        changed |= crate::compat::rewrite_fields(&mut fields, structured).is_some();
+    }
+    if changed && let Some(rewritten) = fields.to_vec() {
         *bytes = rewritten;
     }
 }

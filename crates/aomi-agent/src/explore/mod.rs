@@ -453,7 +453,7 @@ impl ExploreApp {
         let request = ModelRequest {
             system,
             messages,
-            tools: self.registry().specs(),
+            tools: self.linear.model_tools().clone(),
             tool_choice: ToolChoice::None,
             ..ModelRequest::default()
         };

@@ -2,13 +2,13 @@
 //! each provider's wire shape.
 
 use aomi_core::{ChatMessage, MessagePart, ToolPart, ToolSpec, ToolState};
-use aomi_llm::{ModelRequest, Provider};
+use aomi_llm::{ModelRequest, ModelTools, Provider};
 use aomi_testkit::{RecordedRequest, Reply, Script, StubModel};
 use serde_json::{Value, json};
 
-use crate::{both_providers, client, run, stub};
+use crate::{ask, both_providers, client, run, stub};
 
-both_providers!(history_arrives_in_the_providers_shape);
+both_providers!(history_arrives_in_the_providers_shape, a_tool_set_is_sent_whole_on_every_call);
 
 fn tool(name: &str, id: &str, state: ToolState, input: Value, output: Option<Value>) -> MessagePart {
     MessagePart::Tool(ToolPart {
@@ -175,4 +175,41 @@ fn openai_shape(recorded: &RecordedRequest, body: &Value) {
     assert!(text(&messages[7]["content"]).contains("not completed"), "{body}");
     assert_eq!(text(&messages[8]["content"]), "Never mind.");
     assert!(!body.to_string().contains("chainId"), "data parts are not sent: {body}");
+}
+
+/// A client reuses its first encoding of a tool set: the later calls hand rig placeholders and
+/// the transport sends the kept definitions. What the provider receives must not change: the
+/// same tools, with their descriptions and schemas, on every call and from every client.
+async fn a_tool_set_is_sent_whole_on_every_call(provider: Provider) {
+    let tools = ModelTools::new(vec![
+        ToolSpec {
+            name: "get_balance".into(),
+            description: "The balance of an address.".into(),
+            parameters: json!({"type": "object", "properties": {"address": {"type": "string", "minLength": 42}},
+                "required": ["address"]}),
+        },
+        ToolSpec { name: "now".into(), description: "The time.".into(), parameters: Value::Null },
+    ]);
+    let stub = stub(Script::new().then(Reply::text("one")).then(Reply::text("two")).then(Reply::text("three"))).await;
+    let first = client(&stub, provider);
+    let other = client(&stub, provider);
+    for (client, text) in [(&first, "a"), (&first, "b"), (&other, "c")] {
+        let (_, error) = run(client, ask(text).with_tools(tools.clone())).await;
+        assert_eq!(error, None);
+    }
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 3);
+    let sent: Vec<&Value> = requests.iter().map(|request| &request.body["tools"]).collect();
+    let (description, schema) = match provider {
+        Provider::Anthropic => ("/0/description", "/0/input_schema"),
+        Provider::OpenAi => ("/0/function/description", "/0/function/parameters"),
+    };
+    assert_eq!(sent[0].pointer(description), Some(&json!("The balance of an address.")), "{}", sent[0]);
+    assert_eq!(sent[0].pointer(&format!("{schema}/properties/address/minLength")), Some(&json!(42)));
+    assert_eq!(sent[0].as_array().map(Vec::len), Some(2));
+    assert_eq!(sent[1], sent[0], "the second call of a client sends what the first sent");
+    assert_eq!(sent[2], sent[0], "another client sends the same");
+    // The messages are still the call's own.
+    let asked: Vec<String> = requests.iter().map(|request| request.body["messages"].to_string()).collect();
+    assert!(asked[1].contains("\"b\"") && !asked[1].contains("\"a\""), "{}", asked[1]);
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aomi_agent::step::{self, Usage};
 use aomi_chain::{ChainSessions, NetworkRegistry};
 use aomi_core::{AomiApp, AppError, BoxFuture, FinishReason, TurnHook, TurnInput, TurnSink, UiChunk};
-use aomi_llm::{LlmClient, ModelRequest, Provider};
+use aomi_llm::{LlmClient, ModelRequest, ModelTools, Provider};
 use aomi_testkit::{Reply, Script};
 use aomi_tools::chain::chain_tools;
 use aomi_tools::{ToolRegistry, ToolScheduler};
@@ -19,6 +19,8 @@ use crate::common::*;
 struct OneRound {
     llm: LlmClient,
     scheduler: ToolScheduler,
+    /// The tools as the model is offered them, built once (the client encodes them once).
+    tools: ModelTools,
 }
 
 impl AomiApp for OneRound {
@@ -43,7 +45,7 @@ impl AomiApp for OneRound {
             let request = ModelRequest {
                 system: "Use a tool.".into(),
                 messages: input.history.clone(),
-                tools: self.scheduler.registry().specs(),
+                tools: self.tools.clone(),
                 ..ModelRequest::default()
             };
             sink.emit(UiChunk::StartStep);
@@ -77,7 +79,8 @@ async fn a_second_app_runs_its_own_loop_through_the_same_backend() {
     options.extra_tools = chain_tools(Arc::clone(&sessions));
     options.extra_app = Some(Box::new(|llm, tools: ToolRegistry| {
         let scheduler = ToolScheduler::new(Arc::new(tools), std::time::Duration::from_secs(5));
-        Arc::new(OneRound { llm: llm.unwrap(), scheduler }) as Arc<dyn AomiApp>
+        let tools = ModelTools::new(scheduler.registry().specs());
+        Arc::new(OneRound { llm: llm.unwrap(), scheduler, tools }) as Arc<dyn AomiApp>
     }));
     let server = TestServer::start_with(script, options).await;
 
