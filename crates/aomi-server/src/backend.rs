@@ -371,10 +371,10 @@ impl Backend {
         let started = std::time::Instant::now();
         let mut phases = [0u128; 4];
         let mut mark = |phase: usize| phases[phase] = started.elapsed().as_micros();
-        match self.store.chat(chat_id).await? {
-            Some(chat) => authorize(chat.owner, request.owner)?,
-            None if request.message.role == Role::Assistant => return Err(not_in_chat(&request.message.id)),
-            None => {}
+        // A user's message is checked against the chat's owner by `start_turn`, in its transaction.
+        if request.message.role == Role::Assistant {
+            let chat = self.store.chat(chat_id).await?.ok_or_else(|| not_in_chat(&request.message.id))?;
+            authorize(chat.owner, request.owner)?;
         }
         let new_chat = NewChat {
             id: chat_id.to_owned(),

@@ -45,6 +45,9 @@ pub enum StoreError {
     /// A stored value does not parse (a row written by a newer or broken version).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A turn speaks for a wallet other than the chat's owner (or for none, in an owned chat).
+    #[error("chat {0} belongs to another wallet")]
+    NotOwner(String),
     /// The chat already holds a message with this id.
     #[error("message {0} is already in this chat; send a new message id")]
     DuplicateMessage(String),
@@ -83,6 +86,7 @@ impl From<StoreError> for aomi_core::BackendError {
             StoreError::BranchNotFound(id) => BackendError::BranchNotFound(id),
             StoreError::TurnRunning(id) => BackendError::TurnRunning(id),
             StoreError::InvalidInput(message) => BackendError::BadRequest(message),
+            StoreError::NotOwner(_) => BackendError::Forbidden,
             duplicate @ StoreError::DuplicateMessage(_) => BackendError::BadRequest(duplicate.to_string()),
             other => BackendError::Storage(other.to_string()),
         }

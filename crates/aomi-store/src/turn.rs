@@ -44,7 +44,8 @@ pub struct NewTurn {
 /// What [`TurnStore::start_turn`] stores.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnStart {
-    /// The chat, created if new.
+    /// The chat, created if new. Its `owner` is the wallet the turn speaks for: a chat that has an
+    /// owner takes turns from that wallet only ([`StoreError::NotOwner`]).
     pub chat: crate::NewChat,
     /// The turn; its `chat_id` is the chat's id.
     pub turn: NewTurn,
@@ -149,9 +150,11 @@ pub trait TurnStore: Send + Sync {
     /// Everything a turn stores before its model is called, in one transaction: the chat (created
     /// if new, as [`ChatStore::ensure_chat`](crate::ChatStore::ensure_chat)), the claim (as
     /// [`TurnStore::begin_turn`]) and the user's new message. One commit instead of three: on
-    /// SQLite every commit queues for the one write connection. Returns the chat.
-    /// [`StoreError::DuplicateMessage`] when the chat already holds a message with that id;
-    /// nothing is written then.
+    /// SQLite every commit queues for the one write connection. Returns the chat as it was before
+    /// the claim. Nothing is written when it fails: [`StoreError::NotOwner`] when the chat is
+    /// another wallet's (checked on the chat's row inside the transaction, so that two wallets
+    /// creating the same chat at once cannot both write to it), [`StoreError::TurnRunning`], and
+    /// [`StoreError::DuplicateMessage`] when the chat already holds a message with that id.
     async fn start_turn(&self, start: &TurnStart) -> Result<crate::ChatRecord, StoreError>;
 
     /// Tells other instances that the turn is still alive.

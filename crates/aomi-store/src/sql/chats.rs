@@ -10,6 +10,15 @@ use crate::engine::{Col, Sql};
 use crate::values;
 use crate::{ChatPage, ChatQuery, ChatRecord, ChatStore, NewChat, SearchHit, SearchQuery, StoreError, UserRecord};
 
+/// What storing a message does when the chat holds one of the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Existing {
+    /// Replace its content (a message saved again as it grows).
+    Replace,
+    /// Keep it and write nothing (a new message must have a new id).
+    Keep,
+}
+
 /// A connection of dialect `D`.
 pub(super) type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
 
@@ -56,6 +65,18 @@ impl<D: Dialect> Inner<D> {
         chat_id: &str,
         message: &ChatMessage,
     ) -> Result<(), StoreError> {
+        self.write_message_in(conn, chat_id, message, Existing::Replace).await.map(|_| ())
+    }
+
+    /// Stores `message` in the chat inside a transaction, a message of the same id handled as
+    /// `existing` says. Returns whether the message was written (`false`: kept as it was).
+    pub(super) async fn write_message_in(
+        &self,
+        conn: &mut Conn<D>,
+        chat_id: &str,
+        message: &ChatMessage,
+        existing: Existing,
+    ) -> Result<bool, StoreError> {
         let now = Time(values::now());
         // Locks the chat's row: writers of one chat queue here, so the next ordinal is computed once.
         let touched = Sql::<D::Db>::new("UPDATE chats SET updated_at = $2 WHERE id = $1")
@@ -66,22 +87,30 @@ impl<D: Dialect> Inner<D> {
         if touched == 0 {
             return Err(StoreError::ChatNotFound(chat_id.to_owned()));
         }
-        Sql::<D::Db>::new(
-            "INSERT INTO messages (chat_id, id, ordinal, role, parts, metadata, text, created_at, updated_at)
-             VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)
-             ON CONFLICT (chat_id, id) DO UPDATE SET
-                 parts = excluded.parts, metadata = excluded.metadata, text = excluded.text, updated_at = excluded.updated_at",
-        )
-        .bind(chat_id)
-        .bind(message.id.as_str())
-        .bind(message.role.as_str())
-        .bind(JsonText::encode(&message.parts)?)
-        .bind(message.metadata.as_ref().map(JsonText::encode).transpose()?)
-        .bind(D::text(&values::searchable_text(message)).into_owned())
-        .bind(now)
-        .execute(conn)
-        .await?;
-        Ok(())
+        let statement = match existing {
+            Existing::Replace => {
+                "INSERT INTO messages (chat_id, id, ordinal, role, parts, metadata, text, created_at, updated_at)
+                 VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)
+                 ON CONFLICT (chat_id, id) DO UPDATE SET
+                     parts = excluded.parts, metadata = excluded.metadata, text = excluded.text, updated_at = excluded.updated_at"
+            }
+            Existing::Keep => {
+                "INSERT INTO messages (chat_id, id, ordinal, role, parts, metadata, text, created_at, updated_at)
+                 VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)
+                 ON CONFLICT (chat_id, id) DO NOTHING"
+            }
+        };
+        let written = Sql::<D::Db>::new(statement)
+            .bind(chat_id)
+            .bind(message.id.as_str())
+            .bind(message.role.as_str())
+            .bind(JsonText::encode(&message.parts)?)
+            .bind(message.metadata.as_ref().map(JsonText::encode).transpose()?)
+            .bind(D::text(&values::searchable_text(message)).into_owned())
+            .bind(now)
+            .execute(conn)
+            .await?;
+        Ok(written > 0)
     }
 
     /// The message `message_id` of the chat, if stored.

@@ -7,7 +7,7 @@ use aomi_core::{ChatMessage, UiChunk};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::chats::Conn;
+use super::chats::{Conn, Existing};
 use super::{Inner, SqlStore, stmt};
 use crate::dialect::{Dialect, JsonText, Span, Time};
 use crate::engine::{Col, Sql};
@@ -184,20 +184,18 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         self.claim(&start.turn.id.clone(), move |db| async move {
             let mut tx = db.begin().await?;
             let chat = db.ensure_chat_in(&mut tx, &start.chat).await?;
+            // Read after the upsert, which locks the row on PostgreSQL: the owner seen is final.
+            if chat.owner.is_some_and(|owner| start.chat.owner != Some(owner)) {
+                return Err(StoreError::NotOwner(chat.id));
+            }
             let interrupted = db.begin_turn_in(&mut tx, &start.turn).await?;
             if let Some(replaced) = &start.replaces {
                 db.set_aside_in(&mut tx, &start.chat.id, replaced).await?;
             }
-            if let Some(message) = &start.message {
-                let exists = Sql::<D::Db>::new("SELECT 1 AS found FROM messages WHERE chat_id = $1 AND id = $2")
-                    .bind(start.chat.id.as_str())
-                    .bind(message.id.as_str())
-                    .fetch_optional(&mut tx)
-                    .await?;
-                if exists.is_some() {
-                    return Err(StoreError::DuplicateMessage(message.id.clone()));
-                }
-                db.put_message_in(&mut tx, &start.chat.id, message).await?;
+            if let Some(message) = &start.message
+                && !db.write_message_in(&mut tx, &start.chat.id, message, Existing::Keep).await?
+            {
+                return Err(StoreError::DuplicateMessage(message.id.clone()));
             }
             tx.commit().await?;
             if let Some(id) = interrupted {

@@ -8,7 +8,7 @@ use aomi_store::testing::{TempDir, TestPostgres};
 use aomi_store::{NewTurn, Store, StoreConfig, StoreError, TurnStart, TurnState};
 use tokio::sync::broadcast::Receiver;
 
-use crate::{ALICE, both, new_chat};
+use crate::{ALICE, BOB, addr, both, new_chat};
 
 both!(
     one_turn_runs_per_chat,
@@ -114,6 +114,20 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
     let chat = store.start_turn(&start("t4", "u4")).await.unwrap();
     assert!(!chat.running, "the chat as it was before the claim");
     assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4"]);
+    store.end_turn("t4", TurnState::Finished).await.unwrap();
+
+    // Another wallet, or none, in Alice's chat: refused, and nothing of it is written (not the
+    // message, not the claim, not its network).
+    for speaker in [Some(BOB), None] {
+        let mut foreign = start("t6", "u6");
+        foreign.chat.owner = speaker.map(addr);
+        foreign.chat.chain_id = Some(10);
+        let error = store.start_turn(&foreign).await.unwrap_err();
+        assert!(matches!(&error, StoreError::NotOwner(id) if id == "s1"), "{error:?}");
+        assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4"]);
+        assert!(store.turn("t6").await.unwrap().is_none());
+        assert_eq!(store.chat("s1").await.unwrap().unwrap().chain_id, Some(1));
+    }
 
     // A turn of another chat is refused before anything is written.
     let mut other = start("t5", "u5");
