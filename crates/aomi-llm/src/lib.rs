@@ -52,6 +52,13 @@
 //! `response_format`, in OpenAI's `json_schema` form or in the `json_object` + `schema` form
 //! that llama-cpp-python reads.
 //!
+//! # Tools
+//!
+//! A request's tools are a [`ModelTools`]: built once by the app and offered to every call. Each
+//! client lets rig encode a set in full on its first call and keeps rig's bytes; later calls hand
+//! rig placeholders and send the kept bytes, so rig no longer copies, fingerprints and encodes every
+//! schema per call (the private `tools` module has the details).
+//!
 //! # Routes
 //!
 //! [`ModelRoutes`] holds the models chats may run on: the default one and the others a server
