@@ -6,8 +6,8 @@
 //! llama-cpp-python's server refuses both (`HTTP 500 … Input should be a valid string`), and chat
 //! templates of local models often fail on array content. rig offers this flattening only inside
 //! the dialects of two hosted gateways, which also switch tools off, so aomi rewrites the request
-//! itself, on the way out, in the transport ([`crate::stream::Tap`]), after rig encoded it, on the body's fields
-//! ([`crate::body`]):
+//! itself, on the way out, in the transport ([`crate::stream::Tap`]), after rig encoded it, on the
+//! body's fields ([`crate::body`]):
 //!
 //! - every message whose content is an array of text parts only gets that text as one string (the
 //!   parts joined by a blank line); an array holding anything else (an image, a file) stays an

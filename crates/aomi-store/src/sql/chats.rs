@@ -87,18 +87,23 @@ impl<D: Dialect> Inner<D> {
         if touched == 0 {
             return Err(StoreError::ChatNotFound(chat_id.to_owned()));
         }
+        // The message goes at the chat's next ordinal; the statements differ in what a conflict does.
+        macro_rules! insert_message {
+            ($on_conflict:literal) => {
+                concat!(
+                    "INSERT INTO messages (chat_id, id, ordinal, role, parts, metadata, text, created_at, updated_at)
+                     VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)
+                     ON CONFLICT (chat_id, id) ",
+                    $on_conflict
+                )
+            };
+        }
         let statement = match existing {
-            Existing::Replace => {
-                "INSERT INTO messages (chat_id, id, ordinal, role, parts, metadata, text, created_at, updated_at)
-                 VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)
-                 ON CONFLICT (chat_id, id) DO UPDATE SET
-                     parts = excluded.parts, metadata = excluded.metadata, text = excluded.text, updated_at = excluded.updated_at"
-            }
-            Existing::Keep => {
-                "INSERT INTO messages (chat_id, id, ordinal, role, parts, metadata, text, created_at, updated_at)
-                 VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)
-                 ON CONFLICT (chat_id, id) DO NOTHING"
-            }
+            Existing::Replace => insert_message!(
+                "DO UPDATE SET parts = excluded.parts, metadata = excluded.metadata, text = excluded.text,
+                     updated_at = excluded.updated_at"
+            ),
+            Existing::Keep => insert_message!("DO NOTHING"),
         };
         let written = Sql::<D::Db>::new(statement)
             .bind(chat_id)
