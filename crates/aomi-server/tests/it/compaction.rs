@@ -7,6 +7,7 @@ use std::time::Instant;
 use aomi_core::{BoxFuture, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};
 use aomi_llm::compaction::CompactionSettings;
 use aomi_llm::{LlmClient, Provider};
+use aomi_server::limits::Limits;
 use aomi_testkit::{Match, RecordedRequest, Reply, Script, StubModel};
 use aomi_tools::ToolRegistry;
 use serde_json::{Value, json};
@@ -68,6 +69,9 @@ async fn server(utility: &StubModel) -> TestServer {
     options.extra_tools = ToolRegistry::new().with(BigReport);
     options.app.history_token_budget = BUDGET;
     options.compaction = Some((utility_client(utility), settings()));
+    // A chat of 200 turns sent back to back from one client outruns the request rate a person
+    // sends at; what is tested here is the history, not the rate limit.
+    options.limits = Some(Limits { ip_rate: 0, ip_burst: 0, session_rate: 0, session_burst: 0, ..Limits::default() });
     TestServer::start_with(chat_script(), options).await
 }
 
