@@ -52,7 +52,15 @@ pub struct BackendOptions {
     /// same routes the apps were given, which answer each turn on its chat's model. Empty by
     /// default: no request may name a model.
     pub models: aomi_llm::ModelRoutes,
+    /// How long a turn's completed unit (a tool result, a text block) waits for the turn's next
+    /// parts before it is stored, on a store of this instance alone (10 ms). A unit that completes
+    /// as the turn ends is then stored with the end, in one commit instead of two; a crash loses at
+    /// most this much more of a turn. The stream does not wait for it.
+    pub unit_settle: Duration,
 }
+
+/// [`BackendOptions::unit_settle`] unless configured.
+pub const DEFAULT_UNIT_SETTLE: Duration = Duration::from_millis(10);
 
 impl Default for BackendOptions {
     fn default() -> Self {
@@ -60,6 +68,7 @@ impl Default for BackendOptions {
             titler: Titler::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             models: aomi_llm::ModelRoutes::default(),
+            unit_settle: DEFAULT_UNIT_SETTLE,
         }
     }
 }
@@ -71,6 +80,7 @@ pub struct Backend {
     running: RunningTurns,
     titler: Titler,
     shutdown_grace: Duration,
+    unit_settle: Duration,
     models: aomi_llm::ModelRoutes,
     stopping: CancellationToken,
     /// Every task the backend spawns (turns, their persisters, titles, claims released, upkeep),
@@ -159,6 +169,7 @@ impl Backend {
             running: Arc::default(),
             titler: options.titler,
             shutdown_grace: options.shutdown_grace,
+            unit_settle: options.unit_settle,
             models: options.models,
             stopping: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -353,6 +364,7 @@ impl Backend {
             title: prepared.title_from.map(|first| (self.titler.clone(), first)),
             watch: self.metrics.turn(),
             tasks: self.tasks.clone(),
+            settle: self.unit_settle,
         };
         self.tasks.spawn(runner::run(turn, guard).instrument(span));
         Ok(log)

@@ -64,7 +64,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use aomi_core::StopOutcome;
-pub use backend::{Backend, BackendOptions, DEFAULT_SHUTDOWN_GRACE};
+pub use backend::{Backend, BackendOptions, DEFAULT_SHUTDOWN_GRACE, DEFAULT_UNIT_SETTLE};
 pub use error::ApiError;
 pub use routes::openapi;
 pub use title::Titler;

@@ -58,11 +58,14 @@ pub(crate) struct Turn {
     pub watch: TurnWatch,
     /// The backend's tasks: the turn's persister and its title run there.
     pub tasks: TaskTracker,
+    /// How long a completed unit waits for the turn's next parts before it is stored
+    /// ([`BackendOptions::unit_settle`](crate::BackendOptions::unit_settle)).
+    pub settle: Duration,
 }
 
 /// Runs the turn; frees the chat (store, then `guard`) and closes the log at the end.
 pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
-    let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title, watch, tasks } = turn;
+    let Turn { store, app, mut input, assistant, turn_id, log, stopping, cancel, title, watch, tasks, settle } = turn;
     let chat_id = input.chat_id.clone();
     let (feed, to_store) = Feed::new(store.is_shared());
     let sink = Recorder { log: Arc::clone(&log), feed, watch };
@@ -72,8 +75,15 @@ pub(crate) async fn run(turn: Turn, guard: RunningGuard) {
     }
     let first_answer = input.history.iter().find(|m| m.role == aomi_core::Role::Assistant).cloned();
 
-    let persister =
-        tasks.spawn(persist(Arc::clone(&store), chat_id.clone(), turn_id.clone(), assistant, log.prior(), to_store));
+    let persister = tasks.spawn(persist(
+        Arc::clone(&store),
+        chat_id.clone(),
+        turn_id.clone(),
+        assistant,
+        log.prior(),
+        to_store,
+        settle,
+    ));
 
     sink.emit(UiChunk::Start { message_id: Some(message_id), message_metadata: None });
     let hooks = app.turn_hooks();
@@ -199,6 +209,11 @@ struct Persisted {
 /// The last batch (the one with `finish` or `abort`) is left unsaved on a store of this instance
 /// alone: the runner stores it with the turn's end, in one commit. A shared store saves it here,
 /// before its parts are published, so that a follower that sees `finish` finds the message stored.
+///
+/// On a store of this instance alone a completed unit is stored `settle` later, unless the turn
+/// ends first: a unit that completes as the turn ends (a direct command's tool result) is then
+/// stored with the end, in its one commit, instead of in a commit of its own just before it. The
+/// stream does not wait for either.
 async fn persist(
     store: Arc<dyn Store>,
     chat_id: String,
@@ -206,6 +221,7 @@ async fn persist(
     assistant: ChatMessage,
     prior: Vec<UiChunk>,
     mut batches: mpsc::UnboundedReceiver<Vec<UiChunk>>,
+    settle: Duration,
 ) -> Persisted {
     let shared = store.is_shared();
     let mut assembler = MessageAssembler::new(assistant);
@@ -216,12 +232,20 @@ async fn persist(
     let mut unsaved = false;
     let period = store.heartbeat_interval();
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
+    // When the message, a unit further, is stored if the turn has not ended by then.
+    let mut due: Option<Instant> = None;
     loop {
         let mut batch = tokio::select! {
             batch = batches.recv() => match batch {
                 Some(batch) => batch,
                 None => break,
             },
+            () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                due = None;
+                unsaved = !save(&*store, &chat_id, assembler.message()).await;
+                stored_at = Instant::now();
+                continue;
+            }
             _ = heartbeat.tick(), if shared => {
                 if let Err(error) = store.heartbeat_turn(&turn_id).await {
                     tracing::warn!(%error, "could not refresh the turn's heartbeat");
@@ -243,10 +267,17 @@ async fn persist(
         let last = batch.last().is_some_and(UiChunk::is_terminal);
         // A held feed sends a batch that ends in a delta only at its checkpoint.
         let checkpoint = stored_at.elapsed() >= CHECKPOINT || (!shared && batch.last().is_some_and(UiChunk::is_delta));
-        // The message first: a follower that sees `finish` finds the message stored.
-        if (completed || checkpoint) && (shared || !last) {
-            unsaved = !save(&*store, &chat_id, assembler.message()).await;
-            stored_at = Instant::now();
+        if shared {
+            // The message first: a follower that sees `finish` finds the message stored.
+            if completed || checkpoint {
+                unsaved = !save(&*store, &chat_id, assembler.message()).await;
+                stored_at = Instant::now();
+            }
+        } else if last {
+            // The runner stores it with the turn's end.
+            due = None;
+        } else if completed || checkpoint {
+            due.get_or_insert_with(|| Instant::now() + settle);
         }
         if shared {
             for part in batch {
@@ -383,4 +414,81 @@ fn close_open_parts(parts: &[UiChunk], error_text: &str) -> Vec<UiChunk> {
         .into_iter()
         .map(|id| UiChunk::ToolOutputError { tool_call_id: id.to_owned(), error_text: error_text.to_owned() });
     text.chain(reasoning).chain(tools).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use aomi_store::NewChat;
+    use serde_json::json;
+
+    use super::*;
+
+    /// A SQLite store holding the chat `c`, and its persister's input.
+    async fn started(
+        settle: Duration,
+    ) -> (Arc<dyn Store>, mpsc::UnboundedSender<Vec<UiChunk>>, tokio::task::JoinHandle<Persisted>) {
+        let store = aomi_store::connect("sqlite::memory:").await.unwrap();
+        let chat = NewChat { id: "c".into(), owner: None, app: "default".into(), chain_id: None, model: None };
+        store.ensure_chat(chat).await.unwrap();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let persister = tokio::spawn(persist(
+            Arc::clone(&store),
+            "c".into(),
+            "t".into(),
+            ChatMessage::assistant("a"),
+            Vec::new(),
+            receiver,
+            settle,
+        ));
+        (store, sender, persister)
+    }
+
+    fn tool_result() -> Vec<UiChunk> {
+        vec![
+            UiChunk::Start { message_id: Some("a".into()), message_metadata: None },
+            UiChunk::StartStep,
+            UiChunk::ToolInputAvailable {
+                tool_call_id: "call".into(),
+                tool_name: "get_current_time".into(),
+                input: json!({}),
+            },
+            UiChunk::ToolOutputAvailable { tool_call_id: "call".into(), output: json!({"now": 1}), preliminary: None },
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_unit_completed_as_the_turn_ends_is_left_to_the_end_commit() {
+        let (store, sender, persister) = started(Duration::from_secs(30)).await;
+        sender.send(tool_result()).unwrap();
+        // Well past the moment a save without the settle would have been made.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(store.messages("c").await.unwrap().is_empty(), "nothing stored before the turn's end");
+        sender
+            .send(vec![UiChunk::FinishStep, UiChunk::Finish { finish_reason: None, message_metadata: None }])
+            .unwrap();
+        drop(sender);
+        let persisted = persister.await.unwrap();
+        assert!(persisted.unsaved, "the runner stores it with the turn's end");
+        assert!(store.messages("c").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_unit_completed_while_the_turn_goes_on_is_stored_after_the_settle() {
+        let (store, sender, persister) = started(Duration::from_millis(10)).await;
+        sender.send(tool_result()).unwrap();
+        let mut stored = Vec::new();
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            stored = store.messages("c").await.unwrap();
+            if !stored.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(stored.len(), 1, "the tool's result is stored before the turn ends");
+        assert!(stored[0].parts.iter().any(|part| matches!(part, aomi_core::MessagePart::Tool(_))), "{stored:?}");
+        drop(sender);
+        assert!(!persister.await.unwrap().unsaved, "nothing is left for the end to store");
+    }
 }

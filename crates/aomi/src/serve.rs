@@ -316,7 +316,11 @@ pub async fn run_with(args: ServeArgs, bot: Option<crate::telegram::BotFlags>) -
         .or(file.shutdown_grace_secs)
         .map_or(aomi_server::DEFAULT_SHUTDOWN_GRACE, Duration::from_secs);
     let bot_store = Arc::clone(&store) as Arc<dyn aomi_store::TelegramStore>;
-    let backend = Backend::with_options(apps, store, BackendOptions { titler, shutdown_grace, models });
+    let backend = Backend::with_options(
+        apps,
+        store,
+        BackendOptions { titler, shutdown_grace, models, ..BackendOptions::default() },
+    );
     let mcp = aomi_server::mcp::McpServer::new(served, Arc::clone(&backend) as _, mcp_options);
     backend.start().await.context("cannot recover the turns of a previous run")?;
     let connect_src = match args.csp_connect_src.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>() {
