@@ -296,11 +296,12 @@ impl LlmClient {
             completion = completion.preamble(system.join("\n\n"));
         }
         let client = self.inner.id;
-        let (field, placeholders) = match request.tools.encoded_for(client) {
-            _ if request.tools.is_empty() => (ToolsField::AsWritten, false),
-            Some(encoded) => (ToolsField::Replace(encoded), true),
-            None => (ToolsField::Keep(request.tools.clone(), client), false),
+        let field = match request.tools.encoded_for(client) {
+            _ if request.tools.is_empty() => ToolsField::AsWritten,
+            Some(encoded) => ToolsField::Replace(encoded),
+            None => ToolsField::Keep(request.tools.clone(), client),
         };
+        let placeholders = matches!(field, ToolsField::Replace(_));
         let tools = request
             .tools
             .specs()
@@ -308,13 +309,12 @@ impl LlmClient {
             .map(|tool| {
                 let name = ToolName::new(tool.name.clone())
                     .map_err(|_| LlmError::Config("a tool has an empty name".to_owned()))?;
-                Ok(match (&tool.parameters, placeholders) {
-                    (parameters @ Value::Object(_), false) => {
-                        ToolDefinition::new(name, tool.description.clone(), parameters.clone())
-                    }
-                    (_, true) => ToolDefinition::new(name, String::new(), empty_object_schema()),
-                    (_, false) => ToolDefinition::new(name, tool.description.clone(), empty_object_schema()),
-                })
+                let (description, parameters) = match &tool.parameters {
+                    _ if placeholders => (String::new(), empty_object_schema()),
+                    parameters @ Value::Object(_) => (tool.description.clone(), parameters.clone()),
+                    _ => (tool.description.clone(), empty_object_schema()),
+                };
+                Ok(ToolDefinition::new(name, description, parameters))
             })
             .collect::<Result<Vec<_>, LlmError>>()?;
         let mut completion = completion.tools(tools).max_tokens(self.inner.config.max_tokens);
