@@ -1,7 +1,7 @@
 // The chat's pending batch as the page shows it: read from the server when the chat opens and when a
 // turn ends, replaced live by each `data-pending-batch` part a turn streams, and re-read from the
 // server's answer after the person removes a step.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { errorMessage, getBatch, removeBatchStep } from '../lib/api';
 import type { PendingBatch } from '../lib/types';
@@ -15,12 +15,19 @@ export function usePendingBatch(chatId: string, owner: string | undefined) {
   const batch = kept.chatId === chatId ? kept.batch : EMPTY;
   const setBatch = useCallback((next: PendingBatch) => setKept({ chatId, batch: next }), [chatId]);
   const [error, setError] = useState<string>();
+  // The batch requests run one after another: a read asked for while a removal is on its way is
+  // sent once the removal is answered, so an answer never shows the batch as it was before a
+  // later request (a read served before the removal, answered after it, would bring the step back).
+  const queue = useRef<Promise<unknown>>(Promise.resolve());
+  const enqueue = useCallback((next: () => Promise<unknown>) => {
+    const run = queue.current.then(next, next);
+    queue.current = run.catch(() => undefined);
+    return run;
+  }, []);
 
   const reload = useCallback(() => {
-    getBatch(chatId, owner)
-      .then(setBatch)
-      .catch(() => undefined);
-  }, [chatId, owner, setBatch]);
+    enqueue(() => getBatch(chatId, owner).then(setBatch)).catch(() => undefined);
+  }, [chatId, owner, setBatch, enqueue]);
 
   useEffect(() => {
     reload();
@@ -29,14 +36,12 @@ export function usePendingBatch(chatId: string, owner: string | undefined) {
   const remove = useCallback(
     (index: number) => {
       setError(undefined);
-      removeBatchStep(chatId, owner, index)
-        .then(setBatch)
-        .catch(removeError => {
-          setError(errorMessage(removeError));
-          reload();
-        });
+      enqueue(() => removeBatchStep(chatId, owner, index).then(setBatch)).catch(removeError => {
+        setError(errorMessage(removeError));
+        reload();
+      });
     },
-    [chatId, owner, reload, setBatch],
+    [chatId, owner, reload, setBatch, enqueue],
   );
 
   return { batch, setBatch, reload, remove, error };
