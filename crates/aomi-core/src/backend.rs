@@ -215,6 +215,12 @@ pub enum BackendError {
     /// The chat belongs to someone else.
     #[error("this chat belongs to another wallet")]
     Forbidden,
+    /// The chat holds as many messages as a chat may ([`TurnRequest::max_messages`]).
+    #[error("this chat holds {count} messages, the most a chat may hold; start a new chat")]
+    ChatFull {
+        /// The messages it holds.
+        count: usize,
+    },
     /// Storage failed.
     #[error("storage error: {0}")]
     Storage(String),
@@ -256,11 +262,6 @@ pub trait ChatBackend: Send + Sync {
 
     /// The chat's messages, oldest first.
     fn messages<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<ChatMessage>, BackendError>>;
-
-    /// How many messages the chat holds.
-    fn message_count<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<usize, BackendError>> {
-        Box::pin(async move { Ok(self.messages(chat_id).await?.len()) })
-    }
 
     /// A page of the chat's messages, oldest first: the newest `limit` before `before`.
     /// [`BackendError::BadRequest`] when the chat holds no message `before`.

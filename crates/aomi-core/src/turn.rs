@@ -42,6 +42,10 @@ pub struct TurnRequest {
     /// ([`ChatBackend::models`](crate::ChatBackend::models)); `None` for the default. An unknown id
     /// is refused; an existing chat keeps the model it was created with.
     pub model: Option<String>,
+    /// The most messages the chat may hold when this one arrives: a chat that holds as many
+    /// refuses it ([`BackendError::ChatFull`](crate::BackendError::ChatFull)), checked in the
+    /// commit that would store it. `None`: no limit.
+    pub max_messages: Option<usize>,
 }
 
 /// What started a turn. Only the server knows it, and a tool reads it from its

@@ -413,6 +413,7 @@ impl Backend {
                     turn,
                     message: Some(request.message.clone()),
                     replaces: request.replaces.clone(),
+                    max_messages: request.max_messages.map(|max| u64::try_from(max).unwrap_or(u64::MAX)),
                 };
                 self.store.start_turn(&start).await?
             }
@@ -587,15 +588,6 @@ impl ChatBackend for Backend {
 
     fn messages<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<ChatMessage>, BackendError>> {
         Box::pin(async move { Ok(self.store.messages(chat_id).await?) })
-    }
-
-    fn message_count<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<usize, BackendError>> {
-        // Counted by the database: the per-chat message limit is checked on every POST, and a
-        // long chat's whole history is not loaded for it.
-        Box::pin(async move {
-            let count = self.store.message_count(chat_id).await?;
-            Ok(usize::try_from(count).unwrap_or(usize::MAX))
-        })
     }
 
     fn forks<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Vec<ChatFork>, BackendError>> {

@@ -40,6 +40,7 @@ impl From<BackendError> for ApiError {
             BackendError::ChatNotFound(_) | BackendError::BranchNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             BackendError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             BackendError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            BackendError::ChatFull { .. } => (StatusCode::CONFLICT, "chat_full"),
             BackendError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
             BackendError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
         };

@@ -51,6 +51,14 @@ pub enum StoreError {
     /// The chat already holds a message with this id.
     #[error("message {0} is already in this chat; send a new message id")]
     DuplicateMessage(String),
+    /// The chat holds as many messages as a turn's start allows ([`TurnStart::max_messages`](crate::TurnStart::max_messages)).
+    #[error("chat {chat_id} holds {count} messages, the most it may hold")]
+    ChatFull {
+        /// The chat.
+        chat_id: String,
+        /// The messages it holds.
+        count: u64,
+    },
     /// The thread that runs the SQLite store's writes could not be started.
     #[error("cannot start the database's writer thread: {0}")]
     WriterThread(std::io::Error),
@@ -88,6 +96,9 @@ impl From<StoreError> for aomi_core::BackendError {
             StoreError::InvalidInput(message) => BackendError::BadRequest(message),
             StoreError::NotOwner(_) => BackendError::Forbidden,
             duplicate @ StoreError::DuplicateMessage(_) => BackendError::BadRequest(duplicate.to_string()),
+            StoreError::ChatFull { count, .. } => {
+                BackendError::ChatFull { count: usize::try_from(count).unwrap_or(usize::MAX) }
+            }
             other => BackendError::Storage(other.to_string()),
         }
     }

@@ -56,6 +56,9 @@ pub struct TurnStart {
     /// (see [`BranchStore`](crate::BranchStore)). [`StoreError::InvalidInput`] when it is not a
     /// user message on the line.
     pub replaces: Option<String>,
+    /// The most messages the chat may hold when `message` arrives: a chat that holds as many
+    /// refuses it ([`StoreError::ChatFull`]), and nothing is written. `None`: no limit.
+    pub max_messages: Option<u64>,
 }
 
 impl TurnStart {

@@ -112,8 +112,10 @@ pub(crate) async fn post_chat(
     if let Some(wallet) = &mut request.wallet {
         wallet.address = request.owner;
     }
-    if request.message.role == Role::User {
-        check_chat_size(&state, &request.chat_id, limits.messages_per_chat).await?;
+    // A full chat refuses a new user message (409 `chat_full`), checked in the commit that would
+    // store it.
+    if request.message.role == Role::User && limits.messages_per_chat > 0 {
+        request.max_messages = Some(limits.messages_per_chat);
     }
     // Running turns are counted per wallet, or per IP for a turn without one.
     let client_key = request.owner.map_or_else(|| format!("ip:{}", client.ip), |owner| owner.to_lowercase_hex());
@@ -130,22 +132,6 @@ pub(crate) async fn post_chat(
         drop(permit);
     });
     Ok(ui_message_stream(turn.parts))
-}
-
-/// Refuses a new user message in a chat that holds `max` messages already (0: no limit).
-async fn check_chat_size(state: &AppState, chat_id: &str, max: usize) -> Result<(), ApiError> {
-    if max == 0 {
-        return Ok(());
-    }
-    let count = state.backend.message_count(chat_id).await?;
-    if count >= max {
-        return Err(ApiError {
-            status: StatusCode::CONFLICT,
-            code: "chat_full",
-            message: format!("this chat holds {count} messages, the most a chat may hold; start a new chat"),
-        });
-    }
-    Ok(())
 }
 
 /// GET /api/chat/{id}/stream?owner=0x…: the running turn from its first part (on whichever
@@ -244,7 +230,16 @@ fn turn_request(body: ChatBody, limits: &Limits) -> Result<TurnRequest, ApiError
     let app = body.app.filter(|a| !a.is_empty()).unwrap_or_else(|| DEFAULT_APP.to_owned());
     // An empty model is the default, as an empty app is.
     let model = body.model.filter(|m| !m.is_empty());
-    Ok(TurnRequest { chat_id: body.id, message, app, wallet, owner: None, replaces: body.replaces, model })
+    Ok(TurnRequest {
+        chat_id: body.id,
+        message,
+        app,
+        wallet,
+        owner: None,
+        replaces: body.replaces,
+        model,
+        max_messages: None,
+    })
 }
 
 /// A chat id is 1 to 128 characters of letters, digits, `-` and `_`.

@@ -299,6 +299,9 @@ impl TelegramBot {
             replaces: None,
             // Telegram chats run on the server's default model.
             model: None,
+            // A Telegram chat is one conversation for as long as the user keeps it (`/new` starts
+            // another); compaction bounds what the model reads of it.
+            max_messages: None,
         };
         match self.backend.submit(request).await {
             Ok(started) => Ok((place, started.parts)),

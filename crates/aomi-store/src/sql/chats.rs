@@ -26,9 +26,13 @@ pub(super) type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
 type DbRow<D> = <<D as Dialect>::Db as Database>::Row;
 
 impl<D: Dialect> Inner<D> {
-    /// Creates the chat if it is new (and its owner's user row), inside a transaction; see
-    /// [`ChatStore::ensure_chat`].
-    pub(super) async fn ensure_chat_in(&self, conn: &mut Conn<D>, chat: &NewChat) -> Result<ChatRecord, StoreError> {
+    /// Creates the chat if it is new (and its owner's user row), inside a transaction, and returns
+    /// it with the number of messages it holds; see [`ChatStore::ensure_chat`].
+    pub(super) async fn ensure_chat_in(
+        &self,
+        conn: &mut Conn<D>,
+        chat: &NewChat,
+    ) -> Result<(ChatRecord, u64), StoreError> {
         let owner = chat.owner.map(|owner| owner.to_lowercase_hex());
         let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
         let now = Time(values::now());
@@ -54,8 +58,12 @@ impl<D: Dialect> Inner<D> {
         .bind(chat.model.as_deref())
         .execute(conn)
         .await?;
-        let row = self.live(&self.sql.chat_by_id).bind(chat.id.as_str()).fetch_one(conn).await?;
-        chat_record::<D>(&row)
+        // Counted in the same read: a turn's start checks the chat's size without a statement of
+        // its own.
+        let row = self.live(&self.sql.chat_by_id_counted).bind(chat.id.as_str()).fetch_one(conn).await?;
+        let messages = u64::try_from(row.col::<i64>("messages")?)
+            .map_err(|_| StoreError::Corrupt("a negative message count".into()))?;
+        Ok((chat_record::<D>(&row)?, messages))
     }
 
     /// Stores `message` in the chat inside a transaction; see [`ChatStore::put_message`].
@@ -181,7 +189,7 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
     async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
         self.write(move |db| async move {
             let mut tx = db.begin().await?;
-            let record = db.ensure_chat_in(&mut tx, &chat).await?;
+            let (record, _) = db.ensure_chat_in(&mut tx, &chat).await?;
             tx.commit().await?;
             Ok(record)
         })

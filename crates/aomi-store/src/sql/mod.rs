@@ -62,6 +62,8 @@ struct Inner<D: Dialect> {
 #[derive(Debug)]
 struct Statements {
     chat_by_id: Arc<str>,
+    /// `chat_by_id` with the number of messages the chat holds (column `messages`).
+    chat_by_id_counted: Arc<str>,
     chats_page: Arc<str>,
     turn_by_id: Arc<str>,
     turn_by_id_locked: Arc<str>,
@@ -77,10 +79,8 @@ struct Statements {
 
 /// The columns of a `ChatRecord`; `$1` is the liveness argument (a running turn counts only
 /// while live).
-const SELECT_CHAT: &str =
-    "SELECT c.id, c.owner, c.app, c.title, c.chain_id, c.model, c.archived, c.created_at, c.updated_at,
-        EXISTS (SELECT 1 FROM turns t WHERE t.chat_id = c.id AND t.state = 'running' AND {live}) AS running
-    FROM chats c ";
+const CHAT_COLUMNS: &str = "c.id, c.owner, c.app, c.title, c.chain_id, c.model, c.archived, c.created_at, c.updated_at,
+        EXISTS (SELECT 1 FROM turns t WHERE t.chat_id = c.id AND t.state = 'running' AND {live}) AS running";
 
 /// The columns of a `TurnRecord` and whether it is stale; `$1` is the liveness argument.
 const SELECT_TURN: &str = "SELECT t.id, t.chat_id, t.message_id, t.instance, t.state, t.started_at, t.ended_at,
@@ -92,10 +92,14 @@ impl Statements {
         let compose = |template: String| -> Arc<str> {
             template.replace("{live}", D::LIVE_TURN).replace("{now}", D::NOW).replace("{lock}", D::LOCK_ROW).into()
         };
-        let chat = |rest: &str| compose(format!("{SELECT_CHAT}{rest}"));
+        let chat = |rest: &str| compose(format!("SELECT {CHAT_COLUMNS} FROM chats c {rest}"));
         let turn = |rest: &str| compose(format!("{SELECT_TURN}{rest}"));
         Statements {
             chat_by_id: chat("WHERE c.id = $2"),
+            chat_by_id_counted: compose(format!(
+                "SELECT {CHAT_COLUMNS}, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS messages
+                 FROM chats c WHERE c.id = $2"
+            )),
             chats_page: chat(
                 "WHERE c.owner = $2 AND c.archived = $3 AND ($4 IS NULL OR (c.updated_at, c.id) < ($4, $5))
                  ORDER BY c.updated_at DESC, c.id DESC LIMIT $6",

@@ -183,10 +183,13 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         let start = start.clone();
         self.claim(&start.turn.id.clone(), move |db| async move {
             let mut tx = db.begin().await?;
-            let chat = db.ensure_chat_in(&mut tx, &start.chat).await?;
+            let (chat, count) = db.ensure_chat_in(&mut tx, &start.chat).await?;
             // Read after the upsert, which locks the row on PostgreSQL: the owner seen is final.
             if chat.owner.is_some_and(|owner| start.chat.owner != Some(owner)) {
                 return Err(StoreError::NotOwner(chat.id));
+            }
+            if start.message.is_some() && start.max_messages.is_some_and(|max| count >= max) {
+                return Err(StoreError::ChatFull { chat_id: chat.id, count });
             }
             let interrupted = db.begin_turn_in(&mut tx, &start.turn).await?;
             if let Some(replaced) = &start.replaces {

@@ -18,6 +18,7 @@ async fn exchange(store: &Arc<dyn Store>, chat: &str, user: &str, text: &str, re
         turn: NewTurn { id: turn_id.clone(), chat_id: chat.into(), message_id: answer_id.clone() },
         message: Some(ChatMessage::user_text(user, text)),
         replaces: replaces.map(str::to_owned),
+        max_messages: None,
     };
     store.start_turn(&start).await.unwrap();
     let mut answer = ChatMessage::assistant(answer_id);
@@ -90,6 +91,7 @@ async fn an_edit_sets_the_old_line_aside_and_switching_brings_it_back(store: Arc
         turn: NewTurn { id: "t-x".into(), chat_id: "c".into(), message_id: "a-x".into() },
         message: Some(ChatMessage::user_text("ux", "x")),
         replaces: Some("a-u1b".into()),
+        max_messages: None,
     };
     assert!(matches!(store.start_turn(&start).await, Err(StoreError::InvalidInput(_))));
     assert_eq!(line(&store, "c").await, ["u1b", "a-u1b"], "a refused turn changes nothing");

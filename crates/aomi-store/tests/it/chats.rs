@@ -191,6 +191,7 @@ async fn a_chat_keeps_the_model_it_was_created_with(store: Arc<dyn Store>) {
         turn: aomi_store::NewTurn { id: "t-m3".into(), chat_id: "m3".into(), message_id: "a-m3".into() },
         message: Some(ChatMessage::user_text("u-m3", "hello")),
         replaces: None,
+        max_messages: None,
     };
     assert_eq!(store.start_turn(&start).await.unwrap().model.as_deref(), Some("model-b"));
 

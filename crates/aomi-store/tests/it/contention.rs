@@ -23,6 +23,7 @@ async fn turn(store: Arc<dyn Store>, chat: String, n: usize) -> (Duration, Durat
         turn: NewTurn { id: turn_id.clone(), chat_id: chat.clone(), message_id: message_id.clone() },
         message: Some(ChatMessage::user_text(format!("u-{n}"), "Question: tell me something.")),
         replaces: None,
+        max_messages: None,
     };
     store.start_turn(&start).await.unwrap();
     let _ = store.messages(&chat).await.unwrap();

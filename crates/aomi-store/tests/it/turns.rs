@@ -91,6 +91,7 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
         turn: turn(turn_id, "s1", &format!("a-{turn_id}")),
         message: Some(ChatMessage::user_text(message_id, "hello")),
         replaces: None,
+        max_messages: None,
     };
     let chat = store.start_turn(&start("t1", "u1")).await.unwrap();
     let owner = chat.owner.map(|owner| owner.to_lowercase_hex());
@@ -129,6 +130,19 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
         assert_eq!(store.chat("s1").await.unwrap().unwrap().chain_id, Some(1));
     }
 
+    // A chat as full as the start allows: refused, and nothing of it is written. One message
+    // fewer than the limit still takes the new one.
+    let mut full = start("t7", "u7");
+    full.max_messages = Some(2);
+    let error = store.start_turn(&full).await.unwrap_err();
+    assert!(matches!(&error, StoreError::ChatFull { chat_id, count: 2 } if chat_id == "s1"), "{error:?}");
+    assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4"]);
+    assert!(store.turn("t7").await.unwrap().is_none());
+    full.max_messages = Some(3);
+    store.start_turn(&full).await.unwrap();
+    assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4", "u7"]);
+    store.end_turn("t7", TurnState::Finished).await.unwrap();
+
     // A turn of another chat is refused before anything is written.
     let mut other = start("t5", "u5");
     other.turn.chat_id = "elsewhere".into();
@@ -150,6 +164,7 @@ async fn an_abandoned_claim_is_released_on_sqlite() {
             turn: turn(&format!("t{n}"), &chat, "a"),
             message: Some(ChatMessage::user_text(format!("u{n}"), "hello")),
             replaces: None,
+            max_messages: None,
         };
         if tokio::time::timeout(Duration::ZERO, store.start_turn(&start)).await.is_err() {
             abandoned = Some((chat, format!("t{n}")));
