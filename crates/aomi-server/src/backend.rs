@@ -381,7 +381,7 @@ impl Backend {
         }
         let chat_id = request.chat_id.as_str();
         let started = std::time::Instant::now();
-        let mut phases = [0u128; 4];
+        let mut phases = [0u128; 3];
         let mut mark = |phase: usize| phases[phase] = started.elapsed().as_micros();
         // A user's message is checked against the chat's owner by `start_turn`, in its transaction.
         if request.message.role == Role::Assistant {
@@ -404,9 +404,9 @@ impl Backend {
         // committed its last step before it ended.
         let turn = NewTurn { id: turn_id.clone(), chat_id: chat_id.to_owned(), message_id: message_id.clone() };
         mark(0);
-        let chat = match request.message.role {
+        let (chat, history) = match request.message.role {
             // The chat, the claim and the user's message in one commit, before the model is
-            // called (a duplicate message id writes nothing).
+            // called (a duplicate message id writes nothing), and the history read with them.
             Role::User | Role::System => {
                 let start = TurnStart {
                     chat: new_chat,
@@ -415,18 +415,21 @@ impl Backend {
                     replaces: request.replaces.clone(),
                     max_messages: request.max_messages.map(|max| u64::try_from(max).unwrap_or(u64::MAX)),
                 };
-                self.store.start_turn(&start).await?
+                let started = self.store.start_turn(&start).await?;
+                (started.chat, Some(started.history))
             }
             Role::Assistant => {
                 let chat = self.store.ensure_chat(new_chat).await?;
                 self.store.begin_turn(&turn).await?;
-                chat
+                (chat, None)
             }
         };
-        mark(1);
         let claim = Claim { store: Arc::clone(&self.store), tasks: self.tasks.clone(), turn_id: Some(turn_id) };
-        let mut history = self.store.messages(chat_id).await?;
-        mark(2);
+        let mut history = match history {
+            Some(history) => history,
+            None => self.store.messages(chat_id).await?,
+        };
+        mark(1);
         let assistant = match request.message.role {
             // (A system message was refused above.)
             Role::User | Role::System => {
@@ -455,12 +458,11 @@ impl Backend {
                 history.pop().unwrap_or_else(|| ChatMessage::assistant(new_message_id()))
             }
         };
-        mark(3);
+        mark(2);
         tracing::debug!(
             chat_us = phases[0],
-            claim_us = phases[1] - phases[0],
-            history_us = phases[2] - phases[1],
-            rest_us = phases[3] - phases[2],
+            start_us = phases[1] - phases[0],
+            rest_us = phases[2] - phases[1],
             "turn prepared"
         );
         let title_from = chat.title.is_none().then(|| history.iter().find(|m| m.role == Role::User).cloned()).flatten();

@@ -95,7 +95,7 @@ pub use sql::SqlStore;
 pub use sqlite::{SqliteDialect, SqliteStore};
 pub use telegram::{TelegramChat, TelegramStore};
 pub use transaction::{NewTransaction, TransactionOutcome, TransactionRecord, TransactionStore};
-pub use turn::{NewTurn, TurnRecord, TurnStart, TurnState, TurnStore};
+pub use turn::{NewTurn, TurnRecord, TurnStart, TurnStarted, TurnState, TurnStore};
 
 /// Which database a store uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -61,6 +61,16 @@ pub struct TurnStart {
     pub max_messages: Option<u64>,
 }
 
+/// What [`TurnStore::start_turn`] read in its transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnStarted {
+    /// The chat as it was before the claim (`running` is false unless a stale turn ran).
+    pub chat: crate::ChatRecord,
+    /// The chat's messages after the new one was stored, oldest first (as
+    /// [`ChatStore::messages`](crate::ChatStore::messages)).
+    pub history: Vec<ChatMessage>,
+}
+
 impl TurnStart {
     /// Refuses a turn of another chat than its chat.
     pub(crate) fn check(&self) -> Result<(), StoreError> {
@@ -154,11 +164,13 @@ pub trait TurnStore: Send + Sync {
     /// if new, as [`ChatStore::ensure_chat`](crate::ChatStore::ensure_chat)), the claim (as
     /// [`TurnStore::begin_turn`]) and the user's new message. One commit instead of three: on
     /// SQLite every commit queues for the one write connection. Returns the chat as it was before
-    /// the claim. Nothing is written when it fails: [`StoreError::NotOwner`] when the chat is
-    /// another wallet's (checked on the chat's row inside the transaction, so that two wallets
-    /// creating the same chat at once cannot both write to it), [`StoreError::TurnRunning`], and
+    /// the claim, and its history with the new message, read in the same transaction (the turn's
+    /// next read, without a round trip of its own). Nothing is written when it fails:
+    /// [`StoreError::NotOwner`] when the chat is another wallet's (checked on the chat's row
+    /// inside the transaction, so that two wallets creating the same chat at once cannot both
+    /// write to it), [`StoreError::ChatFull`], [`StoreError::TurnRunning`], and
     /// [`StoreError::DuplicateMessage`] when the chat already holds a message with that id.
-    async fn start_turn(&self, start: &TurnStart) -> Result<crate::ChatRecord, StoreError>;
+    async fn start_turn(&self, start: &TurnStart) -> Result<TurnStarted, StoreError>;
 
     /// Tells other instances that the turn is still alive.
     async fn heartbeat_turn(&self, turn_id: &str) -> Result<(), StoreError>;

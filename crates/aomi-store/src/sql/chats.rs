@@ -66,6 +66,16 @@ impl<D: Dialect> Inner<D> {
         Ok((chat_record::<D>(&row)?, messages))
     }
 
+    /// The chat's messages, oldest first, on `conn`; see [`ChatStore::messages`].
+    pub(super) async fn messages_in(conn: &mut Conn<D>, chat_id: &str) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows =
+            Sql::<D::Db>::new("SELECT id, role, parts, metadata FROM messages WHERE chat_id = $1 ORDER BY ordinal")
+                .bind(chat_id)
+                .fetch_all(conn)
+                .await?;
+        rows.iter().map(message::<D>).collect()
+    }
+
     /// Stores `message` in the chat inside a transaction; see [`ChatStore::put_message`].
     pub(super) async fn put_message_in(
         &self,
@@ -214,12 +224,7 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
     }
 
     async fn messages(&self, chat_id: &str) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows =
-            Sql::<D::Db>::new("SELECT id, role, parts, metadata FROM messages WHERE chat_id = $1 ORDER BY ordinal")
-                .bind(chat_id)
-                .fetch_all(&mut *self.inner.reader().await?)
-                .await?;
-        rows.iter().map(message::<D>).collect()
+        Inner::<D>::messages_in(&mut *self.inner.reader().await?, chat_id).await
     }
 
     async fn message_count(&self, chat_id: &str) -> Result<u64, StoreError> {

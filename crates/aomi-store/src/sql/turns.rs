@@ -13,7 +13,7 @@ use crate::dialect::{Dialect, JsonText, Span, Time};
 use crate::engine::{Col, Sql};
 use crate::turn::TurnEvent;
 use crate::values;
-use crate::{ChatRecord, NewTurn, StoreError, TurnRecord, TurnStart, TurnState, TurnStore};
+use crate::{NewTurn, StoreError, TurnRecord, TurnStart, TurnStarted, TurnState, TurnStore};
 
 /// The turn and whether it is stale.
 fn turn_record<D: Dialect>(row: &<D::Db as sqlx::Database>::Row) -> Result<(TurnRecord, bool), StoreError> {
@@ -178,7 +178,7 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         .await
     }
 
-    async fn start_turn(&self, start: &TurnStart) -> Result<ChatRecord, StoreError> {
+    async fn start_turn(&self, start: &TurnStart) -> Result<TurnStarted, StoreError> {
         start.check()?;
         let start = start.clone();
         self.claim(&start.turn.id.clone(), move |db| async move {
@@ -200,11 +200,12 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
             {
                 return Err(StoreError::DuplicateMessage(message.id.clone()));
             }
+            let history = Inner::<D>::messages_in(&mut tx, &start.chat.id).await?;
             tx.commit().await?;
             if let Some(id) = interrupted {
                 db.notify_committed(&id);
             }
-            Ok(chat)
+            Ok(TurnStarted { chat, history })
         })
         .await
     }

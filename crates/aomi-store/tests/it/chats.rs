@@ -193,7 +193,7 @@ async fn a_chat_keeps_the_model_it_was_created_with(store: Arc<dyn Store>) {
         replaces: None,
         max_messages: None,
     };
-    assert_eq!(store.start_turn(&start).await.unwrap().model.as_deref(), Some("model-b"));
+    assert_eq!(store.start_turn(&start).await.unwrap().chat.model.as_deref(), Some("model-b"));
 
     let page =
         store.list_chats(&ChatQuery { owner: addr(ALICE), archived: false, limit: 10, after: None }).await.unwrap();

@@ -93,7 +93,8 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
         replaces: None,
         max_messages: None,
     };
-    let chat = store.start_turn(&start("t1", "u1")).await.unwrap();
+    let started = store.start_turn(&start("t1", "u1")).await.unwrap();
+    let chat = started.chat;
     let owner = chat.owner.map(|owner| owner.to_lowercase_hex());
     assert_eq!((chat.id.as_str(), owner.as_deref()), ("s1", Some(ALICE.to_lowercase().as_str())));
     assert_eq!(store.running_turn("s1").await.unwrap().unwrap().id, "t1");
@@ -112,9 +113,11 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
     assert!(store.running_turn("s1").await.unwrap().is_none());
     assert!(store.turn("t3").await.unwrap().is_none());
 
-    let chat = store.start_turn(&start("t4", "u4")).await.unwrap();
-    assert!(!chat.running, "the chat as it was before the claim");
-    assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4"]);
+    let started = store.start_turn(&start("t4", "u4")).await.unwrap();
+    assert!(!started.chat.running, "the chat as it was before the claim");
+    // The history comes with the start: the chat's messages, the new one last, as a read after.
+    assert_eq!(ids(started.history.clone()), ["u1", "u4"]);
+    assert_eq!(started.history, store.messages("s1").await.unwrap());
     store.end_turn("t4", TurnState::Finished).await.unwrap();
 
     // Another wallet, or none, in Alice's chat: refused, and nothing of it is written (not the
