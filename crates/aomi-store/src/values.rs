@@ -25,6 +25,11 @@ pub(crate) fn chain_id_from(id: i64) -> Result<u64, StoreError> {
     u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("negative chain id {id}")))
 }
 
+/// A `COUNT(*)` read back (a signed 64-bit integer on both databases).
+pub(crate) fn count(stored: i64) -> Result<u64, StoreError> {
+    u64::try_from(stored).map_err(|_| StoreError::Corrupt(format!("a negative count {stored}")))
+}
+
 pub(crate) fn limit(limit: u32) -> Result<i64, StoreError> {
     if (1..=MAX_PAGE).contains(&limit) {
         Ok(i64::from(limit))

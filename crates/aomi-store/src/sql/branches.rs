@@ -102,8 +102,7 @@ impl<D: Dialect> BranchStore for SqlStore<D> {
                     parent_id: row.col("parent_id")?,
                     first_message_id: row.col("first_id")?,
                     first_created_at: row.col::<Time>("first_created_at")?.0,
-                    messages: u64::try_from(row.col::<i64>("messages")?)
-                        .map_err(|_| StoreError::Corrupt("a negative message count".into()))?,
+                    messages: values::count(row.col("messages")?)?,
                     created_at: row.col::<Time>("created_at")?.0,
                 })
             })

@@ -26,13 +26,9 @@ pub(super) type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
 type DbRow<D> = <<D as Dialect>::Db as Database>::Row;
 
 impl<D: Dialect> Inner<D> {
-    /// Creates the chat if it is new (and its owner's user row), inside a transaction, and returns
-    /// it with the number of messages it holds; see [`ChatStore::ensure_chat`].
-    pub(super) async fn ensure_chat_in(
-        &self,
-        conn: &mut Conn<D>,
-        chat: &NewChat,
-    ) -> Result<(ChatRecord, u64), StoreError> {
+    /// Creates the chat if it is new (and its owner's user row), inside a transaction; see
+    /// [`ChatStore::ensure_chat`]. On PostgreSQL the upsert locks the chat's row.
+    pub(super) async fn upsert_chat_in(&self, conn: &mut Conn<D>, chat: &NewChat) -> Result<(), StoreError> {
         let owner = chat.owner.map(|owner| owner.to_lowercase_hex());
         let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
         let now = Time(values::now());
@@ -58,12 +54,18 @@ impl<D: Dialect> Inner<D> {
         .bind(chat.model.as_deref())
         .execute(conn)
         .await?;
-        // Counted in the same read: a turn's start checks the chat's size without a statement of
-        // its own.
-        let row = self.live(&self.sql.chat_by_id_counted).bind(chat.id.as_str()).fetch_one(conn).await?;
-        let messages = u64::try_from(row.col::<i64>("messages")?)
-            .map_err(|_| StoreError::Corrupt("a negative message count".into()))?;
-        Ok((chat_record::<D>(&row)?, messages))
+        Ok(())
+    }
+
+    /// The chat and the number of messages it holds, in one read inside a transaction: a turn's
+    /// start checks the chat's size without a statement of its own.
+    pub(super) async fn counted_chat_in(
+        &self,
+        conn: &mut Conn<D>,
+        chat_id: &str,
+    ) -> Result<(ChatRecord, u64), StoreError> {
+        let row = self.live(&self.sql.chat_by_id_counted).bind(chat_id).fetch_one(conn).await?;
+        Ok((chat_record::<D>(&row)?, values::count(row.col("messages")?)?))
     }
 
     /// The chat's messages, oldest first, on `conn`; see [`ChatStore::messages`].
@@ -199,7 +201,9 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
     async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
         self.write(move |db| async move {
             let mut tx = db.begin().await?;
-            let (record, _) = db.ensure_chat_in(&mut tx, &chat).await?;
+            db.upsert_chat_in(&mut tx, &chat).await?;
+            let row = db.live(&db.sql.chat_by_id).bind(chat.id.as_str()).fetch_one(&mut *tx).await?;
+            let record = chat_record::<D>(&row)?;
             tx.commit().await?;
             Ok(record)
         })
@@ -232,7 +236,7 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
             .bind(chat_id)
             .fetch_one(&mut *self.inner.reader().await?)
             .await?;
-        u64::try_from(row.col::<i64>("n")?).map_err(|_| StoreError::Corrupt("a negative message count".into()))
+        values::count(row.col("n")?)
     }
 
     async fn list_chats(&self, query: &ChatQuery) -> Result<ChatPage, StoreError> {

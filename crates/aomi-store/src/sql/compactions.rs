@@ -9,12 +9,11 @@ use crate::values;
 use crate::{CompactionRecord, CompactionStore, StoreError};
 
 fn compaction_record<D: Dialect>(row: &<D::Db as sqlx::Database>::Row) -> Result<CompactionRecord, StoreError> {
-    let covered: i64 = row.col("covered")?;
     Ok(CompactionRecord {
         chat_id: row.col("chat_id")?,
         summary: row.col("summary")?,
         covers_through: row.col("covers_through")?,
-        covered: u64::try_from(covered).map_err(|_| StoreError::Corrupt(format!("a negative count {covered}")))?,
+        covered: values::count(row.col("covered")?)?,
         state: row.col::<JsonText>("state")?.decode("compaction state")?,
         updated_at: row.col::<Time>("updated_at")?.0,
     })
