@@ -176,7 +176,7 @@ impl InstancesReport {
             spread(self.first_text),
             spread(self.full_turn),
             self.turns_per_second,
-            self.server_cpu_ms_per_turn.map(|ms| format!("{ms:.1}")).unwrap_or_else(|| "–".into())
+            crate::report::tenths(self.server_cpu_ms_per_turn)
         );
         let f = &self.followers;
         let _ = writeln!(

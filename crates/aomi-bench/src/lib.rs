@@ -4,10 +4,11 @@
 //! [`server::Target`]) whose model is the stub model ([`stub::bench_script`], paced by a set time to
 //! first token and token rate), through the same HTTP and SSE a browser uses ([`client::ChatClient`]).
 //! The same model calls are also made to the stub directly ([`direct::DirectChat`]), in the same run,
-//! so aomi's overhead shows as a ratio. Scenarios ([`scenario::BenchConfig`]): the same turn at growing
-//! positions of one chat, many users at once, turns with several parallel tool calls. Every turn is
-//! checked: it must end with `finish` and `[DONE]`, say exactly the scripted text, and be stored
-//! whole ([`report::Integrity`]). The results ([`report::BenchReport`]) are JSON for regression
+//! so aomi's overhead shows as a ratio; and through a bare relay of the stream ([`relay`]), so
+//! aomi's CPU per turn shows against the least a server in the stream's path costs. Scenarios
+//! ([`scenario::BenchConfig`]): the same turn at growing positions of one chat, many users at once,
+//! turns with several parallel tool calls. Every turn is checked: it must end with `finish` and
+//! `[DONE]`, say exactly the scripted text, and be stored whole ([`report::Integrity`]). The results ([`report::BenchReport`]) are JSON for regression
 //! comparison, Markdown for people, and SVG plots ([`plot::write_plots`]).
 //!
 //! **A real model** ([`local::run`]): time to first token and tokens per second of a model
@@ -41,6 +42,7 @@ pub mod instances;
 pub mod instructions;
 pub mod local;
 pub mod plot;
+pub mod relay;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -181,6 +181,29 @@ pub struct LoadPoint {
     /// The server's CPU time (user + system) per turn through aomi, in ms, when its process is known.
     #[serde(default)]
     pub server_cpu_ms_per_turn: Option<f64>,
+    /// The same model calls through a bare relay of the stream ([`crate::relay`]), when one ran.
+    #[serde(default)]
+    pub relay: Option<RelayPoint>,
+}
+
+impl LoadPoint {
+    /// The server's CPU per turn over the relay's: how many times the least a server in the
+    /// stream's path costs, aomi costs.
+    pub fn cpu_over_relay(&self) -> Option<f64> {
+        let relay = self.relay.as_ref()?.cpu_ms_per_turn.filter(|ms| *ms > 0.0)?;
+        Some(self.server_cpu_ms_per_turn? / relay)
+    }
+}
+
+/// A load's model calls made through the bare relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelayPoint {
+    /// Their timings.
+    pub latencies: Latencies,
+    /// Turns per second through the relay.
+    pub turns_per_second: f64,
+    /// The relay's CPU time (user + system) per turn, in ms, when its process is known.
+    pub cpu_ms_per_turn: Option<f64>,
 }
 
 /// Whether every turn arrived whole.
@@ -433,21 +456,32 @@ impl BenchReport {
                 break;
             }
         }
+        for point in self.concurrency.iter().filter(|p| p.relay.is_some()) {
+            let _ = writeln!(
+                out,
+                "- server CPU per {} turn at {} user(s): {} ms through aomi, {} ms through a bare relay of the \
+                 stream ({})",
+                point.kind.label(),
+                point.users,
+                tenths(point.server_cpu_ms_per_turn),
+                tenths(point.relay.as_ref().and_then(|r| r.cpu_ms_per_turn)),
+                times(point.cpu_over_relay())
+            );
+        }
         let at = |turn: usize| self.conversation.iter().find(|p| p.turn == turn);
         let overhead = |p: &TurnPoint, f: fn(&Latencies) -> Option<Summary>| {
             f(&p.aomi).zip(f(&p.direct)).map(|(a, d)| a.p50_ms - d.p50_ms)
         };
         let last = self.config.conversation_turns();
         if let (Some(first), Some(last)) = (at(1), at(last)) {
-            let show = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
             let _ = writeln!(
                 out,
                 "- aomi's overhead (aomi − direct, p50) at turn {} vs turn 1: first text {} ms vs {} ms, full turn {} ms vs {} ms",
                 last.turn,
-                show(overhead(last, |l| l.first_text)),
-                show(overhead(first, |l| l.first_text)),
-                show(overhead(last, |l| l.full_turn)),
-                show(overhead(first, |l| l.full_turn)),
+                tenths(overhead(last, |l| l.first_text)),
+                tenths(overhead(first, |l| l.first_text)),
+                tenths(overhead(last, |l| l.full_turn)),
+                tenths(overhead(first, |l| l.full_turn)),
             );
         }
         if let Some((users, memory)) = self.concurrency.iter().rev().find_map(|p| p.memory.map(|m| (p.users, m))) {
@@ -538,6 +572,12 @@ impl BenchReport {
                 "lower",
             ));
             rows.push((
+                label("server CPU ÷ relay CPU"),
+                old.and_then(LoadPoint::cpu_over_relay),
+                point.cpu_over_relay(),
+                "lower",
+            ));
+            rows.push((
                 label("RSS per session KiB"),
                 old.and_then(|o| o.memory).map(|m| m.per_session_active_bytes as f64 / 1024.0),
                 point.memory.map(|m| m.per_session_active_bytes as f64 / 1024.0),
@@ -570,8 +610,7 @@ impl BenchReport {
                 }
                 _ => "–".into(),
             };
-            let show = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
-            let _ = writeln!(out, "| {label} | {} | {} | {change} |", show(old), show(new));
+            let _ = writeln!(out, "| {label} | {} | {} | {change} |", tenths(old), tenths(new));
         }
         out
     }
@@ -589,9 +628,9 @@ fn describe(kind: TurnKind) -> String {
 fn load_table(out: &mut String, points: &[LoadPoint]) {
     let _ = writeln!(
         out,
-        "| users | turns | first text aomi p50 | first text direct p50 | ratio | first text aomi p95 | full turn aomi p50 / p95 / p99 | full turn direct p50 / p95 / p99 | turns/s aomi | turns/s direct | server CPU ms/turn |"
+        "| users | turns | first text aomi p50 | first text direct p50 | ratio | first text aomi p95 | full turn aomi p50 / p95 / p99 | full turn direct p50 / p95 / p99 | turns/s aomi | turns/s direct | server CPU ms/turn | relay CPU ms/turn | CPU ÷ relay |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for point in points {
         let (a, d) = (&point.aomi, &point.direct);
         let spread = |s: Option<Summary>| {
@@ -599,7 +638,7 @@ fn load_table(out: &mut String, points: &[LoadPoint]) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} |",
             point.users,
             point.users * point.turns_per_user,
             ms(a.first_text, p50),
@@ -610,9 +649,16 @@ fn load_table(out: &mut String, points: &[LoadPoint]) {
             spread(d.full_turn),
             point.aomi_turns_per_second,
             point.direct_turns_per_second,
-            point.server_cpu_ms_per_turn.map(|ms| format!("{ms:.1}")).unwrap_or_else(|| "–".into())
+            tenths(point.server_cpu_ms_per_turn),
+            tenths(point.relay.as_ref().and_then(|r| r.cpu_ms_per_turn)),
+            times(point.cpu_over_relay())
         );
     }
+}
+
+/// A figure to a tenth, or "–".
+pub(crate) fn tenths(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())
 }
 
 fn chain_reads_table(out: &mut String, reads: &ChainReadReport) {

@@ -13,7 +13,8 @@ use crate::chain::ChainBench;
 use crate::client::{ChatClient, TurnOutcome};
 use crate::direct::{DirectChat, DirectOutcome};
 use crate::report::{
-    BenchReport, Integrity, Latencies, LoadPoint, Machine, Memory, Problem, REPORT_VERSION, Samples, TurnPoint,
+    BenchReport, Integrity, Latencies, LoadPoint, Machine, Memory, Problem, REPORT_VERSION, RelayPoint, Samples,
+    TurnPoint,
 };
 use crate::scenario::BenchConfig;
 use crate::server::{Target, cpu_time, rss_bytes};
@@ -37,12 +38,15 @@ pub struct RunInfo {
 }
 
 /// Runs every scenario of `config` against `target`, whose model is the stub at `model_url` (its
-/// OpenAI-compatible base URL, `…/v1`, also called directly for the baseline). `chain` is the
-/// devnet the server's chain tools read, needed by chain turns and the chain-read comparison.
-/// `progress` counts turns; its length is set here.
+/// OpenAI-compatible base URL, `…/v1`, also called directly for the baseline). `relay`, when given,
+/// is a [bare relay](crate::relay) to the same stub: each load runs a third time through it, for
+/// the floor under aomi's CPU per turn. `chain` is the devnet the server's chain tools read, needed
+/// by chain turns and the chain-read comparison. `progress` counts turns; its length is set here.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     target: &Target,
     model_url: &str,
+    relay: Option<&Target>,
     config: &BenchConfig,
     chain: Option<&ChainBench>,
     info: RunInfo,
@@ -58,12 +62,13 @@ pub async fn run(
         client: ChatClient::new(&target.url),
         http: reqwest::Client::new(),
         model_url: model_url.to_owned(),
+        relay: relay.cloned(),
         pid: target.pid,
         progress: progress.clone(),
         run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
     };
     runner.client.wait_healthy(Duration::from_secs(10)).await?;
-    progress.set_length(config.total_turns());
+    progress.set_length(config.total_turns(relay.is_some()));
 
     progress.set_message("warm-up");
     let mut integrity = runner.warm_up(&config.kinds()).await;
@@ -127,6 +132,8 @@ struct Runner {
     client: ChatClient,
     http: reqwest::Client,
     model_url: String,
+    /// The bare relay to the stub, if one runs.
+    relay: Option<Target>,
     pid: Option<u32>,
     progress: ProgressBar,
     /// Keeps chat ids of runs against the same server apart.
@@ -199,6 +206,8 @@ impl Runner {
         let after = self.pid.and_then(rss_bytes);
         let cpu = self.pid.and_then(cpu_time).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
 
+        let rate = |wall: Duration| (users * turns) as f64 / wall.as_secs_f64().max(f64::EPSILON);
+        let per_turn = |cpu: Duration| cpu.as_secs_f64() * 1000.0 / (users * turns).max(1) as f64;
         let mut integrity = Integrity::default();
         let mut aomi = Samples::default();
         for (samples, tally) in results {
@@ -206,14 +215,23 @@ impl Runner {
             integrity.merge(tally);
         }
 
-        let started = Instant::now();
-        let results = join_all((0..users).map(|user| self.direct_user(user, turns, kind))).await;
-        let direct_wall = started.elapsed();
-        let mut direct = Samples::default();
-        for (samples, tally) in results {
-            direct.merge(samples);
-            integrity.merge(tally);
-        }
+        let (direct, direct_wall) =
+            self.direct_load("direct", &self.model_url, users, turns, kind, &mut integrity).await;
+        let relay = match &self.relay {
+            Some(relay) => {
+                let cpu_before = relay.pid.and_then(cpu_time);
+                let url = format!("{}/v1", relay.url);
+                let (samples, wall) = self.direct_load("relay", &url, users, turns, kind, &mut integrity).await;
+                let cpu =
+                    relay.pid.and_then(cpu_time).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+                Some(RelayPoint {
+                    latencies: Latencies::from(&samples),
+                    turns_per_second: rate(wall),
+                    cpu_ms_per_turn: cpu.map(per_turn),
+                })
+            }
+            None => None,
+        };
 
         let memory = match (before, peak, after) {
             (Some(before), Some(peak), Some(after)) => {
@@ -229,7 +247,6 @@ impl Runner {
             }
             _ => None,
         };
-        let rate = |wall: Duration| (users * turns) as f64 / wall.as_secs_f64().max(f64::EPSILON);
         let point = LoadPoint {
             users,
             turns_per_user: turns,
@@ -239,7 +256,8 @@ impl Runner {
             aomi_turns_per_second: rate(aomi_wall),
             direct_turns_per_second: rate(direct_wall),
             memory,
-            server_cpu_ms_per_turn: cpu.map(|cpu| cpu.as_secs_f64() * 1000.0 / (users * turns).max(1) as f64),
+            server_cpu_ms_per_turn: cpu.map(per_turn),
+            relay,
         };
         (point, integrity)
     }
@@ -259,13 +277,43 @@ impl Runner {
         (samples, integrity)
     }
 
-    async fn direct_user(&self, user: usize, turns: usize, kind: TurnKind) -> (Samples, Integrity) {
-        let mut chat = DirectChat::new(self.http.clone(), &self.model_url, DIRECT_SYSTEM);
+    /// `users` at once making the model calls of `turns` turns of `kind` to the OpenAI-compatible
+    /// server at `model_url` (the stub, or the relay to it; `via` names which in problems); their
+    /// samples and the wall time.
+    async fn direct_load(
+        &self,
+        via: &str,
+        model_url: &str,
+        users: usize,
+        turns: usize,
+        kind: TurnKind,
+        integrity: &mut Integrity,
+    ) -> (Samples, Duration) {
+        let started = Instant::now();
+        let results = join_all((0..users).map(|user| self.direct_user(via, model_url, user, turns, kind))).await;
+        let wall = started.elapsed();
+        let mut direct = Samples::default();
+        for (samples, tally) in results {
+            direct.merge(samples);
+            integrity.merge(tally);
+        }
+        (direct, wall)
+    }
+
+    async fn direct_user(
+        &self,
+        via: &str,
+        model_url: &str,
+        user: usize,
+        turns: usize,
+        kind: TurnKind,
+    ) -> (Samples, Integrity) {
+        let mut chat = DirectChat::new(self.http.clone(), model_url, DIRECT_SYSTEM);
         let mut samples = Samples::default();
         let mut integrity = Integrity::default();
         for n in 1..=turns {
             let outcome = chat.turn(kind, n).await;
-            integrity.record(&format!("direct user {user} turn {n}"), check_direct(&outcome, kind));
+            integrity.record(&format!("{via} user {user} turn {n}"), check_direct(&outcome, kind));
             samples.add(outcome.first_part, outcome.first_token, outcome.first_text, outcome.total);
             self.progress.inc(1);
         }

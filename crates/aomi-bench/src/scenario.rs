@@ -126,14 +126,15 @@ impl BenchConfig {
         self.conversation.turns.iter().copied().max().unwrap_or(0)
     }
 
-    /// How many turns the run makes, through aomi and directly, plus the chain-read comparison's
-    /// rounds: the progress bar's length.
-    pub fn total_turns(&self) -> u64 {
+    /// How many turns the run makes, through aomi and directly (and the loads through a relay when
+    /// `relay` is true), plus the chain-read comparison's rounds: the progress bar's length.
+    pub fn total_turns(&self, relay: bool) -> u64 {
         let conversation = self.conversation.chats * self.conversation_turns();
         let concurrency: usize = self.concurrency.users.iter().map(|u| u * self.concurrency.turns_per_user).sum();
         let tool_heavy = self.tool_heavy.users * self.tool_heavy.turns_per_user;
         let reads = self.chain_reads.as_ref().map_or(0, |r| r.iterations);
-        (2 * (conversation + concurrency + tool_heavy) + reads) as u64
+        let load_passes = if relay { 3 } else { 2 };
+        (2 * conversation + load_passes * (concurrency + tool_heavy) + reads) as u64
     }
 
     /// The kinds of turn the run asks the stub for.

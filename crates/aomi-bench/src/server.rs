@@ -91,14 +91,7 @@ impl ServeProcess {
             }
             None => Command::new(program),
         };
-        let startup = extras.startup.unwrap_or(STARTUP);
-        command
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .args(&extras.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
+        command.args(["serve", "--bind", "127.0.0.1:0"]).args(&extras.args);
         if let ServerModel::Stub(base_url) = model {
             for var in MODEL_VARS {
                 command.env_remove(var);
@@ -112,24 +105,8 @@ impl ServeProcess {
         command.env_remove("AOMI_DATABASE_URL");
         command.env("AOMI_DATA_DIR", data_dir);
         command.envs(extras.env.iter().map(|(name, value)| (name, value)));
-        let mut child =
-            command.spawn().map_err(|e| Error::Server(format!("cannot start {} serve: {e}", program.display())))?;
-        let pid = child.id();
-        let stdout = child.stdout.take().ok_or_else(|| Error::Server("no stdout from the server".into()))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(startup, lines.next_line())
-            .await
-            .map_err(|_| Error::Server(format!("the server printed no address within {} s", startup.as_secs())))?
-            .map_err(|e| Error::Server(format!("cannot read the server's output: {e}")))?
-            .ok_or_else(|| Error::Server("the server exited before it listened".into()))?;
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| Error::Server(format!("unexpected first line from the server: {first}")))?
-            .to_owned();
-        // Keep reading, so that the server never writes into a closed pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(ServeProcess { child, target: Target { url, pid } })
+        let (child, target) = listening_child(command, extras.startup).await?;
+        Ok(ServeProcess { child, target })
     }
 
     /// Where it listens and its process id.
@@ -141,6 +118,31 @@ impl ServeProcess {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// Starts `command`, a server that prints `listening on <url>` as its first line once it listens,
+/// and waits for that line (at most `startup`, else [`STARTUP`]). The child is killed when dropped.
+pub(crate) async fn listening_child(mut command: Command, startup: Option<Duration>) -> Result<(Child, Target), Error> {
+    let startup = startup.unwrap_or(STARTUP);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).kill_on_drop(true);
+    let program = command.as_std().get_program().to_string_lossy().into_owned();
+    let mut child = command.spawn().map_err(|e| Error::Server(format!("cannot start {program}: {e}")))?;
+    let pid = child.id();
+    let stdout = child.stdout.take().ok_or_else(|| Error::Server("no stdout from the server".into()))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(startup, lines.next_line())
+        .await
+        .map_err(|_| Error::Server(format!("the server printed no address within {} s", startup.as_secs())))?
+        .map_err(|e| Error::Server(format!("cannot read the server's output: {e}")))?
+        .ok_or_else(|| Error::Server("the server exited before it listened".into()))?;
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| Error::Server(format!("unexpected first line from the server: {first}")))?
+        .to_owned();
+    // Keep reading, so that the server never writes into a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, Target { url, pid }))
 }
 
 /// The resident memory of process `pid`, in bytes (`VmRSS` of `/proc/<pid>/status`); `None`

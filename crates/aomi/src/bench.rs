@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use aomi_bench::abuse::AbuseConfig;
 use aomi_bench::chain::ChainBench;
+use aomi_bench::relay::RelayProcess;
 use aomi_bench::report::{BenchReport, Integrity, REPORT_VERSION};
 use aomi_bench::runner::{self, RunInfo};
 use aomi_bench::scenario::{BenchConfig, StubPace};
@@ -156,11 +157,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot start the stub model on {}", args.stub_bind))?;
     eprintln!("stub model on {}", stub.url());
 
+    let program = std::env::current_exe().context("cannot find the aomi binary")?;
     let data_dir = std::env::temp_dir().join(format!("aomi-bench-{}", std::process::id()));
     let (server, target, description) = match &args.url {
         Some(url) => (None, Target { url: url.clone(), pid: args.pid }, format!("running server at {url}")),
         None => {
-            let program = std::env::current_exe().context("cannot find the aomi binary")?;
             let mut extras = unlimited(args.database_url.as_deref());
             if let Some(chain) = &chain {
                 extras.args.push("--devnet".into());
@@ -172,11 +173,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             (Some(server), target, describe_server(args.database_url.as_deref()))
         }
     };
-    eprintln!("benchmarking {} ({} turns)", target.url, config.total_turns());
+    let relay = RelayProcess::spawn(&program, &stub.openai_base_url()).await?;
+    eprintln!("benchmarking {} ({} turns); relay on {}", target.url, config.total_turns(true), relay.target().url);
 
     let info = RunInfo { command: command_line(), server: description };
     let bar = progress::bar("turns");
-    let report = runner::run(&target, &stub.openai_base_url(), &config, chain.as_ref(), info, &bar).await;
+    let report =
+        runner::run(&target, &stub.openai_base_url(), Some(relay.target()), &config, chain.as_ref(), info, &bar).await;
+    drop(relay);
     if let Some(server) = server {
         server.stop().await;
     }
@@ -195,6 +199,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     eprintln!("wrote report.md, report.json and {} plot(s) under {}", plots.len(), args.out.display());
     fail_unless_clean(&report.integrity)
+}
+
+/// `aomi bench-relay`: a bare relay to `upstream` on `bind`, until the process is killed.
+pub async fn run_relay(upstream: &str, bind: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    aomi_bench::relay::serve(listener, upstream).await?;
+    Ok(())
 }
 
 /// Fails when a turn failed or lost a part, naming the first problems (all are in the report).

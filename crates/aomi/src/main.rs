@@ -61,6 +61,17 @@ enum Command {
     /// Benchmarks a server: latency through aomi against the model called directly, many users,
     /// memory. Writes a Markdown and a JSON report and SVG plots.
     Bench(bench::BenchArgs),
+    /// A bare relay of a model's stream, which `aomi bench` starts for the floor under aomi's CPU
+    /// per turn (not for use on its own).
+    #[command(hide = true)]
+    BenchRelay {
+        /// The OpenAI-compatible base URL (`…/v1`) of the model.
+        #[arg(long)]
+        upstream: String,
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: std::net::SocketAddr,
+    },
     /// Runs the eval scenarios (evals/*.toml) with the scripted stub model or a real model.
     Eval(eval::EvalArgs),
     /// Serves aomi's read tools, `simulate`, `get_contract` and a wallet's chat history over MCP
@@ -95,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(args).await,
         Command::Devnet(args) => devnet::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchRelay { upstream, bind } => bench::run_relay(&upstream, bind).await,
         Command::Eval(args) => eval::run(args).await,
         Command::Mcp(args) => mcp::run(args).await,
         Command::Telegram(args) => serve::run_with(args.serve, Some(args.bot)).await,

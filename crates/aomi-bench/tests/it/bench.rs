@@ -6,9 +6,11 @@ use std::time::Duration;
 use aomi_bench::chain::{ChainBench, Way};
 use aomi_bench::client::TurnOutcome;
 use aomi_bench::plot::write_plots;
+use aomi_bench::relay;
 use aomi_bench::report::{BenchReport, Problem};
 use aomi_bench::runner::{self, RunInfo, check_aomi};
 use aomi_bench::scenario::{BenchConfig, ChainReads, Concurrency, ConversationLength, StubPace, ToolHeavy};
+use aomi_bench::server::Target;
 use aomi_bench::stub::{ANSWER, TurnKind, bench_script};
 use aomi_core::{FinishReason, UiChunk};
 use indicatif::ProgressBar;
@@ -29,17 +31,24 @@ fn tiny() -> BenchConfig {
 async fn a_small_run_loses_nothing_and_reports_every_scenario() {
     let config = tiny();
     let server = TestServer::start(bench_script(&config.kinds(), config.stub.timing(), None)).await;
+    // The relay in this process: its figures are this process's, which is enough to see them taken.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay = Target { url: format!("http://{}", listener.local_addr().unwrap()), pid: Some(std::process::id()) };
+    tokio::spawn(relay::serve(listener, &server.stub.openai_base_url()));
     let info = RunInfo { command: "test".into(), server: "in-process".into() };
     let progress = ProgressBar::hidden();
     let report =
-        runner::run(&server.target, &server.stub.openai_base_url(), &config, None, info, &progress).await.unwrap();
+        runner::run(&server.target, &server.stub.openai_base_url(), Some(&relay), &config, None, info, &progress)
+            .await
+            .unwrap();
 
     assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
-    // Warm-up is not counted; every scenario turn is, through aomi and directly, plus each chat's history.
-    let turns = 2 * (2 * 5 + (1 + 4) * 2 + 2 * 2);
+    // Warm-up is not counted; every scenario turn is, through aomi and directly (the loads also
+    // through the relay, each of its turns checked as a direct one is), plus each chat's history.
+    let turns = 2 * (2 * 5) + 3 * ((1 + 4) * 2 + 2 * 2);
     let histories = 2 + (1 + 4) + 2;
     assert_eq!(report.integrity.turns, turns + histories);
-    assert_eq!(progress.position(), config.total_turns());
+    assert_eq!(progress.position(), config.total_turns(true));
 
     assert_eq!(report.conversation.len(), 5);
     for point in &report.conversation {
@@ -53,6 +62,9 @@ async fn a_small_run_loses_nothing_and_reports_every_scenario() {
     assert!(four.aomi_turns_per_second > 0.0 && four.direct_turns_per_second > 0.0);
     assert!(four.memory.is_some(), "the process is known, so memory is read");
     assert!(four.server_cpu_ms_per_turn.is_some(), "and its CPU time");
+    let through_relay = four.relay.as_ref().expect("the load ran through the relay");
+    assert_eq!(through_relay.latencies.first_text.unwrap().count, 8);
+    assert!(through_relay.turns_per_second > 0.0 && through_relay.cpu_ms_per_turn.is_some());
     let heavy = report.tool_heavy.as_ref().unwrap();
     assert_eq!(heavy.kind, TurnKind::Tools(5));
     assert_eq!(heavy.aomi.first_text.unwrap().count, 4);
@@ -63,6 +75,7 @@ async fn a_small_run_loses_nothing_and_reports_every_scenario() {
         "at 4 user(s), p50",
         "at turn 5 vs turn 1",
         "RSS per session at 4 users",
+        "server CPU per text turn at 4 user(s)",
         "## Conversation length",
         "## Concurrency",
         "## Tool-heavy turns",
@@ -107,12 +120,13 @@ async fn chain_turns_and_the_read_comparison_run_on_the_devnet() {
     let server = TestServer::start_with_chain(script, chain.rpc_url()).await;
     let info = RunInfo { command: "test".into(), server: "in-process".into() };
     let progress = ProgressBar::hidden();
-    let report = runner::run(&server.target, &server.stub.openai_base_url(), &config, Some(&chain), info, &progress)
-        .await
-        .unwrap();
+    let report =
+        runner::run(&server.target, &server.stub.openai_base_url(), None, &config, Some(&chain), info, &progress)
+            .await
+            .unwrap();
 
     assert!(report.integrity.is_clean(), "{:?}", report.integrity.problems);
-    assert_eq!(progress.position(), config.total_turns());
+    assert_eq!(progress.position(), config.total_turns(false));
     let heavy = report.tool_heavy.as_ref().unwrap();
     assert_eq!(heavy.kind, TurnKind::Chain(5));
     // 2 users × 2 turns, each with five tool calls that all came back.
