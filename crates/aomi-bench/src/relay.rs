@@ -57,14 +57,14 @@ async fn relay(State(upstream): State<Arc<Upstream>>, body: Bytes) -> Response {
         }
     };
     let status = reply.status();
-    let content_type = reply.headers().get(header::CONTENT_TYPE).cloned();
+    let content_type = reply
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut response = Body::from_stream(reply.bytes_stream()).into_response();
     *response.status_mut() = status;
-    if let Some(content_type) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
-    } else {
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    }
+    response.headers_mut().insert(header::CONTENT_TYPE, content_type);
     response
 }
 

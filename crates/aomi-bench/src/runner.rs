@@ -42,7 +42,6 @@ pub struct RunInfo {
 /// is a [bare relay](crate::relay) to the same stub: each load runs a third time through it, for
 /// the floor under aomi's CPU per turn. `chain` is the devnet the server's chain tools read, needed
 /// by chain turns and the chain-read comparison. `progress` counts turns; its length is set here.
-#[allow(clippy::too_many_arguments)]
 pub async fn run(
     target: &Target,
     model_url: &str,
