@@ -41,6 +41,22 @@ const DEVNET: &str = aomi_chain::network::DEVNET;
 /// Untimed rounds before the timed ones: connections open, caches fill.
 const WARM_UP: usize = 3;
 
+/// The `n`th of the orders of `len` items (indexes), cycling through all of them: the ways of a
+/// read run in a different order each round, so that none always follows the same other way. In a
+/// fixed order the aomi tool always ran just after a command turn, while the server was still
+/// finishing it on the same two cores, and raw alloy just after the tool.
+fn nth_order(n: usize, len: usize) -> Vec<usize> {
+    let mut left: Vec<usize> = (0..len).collect();
+    let mut order = Vec::with_capacity(len);
+    let mut rest = n;
+    while !left.is_empty() {
+        let pick = rest % left.len();
+        rest /= left.len();
+        order.push(left.remove(pick));
+    }
+    order
+}
+
 /// The devnet of a run and what reads it: its targets, the chain tools over it, a bare provider,
 /// and the `cast` binary when it is installed. Stops anvil when dropped.
 pub struct ChainBench {
@@ -124,7 +140,8 @@ impl ChainBench {
             // 20 turns per chat, as a user running a few commands in one chat would.
             let chat = format!("{chat_prefix}-{}", round / 10);
             for (r, read) in reads.iter().enumerate() {
-                for (w, way) in ways.iter().enumerate() {
+                for w in nth_order(round * reads.len() + r, ways.len()) {
+                    let way = &ways[w];
                     let started = Instant::now();
                     let result = match way {
                         Way::CommandTurn => self.command_turn(client, &chat, *read).await.map(|(value, at)| {
@@ -397,4 +414,29 @@ pub fn find_cast() -> Option<PathBuf> {
 /// `0x1234…abcd`.
 fn short(address: &str) -> String {
     if address.len() > 12 { format!("{}…{}", &address[..6], &address[address.len() - 4..]) } else { address.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::nth_order;
+
+    #[test]
+    fn the_orders_cycle_through_every_permutation() {
+        let orders: HashSet<Vec<usize>> = (0..24).map(|n| nth_order(n, 4)).collect();
+        assert_eq!(orders.len(), 24, "24 rounds in a row run the four ways in 24 different orders");
+        for order in &orders {
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, [0, 1, 2, 3], "each way once per round: {order:?}");
+        }
+        assert_eq!(nth_order(24, 4), nth_order(0, 4));
+        // Every way follows every other way within a round somewhere in the cycle.
+        let mut follows = HashSet::new();
+        for order in &orders {
+            follows.extend(order.windows(2).map(|pair| (pair[0], pair[1])));
+        }
+        assert_eq!(follows.len(), 12);
+    }
 }
