@@ -17,7 +17,7 @@ use crate::client::{ChatClient, TurnOutcome};
 use crate::report::{Integrity, Machine, Problem, Samples};
 use crate::runner::{RunInfo, check_aomi, check_history};
 use crate::scenario::StubPace;
-use crate::server::{Target, cpu_time};
+use crate::server::{Target, cpu_since, cpu_time};
 use crate::soak::write_file;
 use crate::stats::Summary;
 use crate::stub::TurnKind;
@@ -267,7 +267,7 @@ pub async fn run(
     let wall = started.elapsed();
     let cpu = pids
         .iter()
-        .map(|(&pid, before)| Some(cpu_time(pid)?.saturating_sub((*before)?)))
+        .map(|(&pid, before)| cpu_since(pid, *before))
         .sum::<Option<Duration>>()
         .filter(|_| !pids.is_empty());
 

@@ -17,7 +17,7 @@ use crate::report::{
     TurnPoint,
 };
 use crate::scenario::BenchConfig;
-use crate::server::{Target, cpu_time, rss_bytes};
+use crate::server::{Target, cpu_since, cpu_time, rss_bytes};
 use crate::stub::{ANSWER, TurnKind};
 
 /// A system prompt of about the size of aomi's, for the direct calls.
@@ -203,7 +203,7 @@ impl Runner {
         let aomi_wall = started.elapsed();
         let peak = sampler.map(RssSampler::stop);
         let after = self.pid.and_then(rss_bytes);
-        let cpu = self.pid.and_then(cpu_time).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+        let cpu = self.pid.and_then(|pid| cpu_since(pid, cpu_before));
 
         let rate = |wall: Duration| (users * turns) as f64 / wall.as_secs_f64().max(f64::EPSILON);
         let per_turn = |cpu: Duration| cpu.as_secs_f64() * 1000.0 / (users * turns).max(1) as f64;
@@ -221,8 +221,7 @@ impl Runner {
                 let cpu_before = relay.pid.and_then(cpu_time);
                 let url = format!("{}/v1", relay.url);
                 let (samples, wall) = self.direct_load("relay", &url, users, turns, kind, &mut integrity).await;
-                let cpu =
-                    relay.pid.and_then(cpu_time).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+                let cpu = relay.pid.and_then(|pid| cpu_since(pid, cpu_before));
                 Some(RelayPoint {
                     latencies: Latencies::from(&samples),
                     turns_per_second: rate(wall),

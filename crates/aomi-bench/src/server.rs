@@ -165,6 +165,12 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// The CPU time process `pid` used since an earlier reading of [`cpu_time`], `before`; `None` when
+/// either cannot be read.
+pub fn cpu_since(pid: u32, before: Option<Duration>) -> Option<Duration> {
+    Some(cpu_time(pid)?.saturating_sub(before?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
