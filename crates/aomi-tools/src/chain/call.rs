@@ -127,8 +127,13 @@ fn choose_function(
     match (signature.filter(|s| !s.trim().is_empty()), name.filter(|n| !n.trim().is_empty())) {
         (Some(signature), _) => {
             let function = parse_function(signature).map_err(|e| failed(e.into()))?;
-            // The known ABI's function of the same selector has names and outputs too.
-            let known = abi.and_then(|abi| abi.functions().find(|f| f.selector() == function.selector()));
+            // The known ABI's function of the same selector has names and outputs too. Looked up
+            // by name first: a selector is a hash of the signature, computed here only for the
+            // overloads of that name, not for every function of the ABI.
+            let selector = function.selector();
+            let known = abi
+                .and_then(|abi| abi.function(&function.name))
+                .and_then(|overloads| overloads.iter().find(|f| f.selector() == selector));
             Ok(known.cloned().unwrap_or(function))
         }
         (None, Some(name)) => {

@@ -92,6 +92,18 @@ async fn contract_reads_by_signature_and_by_known_abi() {
     let name =
         chain.call("call_view_function", json!({ "address": c.dai.to_string(), "signature": "name()" })).await.unwrap();
     assert_eq!(name.data["result"], json!(["Dai Stablecoin"]));
+    // An overloaded one, from the overload of the same selector.
+    let describe = chain
+        .call(
+            "call_view_function",
+            json!({ "address": c.order_book.to_string(), "signature": "describe(address)", "args": [chain.account(1)] }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (describe.data["function"].as_str(), &describe.data["result"]),
+        (Some("describe(address)(string)"), &json!(["an address"]))
+    );
     // Reverts are decoded to the custom error's name and arguments.
     let error = chain
         .call("call_view_function", json!({ "address": c.reverter.to_string(), "function": "checked", "args": ["11"] }))
