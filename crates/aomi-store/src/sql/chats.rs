@@ -27,8 +27,15 @@ type DbRow<D> = <<D as Dialect>::Db as Database>::Row;
 
 impl<D: Dialect> Inner<D> {
     /// Creates the chat if it is new (and its owner's user row), inside a transaction; see
-    /// [`ChatStore::ensure_chat`]. On PostgreSQL the upsert locks the chat's row.
-    pub(super) async fn upsert_chat_in(&self, conn: &mut Conn<D>, chat: &NewChat) -> Result<(), StoreError> {
+    /// [`ChatStore::ensure_chat`]. On PostgreSQL the upsert locks the chat's row. `touch` sets an
+    /// existing chat's `updated_at` too, as storing a message does (see
+    /// [`Inner::insert_message_in`]).
+    pub(super) async fn upsert_chat_in(
+        &self,
+        conn: &mut Conn<D>,
+        chat: &NewChat,
+        touch: bool,
+    ) -> Result<(), StoreError> {
         let owner = chat.owner.map(|owner| owner.to_lowercase_hex());
         let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
         let now = Time(values::now());
@@ -44,7 +51,8 @@ impl<D: Dialect> Inner<D> {
         }
         Sql::<D::Db>::new(
             "INSERT INTO chats (id, owner, app, chain_id, model, created_at, updated_at) VALUES ($1, $2, $3, $4, $6, $5, $5)
-             ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id)",
+             ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id),
+                 updated_at = CASE WHEN $7 THEN excluded.updated_at ELSE chats.updated_at END",
         )
         .bind(chat.id.as_str())
         .bind(owner)
@@ -52,6 +60,7 @@ impl<D: Dialect> Inner<D> {
         .bind(chain_id)
         .bind(now)
         .bind(chat.model.as_deref())
+        .bind(touch)
         .execute(conn)
         .await?;
         Ok(())
@@ -97,16 +106,26 @@ impl<D: Dialect> Inner<D> {
         message: &ChatMessage,
         existing: Existing,
     ) -> Result<bool, StoreError> {
-        let now = Time(values::now());
         // Locks the chat's row: writers of one chat queue here, so the next ordinal is computed once.
         let touched = Sql::<D::Db>::new("UPDATE chats SET updated_at = $2 WHERE id = $1")
             .bind(chat_id)
-            .bind(now)
-            .execute(conn)
+            .bind(Time(values::now()))
+            .execute(&mut *conn)
             .await?;
         if touched == 0 {
             return Err(StoreError::ChatNotFound(chat_id.to_owned()));
         }
+        Self::insert_message_in(conn, chat_id, message, existing).await
+    }
+
+    /// [`Inner::write_message_in`] in a transaction that has already touched the chat's row (and
+    /// so holds its lock): the message alone, one statement fewer.
+    pub(super) async fn insert_message_in(
+        conn: &mut Conn<D>,
+        chat_id: &str,
+        message: &ChatMessage,
+        existing: Existing,
+    ) -> Result<bool, StoreError> {
         // The message goes at the chat's next ordinal; the statements differ in what a conflict does.
         macro_rules! insert_message {
             ($on_conflict:literal) => {
@@ -132,7 +151,7 @@ impl<D: Dialect> Inner<D> {
             .bind(JsonText::encode(&message.parts)?)
             .bind(message.metadata.as_ref().map(JsonText::encode).transpose()?)
             .bind(D::text(&values::searchable_text(message)).into_owned())
-            .bind(now)
+            .bind(Time(values::now()))
             .execute(conn)
             .await?;
         Ok(written > 0)
@@ -201,7 +220,7 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
     async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
         self.write(move |db| async move {
             let mut tx = db.begin().await?;
-            db.upsert_chat_in(&mut tx, &chat).await?;
+            db.upsert_chat_in(&mut tx, &chat, false).await?;
             let row = db.live(&db.sql.chat_by_id).bind(chat.id.as_str()).fetch_one(&mut *tx).await?;
             let record = chat_record::<D>(&row)?;
             tx.commit().await?;

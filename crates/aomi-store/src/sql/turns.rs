@@ -183,7 +183,8 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         let start = start.clone();
         self.claim(&start.turn.id.clone(), move |db| async move {
             let mut tx = db.begin().await?;
-            db.upsert_chat_in(&mut tx, &start.chat).await?;
+            // A new message touches the chat here, in the upsert that locks its row.
+            db.upsert_chat_in(&mut tx, &start.chat, start.message.is_some()).await?;
             let (chat, count) = db.counted_chat_in(&mut tx, &start.chat.id).await?;
             // Read after the upsert, which locks the row on PostgreSQL: the owner seen is final.
             if chat.owner.is_some_and(|owner| start.chat.owner != Some(owner)) {

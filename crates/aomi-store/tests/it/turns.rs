@@ -113,8 +113,13 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
     assert!(store.running_turn("s1").await.unwrap().is_none());
     assert!(store.turn("t3").await.unwrap().is_none());
 
+    let updated = || async { store.chat("s1").await.unwrap().unwrap().updated_at };
+    let before = updated().await;
     let started = store.start_turn(&start("t4", "u4")).await.unwrap();
     assert!(!started.chat.running, "the chat as it was before the claim");
+    // A new message moves the chat up its owner's list.
+    let touched = updated().await;
+    assert!(touched > before, "{touched} after {before}");
     // The history comes with the start: the chat's messages, the new one last, as a read after.
     assert_eq!(ids(started.history.clone()), ["u1", "u4"]);
     assert_eq!(started.history, store.messages("s1").await.unwrap());
@@ -131,6 +136,7 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
         assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4"]);
         assert!(store.turn("t6").await.unwrap().is_none());
         assert_eq!(store.chat("s1").await.unwrap().unwrap().chain_id, Some(1));
+        assert_eq!(updated().await, touched, "a refused turn does not move the chat");
     }
 
     // A chat as full as the start allows: refused, and nothing of it is written. One message
@@ -145,6 +151,12 @@ async fn a_turn_starts_in_one_commit(store: Arc<dyn Store>) {
     store.start_turn(&full).await.unwrap();
     assert_eq!(ids(store.messages("s1").await.unwrap()), ["u1", "u4", "u7"]);
     store.end_turn("t7", TurnState::Finished).await.unwrap();
+
+    // A turn without a new message (an answer asked for again) leaves the chat where it is.
+    let before = updated().await;
+    store.start_turn(&TurnStart { message: None, ..start("t8", "unused") }).await.unwrap();
+    assert_eq!(updated().await, before);
+    store.end_turn("t8", TurnState::Finished).await.unwrap();
 
     // A turn of another chat is refused before anything is written.
     let mut other = start("t5", "u5");
