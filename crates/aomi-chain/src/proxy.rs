@@ -99,7 +99,7 @@ pub async fn detect_proxy(connection: &Connection, address: Address) -> Result<O
         Some(ProxyInfo { kind: ProxyKind::Eip1967, implementation: target, beacon: None })
     } else if let Some(beacon) = slot_address(beacon.map_err(rpc)?) {
         let call = TransactionRequest::default().to(beacon).input(IBeacon::implementationCall {}.abi_encode().into());
-        let answer = provider.call(call).await.map_err(rpc)?;
+        let answer = crate::provider::call_latest(provider, call).await.map_err(rpc)?;
         let target = IBeacon::implementationCall::abi_decode_returns(&answer)
             .map_err(|e| ChainError::InvalidInput(format!("the beacon {beacon} answered no address: {e}")))?;
         Some(ProxyInfo { kind: ProxyKind::Eip1967Beacon, implementation: target, beacon: Some(beacon) })

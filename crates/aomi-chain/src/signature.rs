@@ -153,7 +153,7 @@ async fn check_eip1271(
 ) -> Result<(), SignatureError> {
     let call = IERC1271::isValidSignatureCall { hash, signature }.abi_encode();
     let request = TransactionRequest::default().to(wallet).input(call.into());
-    match connection.provider.call(request).await {
+    match crate::provider::call_latest(&connection.provider, request).await {
         Ok(answer) if is_magic(&answer) => Ok(()),
         Ok(_) => Err(SignatureError::Refused(wallet)),
         // A contract without the function, or one that reverts on a bad signature, refuses it.

@@ -238,7 +238,7 @@ async fn token_info(connection: &Connection, markets: &Markets, token: Address) 
     }
     let call = |data: Vec<u8>| async move {
         let request = TransactionRequest::default().to(token).input(Bytes::from(data).into());
-        connection.provider.call(request).await.ok()
+        crate::provider::call_latest(&connection.provider, request).await.ok()
     };
     let (symbol, decimals) =
         futures::join!(call(IERC20::symbolCall {}.abi_encode()), call(IERC20::decimalsCall {}.abi_encode()));
@@ -305,7 +305,7 @@ pub async fn review_typed_data(
             let request = TransactionRequest::default()
                 .to(contract)
                 .input(Bytes::from(IEip712::DOMAIN_SEPARATORCall {}.abi_encode()).into());
-            match provider.call(request).await {
+            match crate::provider::call_latest(provider, request).await {
                 Ok(data) if data.len() == 32 => Some(FixedBytes::<32>::from_slice(&data) == domain.separator()),
                 _ => None,
             }

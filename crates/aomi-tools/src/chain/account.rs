@@ -174,7 +174,7 @@ pub(crate) async fn eth_call(
     data: Vec<u8>,
 ) -> Result<Vec<u8>, ChainError> {
     let request = TransactionRequest::default().to(to).input(data.into());
-    conn.provider.call(request).await.map(|bytes| bytes.to_vec()).map_err(|e| {
+    aomi_chain::provider::call_latest(&conn.provider, request).await.map(|bytes| bytes.to_vec()).map_err(|e| {
         let abi = sessions.contracts().get(conn.network.chain_id, to).map(|c| c.abi);
         ChainError::from_rpc(e, &conn.network, abi.as_deref())
     })

@@ -144,7 +144,7 @@ pub(crate) async fn resolve_asset(
 async fn read_token(connection: &Connection, token: Address) -> Result<(u8, String), ChainError> {
     let call = |data: Vec<u8>| {
         let request = CallRequest::default().to(token).input(data.into());
-        async move { connection.provider.call(request).await }
+        async move { aomi_chain::provider::call_latest(&connection.provider, request).await }
     };
     let not_token =
         || ChainError::InvalidInput(format!("{token} does not answer decimals(): it is not an ERC20 token"));

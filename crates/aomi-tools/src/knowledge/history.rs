@@ -462,7 +462,7 @@ fn erc20_abi() -> aomi_chain::alloy::json_abi::JsonAbi {
 async fn token_metadata(conn: &Connection, token: Address) -> (Option<String>, Option<u8>) {
     let call = |data: Vec<u8>| {
         let request = TransactionRequest::default().to(token).input(data.into());
-        async move { conn.provider.call(request).await.ok() }
+        async move { aomi_chain::provider::call_latest(&conn.provider, request).await.ok() }
     };
     let (symbol, decimals) =
         tokio::join!(call(IERC20::symbolCall {}.abi_encode()), call(IERC20::decimalsCall {}.abi_encode()));

@@ -169,6 +169,41 @@ async fn encode_function_call_round_trips_tuples_arrays_bytes32_nested_structs_a
     assert_eq!(U256::from_be_slice(&result), U256::from(15u8));
 }
 
+/// Contract reads see the latest block, as balance reads do: a transfer waiting in the pool moves
+/// neither until it is mined (alloy's `call` would read the pending block).
+#[tokio::test]
+async fn contract_reads_see_the_latest_block_as_balance_reads_do() {
+    let chain = Chain::start().await;
+    let c = *chain.devnet.contracts();
+    let provider = chain.devnet.provider();
+    let (from, to) = (chain.devnet.accounts()[1], chain.devnet.accounts()[2]);
+    let balance_of = |owner: String| json!({ "address": c.usdc.to_string(), "signature": "balanceOf(address)(uint256)", "args": [owner] });
+    let reads = || async {
+        let call = chain.call("call_view_function", balance_of(chain.account(1))).await.unwrap();
+        let token = chain
+            .call("get_token_balance", json!({ "token": c.usdc.to_string(), "owner": chain.account(1) }))
+            .await
+            .unwrap();
+        (call.data["result"][0].as_str().unwrap().to_owned(), token.data["raw"].as_str().unwrap().to_owned())
+    };
+
+    provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await.unwrap();
+    let call = IERC20::transferCall { to, amount: U256::from(1_500_000u64) }.abi_encode();
+    let request = TransactionRequest::default().from(from).to(c.usdc).input(call.clone().into()).gas_limit(100_000);
+    let pending = provider.send_transaction(request).await.unwrap();
+    // The pending block has the transfer: a read of it would see it.
+    let owner_call =
+        TransactionRequest::default().to(c.usdc).input(IERC20::balanceOfCall { owner: from }.abi_encode().into());
+    let at_pending = provider.call(owner_call).block(aomi_chain::alloy::eips::BlockId::pending()).await.unwrap();
+    let at_pending = IERC20::balanceOfCall::abi_decode_returns(&at_pending).unwrap();
+    assert_eq!(at_pending, U256::from(1_000_000_000_000u64 - 1_500_000));
+    assert_eq!(reads().await, ("1000000000000".to_owned(), "1000000000000".to_owned()));
+
+    provider.raw_request::<_, Value>("evm_mine".into(), ()).await.unwrap();
+    assert!(pending.get_receipt().await.unwrap().status());
+    assert_eq!(reads().await, ("999998500000".to_owned(), "999998500000".to_owned()));
+}
+
 #[tokio::test]
 async fn transactions_and_receipts_decode_calls_and_logs() {
     let chain = Chain::start().await;
