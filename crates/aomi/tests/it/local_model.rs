@@ -116,10 +116,20 @@ async fn chat_on_the_stub_titles_on_the_real_model() {
     for (request, _) in &exchanges {
         assert_eq!(request.model(), Some(MODEL_ALIAS));
         assert_eq!(request.path, "/v1/chat/completions");
-        assert!(request.last_user_text.as_deref().is_some_and(|t| t.contains("Title:")), "{:?}", request.body);
+        // The transcript to title is the first user message; a correction round (when the
+        // model's answer was cut off or not JSON) adds the answer and the correction after it.
+        let first_user = request.body["messages"]
+            .as_array()
+            .and_then(|messages| messages.iter().find(|m| m["role"] == "user"))
+            .and_then(|m| m["content"].as_str());
+        assert!(first_user.is_some_and(|t| t.contains("Title:")), "{:?}", request.body);
         let format = &request.body["response_format"];
         assert_eq!(format["type"], "json_object", "the schema constrains the answer: {format}");
         assert_eq!(format["schema"]["required"], serde_json::json!(["title"]));
+    }
+    for (request, _) in exchanges.iter().skip(1) {
+        let last = request.last_user_text.as_deref().unwrap_or_default();
+        assert!(last.starts_with("That answer is not valid"), "a second call is the correction round: {last:?}");
     }
 
     // The model's answers were streamed JSON; the chat's title is the first that is an object
