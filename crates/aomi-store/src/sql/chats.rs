@@ -106,25 +106,27 @@ impl<D: Dialect> Inner<D> {
         message: &ChatMessage,
         existing: Existing,
     ) -> Result<bool, StoreError> {
+        let now = Time(values::now());
         // Locks the chat's row: writers of one chat queue here, so the next ordinal is computed once.
         let touched = Sql::<D::Db>::new("UPDATE chats SET updated_at = $2 WHERE id = $1")
             .bind(chat_id)
-            .bind(Time(values::now()))
+            .bind(now)
             .execute(&mut *conn)
             .await?;
         if touched == 0 {
             return Err(StoreError::ChatNotFound(chat_id.to_owned()));
         }
-        Self::insert_message_in(conn, chat_id, message, existing).await
+        Self::insert_message_in(conn, chat_id, message, existing, now).await
     }
 
     /// [`Inner::write_message_in`] in a transaction that has already touched the chat's row (and
-    /// so holds its lock): the message alone, one statement fewer.
+    /// so holds its lock): the message alone, one statement fewer, stored at `now`.
     pub(super) async fn insert_message_in(
         conn: &mut Conn<D>,
         chat_id: &str,
         message: &ChatMessage,
         existing: Existing,
+        now: Time,
     ) -> Result<bool, StoreError> {
         // The message goes at the chat's next ordinal; the statements differ in what a conflict does.
         macro_rules! insert_message {
@@ -151,7 +153,7 @@ impl<D: Dialect> Inner<D> {
             .bind(JsonText::encode(&message.parts)?)
             .bind(message.metadata.as_ref().map(JsonText::encode).transpose()?)
             .bind(D::text(&values::searchable_text(message)).into_owned())
-            .bind(Time(values::now()))
+            .bind(now)
             .execute(conn)
             .await?;
         Ok(written > 0)

@@ -198,7 +198,8 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
                 db.set_aside_in(&mut tx, &start.chat.id, replaced).await?;
             }
             if let Some(message) = &start.message
-                && !db.write_message_in(&mut tx, &start.chat.id, message, Existing::Keep).await?
+                && !Inner::<D>::insert_message_in(&mut tx, &start.chat.id, message, Existing::Keep, Time(values::now()))
+                    .await?
             {
                 return Err(StoreError::DuplicateMessage(message.id.clone()));
             }
