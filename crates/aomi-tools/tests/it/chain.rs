@@ -177,9 +177,13 @@ async fn contract_reads_see_the_latest_block_as_balance_reads_do() {
     let c = *chain.devnet.contracts();
     let provider = chain.devnet.provider();
     let (from, to) = (chain.devnet.accounts()[1], chain.devnet.accounts()[2]);
-    let balance_of = |owner: String| json!({ "address": c.usdc.to_string(), "signature": "balanceOf(address)(uint256)", "args": [owner] });
     let reads = || async {
-        let call = chain.call("call_view_function", balance_of(chain.account(1))).await.unwrap();
+        let args = json!({
+            "address": c.usdc.to_string(),
+            "signature": "balanceOf(address)(uint256)",
+            "args": [chain.account(1)]
+        });
+        let call = chain.call("call_view_function", args).await.unwrap();
         let token = chain
             .call("get_token_balance", json!({ "token": c.usdc.to_string(), "owner": chain.account(1) }))
             .await
@@ -189,7 +193,7 @@ async fn contract_reads_see_the_latest_block_as_balance_reads_do() {
 
     provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await.unwrap();
     let call = IERC20::transferCall { to, amount: U256::from(1_500_000u64) }.abi_encode();
-    let request = TransactionRequest::default().from(from).to(c.usdc).input(call.clone().into()).gas_limit(100_000);
+    let request = TransactionRequest::default().from(from).to(c.usdc).input(call.into()).gas_limit(100_000);
     let pending = provider.send_transaction(request).await.unwrap();
     // The pending block has the transfer: a read of it would see it.
     let owner_call =
