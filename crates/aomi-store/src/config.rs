@@ -19,6 +19,10 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// otherwise (see [`crate::turn`]).
 pub const DEFAULT_TURN_LEASE: Duration = Duration::from_secs(30);
 
+/// How long a pooled connection may sit idle before it is checked with a ping when taken again,
+/// unless configured otherwise (see [`StoreConfig::ping_after_idle`]).
+pub const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -64,6 +68,12 @@ pub struct StoreConfig {
     pub acquire_timeout: Duration,
     /// How long a turn on another instance counts as alive without a heartbeat (PostgreSQL).
     pub turn_lease: Duration,
+    /// A pooled connection idle at least this long is pinged before it is used, and replaced if
+    /// the ping fails (a database restarted, a proxy that dropped it); one used more recently is
+    /// taken as it is. sqlx's default pings on every acquire: a network round trip on
+    /// PostgreSQL, and on SQLite a hop to the connection's thread and back, per statement or
+    /// transaction of every turn, to guard against a peer that a local file does not have.
+    pub ping_after_idle: Duration,
 }
 
 impl StoreConfig {
@@ -74,12 +84,29 @@ impl StoreConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             turn_lease: DEFAULT_TURN_LEASE,
+            ping_after_idle: DEFAULT_PING_AFTER_IDLE,
         }
     }
 
     /// The defaults for a database URL (see [`Location::from_url`]).
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         Ok(Self::new(Location::from_url(url)?))
+    }
+
+    /// The options every pool of the store starts from: the acquire timeout, and the ping of a
+    /// connection only after [`StoreConfig::ping_after_idle`].
+    pub(crate) fn pool_options<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
+        let ping_after_idle = self.ping_after_idle;
+        sqlx::pool::PoolOptions::new().acquire_timeout(self.acquire_timeout).test_before_acquire(false).before_acquire(
+            move |conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= ping_after_idle {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            },
+        )
     }
 
     /// The SQLite file [`DATABASE_FILE`] in `data_dir`.

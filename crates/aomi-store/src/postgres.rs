@@ -9,9 +9,7 @@ use serde_json::Value;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::PgInterval;
-use sqlx::postgres::{
-    PgArgumentBuffer, PgConnectOptions, PgListener, PgPoolOptions, PgTypeInfo, PgValueFormat, PgValueRef,
-};
+use sqlx::postgres::{PgArgumentBuffer, PgConnectOptions, PgListener, PgTypeInfo, PgValueFormat, PgValueRef};
 use sqlx::types::Json;
 use sqlx::{Decode, Encode, Pool, Postgres, Type, ValueRef};
 use tokio::sync::OnceCell;
@@ -65,9 +63,9 @@ impl PgStore {
             options.get_port(),
             options.get_database().unwrap_or_default()
         );
-        let pool = PgPoolOptions::new()
+        let pool = config
+            .pool_options::<Postgres>()
             .max_connections(config.max_connections.max(1))
-            .acquire_timeout(config.acquire_timeout)
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { target: target.clone(), source })?;

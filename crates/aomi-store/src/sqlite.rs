@@ -8,9 +8,7 @@ use std::time::Duration;
 use chrono::DateTime;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Pool, Sqlite, Type};
 
 use crate::dialect::{Dialect, Events, JsonText, Span, Time};
@@ -58,16 +56,16 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let connect_error = |source| StoreError::Connect { target: path.display().to_string(), source };
-        let write = SqlitePoolOptions::new()
+        let write = config
+            .pool_options::<Sqlite>()
             .max_connections(1)
-            .acquire_timeout(config.acquire_timeout)
             .connect_with(options.clone())
             .await
             .map_err(connect_error)?;
         migrate::migrator(migrate::SQLITE).run(&write).await?;
-        let read = SqlitePoolOptions::new()
+        let read = config
+            .pool_options::<Sqlite>()
             .max_connections(config.max_connections.max(1))
-            .acquire_timeout(config.acquire_timeout)
             .connect_with(options.read_only(true))
             .await
             .map_err(connect_error)?;
@@ -79,7 +77,8 @@ impl SqliteStore {
     pub async fn memory() -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new().in_memory(true).foreign_keys(true);
         // Each connection to `:memory:` is its own database: one connection, never recycled.
-        let pool = SqlitePoolOptions::new()
+        let pool = StoreConfig::new(crate::Location::SqliteMemory)
+            .pool_options::<Sqlite>()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)

@@ -62,6 +62,8 @@ pub struct FileConfig {
     pub db_acquire_timeout_secs: Option<u64>,
     /// Seconds a turn on another instance stays alive without a heartbeat (PostgreSQL).
     pub turn_lease_secs: Option<u64>,
+    /// Seconds a pooled database connection may sit idle before its next use pings it.
+    pub db_ping_after_idle_secs: Option<u64>,
     /// Seconds a shutdown (SIGTERM) waits for running turns to store their end
     /// (`AOMI_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: Option<u64>,

@@ -611,6 +611,9 @@ fn store_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<StoreConf
         anyhow::ensure!(secs > 0, "turn_lease_secs must be positive");
         config.turn_lease = Duration::from_secs(secs);
     }
+    if let Some(secs) = file.db_ping_after_idle_secs {
+        config.ping_after_idle = Duration::from_secs(secs);
+    }
     Ok(config)
 }
 

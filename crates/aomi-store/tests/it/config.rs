@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use aomi_store::testing::TempDir;
+use std::time::Duration;
+
+use aomi_store::testing::{TempDir, TestPostgres};
 use aomi_store::{Location, StoreConfig, StoreError, StoreKind};
+use sqlx::Connection;
 
 #[test]
 fn database_urls_are_read() {
@@ -55,4 +58,44 @@ async fn a_memory_store_works_for_tests_and_benchmarks() {
     store.ensure_chat(crate::new_chat("c1", None)).await.unwrap();
     assert!(store.chat("c1").await.unwrap().is_some());
     assert_eq!(store.describe(), "SQLite in memory");
+}
+
+/// Ends every connection of the application `name` on the server, and waits until they are gone.
+async fn drop_connections(url: &str, name: &str) -> i64 {
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    let dropped: i64 = sqlx::query_scalar(
+        // Materialized: the planner may not test the name after the termination.
+        "WITH chosen AS MATERIALIZED
+             (SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid())
+         SELECT COUNT(*) FROM chosen WHERE pg_terminate_backend(pid, 5000)",
+    )
+    .bind(name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+    dropped
+}
+
+/// sqlx pings a pooled connection before every use unless told otherwise: a round trip the store
+/// saves on a connection used within `ping_after_idle`. One idle longer is still checked, and
+/// replaced when the database dropped it; one used more recently is not, and fails once.
+#[tokio::test]
+async fn postgres_replaces_a_connection_it_dropped_while_idle() {
+    let Some(pg) = TestPostgres::create().await else { return };
+    for (ping_after_idle, checked) in [(Duration::ZERO, true), (Duration::from_secs(3600), false)] {
+        let name = format!("aomi_idle_test_{}", uuid::Uuid::new_v4().simple());
+        let mut config = StoreConfig::from_url(&format!("{}&application_name={name}", pg.url())).unwrap();
+        config.max_connections = 1;
+        config.ping_after_idle = ping_after_idle;
+        let store = aomi_store::connect_with(&config).await.unwrap();
+        store.ensure_chat(crate::new_chat("c1", None)).await.unwrap();
+
+        // The server ends the pool's one connection while it is idle (a restart, a proxy's timeout).
+        assert_eq!(drop_connections(pg.url(), &name).await, 1, "ping_after_idle {ping_after_idle:?}");
+        let read = store.chat("c1").await;
+        assert_eq!(read.is_ok(), checked, "ping_after_idle {ping_after_idle:?}: {read:?}");
+        // A connection that failed is not returned to the pool: the next call gets a new one.
+        assert!(store.chat("c1").await.unwrap().is_some(), "ping_after_idle {ping_after_idle:?}");
+    }
 }
