@@ -116,7 +116,7 @@ fn history(c: &mut Criterion) {
 
 /// A store call's round trips on a SQLite file, as the server makes them: a read is a handoff to a
 /// reader connection's thread and back, a write one to the writer thread and from there to its
-/// connection's thread, once per statement. A turn's start (9 round trips: BEGIN, 7 statements
+/// connection's thread, once per statement. A turn's start (8 round trips: BEGIN, 6 statements
 /// with the history read, COMMIT) and end (5) against one statement of each kind say how much of
 /// a turn's store time is handoffs rather than SQLite.
 fn store_round_trips(c: &mut Criterion) {
@@ -139,7 +139,7 @@ fn store_round_trips(c: &mut Criterion) {
         b.iter(|| runtime.block_on(store.set_title_if_missing("c", "another")).unwrap())
     });
     let mut n = 0u64;
-    c.bench_function("store turn start and end, 14 round trips (SQLite file)", |b| {
+    c.bench_function("store turn start and end, 13 round trips (SQLite file)", |b| {
         b.iter(|| {
             n += 1;
             let (chat, turn) = (format!("t{n}"), format!("turn{n}"));

@@ -19,6 +19,16 @@ pub(super) enum Existing {
     Keep,
 }
 
+/// What a turn's start reads of its chat ([`Inner::chat_at_start_in`]).
+pub(super) struct ChatAtStart {
+    /// The chat.
+    pub(super) chat: ChatRecord,
+    /// How many messages it holds.
+    pub(super) messages: u64,
+    /// Whether a turn of the chat is marked running, live or stale.
+    pub(super) any_running: bool,
+}
+
 /// A connection of dialect `D`.
 pub(super) type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
 
@@ -66,15 +76,16 @@ impl<D: Dialect> Inner<D> {
         Ok(())
     }
 
-    /// The chat and the number of messages it holds, in one read inside a transaction: a turn's
-    /// start checks the chat's size without a statement of its own.
-    pub(super) async fn counted_chat_in(
-        &self,
-        conn: &mut Conn<D>,
-        chat_id: &str,
-    ) -> Result<(ChatRecord, u64), StoreError> {
-        let row = self.live(&self.sql.chat_by_id_counted).bind(chat_id).fetch_one(conn).await?;
-        Ok((chat_record::<D>(&row)?, values::count(row.col("messages")?)?))
+    /// The chat as a turn's start reads it, in one statement inside its transaction: with the
+    /// number of messages it holds (its size checked without a statement of its own) and whether
+    /// any of its turns is marked running (when none is, the claim reads no turn).
+    pub(super) async fn chat_at_start_in(&self, conn: &mut Conn<D>, chat_id: &str) -> Result<ChatAtStart, StoreError> {
+        let row = self.live(&self.sql.chat_at_start).bind(chat_id).fetch_one(conn).await?;
+        Ok(ChatAtStart {
+            chat: chat_record::<D>(&row)?,
+            messages: values::count(row.col("messages")?)?,
+            any_running: row.col("any_running")?,
+        })
     }
 
     /// The chat's messages, oldest first, on `conn`; see [`ChatStore::messages`].

@@ -62,8 +62,9 @@ struct Inner<D: Dialect> {
 #[derive(Debug)]
 struct Statements {
     chat_by_id: Arc<str>,
-    /// `chat_by_id` with the number of messages the chat holds (column `messages`).
-    chat_by_id_counted: Arc<str>,
+    /// `chat_by_id` with the number of messages the chat holds (column `messages`) and whether
+    /// a turn of it is marked running, live or stale (`any_running`).
+    chat_at_start: Arc<str>,
     chats_page: Arc<str>,
     turn_by_id: Arc<str>,
     turn_by_id_locked: Arc<str>,
@@ -96,8 +97,9 @@ impl Statements {
         let turn = |rest: &str| compose(format!("{SELECT_TURN}{rest}"));
         Statements {
             chat_by_id: chat("WHERE c.id = $2"),
-            chat_by_id_counted: compose(format!(
-                "SELECT {CHAT_COLUMNS}, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS messages
+            chat_at_start: compose(format!(
+                "SELECT {CHAT_COLUMNS}, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) AS messages,
+                     EXISTS (SELECT 1 FROM turns t WHERE t.chat_id = c.id AND t.state = 'running') AS any_running
                  FROM chats c WHERE c.id = $2"
             )),
             chats_page: chat(

@@ -7,7 +7,7 @@ use aomi_core::{ChatMessage, UiChunk};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::chats::{Conn, Existing};
+use super::chats::{ChatAtStart, Conn, Existing};
 use super::{Inner, SqlStore, stmt};
 use crate::dialect::{Dialect, JsonText, Span, Time};
 use crate::engine::{Col, Sql};
@@ -38,8 +38,20 @@ impl<D: Dialect> Inner<D> {
 
     /// Claims the chat for `turn` inside a transaction, interrupting a stale turn; returns the
     /// interrupted turn's id (to wake its followers once committed). See [`TurnStore::begin_turn`].
-    async fn begin_turn_in(&self, conn: &mut Conn<D>, turn: &NewTurn) -> Result<Option<String>, StoreError> {
-        let running = self.live(&self.sql.running_turn_locked).bind(turn.chat_id.as_str()).fetch_optional(conn).await?;
+    /// `any_running: false` says that the transaction saw no running turn in the chat (in a read
+    /// after the chat's row was locked), so none is read again; the insert still refuses a second
+    /// running turn.
+    async fn begin_turn_in(
+        &self,
+        conn: &mut Conn<D>,
+        turn: &NewTurn,
+        any_running: bool,
+    ) -> Result<Option<String>, StoreError> {
+        let running = if any_running {
+            self.live(&self.sql.running_turn_locked).bind(turn.chat_id.as_str()).fetch_optional(&mut *conn).await?
+        } else {
+            None
+        };
         let mut interrupted = None;
         if let Some((running, stale)) = running.as_ref().map(turn_record::<D>).transpose()? {
             if !stale {
@@ -168,7 +180,7 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         let turn = turn.clone();
         self.claim(&turn.id.clone(), move |db| async move {
             let mut tx = db.begin().await?;
-            let interrupted = db.begin_turn_in(&mut tx, &turn).await?;
+            let interrupted = db.begin_turn_in(&mut tx, &turn, true).await?;
             tx.commit().await?;
             if let Some(id) = interrupted {
                 db.notify_committed(&id);
@@ -185,15 +197,15 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
             let mut tx = db.begin().await?;
             // A new message touches the chat here, in the upsert that locks its row.
             db.upsert_chat_in(&mut tx, &start.chat, start.message.is_some()).await?;
-            let (chat, count) = db.counted_chat_in(&mut tx, &start.chat.id).await?;
             // Read after the upsert, which locks the row on PostgreSQL: the owner seen is final.
+            let ChatAtStart { chat, messages, any_running } = db.chat_at_start_in(&mut tx, &start.chat.id).await?;
             if chat.owner.is_some_and(|owner| start.chat.owner != Some(owner)) {
                 return Err(StoreError::NotOwner(chat.id));
             }
-            if start.message.is_some() && start.max_messages.is_some_and(|max| count >= max) {
-                return Err(StoreError::ChatFull { chat_id: chat.id, count });
+            if start.message.is_some() && start.max_messages.is_some_and(|max| messages >= max) {
+                return Err(StoreError::ChatFull { chat_id: chat.id, count: messages });
             }
-            let interrupted = db.begin_turn_in(&mut tx, &start.turn).await?;
+            let interrupted = db.begin_turn_in(&mut tx, &start.turn, any_running).await?;
             if let Some(replaced) = &start.replaces {
                 db.set_aside_in(&mut tx, &start.chat.id, replaced).await?;
             }

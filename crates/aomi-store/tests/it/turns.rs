@@ -51,6 +51,17 @@ async fn one_turn_runs_per_chat(store: Arc<dyn Store>) {
     assert!(store.interrupt_stale_turns().await.unwrap().is_empty());
 }
 
+/// A start of turn `turn_id` in Alice's chat `chat_id` with the user message `message_id`.
+fn start_in(chat_id: &str, turn_id: &str, message_id: &str) -> TurnStart {
+    TurnStart {
+        chat: new_chat(chat_id, Some(ALICE)),
+        turn: turn(turn_id, chat_id, &format!("a-{turn_id}")),
+        message: Some(ChatMessage::user_text(message_id, "hello again")),
+        replaces: None,
+        max_messages: None,
+    }
+}
+
 fn assistant_text(id: &str, text: &str) -> ChatMessage {
     let mut message = ChatMessage::assistant(id);
     message.parts.push(aomi_core::MessagePart::text(text));
@@ -262,11 +273,18 @@ async fn sqlite_restart_interrupts_the_turns_of_the_dead_process() {
         store.ensure_chat(new_chat("c2", Some(ALICE))).await.unwrap();
         store.put_message("c2", &ChatMessage::user_text("u2", "hi")).await.unwrap();
         store.begin_turn(&turn("t2", "c2", "a2")).await.unwrap();
+        store.start_turn(&start_in("c3", "t5", "u5")).await.unwrap();
         // The process dies: the store goes away without ending its turns.
     }
     assert!(dir.path().join("aomi.db").exists());
 
     let store = aomi_store::connect_with(&config).await.unwrap();
+    // A turn's start in a chat whose turn died with the process ends that turn and starts.
+    let started = store.start_turn(&start_in("c3", "t6", "u6")).await.unwrap();
+    assert_eq!(started.history.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["u5", "a-t5", "u6"]);
+    assert!(started.history[1].is_incomplete());
+    assert_eq!(store.turn("t5").await.unwrap().unwrap().state, TurnState::Interrupted);
+    assert_eq!(store.running_turn("c3").await.unwrap().unwrap().id, "t6");
     assert!(!store.chat("c1").await.unwrap().unwrap().running, "a dead process turn is not live");
     let mut interrupted: Vec<String> = store.interrupt_stale_turns().await.unwrap().into_iter().map(|t| t.id).collect();
     interrupted.sort();
@@ -309,12 +327,18 @@ async fn postgres_instances_share_turns_and_take_over_stale_ones() {
     assert!(matches!(b.begin_turn(&turn("t2", "c1", "a2")).await, Err(StoreError::TurnRunning(_))));
     assert!(b.chat("c1").await.unwrap().unwrap().running);
 
+    a.start_turn(&start_in("c3", "t3", "u3")).await.unwrap();
+
     // A stops sending heartbeats (it died): after the lease, B takes over.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!b.chat("c1").await.unwrap().unwrap().running);
     b.begin_turn(&turn("t2", "c1", "a2")).await.unwrap();
     event_for(&mut events, "t1").await;
     assert_eq!(b.turn("t1").await.unwrap().unwrap().state, TurnState::Interrupted);
+    // A turn's start takes over too.
+    b.start_turn(&start_in("c3", "t4", "u4")).await.unwrap();
+    assert_eq!(b.turn("t3").await.unwrap().unwrap().state, TurnState::Interrupted);
+    assert_eq!(b.running_turn("c3").await.unwrap().unwrap().id, "t4");
     let messages = b.messages("c1").await.unwrap();
     assert_eq!(messages.len(), 2);
     assert!(messages[1].is_incomplete() && messages[1].id == "a1");
