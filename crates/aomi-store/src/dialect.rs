@@ -106,10 +106,10 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + Sized + 'static {
     /// Where the data lives, for logs (never a password).
     fn describe(&self) -> String;
 
-    /// Inserts the turn's parts (each with its number) in one commit, and wakes other instances'
-    /// followers (see [`Dialect::NOTIFY`]).
+    /// Inserts the turn's parts (each with its number) in one commit on `conn`, a write
+    /// connection, and wakes other instances' followers (see [`Dialect::NOTIFY`]).
     fn append_parts(
-        pool: &sqlx::Pool<Self::Db>,
+        conn: &mut <Self::Db as sqlx::Database>::Connection,
         turn_id: &str,
         parts: Vec<(i64, JsonText)>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

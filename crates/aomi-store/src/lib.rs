@@ -71,6 +71,7 @@ pub mod testing;
 mod transaction;
 pub mod turn;
 mod values;
+mod write_conn;
 mod writer;
 
 use async_trait::async_trait;

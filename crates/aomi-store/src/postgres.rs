@@ -9,7 +9,9 @@ use serde_json::Value;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::PgInterval;
-use sqlx::postgres::{PgArgumentBuffer, PgConnectOptions, PgListener, PgTypeInfo, PgValueFormat, PgValueRef};
+use sqlx::postgres::{
+    PgArgumentBuffer, PgConnectOptions, PgConnection, PgListener, PgTypeInfo, PgValueFormat, PgValueRef,
+};
 use sqlx::types::Json;
 use sqlx::{Decode, Encode, Pool, Postgres, Type, ValueRef};
 use tokio::sync::OnceCell;
@@ -19,6 +21,7 @@ use crate::dialect::{Dialect, Events, JsonText, Span, Time};
 use crate::engine::Sql;
 use crate::sql::SqlStore;
 use crate::turn::ANY_TURN;
+use crate::write_conn::WritePath;
 use crate::{StoreConfig, StoreError, StoreKind, migrate};
 
 /// The NOTIFY channel of turn events; the payload is a turn id.
@@ -71,7 +74,7 @@ impl PgStore {
             .map_err(|source| StoreError::Connect { target: target.clone(), source })?;
         migrate::migrator(migrate::POSTGRES).run(&pool).await?;
         let dialect = PgDialect { lease: config.turn_lease, listener: OnceCell::new(), target };
-        Ok(SqlStore::new(dialect, pool.clone(), pool, None, None))
+        Ok(SqlStore::new(dialect, pool.clone(), WritePath::Pool(pool), None, None))
     }
 }
 
@@ -122,7 +125,11 @@ impl Dialect for PgDialect {
         format!("PostgreSQL at {}", self.target)
     }
 
-    async fn append_parts(pool: &Pool<Postgres>, turn_id: &str, parts: Vec<(i64, JsonText)>) -> Result<(), StoreError> {
+    async fn append_parts(
+        conn: &mut PgConnection,
+        turn_id: &str,
+        parts: Vec<(i64, JsonText)>,
+    ) -> Result<(), StoreError> {
         let (seqs, parts): (Vec<i64>, Vec<String>) =
             parts.iter().map(|(seq, part)| (*seq, json_without_nul(&part.0).into_owned())).unzip();
         // One statement: the parts and the notification commit together.
@@ -136,7 +143,7 @@ impl Dialect for PgDialect {
         .bind(turn_id)
         .bind(seqs)
         .bind(parts)
-        .fetch_optional(&mut *pool.acquire().await?)
+        .fetch_optional(conn)
         .await?;
         Ok(())
     }

@@ -8,12 +8,15 @@ use std::time::Duration;
 use chrono::DateTime;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Database, Decode, Encode, Pool, Sqlite, Type};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+};
+use sqlx::{ConnectOptions, Connection, Database, Decode, Encode, Pool, Sqlite, Type};
 
 use crate::dialect::{Dialect, Events, JsonText, Span, Time};
 use crate::engine::Sql;
 use crate::sql::SqlStore;
+use crate::write_conn::WritePath;
 use crate::writer::Writer;
 use crate::{StoreConfig, StoreError, StoreKind, migrate};
 
@@ -56,13 +59,9 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let connect_error = |source| StoreError::Connect { target: path.display().to_string(), source };
-        let write = config
-            .pool_options::<Sqlite>()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(connect_error)?;
-        migrate::migrator(migrate::SQLITE).run(&write).await?;
+        // Writes take turns on one connection, held for the store's life (see `WritePath`).
+        let mut write = options.connect().await.map_err(connect_error)?;
+        migrate::migrator(migrate::SQLITE).run(&mut write).await?;
         let read = config
             .pool_options::<Sqlite>()
             .max_connections(config.max_connections.max(1))
@@ -70,7 +69,13 @@ impl SqliteStore {
             .await
             .map_err(connect_error)?;
         let dialect = SqliteDialect { path: Some(path.to_owned()) };
-        Ok(SqlStore::new(dialect, read, write, Some(Writer::start()?), Some(lock)))
+        Ok(SqlStore::new(
+            dialect,
+            read,
+            WritePath::held(write, config.acquire_timeout),
+            Some(Writer::start()?),
+            Some(lock),
+        ))
     }
 
     /// A fresh database in memory, gone with the store.
@@ -87,7 +92,13 @@ impl SqliteStore {
             .await
             .map_err(|source| StoreError::Connect { target: ":memory:".into(), source })?;
         migrate::migrator(migrate::SQLITE).run(&pool).await?;
-        Ok(SqlStore::new(SqliteDialect { path: None }, pool.clone(), pool, Some(Writer::start()?), None))
+        Ok(SqlStore::new(
+            SqliteDialect { path: None },
+            pool.clone(),
+            WritePath::Pool(pool),
+            Some(Writer::start()?),
+            None,
+        ))
     }
 }
 
@@ -162,8 +173,12 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    async fn append_parts(pool: &Pool<Sqlite>, turn_id: &str, parts: Vec<(i64, JsonText)>) -> Result<(), StoreError> {
-        let mut tx = pool.begin_with(Self::BEGIN).await?;
+    async fn append_parts(
+        conn: &mut SqliteConnection,
+        turn_id: &str,
+        parts: Vec<(i64, JsonText)>,
+    ) -> Result<(), StoreError> {
+        let mut tx = conn.begin_with(Self::BEGIN).await?;
         for (seq, part) in parts {
             Sql::<Sqlite>::new("INSERT INTO turn_parts (turn_id, seq, part) VALUES ($1, $2, $3)")
                 .bind(turn_id)

@@ -22,20 +22,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
-use sqlx::{AssertSqlSafe, Pool, Transaction};
+use sqlx::{AssertSqlSafe, Pool};
 use tokio::sync::broadcast;
 
 use crate::dialect::Dialect;
 use crate::engine::Sql;
 use crate::turn::TurnEvent;
+use crate::write_conn::{WriteConn, WritePath, WriteTx};
 use crate::writer::Writer;
 use crate::{Store, StoreError, StoreKind};
 
 /// The store on a database of dialect `D` ([`crate::SqliteStore`], [`crate::PgStore`]).
 ///
-/// Reads go through a pool; writes through the write pool (the same pool on PostgreSQL, one
-/// connection on SQLite), each call one transaction committed before it returns. Where the
-/// dialect gives a [`Writer`] (SQLite), writes run on its thread.
+/// Reads go through a pool; writes through the same pool on PostgreSQL, and through the one
+/// write connection the store holds on a SQLite file ([`WritePath`]), each call one transaction
+/// committed before it returns. Where the dialect gives a [`Writer`] (SQLite), writes run on its
+/// thread.
 #[derive(Debug)]
 pub struct SqlStore<D: Dialect> {
     inner: Arc<Inner<D>>,
@@ -51,7 +53,7 @@ pub struct SqlStore<D: Dialect> {
 struct Inner<D: Dialect> {
     dialect: D,
     read: Pool<D::Db>,
-    write: Pool<D::Db>,
+    write: WritePath<D::Db>,
     instance: String,
     events: broadcast::Sender<TurnEvent>,
     sql: Statements,
@@ -133,11 +135,12 @@ impl Statements {
 }
 
 impl<D: Dialect> SqlStore<D> {
-    /// A store over open, migrated pools (`read` and `write` may be the same pool).
+    /// A store over an open, migrated database: `read` its pool, `write` where writes take
+    /// their connection (the same pool, or one of their own).
     pub(crate) fn new(
         dialect: D,
         read: Pool<D::Db>,
-        write: Pool<D::Db>,
+        write: WritePath<D::Db>,
         writer: Option<Writer>,
         lock: Option<std::fs::File>,
     ) -> Self {
@@ -219,15 +222,15 @@ impl<D: Dialect> Inner<D> {
         Ok(self.read.acquire().await?)
     }
 
-    /// A connection of the write pool, for one statement.
-    async fn writer(&self) -> Result<PoolConnection<D::Db>, StoreError> {
-        Ok(self.write.acquire().await?)
+    /// A connection to write on, for one statement.
+    async fn writer(&self) -> Result<WriteConn<D::Db>, StoreError> {
+        self.write.conn().await
     }
 
     /// A write transaction.
-    async fn begin(&self) -> Result<Transaction<'static, D::Db>, StoreError> {
+    async fn begin(&self) -> Result<WriteTx<D::Db>, StoreError> {
         let started = std::time::Instant::now();
-        let tx = self.write.begin_with(D::BEGIN).await?;
+        let tx = self.write.begin(D::BEGIN).await?;
         // How long writes queue for a write connection (RUST_LOG=aomi_store=trace).
         tracing::trace!(wait_us = started.elapsed().as_micros() as u64, "write transaction begun");
         Ok(tx)

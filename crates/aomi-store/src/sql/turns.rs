@@ -279,7 +279,7 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let turn_id = turn_id.to_owned();
         self.write(move |db| async move {
-            D::append_parts(&db.write, &turn_id, parts).await?;
+            D::append_parts(&mut *db.writer().await?, &turn_id, parts).await?;
             db.notify_committed(&turn_id);
             Ok(())
         })
