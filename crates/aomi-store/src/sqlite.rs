@@ -30,8 +30,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// interrupting the first one's turns. Because of that lock, every running turn begun by another
 /// store instance is stale (its process died), and start-up interrupts it at once.
 ///
-/// Writes go through one connection (SQLite has one writer at a time; queuing them in the pool
-/// avoids `SQLITE_BUSY`), on the [`Writer`] thread; reads through a pool of up to
+/// Writes take turns on one connection that the store holds (SQLite has one writer at a time;
+/// queuing them avoids `SQLITE_BUSY`), on the [`Writer`] thread; reads go through a pool of up to
 /// `max_connections` (WAL lets them run while a write commits). Times are Unix microseconds,
 /// JSON is text, and search is FTS5.
 pub type SqliteStore = SqlStore<SqliteDialect>;
