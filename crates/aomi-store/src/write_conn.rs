@@ -131,3 +131,43 @@ impl<DB: Database> Drop for WriteTx<DB> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Sqlite};
+
+    use super::*;
+
+    /// The held connection: a write waits for it at most its timeout, and a transaction dropped
+    /// uncommitted is rolled back before the next write.
+    #[tokio::test]
+    async fn the_held_connection_times_out_and_rolls_back_as_a_pool_does() {
+        let conn = SqliteConnectOptions::new().in_memory(true).connect().await.unwrap();
+        let path = WritePath::<Sqlite>::held(conn, Duration::from_millis(50));
+        let first = path.conn().await.unwrap();
+        let second = path.conn().await;
+        assert!(matches!(second, Err(StoreError::Database(sqlx::Error::PoolTimedOut))), "a second writer got it");
+        drop(first);
+
+        {
+            let mut tx = path.begin("BEGIN IMMEDIATE").await.unwrap();
+            sqlx::query("CREATE TABLE t (x INTEGER)").execute(&mut *tx).await.unwrap();
+        }
+        let mut tx = path.begin("BEGIN IMMEDIATE").await.unwrap();
+        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 't'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(tables, 0, "the dropped transaction was not rolled back");
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 't'")
+            .fetch_one(&mut *path.conn().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(tables, 1, "the committed transaction was lost");
+    }
+}
