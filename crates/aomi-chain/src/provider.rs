@@ -5,7 +5,7 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use alloy::eips::BlockId;
-use alloy::primitives::Bytes;
+use alloy::primitives::{Address, Bytes};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::ClientBuilder;
 use alloy::rpc::types::TransactionRequest;
@@ -58,13 +58,14 @@ pub fn connect(network: &Network, http: &reqwest::Client) -> Result<ChainProvide
     Ok(ProviderBuilder::new().disable_recommended_fillers().connect_client(client).erased())
 }
 
-/// An `eth_call` at the latest block: how aomi reads a contract.
+/// An `eth_call` of `data` to `to` at the latest block: how aomi reads a contract.
 ///
 /// alloy's `call` reads the pending block unless told otherwise, while aomi's other reads (balances,
 /// code, storage) read the latest one, as `cast call` and viem do; a contract read beside them
 /// must see the same state. The pending block also costs the node more: on anvil, reading it took
 /// `call_view_function` from 1.26–1.30× raw alloy's `balanceOf` to 1.13–1.17× (docs/benchmarks.md).
-pub async fn call_latest(provider: &ChainProvider, request: TransactionRequest) -> TransportResult<Bytes> {
+pub async fn call_latest(provider: &ChainProvider, to: Address, data: impl Into<Bytes>) -> TransportResult<Bytes> {
+    let request = TransactionRequest::default().to(to).input(data.into().into());
     provider.call(request).block(BlockId::latest()).await
 }
 

@@ -13,7 +13,6 @@
 
 use alloy::primitives::{Address, B256, U256, b256};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use serde::Serialize;
 
@@ -98,8 +97,8 @@ pub async fn detect_proxy(connection: &Connection, address: Address) -> Result<O
     } else if let Some(target) = slot_address(implementation.map_err(rpc)?) {
         Some(ProxyInfo { kind: ProxyKind::Eip1967, implementation: target, beacon: None })
     } else if let Some(beacon) = slot_address(beacon.map_err(rpc)?) {
-        let call = TransactionRequest::default().to(beacon).input(IBeacon::implementationCall {}.abi_encode().into());
-        let answer = crate::provider::call_latest(provider, call).await.map_err(rpc)?;
+        let call = IBeacon::implementationCall {}.abi_encode();
+        let answer = crate::provider::call_latest(provider, beacon, call).await.map_err(rpc)?;
         let target = IBeacon::implementationCall::abi_decode_returns(&answer)
             .map_err(|e| ChainError::InvalidInput(format!("the beacon {beacon} answered no address: {e}")))?;
         Some(ProxyInfo { kind: ProxyKind::Eip1967Beacon, implementation: target, beacon: Some(beacon) })

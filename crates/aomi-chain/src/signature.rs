@@ -13,7 +13,6 @@
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, FixedBytes, Signature, U256, eip191_hash_message, hex};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolValue};
 
 use crate::ChainError;
@@ -152,8 +151,7 @@ async fn check_eip1271(
     signature: Bytes,
 ) -> Result<(), SignatureError> {
     let call = IERC1271::isValidSignatureCall { hash, signature }.abi_encode();
-    let request = TransactionRequest::default().to(wallet).input(call.into());
-    match crate::provider::call_latest(&connection.provider, request).await {
+    match crate::provider::call_latest(&connection.provider, wallet, call).await {
         Ok(answer) if is_magic(&answer) => Ok(()),
         Ok(_) => Err(SignatureError::Refused(wallet)),
         // A contract without the function, or one that reverts on a bad signature, refuses it.

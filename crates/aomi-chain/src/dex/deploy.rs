@@ -354,10 +354,7 @@ impl Dex {
 }
 
 async fn read_address(provider: &DynProvider, to: Address, data: Vec<u8>) -> Result<Address, DevnetError> {
-    let out = provider
-        .call(TransactionRequest::default().to(to).input(data.into()))
-        .await
-        .map_err(|e| deploy_error("a pool lookup", e))?;
+    let out = crate::provider::call_latest(provider, to, data).await.map_err(|e| deploy_error("a pool lookup", e))?;
     let address = Address::abi_decode(&out).map_err(|e| deploy_error("a pool lookup", e))?;
     if address.is_zero() {
         return Err(deploy_error("a pool lookup", "the factory has no such pool"));

@@ -8,8 +8,6 @@
 
 use alloy::primitives::aliases::{U24, U160};
 use alloy::primitives::{Address, U256, U512};
-use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use futures::future::join_all;
 use serde::Serialize;
@@ -96,8 +94,7 @@ pub async fn quote_v3(
 }
 
 async fn call(provider: &ChainProvider, to: Address, data: Vec<u8>) -> Result<alloy::primitives::Bytes, ChainError> {
-    provider
-        .call(TransactionRequest::default().to(to).input(data.into()))
+    crate::provider::call_latest(provider, to, data)
         .await
         .map_err(|e| ChainError::Rpc { network: String::new(), message: e.to_string() })
 }

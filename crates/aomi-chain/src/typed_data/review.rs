@@ -4,9 +4,8 @@
 
 use std::collections::HashMap;
 
-use alloy::primitives::{Address, Bytes, FixedBytes, U256, hex};
+use alloy::primitives::{Address, FixedBytes, U256, hex};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use futures::future::join_all;
 use serde::Serialize;
@@ -236,10 +235,8 @@ async fn token_info(connection: &Connection, markets: &Markets, token: Address) 
     if let Some(entry) = markets.by_address(connection.network.chain_id, token) {
         return (Some(entry.symbol), Some(entry.decimals));
     }
-    let call = |data: Vec<u8>| async move {
-        let request = TransactionRequest::default().to(token).input(Bytes::from(data).into());
-        crate::provider::call_latest(&connection.provider, request).await.ok()
-    };
+    let call =
+        |data: Vec<u8>| async move { crate::provider::call_latest(&connection.provider, token, data).await.ok() };
     let (symbol, decimals) =
         futures::join!(call(IERC20::symbolCall {}.abi_encode()), call(IERC20::decimalsCall {}.abi_encode()));
     let symbol = symbol.and_then(|data| crate::simulation::reads::symbol(&data));
@@ -302,10 +299,8 @@ pub async fn review_typed_data(
     // The verifying contract's own domain, when it tells it.
     let domain_separator_matches = match (&decoded, verifying_contract) {
         (Some(_), Some(contract)) if has_code.get(&contract) == Some(&true) => {
-            let request = TransactionRequest::default()
-                .to(contract)
-                .input(Bytes::from(IEip712::DOMAIN_SEPARATORCall {}.abi_encode()).into());
-            match crate::provider::call_latest(provider, request).await {
+            match crate::provider::call_latest(provider, contract, IEip712::DOMAIN_SEPARATORCall {}.abi_encode()).await
+            {
                 Ok(data) if data.len() == 32 => Some(FixedBytes::<32>::from_slice(&data) == domain.separator()),
                 _ => None,
             }

@@ -6,7 +6,6 @@ use aomi_chain::ChainSessions;
 use aomi_chain::alloy::eips::BlockNumberOrTag;
 use aomi_chain::alloy::primitives::{Address, B256, U256};
 use aomi_chain::alloy::providers::Provider;
-use aomi_chain::alloy::rpc::types::TransactionRequest;
 use aomi_chain::alloy::sol_types::SolCall;
 use aomi_chain::contracts::IERC20;
 use aomi_chain::units::format_units;
@@ -173,8 +172,7 @@ pub(crate) async fn eth_call(
     to: Address,
     data: Vec<u8>,
 ) -> Result<Vec<u8>, ChainError> {
-    let request = TransactionRequest::default().to(to).input(data.into());
-    aomi_chain::provider::call_latest(&conn.provider, request).await.map(|bytes| bytes.to_vec()).map_err(|e| {
+    aomi_chain::provider::call_latest(&conn.provider, to, data).await.map(|bytes| bytes.to_vec()).map_err(|e| {
         let abi = sessions.contracts().get(conn.network.chain_id, to).map(|c| c.abi);
         ChainError::from_rpc(e, &conn.network, abi.as_deref())
     })

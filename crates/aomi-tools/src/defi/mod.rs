@@ -29,8 +29,6 @@ use std::sync::Arc;
 
 use aomi_chain::ChainSessions;
 use aomi_chain::alloy::primitives::{Address, U256};
-use aomi_chain::alloy::providers::Provider;
-use aomi_chain::alloy::rpc::types::TransactionRequest as CallRequest;
 use aomi_chain::alloy::sol_types::SolCall;
 use aomi_chain::contracts::IERC20;
 use aomi_chain::tokens::TokenEntry;
@@ -142,10 +140,7 @@ pub(crate) async fn resolve_asset(
 
 /// An unlisted token's decimals and symbol, read on chain.
 async fn read_token(connection: &Connection, token: Address) -> Result<(u8, String), ChainError> {
-    let call = |data: Vec<u8>| {
-        let request = CallRequest::default().to(token).input(data.into());
-        async move { aomi_chain::provider::call_latest(&connection.provider, request).await }
-    };
+    let call = |data: Vec<u8>| aomi_chain::provider::call_latest(&connection.provider, token, data);
     let not_token =
         || ChainError::InvalidInput(format!("{token} does not answer decimals(): it is not an ERC20 token"));
     let decimals = call(IERC20::decimalsCall {}.abi_encode()).await.map_err(|_| not_token())?;
@@ -165,9 +160,7 @@ pub(crate) async fn allowance(
     spender: Address,
 ) -> Result<U256, ToolError> {
     let data = IERC20::allowanceCall { owner, spender }.abi_encode();
-    let out = connection
-        .provider
-        .call(CallRequest::default().to(token).input(data.into()))
+    let out = aomi_chain::provider::call_latest(&connection.provider, token, data)
         .await
         .map_err(|e| ToolError::Failed(format!("reading the allowance failed: {e}")))?;
     IERC20::allowanceCall::abi_decode_returns(&out).map_err(|e| ToolError::Failed(format!("allowance(): {e}")))

@@ -22,7 +22,7 @@ use aomi_chain::alloy::eips::BlockNumberOrTag;
 use aomi_chain::alloy::network::TransactionResponse as _;
 use aomi_chain::alloy::primitives::{Address, B256, Bytes, U256};
 use aomi_chain::alloy::providers::Provider;
-use aomi_chain::alloy::rpc::types::{Filter, TransactionRequest};
+use aomi_chain::alloy::rpc::types::Filter;
 use aomi_chain::alloy::sol_types::{SolCall, SolEvent};
 use aomi_chain::contracts::IERC20;
 use aomi_chain::explorer::{AccountList, Page};
@@ -460,10 +460,7 @@ fn erc20_abi() -> aomi_chain::alloy::json_abi::JsonAbi {
 
 /// A token's symbol and decimals, read from it; `None` for what it does not answer.
 async fn token_metadata(conn: &Connection, token: Address) -> (Option<String>, Option<u8>) {
-    let call = |data: Vec<u8>| {
-        let request = TransactionRequest::default().to(token).input(data.into());
-        async move { aomi_chain::provider::call_latest(&conn.provider, request).await.ok() }
-    };
+    let call = |data: Vec<u8>| async move { aomi_chain::provider::call_latest(&conn.provider, token, data).await.ok() };
     let (symbol, decimals) =
         tokio::join!(call(IERC20::symbolCall {}.abi_encode()), call(IERC20::decimalsCall {}.abi_encode()));
     (
