@@ -11,6 +11,8 @@
 //! - **Waking followers** of a turn: NOTIFY in the writing transaction, relayed by a LISTEN
 //!   connection ([`Dialect::NOTIFY`], [`Dialect::listen`]), or, on a database one process owns,
 //!   a broadcast in the process after the commit.
+//! - **Scripts** ([`Dialect::JOINS_SCRIPTS`]): statements sent together in one query
+//!   (SQLite), or one after the other (PostgreSQL); see [`crate::script`].
 //! - **Appending a batch of turn parts** ([`Dialect::append_parts`]): one statement over arrays in
 //!   PostgreSQL, a statement per part in SQLite.
 //!
@@ -25,7 +27,7 @@ use tokio::sync::broadcast;
 
 use crate::StoreError;
 use crate::StoreKind;
-use crate::engine::{Engine, Sql};
+use crate::engine::{Bind, Engine};
 use crate::turn::TurnEvent;
 
 /// A point in time as a column holds it: see the [module docs](self).
@@ -97,8 +99,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + Sized + 'static {
     /// Text a person or a model wrote, as the database's TEXT takes it.
     fn text(text: &str) -> Cow<'_, str>;
 
-    /// Binds the argument of [`Dialect::LIVE_TURN`]; `instance` is the store's.
-    fn bind_liveness(&self, sql: Sql<Self::Db>, instance: &str) -> Sql<Self::Db>;
+    /// Whether a [`crate::script::Script`]'s statements are joined into one query (see [`crate::script`]).
+    const JOINS_SCRIPTS: bool;
+
+    /// Binds the argument of [`Dialect::LIVE_TURN`] to a statement; `instance` is the store's.
+    fn bind_liveness<B: Bind<Self::Db>>(&self, statement: B, instance: &str) -> B;
 
     /// How often a running turn should call `heartbeat_turn`.
     fn heartbeat_interval(&self) -> Duration;

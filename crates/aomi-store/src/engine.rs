@@ -11,14 +11,23 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use sqlx::error::BoxDynError;
 use sqlx::query::Query;
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, SqlSafeStr, Type};
+use sqlx::{
+    Arguments, AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, SqlSafeStr, Type,
+};
 
 use crate::StoreError;
 use crate::dialect::{JsonText, Span, Time};
 
 /// A sqlx query of `DB` with its arguments.
 pub type Q<DB> = Query<'static, DB, <DB as Database>::Arguments>;
+
+/// The rows and results of a query, as [`Engine::fetch_many`] streams them.
+pub type Results<'c, DB> = futures::stream::BoxStream<
+    'c,
+    Result<sqlx::Either<<DB as Database>::QueryResult, <DB as Database>::Row>, sqlx::Error>,
+>;
 
 /// A boxed future, as the [`Engine`] methods return (they are called from `async_trait` methods,
 /// whose futures are `Send`).
@@ -28,6 +37,8 @@ pub type Fut<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send
 pub trait Binds<T>: Database {
     /// Adds `value` as the next argument.
     fn bind_value(query: Q<Self>, value: T) -> Q<Self>;
+    /// Adds `value` to `arguments` (for a [`crate::script::Script`]).
+    fn add_value(arguments: &mut Self::Arguments, value: T) -> Result<(), BoxDynError>;
 }
 
 impl<DB: Database, T> Binds<T> for DB
@@ -36,6 +47,10 @@ where
 {
     fn bind_value(query: Q<Self>, value: T) -> Q<Self> {
         query.bind(value)
+    }
+
+    fn add_value(arguments: &mut Self::Arguments, value: T) -> Result<(), BoxDynError> {
+        arguments.add(value)
     }
 }
 
@@ -152,6 +167,10 @@ pub trait Engine:
     fn fetch_optional(conn: &mut Self::Connection, query: Q<Self>) -> Fut<'_, Option<Self::Row>>;
     /// Runs `query` for all its rows.
     fn fetch_all(conn: &mut Self::Connection, query: Q<Self>) -> Fut<'_, Vec<Self::Row>>;
+    /// Runs `query`, which may hold several statements: each one's rows, then its result.
+    fn fetch_many(conn: &mut Self::Connection, query: Q<Self>) -> Results<'_, Self>;
+    /// The query `sql` with `arguments`.
+    fn query_with(sql: String, arguments: Self::Arguments) -> Q<Self>;
 }
 
 impl<DB> Engine for DB
@@ -189,6 +208,15 @@ where
 
     fn fetch_all(conn: &mut Self::Connection, query: Q<Self>) -> Fut<'_, Vec<Self::Row>> {
         conn.fetch_all(query)
+    }
+
+    fn fetch_many(conn: &mut Self::Connection, query: Q<Self>) -> Results<'_, Self> {
+        conn.fetch_many(query)
+    }
+
+    fn query_with(sql: String, arguments: Self::Arguments) -> Q<Self> {
+        // Scripts are joined from the store's own statements, never from input.
+        sqlx::query_with(AssertSqlSafe(sql), arguments)
     }
 }
 
@@ -232,6 +260,33 @@ impl<DB: Engine> Sql<DB> {
     /// Runs it for all its rows.
     pub(crate) async fn fetch_all(self, conn: &mut DB::Connection) -> Result<Vec<DB::Row>, StoreError> {
         Ok(DB::fetch_all(conn, self.0).await?)
+    }
+}
+
+/// What arguments are bound to, in order: a [`Sql`], or the last statement of a
+/// [`crate::script::Script`].
+pub trait Bind<DB: Engine> {
+    /// Adds the next argument.
+    fn bind_next<T: Arg>(self, value: T) -> Self
+    where
+        DB: Binds<T::Owned>;
+}
+
+impl<DB: Engine> Bind<DB> for Sql<DB> {
+    fn bind_next<T: Arg>(self, value: T) -> Self
+    where
+        DB: Binds<T::Owned>,
+    {
+        self.bind(value)
+    }
+}
+
+impl<DB: Engine> Bind<DB> for &mut crate::script::Script<DB> {
+    fn bind_next<T: Arg>(self, value: T) -> Self
+    where
+        DB: Binds<T::Owned>,
+    {
+        self.bind(value)
     }
 }
 

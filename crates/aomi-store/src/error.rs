@@ -103,3 +103,10 @@ impl From<StoreError> for aomi_core::BackendError {
         }
     }
 }
+
+impl From<crate::script::ScriptError> for StoreError {
+    /// A failed statement's error, whichever it was.
+    fn from(error: crate::script::ScriptError) -> Self {
+        StoreError::Database(error.error)
+    }
+}

@@ -63,6 +63,7 @@ mod fact;
 mod guard;
 mod migrate;
 mod postgres;
+mod script;
 mod sql;
 mod sqlite;
 pub mod telegram;

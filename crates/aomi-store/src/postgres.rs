@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
 use crate::dialect::{Dialect, Events, JsonText, Span, Time};
-use crate::engine::Sql;
+use crate::engine::{Bind, Sql};
 use crate::sql::SqlStore;
 use crate::turn::ANY_TURN;
 use crate::write_conn::WritePath;
@@ -85,6 +85,9 @@ impl Dialect for PgDialect {
 
     const BEGIN: &'static str = "BEGIN";
 
+    // A prepared query holds one statement.
+    const JOINS_SCRIPTS: bool = false;
+
     // Live while its instance's heartbeat is within the lease, by the database's clock.
     const LIVE_TURN: &'static str = "t.heartbeat_at >= now() - $1";
 
@@ -113,8 +116,8 @@ impl Dialect for PgDialect {
         without_nul(text)
     }
 
-    fn bind_liveness(&self, sql: Sql<Postgres>, _instance: &str) -> Sql<Postgres> {
-        sql.bind(Span(self.lease))
+    fn bind_liveness<B: Bind<Postgres>>(&self, statement: B, _instance: &str) -> B {
+        statement.bind_next(Span(self.lease))
     }
 
     fn heartbeat_interval(&self) -> Duration {

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Database, Decode, Encode, Pool, Sqlite, Type};
 
 use crate::dialect::{Dialect, Events, JsonText, Span, Time};
-use crate::engine::Sql;
+use crate::engine::{Bind, Sql};
 use crate::sql::SqlStore;
 use crate::write_conn::WritePath;
 use crate::writer::Writer;
@@ -129,6 +129,9 @@ impl Dialect for SqliteDialect {
     // could fail to upgrade its lock without waiting.
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
 
+    // One query string runs several statements: one hop to the connection's thread.
+    const JOINS_SCRIPTS: bool = true;
+
     // One process owns the file, so a turn is live exactly when this store instance runs it.
     const LIVE_TURN: &'static str = "t.instance = $1";
 
@@ -157,8 +160,8 @@ impl Dialect for SqliteDialect {
         Cow::Borrowed(text)
     }
 
-    fn bind_liveness(&self, sql: Sql<Sqlite>, instance: &str) -> Sql<Sqlite> {
-        sql.bind(instance.to_owned())
+    fn bind_liveness<B: Bind<Sqlite>>(&self, statement: B, instance: &str) -> B {
+        statement.bind_next(instance.to_owned())
     }
 
     fn heartbeat_interval(&self) -> Duration {

@@ -7,6 +7,7 @@ use sqlx::Database;
 use super::{Inner, SqlStore};
 use crate::dialect::{Dialect, JsonText, Time};
 use crate::engine::{Col, Sql};
+use crate::script::{Ran, Script, ScriptError};
 use crate::values;
 use crate::{ChatPage, ChatQuery, ChatRecord, ChatStore, NewChat, SearchHit, SearchQuery, StoreError, UserRecord};
 
@@ -19,7 +20,7 @@ pub(super) enum Existing {
     Keep,
 }
 
-/// What a turn's start reads of its chat ([`Inner::chat_at_start_in`]).
+/// What a turn's start reads of its chat ([`Inner::read_chat_at_start`]).
 pub(super) struct ChatAtStart {
     /// The chat.
     pub(super) chat: ChatRecord,
@@ -36,66 +37,51 @@ pub(super) type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
 type DbRow<D> = <<D as Dialect>::Db as Database>::Row;
 
 impl<D: Dialect> Inner<D> {
-    /// Creates the chat if it is new (and its owner's user row), inside a transaction; see
-    /// [`ChatStore::ensure_chat`]. On PostgreSQL the upsert locks the chat's row. `touch` sets an
-    /// existing chat's `updated_at` too, as storing a message does (see
-    /// [`Inner::insert_message_in`]).
-    pub(super) async fn upsert_chat_in(
-        &self,
-        conn: &mut Conn<D>,
-        chat: &NewChat,
-        touch: bool,
-    ) -> Result<(), StoreError> {
+    /// Adds the statements that create the chat if it is new (and its owner's user row) to
+    /// `script`, for a transaction; see [`ChatStore::ensure_chat`]. On PostgreSQL the upsert
+    /// locks the chat's row. `touch` sets an existing chat's `updated_at` too, as storing a
+    /// message does (see [`Inner::write_message`]).
+    pub(super) fn upsert_chat(script: &mut Script<D::Db>, chat: &NewChat, touch: bool) -> Result<(), StoreError> {
         let owner = chat.owner.map(|owner| owner.to_lowercase_hex());
         let chain_id = chat.chain_id.map(values::chain_id).transpose()?;
         let now = Time(values::now());
         if let Some(owner) = &owner {
-            Sql::<D::Db>::new(
-                "INSERT INTO users (address, first_seen, last_seen) VALUES ($1, $2, $2)
-                 ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen",
-            )
-            .bind(owner.as_str())
-            .bind(now)
-            .execute(conn)
-            .await?;
+            script
+                .push(
+                    "INSERT INTO users (address, first_seen, last_seen) VALUES ($1, $2, $2)
+                     ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen",
+                )
+                .bind(owner.as_str())
+                .bind(now);
         }
-        Sql::<D::Db>::new(
-            "INSERT INTO chats (id, owner, app, chain_id, model, created_at, updated_at) VALUES ($1, $2, $3, $4, $6, $5, $5)
-             ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id),
-                 updated_at = CASE WHEN $7 THEN excluded.updated_at ELSE chats.updated_at END",
-        )
-        .bind(chat.id.as_str())
-        .bind(owner)
-        .bind(chat.app.as_str())
-        .bind(chain_id)
-        .bind(now)
-        .bind(chat.model.as_deref())
-        .bind(touch)
-        .execute(conn)
-        .await?;
+        script
+            .push(
+                "INSERT INTO chats (id, owner, app, chain_id, model, created_at, updated_at) VALUES ($1, $2, $3, $4, $6, $5, $5)
+                 ON CONFLICT (id) DO UPDATE SET chain_id = COALESCE(excluded.chain_id, chats.chain_id),
+                     updated_at = CASE WHEN $7 THEN excluded.updated_at ELSE chats.updated_at END",
+            )
+            .bind(chat.id.as_str())
+            .bind(owner)
+            .bind(chat.app.as_str())
+            .bind(chain_id)
+            .bind(now)
+            .bind(chat.model.as_deref())
+            .bind(touch);
         Ok(())
     }
 
-    /// The chat as a turn's start reads it, in one statement inside its transaction: with the
-    /// number of messages it holds (its size checked without a statement of its own) and whether
-    /// any of its turns is marked running (when none is, the claim reads no turn).
-    pub(super) async fn chat_at_start_in(&self, conn: &mut Conn<D>, chat_id: &str) -> Result<ChatAtStart, StoreError> {
-        let row = self.live(&self.sql.chat_at_start).bind(chat_id).fetch_one(conn).await?;
-        Ok(ChatAtStart {
-            chat: chat_record::<D>(&row)?,
-            messages: values::count(row.col("messages")?)?,
-            any_running: row.col("any_running")?,
-        })
+    /// Adds the read of the chat as a turn's start sees it to `script`: one statement, with the
+    /// number of messages the chat holds (its size checked without a statement of its own) and
+    /// whether any of its turns is marked running (when none is, the claim reads no turn). Its
+    /// result is read by [`chat_at_start_of`].
+    pub(super) fn read_chat_at_start(&self, script: &mut Script<D::Db>, chat_id: &str) {
+        self.push_live(script, &self.sql.chat_at_start).bind(chat_id);
     }
 
-    /// The chat's messages, oldest first, on `conn`; see [`ChatStore::messages`].
-    pub(super) async fn messages_in(conn: &mut Conn<D>, chat_id: &str) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows =
-            Sql::<D::Db>::new("SELECT id, role, parts, metadata FROM messages WHERE chat_id = $1 ORDER BY ordinal")
-                .bind(chat_id)
-                .fetch_all(conn)
-                .await?;
-        rows.iter().map(message::<D>).collect()
+    /// Adds the read of the chat's messages, oldest first, to `script`; see
+    /// [`ChatStore::messages`]. Its result is read by [`messages_of`].
+    pub(super) fn read_messages(script: &mut Script<D::Db>, chat_id: &str) {
+        script.push("SELECT id, role, parts, metadata FROM messages WHERE chat_id = $1 ORDER BY ordinal").bind(chat_id);
     }
 
     /// Stores `message` in the chat inside a transaction; see [`ChatStore::put_message`].
@@ -105,40 +91,36 @@ impl<D: Dialect> Inner<D> {
         chat_id: &str,
         message: &ChatMessage,
     ) -> Result<(), StoreError> {
-        self.write_message_in(conn, chat_id, message, Existing::Replace).await.map(|_| ())
+        let mut script = self.script();
+        Self::write_message(&mut script, chat_id, message, Existing::Replace)?;
+        let ran = script.run(conn).await.map_err(|error| message_error(error, 0, chat_id))?;
+        message_written(&ran, 0, chat_id).map(|_| ())
     }
 
-    /// Stores `message` in the chat inside a transaction, a message of the same id handled as
-    /// `existing` says. Returns whether the message was written (`false`: kept as it was).
-    pub(super) async fn write_message_in(
-        &self,
-        conn: &mut Conn<D>,
+    /// Adds the statements that store `message` in the chat to `script`, a message of the same
+    /// id handled as `existing` says: two statements, read by [`message_written`] and their
+    /// errors by [`message_error`].
+    pub(super) fn write_message(
+        script: &mut Script<D::Db>,
         chat_id: &str,
         message: &ChatMessage,
         existing: Existing,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         let now = Time(values::now());
         // Locks the chat's row: writers of one chat queue here, so the next ordinal is computed once.
-        let touched = Sql::<D::Db>::new("UPDATE chats SET updated_at = $2 WHERE id = $1")
-            .bind(chat_id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        if touched == 0 {
-            return Err(StoreError::ChatNotFound(chat_id.to_owned()));
-        }
-        Self::insert_message_in(conn, chat_id, message, existing, now).await
+        script.push("UPDATE chats SET updated_at = $2 WHERE id = $1").bind(chat_id).bind(now);
+        Self::insert_message(script, chat_id, message, existing, now)
     }
 
-    /// [`Inner::write_message_in`] in a transaction that has already touched the chat's row (and
-    /// so holds its lock): the message alone, one statement fewer, stored at `now`.
-    pub(super) async fn insert_message_in(
-        conn: &mut Conn<D>,
+    /// [`Inner::write_message`]'s insert alone, for a transaction that has already touched the
+    /// chat's row (and so holds its lock on PostgreSQL). `now` is its time.
+    pub(super) fn insert_message(
+        script: &mut Script<D::Db>,
         chat_id: &str,
         message: &ChatMessage,
         existing: Existing,
         now: Time,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         // The message goes at the chat's next ordinal; the statements differ in what a conflict does.
         macro_rules! insert_message {
             ($on_conflict:literal) => {
@@ -157,17 +139,16 @@ impl<D: Dialect> Inner<D> {
             ),
             Existing::Keep => insert_message!("DO NOTHING"),
         };
-        let written = Sql::<D::Db>::new(statement)
+        script
+            .push(statement)
             .bind(chat_id)
             .bind(message.id.as_str())
             .bind(message.role.as_str())
             .bind(JsonText::encode(&message.parts)?)
             .bind(message.metadata.as_ref().map(JsonText::encode).transpose()?)
             .bind(D::text(&values::searchable_text(message)).into_owned())
-            .bind(now)
-            .execute(conn)
-            .await?;
-        Ok(written > 0)
+            .bind(now);
+        Ok(())
     }
 
     /// The message `message_id` of the chat, if stored.
@@ -182,6 +163,46 @@ impl<D: Dialect> Inner<D> {
             .fetch_optional(conn)
             .await?;
         row.as_ref().map(message::<D>).transpose()
+    }
+}
+
+/// The chat as [`Inner::read_chat_at_start`] read it.
+pub(super) fn chat_at_start_of<D: Dialect>(ran: &Ran<D::Db>) -> Result<ChatAtStart, StoreError> {
+    let row = ran.rows.first().ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+    Ok(ChatAtStart {
+        chat: chat_record::<D>(row)?,
+        messages: values::count(row.col("messages")?)?,
+        any_running: row.col("any_running")?,
+    })
+}
+
+/// The messages as [`Inner::read_messages`] read them.
+pub(super) fn messages_of<D: Dialect>(ran: &Ran<D::Db>) -> Result<Vec<ChatMessage>, StoreError> {
+    ran.rows.iter().map(message::<D>).collect()
+}
+
+/// Whether the message of [`Inner::write_message`], whose statements start at `at` in the
+/// script that `ran`, was written (`false`: kept as it was); the chat must exist.
+pub(super) fn message_written<DB: crate::engine::Engine>(
+    ran: &[Ran<DB>],
+    at: usize,
+    chat_id: &str,
+) -> Result<bool, StoreError> {
+    match (ran.get(at), ran.get(at + 1)) {
+        (Some(touched), _) if touched.changed == 0 => Err(StoreError::ChatNotFound(chat_id.to_owned())),
+        (Some(_), Some(inserted)) => Ok(inserted.changed > 0),
+        _ => Err(StoreError::Database(sqlx::Error::Protocol("a message's statements did not run".into()))),
+    }
+}
+
+/// The error of a script holding [`Inner::write_message`]'s statements from `at` on: a message
+/// inserted into a chat that is not there is [`StoreError::ChatNotFound`].
+pub(super) fn message_error(error: ScriptError, at: usize, chat_id: &str) -> StoreError {
+    match error {
+        ScriptError { at: failed, error } if failed == at + 1 && values::is_foreign_key_violation(&error) => {
+            StoreError::ChatNotFound(chat_id.to_owned())
+        }
+        ScriptError { error, .. } => error.into(),
     }
 }
 
@@ -233,9 +254,12 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
     async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
         self.write(move |db| async move {
             let mut tx = db.begin().await?;
-            db.upsert_chat_in(&mut tx, &chat, false).await?;
-            let row = db.live(&db.sql.chat_by_id).bind(chat.id.as_str()).fetch_one(&mut *tx).await?;
-            let record = chat_record::<D>(&row)?;
+            let mut script = db.script();
+            Inner::<D>::upsert_chat(&mut script, &chat, false)?;
+            db.push_live(&mut script, &db.sql.chat_by_id).bind(chat.id.as_str());
+            let ran = script.run(&mut tx).await?;
+            let row = ran.last().and_then(|read| read.rows.first()).ok_or(sqlx::Error::RowNotFound)?;
+            let record = chat_record::<D>(row)?;
             tx.commit().await?;
             Ok(record)
         })
@@ -260,7 +284,10 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
     }
 
     async fn messages(&self, chat_id: &str) -> Result<Vec<ChatMessage>, StoreError> {
-        Inner::<D>::messages_in(&mut *self.inner.reader().await?, chat_id).await
+        let mut script = self.inner.script();
+        Inner::<D>::read_messages(&mut script, chat_id);
+        let ran = script.run(&mut *self.inner.reader().await?).await?;
+        ran.first().map_or(Ok(Vec::new()), messages_of::<D>)
     }
 
     async fn message_count(&self, chat_id: &str) -> Result<u64, StoreError> {

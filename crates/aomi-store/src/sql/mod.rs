@@ -27,6 +27,7 @@ use tokio::sync::broadcast;
 
 use crate::dialect::Dialect;
 use crate::engine::Sql;
+use crate::script::Script;
 use crate::turn::TurnEvent;
 use crate::write_conn::{WriteConn, WritePath, WriteTx};
 use crate::writer::Writer;
@@ -239,6 +240,17 @@ impl<D: Dialect> Inner<D> {
     /// A composed statement whose `$1` is the liveness argument, bound.
     fn live(&self, statement: &Arc<str>) -> Sql<D::Db> {
         self.dialect.bind_liveness(stmt(statement), &self.instance)
+    }
+
+    /// An empty script (see [`crate::script`]).
+    fn script(&self) -> Script<D::Db> {
+        Script::new(D::JOINS_SCRIPTS)
+    }
+
+    /// Adds a composed statement whose `$1` is the liveness argument to `script`, that argument
+    /// bound.
+    fn push_live<'s>(&self, script: &'s mut Script<D::Db>, statement: &Arc<str>) -> &'s mut Script<D::Db> {
+        self.dialect.bind_liveness(script.push(statement), &self.instance)
     }
 
     /// Wakes the turn's followers on other instances, inside the writing transaction.

@@ -7,10 +7,11 @@ use aomi_core::{ChatMessage, UiChunk};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::chats::{ChatAtStart, Conn, Existing};
+use super::chats::{ChatAtStart, Conn, Existing, chat_at_start_of, message_error, message_written, messages_of};
 use super::{Inner, SqlStore, stmt};
 use crate::dialect::{Dialect, JsonText, Span, Time};
 use crate::engine::{Col, Sql};
+use crate::script::{Script, ScriptError};
 use crate::turn::TurnEvent;
 use crate::values;
 use crate::{NewTurn, StoreError, TurnRecord, TurnStart, TurnStarted, TurnState, TurnStore};
@@ -29,6 +30,18 @@ fn turn_record<D: Dialect>(row: &<D::Db as sqlx::Database>::Row) -> Result<(Turn
     Ok((turn, row.col("stale")?))
 }
 
+/// The error of [`Inner::insert_turn`]'s statement.
+fn claim_error(error: ScriptError, chat_id: &str) -> StoreError {
+    if values::is_unique_violation(&error.error) {
+        // Another instance claimed the chat between our look and our insert.
+        StoreError::TurnRunning(chat_id.to_owned())
+    } else if values::is_foreign_key_violation(&error.error) {
+        StoreError::ChatNotFound(chat_id.to_owned())
+    } else {
+        error.into()
+    }
+}
+
 impl<D: Dialect> Inner<D> {
     /// The turn chosen by `statement` (`$2` its key), read with whether it is stale.
     async fn read_turn(&self, statement: &Arc<str>, key: &str) -> Result<Option<(TurnRecord, bool)>, StoreError> {
@@ -36,50 +49,29 @@ impl<D: Dialect> Inner<D> {
         row.as_ref().map(turn_record::<D>).transpose()
     }
 
-    /// Claims the chat for `turn` inside a transaction, interrupting a stale turn; returns the
-    /// interrupted turn's id (to wake its followers once committed). See [`TurnStore::begin_turn`].
-    /// `any_running: false` says that the transaction saw no running turn in the chat (in a read
-    /// after the chat's row was locked), so none is read again; the insert still refuses a second
-    /// running turn.
-    async fn begin_turn_in(
-        &self,
-        conn: &mut Conn<D>,
-        turn: &NewTurn,
-        any_running: bool,
-    ) -> Result<Option<String>, StoreError> {
-        let running = if any_running {
-            self.live(&self.sql.running_turn_locked).bind(turn.chat_id.as_str()).fetch_optional(&mut *conn).await?
-        } else {
-            None
-        };
-        let mut interrupted = None;
-        if let Some((running, stale)) = running.as_ref().map(turn_record::<D>).transpose()? {
-            if !stale {
-                return Err(StoreError::TurnRunning(turn.chat_id.clone()));
-            }
-            tracing::warn!(turn = %running.id, chat = %running.chat_id, instance = %running.instance,
-                "interrupting a turn whose instance stopped");
-            self.interrupt_in(conn, &running).await?;
-            interrupted = Some(running.id);
+    /// Clears the way for a new turn in the chat inside a transaction: a stale running turn is
+    /// interrupted (its id returned, to wake its followers once committed), a live one refuses
+    /// ([`StoreError::TurnRunning`]). See [`TurnStore::begin_turn`].
+    async fn clear_running_in(&self, conn: &mut Conn<D>, chat_id: &str) -> Result<Option<String>, StoreError> {
+        let running = self.live(&self.sql.running_turn_locked).bind(chat_id).fetch_optional(&mut *conn).await?;
+        let Some((running, stale)) = running.as_ref().map(turn_record::<D>).transpose()? else { return Ok(None) };
+        if !stale {
+            return Err(StoreError::TurnRunning(chat_id.to_owned()));
         }
-        stmt::<D::Db>(&self.sql.insert_turn)
+        tracing::warn!(turn = %running.id, chat = %running.chat_id, instance = %running.instance,
+            "interrupting a turn whose instance stopped");
+        self.interrupt_in(conn, &running).await?;
+        Ok(Some(running.id))
+    }
+
+    /// Adds the insert of `turn`, running, to `script`; its error is read by [`claim_error`].
+    fn insert_turn(&self, script: &mut Script<D::Db>, turn: &NewTurn) {
+        script
+            .push(&self.sql.insert_turn)
             .bind(turn.id.as_str())
             .bind(turn.chat_id.as_str())
             .bind(turn.message_id.as_str())
-            .bind(self.instance.as_str())
-            .try_execute(conn)
-            .await
-            .map_err(|error| {
-                if values::is_unique_violation(&error) {
-                    // Another instance claimed the chat between our look and our insert.
-                    StoreError::TurnRunning(turn.chat_id.clone())
-                } else if values::is_foreign_key_violation(&error) {
-                    StoreError::ChatNotFound(turn.chat_id.clone())
-                } else {
-                    error.into()
-                }
-            })?;
-        Ok(interrupted)
+            .bind(self.instance.as_str());
     }
 
     /// Marks the turn interrupted and its message incomplete (stored empty if the turn stored
@@ -121,8 +113,19 @@ impl<D: Dialect> Inner<D> {
 
     /// Ends the turn on `conn` and wakes its followers on other instances when that commits.
     async fn end_turn_in(&self, conn: &mut Conn<D>, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
-        stmt::<D::Db>(&self.sql.end_turn).bind(turn_id).bind(state.as_str()).execute(&mut *conn).await?;
-        self.notify_in(conn, turn_id).await
+        let mut script = self.script();
+        self.push_end_turn(&mut script, turn_id, state);
+        script.run(conn).await?;
+        Ok(())
+    }
+
+    /// Adds the statements that end the turn and wake its followers on other instances (when
+    /// they commit) to `script`.
+    fn push_end_turn(&self, script: &mut Script<D::Db>, turn_id: &str, state: TurnState) {
+        script.push(&self.sql.end_turn).bind(turn_id).bind(state.as_str());
+        if let Some(notify) = D::NOTIFY {
+            script.push(notify).bind(turn_id);
+        }
     }
 
     /// Stores the message and ends the turn in one transaction; see
@@ -135,8 +138,11 @@ impl<D: Dialect> Inner<D> {
         message: &ChatMessage,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        self.put_message_in(&mut tx, chat_id, message).await?;
-        self.end_turn_in(&mut tx, turn_id, state).await?;
+        let mut script = self.script();
+        Self::write_message(&mut script, chat_id, message, Existing::Replace)?;
+        self.push_end_turn(&mut script, turn_id, state);
+        let ran = script.run(&mut tx).await.map_err(|error| message_error(error, 0, chat_id))?;
+        message_written(&ran, 0, chat_id)?;
         tx.commit().await?;
         self.notify_committed(turn_id);
         Ok(())
@@ -180,7 +186,10 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         let turn = turn.clone();
         self.claim(&turn.id.clone(), move |db| async move {
             let mut tx = db.begin().await?;
-            let interrupted = db.begin_turn_in(&mut tx, &turn, true).await?;
+            let interrupted = db.clear_running_in(&mut tx, &turn.chat_id).await?;
+            let mut script = db.script();
+            db.insert_turn(&mut script, &turn);
+            script.run(&mut tx).await.map_err(|error| claim_error(error, &turn.chat_id))?;
             tx.commit().await?;
             if let Some(id) = interrupted {
                 db.notify_committed(&id);
@@ -194,28 +203,45 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         start.check()?;
         let start = start.clone();
         self.claim(&start.turn.id.clone(), move |db| async move {
+            let chat_id = start.chat.id.as_str();
             let mut tx = db.begin().await?;
-            // A new message touches the chat here, in the upsert that locks its row.
-            db.upsert_chat_in(&mut tx, &start.chat, start.message.is_some()).await?;
-            // Read after the upsert, which locks the row on PostgreSQL: the owner seen is final.
-            let ChatAtStart { chat, messages, any_running } = db.chat_at_start_in(&mut tx, &start.chat.id).await?;
+            // Two scripts, each one call to SQLite: what the checks read, then what they allow.
+            // A new message touches the chat in the upsert, which locks its row on PostgreSQL:
+            // the owner read after it is final.
+            let mut script = db.script();
+            Inner::<D>::upsert_chat(&mut script, &start.chat, start.message.is_some())?;
+            db.read_chat_at_start(&mut script, chat_id);
+            let ran = script.run(&mut tx).await?;
+            let ChatAtStart { chat, messages, any_running } =
+                ran.last().map_or(Err(StoreError::Database(sqlx::Error::RowNotFound)), chat_at_start_of::<D>)?;
             if chat.owner.is_some_and(|owner| start.chat.owner != Some(owner)) {
                 return Err(StoreError::NotOwner(chat.id));
             }
             if start.message.is_some() && start.max_messages.is_some_and(|max| messages >= max) {
                 return Err(StoreError::ChatFull { chat_id: chat.id, count: messages });
             }
-            let interrupted = db.begin_turn_in(&mut tx, &start.turn, any_running).await?;
+            // When no turn of the chat is marked running, none is read again; the insert still
+            // refuses a second running turn (a unique index).
+            let interrupted = if any_running { db.clear_running_in(&mut tx, chat_id).await? } else { None };
             if let Some(replaced) = &start.replaces {
-                db.set_aside_in(&mut tx, &start.chat.id, replaced).await?;
+                db.set_aside_in(&mut tx, chat_id, replaced).await?;
             }
+            let mut script = db.script();
+            db.insert_turn(&mut script, &start.turn);
+            if let Some(message) = &start.message {
+                Inner::<D>::insert_message(&mut script, chat_id, message, Existing::Keep, Time(values::now()))?;
+            }
+            Inner::<D>::read_messages(&mut script, chat_id);
+            let ran = script.run(&mut tx).await.map_err(|error| match error.at {
+                0 => claim_error(error, chat_id),
+                _ => error.into(),
+            })?;
             if let Some(message) = &start.message
-                && !Inner::<D>::insert_message_in(&mut tx, &start.chat.id, message, Existing::Keep, Time(values::now()))
-                    .await?
+                && ran.get(1).is_none_or(|inserted| inserted.changed == 0)
             {
                 return Err(StoreError::DuplicateMessage(message.id.clone()));
             }
-            let history = Inner::<D>::messages_in(&mut tx, &start.chat.id).await?;
+            let history = ran.last().map_or(Ok(Vec::new()), messages_of::<D>)?;
             tx.commit().await?;
             if let Some(id) = interrupted {
                 db.notify_committed(&id);
