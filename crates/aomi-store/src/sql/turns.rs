@@ -114,14 +114,14 @@ impl<D: Dialect> Inner<D> {
     /// Ends the turn on `conn` and wakes its followers on other instances when that commits.
     async fn end_turn_in(&self, conn: &mut Conn<D>, turn_id: &str, state: TurnState) -> Result<(), StoreError> {
         let mut script = self.script();
-        self.push_end_turn(&mut script, turn_id, state);
+        self.mark_turn_ended(&mut script, turn_id, state);
         script.run(conn).await?;
         Ok(())
     }
 
     /// Adds the statements that end the turn and wake its followers on other instances (when
     /// they commit) to `script`.
-    fn push_end_turn(&self, script: &mut Script<D::Db>, turn_id: &str, state: TurnState) {
+    fn mark_turn_ended(&self, script: &mut Script<D::Db>, turn_id: &str, state: TurnState) {
         script.push(&self.sql.end_turn).bind(turn_id).bind(state.as_str());
         if let Some(notify) = D::NOTIFY {
             script.push(notify).bind(turn_id);
@@ -140,7 +140,7 @@ impl<D: Dialect> Inner<D> {
         let mut tx = self.begin().await?;
         let mut script = self.script();
         Self::write_message(&mut script, chat_id, message, Existing::Replace)?;
-        self.push_end_turn(&mut script, turn_id, state);
+        self.mark_turn_ended(&mut script, turn_id, state);
         let ran = script.run(&mut tx).await.map_err(|error| message_error(error, 0, chat_id))?;
         message_written(&ran, 0, chat_id)?;
         tx.commit().await?;
