@@ -106,28 +106,41 @@ impl<DB: Engine> Script<DB> {
     }
 }
 
-/// Appends `sql` to `out` with each placeholder `$n` outside quotes written `$(n + by)`.
+/// Appends `sql` to `out` with each placeholder `$n` outside quotes written `$(n + by)`. Runs for
+/// every statement but a query's first, on every call: the text between placeholders is copied
+/// whole.
 fn renumber(sql: &str, by: usize, out: &mut String) {
-    let mut quote = None;
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(open), _) if c == open => quote = None,
-            (None, '$') if chars.peek().is_some_and(|(_, next)| next.is_ascii_digit()) => {
-                let mut n = 0usize;
-                while let Some((_, digit)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
-                    n = n * 10 + digit.to_digit(10).map_or(0, |d| d as usize);
-                    chars.next();
-                }
-                out.push('$');
-                out.push_str(&(n + by).to_string());
-                continue;
-            }
-            _ => {}
-        }
-        out.push(c);
+    use std::fmt::Write as _;
+    if by == 0 {
+        out.push_str(sql);
+        return;
     }
+    let bytes = sql.as_bytes();
+    let (mut copied, mut at) = (0, 0);
+    let mut quote = None;
+    while let Some(&byte) = bytes.get(at) {
+        at += 1;
+        match quote {
+            Some(open) if byte == open => quote = None,
+            Some(_) => {}
+            None if byte == b'\'' || byte == b'"' => quote = Some(byte),
+            None if byte == b'$' && bytes.get(at).is_some_and(u8::is_ascii_digit) => {
+                let digits = bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+                // Only ASCII digits: the parse fails only past usize, left as written.
+                let Ok(n) = sql[at..at + digits].parse::<usize>() else {
+                    at += digits;
+                    continue;
+                };
+                out.push_str(&sql[copied..at - 1]);
+                // Writing to a String cannot fail.
+                let _ = write!(out, "${}", n + by);
+                at += digits;
+                copied = at;
+            }
+            None => {}
+        }
+    }
+    out.push_str(&sql[copied..]);
 }
 
 #[cfg(test)]
@@ -145,6 +158,9 @@ mod tests {
         let mut out = String::new();
         renumber("SELECT $1, '$2', \"$3\", $10, json_extract(x, '$.a') WHERE y = $2", 4, &mut out);
         assert_eq!(out, "SELECT $5, '$2', \"$3\", $14, json_extract(x, '$.a') WHERE y = $6");
+        out.clear();
+        renumber("SELECT 'it''s $1' || $1 || 'é$'", 2, &mut out);
+        assert_eq!(out, "SELECT 'it''s $1' || $3 || 'é$'");
     }
 
     /// Joined or not, a script's statements see their own arguments, report their own rows and
