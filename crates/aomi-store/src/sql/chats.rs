@@ -93,13 +93,13 @@ impl<D: Dialect> Inner<D> {
     ) -> Result<(), StoreError> {
         let mut script = self.script();
         Self::write_message(&mut script, chat_id, message, Existing::Replace)?;
-        let ran = script.run(conn).await.map_err(|error| message_error(error, 0, chat_id))?;
-        message_written(&ran, 0, chat_id).map(|_| ())
+        let ran = script.run(conn).await.map_err(|error| message_error(error, chat_id))?;
+        chat_was_there(&ran, chat_id)
     }
 
     /// Adds the statements that store `message` in the chat to `script`, a message of the same
-    /// id handled as `existing` says: two statements, read by [`message_written`] and their
-    /// errors by [`message_error`].
+    /// id handled as `existing` says: two statements, read by [`chat_was_there`] and their
+    /// errors by [`message_error`] (first in their script).
     pub(super) fn write_message(
         script: &mut Script<D::Db>,
         chat_id: &str,
@@ -181,25 +181,20 @@ pub(super) fn messages_of<D: Dialect>(ran: &Ran<D::Db>) -> Result<Vec<ChatMessag
     ran.rows.iter().map(message::<D>).collect()
 }
 
-/// Whether the message of [`Inner::write_message`], whose statements start at `at` in the
-/// script that `ran`, was written (`false`: kept as it was); the chat must exist.
-pub(super) fn message_written<DB: crate::engine::Engine>(
-    ran: &[Ran<DB>],
-    at: usize,
-    chat_id: &str,
-) -> Result<bool, StoreError> {
-    match (ran.get(at), ran.get(at + 1)) {
-        (Some(touched), _) if touched.changed == 0 => Err(StoreError::ChatNotFound(chat_id.to_owned())),
-        (Some(_), Some(inserted)) => Ok(inserted.changed > 0),
-        _ => Err(StoreError::Database(sqlx::Error::Protocol("a message's statements did not run".into()))),
+/// The chat of [`Inner::write_message`]'s statements, the first of the script that `ran`, was
+/// there (its touch changed a row), else [`StoreError::ChatNotFound`].
+pub(super) fn chat_was_there<DB: crate::engine::Engine>(ran: &[Ran<DB>], chat_id: &str) -> Result<(), StoreError> {
+    match ran.first() {
+        Some(touched) if touched.changed > 0 => Ok(()),
+        _ => Err(StoreError::ChatNotFound(chat_id.to_owned())),
     }
 }
 
-/// The error of a script holding [`Inner::write_message`]'s statements from `at` on: a message
-/// inserted into a chat that is not there is [`StoreError::ChatNotFound`].
-pub(super) fn message_error(error: ScriptError, at: usize, chat_id: &str) -> StoreError {
+/// The error of a script that begins with [`Inner::write_message`]'s statements: a message
+/// inserted into a chat that is not there (its second statement) is [`StoreError::ChatNotFound`].
+pub(super) fn message_error(error: ScriptError, chat_id: &str) -> StoreError {
     match error {
-        ScriptError { at: failed, error } if failed == at + 1 && values::is_foreign_key_violation(&error) => {
+        ScriptError { at: 1, error } if values::is_foreign_key_violation(&error) => {
             StoreError::ChatNotFound(chat_id.to_owned())
         }
         ScriptError { error, .. } => error.into(),

@@ -7,7 +7,7 @@ use aomi_core::{ChatMessage, UiChunk};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::chats::{ChatAtStart, Conn, Existing, chat_at_start_of, message_error, message_written, messages_of};
+use super::chats::{ChatAtStart, Conn, Existing, chat_at_start_of, chat_was_there, message_error, messages_of};
 use super::{Inner, SqlStore, stmt};
 use crate::dialect::{Dialect, JsonText, Span, Time};
 use crate::engine::{Col, Sql};
@@ -141,8 +141,8 @@ impl<D: Dialect> Inner<D> {
         let mut script = self.script();
         Self::write_message(&mut script, chat_id, message, Existing::Replace)?;
         self.mark_turn_ended(&mut script, turn_id, state);
-        let ran = script.run(&mut tx).await.map_err(|error| message_error(error, 0, chat_id))?;
-        message_written(&ran, 0, chat_id)?;
+        let ran = script.run(&mut tx).await.map_err(|error| message_error(error, chat_id))?;
+        chat_was_there(&ran, chat_id)?;
         tx.commit().await?;
         self.notify_committed(turn_id);
         Ok(())
