@@ -367,6 +367,18 @@ fn hostile_streams_end_cleanly() {
             ),
         ),
         (Provider::Anthropic, format!("{start}{}", anthropic(json!({"type": "message_stop"})))),
+        // Regression: rig adds the token counts of `usage`; a count near u64::MAX overflowed
+        // (a panic in a debug build, found by the garbled-stream target).
+        (
+            Provider::Anthropic,
+            format!(
+                "{start}{}{}",
+                anthropic(
+                    json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": u64::MAX}})
+                ),
+                anthropic(json!({"type": "message_stop"}))
+            ),
+        ),
         (Provider::Anthropic, format!("{start}event: message_stop\ndata: {}\n\n", "{".repeat(100_000))),
         (Provider::Anthropic, format!("\u{feff}{start}data: {}\n\n", "x".repeat(1 << 20))),
         (
@@ -394,6 +406,15 @@ fn hostile_streams_end_cleanly() {
             ),
         ),
         (Provider::OpenAi, openai(json!({"error": {"message": "boom", "type": "server_error"}}))),
+        (
+            Provider::OpenAi,
+            format!(
+                "{}data: [DONE]\n\n",
+                openai(
+                    json!({"choices": [], "usage": {"prompt_tokens": u64::MAX, "completion_tokens": u64::MAX, "total_tokens": u64::MAX}})
+                )
+            ),
+        ),
         (Provider::OpenAi, "data: [DONE]\n\n".to_owned()),
         (Provider::OpenAi, "data: [DONE]\n\ndata: {\"choices\": []}\n\n".to_owned()),
         (Provider::OpenAi, ": comment only\n\n".repeat(1000)),
