@@ -139,7 +139,7 @@ fn store_round_trips(c: &mut Criterion) {
         b.iter(|| runtime.block_on(store.set_title_if_missing("c", "another")).unwrap())
     });
     let mut n = 0u64;
-    c.bench_function("store turn start and end, 13 round trips (SQLite file)", |b| {
+    c.bench_function("store turn start and end, 7 calls (SQLite file)", |b| {
         b.iter(|| {
             n += 1;
             let (chat, turn) = (format!("t{n}"), format!("turn{n}"));
