@@ -253,16 +253,12 @@ impl<D: Dialect> Inner<D> {
         self.dialect.bind_liveness(script.push(statement), &self.instance)
     }
 
-    /// Wakes the turn's followers on other instances, inside the writing transaction.
-    async fn notify_in(
-        &self,
-        conn: &mut <D::Db as sqlx::Database>::Connection,
-        turn_id: &str,
-    ) -> Result<(), StoreError> {
+    /// Adds the statement that wakes the turn's followers on other instances to `script`, for the
+    /// writing transaction (none where no other process reads the database).
+    fn notify(script: &mut Script<D::Db>, turn_id: &str) {
         if let Some(notify) = D::NOTIFY {
-            Sql::<D::Db>::new(notify).bind(turn_id).fetch_optional(conn).await?;
+            script.push(notify).bind(turn_id);
         }
-        Ok(())
     }
 
     /// Wakes the turn's followers in this process, once the write committed (where no NOTIFY

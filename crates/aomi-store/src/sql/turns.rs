@@ -78,9 +78,17 @@ impl<D: Dialect> Inner<D> {
     /// none), inside a transaction, and wakes other instances' followers.
     async fn interrupt_in(&self, conn: &mut Conn<D>, turn: &TurnRecord) -> Result<(), StoreError> {
         let stored = Self::message_in(conn, &turn.chat_id, &turn.message_id).await?;
-        self.put_message_in(conn, &turn.chat_id, &values::interrupted(stored, &turn.message_id)).await?;
-        stmt::<D::Db>(&self.sql.interrupt_turn).bind(turn.id.as_str()).execute(conn).await?;
-        self.notify_in(conn, &turn.id).await
+        let mut script = self.script();
+        Self::write_message(
+            &mut script,
+            &turn.chat_id,
+            &values::interrupted(stored, &turn.message_id),
+            Existing::Replace,
+        )?;
+        script.push(&self.sql.interrupt_turn).bind(turn.id.as_str());
+        Self::notify(&mut script, &turn.id);
+        let ran = script.run(conn).await.map_err(|error| message_error(error, &turn.chat_id))?;
+        chat_was_there(&ran, &turn.chat_id)
     }
 
     /// Interrupts the turn if it is (still) stale.
@@ -123,9 +131,7 @@ impl<D: Dialect> Inner<D> {
     /// they commit) to `script`.
     fn mark_turn_ended(&self, script: &mut Script<D::Db>, turn_id: &str, state: TurnState) {
         script.push(&self.sql.end_turn).bind(turn_id).bind(state.as_str());
-        if let Some(notify) = D::NOTIFY {
-            script.push(notify).bind(turn_id);
-        }
+        Self::notify(script, turn_id);
     }
 
     /// Stores the message and ends the turn in one transaction; see
