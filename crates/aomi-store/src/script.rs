@@ -80,30 +80,80 @@ impl<DB: Engine> Script<DB> {
 
     /// Runs its statements on `conn`, in order; what each did, in the same order.
     pub(crate) async fn run(self, conn: &mut DB::Connection) -> Result<Vec<Ran<DB>>, ScriptError> {
+        let statements = self.statements;
+        self.run_between(conn, None, None).await.map_err(|failure| match failure {
+            Failure::Statement(error) => error,
+            // Nothing runs around the script: this is a count of results past its statements.
+            Failure::Around(error) => ScriptError { at: statements, error },
+        })
+    }
+
+    /// [`Script::run`] with `before` run first and `after` last: statements without arguments
+    /// or rows, a transaction's `BEGIN` and `COMMIT`. Joined, they go in the same call as the
+    /// script; `after` runs only if every statement did.
+    pub(crate) async fn run_between(
+        mut self,
+        conn: &mut DB::Connection,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<Vec<Ran<DB>>, Failure> {
         if let Some((at, error)) = self.unencodable {
-            return Err(ScriptError { at, error: sqlx::Error::Encode(error) });
+            return Err(Failure::Statement(ScriptError { at, error: sqlx::Error::Encode(error) }));
+        }
+        let skip = usize::from(before.is_some());
+        let results = self.statements + skip + usize::from(after.is_some());
+        if let Some(before) = before {
+            match self.queries.first_mut() {
+                Some((query, _)) if self.joined => query.insert_str(0, &format!("{before};\n")),
+                _ => self.queries.insert(0, (before.to_owned(), DB::Arguments::default())),
+            }
+        }
+        if let Some(after) = after {
+            match self.queries.last_mut() {
+                Some((query, _)) if self.joined => {
+                    query.push_str(";\n");
+                    query.push_str(after);
+                }
+                _ => self.queries.push((after.to_owned(), DB::Arguments::default())),
+            }
         }
         let mut ran = Vec::with_capacity(self.statements);
-        let mut rows = Vec::new();
+        let (mut done, mut rows) = (0, Vec::new());
+        // The statement that failed, or `before` or `after`.
+        let failed = |done: usize, error| match done.checked_sub(skip) {
+            Some(at) if at < self.statements => Failure::Statement(ScriptError { at, error }),
+            _ => Failure::Around(error),
+        };
         for (query, arguments) in self.queries {
-            let mut results = DB::fetch_many(conn, DB::query_with(query, arguments));
-            while let Some(result) = results.next().await {
+            let mut stream = DB::fetch_many(conn, DB::query_with(query, arguments));
+            while let Some(result) = stream.next().await {
                 match result {
                     // Each statement ends with its result, after its rows.
-                    Ok(Either::Left(done)) => {
-                        ran.push(Ran { rows: std::mem::take(&mut rows), changed: done.rows_affected() })
+                    Ok(Either::Left(result)) => {
+                        if (skip..skip + self.statements).contains(&done) {
+                            ran.push(Ran { rows: std::mem::take(&mut rows), changed: result.rows_affected() });
+                        }
+                        done += 1;
                     }
                     Ok(Either::Right(row)) => rows.push(row),
-                    Err(error) => return Err(ScriptError { at: ran.len(), error }),
+                    Err(error) => return Err(failed(done, error)),
                 }
             }
         }
-        if ran.len() != self.statements {
-            let error = sqlx::Error::Protocol(format!("{} of {} statements reported", ran.len(), self.statements));
-            return Err(ScriptError { at: ran.len(), error });
+        if done != results {
+            return Err(failed(done, sqlx::Error::Protocol(format!("{done} of {results} statements reported"))));
         }
         Ok(ran)
     }
+}
+
+/// A failure of [`Script::run_between`].
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// One of the script's statements.
+    Statement(ScriptError),
+    /// The statement before or after them.
+    Around(sqlx::Error),
 }
 
 /// Appends `sql` to `out` with each placeholder `$n` outside quotes written `$(n + by)`. Runs for

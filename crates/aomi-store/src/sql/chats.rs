@@ -16,8 +16,8 @@ use crate::{ChatPage, ChatQuery, ChatRecord, ChatStore, NewChat, SearchHit, Sear
 pub(super) enum Existing {
     /// Replace its content (a message saved again as it grows).
     Replace,
-    /// Keep it and write nothing (a new message must have a new id).
-    Keep,
+    /// Refuse it: the insert fails as a unique violation (a new message must have a new id).
+    Refuse,
 }
 
 /// What a turn's start reads of its chat ([`Inner::read_chat_at_start`]).
@@ -84,19 +84,6 @@ impl<D: Dialect> Inner<D> {
         script.push("SELECT id, role, parts, metadata FROM messages WHERE chat_id = $1 ORDER BY ordinal").bind(chat_id);
     }
 
-    /// Stores `message` in the chat inside a transaction; see [`ChatStore::put_message`].
-    pub(super) async fn put_message_in(
-        &self,
-        conn: &mut Conn<D>,
-        chat_id: &str,
-        message: &ChatMessage,
-    ) -> Result<(), StoreError> {
-        let mut script = self.script();
-        Self::write_message(&mut script, chat_id, message, Existing::Replace)?;
-        let ran = script.run(conn).await.map_err(|error| message_error(error, chat_id))?;
-        chat_was_there(&ran, chat_id)
-    }
-
     /// Adds the statements that store `message` in the chat to `script`, a message of the same
     /// id handled as `existing` says: two statements, read by [`chat_was_there`] and their
     /// errors by [`message_error`] (first in their script).
@@ -126,18 +113,17 @@ impl<D: Dialect> Inner<D> {
             ($on_conflict:literal) => {
                 concat!(
                     "INSERT INTO messages (chat_id, id, ordinal, role, parts, metadata, text, created_at, updated_at)
-                     VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)
-                     ON CONFLICT (chat_id, id) ",
+                     VALUES ($1, $2, (SELECT COALESCE(MAX(ordinal) + 1, 0) FROM messages WHERE chat_id = $1), $3, $4, $5, $6, $7, $7)",
                     $on_conflict
                 )
             };
         }
         let statement = match existing {
             Existing::Replace => insert_message!(
-                "DO UPDATE SET parts = excluded.parts, metadata = excluded.metadata, text = excluded.text,
-                     updated_at = excluded.updated_at"
+                " ON CONFLICT (chat_id, id) DO UPDATE SET parts = excluded.parts, metadata = excluded.metadata,
+                     text = excluded.text, updated_at = excluded.updated_at"
             ),
-            Existing::Keep => insert_message!("DO NOTHING"),
+            Existing::Refuse => insert_message!(""),
         };
         script
             .push(statement)
@@ -248,15 +234,12 @@ impl<D: Dialect> SqlStore<D> {
 impl<D: Dialect> ChatStore for SqlStore<D> {
     async fn ensure_chat(&self, chat: NewChat) -> Result<ChatRecord, StoreError> {
         self.write(move |db| async move {
-            let mut tx = db.begin().await?;
             let mut script = db.script();
             Inner::<D>::upsert_chat(&mut script, &chat, false)?;
             db.push_live(&mut script, &db.sql.chat_by_id).bind(chat.id.as_str());
-            let ran = script.run(&mut tx).await?;
+            let ran = db.transact(script, StoreError::from).await?;
             let row = ran.last().and_then(|read| read.rows.first()).ok_or(sqlx::Error::RowNotFound)?;
-            let record = chat_record::<D>(row)?;
-            tx.commit().await?;
-            Ok(record)
+            chat_record::<D>(row)
         })
         .await
     }
@@ -270,10 +253,10 @@ impl<D: Dialect> ChatStore for SqlStore<D> {
     async fn put_message(&self, chat_id: &str, message: &ChatMessage) -> Result<(), StoreError> {
         let (chat_id, message) = (chat_id.to_owned(), message.clone());
         self.write(move |db| async move {
-            let mut tx = db.begin().await?;
-            db.put_message_in(&mut tx, &chat_id, &message).await?;
-            tx.commit().await?;
-            Ok(())
+            let mut script = db.script();
+            Inner::<D>::write_message(&mut script, &chat_id, &message, Existing::Replace)?;
+            let ran = db.transact(script, |error| message_error(error, &chat_id)).await?;
+            chat_was_there(&ran, &chat_id)
         })
         .await
     }

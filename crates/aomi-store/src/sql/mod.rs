@@ -27,7 +27,7 @@ use tokio::sync::broadcast;
 
 use crate::dialect::Dialect;
 use crate::engine::Sql;
-use crate::script::Script;
+use crate::script::{Ran, Script, ScriptError};
 use crate::turn::TurnEvent;
 use crate::write_conn::{WriteConn, WritePath, WriteTx};
 use crate::writer::Writer;
@@ -230,11 +230,32 @@ impl<D: Dialect> Inner<D> {
 
     /// A write transaction.
     async fn begin(&self) -> Result<WriteTx<D::Db>, StoreError> {
+        let (tx, _) = self.begin_with(self.script(), StoreError::from).await?;
+        Ok(tx)
+    }
+
+    /// A write transaction with `script` run first in it (in the same call on SQLite; see
+    /// [`WritePath::begin_with`]); a failed statement of the script is reported through `failed`.
+    async fn begin_with(
+        &self,
+        script: Script<D::Db>,
+        failed: impl FnOnce(ScriptError) -> StoreError,
+    ) -> Result<(WriteTx<D::Db>, Vec<Ran<D::Db>>), StoreError> {
         let started = std::time::Instant::now();
-        let tx = self.write.begin(D::BEGIN).await?;
+        let begun = self.write.begin_with(D::BEGIN, script, failed).await?;
         // How long writes queue for a write connection (RUST_LOG=aomi_store=trace).
         tracing::trace!(wait_us = started.elapsed().as_micros() as u64, "write transaction begun");
-        Ok(tx)
+        Ok(begun)
+    }
+
+    /// Runs `script` as one write transaction: BEGIN, the script and COMMIT in one call on
+    /// SQLite (see [`WritePath::transact`]); a failed statement is reported through `failed`.
+    async fn transact(
+        &self,
+        script: Script<D::Db>,
+        failed: impl FnOnce(ScriptError) -> StoreError,
+    ) -> Result<Vec<Ran<D::Db>>, StoreError> {
+        self.write.transact(D::BEGIN, script, failed).await
     }
 
     /// A composed statement whose `$1` is the liveness argument, bound.

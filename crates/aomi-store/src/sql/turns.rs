@@ -143,13 +143,12 @@ impl<D: Dialect> Inner<D> {
         chat_id: &str,
         message: &ChatMessage,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
         let mut script = self.script();
         Self::write_message(&mut script, chat_id, message, Existing::Replace)?;
         self.mark_turn_ended(&mut script, turn_id, state);
-        let ran = script.run(&mut tx).await.map_err(|error| message_error(error, chat_id))?;
+        // A missing chat fails the message's insert (its foreign key), before the COMMIT.
+        let ran = self.transact(script, |error| message_error(error, chat_id)).await?;
         chat_was_there(&ran, chat_id)?;
-        tx.commit().await?;
         self.notify_committed(turn_id);
         Ok(())
     }
@@ -195,8 +194,7 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
             let interrupted = db.clear_running_in(&mut tx, &turn.chat_id).await?;
             let mut script = db.script();
             db.insert_turn(&mut script, &turn);
-            script.run(&mut tx).await.map_err(|error| claim_error(error, &turn.chat_id))?;
-            tx.commit().await?;
+            tx.commit_with(script, |error| claim_error(error, &turn.chat_id)).await?;
             if let Some(id) = interrupted {
                 db.notify_committed(&id);
             }
@@ -210,14 +208,13 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
         let start = start.clone();
         self.claim(&start.turn.id.clone(), move |db| async move {
             let chat_id = start.chat.id.as_str();
-            let mut tx = db.begin().await?;
-            // Two scripts, each one call to SQLite: what the checks read, then what they allow.
-            // A new message touches the chat in the upsert, which locks its row on PostgreSQL:
-            // the owner read after it is final.
+            // Two scripts, each one call to SQLite with the transaction's BEGIN or COMMIT: what
+            // the checks read, then what they allow. A new message touches the chat in the
+            // upsert, which locks its row on PostgreSQL: the owner read after it is final.
             let mut script = db.script();
             Inner::<D>::upsert_chat(&mut script, &start.chat, start.message.is_some())?;
             db.read_chat_at_start(&mut script, chat_id);
-            let ran = script.run(&mut tx).await?;
+            let (mut tx, ran) = db.begin_with(script, StoreError::from).await?;
             let ChatAtStart { chat, messages, any_running } =
                 ran.last().map_or(Err(StoreError::Database(sqlx::Error::RowNotFound)), chat_at_start_of::<D>)?;
             if chat.owner.is_some_and(|owner| start.chat.owner != Some(owner)) {
@@ -235,20 +232,19 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
             let mut script = db.script();
             db.insert_turn(&mut script, &start.turn);
             if let Some(message) = &start.message {
-                Inner::<D>::insert_message(&mut script, chat_id, message, Existing::Keep, Time(values::now()))?;
+                Inner::<D>::insert_message(&mut script, chat_id, message, Existing::Refuse, Time(values::now()))?;
             }
             Inner::<D>::read_messages(&mut script, chat_id);
-            let ran = script.run(&mut tx).await.map_err(|error| match error.at {
-                0 => claim_error(error, chat_id),
-                _ => error.into(),
-            })?;
-            if let Some(message) = &start.message
-                && ran.get(1).is_none_or(|inserted| inserted.changed == 0)
-            {
-                return Err(StoreError::DuplicateMessage(message.id.clone()));
-            }
+            let ran = tx
+                .commit_with(script, |error| match (error.at, &start.message) {
+                    (0, _) => claim_error(error, chat_id),
+                    (1, Some(message)) if values::is_unique_violation(&error.error) => {
+                        StoreError::DuplicateMessage(message.id.clone())
+                    }
+                    _ => error.into(),
+                })
+                .await?;
             let history = ran.last().map_or(Ok(Vec::new()), messages_of::<D>)?;
-            tx.commit().await?;
             if let Some(id) = interrupted {
                 db.notify_committed(&id);
             }
