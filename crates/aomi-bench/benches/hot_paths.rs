@@ -116,9 +116,10 @@ fn history(c: &mut Criterion) {
 
 /// A store call's round trips on a SQLite file, as the server makes them: a read is a handoff to a
 /// reader connection's thread and back, a write one to the writer thread and from there to its
-/// connection's thread, once per statement. A turn's start (8 round trips: BEGIN, 6 statements
-/// with the history read, COMMIT) and end (5) against one statement of each kind say how much of
-/// a turn's store time is handoffs rather than SQLite.
+/// connection's thread, once per call (a call holds one statement or a script of several). A
+/// turn's start (2 calls: BEGIN with the chat's upsert and read; the turn, the message, the
+/// history read and COMMIT) and end (1) against one statement of each kind say how much of a
+/// turn's store time is handoffs rather than SQLite.
 fn store_round_trips(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -139,7 +140,7 @@ fn store_round_trips(c: &mut Criterion) {
         b.iter(|| runtime.block_on(store.set_title_if_missing("c", "another")).unwrap())
     });
     let mut n = 0u64;
-    c.bench_function("store turn start and end, 7 calls (SQLite file)", |b| {
+    c.bench_function("store turn start and end, 3 calls (SQLite file)", |b| {
         b.iter(|| {
             n += 1;
             let (chat, turn) = (format!("t{n}"), format!("turn{n}"));
