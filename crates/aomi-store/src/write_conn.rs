@@ -84,8 +84,8 @@ impl<DB: Engine> WritePath<DB> {
     }
 
     /// A transaction begun with `statement` on a connection of [`WritePath::conn`], and `script`
-    /// run first in it: one call on the held connection when the script is joined. A statement of the script that fails is reported
-    /// through `failed`, and the transaction is rolled back.
+    /// run first in it: one call on the held connection when the script is joined. A statement
+    /// of the script that fails is reported through `failed`, and the transaction is rolled back.
     pub(crate) async fn begin_with(
         &self,
         statement: &'static str,
