@@ -178,10 +178,23 @@ impl EvalChain {
         Ok(env)
     }
 
-    /// Takes a snapshot of every devnet (`evm_snapshot`).
+    /// Takes a snapshot of every devnet (`evm_snapshot`), each block after it one second after
+    /// the one before (`anvil_setBlockTimestampInterval`), as on a real chain.
+    ///
+    /// Without that, anvil stamps every block of one wall-clock second alike, and after a revert
+    /// its clock starts again at the snapshot's block, the devnet's setup: a scenario's first
+    /// blocks share the second of the pools' seeding. A gas estimate made in that second and its
+    /// transaction mined in the next disagree on whether time has passed for a Uniswap V2 pair,
+    /// which writes its price accumulators only when it has, and the wallet's gas limit fell
+    /// short (an eval's `addLiquidity` reverted, out of gas, under load).
     pub async fn snapshot(&self) -> Result<Snapshot, String> {
         let mut ids = Vec::new();
         for devnet in &self.devnets {
+            let _: serde_json::Value = devnet
+                .provider
+                .raw_request("anvil_setBlockTimestampInterval".into(), (1u64,))
+                .await
+                .map_err(|e| format!("cannot space the blocks of {}: {e}", devnet.name))?;
             let id: U256 = devnet
                 .provider
                 .raw_request("evm_snapshot".into(), Vec::<serde_json::Value>::new())
