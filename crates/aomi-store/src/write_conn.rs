@@ -44,6 +44,22 @@ pub(crate) struct Held<DB: Engine> {
     left_open: bool,
 }
 
+impl<DB: Engine> Held<DB> {
+    /// Runs `script` on the connection, after `begin` when it begins a transaction and before
+    /// `COMMIT` when `commit`: the transaction is marked left open from its BEGIN until a COMMIT
+    /// that succeeded.
+    async fn run(&mut self, script: Script<DB>, begin: Option<&str>, commit: bool) -> Result<Vec<Ran<DB>>, Failure> {
+        if begin.is_some() {
+            self.left_open = true;
+        }
+        let ran = script.run_between(&mut self.conn, begin, commit.then_some("COMMIT")).await?;
+        if commit {
+            self.left_open = false;
+        }
+        Ok(ran)
+    }
+}
+
 impl<DB: Engine> std::fmt::Debug for WritePath<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -106,11 +122,7 @@ impl<DB: Engine> WritePath<DB> {
     ) -> Result<Vec<Ran<DB>>, StoreError> {
         match self.conn().await? {
             WriteConn::Held(mut held) => {
-                held.left_open = true;
-                let ran = script.run_between(&mut held.conn, Some(statement), Some("COMMIT")).await;
-                let ran = ran.map_err(|failure| fail(failure, failed))?;
-                held.left_open = false;
-                Ok(ran)
+                held.run(script, Some(statement), true).await.map_err(|failure| fail(failure, failed))
             }
             pooled => {
                 let (tx, _) = WriteTx::begin_on(pooled, statement, Script::new(false), StoreError::from).await?;
@@ -177,11 +189,8 @@ impl<DB: Engine> WriteTx<DB> {
                 DB::TransactionManager::begin(pooled, Some(statement.into_sql_str())).await?;
                 script.run(pooled).await.map_err(Failure::Statement)
             }
-            WriteConn::Held(held) => {
-                // Open from here until a commit: a failed script leaves SQLite's transaction open.
-                held.left_open = true;
-                script.run_between(&mut held.conn, Some(statement), None).await
-            }
+            // A failed script leaves SQLite's transaction open: marked so.
+            WriteConn::Held(held) => held.run(script, Some(statement), false).await,
         };
         // Rolled back if the script failed.
         let tx = WriteTx { conn, open: true };
@@ -207,12 +216,7 @@ impl<DB: Engine> WriteTx<DB> {
                 DB::TransactionManager::commit(pooled).await?;
                 ran
             }
-            WriteConn::Held(held) => {
-                let ran = script.run_between(&mut held.conn, None, Some("COMMIT")).await;
-                let ran = ran.map_err(|failure| fail(failure, failed))?;
-                held.left_open = false;
-                ran
-            }
+            WriteConn::Held(held) => held.run(script, None, true).await.map_err(|failure| fail(failure, failed))?,
         };
         self.open = false;
         Ok(ran)
