@@ -20,7 +20,10 @@ struct LogState {
 #[derive(Debug, Default)]
 pub struct TurnLog {
     state: Mutex<LogState>,
+    /// Notified at every part and at the close.
     grew: Notify,
+    /// Notified at the close alone: a wait for the turn's end is not woken by each part.
+    ended: Notify,
 }
 
 impl TurnLog {
@@ -48,19 +51,17 @@ impl TurnLog {
     pub fn close(&self) {
         self.state().closed = true;
         self.grew.notify_waiters();
+        self.ended.notify_waiters();
     }
 
     /// Completes once the log is closed (the turn ended).
     pub async fn closed(&self) {
-        loop {
-            let grew = self.grew.notified();
-            tokio::pin!(grew);
-            // Register before looking, so a close between the look and the wait is not missed.
-            grew.as_mut().enable();
-            if self.state().closed {
-                return;
-            }
-            grew.await;
+        let ended = self.ended.notified();
+        tokio::pin!(ended);
+        // Register before looking, so a close between the look and the wait is not missed.
+        ended.as_mut().enable();
+        if !self.state().closed {
+            ended.await;
         }
     }
 
@@ -172,5 +173,42 @@ impl LogReader {
 impl PartStream for LogReader {
     fn next_part(&mut self) -> BoxFuture<'_, Option<UiChunk>> {
         Box::pin(self.next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A wait for the turn's end (the admission permit's) is woken by the close, not by each part:
+    /// a wake per part would cost a task switch per delta.
+    #[test]
+    fn a_wait_for_the_end_is_woken_once() {
+        let log = TurnLog::new();
+        let counter = Arc::new(CountingWaker::default());
+        let waker = Waker::from(Arc::clone(&counter));
+        let mut cx = Context::from_waker(&waker);
+        let closed = log.closed();
+        tokio::pin!(closed);
+        assert!(closed.as_mut().poll(&mut cx).is_pending());
+        for n in 0..10 {
+            log.push(UiChunk::TextDelta { id: "t".into(), delta: n.to_string() });
+        }
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0, "woken by a part");
+        log.close();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(closed.as_mut().poll(&mut cx), Poll::Ready(()));
     }
 }
