@@ -279,8 +279,7 @@ impl Backend {
         tracing::info!(chat_id, "stopping the turn at the user's request");
         turn.cancel.cancel();
         // The log closes once the turn has stored its answer and freed the chat.
-        let mut reader = turn.log.reader(turn.log.len());
-        let ended = tokio::time::timeout(STOP_GRACE, async { while reader.next().await.is_some() {} }).await;
+        let ended = tokio::time::timeout(STOP_GRACE, turn.log.closed()).await;
         Ok(match turn.log.last() {
             _ if ended.is_err() => StopOutcome::Stopping,
             // Only a turn stopped by its user ends with `abort`; another end means it finished first.
