@@ -76,7 +76,10 @@ impl LinearLoop {
     ) -> (Vec<ChatMessage>, ChatMessage, Option<aomi_llm::compaction::CompactionState>) {
         match &self.compactor {
             Some(compactor) => {
-                let prepared = compactor.prepare(&input.chat_id, &input.history).await;
+                let prepared = match &input.compaction {
+                    Some(stored) => compactor.prepare_from(&input.chat_id, &input.history, stored.clone()).await,
+                    None => compactor.prepare(&input.chat_id, &input.history).await,
+                };
                 let (history, current) = split_off_current(prepared.messages);
                 (history, current, Some(prepared.state))
             }

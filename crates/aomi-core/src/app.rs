@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::BoxFuture;
+use crate::compaction::CompactionState;
 use crate::message::ChatMessage;
 use crate::stream::{FinishReason, UiChunk};
 use crate::turn::{TurnOrigin, WalletContext};
@@ -26,6 +27,9 @@ pub struct TurnInput {
     /// The id of the model the chat runs on (one of the backend's allowed models); `None` for the
     /// default model. The app answers on that model's route.
     pub model: Option<String>,
+    /// The chat's compaction state, when the backend read it with the turn's start (the default
+    /// state for a chat without one). `None`: not read; a compactor loads it itself.
+    pub compaction: Option<CompactionState>,
 }
 
 impl TurnInput {

@@ -7,6 +7,7 @@
 //!   [`replay`]: the inverse, a stored message as chunks.
 //! - [`turn`]: what one chat turn asks for ([`turn::TurnRequest`]) and its wallet context.
 //! - [`tool`], [`app`], [`backend`]: the traits `Tool`, `AomiApp` and `ChatBackend`.
+//! - [`compaction`]: [`CompactionState`], what a long chat's older turns became.
 //!
 //! With the `openapi` feature, the wire types also describe themselves as OpenAPI schemas (utoipa
 //! `ToSchema`), for the server's `/api/openapi.json`.
@@ -23,6 +24,7 @@ pub mod address;
 pub mod app;
 pub mod assemble;
 pub mod backend;
+pub mod compaction;
 pub mod message;
 pub mod replay;
 #[cfg(feature = "openapi")]
@@ -43,6 +45,7 @@ pub use backend::{
     AppSummary, BackendError, ChatBackend, ChatChange, ChatFork, ChatListPage, ChatListQuery, ChatSummary, MessagePage,
     MessageQuery, ModelSummary, PartStream, SearchMatch, SearchRequest, StartedTurn, StopOutcome,
 };
+pub use compaction::CompactionState;
 pub use message::{ChatMessage, MessagePart, Role, ToolPart, ToolState};
 pub use stream::{FinishReason, UiChunk};
 pub use tool::{DataFn, DataPart, ProgressFn, Tool, ToolContext, ToolError, ToolOutput, ToolSpec};

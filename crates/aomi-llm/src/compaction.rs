@@ -25,9 +25,10 @@
 //! the summary, the message it covers up to, and this state as JSON). A state whose covered
 //! messages no longer match the history (a branch replaced them) is dropped and rebuilt.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
+pub use aomi_core::CompactionState;
 use aomi_core::{BoxFuture, ChatMessage, MessagePart, Role};
 use rig::schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -93,24 +94,6 @@ impl CompactionSettings {
             chunk_chars: 24_000,
         }
     }
-}
-
-/// A chat's compaction: what its older turns became.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct CompactionState {
-    /// The summary of the covered messages ("" while none is).
-    pub summary: String,
-    /// Facts kept from the covered messages.
-    pub facts: Vec<String>,
-    /// How many messages, from the chat's first, the summary covers.
-    pub covered: usize,
-    /// The id of the last covered message (checked against the history before use).
-    pub covers_through: Option<String>,
-    /// Summaries of large tool outputs still sent, by tool call id.
-    pub digests: BTreeMap<String, String>,
-    /// Provider tokens per estimated token, from the provider's usage figures (none yet: 1).
-    pub calibration: Option<f64>,
 }
 
 /// The compaction subroutine's answer: the new summary of a chat's older turns.
@@ -192,6 +175,13 @@ impl Compactor {
                 CompactionState::default()
             }
         };
+        self.prepare_from(chat_id, history, loaded).await
+    }
+
+    /// As [`Compactor::prepare`], from the chat's state as the caller already read it (the
+    /// default for a chat without one): the server reads it with the turn's start, which saves a
+    /// round trip to the store before the model is called.
+    pub async fn prepare_from(&self, chat_id: &str, history: &[ChatMessage], loaded: CompactionState) -> Prepared {
         let mut state = loaded.clone();
         let messages = self.compact(history, &mut state).await;
         if state != loaded

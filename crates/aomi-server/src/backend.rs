@@ -8,8 +8,8 @@ use aomi_agent::AppRegistry;
 use aomi_core::backend::PartStream;
 use aomi_core::{
     AppSummary, BackendError, BoxFuture, ChatBackend, ChatChange, ChatFork, ChatListPage, ChatListQuery, ChatMessage,
-    ChatSummary, MessagePart, ModelSummary, Role, SearchMatch, SearchRequest, StartedTurn, StopOutcome, ToolState,
-    TurnInput, TurnRequest, UiChunk,
+    ChatSummary, CompactionState, MessagePart, ModelSummary, Role, SearchMatch, SearchRequest, StartedTurn,
+    StopOutcome, ToolState, TurnInput, TurnRequest, UiChunk,
 };
 use aomi_store::{
     ChatCursor, ChatQuery, ChatRecord, NewChat, NewTurn, SearchHit, SearchQuery, Store, TurnStart, TurnState,
@@ -349,6 +349,7 @@ impl Backend {
             history: prepared.history,
             wallet: request.wallet,
             model: prepared.model,
+            compaction: prepared.compaction,
         };
         let span = tracing::info_span!("turn", chat_id = %request.chat_id, app = %request.app);
         let turn = Turn {
@@ -403,7 +404,7 @@ impl Backend {
         // committed its last step before it ended.
         let turn = NewTurn { id: turn_id.clone(), chat_id: chat_id.to_owned(), message_id: message_id.clone() };
         mark(0);
-        let (chat, history) = match request.message.role {
+        let (chat, history, compaction) = match request.message.role {
             // The chat, the claim and the user's message in one commit, before the model is
             // called (a duplicate message id writes nothing), and the history read with them.
             Role::User | Role::System => {
@@ -415,12 +416,17 @@ impl Backend {
                     max_messages: request.max_messages.map(|max| u64::try_from(max).unwrap_or(u64::MAX)),
                 };
                 let started = self.store.start_turn(&start).await?;
-                (started.chat, Some(started.history))
+                // An unreadable state is left to the compactor, which says so and starts afresh.
+                let compaction = match started.compaction {
+                    Some(record) => crate::compaction::state_of(record).ok(),
+                    None => Some(CompactionState::default()),
+                };
+                (started.chat, Some(started.history), compaction)
             }
             Role::Assistant => {
                 let chat = self.store.ensure_chat(new_chat).await?;
                 self.store.begin_turn(&turn).await?;
-                (chat, None)
+                (chat, None, None)
             }
         };
         let claim = Claim { store: Arc::clone(&self.store), tasks: self.tasks.clone(), turn_id: Some(turn_id) };
@@ -465,7 +471,7 @@ impl Backend {
             "turn prepared"
         );
         let title_from = chat.title.is_none().then(|| history.iter().find(|m| m.role == Role::User).cloned()).flatten();
-        Ok(Prepared { title_from, history, assistant, turn_id: claim.keep(), model: chat.model })
+        Ok(Prepared { title_from, history, assistant, turn_id: claim.keep(), model: chat.model, compaction })
     }
 }
 
@@ -478,6 +484,8 @@ struct Prepared {
     title_from: Option<ChatMessage>,
     /// The chat's stored model (`None`: the default).
     model: Option<String>,
+    /// The chat's compaction state, when read with the start (see [`TurnInput::compaction`]).
+    compaction: Option<CompactionState>,
 }
 
 /// Refuses a request about a chat owned by another wallet (or sent without a wallet).

@@ -36,15 +36,16 @@ impl StoreCompactions {
     }
 }
 
+/// The compactor's state in a stored compaction.
+pub(crate) fn state_of(record: CompactionRecord) -> Result<CompactionState, String> {
+    serde_json::from_value(record.state).map_err(|e| format!("a stored compaction is unreadable: {e}"))
+}
+
 impl CompactionStates for StoreCompactions {
     fn load<'a>(&'a self, chat_id: &'a str) -> BoxFuture<'a, Result<Option<CompactionState>, String>> {
         Box::pin(async move {
-            let Some(record) = self.store.compaction(chat_id).await.map_err(|e| e.to_string())? else {
-                return Ok(None);
-            };
-            serde_json::from_value(record.state)
-                .map(Some)
-                .map_err(|e| format!("a stored compaction is unreadable: {e}"))
+            let record = self.store.compaction(chat_id).await.map_err(|e| e.to_string())?;
+            record.map(state_of).transpose()
         })
     }
 

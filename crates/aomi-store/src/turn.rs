@@ -69,6 +69,10 @@ pub struct TurnStarted {
     /// The chat's messages after the new one was stored, oldest first (as
     /// [`ChatStore::messages`](crate::ChatStore::messages)).
     pub history: Vec<ChatMessage>,
+    /// The chat's compaction, if it has one (as
+    /// [`CompactionStore::compaction`](crate::CompactionStore::compaction)): the turn's model
+    /// call needs it, and reading it here saves a round trip before that call.
+    pub compaction: Option<crate::CompactionRecord>,
 }
 
 impl TurnStart {

@@ -1,6 +1,7 @@
 //! A server on a random port, backed by the stub model, and an SSE client.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aomi_agent::{AppRegistry, DefaultApp, DefaultAppConfig};
@@ -117,8 +118,34 @@ pub struct TestServer {
     pub backend: Arc<Backend>,
     /// The backend's store, for what no route shows (turn states).
     pub store: Arc<dyn aomi_store::Store>,
+    /// How many times the compactor (with `compaction`) read a chat's state itself.
+    pub compaction_loads: Arc<AtomicUsize>,
     _dir: Option<TempDir>,
     _shutdown: oneshot::Sender<()>,
+}
+
+/// The store's compaction states, counting the compactor's own reads of them.
+struct CountedLoads {
+    inner: aomi_server::compaction::StoreCompactions,
+    loads: Arc<AtomicUsize>,
+}
+
+impl aomi_llm::compaction::CompactionStates for CountedLoads {
+    fn load<'a>(
+        &'a self,
+        chat_id: &'a str,
+    ) -> aomi_core::BoxFuture<'a, Result<Option<aomi_llm::compaction::CompactionState>, String>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(chat_id)
+    }
+
+    fn save<'a>(
+        &'a self,
+        chat_id: &'a str,
+        state: &'a aomi_llm::compaction::CompactionState,
+    ) -> aomi_core::BoxFuture<'a, Result<(), String>> {
+        self.inner.save(chat_id, state)
+    }
 }
 
 pub fn tools() -> ToolRegistry {
@@ -194,8 +221,13 @@ impl TestServer {
         if let Some(build) = options.extra_app {
             apps = apps.with(build(llm.clone(), tools.clone()));
         }
+        let compaction_loads = Arc::new(AtomicUsize::new(0));
         let compactor = options.compaction.map(|(model, settings)| {
-            aomi_server::compaction::StoreCompactions::compactor(Arc::clone(&store) as _, model, settings)
+            let states = CountedLoads {
+                inner: aomi_server::compaction::StoreCompactions::new(Arc::clone(&store) as _),
+                loads: Arc::clone(&compaction_loads),
+            };
+            Arc::new(aomi_llm::compaction::Compactor::new(model, Arc::new(states), settings))
         });
         if let Some(build) = options.extra_compacted_app {
             let compactor = compactor.clone().expect("a compacted app needs `compaction`");
@@ -258,6 +290,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             backend,
             store,
+            compaction_loads,
             _dir: dir,
             _shutdown: shutdown_tx,
         }

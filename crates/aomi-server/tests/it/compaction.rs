@@ -151,6 +151,45 @@ async fn a_200_turn_tool_heavy_chat_stays_within_the_context_and_remembers_turn_
     eprintln!("200 turns in {:?}; largest request {largest} tokens; {} utility calls", started.elapsed(), side.len());
 }
 
+/// A turn's compaction state comes with its start, one round trip to the store fewer before the
+/// model is called: the compactor does not read it again, and the model is sent what was stored.
+/// A state the server cannot read is left to the compactor, which reads it, says so and starts
+/// afresh.
+#[tokio::test]
+async fn a_turn_reads_its_chats_compaction_with_its_start() {
+    let utility = StubModel::start(Script::new().fallback(Reply::text(r#"{"summary": "unused"}"#))).await.unwrap();
+    let server = server(&utility).await;
+    let loads = || server.compaction_loads.load(std::sync::atomic::Ordering::SeqCst);
+    let chat = new_chat_id();
+    assert!(errors_of(&server.turn(&chat, "turn 1: read the vault report").await).is_empty());
+    let first = server.messages(&chat).await;
+    assert_eq!(first.len(), 2, "the question and its answer");
+    let record = |state: Value| aomi_store::CompactionRecord {
+        chat_id: chat.clone(),
+        summary: "stored summary".into(),
+        covers_through: first[1].id.clone(),
+        covered: 2,
+        state,
+        updated_at: chrono::Utc::now(),
+    };
+    let summary = format!("The user's vault code is {FACT}.");
+    let state = json!({ "summary": summary, "facts": [], "covered": 2, "coversThrough": first[1].id });
+    server.store.put_compaction(&record(state)).await.unwrap();
+
+    assert!(errors_of(&server.turn(&chat, "turn 2: read the vault report").await).is_empty());
+    let sent = system_text(server.stub.requests().last().unwrap());
+    assert!(sent.contains(&summary), "the stored summary is sent: {sent}");
+    assert!(!server.stub.requests().last().unwrap().body["messages"].to_string().contains("turn 1:"));
+    assert_eq!(loads(), 0, "the compactor never read the state itself");
+
+    // A state of another shape: the compactor reads it once more, and compacts afresh.
+    server.store.put_compaction(&record(json!({ "covered": "two" }))).await.unwrap();
+    assert!(errors_of(&server.turn(&chat, "turn 3: read the vault report").await).is_empty());
+    assert_eq!(loads(), 1);
+    let sent = server.stub.requests().last().unwrap().body["messages"].to_string();
+    assert!(sent.contains("turn 1:") && !sent.contains(&summary), "the history is sent whole: {sent}");
+}
+
 #[tokio::test]
 async fn when_the_utility_model_fails_the_oldest_messages_are_left_out_instead() {
     let utility =

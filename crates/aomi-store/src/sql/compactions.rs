@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 
-use super::SqlStore;
+use super::{Inner, SqlStore};
 use crate::dialect::{Dialect, JsonText, Time};
 use crate::engine::{Col, Sql};
+use crate::script::{Ran, Script};
 use crate::values;
 use crate::{CompactionRecord, CompactionStore, StoreError};
 
@@ -19,10 +20,26 @@ fn compaction_record<D: Dialect>(row: &<D::Db as sqlx::Database>::Row) -> Result
     })
 }
 
+/// The read of a chat's compaction.
+const READ_COMPACTION: &str = "SELECT * FROM chat_compactions WHERE chat_id = $1";
+
+impl<D: Dialect> Inner<D> {
+    /// Adds the read of the chat's compaction to `script`; its result is read by
+    /// [`compaction_of`].
+    pub(super) fn read_compaction(script: &mut Script<D::Db>, chat_id: &str) {
+        script.push(READ_COMPACTION).bind(chat_id);
+    }
+}
+
+/// The compaction that [`Inner::read_compaction`]'s statement read, if the chat has one.
+pub(super) fn compaction_of<D: Dialect>(ran: &Ran<D::Db>) -> Result<Option<CompactionRecord>, StoreError> {
+    ran.rows.first().map(compaction_record::<D>).transpose()
+}
+
 #[async_trait]
 impl<D: Dialect> CompactionStore for SqlStore<D> {
     async fn compaction(&self, chat_id: &str) -> Result<Option<CompactionRecord>, StoreError> {
-        let row = Sql::<D::Db>::new("SELECT * FROM chat_compactions WHERE chat_id = $1")
+        let row = Sql::<D::Db>::new(READ_COMPACTION)
             .bind(chat_id.to_owned())
             .fetch_optional(&mut *self.inner.reader().await?)
             .await?;

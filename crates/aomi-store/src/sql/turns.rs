@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::chats::{ChatAtStart, Conn, Existing, chat_at_start_of, chat_was_there, message_error, messages_of};
+use super::compactions::compaction_of;
 use super::{Inner, SqlStore, stmt};
 use crate::dialect::{Dialect, JsonText, Span, Time};
 use crate::engine::{Col, Sql};
@@ -235,6 +236,7 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
                 Inner::<D>::insert_message(&mut script, chat_id, message, Existing::Refuse, Time(values::now()))?;
             }
             Inner::<D>::read_messages(&mut script, chat_id);
+            Inner::<D>::read_compaction(&mut script, chat_id);
             let ran = tx
                 .commit_with(script, |error| match (error.at, &start.message) {
                     (0, _) => claim_error(error, chat_id),
@@ -244,11 +246,14 @@ impl<D: Dialect> TurnStore for SqlStore<D> {
                     _ => error.into(),
                 })
                 .await?;
-            let history = ran.last().map_or(Ok(Vec::new()), messages_of::<D>)?;
+            let [.., messages, compaction] = ran.as_slice() else {
+                return Err(StoreError::Database(sqlx::Error::RowNotFound));
+            };
+            let (history, compaction) = (messages_of::<D>(messages)?, compaction_of::<D>(compaction)?);
             if let Some(id) = interrupted {
                 db.notify_committed(&id);
             }
-            Ok(TurnStarted { chat, history })
+            Ok(TurnStarted { chat, history, compaction })
         })
         .await
     }

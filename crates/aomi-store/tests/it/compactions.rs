@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use aomi_store::{CompactionRecord, Store, StoreError};
+use aomi_core::ChatMessage;
+use aomi_store::{CompactionRecord, NewTurn, Store, StoreError, TurnStart, TurnState};
 use serde_json::json;
 
 use crate::{both, new_chat};
 
-both!(a_chat_keeps_one_compaction_that_each_write_replaces);
+both!(a_chat_keeps_one_compaction_that_each_write_replaces, a_turns_start_reads_its_chats_compaction);
 
 async fn a_chat_keeps_one_compaction_that_each_write_replaces(store: Arc<dyn Store>) {
     store.ensure_chat(new_chat("c1", None)).await.unwrap();
@@ -37,4 +38,32 @@ async fn a_chat_keeps_one_compaction_that_each_write_replaces(store: Arc<dyn Sto
 
     store.delete_chat("c1").await.unwrap();
     assert!(store.compaction("c1").await.unwrap().is_none(), "deleting the chat deletes its compaction");
+}
+
+/// `start_turn` reads the chat's compaction with the history, as `compaction` reads it.
+async fn a_turns_start_reads_its_chats_compaction(store: Arc<dyn Store>) {
+    let start = |n: u32| TurnStart {
+        chat: new_chat("c2", None),
+        turn: NewTurn { id: format!("t{n}"), chat_id: "c2".into(), message_id: format!("a{n}") },
+        message: Some(ChatMessage::user_text(format!("u{n}"), "hello")),
+        replaces: None,
+        max_messages: None,
+    };
+    let started = store.start_turn(&start(1)).await.unwrap();
+    assert_eq!(started.compaction, None, "a new chat has none");
+    store.end_turn("t1", TurnState::Finished).await.unwrap();
+
+    let record = CompactionRecord {
+        chat_id: "c2".into(),
+        summary: "Earlier turns.".into(),
+        covers_through: "u1".into(),
+        covered: 1,
+        state: json!({ "covered": 1, "coversThrough": "u1" }),
+        updated_at: chrono::Utc::now(),
+    };
+    store.put_compaction(&record).await.unwrap();
+    let started = store.start_turn(&start(2)).await.unwrap();
+    assert_eq!(started.compaction, store.compaction("c2").await.unwrap());
+    assert_eq!(started.compaction.map(|read| read.state), Some(record.state));
+    assert_eq!(started.history.len(), 2, "the history still comes with it");
 }
